@@ -1,0 +1,17 @@
+# make run: install everything, then run nimbus on its embedded defaults.
+# make test: install everything, then lint, type-check and run the whole suite.
+.PHONY: install run test
+
+install:
+	scripts/install.sh
+
+run: install
+	.venv/bin/nimbus up
+
+test:
+	scripts/test.sh
+
+# make bench [SERVERS=200 CLIENTS=8]: boot benchmark on a throwaway database (bench/boot.py).
+.PHONY: bench
+bench:
+	.venv/bin/python -m bench.boot --servers $(or $(SERVERS),200) --clients $(or $(CLIENTS),8)

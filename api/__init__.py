@@ -1,0 +1,1 @@
+"""HTTP: the OpenStack-compatible command and query APIs, identity and the event stream."""

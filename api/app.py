@@ -1,0 +1,103 @@
+"""Builds the Starlette apps: command routes, query routes, or both on one port.
+
+The command side needs the application (event store); the query side needs
+the views' connection pool. ``role`` picks which to serve, so the two can run
+as separate processes behind one address, or together (the default).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Literal
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api import (
+    catalog_commands,
+    catalog_queries,
+    compute_commands,
+    compute_queries,
+    host_commands,
+    hosts,
+    identity,
+    identity_commands,
+    identity_queries,
+    keypairs,
+    networks_minimal,
+    quota_commands,
+    quotas,
+    stream,
+)
+from api.context import Context
+from api.errors import error_response
+from domain.errors import DomainError
+
+Role = Literal["all", "command", "query"]
+
+
+async def _domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    return error_response(exc)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    key = {404: "itemNotFound", 405: "badMethod"}.get(exc.status_code, "computeFault")
+    message = {404: "The resource could not be found."}.get(exc.status_code, str(exc.detail))
+    return JSONResponse({key: {"code": exc.status_code, "message": message}},
+                        status_code=exc.status_code)
+
+
+async def _too_deep(request: Request, exc: Exception) -> Response:
+    """A body nested deeper than the decoder recurses is bad input, not a fault."""
+    message = "Malformed request body: it is nested too deeply."
+    return JSONResponse({"badRequest": {"code": 400, "message": message}}, status_code=400)
+
+
+class RequestIdMiddleware:
+    """Every response names a request id, as OpenStack services do."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                if not any(k.lower() == b"x-openstack-request-id" for k, _ in headers):
+                    headers.append((b"x-openstack-request-id", f"req-{uuid.uuid4()}".encode()))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+def create_app(ctx: Context, role: Role = "all") -> Starlette:
+    routes: list[BaseRoute] = list(identity.routes)
+    if role in ("all", "command"):
+        routes += compute_commands.routes
+        routes += identity_commands.routes
+        routes += catalog_commands.routes + keypairs.routes
+        routes += quota_commands.routes + host_commands.routes
+    if role in ("all", "query"):
+        routes += compute_queries.routes + catalog_queries.routes + stream.routes
+        routes += networks_minimal.routes
+        routes += identity_queries.routes
+        routes += quotas.routes + hosts.routes
+    app = Starlette(
+        routes=routes,
+        exception_handlers={DomainError: _domain_error, HTTPException: _http_error,
+                            RecursionError: _too_deep},
+    )
+    app.state.nimbus = ctx
+    app.add_middleware(RequestIdMiddleware)
+    return app

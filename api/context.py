@@ -1,0 +1,63 @@
+"""What every route needs, put on the Starlette app's state by the composition root.
+
+A token is checked without a lookup (its signature and expiry) and against
+the process's cache of revocations (api/revocations.py).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from psycopg_pool import AsyncConnectionPool
+from starlette.requests import Request
+
+from api.revocations import RevocationCache
+from api.tokens import Claims, TokenSigner
+from commands.identity import IdentityCommands
+from commands.services import Commands
+from domain.errors import Unauthorized
+
+ID_NAMESPACE = uuid.UUID("0b7e3f0e-54f4-4d8e-b1a5-3a4c1b2d9e77")
+
+
+def stable_id(kind: str, name: str) -> str:
+    """Keystone-style hex ids that stay the same across restarts."""
+    return uuid.uuid5(ID_NAMESPACE, f"{kind}:{name}").hex
+
+
+@dataclass
+class Context:
+    signer: TokenSigner
+    base_url: str
+    region: str
+    # Logins read the user and project aggregates (the write side), in the
+    # command and the query process alike; revocations come from the view.
+    identity: IdentityCommands
+    revocations: RevocationCache
+    query_wait_seconds: float = 5.0
+    commands: Commands | None = None  # None in a query-only process
+    pool: AsyncConnectionPool[Any] | None = None  # None in a command-only process
+    extra: dict[str, Any] = field(default_factory=dict)
+    # ask_host(host, what, payload) -> reply: a request to a host's worker
+    # (e.g. "console"); filled by the composition root, None when unwired.
+    ask_host: Callable[[str, str, bytes], Awaitable[bytes]] | None = None
+
+
+def context(request: Request) -> Context:
+    ctx: Context = request.app.state.nimbus
+    return ctx
+
+
+def claims(request: Request) -> Claims:
+    """The caller's verified token claims, or 401."""
+    token = request.headers.get("x-auth-token")
+    if not token:
+        raise Unauthorized("The request you have made requires authentication.")
+    ctx = context(request)
+    verified = ctx.signer.verify(token)
+    if verified is None or ctx.revocations.is_revoked(verified):
+        raise Unauthorized("The request you have made requires authentication.")
+    return verified

@@ -1,0 +1,44 @@
+"""The one table from domain errors to HTTP status and Nova-style bodies."""
+
+from __future__ import annotations
+
+from starlette.responses import JSONResponse
+
+from domain import errors
+
+# error class -> (status, body key) as Nova words it
+TABLE: dict[type[errors.DomainError], tuple[int, str]] = {
+    errors.InvalidInput: (400, "badRequest"),
+    errors.Unauthorized: (401, "unauthorized"),
+    errors.Forbidden: (403, "forbidden"),
+    errors.NotFound: (404, "itemNotFound"),
+    errors.InvalidState: (409, "conflictingRequest"),
+    errors.Conflict: (409, "conflictingRequest"),
+    errors.TooLarge: (413, "overLimit"),
+}
+
+
+class NotAcceptable(errors.DomainError):
+    """A microversion the API does not implement was asked for."""
+
+
+TABLE[NotAcceptable] = (406, "notAcceptable")
+
+
+class IdentityForbidden(errors.Forbidden):
+    """A Keystone policy refusal: 403 in Keystone's body shape."""
+
+
+def error_response(exc: errors.DomainError) -> JSONResponse:
+    status, key = next(
+        (v for cls, v in TABLE.items() if isinstance(exc, cls)), (400, "badRequest")
+    )
+    if status == 401:
+        # Keystone's shape; clients only read "message" from any top-level object.
+        body = {"error": {"code": 401, "title": "Unauthorized", "message": exc.message}}
+        return JSONResponse(body, status_code=401,
+                            headers={"WWW-Authenticate": "Keystone uri=\"/identity/v3\""})
+    if isinstance(exc, IdentityForbidden):
+        return JSONResponse({"error": {"code": 403, "title": "Forbidden", "message": exc.message}},
+                            status_code=403)
+    return JSONResponse({key: {"code": status, "message": exc.message}}, status_code=status)

@@ -1,0 +1,175 @@
+"""Keystone v3 password authentication and the service catalog, under /identity."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from api.context import Context, claims, context, stable_id
+from api.tokens import Claims
+from domain.errors import InvalidInput, NotFound, Unauthorized
+
+DOMAIN = {"id": "default", "name": "Default"}
+
+
+class _Domain(msgspec.Struct):
+    name: str | None = None
+    id: str | None = None
+
+
+class _Named(msgspec.Struct):
+    name: str | None = None
+    id: str | None = None
+    domain: _Domain | None = None
+
+
+class _User(msgspec.Struct):
+    password: str
+    name: str | None = None
+    id: str | None = None
+    domain: _Domain | None = None
+
+
+class _Password(msgspec.Struct):
+    user: _User
+
+
+class _Identity(msgspec.Struct):
+    methods: list[str]
+    password: _Password | None = None
+
+
+class _Scope(msgspec.Struct):
+    project: _Named | None = None
+
+
+class _Auth(msgspec.Struct):
+    identity: _Identity
+    scope: _Scope | None = None
+
+
+class _AuthBody(msgspec.Struct):
+    auth: _Auth
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def catalog(ctx: Context) -> list[dict[str, Any]]:
+    def entry(kind: str, name: str, path: str) -> dict[str, Any]:
+        return {
+            "id": stable_id("service", kind), "type": kind, "name": name,
+            "endpoints": [{
+                "id": stable_id("endpoint", kind), "interface": iface,
+                "region_id": ctx.region, "region": ctx.region, "url": f"{ctx.base_url}{path}",
+            } for iface in ("public", "internal", "admin")],
+        }
+
+    return [
+        entry("identity", "keystone", "/identity/v3"),
+        entry("compute", "nova", "/compute/v2.1"),
+        entry("image", "glance", "/image/v2"),
+    ]
+
+
+def token_body(ctx: Context, c: Claims) -> dict[str, Any]:
+    return {"token": {
+        "methods": ["password"],
+        "user": {"id": c.user_id, "name": c.user_name, "domain": DOMAIN,
+                 "password_expires_at": None},
+        "project": {"id": c.project_id, "name": c.project_name, "domain": DOMAIN},
+        "roles": [{"id": stable_id("role", r), "name": r} for r in c.roles],
+        "is_domain": False,
+        "issued_at": _iso(c.issued_at),
+        "expires_at": _iso(c.expires_at),
+        "audit_ids": [c.audit_id],
+        "catalog": catalog(ctx),
+    }}
+
+
+async def versions(request: Request) -> Response:
+    ctx = context(request)
+    return JSONResponse({"versions": {"values": [_version(ctx)]}}, status_code=300)
+
+
+async def version(request: Request) -> Response:
+    return JSONResponse({"version": _version(context(request))})
+
+
+def _version(ctx: Context) -> dict[str, Any]:
+    return {
+        "id": "v3.14", "status": "stable", "updated": "2020-04-07T00:00:00Z",
+        "links": [{"rel": "self", "href": f"{ctx.base_url}/identity/v3/"}],
+        "media-types": [{"base": "application/json",
+                         "type": "application/vnd.openstack.identity-v3+json"}],
+    }
+
+
+def _in_default_domain(domain: _Domain | None) -> bool:
+    return domain is None or domain.id == DOMAIN["id"] or (
+        domain.id is None and domain.name == DOMAIN["name"])
+
+
+async def issue_token(request: Request) -> Response:
+    """Password login, checked against the user and project aggregates."""
+    ctx = context(request)
+    try:
+        body = msgspec.json.decode(await request.body(), type=_AuthBody)
+    except msgspec.DecodeError as exc:
+        raise InvalidInput(f"Invalid authentication request: {exc}") from None
+    identity = body.auth.identity
+    if "password" not in identity.methods or identity.password is None:
+        raise Unauthorized("Only password authentication is supported.")
+    user = identity.password.user
+    project = body.auth.scope.project if body.auth.scope else None
+    user_ref = user.id or user.name
+    project_ref = (project.id or project.name) if project else None
+    if not user_ref or (project is not None and not project_ref):
+        raise InvalidInput("Invalid authentication request: a user and a project need a name "
+                           "or an id.")
+    if not _in_default_domain(user.domain) or (
+            project is not None and not project.id and not _in_default_domain(project.domain)):
+        raise Unauthorized("The request you have made requires authentication.")
+    principal = await run_in_threadpool(
+        ctx.identity.authenticate, user_ref=user_ref, password=user.password,
+        project_ref=project_ref)
+    token, issued = ctx.signer.issue(
+        user_id=principal.user_id, user_name=principal.user_name,
+        project_id=principal.project_id, project_name=principal.project_name,
+        roles=principal.roles,
+    )
+    return JSONResponse(token_body(ctx, issued), status_code=201,
+                        headers={"X-Subject-Token": token})
+
+
+def subject(request: Request) -> tuple[str, Claims]:
+    """The token named by X-Subject-Token, valid and not revoked; 404 otherwise."""
+    ctx = context(request)
+    token = request.headers.get("x-subject-token", "")
+    found = ctx.signer.verify(token)
+    if found is None or ctx.revocations.is_revoked(found):
+        raise NotFound("Could not find token.")
+    return token, found
+
+
+async def validate_token(request: Request) -> Response:
+    claims(request)
+    token, found = subject(request)
+    return JSONResponse(token_body(context(request), found), headers={"X-Subject-Token": token})
+
+
+routes = [
+    Route("/identity", versions, methods=["GET"]),
+    Route("/identity/", versions, methods=["GET"]),
+    Route("/identity/v3", version, methods=["GET"]),
+    Route("/identity/v3/", version, methods=["GET"]),
+    Route("/identity/v3/auth/tokens", issue_token, methods=["POST"]),
+    Route("/identity/v3/auth/tokens", validate_token, methods=["GET", "HEAD"]),
+]

@@ -1,0 +1,82 @@
+"""Keypair command routes (Nova os-keypairs): create or import, and delete.
+
+A create without ``public_key`` answers with the generated private key; it
+is in this response only. Listing and showing keypairs are query routes
+(api/catalog_queries.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from api import microversion
+from api.compute_commands import POSITION_HEADER, decode_body
+from api.context import claims, context
+from commands.instances import request_id_for
+from commands.keypairs import KeypairCommands
+
+
+class KeypairBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    name: str
+    public_key: str | None = None
+    type: str = "ssh"
+
+
+class CreateKeypairBody(msgspec.Struct):
+    keypair: KeypairBody
+
+
+def _keypairs(request: Request) -> KeypairCommands:
+    commands = context(request).commands
+    assert commands is not None, "command routes need the command services"
+    return commands.keypairs
+
+
+def _headers(version: tuple[int, int], request_id: str,
+             position: int | None) -> dict[str, str]:
+    headers = {"x-openstack-request-id": request_id, **microversion.headers(version)}
+    if position is not None:
+        headers[POSITION_HEADER] = str(position)
+    return headers
+
+
+async def create_keypair(request: Request) -> Response:
+    version = microversion.requested(request)
+    who = claims(request)
+    body = decode_body(await request.body(), CreateKeypairBody).keypair
+    request_id = request_id_for(who.project_id, request.headers.get("idempotency-key"))
+    written = await run_in_threadpool(
+        _keypairs(request).create, body.name, body.public_key, who.caller, request_id,
+        body.type if version >= (2, 2) else "ssh")
+    state = written.state
+    keypair: dict[str, Any] = {"name": state.name, "public_key": state.public_key,
+                               "fingerprint": state.fingerprint, "user_id": state.user_id}
+    if version >= (2, 2):
+        keypair["type"] = state.type
+    if written.private_key is not None:
+        keypair["private_key"] = written.private_key
+    status = 201 if version >= (2, 2) else 200
+    return JSONResponse({"keypair": keypair}, status_code=status,
+                        headers=_headers(version, request_id, written.position))
+
+
+async def delete_keypair(request: Request) -> Response:
+    version = microversion.requested(request)
+    who = claims(request)
+    request_id = request_id_for(who.project_id, request.headers.get("idempotency-key"))
+    position = await run_in_threadpool(_keypairs(request).delete, request.path_params["name"],
+                                       who.caller, request_id)
+    status = 204 if version >= (2, 2) else 202
+    return Response(status_code=status, headers=_headers(version, request_id, position))
+
+
+routes = [
+    Route("/compute/v2.1/os-keypairs", create_keypair, methods=["POST"]),
+    Route("/compute/v2.1/os-keypairs/{name}", delete_keypair, methods=["DELETE"]),
+]

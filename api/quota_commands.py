@@ -1,0 +1,98 @@
+"""Quota command routes: an admin updates (PUT) or reverts (DELETE) a project's limits.
+
+Values are integers >= -1 (-1: unlimited), as numbers or numeric strings,
+as Nova's schema allows; an unknown key or a limit below what the project
+already uses (without ``force``) is a 400 naming it, and nothing is written.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from api import microversion
+from api.compute_commands import POSITION_HEADER, decode_body
+from api.context import claims, context
+from api.policy import require_admin
+from api.quotas import NOVA_KEYS
+from commands.instances import request_id_for
+from commands.quotas import QuotaChanged, QuotaCommands, ResetQuotaLimits, SetQuotaLimits
+from domain.errors import InvalidInput
+from domain.quota import RESOURCES
+
+
+def _quotas(request: Request) -> QuotaCommands:
+    commands = context(request).commands
+    assert commands is not None, "command routes need the command services"
+    return commands.quotas
+
+
+def _integer(key: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise InvalidInput(f"Invalid input for field/attribute {key}. Value: {value}."
+                           f" {value!r} is not of type 'integer', 'string'")
+    try:
+        number = int(value)
+    except ValueError:
+        raise InvalidInput(f"Invalid input for field/attribute {key}. Value: {value}."
+                           f" '{value}' does not match '^-?[0-9]+$'") from None
+    return number
+
+
+def _force(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
+        return value.lower() in ("true", "1", "yes")
+    raise InvalidInput(f"Invalid input for field/attribute force. Value: {value}."
+                       f" {value!r} is not of type 'boolean', 'string'")
+
+
+def _headers(request: Request, changed: QuotaChanged) -> dict[str, str]:
+    headers = microversion.headers(microversion.requested(request))
+    if changed.position is not None:
+        headers[POSITION_HEADER] = str(changed.position)
+    return headers
+
+
+async def update(request: Request) -> Response:
+    who = claims(request)
+    require_admin(who, "os_compute_api:os-quota-sets:update")
+    body = decode_body(await request.body(), dict[str, Any])
+    quota_set = body.get("quota_set")
+    if set(body) != {"quota_set"} or not isinstance(quota_set, dict):
+        raise InvalidInput("Invalid input for field/attribute quota_set."
+                           " A 'quota_set' object is required.")
+    force = _force(quota_set.get("force", False))
+    values = {k: _integer(k, v) for k, v in quota_set.items() if k != "force"}
+    for key in values:
+        if key not in RESOURCES:
+            raise InvalidInput("Invalid input for field/attribute quota_set. Additional"
+                               f" properties are not allowed ('{key}' was unexpected)")
+    project_id = request.path_params["project_id"]
+    cmd = SetQuotaLimits(request_id=request_id_for(who.project_id,
+                                                   request.headers.get("idempotency-key")),
+                         project_id=project_id, limits=values, force=force)
+    changed = await run_in_threadpool(_quotas(request).set_limits, cmd)
+    return JSONResponse({"quota_set": {k: changed.limits[k] for k in NOVA_KEYS}},
+                        headers=_headers(request, changed))
+
+
+async def revert(request: Request) -> Response:
+    who = claims(request)
+    require_admin(who, "os_compute_api:os-quota-sets:delete")
+    cmd = ResetQuotaLimits(request_id=request_id_for(who.project_id,
+                                                     request.headers.get("idempotency-key")),
+                           project_id=request.path_params["project_id"])
+    changed = await run_in_threadpool(_quotas(request).reset, cmd)
+    return Response(status_code=202, headers=_headers(request, changed))
+
+
+routes = [
+    Route("/compute/v2.1/os-quota-sets/{project_id}", update, methods=["PUT"]),
+    Route("/compute/v2.1/os-quota-sets/{project_id}", revert, methods=["DELETE"]),
+]

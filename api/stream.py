@@ -1,0 +1,59 @@
+"""The event log as Server-Sent Events, resumable by position (docs/events.md §7).
+
+It reads the log itself (not NATS), so an SSE client needs nothing but HTTP,
+and ``Last-Event-ID`` resumes exactly where a dropped connection stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from api.context import claims, context
+from domain.errors import Forbidden, InvalidInput
+from projections import queries
+
+BATCH = 500
+IDLE_SECONDS = 0.2
+_encoder = msgspec.json.Encoder()
+
+
+def _start(request: Request) -> int:
+    raw = request.headers.get("last-event-id") or request.query_params.get("after") or "0"
+    if not raw.isdigit():
+        raise InvalidInput(f"The stream position must be a whole number, not {raw!r}")
+    return int(raw)
+
+
+async def event_stream(request: Request) -> Response:
+    if not claims(request).caller.is_admin:
+        raise Forbidden("Policy doesn't allow the event stream to be read by non-admins.")
+    after = _start(request)
+    follow = request.query_params.get("follow", "true").lower() not in ("0", "false", "no")
+    pool = context(request).pool
+    assert pool is not None
+
+    async def frames() -> AsyncIterator[bytes]:
+        position = after
+        while True:
+            entries = await queries.events_after(pool, position, BATCH)
+            for entry in entries:
+                position = entry.position
+                data = _encoder.encode(entry.message()).decode()
+                yield f"id: {position}\nevent: {entry.event_type}\ndata: {data}\n\n".encode()
+            if len(entries) == BATCH:
+                continue
+            if not follow or await request.is_disconnected():
+                return
+            await asyncio.sleep(IDLE_SECONDS)
+
+    return StreamingResponse(frames(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache"})
+
+
+routes = [Route("/events/stream", event_stream, methods=["GET"])]

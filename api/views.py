@@ -1,0 +1,140 @@
+"""How views and catalog entries look on the wire (Nova and Glance shapes)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from domain import instance as model
+from domain.catalog import FLAVORS, Flavor, Image
+from projections.queries import ActionView, InstanceView
+
+# the event nova-compute records for each action; actions missing here
+# (lock, unlock) need no host and have no events, as in Nova
+EVENT_NAMES = {
+    "create": "compute__do_build_and_run_instance",
+    "delete": "compute_terminate_instance",
+    "reboot": "compute_reboot_instance",
+    "pause": "compute_pause_instance",
+    "unpause": "compute_unpause_instance",
+    "suspend": "compute_suspend_instance",
+    "resume": "compute_resume_instance",
+    "stop": "compute_stop_instance",
+    "start": "compute_start_instance",
+}
+
+
+def iso(ts: datetime | None) -> str | None:
+    return ts.strftime("%Y-%m-%dT%H:%M:%SZ") if ts else None
+
+
+def links(base: str, kind: str, ident: str) -> list[dict[str, str]]:
+    return [
+        {"rel": "self", "href": f"{base}/compute/v2.1/{kind}/{ident}"},
+        {"rel": "bookmark", "href": f"{base}/compute/{kind}/{ident}"},
+    ]
+
+
+def server_brief(base: str, s: InstanceView) -> dict[str, Any]:
+    return {"id": str(s.id), "name": s.name, "links": links(base, "servers", str(s.id))}
+
+
+def from_state(state: model.Instance) -> InstanceView:
+    """The write side's instance in the view's shape (for command responses)."""
+    values = msgspec.structs.asdict(state)
+    values.update(id=UUID(state.id), version=0,
+                  status=model.status(state.vm_state, state.task_state))
+    return msgspec.convert(values, InstanceView)
+
+
+def server(base: str, s: InstanceView, *, admin: bool) -> dict[str, Any]:
+    ident = str(s.id)
+    flavor = FLAVORS.get(s.flavor_id)
+    body: dict[str, Any] = {
+        **server_brief(base, s),
+        "status": s.status,
+        "tenant_id": s.project_id,
+        "user_id": s.user_id,
+        "metadata": dict(s.metadata),
+        "hostId": hashlib.sha224(f"{s.project_id}{s.host}".encode()).hexdigest(),
+        "image": {"id": s.image_ref, "links": links(base, "images", s.image_ref)[1:]},
+        "flavor": {"id": s.flavor_id, "links": links(base, "flavors", s.flavor_id)[1:]}
+        if flavor else {"id": s.flavor_id},
+        "created": iso(s.created_at),
+        "updated": iso(s.updated_at),
+        "addresses": {},
+        "accessIPv4": "",
+        "accessIPv6": "",
+        "key_name": s.key_name,
+        "locked": s.locked,
+        "description": s.description,
+        "config_drive": "",
+        "progress": 0,
+        "OS-DCF:diskConfig": "MANUAL",
+        "OS-EXT-AZ:availability_zone": s.availability_zone,
+        "OS-EXT-STS:vm_state": s.vm_state,
+        "OS-EXT-STS:task_state": s.task_state,
+        "OS-EXT-STS:power_state": s.power_state,
+        "OS-SRV-USG:launched_at": iso(s.launched_at),
+        "OS-SRV-USG:terminated_at": iso(s.deleted_at),
+        "os-extended-volumes:volumes_attached": [],
+        "security_groups": [{"name": "default"}],
+    }
+    if admin:
+        body["OS-EXT-SRV-ATTR:host"] = s.host
+        body["OS-EXT-SRV-ATTR:hypervisor_hostname"] = s.host
+        body["OS-EXT-SRV-ATTR:instance_name"] = f"instance-{ident}"
+    if s.vm_state in (model.VmState.ERROR, model.VmState.DELETED) and s.fault:
+        body["fault"] = {"code": 500, "message": s.fault,
+                         "created": iso(s.fault_at or s.updated_at)}
+    return body
+
+
+def action(a: ActionView) -> dict[str, Any]:
+    return {
+        "action": a.action,
+        "instance_uuid": str(a.instance_id),
+        "request_id": a.request_id,
+        "user_id": a.user_id,
+        "project_id": a.project_id,
+        "start_time": iso(a.start_time),
+        "message": a.message if a.result == "Error" else None,
+    }
+
+
+def action_detail(a: ActionView) -> dict[str, Any]:
+    """An action with its event, named the way nova-compute names them."""
+    name = EVENT_NAMES.get(a.action)
+    events = [] if name is None else [{
+        "event": name,
+        "start_time": iso(a.start_time),
+        "finish_time": iso(a.finish_time),
+        "result": a.result,
+        "traceback": None,
+    }]
+    return {**action(a), "events": events}
+
+
+def flavor(base: str, f: Flavor) -> dict[str, Any]:
+    return {
+        "id": f.id, "name": f.name, "vcpus": f.vcpus, "ram": f.ram, "disk": f.disk,
+        "OS-FLV-EXT-DATA:ephemeral": f.ephemeral, "swap": "" if not f.swap else f.swap,
+        "rxtx_factor": 1.0, "os-flavor-access:is_public": f.is_public,
+        "OS-FLV-DISABLED:disabled": False, "links": links(base, "flavors", f.id),
+    }
+
+
+def image(base: str, i: Image) -> dict[str, Any]:
+    return {
+        "id": i.id, "name": i.name, "status": i.status, "visibility": i.visibility,
+        "disk_format": i.disk_format, "container_format": i.container_format,
+        "size": i.size, "min_disk": i.min_disk, "min_ram": i.min_ram,
+        "protected": False, "os_hidden": False, "tags": [], "owner": None,
+        "created_at": i.created_at, "updated_at": i.created_at,
+        "self": f"/v2/images/{i.id}", "file": f"/v2/images/{i.id}/file",
+        "schema": "/v2/schemas/image",
+    }

@@ -1,0 +1,1 @@
+"""Benchmarks: whole-stack measurements put next to raw database figures."""

@@ -1,0 +1,1 @@
+"""Write side: command messages, the event-sourced application and outcome ingestion."""

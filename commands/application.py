@@ -1,0 +1,154 @@
+"""The event store of the write side: aggregates, loading, committing, retrying.
+
+Committing appends the new events of one or more aggregates in one
+transaction with optimistic concurrency (the store's primary key is aggregate
+id + version); ``retrying`` reloads and decides again after a conflict, a few
+times, before giving up with ``Conflict``. Each aggregate also remembers the
+request ids in its history, so a repeated request can be recognised.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError, Mapper
+from psycopg.conninfo import conninfo_to_dict
+
+from commands.mapper import MsgspecMapper, Recorded
+from domain import events as ev
+from domain import flavor, host, identity, image, keypair, quota
+from domain import instance as model
+from domain.base import Event
+from domain.errors import Conflict
+
+MAX_ATTEMPTS = 8
+
+T = TypeVar("T")
+
+
+Evolve = Callable[[Any, Any, str], Any]
+
+# aggregate kind -> the domain's fold function for it
+EVOLVE: dict[str, Evolve] = {
+    ev.InstanceEvent.aggregate: model.evolve,
+    flavor.FlavorEvent.aggregate: flavor.evolve,
+    flavor.FlavorNameEvent.aggregate: flavor.evolve_name,
+    image.ImageEvent.aggregate: image.evolve,
+    keypair.KeypairEvent.aggregate: keypair.evolve,
+    identity.ProjectEvent.aggregate: identity.evolve_project,
+    identity.UserEvent.aggregate: identity.evolve_user,
+    identity.TokenEvent.aggregate: identity.evolve_token,
+    quota.QuotaEvent.aggregate: quota.evolve,
+    host.HostEvent.aggregate: host.evolve,
+    host.HostJoinedFleet.aggregate: host.evolve_fleet,
+}
+
+
+class Aggregate:
+    """One aggregate's state plus what the write side needs around it: its
+    version, the request ids in its history, and events not yet saved."""
+
+    def __init__(self, aggregate_id: uuid.UUID, kind: str) -> None:
+        self.id = aggregate_id
+        self.kind = kind
+        self.version = 0
+        self.state: Any = None
+        self.requests: set[str] = set()
+        self._pending: list[Recorded] = []
+
+    def apply(self, event: Event) -> None:
+        self.version += 1
+        self.state = EVOLVE[self.kind](self.state, event, str(self.id))
+        request_id = getattr(event, "request_id", None)
+        if request_id:
+            self.requests.add(request_id)
+
+    def record(self, event: Event) -> None:
+        self.apply(event)
+        self._pending.append(Recorded(self.id, self.version, event))
+
+    def collect_events(self) -> list[Recorded]:
+        pending, self._pending = self._pending, []
+        return pending
+
+
+def _fold(aggregate: Aggregate | None, recorded: Iterable[Recorded]) -> Aggregate | None:
+    for r in recorded:
+        if aggregate is None:
+            aggregate = Aggregate(r.originator_id, r.event.aggregate)
+        aggregate.apply(r.event)
+    return aggregate
+
+
+def postgres_env(url: str) -> dict[str, str]:
+    """eventsourcing's settings for a PostgreSQL URL; tables come from migrations."""
+    info = conninfo_to_dict(url)
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": str(info.get("dbname") or "nimbus"),
+        "POSTGRES_HOST": str(info.get("host") or "127.0.0.1"),
+        "POSTGRES_PORT": str(info.get("port") or "5432"),
+        "POSTGRES_USER": str(info.get("user") or "postgres"),
+        # eventsourcing insists on a password even where the server trusts.
+        "POSTGRES_PASSWORD": str(info.get("password") or "unused"),
+        "POSTGRES_POOL_SIZE": "10",
+        "POSTGRES_MAX_OVERFLOW": "10",
+        "CREATE_TABLE": "n",
+    }
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class NimbusApplication(Application[uuid.UUID]):
+    """The event store of every aggregate, with load, commit and retry."""
+
+    name = "nimbus"
+
+    def __init__(self, database_url: str, clock: Callable[[], datetime] = now) -> None:
+        super().__init__(env=postgres_env(database_url))
+        self.clock = clock
+
+    def construct_mapper(self) -> Mapper[uuid.UUID]:
+        return MsgspecMapper()
+
+    def load(self, aggregate_id: uuid.UUID) -> Aggregate | None:
+        """The aggregate as stored now, or None if it has no events."""
+        try:
+            aggregate: Aggregate = self.repository.get(aggregate_id, projector_func=_fold)
+        except AggregateNotFoundError:
+            return None
+        return aggregate
+
+    def commit(self, *aggregates: Aggregate) -> int | None:
+        """Append the aggregates' new events in one transaction; return the log
+        position of the last one. A version conflict raises IntegrityError."""
+        recordings = self.save(*aggregates)
+        return recordings[-1].notification.id if recordings else None
+
+
+class RetryStats:
+    """How often a decision had to be taken again after a version conflict
+    (read by the benchmark; one process-wide count)."""
+
+    conflicts = 0
+
+
+def retrying(attempt: Callable[[], T]) -> T:
+    """Run ``attempt`` again after a version conflict, with a little jitter."""
+    for n in range(MAX_ATTEMPTS):
+        try:
+            return attempt()
+        except IntegrityError:
+            RetryStats.conflicts += 1
+            time.sleep(random.uniform(0, 0.002 * (2**n)))
+    raise Conflict("The request conflicted with concurrent changes; please retry.")
+
+

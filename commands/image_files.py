@@ -1,0 +1,86 @@
+"""Where image bytes live: one file per image under the image directory.
+
+An upload is written to a temporary file next to its final place while its
+size, MD5 and SHA-512 are computed, and renamed into place only when
+complete, so a half-written upload is never served. A size cap (Glance's
+``image_size_cap``) stops an upload as soon as it is exceeded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import msgspec
+
+from domain.errors import TooLarge
+
+GLANCE_SIZE_CAP = 1099511627776  # 1 TiB, Glance's default image_size_cap
+
+
+class Stored(msgspec.Struct, frozen=True):
+    size: int
+    checksum: str
+    os_hash_algo: str
+    os_hash_value: str
+
+
+class Upload:
+    """One image's bytes on their way to disk."""
+
+    def __init__(self, final: Path, size_cap: int) -> None:
+        self.final = final
+        self.partial = final.with_name(f".{final.name}.partial")
+        self.size_cap = size_cap
+        self.size = 0
+        self._md5 = hashlib.md5(usedforsecurity=False)
+        self._sha512 = hashlib.sha512()
+        final.parent.mkdir(parents=True, exist_ok=True)
+        self._file = open(self.partial, "wb")  # noqa: SIM115 - closed by finish/abort
+
+    def write(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.size > self.size_cap:
+            raise TooLarge(f"Image exceeds the storage quota: the size cap is "
+                           f"{self.size_cap} bytes.")
+        self._md5.update(chunk)
+        self._sha512.update(chunk)
+        self._file.write(chunk)
+
+    def finish(self) -> Stored:
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        os.replace(self.partial, self.final)
+        return Stored(self.size, self._md5.hexdigest(), "sha512", self._sha512.hexdigest())
+
+    def abort(self) -> None:
+        self._file.close()
+        self.partial.unlink(missing_ok=True)
+
+
+class ImageFiles:
+    """The image directory (``<state_dir>/images`` by default)."""
+
+    def __init__(self, directory: Path, size_cap: int = GLANCE_SIZE_CAP) -> None:
+        self.directory = directory
+        self.size_cap = size_cap
+
+    def path(self, image_id: str) -> Path:
+        return self.directory / image_id
+
+    def upload(self, image_id: str) -> Upload:
+        return Upload(self.path(image_id), self.size_cap)
+
+    def put(self, image_id: str, data: bytes) -> Stored:
+        upload = self.upload(image_id)
+        try:
+            upload.write(data)
+        except BaseException:
+            upload.abort()
+            raise
+        return upload.finish()
+
+    def remove(self, image_id: str) -> None:
+        self.path(image_id).unlink(missing_ok=True)

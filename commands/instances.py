@@ -1,0 +1,203 @@
+"""Instance commands: boot, act on an instance, change it, record hosts' outcomes.
+
+Every command carries a request id; a request already in the instance's
+history returns its first result and writes nothing (the ids of a boot's
+instances are derived from its request id and their index, so a retried boot
+finds the instances it made). Another project's instance is "not found", as
+Nova answers.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from commands import instance_changes
+from commands.application import Aggregate, NimbusApplication, retrying
+from commands.catalog import CatalogLookups
+from commands.messages import (
+    Accepted,
+    BootInstance,
+    Caller,
+    DeleteInstance,
+    InstanceChange,
+    InstanceCommand,
+    PauseInstance,
+    RebootInstance,
+    ResumeInstance,
+    StartInstance,
+    StopInstance,
+    SuspendInstance,
+    UnpauseInstance,
+)
+from commands.placement import Placement
+from domain import events as ev
+from domain import instance as model
+from domain import instance_boot as boot_rules
+from domain.errors import NotFound
+from domain.instance_changes import check_metadata
+from domain.messages import HostOutcome
+
+REQUEST_NAMESPACE = uuid.UUID("6f1c3c52-8d8e-4c1e-9a55-4b1f0f0c2a10")
+
+REQUESTED: dict[type[InstanceCommand], type[ev.InstanceRequested]] = {
+    PauseInstance: ev.InstancePauseRequested,
+    UnpauseInstance: ev.InstanceUnpauseRequested,
+    DeleteInstance: ev.InstanceDeleteRequested,
+    RebootInstance: ev.InstanceRebootRequested,
+    SuspendInstance: ev.InstanceSuspendRequested,
+    ResumeInstance: ev.InstanceResumeRequested,
+    StopInstance: ev.InstanceStopRequested,
+    StartInstance: ev.InstanceStartRequested,
+}
+
+
+class InstanceCommands:
+    def __init__(
+        self, app: NimbusApplication, catalog: CatalogLookups, placement: Placement
+    ) -> None:
+        self.app = app
+        self.catalog = catalog
+        self.placement = placement
+
+    def boot(self, cmd: BootInstance) -> Accepted:
+        """Start ``max_count`` instances: all of them and their claims in one commit."""
+        count = boot_rules.instance_count(cmd.min_count, cmd.max_count)
+        zone = boot_rules.check_availability_zone(cmd.availability_zone)
+        boot_rules.check_user_data(cmd.user_data)
+        check_metadata(cmd.metadata)
+        flavor = self.catalog.flavor(cmd.flavor_ref, cmd.caller)
+        image = self.catalog.image(cmd.image_ref, cmd.caller)
+        public_key = self.catalog.keypair(cmd.key_name, cmd.caller) if cmd.key_name else None
+        ids = [instance_id_for(cmd.request_id, i) for i in range(count)]
+        names = boot_rules.display_names(cmd.name, count)
+        reservation = f"r-{uuid.uuid5(REQUEST_NAMESPACE, cmd.request_id).hex[:8]}"
+
+        def attempt() -> Accepted:
+            if self.app.load(ids[0]) is not None:
+                return _again(ids[0], cmd.request_id, reservation)
+            hosts, claims = self.placement.place(ids, flavor, cmd.caller)
+            at = self.app.clock()
+            made = []
+            for index, (instance_id, host, name) in enumerate(
+                    zip(ids, hosts, names, strict=True)):
+                aggregate = Aggregate(instance_id, ev.InstanceEvent.aggregate)
+                aggregate.record(model.create(
+                    str(instance_id), request_id=cmd.request_id, at=at,
+                    project_id=cmd.caller.project_id, user_id=cmd.caller.user_id,
+                    name=name, flavor=flavor, image=image, host=host,
+                    key_name=cmd.key_name, public_key=public_key, metadata=cmd.metadata,
+                    user_data=cmd.user_data, availability_zone=zone,
+                    reservation_id=reservation, launch_index=index,
+                    description=cmd.description,
+                ))
+                made.append(aggregate)
+            position = self.app.commit(*made, *claims)
+            return Accepted(instance_id=str(ids[0]), request_id=cmd.request_id,
+                            position=position, reservation_id=reservation)
+
+        return retrying(attempt)
+
+    def act(self, cmd: InstanceCommand) -> Accepted:
+        """A host operation: reboot, pause, unpause, suspend, resume, stop, start, delete."""
+        kind = REQUESTED[type(cmd)]
+        instance_id = _parse_id(cmd.instance_id)
+        hard = isinstance(cmd, RebootInstance) and cmd.hard
+        force = isinstance(cmd, DeleteInstance) and cmd.force
+
+        def attempt() -> Accepted:
+            aggregate = self._visible(instance_id, cmd.caller)
+            if cmd.request_id in aggregate.requests:
+                return _again(instance_id, cmd.request_id)
+            aggregate.record(model.request(
+                aggregate.state, kind, request_id=cmd.request_id, at=self.app.clock(),
+                user_id=cmd.caller.user_id, is_admin=cmd.caller.is_admin, hard=hard,
+                force=force,
+            ))
+            return _accepted(aggregate, cmd.request_id, self.app.commit(aggregate))
+
+        return retrying(attempt)
+
+    def change(self, cmd: InstanceChange) -> Accepted:
+        """Lock, unlock, rename or change metadata: decided and done at once."""
+        instance_id = _parse_id(cmd.instance_id)
+
+        def attempt() -> Accepted:
+            aggregate = self._visible(instance_id, cmd.caller)
+            if cmd.request_id not in aggregate.requests:
+                aggregate.record(instance_changes.decide(aggregate.state, cmd,
+                                                         self.app.clock()))
+                position = self.app.commit(aggregate)
+            else:
+                position = None
+            return Accepted(instance_id=str(instance_id), request_id=cmd.request_id,
+                            position=position, state=aggregate.state)
+
+        return retrying(attempt)
+
+    def record_outcome(self, outcome: HostOutcome) -> int | None:
+        """Record a host's report as an event; a repeated report writes nothing.
+
+        Returns the log position written, or None when nothing was.
+        """
+        instance_id = _parse_id(outcome.instance_id)
+
+        def attempt() -> int | None:
+            aggregate = self.app.load(instance_id)
+            if aggregate is None or aggregate.kind != ev.InstanceEvent.aggregate:
+                return None
+            event = model.complete(aggregate.state, outcome.request_id, ok=outcome.ok,
+                                   at=outcome.at, reason=outcome.reason)
+            if event is None:
+                return None
+            aggregate.record(event)
+            released = []
+            if isinstance(event, ev.InstanceDeleted):
+                released = self.placement.release(aggregate.state)
+            return self.app.commit(aggregate, *released)
+
+        return retrying(attempt)
+
+    def instance(self, instance_id: str, caller: Caller) -> model.Instance:
+        state: model.Instance = self._visible(_parse_id(instance_id), caller).state
+        return state
+
+    def _visible(self, instance_id: uuid.UUID, caller: Caller) -> Aggregate:
+        aggregate = self.app.load(instance_id)
+        state = aggregate.state if aggregate else None
+        if (
+            aggregate is None
+            or not isinstance(state, model.Instance)
+            or state.vm_state == model.VmState.DELETED
+            or (state.project_id != caller.project_id and not caller.is_admin)
+        ):
+            raise NotFound(f"Instance {instance_id} could not be found.")
+        return aggregate
+
+
+def _accepted(aggregate: Aggregate, request_id: str, position: int | None) -> Accepted:
+    return Accepted(instance_id=str(aggregate.id), request_id=request_id, position=position)
+
+
+def _again(instance_id: uuid.UUID, request_id: str, reservation_id: str = "") -> Accepted:
+    """The answer to a request that was accepted before: nothing new written."""
+    return Accepted(instance_id=str(instance_id), request_id=request_id, position=None,
+                    reservation_id=reservation_id)
+
+
+def instance_id_for(request_id: str, index: int) -> uuid.UUID:
+    """The id of the ``index``-th instance a boot request starts."""
+    return uuid.uuid5(REQUEST_NAMESPACE, f"{request_id}#{index}")
+
+
+def _parse_id(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise NotFound(f"Instance {value} could not be found.") from None
+
+
+def request_id_for(project_id: str, idempotency_key: str | None) -> str:
+    """Nova-style request id; stable for a client's idempotency key."""
+    if idempotency_key:
+        return f"req-{uuid.uuid5(REQUEST_NAMESPACE, f'{project_id}:{idempotency_key}')}"
+    return f"req-{uuid.uuid4()}"

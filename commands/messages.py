@@ -1,0 +1,112 @@
+"""The commands the API builds from a request, and what accepting one returns."""
+
+from __future__ import annotations
+
+import msgspec
+
+from domain.instance import Instance
+
+
+class Caller(msgspec.Struct, frozen=True, kw_only=True):
+    """Who asks: from the token, never from the request body."""
+
+    user_id: str
+    project_id: str
+    is_admin: bool = False
+
+
+class BootInstance(msgspec.Struct, frozen=True, kw_only=True):
+    request_id: str
+    caller: Caller
+    name: str
+    flavor_ref: str
+    image_ref: str
+    key_name: str | None = None
+    metadata: dict[str, str] = {}
+    user_data: str | None = None
+    availability_zone: str | None = None
+    min_count: int = 1
+    max_count: int | None = None
+    description: str | None = None
+
+
+class InstanceCommand(msgspec.Struct, frozen=True, kw_only=True):
+    """An operation on an existing instance."""
+
+    request_id: str
+    caller: Caller
+    instance_id: str
+
+
+class PauseInstance(InstanceCommand, frozen=True, kw_only=True):
+    pass
+
+
+class UnpauseInstance(InstanceCommand, frozen=True, kw_only=True):
+    pass
+
+
+class SuspendInstance(InstanceCommand, frozen=True, kw_only=True):
+    pass
+
+
+class ResumeInstance(InstanceCommand, frozen=True, kw_only=True):
+    pass
+
+
+class StopInstance(InstanceCommand, frozen=True, kw_only=True):
+    pass
+
+
+class StartInstance(InstanceCommand, frozen=True, kw_only=True):
+    pass
+
+
+class RebootInstance(InstanceCommand, frozen=True, kw_only=True):
+    hard: bool = False
+
+
+class DeleteInstance(InstanceCommand, frozen=True, kw_only=True):
+    force: bool = False  # forceDelete
+
+
+class InstanceChange(InstanceCommand, frozen=True, kw_only=True):
+    """A change that needs no host; answered with the instance as it is after."""
+
+
+class LockInstance(InstanceChange, frozen=True, kw_only=True):
+    reason: str | None = None
+
+
+class UnlockInstance(InstanceChange, frozen=True, kw_only=True):
+    pass
+
+
+class UpdateInstance(InstanceChange, frozen=True, kw_only=True):
+    name: str | None = None
+    description: str | None = None
+    description_set: bool = False
+
+
+class SetInstanceMetadata(InstanceChange, frozen=True, kw_only=True):
+    items: dict[str, str]
+    replace: bool = False
+
+
+class DeleteInstanceMetadataItem(InstanceChange, frozen=True, kw_only=True):
+    key: str
+
+
+class Accepted(msgspec.Struct, frozen=True, kw_only=True):
+    """A command's events are committed (or were, by an earlier identical request).
+
+    ``position`` is the log position of the last event written, for
+    read-your-writes; None when the request had been accepted before.
+    ``state`` is the instance after a change that needed no host.
+    """
+
+    instance_id: str
+    request_id: str
+    position: int | None
+    reservation_id: str = ""
+    state: Instance | None = None

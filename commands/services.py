@@ -1,0 +1,83 @@
+"""Every command service over one event store: what the API and the ingester use."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from commands.application import NimbusApplication
+from commands.catalog import CatalogLookups
+from commands.flavors import FlavorCommands
+from commands.hosts import HostCommands
+from commands.identity import IdentityCommands
+from commands.image_files import ImageFiles
+from commands.images import ImageCommands
+from commands.instances import InstanceCommands
+from commands.keypairs import KeypairCommands
+from commands.placement import Placement
+from commands.quotas import QuotaCommands
+from domain.host import AllocationRatios, Capacity
+from domain.quota import QuotaDefaults
+
+
+@dataclass(frozen=True)
+class CloudLimits:
+    """The configured limits placement enforces (from settings)."""
+
+    quotas: QuotaDefaults = field(default_factory=QuotaDefaults)
+    ratios: AllocationRatios = field(default_factory=AllocationRatios)
+    host_capacity: Capacity = field(
+        default_factory=lambda: Capacity(vcpus=16, memory_mb=32768, local_gb=500))
+
+
+@dataclass
+class Commands:
+    app: NimbusApplication
+    catalog: CatalogLookups
+    placement: Placement
+    instances: InstanceCommands
+    # where image bytes live; the composition root points it at <state_dir>/images
+    image_files: ImageFiles = field(
+        default_factory=lambda: ImageFiles(Path(tempfile.gettempdir()) / "nimbus-images"))
+
+    @classmethod
+    def open(
+        cls, database_url: str, hosts: list[str], *, limits: CloudLimits | None = None,
+    ) -> Commands:
+        """The command services; ``hosts`` (the configured hypervisor hosts)
+        are registered with the configured capacity if they never registered."""
+        limits = limits or CloudLimits()
+        app = NimbusApplication(database_url)
+        catalog = CatalogLookups(app)
+        placement = Placement(app, hosts, quotas=limits.quotas, ratios=limits.ratios)
+        HostCommands(app).register_configured(hosts, limits.host_capacity, app.clock())
+        return cls(app=app, catalog=catalog, placement=placement,
+                   instances=InstanceCommands(app, catalog, placement))
+
+    @property
+    def quotas(self) -> QuotaCommands:
+        return QuotaCommands(self.app, self.placement.quotas)
+
+    @property
+    def hosts(self) -> HostCommands:
+        return HostCommands(self.app)
+
+    @property
+    def identity(self) -> IdentityCommands:
+        return IdentityCommands(self.app)  # stateless over the store
+
+    @property
+    def flavors(self) -> FlavorCommands:
+        return FlavorCommands(self.app)
+
+    @property
+    def images(self) -> ImageCommands:
+        return ImageCommands(self.app, self.image_files)
+
+    @property
+    def keypairs(self) -> KeypairCommands:
+        return KeypairCommands(self.app)
+
+    def close(self) -> None:
+        self.app.close()

@@ -1,0 +1,1 @@
+"""Pure model of nimbus: events, aggregate state and decisions (stdlib + msgspec only)."""

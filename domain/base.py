@@ -1,0 +1,16 @@
+"""What every stored event has in common, whichever aggregate it belongs to."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+
+import msgspec
+
+
+class Event(msgspec.Struct, frozen=True, tag=True, kw_only=True):
+    """An immutable fact. ``aggregate`` names the kind of thing it happened to;
+    the relay puts it in the NATS subject (``<prefix>.events.<aggregate>...``)."""
+
+    aggregate: ClassVar[str] = ""
+    at: datetime

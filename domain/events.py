@@ -1,0 +1,203 @@
+"""The instance events: the immutable facts nimbus stores and streams.
+
+Events are frozen msgspec Structs tagged with their class name; the stored
+topic and the NATS subject name the class, so a class is never renamed or
+moved, and evolves only by adding fields with defaults. ``Requested`` events
+carry the ``host`` they are addressed to: the relay puts it in the subject so
+that a host's worker consumes only its own work.
+"""
+
+from __future__ import annotations
+
+import typing
+from typing import ClassVar
+
+from domain.base import Event
+
+
+class InstanceEvent(Event, frozen=True, kw_only=True):
+    """Common to every instance event: the operation it belongs to."""
+
+    aggregate: ClassVar[str] = "instance"
+    request_id: str
+
+
+class InstanceRequested(InstanceEvent, frozen=True, kw_only=True):
+    """An operation was accepted and is addressed to a hypervisor host."""
+
+    host: str
+    user_id: str
+
+
+class InstanceCreateRequested(InstanceRequested, frozen=True, kw_only=True):
+    project_id: str
+    name: str
+    flavor_id: str
+    image_ref: str
+    vcpus: int
+    memory_mb: int
+    disk_gb: int
+    key_name: str | None = None
+    public_key: str | None = None  # handed to the guest by the metadata service
+    metadata: dict[str, str] = {}
+    user_data: str | None = None  # base64, as the client sent it
+    availability_zone: str = "nova"
+    reservation_id: str = ""
+    launch_index: int = 0
+    description: str | None = None
+
+
+class InstancePauseRequested(InstanceRequested, frozen=True, kw_only=True):
+    pass
+
+
+class InstanceUnpauseRequested(InstanceRequested, frozen=True, kw_only=True):
+    pass
+
+
+class InstanceDeleteRequested(InstanceRequested, frozen=True, kw_only=True):
+    force: bool = False  # forceDelete: may interrupt any task, even a delete
+
+
+class InstanceRebootRequested(InstanceRequested, frozen=True, kw_only=True):
+    hard: bool = False
+
+
+class InstanceSuspendRequested(InstanceRequested, frozen=True, kw_only=True):
+    """Suspend: the guest's memory is saved to disk (libvirt managed save)."""
+
+
+class InstanceResumeRequested(InstanceRequested, frozen=True, kw_only=True):
+    """Resume a suspended instance from its saved memory."""
+
+
+class InstanceStopRequested(InstanceRequested, frozen=True, kw_only=True):
+    pass
+
+
+class InstanceStartRequested(InstanceRequested, frozen=True, kw_only=True):
+    pass
+
+
+class InstanceChanged(InstanceEvent, frozen=True, kw_only=True):
+    """A change made by a user that needs no host work."""
+
+    user_id: str
+
+
+class InstanceLocked(InstanceChanged, frozen=True, kw_only=True):
+    by_admin: bool = False  # an admin's lock can only be lifted by an admin
+    reason: str | None = None
+
+
+class InstanceUnlocked(InstanceChanged, frozen=True, kw_only=True):
+    pass
+
+
+class InstanceUpdated(InstanceChanged, frozen=True, kw_only=True):
+    """Rename and/or new description (None: unchanged)."""
+
+    name: str | None = None
+    description: str | None = None
+    description_set: bool = False  # a null description clears it
+
+
+class InstanceMetadataUpdated(InstanceChanged, frozen=True, kw_only=True):
+    """Metadata items set; ``replace`` drops every item not in ``items``."""
+
+    items: dict[str, str]
+    replace: bool = False
+
+
+class InstanceMetadataItemDeleted(InstanceChanged, frozen=True, kw_only=True):
+    key: str
+
+
+class InstanceOutcome(InstanceEvent, frozen=True, kw_only=True):
+    """A host reported how an operation ended."""
+
+
+class InstanceSpawned(InstanceOutcome, frozen=True, kw_only=True):
+    pass
+
+
+class InstancePaused(InstanceOutcome, frozen=True, kw_only=True):
+    pass
+
+
+class InstanceUnpaused(InstanceOutcome, frozen=True, kw_only=True):
+    pass
+
+
+class InstanceDeleted(InstanceOutcome, frozen=True, kw_only=True):
+    pass
+
+
+class InstanceRebooted(InstanceOutcome, frozen=True, kw_only=True):
+    pass
+
+
+class InstanceSuspended(InstanceOutcome, frozen=True, kw_only=True):
+    pass
+
+
+class InstanceResumed(InstanceOutcome, frozen=True, kw_only=True):
+    pass
+
+
+class InstanceStopped(InstanceOutcome, frozen=True, kw_only=True):
+    pass
+
+
+class InstanceStarted(InstanceOutcome, frozen=True, kw_only=True):
+    pass
+
+
+class InstanceOperationFailed(InstanceOutcome, frozen=True, kw_only=True):
+    """The host could not complete the pending operation."""
+
+    reason: str
+
+
+REQUESTED_EVENTS: tuple[type[InstanceRequested], ...] = (
+    InstanceCreateRequested,
+    InstancePauseRequested,
+    InstanceUnpauseRequested,
+    InstanceDeleteRequested,
+    InstanceRebootRequested,
+    InstanceSuspendRequested,
+    InstanceResumeRequested,
+    InstanceStopRequested,
+    InstanceStartRequested,
+)
+
+AnyInstanceEvent = (
+    InstanceCreateRequested
+    | InstancePauseRequested
+    | InstanceUnpauseRequested
+    | InstanceDeleteRequested
+    | InstanceSpawned
+    | InstancePaused
+    | InstanceUnpaused
+    | InstanceDeleted
+    | InstanceOperationFailed
+    | InstanceRebootRequested
+    | InstanceSuspendRequested
+    | InstanceResumeRequested
+    | InstanceStopRequested
+    | InstanceStartRequested
+    | InstanceRebooted
+    | InstanceSuspended
+    | InstanceResumed
+    | InstanceStopped
+    | InstanceStarted
+    | InstanceLocked
+    | InstanceUnlocked
+    | InstanceUpdated
+    | InstanceMetadataUpdated
+    | InstanceMetadataItemDeleted
+)
+
+EVENT_TYPES: dict[str, type[InstanceEvent]] = {
+    cls.__name__: cls for cls in typing.get_args(AnyInstanceEvent)
+}

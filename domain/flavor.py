@@ -1,0 +1,189 @@
+"""Flavors as aggregates: their events, their state, and the decisions on them.
+
+A flavor's aggregate id is derived from its flavor id, and a second small
+aggregate per name ("the name is taken") is committed in the same
+transaction, so neither an id nor a name can be created twice even by racing
+admins: the loser meets a version conflict and decides again. Private flavors
+list the projects that may use them (Nova's flavor access).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+from typing import ClassVar
+
+import msgspec
+
+from domain.base import Event
+from domain.catalog import Flavor
+from domain.errors import InvalidInput, InvalidState, NotFound
+
+NAMESPACE = uuid.UUID("5d0e2f6a-0c1b-4b8e-9d7e-2f3a4b5c6d70")
+
+_ID_RE = re.compile(r"^(?! )[a-zA-Z0-9. _-]+(?<! )$")
+
+
+def aggregate_id(flavor_id: str) -> uuid.UUID:
+    return uuid.uuid5(NAMESPACE, f"flavor-id:{flavor_id}")
+
+
+def name_aggregate_id(name: str) -> uuid.UUID:
+    return uuid.uuid5(NAMESPACE, f"flavor-name:{name}")
+
+
+class FlavorEvent(Event, frozen=True, kw_only=True):
+    aggregate: ClassVar[str] = "flavor"
+    request_id: str
+    flavor_id: str
+
+
+class FlavorCreated(FlavorEvent, frozen=True, kw_only=True):
+    name: str
+    vcpus: int
+    ram: int
+    disk: int
+    ephemeral: int = 0
+    swap: int = 0
+    rxtx_factor: float = 1.0
+    is_public: bool = True
+    description: str | None = None
+
+
+class FlavorDeleted(FlavorEvent, frozen=True, kw_only=True):
+    pass
+
+
+class FlavorAccessAdded(FlavorEvent, frozen=True, kw_only=True):
+    project_id: str
+
+
+class FlavorAccessRemoved(FlavorEvent, frozen=True, kw_only=True):
+    project_id: str
+
+
+class FlavorNameEvent(Event, frozen=True, kw_only=True):
+    """The claim on a flavor name, so that two flavors never share one."""
+
+    aggregate: ClassVar[str] = "flavor_name"
+    request_id: str
+    name: str
+    flavor_id: str
+
+
+class FlavorNameClaimed(FlavorNameEvent, frozen=True, kw_only=True):
+    pass
+
+
+class FlavorNameReleased(FlavorNameEvent, frozen=True, kw_only=True):
+    pass
+
+
+AnyFlavorEvent = (
+    FlavorCreated | FlavorDeleted | FlavorAccessAdded | FlavorAccessRemoved
+    | FlavorNameClaimed | FlavorNameReleased
+)
+
+
+class FlavorState(msgspec.Struct, frozen=True):
+    flavor: Flavor
+    description: str | None = None
+    projects: frozenset[str] = frozenset()
+    deleted: bool = False
+    created_at: datetime | None = None
+
+
+class NameClaim(msgspec.Struct, frozen=True):
+    flavor_id: str | None  # None: released, free to claim again
+
+
+def evolve(state: FlavorState | None, event: Event, _id: str) -> FlavorState:
+    if isinstance(event, FlavorCreated):
+        return FlavorState(
+            Flavor(event.flavor_id, event.name, vcpus=event.vcpus, ram=event.ram,
+                   disk=event.disk, ephemeral=event.ephemeral, swap=event.swap,
+                   is_public=event.is_public, rxtx_factor=event.rxtx_factor),
+            description=event.description, created_at=event.at,
+        )
+    assert state is not None, f"{type(event).__name__} before FlavorCreated"
+    if isinstance(event, FlavorDeleted):
+        return msgspec.structs.replace(state, deleted=True, projects=frozenset())
+    if isinstance(event, FlavorAccessAdded):
+        return msgspec.structs.replace(state, projects=state.projects | {event.project_id})
+    if isinstance(event, FlavorAccessRemoved):
+        return msgspec.structs.replace(state, projects=state.projects - {event.project_id})
+    raise TypeError(f"not a flavor event: {event!r}")
+
+
+def evolve_name(state: NameClaim | None, event: Event, _id: str) -> NameClaim:
+    if isinstance(event, FlavorNameClaimed):
+        return NameClaim(event.flavor_id)
+    if isinstance(event, FlavorNameReleased):
+        return NameClaim(None)
+    raise TypeError(f"not a flavor name event: {event!r}")
+
+
+def validate(event: FlavorCreated) -> None:
+    """Nova's rules for a new flavor's fields (400 naming the field)."""
+    if not 1 <= len(event.name) <= 255 or event.name != event.name.strip():
+        raise InvalidInput("Invalid input for field/attribute name. Value: "
+                           f"{event.name}. 'name' must be 1-255 characters without "
+                           "leading or trailing whitespace")
+    if not 1 <= len(event.flavor_id) <= 255 or not _ID_RE.match(event.flavor_id):
+        raise InvalidInput(f"Invalid input for field/attribute id. Value: {event.flavor_id}. "
+                           "Only letters, digits, '.', '_', '-' and inner spaces are allowed")
+    limits = {"ram": (event.ram, 1), "vcpus": (event.vcpus, 1), "disk": (event.disk, 0),
+              "OS-FLV-EXT-DATA:ephemeral": (event.ephemeral, 0), "swap": (event.swap, 0)}
+    for field, (value, least) in limits.items():
+        if not least <= value <= 2147483647:
+            raise InvalidInput(f"Invalid input for field/attribute {field}. Value: {value}. "
+                               f"{value} is not between {least} and 2147483647")
+    if not 0 < event.rxtx_factor <= 3.40282e38:
+        raise InvalidInput(f"Invalid input for field/attribute rxtx_factor. Value: "
+                           f"{event.rxtx_factor}. It must be greater than 0")
+
+
+def create(state: FlavorState | None, claim: NameClaim | None,
+           event: FlavorCreated) -> FlavorCreated:
+    """Decide a flavor creation: fields valid, id and name both free."""
+    validate(event)
+    if claim is not None and claim.flavor_id is not None:
+        raise InvalidState(f"Flavor with name {event.name} already exists.")
+    if state is not None and not state.deleted:
+        raise InvalidState(f"Flavor with ID {event.flavor_id} already exists.")
+    return event
+
+
+def visible(state: FlavorState | None, project_id: str, is_admin: bool) -> bool:
+    """Whether a caller may see (and boot with) the flavor."""
+    if state is None or state.deleted:
+        return False
+    return state.flavor.is_public or is_admin or project_id in state.projects
+
+
+def existing(state: FlavorState | None, flavor_id: str) -> FlavorState:
+    if state is None or state.deleted:
+        raise NotFound(f"Flavor {flavor_id} could not be found.")
+    return state
+
+
+def add_access(state: FlavorState | None, flavor_id: str, project_id: str, *,
+               request_id: str, at: datetime) -> FlavorAccessAdded:
+    current = existing(state, flavor_id)
+    if current.flavor.is_public:
+        raise InvalidState("Can not add access to a public flavor.")
+    if project_id in current.projects:
+        raise InvalidState(f"Flavor access already exists for flavor {flavor_id} "
+                           f"and project {project_id} combination.")
+    return FlavorAccessAdded(at=at, request_id=request_id, flavor_id=flavor_id,
+                             project_id=project_id)
+
+
+def remove_access(state: FlavorState | None, flavor_id: str, project_id: str, *,
+                  request_id: str, at: datetime) -> FlavorAccessRemoved:
+    current = existing(state, flavor_id)
+    if project_id not in current.projects:
+        raise NotFound(f"Flavor access not found for {flavor_id} / {project_id} combination.")
+    return FlavorAccessRemoved(at=at, request_id=request_id, flavor_id=flavor_id,
+                               project_id=project_id)

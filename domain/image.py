@@ -1,0 +1,184 @@
+"""Images as aggregates (the Glance v2 subset): events, state, decisions.
+
+An image is created ``queued``; an upload moves it to ``saving`` and, once
+the bytes are on disk with their checksums, to ``active``. An upload that
+fails puts it back to ``queued`` (as Glance does). Public images are an
+admin's to publish; ``shared`` and ``community`` are kept as asked but behave
+like ``private`` (only the owner sees them).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import ClassVar
+
+import msgspec
+
+from domain.base import Event
+from domain.catalog import Image
+from domain.errors import Forbidden, InvalidInput, InvalidState, NotFound
+
+NAMESPACE = uuid.UUID("a3c9d4e2-7b1f-4c6a-8e5d-0f9b8a7c6d51")
+VISIBILITIES = frozenset({"public", "private", "shared", "community"})
+DISK_FORMATS = frozenset({"ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi",
+                          "iso", "ploop"})
+CONTAINER_FORMATS = frozenset({"ami", "ari", "aki", "bare", "ovf", "ova", "docker",
+                               "compressed"})
+
+
+class ImageStatus:
+    QUEUED = "queued"
+    SAVING = "saving"
+    ACTIVE = "active"
+    DELETED = "deleted"
+
+
+class ImageEvent(Event, frozen=True, kw_only=True):
+    aggregate: ClassVar[str] = "image"
+    request_id: str
+
+
+class ImageCreated(ImageEvent, frozen=True, kw_only=True):
+    name: str | None
+    owner: str
+    visibility: str = "private"
+    disk_format: str | None = None
+    container_format: str | None = None
+    min_disk: int = 0
+    min_ram: int = 0
+    protected: bool = False
+    tags: list[str] = msgspec.field(default_factory=list)
+    properties: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+class ImageUploadStarted(ImageEvent, frozen=True, kw_only=True):
+    pass
+
+
+class ImageUploadFailed(ImageEvent, frozen=True, kw_only=True):
+    reason: str
+
+
+class ImageActivated(ImageEvent, frozen=True, kw_only=True):
+    size: int
+    checksum: str  # md5 hex, as Glance's "checksum"
+    os_hash_algo: str
+    os_hash_value: str
+
+
+class ImageDeleted(ImageEvent, frozen=True, kw_only=True):
+    pass
+
+
+AnyImageEvent = (
+    ImageCreated | ImageUploadStarted | ImageUploadFailed | ImageActivated | ImageDeleted
+)
+
+
+class ImageState(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    name: str | None
+    owner: str
+    visibility: str
+    status: str
+    disk_format: str | None
+    container_format: str | None
+    min_disk: int
+    min_ram: int
+    protected: bool
+    created_at: datetime
+    updated_at: datetime
+    size: int | None = None
+    checksum: str | None = None
+    os_hash_algo: str | None = None
+    os_hash_value: str | None = None
+
+    def as_image(self) -> Image:
+        """The value a boot records."""
+        return Image(self.id, self.name or "", disk_format=self.disk_format or "raw",
+                     container_format=self.container_format or "bare", size=self.size or 0,
+                     min_disk=self.min_disk, min_ram=self.min_ram, visibility=self.visibility,
+                     status=self.status, created_at=self.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+
+def evolve(state: ImageState | None, event: Event, aggregate_id: str) -> ImageState:
+    if isinstance(event, ImageCreated):
+        return ImageState(
+            id=aggregate_id, name=event.name, owner=event.owner, visibility=event.visibility,
+            status=ImageStatus.QUEUED, disk_format=event.disk_format,
+            container_format=event.container_format, min_disk=event.min_disk,
+            min_ram=event.min_ram, protected=event.protected, created_at=event.at,
+            updated_at=event.at,
+        )
+    assert state is not None, f"{type(event).__name__} before ImageCreated"
+    replace = msgspec.structs.replace
+    if isinstance(event, ImageUploadStarted):
+        return replace(state, status=ImageStatus.SAVING, updated_at=event.at)
+    if isinstance(event, ImageUploadFailed):
+        return replace(state, status=ImageStatus.QUEUED, updated_at=event.at)
+    if isinstance(event, ImageActivated):
+        return replace(state, status=ImageStatus.ACTIVE, updated_at=event.at, size=event.size,
+                       checksum=event.checksum, os_hash_algo=event.os_hash_algo,
+                       os_hash_value=event.os_hash_value)
+    if isinstance(event, ImageDeleted):
+        return replace(state, status=ImageStatus.DELETED, updated_at=event.at)
+    raise TypeError(f"not an image event: {event!r}")
+
+
+def visible(state: ImageState | None, project_id: str, is_admin: bool) -> bool:
+    if state is None or state.status == ImageStatus.DELETED:
+        return False
+    return state.visibility == "public" or is_admin or state.owner == project_id
+
+
+def existing(state: ImageState | None, image_id: str, project_id: str,
+             is_admin: bool) -> ImageState:
+    if state is None or not visible(state, project_id, is_admin):
+        raise NotFound(f"No image found with ID {image_id}")
+    return state
+
+
+def create(event: ImageCreated, *, is_admin: bool) -> ImageCreated:
+    """Glance's checks on a new image's fields."""
+    if event.name is not None and len(event.name) > 255:
+        raise InvalidInput("Invalid input for field/attribute name: longer than 255 characters")
+    if event.visibility not in VISIBILITIES:
+        raise InvalidInput(f"Invalid input for field/attribute visibility: "
+                           f"{event.visibility!r} is not one of {sorted(VISIBILITIES)}")
+    if event.visibility == "public" and not is_admin:
+        raise Forbidden('You are not authorized to complete publicize_image action.')
+    if event.disk_format is not None and event.disk_format not in DISK_FORMATS:
+        raise InvalidInput(f"Invalid input for field/attribute disk_format: "
+                           f"{event.disk_format!r} is not one of {sorted(DISK_FORMATS)}")
+    if event.container_format is not None and event.container_format not in CONTAINER_FORMATS:
+        raise InvalidInput(f"Invalid input for field/attribute container_format: "
+                           f"{event.container_format!r} is not one of "
+                           f"{sorted(CONTAINER_FORMATS)}")
+    for field, value in (("min_disk", event.min_disk), ("min_ram", event.min_ram)):
+        if not 0 <= value <= 2147483647:
+            raise InvalidInput(f"Invalid input for field/attribute {field}: {value} is not "
+                               "between 0 and 2147483647")
+    return event
+
+
+def start_upload(state: ImageState, *, request_id: str, at: datetime,
+                 project_id: str, is_admin: bool) -> ImageUploadStarted:
+    if state.owner != project_id and not is_admin:
+        raise Forbidden("You are not permitted to upload data to this image.")
+    if state.status != ImageStatus.QUEUED:
+        raise InvalidState(f"Image status transition from {state.status} to saving is not "
+                           "allowed")
+    if state.disk_format is None or state.container_format is None:
+        raise InvalidInput("Properties disk_format, container_format must be set prior to "
+                           "saving data.")
+    return ImageUploadStarted(at=at, request_id=request_id)
+
+
+def delete(state: ImageState, *, request_id: str, at: datetime, project_id: str,
+           is_admin: bool) -> ImageDeleted:
+    if state.owner != project_id and not is_admin:
+        raise Forbidden("You are not permitted to delete this image.")
+    if state.protected:
+        raise Forbidden(f"Image {state.id} is protected and cannot be deleted.")
+    return ImageDeleted(at=at, request_id=request_id)

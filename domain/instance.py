@@ -1,0 +1,341 @@
+"""The instance state machine, as pure functions over frozen events.
+
+``request`` decides whether a host operation may start and returns the event
+that records it; ``complete`` turns a host's report into the event that ends
+it; ``evolve`` folds one event into the state. The meanings of vm_state,
+task_state and power_state are Nova's, and so are the refusals' words.
+Changes that need no host (lock, rename, metadata) are decided in
+``domain.instance_changes``; what a boot may ask for in ``domain.instance_boot``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Final
+
+import msgspec
+
+from domain import events as ev
+from domain.catalog import Flavor, Image
+from domain.errors import InvalidState
+
+
+class VmState:
+    BUILDING: Final = "building"
+    ACTIVE: Final = "active"
+    PAUSED: Final = "paused"
+    SUSPENDED: Final = "suspended"
+    STOPPED: Final = "stopped"
+    ERROR: Final = "error"
+    DELETED: Final = "deleted"
+
+
+class TaskState:
+    SPAWNING: Final = "spawning"
+    REBOOTING: Final = "rebooting"
+    REBOOTING_HARD: Final = "rebooting_hard"
+    PAUSING: Final = "pausing"
+    UNPAUSING: Final = "unpausing"
+    SUSPENDING: Final = "suspending"
+    RESUMING: Final = "resuming"
+    POWERING_OFF: Final = "powering-off"
+    POWERING_ON: Final = "powering-on"
+    DELETING: Final = "deleting"
+
+
+ALL_TASKS: Final = frozenset({
+    TaskState.SPAWNING, TaskState.REBOOTING, TaskState.REBOOTING_HARD, TaskState.PAUSING,
+    TaskState.UNPAUSING, TaskState.SUSPENDING, TaskState.RESUMING, TaskState.POWERING_OFF,
+    TaskState.POWERING_ON, TaskState.DELETING,
+})
+
+
+class PowerState:
+    """Nova's numeric power states."""
+
+    NOSTATE: Final = 0
+    RUNNING: Final = 1
+    PAUSED: Final = 3
+    SHUTDOWN: Final = 4
+    SUSPENDED: Final = 7
+
+
+class Operation(msgspec.Struct, frozen=True):
+    """What an operation needs to start, and where it leaves the instance."""
+
+    action: str  # the instance-action name Nova shows (create, pause, ...)
+    task_state: str
+    allowed_from: frozenset[str]
+    done_vm_state: str
+    done_power_state: int
+    failed_vm_state: str | None  # None: the vm_state is kept on failure
+    interrupts: frozenset[str] = frozenset()  # task states it may start during
+
+
+_ANY_LIVE = frozenset({VmState.BUILDING, VmState.ACTIVE, VmState.PAUSED, VmState.SUSPENDED,
+                       VmState.STOPPED, VmState.ERROR})
+_ON = VmState.ACTIVE, PowerState.RUNNING
+
+OPERATIONS: dict[type[ev.InstanceRequested], Operation] = {
+    ev.InstanceCreateRequested: Operation(
+        "create", TaskState.SPAWNING, frozenset(), *_ON, VmState.ERROR),
+    ev.InstancePauseRequested: Operation(
+        "pause", TaskState.PAUSING, frozenset({VmState.ACTIVE}), VmState.PAUSED,
+        PowerState.PAUSED, None),
+    ev.InstanceUnpauseRequested: Operation(
+        "unpause", TaskState.UNPAUSING, frozenset({VmState.PAUSED}), *_ON, None),
+    ev.InstanceSuspendRequested: Operation(
+        "suspend", TaskState.SUSPENDING, frozenset({VmState.ACTIVE}), VmState.SUSPENDED,
+        PowerState.SUSPENDED, None),
+    ev.InstanceResumeRequested: Operation(
+        "resume", TaskState.RESUMING, frozenset({VmState.SUSPENDED}), *_ON, None),
+    ev.InstanceStopRequested: Operation(
+        "stop", TaskState.POWERING_OFF, frozenset({VmState.ACTIVE, VmState.ERROR}),
+        VmState.STOPPED, PowerState.SHUTDOWN, None),
+    ev.InstanceStartRequested: Operation(
+        "start", TaskState.POWERING_ON, frozenset({VmState.STOPPED}), *_ON, None),
+    ev.InstanceRebootRequested: Operation(
+        "reboot", TaskState.REBOOTING, frozenset({VmState.ACTIVE}), *_ON, VmState.ERROR),
+    ev.InstanceDeleteRequested: Operation(
+        "delete", TaskState.DELETING, _ANY_LIVE, VmState.DELETED, PowerState.NOSTATE,
+        VmState.ERROR, interrupts=ALL_TASKS - {TaskState.DELETING}),
+}
+
+# Nova lets a hard reboot start from more states, and interrupt these tasks.
+HARD_REBOOT = msgspec.structs.replace(
+    OPERATIONS[ev.InstanceRebootRequested], task_state=TaskState.REBOOTING_HARD,
+    allowed_from=frozenset({VmState.ACTIVE, VmState.STOPPED, VmState.PAUSED,
+                            VmState.SUSPENDED, VmState.ERROR}),
+    interrupts=frozenset({TaskState.REBOOTING, TaskState.REBOOTING_HARD, TaskState.PAUSING,
+                          TaskState.UNPAUSING, TaskState.SUSPENDING, TaskState.RESUMING}),
+)
+# forceDelete: whatever is going on, even a delete that is stuck.
+FORCE_DELETE = msgspec.structs.replace(
+    OPERATIONS[ev.InstanceDeleteRequested], interrupts=ALL_TASKS)
+
+OUTCOME_FOR: dict[type[ev.InstanceRequested], type[ev.InstanceOutcome]] = {
+    ev.InstanceCreateRequested: ev.InstanceSpawned,
+    ev.InstancePauseRequested: ev.InstancePaused,
+    ev.InstanceUnpauseRequested: ev.InstanceUnpaused,
+    ev.InstanceSuspendRequested: ev.InstanceSuspended,
+    ev.InstanceResumeRequested: ev.InstanceResumed,
+    ev.InstanceStopRequested: ev.InstanceStopped,
+    ev.InstanceStartRequested: ev.InstanceStarted,
+    ev.InstanceRebootRequested: ev.InstanceRebooted,
+    ev.InstanceDeleteRequested: ev.InstanceDeleted,
+}
+
+
+class Instance(msgspec.Struct, frozen=True, kw_only=True):
+    """An instance as the write side knows it: enough to decide."""
+
+    id: str
+    project_id: str
+    user_id: str
+    name: str
+    host: str
+    flavor_id: str
+    image_ref: str
+    vcpus: int
+    memory_mb: int
+    disk_gb: int
+    vm_state: str
+    task_state: str | None
+    power_state: int
+    pending: str | None = None  # request id of the operation in flight
+    pending_kind: str | None = None  # its Requested event's class name
+    fault: str | None = None
+    fault_at: datetime | None = None
+    created_at: datetime
+    updated_at: datetime
+    launched_at: datetime | None = None
+    deleted_at: datetime | None = None
+    key_name: str | None = None
+    public_key: str | None = None
+    metadata: dict[str, str] = {}
+    user_data: str | None = None
+    availability_zone: str = "nova"
+    reservation_id: str = ""
+    launch_index: int = 0
+    description: str | None = None
+    locked: bool = False
+    locked_by_admin: bool = False
+    locked_reason: str | None = None
+
+
+def create(
+    instance_id: str, *, request_id: str, at: datetime, project_id: str,
+    user_id: str, name: str, flavor: Flavor, image: Image, host: str,
+    key_name: str | None = None, public_key: str | None = None,
+    metadata: dict[str, str] | None = None, user_data: str | None = None,
+    availability_zone: str = "nova", reservation_id: str = "", launch_index: int = 0,
+    description: str | None = None,
+) -> ev.InstanceCreateRequested:
+    """Boot: the first event of every instance."""
+    return ev.InstanceCreateRequested(
+        request_id=request_id, at=at, host=host, user_id=user_id,
+        project_id=project_id, name=name, flavor_id=flavor.id, image_ref=image.id,
+        vcpus=flavor.vcpus, memory_mb=flavor.ram, disk_gb=flavor.disk,
+        key_name=key_name, public_key=public_key, metadata=dict(metadata or {}),
+        user_data=user_data, availability_zone=availability_zone,
+        reservation_id=reservation_id, launch_index=launch_index, description=description,
+    )
+
+
+def operation(kind: type[ev.InstanceRequested], *, hard: bool = False,
+              force: bool = False) -> Operation:
+    if kind is ev.InstanceRebootRequested and hard:
+        return HARD_REBOOT
+    if kind is ev.InstanceDeleteRequested and force:
+        return FORCE_DELETE
+    return OPERATIONS[kind]
+
+
+def operation_of(event: ev.InstanceRequested) -> Operation:
+    return operation(type(event), hard=getattr(event, "hard", False),
+                     force=getattr(event, "force", False))
+
+
+def refuse_if_locked(state: Instance, is_admin: bool) -> None:
+    """A locked instance refuses changes from everyone but admins (Nova's 409)."""
+    if state.locked and not is_admin:
+        raise InvalidState(f"Instance {state.id} is locked")
+
+
+def request(
+    state: Instance, kind: type[ev.InstanceRequested], *, request_id: str,
+    at: datetime, user_id: str, is_admin: bool = False, hard: bool = False,
+    force: bool = False,
+) -> ev.InstanceRequested:
+    """Start a host operation on an instance, or refuse with Nova's wording."""
+    op = operation(kind, hard=hard, force=force)
+    if state.vm_state == VmState.DELETED:
+        raise InvalidState(f"Instance {state.id} could not be found.")
+    refuse_if_locked(state, is_admin)
+    if state.task_state is not None and state.task_state not in op.interrupts:
+        raise InvalidState(
+            f"Cannot '{op.action}' instance {state.id} while it is in "
+            f"task_state {state.task_state}"
+        )
+    if state.vm_state not in op.allowed_from:
+        raise InvalidState(
+            f"Cannot '{op.action}' instance {state.id} while it is in "
+            f"vm_state {state.vm_state}"
+        )
+    event = kind(request_id=request_id, at=at, host=state.host, user_id=user_id)
+    if isinstance(event, ev.InstanceRebootRequested):
+        return msgspec.structs.replace(event, hard=hard)
+    if isinstance(event, ev.InstanceDeleteRequested):
+        return msgspec.structs.replace(event, force=force)
+    return event
+
+
+def complete(
+    state: Instance, request_id: str, *, ok: bool, at: datetime, reason: str = ""
+) -> ev.InstanceOutcome | None:
+    """The event that ends the pending operation; None if it is not pending.
+
+    A report for an operation that already ended (a redelivered message), or
+    that a later operation interrupted, is not an error: it changes nothing.
+    """
+    if state.pending != request_id or state.pending_kind is None:
+        return None
+    if not ok:
+        return ev.InstanceOperationFailed(request_id=request_id, at=at, reason=reason)
+    return OUTCOME_FOR[_requested_kind(state.pending_kind)](request_id=request_id, at=at)
+
+
+def evolve(state: Instance | None, event: ev.InstanceEvent, instance_id: str) -> Instance:
+    """Fold one event into the state."""
+    if isinstance(event, ev.InstanceCreateRequested):
+        return Instance(
+            id=instance_id, project_id=event.project_id, user_id=event.user_id,
+            name=event.name, host=event.host, flavor_id=event.flavor_id,
+            image_ref=event.image_ref, vcpus=event.vcpus, memory_mb=event.memory_mb,
+            disk_gb=event.disk_gb, vm_state=VmState.BUILDING,
+            task_state=TaskState.SPAWNING, power_state=PowerState.NOSTATE,
+            pending=event.request_id, pending_kind=type(event).__name__,
+            created_at=event.at, updated_at=event.at, key_name=event.key_name,
+            public_key=event.public_key, metadata=dict(event.metadata),
+            user_data=event.user_data, availability_zone=event.availability_zone,
+            reservation_id=event.reservation_id, launch_index=event.launch_index,
+            description=event.description,
+        )
+    assert state is not None, "an instance starts with InstanceCreateRequested"
+    if isinstance(event, ev.InstanceChanged):
+        return _changed(state, event)
+    if isinstance(event, ev.InstanceRequested):
+        return msgspec.structs.replace(
+            state, task_state=operation_of(event).task_state, pending=event.request_id,
+            pending_kind=type(event).__name__, updated_at=event.at,
+        )
+    if state.pending_kind is None:
+        return state
+    op = OPERATIONS[_requested_kind(state.pending_kind)]
+    if isinstance(event, ev.InstanceOperationFailed):
+        return msgspec.structs.replace(
+            state, vm_state=op.failed_vm_state or state.vm_state, task_state=None,
+            pending=None, pending_kind=None, fault=event.reason, fault_at=event.at,
+            updated_at=event.at,
+        )
+    return msgspec.structs.replace(
+        state, vm_state=op.done_vm_state, power_state=op.done_power_state,
+        task_state=None, pending=None, pending_kind=None, fault=None, fault_at=None,
+        updated_at=event.at,
+        launched_at=event.at if isinstance(event, ev.InstanceSpawned) else state.launched_at,
+        deleted_at=event.at if isinstance(event, ev.InstanceDeleted) else state.deleted_at,
+    )
+
+
+def _changed(state: Instance, event: ev.InstanceChanged) -> Instance:
+    """Fold a change that needed no host."""
+    at = event.at
+    if isinstance(event, ev.InstanceLocked):
+        return msgspec.structs.replace(state, locked=True, locked_by_admin=event.by_admin,
+                                       locked_reason=event.reason, updated_at=at)
+    if isinstance(event, ev.InstanceUnlocked):
+        return msgspec.structs.replace(state, locked=False, locked_by_admin=False,
+                                       locked_reason=None, updated_at=at)
+    if isinstance(event, ev.InstanceUpdated):
+        return msgspec.structs.replace(
+            state, name=event.name if event.name is not None else state.name,
+            description=event.description if event.description_set else state.description,
+            updated_at=at)
+    if isinstance(event, ev.InstanceMetadataUpdated):
+        base = {} if event.replace else dict(state.metadata)
+        return msgspec.structs.replace(state, metadata={**base, **event.items}, updated_at=at)
+    if isinstance(event, ev.InstanceMetadataItemDeleted):
+        kept = {k: v for k, v in state.metadata.items() if k != event.key}
+        return msgspec.structs.replace(state, metadata=kept, updated_at=at)
+    return state
+
+
+_STATUS: dict[str, dict[str | None, str]] = {
+    VmState.BUILDING: {None: "BUILD"},
+    VmState.ACTIVE: {None: "ACTIVE", TaskState.REBOOTING: "REBOOT",
+                     TaskState.REBOOTING_HARD: "HARD_REBOOT"},
+    VmState.STOPPED: {None: "SHUTOFF"},
+    VmState.PAUSED: {None: "PAUSED"},
+    VmState.SUSPENDED: {None: "SUSPENDED"},
+    VmState.ERROR: {None: "ERROR"},
+    VmState.DELETED: {None: "DELETED"},
+}
+
+
+def status(vm_state: str, task_state: str | None) -> str:
+    """The API status Nova derives from vm_state and task_state."""
+    by_task = _STATUS.get(vm_state)
+    if by_task is None:
+        return "UNKNOWN"
+    return by_task.get(task_state, by_task[None])
+
+
+def action_of(event: ev.InstanceRequested) -> str:
+    """The instance-action name of a request (create, pause, ...)."""
+    return OPERATIONS[type(event)].action
+
+
+def _requested_kind(name: str) -> type[ev.InstanceRequested]:
+    kind = ev.EVENT_TYPES[name]
+    assert issubclass(kind, ev.InstanceRequested)
+    return kind

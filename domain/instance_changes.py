@@ -1,0 +1,86 @@
+"""Changes to an instance that need no host: lock, unlock, rename, metadata.
+
+Each decision checks the instance and returns the event that records the
+change, or refuses in Nova's words. They are folded by ``domain.instance``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Final
+
+from domain import events as ev
+from domain.errors import Forbidden, InvalidInput, InvalidState, NotFound
+from domain.instance import Instance, VmState, refuse_if_locked
+
+METADATA_ITEMS: Final = 128  # Nova's quota_metadata_items default
+_KEY = re.compile(r"^[a-zA-Z0-9-_:. ]{1,255}$")
+_METADATA_STATES: Final = frozenset({VmState.ACTIVE, VmState.PAUSED, VmState.SUSPENDED,
+                                     VmState.STOPPED})
+
+
+def check_metadata(items: dict[str, str], limit: int = METADATA_ITEMS) -> None:
+    """Keys and values as Nova's schema allows them, and no more items than the quota."""
+    for key, value in items.items():
+        if not _KEY.match(key):
+            raise InvalidInput(
+                f"Invalid input for field/attribute metadata: key {key!r} must be 1 to 255 "
+                "letters, digits, spaces or '-_:.'")
+        if len(value) > 255:
+            raise InvalidInput(
+                f"Invalid input for field/attribute metadata: the value of {key!r} is longer "
+                "than 255 characters")
+    if len(items) > limit:
+        raise Forbidden(f"Maximum number of metadata items exceeds {limit}")
+
+
+def lock(state: Instance, *, request_id: str, at: datetime, user_id: str, is_admin: bool,
+         reason: str | None = None) -> ev.InstanceLocked:
+    return ev.InstanceLocked(request_id=request_id, at=at, user_id=user_id,
+                             by_admin=is_admin, reason=reason)
+
+
+def unlock(state: Instance, *, request_id: str, at: datetime, user_id: str,
+           is_admin: bool) -> ev.InstanceUnlocked:
+    """An owner may lift their own lock; only an admin may lift an admin's."""
+    if state.locked and state.locked_by_admin and not is_admin:
+        raise Forbidden("Policy doesn't allow os_compute_api:os-lock-server:unlock:"
+                        "unlock_override to be performed.")
+    return ev.InstanceUnlocked(request_id=request_id, at=at, user_id=user_id)
+
+
+def update(state: Instance, *, request_id: str, at: datetime, user_id: str,
+           name: str | None, description: str | None,
+           description_set: bool) -> ev.InstanceUpdated:
+    """Rename and/or describe; Nova allows it in any state."""
+    return ev.InstanceUpdated(request_id=request_id, at=at, user_id=user_id, name=name,
+                              description=description, description_set=description_set)
+
+
+def set_metadata(state: Instance, items: dict[str, str], *, replace: bool, request_id: str,
+                 at: datetime, user_id: str, is_admin: bool,
+                 limit: int = METADATA_ITEMS) -> ev.InstanceMetadataUpdated:
+    """Set (merge) or replace metadata items, within the metadata_items quota."""
+    _may_change_metadata(state, "update_metadata", is_admin)
+    merged = dict(items) if replace else {**state.metadata, **items}
+    check_metadata(items, limit)
+    check_metadata(merged, limit)
+    return ev.InstanceMetadataUpdated(request_id=request_id, at=at, user_id=user_id,
+                                      items=dict(items), replace=replace)
+
+
+def delete_metadata_item(state: Instance, key: str, *, request_id: str, at: datetime,
+                         user_id: str, is_admin: bool) -> ev.InstanceMetadataItemDeleted:
+    _may_change_metadata(state, "delete_metadata", is_admin)
+    if key not in state.metadata:
+        raise NotFound("Metadata item was not found")
+    return ev.InstanceMetadataItemDeleted(request_id=request_id, at=at, user_id=user_id,
+                                          key=key)
+
+
+def _may_change_metadata(state: Instance, action: str, is_admin: bool) -> None:
+    refuse_if_locked(state, is_admin)
+    if state.vm_state not in _METADATA_STATES:
+        raise InvalidState(f"Cannot '{action}' instance {state.id} while it is in "
+                           f"vm_state {state.vm_state}")

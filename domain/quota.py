@@ -1,0 +1,218 @@
+"""Per-project quotas: limits, usage claims, and the decisions over them.
+
+A project's quota is one aggregate. Its limits are the cloud's defaults (the
+seed's ``quota_*`` flags) overridden by an admin; its usage is the set of
+claims its instances hold. A boot records its claim on this aggregate in the
+same transaction as the instance, so two racing boots cannot both take the
+last of a limit: the second meets a version conflict and decides again.
+Messages are Nova's, word for word.
+"""
+
+from __future__ import annotations
+
+import typing
+import uuid
+from datetime import datetime
+from typing import ClassVar
+
+import msgspec
+
+from domain.base import Event
+from domain.errors import Forbidden, InvalidInput
+
+NAMESPACE = uuid.UUID("a3f6e1d2-4b5c-4d7e-8f90-1a2b3c4d5e6f")
+UNLIMITED = -1
+
+# Claimed by instances; counted from the claims (Nova's "counted" resources).
+COUNTED = ("instances", "cores", "ram")
+
+
+class QuotaDefaults(msgspec.Struct, frozen=True, kw_only=True):
+    """The cloud-wide default limits (nova.conf's quota_* flags)."""
+
+    instances: int = 10
+    cores: int = 20
+    ram: int = 51200
+    floating_ips: int = 10
+    fixed_ips: int = UNLIMITED
+    metadata_items: int = 128
+    injected_files: int = 5
+    injected_file_content_bytes: int = 10240
+    injected_file_path_bytes: int = 255
+    key_pairs: int = 100
+    security_groups: int = 10
+    security_group_rules: int = 20
+    server_groups: int = 10
+    server_group_members: int = 10
+    volumes: int = 10
+    gigabytes: int = 1000
+
+    def as_dict(self) -> dict[str, int]:
+        return msgspec.structs.asdict(self)
+
+
+RESOURCES: tuple[str, ...] = QuotaDefaults.__struct_fields__
+
+
+def quota_id(project_id: str) -> uuid.UUID:
+    """The quota aggregate of a project (one per project, found by its id)."""
+    return uuid.uuid5(NAMESPACE, project_id)
+
+
+class QuotaEvent(Event, frozen=True, kw_only=True):
+    aggregate: ClassVar[str] = "quota"
+    project_id: str
+
+
+class QuotaLimitsSet(QuotaEvent, frozen=True, kw_only=True):
+    """An admin set some of the project's limits (the others are unchanged)."""
+
+    request_id: str
+    limits: dict[str, int]
+
+
+class QuotaLimitsReset(QuotaEvent, frozen=True, kw_only=True):
+    """An admin deleted the project's overrides: the defaults apply again."""
+
+    request_id: str
+
+
+class QuotaUsageClaimed(QuotaEvent, frozen=True, kw_only=True):
+    """A new instance holds this much of the project's quota."""
+
+    instance_id: str
+    instances: int
+    cores: int
+    ram: int
+
+
+class QuotaUsageReleased(QuotaEvent, frozen=True, kw_only=True):
+    """A deleted instance gave its claim back."""
+
+    instance_id: str
+
+
+AnyQuotaEvent = QuotaLimitsSet | QuotaLimitsReset | QuotaUsageClaimed | QuotaUsageReleased
+
+EVENT_TYPES: dict[str, type[QuotaEvent]] = {
+    cls.__name__: cls for cls in typing.get_args(AnyQuotaEvent)
+}
+
+
+class Usage(msgspec.Struct, frozen=True, kw_only=True):
+    instances: int = 0
+    cores: int = 0
+    ram: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(instances=self.instances + other.instances,
+                     cores=self.cores + other.cores, ram=self.ram + other.ram)
+
+    def get(self, resource: str) -> int:
+        value: int = getattr(self, resource, 0)
+        return value
+
+
+class Quota(msgspec.Struct, frozen=True, kw_only=True):
+    """What the write side knows of a project's quota: enough to decide."""
+
+    project_id: str
+    overrides: dict[str, int] = {}
+    claims: dict[str, Usage] = {}
+
+    def limits(self, defaults: QuotaDefaults) -> dict[str, int]:
+        return {**defaults.as_dict(), **self.overrides}
+
+    def in_use(self) -> Usage:
+        total = Usage()
+        for claim in self.claims.values():
+            total = total + claim
+        return total
+
+
+def evolve(state: Quota | None, event: QuotaEvent, _aggregate_id: str) -> Quota:
+    quota = state or Quota(project_id=event.project_id)
+    if isinstance(event, QuotaLimitsSet):
+        return msgspec.structs.replace(quota, overrides={**quota.overrides, **event.limits})
+    if isinstance(event, QuotaLimitsReset):
+        return msgspec.structs.replace(quota, overrides={})
+    if isinstance(event, QuotaUsageClaimed):
+        usage = Usage(instances=event.instances, cores=event.cores, ram=event.ram)
+        return msgspec.structs.replace(quota, claims={**quota.claims, event.instance_id: usage})
+    if isinstance(event, QuotaUsageReleased):
+        claims = {k: v for k, v in quota.claims.items() if k != event.instance_id}
+        return msgspec.structs.replace(quota, claims=claims)
+    raise TypeError(f"not a quota event: {type(event).__name__}")
+
+
+class QuotaExceeded(Forbidden):
+    """Nova's TooManyInstances: 403 with the resources over their limit."""
+
+
+def claim(
+    state: Quota | None, defaults: QuotaDefaults, *, project_id: str,
+    instance_ids: list[str], vcpus: int, ram: int, at: datetime,
+) -> list[QuotaUsageClaimed]:
+    """One claim per new instance, or ``QuotaExceeded`` naming every resource
+    that would go over (Nova's message, resources in sorted order)."""
+    quota = state or Quota(project_id=project_id)
+    limits = quota.limits(defaults)
+    used = quota.in_use()
+    count = len(instance_ids)
+    requested = {"instances": count, "cores": count * vcpus, "ram": count * ram}
+    overs = sorted(
+        r for r in COUNTED
+        if limits[r] != UNLIMITED and used.get(r) + requested[r] > limits[r]
+    )
+    if overs:
+        def join(values: list[int]) -> str:
+            return ", ".join(str(v) for v in values)
+
+        names = ", ".join(overs)
+        raise QuotaExceeded(
+            f"Quota exceeded for {names}: Requested {join([requested[r] for r in overs])},"
+            f" but already used {join([used.get(r) for r in overs])}"
+            f" of {join([limits[r] for r in overs])} {names}"
+        )
+    return [
+        QuotaUsageClaimed(at=at, project_id=project_id, instance_id=i, instances=1,
+                          cores=vcpus, ram=ram)
+        for i in instance_ids
+    ]
+
+
+def release(state: Quota | None, instance_id: str, at: datetime) -> QuotaUsageReleased | None:
+    """Give back an instance's claim; None when it holds none (nothing to write)."""
+    if state is None or instance_id not in state.claims:
+        return None
+    return QuotaUsageReleased(at=at, project_id=state.project_id, instance_id=instance_id)
+
+
+def set_limits(
+    state: Quota | None, defaults: QuotaDefaults, *, project_id: str, request_id: str,
+    limits: dict[str, int], force: bool, at: datetime,
+) -> QuotaLimitsSet:
+    """An admin's new limits: each an integer >= -1 and, unless forced, not
+    below what the project already uses (Nova's 400 wording)."""
+    quota = state or Quota(project_id=project_id)
+    used = quota.in_use()
+    for resource, value in limits.items():
+        if resource not in RESOURCES:
+            raise InvalidInput(
+                "Invalid input for field/attribute quota_set. Additional properties are "
+                f"not allowed ('{resource}' was unexpected)")
+        if value < UNLIMITED:
+            raise InvalidInput(
+                f"Invalid input for field/attribute {resource}. Value: {value}."
+                f" {value} is less than the minimum of -1")
+        minimum = used.get(resource)
+        if not force and value != UNLIMITED and value < minimum:
+            raise InvalidInput(
+                f"Quota limit {value} for {resource} must be greater than or equal to"
+                f" already used and reserved {minimum}.")
+    return QuotaLimitsSet(at=at, project_id=project_id, request_id=request_id,
+                          limits=dict(limits))
+
+
+def reset(project_id: str, request_id: str, at: datetime) -> QuotaLimitsReset:
+    return QuotaLimitsReset(at=at, project_id=project_id, request_id=request_id)

@@ -1,0 +1,1 @@
+"""Applies the SQL for the event store and the views (see runner.py)."""

@@ -1,0 +1,1 @@
+"""Read side: views with exactly-once tracking, queries, the relay to NATS, and replay."""

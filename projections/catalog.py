@@ -1,0 +1,101 @@
+"""The catalog views (flavors, flavor access, images, keypairs) from their events.
+
+Each event maps to one or two statements, in log order, inside the
+projector's transaction; only event data is written (never now()), so a
+replay rebuilds the same rows; a create met again (a view re-fed from an
+earlier position) overwrites rather than fails. Deleted flavors, images and keypairs leave
+their views, as they leave Nova's and Glance's listings.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from domain import flavor as fl
+from domain import image as im
+from domain import keypair as kp
+from projections.log import LogEntry
+
+# the events each view reads (projections/projector.py registers one Projection each)
+FLAVOR_EVENTS = fl.FlavorEvent
+IMAGE_EVENTS = im.ImageEvent
+KEYPAIR_EVENTS = kp.KeypairEvent
+
+_FLAVOR = (
+    "INSERT INTO flavors (id, name, vcpus, ram, disk, ephemeral, swap, rxtx_factor,"
+    " is_public, description, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    " ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, vcpus = EXCLUDED.vcpus,"
+    " ram = EXCLUDED.ram, disk = EXCLUDED.disk, ephemeral = EXCLUDED.ephemeral,"
+    " swap = EXCLUDED.swap, rxtx_factor = EXCLUDED.rxtx_factor,"
+    " is_public = EXCLUDED.is_public, description = EXCLUDED.description,"
+    " created_at = EXCLUDED.created_at"
+)
+_IMAGE = (
+    "INSERT INTO images (id, name, owner, visibility, status, disk_format, container_format,"
+    " min_disk, min_ram, protected, tags, properties, created_at, updated_at)"
+    " VALUES (%s, %s, %s, %s, 'queued', %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    " ON CONFLICT (id) DO NOTHING"
+)
+_KEYPAIR = (
+    "INSERT INTO keypairs (id, user_id, name, public_key, fingerprint, type, created_at)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s)"
+    " ON CONFLICT (id) DO UPDATE SET public_key = EXCLUDED.public_key,"
+    " fingerprint = EXCLUDED.fingerprint, type = EXCLUDED.type, created_at = EXCLUDED.created_at"
+)
+
+
+def apply_flavors(conn: psycopg.Connection[Any],
+                  items: list[tuple[LogEntry, fl.FlavorEvent]]) -> None:
+    with conn.cursor() as cur:
+        for _, e in items:
+            if isinstance(e, fl.FlavorCreated):
+                cur.execute(_FLAVOR, (e.flavor_id, e.name, e.vcpus, e.ram, e.disk, e.ephemeral,
+                                      e.swap, e.rxtx_factor, e.is_public, e.description, e.at))
+            elif isinstance(e, fl.FlavorDeleted):
+                cur.execute("DELETE FROM flavors WHERE id = %s", (e.flavor_id,))
+                cur.execute("DELETE FROM flavor_access WHERE flavor_id = %s", (e.flavor_id,))
+            elif isinstance(e, fl.FlavorAccessAdded):
+                cur.execute("INSERT INTO flavor_access (flavor_id, project_id) VALUES (%s, %s)"
+                            " ON CONFLICT DO NOTHING", (e.flavor_id, e.project_id))
+            elif isinstance(e, fl.FlavorAccessRemoved):
+                cur.execute("DELETE FROM flavor_access WHERE flavor_id = %s AND project_id = %s",
+                            (e.flavor_id, e.project_id))
+
+
+def apply_images(conn: psycopg.Connection[Any],
+                 items: list[tuple[LogEntry, im.ImageEvent]]) -> None:
+    with conn.cursor() as cur:
+        for entry, e in items:
+            key: UUID = entry.aggregate_id
+            if isinstance(e, im.ImageCreated):
+                cur.execute(_IMAGE, (key, e.name, e.owner, e.visibility, e.disk_format,
+                                     e.container_format, e.min_disk, e.min_ram, e.protected,
+                                     Jsonb(e.tags), Jsonb(e.properties), e.at, e.at))
+            elif isinstance(e, im.ImageUploadStarted):
+                cur.execute("UPDATE images SET status = 'saving', updated_at = %s WHERE id = %s",
+                            (e.at, key))
+            elif isinstance(e, im.ImageUploadFailed):
+                cur.execute("UPDATE images SET status = 'queued', updated_at = %s WHERE id = %s",
+                            (e.at, key))
+            elif isinstance(e, im.ImageActivated):
+                cur.execute(
+                    "UPDATE images SET status = 'active', updated_at = %s, size = %s,"
+                    " checksum = %s, os_hash_algo = %s, os_hash_value = %s WHERE id = %s",
+                    (e.at, e.size, e.checksum, e.os_hash_algo, e.os_hash_value, key))
+            elif isinstance(e, im.ImageDeleted):
+                cur.execute("DELETE FROM images WHERE id = %s", (key,))
+
+
+def apply_keypairs(conn: psycopg.Connection[Any],
+                   items: list[tuple[LogEntry, kp.KeypairEvent]]) -> None:
+    with conn.cursor() as cur:
+        for entry, e in items:
+            if isinstance(e, kp.KeypairCreated):
+                cur.execute(_KEYPAIR, (entry.aggregate_id, e.user_id, e.name, e.public_key,
+                                       e.fingerprint, e.key_type, e.at))
+            elif isinstance(e, kp.KeypairDeleted):
+                cur.execute("DELETE FROM keypairs WHERE id = %s", (entry.aggregate_id,))

@@ -1,0 +1,104 @@
+"""The questions the identity API asks of the identity views.
+
+The Keystone admin routes list and show projects, users and role
+assignments from here; ``revocations_after`` is the small incremental read
+with which every API process keeps its cache of revoked tokens current.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+
+from migrations.runner import VIEWS_SCHEMA
+
+V = VIEWS_SCHEMA
+
+
+class ProjectRow(msgspec.Struct, frozen=True):
+    id: str
+    name: str
+    description: str
+    created_at: datetime
+
+
+class UserRow(msgspec.Struct, frozen=True):
+    id: str
+    name: str
+    default_project_id: str | None
+    created_at: datetime
+
+
+class AssignmentRow(msgspec.Struct, frozen=True):
+    user_id: str
+    project_id: str
+    role: str
+
+
+class RevocationRow(msgspec.Struct, frozen=True):
+    position: int
+    audit_id: str | None
+    user_id: str | None
+    project_id: str | None
+    revoked_at: datetime
+
+
+async def _fetch(pool: AsyncConnectionPool[Any], kind: type[Any], query: str,
+                 params: list[Any]) -> list[Any]:
+    async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(query, params)
+        return [msgspec.convert(row, kind) for row in await cur.fetchall()]
+
+
+async def list_projects(pool: AsyncConnectionPool[Any], *, name: str | None = None,
+                        ids: list[str] | None = None) -> list[ProjectRow]:
+    """Projects by name; ``ids`` limits them to those (None: all)."""
+    return await _fetch(
+        pool, ProjectRow,
+        f"SELECT id, name, description, created_at FROM {V}.projects"
+        " WHERE (%s::text IS NULL OR name = %s) AND (%s::text[] IS NULL OR id = ANY(%s))"
+        " ORDER BY name",
+        [name, name, ids, ids])
+
+
+async def get_project(pool: AsyncConnectionPool[Any], project_id: str) -> ProjectRow | None:
+    rows = await _fetch(pool, ProjectRow,
+                        f"SELECT id, name, description, created_at FROM {V}.projects"
+                        " WHERE id = %s", [project_id])
+    return rows[0] if rows else None
+
+
+async def list_users(pool: AsyncConnectionPool[Any], *, name: str | None = None,
+                     user_id: str | None = None) -> list[UserRow]:
+    return await _fetch(
+        pool, UserRow,
+        f"SELECT id, name, default_project_id, created_at FROM {V}.users"
+        " WHERE (%s::text IS NULL OR name = %s) AND (%s::text IS NULL OR id = %s)"
+        " ORDER BY name",
+        [name, name, user_id, user_id])
+
+
+async def list_assignments(pool: AsyncConnectionPool[Any], *, user_id: str | None = None,
+                           project_id: str | None = None,
+                           role: str | None = None) -> list[AssignmentRow]:
+    return await _fetch(
+        pool, AssignmentRow,
+        f"SELECT user_id, project_id, role FROM {V}.role_assignments"
+        " WHERE (%s::text IS NULL OR user_id = %s) AND (%s::text IS NULL OR project_id = %s)"
+        " AND (%s::text IS NULL OR role = %s) ORDER BY user_id, project_id, role",
+        [user_id, user_id, project_id, project_id, role, role])
+
+
+def revocations_after(conn: psycopg.Connection[Any], position: int) -> list[RevocationRow]:
+    """Revocations recorded after log position ``position`` (synchronous: the
+    token check runs inside request handling and must not wait on a pool)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(f"SELECT position, audit_id, user_id, project_id, revoked_at"
+                    f" FROM {V}.revocations WHERE position > %s ORDER BY position",
+                    (position,))
+        return [msgspec.convert(row, RevocationRow) for row in cur.fetchall()]

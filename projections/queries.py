@@ -1,0 +1,217 @@
+"""The questions the query API asks of the views, and read-your-writes.
+
+A command's response carries the log position of its events; a query that
+passes it waits (briefly) until the projector has applied that position, so
+a client always sees its own writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import datetime
+from typing import Any, TypeVar
+from uuid import UUID
+
+import msgspec
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+
+from migrations.runner import VIEWS_SCHEMA
+from projections.log import EVENTS_TABLE, LogEntry, read_after_async
+from projections.projector import NAME as TRACKING
+
+V = VIEWS_SCHEMA
+T = TypeVar("T")
+
+
+class InstanceView(msgspec.Struct, frozen=True):
+    id: UUID
+    version: int
+    project_id: str
+    user_id: str
+    name: str
+    host: str
+    flavor_id: str
+    image_ref: str
+    vcpus: int
+    memory_mb: int
+    disk_gb: int
+    vm_state: str
+    task_state: str | None
+    power_state: int
+    status: str
+    pending: str | None
+    pending_kind: str | None
+    fault: str | None
+    created_at: datetime
+    updated_at: datetime
+    launched_at: datetime | None
+    deleted_at: datetime | None
+    fault_at: datetime | None = None
+    key_name: str | None = None
+    public_key: str | None = None
+    metadata: dict[str, str] = {}
+    user_data: str | None = None
+    availability_zone: str = "nova"
+    reservation_id: str = ""
+    launch_index: int = 0
+    description: str | None = None
+    locked: bool = False
+    locked_by_admin: bool = False
+    locked_reason: str | None = None
+
+
+class ServerFilters(msgspec.Struct, frozen=True, kw_only=True):
+    """What a server list may be narrowed by (Nova's query parameters)."""
+
+    name: str | None = None  # a POSIX regular expression, as Nova
+    status: str | None = None
+    host: str | None = None
+    flavor_id: str | None = None
+    image_ref: str | None = None
+    changes_since: datetime | None = None  # also lists instances deleted since
+
+
+class ActionView(msgspec.Struct, frozen=True):
+    instance_id: UUID
+    request_id: str
+    action: str
+    project_id: str
+    user_id: str
+    start_time: datetime
+    finish_time: datetime | None
+    result: str | None
+    message: str | None
+    position: int | None = None
+    host: str | None = None
+
+
+async def position(pool: AsyncConnectionPool[Any]) -> int:
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            f"SELECT position FROM {V}.tracking WHERE projection = %s", (TRACKING,)
+        )
+        row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+
+async def wait_for(pool: AsyncConnectionPool[Any], target: int, limit_seconds: float) -> bool:
+    """True once the views include log position ``target``; False after the limit."""
+    deadline = time.monotonic() + limit_seconds
+    delay = 0.002
+    while await position(pool) < target:
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.05)
+    return True
+
+
+async def list_instances(
+    pool: AsyncConnectionPool[Any], project_id: str | None, *,
+    filters: ServerFilters | None = None, name: str | None = None,
+    limit: int | None = None, marker: UUID | None = None,
+) -> list[InstanceView]:
+    """Instances newest first; all projects when ``project_id`` is None.
+
+    Deleted instances are listed only with ``changes_since`` (as Nova).
+    An invalid ``name`` expression raises ``psycopg.errors.InvalidRegularExpression``.
+    """
+    f = filters or ServerFilters(name=name)
+    where: list[str] = []
+    params: list[Any] = []
+
+    def add(clause: str, value: Any) -> None:
+        where.append(clause)
+        params.append(value)
+
+    if f.changes_since is None:
+        where.append("vm_state <> 'deleted'")
+    else:
+        add("updated_at >= %s", f.changes_since)
+    if project_id is not None:
+        add("project_id = %s", project_id)
+    if f.name:
+        add("name ~ %s", f.name)
+    if f.status:
+        add("status = %s", f.status.upper())
+    if f.host:
+        add("host = %s", f.host)
+    if f.flavor_id:
+        add("flavor_id = %s", f.flavor_id)
+    if f.image_ref:
+        add("image_ref = %s", f.image_ref)
+    if marker is not None:
+        add(f"(created_at, id) < (SELECT created_at, id FROM {V}.instances WHERE id = %s)",
+            marker)
+    query = f"SELECT * FROM {V}.instances"
+    if where:
+        query += f" WHERE {' AND '.join(where)}"
+    query += " ORDER BY created_at DESC, id DESC"
+    if limit is not None:
+        query += " LIMIT %s"
+        params.append(limit)
+    return await _fetch(pool, InstanceView, query, params)
+
+
+async def instance_exists(pool: AsyncConnectionPool[Any], instance_id: UUID,
+                          project_id: str | None) -> bool:
+    """Whether a marker names an instance the caller may page from."""
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            f"SELECT 1 FROM {V}.instances WHERE id = %s"
+            " AND (%s::text IS NULL OR project_id = %s)", (instance_id, project_id, project_id))
+        return await cur.fetchone() is not None
+
+
+async def get_instance(
+    pool: AsyncConnectionPool[Any], instance_id: UUID, project_id: str | None
+) -> InstanceView | None:
+    rows = await _fetch(
+        pool, InstanceView,
+        f"SELECT * FROM {V}.instances WHERE id = %s AND vm_state <> 'deleted'"
+        " AND (%s::text IS NULL OR project_id = %s)",
+        [instance_id, project_id, project_id],
+    )
+    return rows[0] if rows else None
+
+
+async def list_actions(pool: AsyncConnectionPool[Any], instance_id: UUID) -> list[ActionView]:
+    return await _fetch(
+        pool, ActionView,
+        f"SELECT * FROM {V}.instance_actions WHERE instance_id = %s"
+        " ORDER BY position NULLS FIRST, start_time, request_id",
+        [instance_id],
+    )
+
+
+async def instance_project(pool: AsyncConnectionPool[Any], instance_id: UUID) -> str | None:
+    """The owner of an instance, deleted or not (actions outlive the instance)."""
+    async with pool.connection() as conn:
+        cur = await conn.execute(f"SELECT project_id FROM {V}.instances WHERE id = %s",
+                                 (instance_id,))
+        row = await cur.fetchone()
+        return str(row[0]) if row else None
+
+
+async def log_head(pool: AsyncConnectionPool[Any]) -> int:
+    """The last position in the event log now."""
+    async with pool.connection() as conn:
+        cur = await conn.execute(f"SELECT COALESCE(MAX(notification_id), 0) FROM {EVENTS_TABLE}")
+        row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+
+async def events_after(pool: AsyncConnectionPool[Any], after: int, limit: int) -> list[LogEntry]:
+    """The log itself, for the event stream."""
+    async with pool.connection() as conn:
+        return await read_after_async(conn, after, limit)
+
+
+async def _fetch(
+    pool: AsyncConnectionPool[Any], kind: type[T], query: str, params: list[Any]
+) -> list[T]:
+    async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(query, params)
+        return [msgspec.convert(r, kind) for r in await cur.fetchall()]

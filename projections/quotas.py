@@ -1,0 +1,45 @@
+"""The quota view: each project's overridden limits and its usage claims.
+
+In-use counts are sums over the claims, so a released claim simply
+disappears. Defaults are not stored: they are configuration, and the query
+side fills them in for every resource a project has not overridden.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+from domain import quota as model
+from projections.log import LogEntry
+
+EVENTS = model.QuotaEvent
+
+
+def apply(conn: psycopg.Connection[Any], items: list[tuple[LogEntry, model.QuotaEvent]]) -> None:
+    """Apply quota events (in log order) inside the caller's transaction."""
+    with conn.cursor() as cur:
+        for _entry, event in items:
+            if isinstance(event, model.QuotaLimitsSet):
+                cur.executemany(
+                    "INSERT INTO quota_limits (project_id, resource, hard_limit)"
+                    " VALUES (%s, %s, %s) ON CONFLICT (project_id, resource)"
+                    " DO UPDATE SET hard_limit = EXCLUDED.hard_limit",
+                    [(event.project_id, r, v) for r, v in sorted(event.limits.items())],
+                )
+            elif isinstance(event, model.QuotaLimitsReset):
+                cur.execute("DELETE FROM quota_limits WHERE project_id = %s",
+                            (event.project_id,))
+            elif isinstance(event, model.QuotaUsageClaimed):
+                cur.execute(
+                    "INSERT INTO quota_claims (project_id, instance_id, instances, cores, ram)"
+                    " VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                    (event.project_id, event.instance_id, event.instances, event.cores,
+                     event.ram),
+                )
+            elif isinstance(event, model.QuotaUsageReleased):
+                cur.execute(
+                    "DELETE FROM quota_claims WHERE project_id = %s AND instance_id = %s",
+                    (event.project_id, event.instance_id),
+                )

@@ -1,0 +1,1 @@
+"""Composition root: settings, embedded servers, process supervision and the nimbus CLI."""

@@ -1,0 +1,105 @@
+"""One settings object for every nimbus process.
+
+Values come from, in rising priority: the defaults below (modelled on the
+seed's nova.conf flags), an optional TOML file (``NIMBUS_CONFIG``), and
+``NIMBUS_*`` environment variables (``NIMBUS_API_PORT=9000``,
+``NIMBUS_HOSTS=compute1,compute2``). No database or NATS URL means "start
+the embedded ones under the state directory".
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import platformdirs
+
+
+def default_state_dir() -> str:
+    """The user's data directory; /var/lib/nimbus for root (a system service),
+    so that the embedded PostgreSQL, run as the postgres user, can reach it."""
+    if os.geteuid() == 0:
+        return "/var/lib/nimbus"
+    return platformdirs.user_data_dir("nimbus")
+
+
+class Settings(msgspec.Struct, kw_only=True):
+    state_dir: str = msgspec.field(default_factory=default_state_dir)
+    database_url: str | None = None
+    nats_url: str | None = None
+    subject_prefix: str = "nimbus"
+    api_host: str = "127.0.0.1"
+    api_port: int = 8774  # the seed's osapi_listen_port
+    public_url: str | None = None  # what the catalog advertises
+    region: str = "RegionOne"
+    hosts: list[str] = msgspec.field(default_factory=lambda: ["compute1", "compute2"])
+    libvirt_uri: str | None = None  # None: libvirt's test driver, one per host
+    admin_user: str = "admin"
+    admin_project: str = "admin"
+    admin_password: str | None = None  # None: generated once, kept in state_dir
+    token_ttl_seconds: int = 3600
+    query_wait_seconds: float = 5.0  # read-your-writes wait limit
+    # quotas per project (the seed's quota_* flags; -1 is unlimited)
+    quota_instances: int = 10
+    quota_cores: int = 20
+    quota_ram: int = 51200  # MB
+    quota_floating_ips: int = 10
+    quota_fixed_ips: int = -1
+    quota_volumes: int = 10
+    quota_gigabytes: int = 1000
+    quota_metadata_items: int = 128
+    quota_injected_files: int = 5
+    quota_injected_file_content_bytes: int = 10240
+    quota_injected_file_path_bytes: int = 255
+    quota_key_pairs: int = 100
+    quota_security_groups: int = 10
+    quota_security_group_rules: int = 20
+    quota_server_groups: int = 10
+    quota_server_group_members: int = 10
+    # hosts: each simulated host's capacity (written into its libvirt test-driver
+    # node; also what a configured host is registered with before it reports)
+    host_vcpus: int = 16
+    host_memory_mb: int = 32768
+    host_disk_gb: int = 500  # a real host reports vCPUs and memory; disk is this
+    cpu_allocation_ratio: float = 1.0  # 1.0: placement never over-commits
+    ram_allocation_ratio: float = 1.0
+    disk_allocation_ratio: float = 1.0
+    report_interval: float = 10.0  # seconds between a host's heartbeats (seed default)
+    service_down_time: float = 60.0  # a host silent this long is "down" (Nova's default)
+    image_size_cap: int = 1099511627776  # bytes; Glance's image_size_cap (uploads above: 413)
+
+    @property
+    def state_path(self) -> Path:
+        return Path(self.state_dir)
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.api_host}:{self.api_port}").rstrip("/")
+
+
+_LIST_FIELDS = {"hosts"}
+
+
+def load(overrides: dict[str, Any] | None = None, env: dict[str, str] | None = None) -> Settings:
+    """Defaults, then the TOML file, then NIMBUS_* variables, then overrides."""
+    env = dict(os.environ) if env is None else env
+    values: dict[str, Any] = {}
+    config = env.get("NIMBUS_CONFIG")
+    if config:
+        with open(config, "rb") as f:
+            values.update(tomllib.load(f))
+    for name in Settings.__struct_fields__:
+        raw = env.get(f"NIMBUS_{name.upper()}")
+        if raw is not None and raw != "":
+            if name in _LIST_FIELDS:
+                values[name] = [h.strip() for h in raw.split(",") if h.strip()]
+            else:
+                values[name] = raw
+    values.update(overrides or {})
+    try:
+        return msgspec.convert(values, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise SystemExit(f"nimbus: bad setting: {exc}") from None

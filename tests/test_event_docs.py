@@ -1,0 +1,45 @@
+"""The subscriber documentation keeps up with the event types it describes."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+from types import ModuleType
+
+import msgspec
+import pytest
+
+from domain.codec import EVENT_TYPES
+from domain.messages import EventMessage, HostOutcome
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+EVENTS_MD = (DOCS / "events.md").read_text()
+
+
+def _make_schema() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("make_schema", DOCS / "make_schema.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_committed_schema_is_the_one_the_code_generates() -> None:
+    committed = (DOCS / "events.schema.json").read_text()
+    assert committed == _make_schema().schema_text(), (
+        "docs/events.schema.json is stale: run `python docs/make_schema.py`"
+    )
+
+
+@pytest.mark.parametrize("event_type", sorted(EVENT_TYPES))
+def test_every_event_type_is_documented_with_all_its_fields(event_type: str) -> None:
+    assert f"`{event_type}`" in EVENTS_MD
+    for field in EVENT_TYPES[event_type].__struct_fields__:
+        assert f"`{field}`" in EVENTS_MD, f"{event_type}.{field} is not in docs/events.md"
+
+
+@pytest.mark.parametrize("message", [EventMessage, HostOutcome])
+def test_every_field_of_the_wire_messages_is_documented(message: type[msgspec.Struct]) -> None:
+    documented = set(re.findall(r"^\| `(\w+)` \|", EVENTS_MD, flags=re.MULTILINE))
+    assert set(message.__struct_fields__) <= documented

@@ -1,0 +1,88 @@
+"""The libvirt adapter on libvirt's real test driver, one empty host per test."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from workers.hypervisor.libvirt_adapter import LibvirtHost, empty_host_uri
+from workers.hypervisor.port import Guest, GuestError, GuestSpec, GuestState, HostUnavailable
+
+
+@pytest.fixture
+def host(tmp_path: Path) -> Iterator[LibvirtHost]:
+    libvirt_host = LibvirtHost(empty_host_uri(tmp_path, "compute1"))
+    yield libvirt_host
+    libvirt_host.close()
+
+
+@pytest.fixture
+def guest() -> GuestSpec:
+    return GuestSpec(instance_id=str(uuid.uuid4()), name="web <1>", vcpus=2, memory_mb=256)
+
+
+def test_a_simulated_host_starts_with_no_guests(host: LibvirtHost) -> None:
+    assert host.guests() == []
+
+
+def test_simulated_hosts_do_not_share_guests(tmp_path: Path, guest: GuestSpec) -> None:
+    first = LibvirtHost(empty_host_uri(tmp_path, "compute1"))
+    second = LibvirtHost(empty_host_uri(tmp_path, "compute2"))
+    first.define(guest)
+    assert second.state(guest.instance_id) is GuestState.ABSENT
+    assert first.state(guest.instance_id) is GuestState.SHUTOFF
+    first.close()
+    second.close()
+
+
+def test_a_guest_goes_through_its_whole_life(host: LibvirtHost, guest: GuestSpec) -> None:
+    instance_id = guest.instance_id
+    assert host.state(instance_id) is GuestState.ABSENT
+    host.define(guest)
+    assert host.state(instance_id) is GuestState.SHUTOFF
+    host.start(instance_id)
+    assert host.state(instance_id) is GuestState.RUNNING
+    host.pause(instance_id)
+    assert host.state(instance_id) is GuestState.PAUSED
+    host.resume(instance_id)
+    assert host.state(instance_id) is GuestState.RUNNING
+    host.destroy(instance_id)
+    assert host.state(instance_id) is GuestState.SHUTOFF
+    host.undefine(instance_id)
+    assert host.state(instance_id) is GuestState.ABSENT
+
+
+def test_a_guest_is_named_after_its_instance(host: LibvirtHost, guest: GuestSpec) -> None:
+    host.define(guest)
+    host.start(guest.instance_id)
+    assert host.guests() == [
+        Guest(
+            instance_id=guest.instance_id,
+            domain_name=f"instance-{guest.instance_id}",
+            state=GuestState.RUNNING,
+        )
+    ]
+
+
+def test_pausing_a_shut_off_guest_is_a_guest_error(host: LibvirtHost, guest: GuestSpec) -> None:
+    host.define(guest)
+    with pytest.raises(GuestError, match="not running"):
+        host.pause(guest.instance_id)
+
+
+def test_starting_an_absent_guest_is_a_guest_error(host: LibvirtHost) -> None:
+    with pytest.raises(GuestError, match="not found"):
+        host.start(str(uuid.uuid4()))
+
+
+def test_an_invalid_guest_definition_is_a_guest_error(host: LibvirtHost) -> None:
+    with pytest.raises(GuestError):
+        host.define(GuestSpec(instance_id="not-a-uuid", name="x", vcpus=1, memory_mb=64))
+
+
+def test_an_unreachable_libvirt_daemon_is_a_transient_fault() -> None:
+    with pytest.raises(HostUnavailable):
+        LibvirtHost("qemu+tcp://127.0.0.1:1/system")

@@ -1,0 +1,1 @@
+"""NATS consumers that touch hosts: they import ``domain`` message types only."""

@@ -1,0 +1,1 @@
+"""The hypervisor worker: turns instance requests into guests on one host."""

@@ -1,0 +1,106 @@
+"""A strict in-memory host for unit tests.
+
+It keeps each guest's state and refuses every transition a real hypervisor
+would refuse (pausing a shut-off guest, defining a guest twice, ...), so a
+worker that is not level-based fails against it. ``unavailable`` makes every
+call raise ``HostUnavailable``, as a lost libvirt connection would.
+"""
+
+from __future__ import annotations
+
+from workers.hypervisor.port import (
+    Guest,
+    GuestError,
+    GuestSpec,
+    GuestState,
+    HostUnavailable,
+    domain_name,
+)
+
+_TRANSITIONS: dict[str, tuple[frozenset[GuestState], GuestState]] = {
+    "start": (frozenset({GuestState.SHUTOFF, GuestState.SUSPENDED}), GuestState.RUNNING),
+    "reboot": (frozenset({GuestState.RUNNING}), GuestState.RUNNING),
+    "save": (frozenset({GuestState.RUNNING}), GuestState.SUSPENDED),
+    "discard_saved": (frozenset({GuestState.SUSPENDED}), GuestState.SHUTOFF),
+    "pause": (frozenset({GuestState.RUNNING}), GuestState.PAUSED),
+    "resume": (frozenset({GuestState.PAUSED}), GuestState.RUNNING),
+    "destroy": (frozenset({GuestState.RUNNING, GuestState.PAUSED}), GuestState.SHUTOFF),
+    "undefine": (frozenset({GuestState.SHUTOFF}), GuestState.ABSENT),
+}
+
+
+class FakeHost:
+    def __init__(self) -> None:
+        self.states: dict[str, GuestState] = {}
+        self.specs: dict[str, GuestSpec] = {}
+        self.calls: list[tuple[str, str]] = []  # (operation, instance id)
+        self.unavailable = False
+        self.consoles: dict[str, list[str]] = {}
+
+    def define(self, spec: GuestSpec) -> None:
+        self._reachable("define", spec.instance_id)
+        if spec.instance_id in self.states:
+            raise GuestError(f"guest {spec.instance_id} is already defined")
+        self.states[spec.instance_id] = GuestState.SHUTOFF
+        self.specs[spec.instance_id] = spec
+        self.consoles[spec.instance_id] = ["define"]
+
+    def start(self, instance_id: str) -> None:
+        self._move("start", instance_id)
+
+    def pause(self, instance_id: str) -> None:
+        self._move("pause", instance_id)
+
+    def resume(self, instance_id: str) -> None:
+        self._move("resume", instance_id)
+
+    def reboot(self, instance_id: str) -> None:
+        self._move("reboot", instance_id)
+
+    def save(self, instance_id: str) -> None:
+        self._move("save", instance_id)
+
+    def discard_saved(self, instance_id: str) -> None:
+        self._move("discard_saved", instance_id)
+
+    def console(self, instance_id: str) -> str | None:
+        self._reachable("console", instance_id)
+        lines = self.consoles.get(instance_id)
+        return None if lines is None else "".join(f"{line}\n" for line in lines)
+
+    def destroy(self, instance_id: str) -> None:
+        self._move("destroy", instance_id)
+
+    def undefine(self, instance_id: str) -> None:
+        self._move("undefine", instance_id)
+        del self.states[instance_id]
+        del self.specs[instance_id]
+        del self.consoles[instance_id]
+
+    def state(self, instance_id: str) -> GuestState:
+        self._reachable("state", instance_id)
+        return self.states.get(instance_id, GuestState.ABSENT)
+
+    def guests(self) -> list[Guest]:
+        self._reachable("guests", "")
+        return [
+            Guest(instance_id=i, domain_name=domain_name(i), state=s)
+            for i, s in sorted(self.states.items())
+        ]
+
+    def close(self) -> None:
+        pass
+
+    def _move(self, operation: str, instance_id: str) -> None:
+        self._reachable(operation, instance_id)
+        allowed, target = _TRANSITIONS[operation]
+        current = self.states.get(instance_id, GuestState.ABSENT)
+        if current not in allowed:
+            raise GuestError(f"cannot {operation} guest {instance_id}: it is {current}")
+        self.states[instance_id] = target
+        self.consoles.setdefault(instance_id, []).append(operation)
+
+    def _reachable(self, operation: str, instance_id: str) -> None:
+        if self.unavailable:
+            raise HostUnavailable("the fake host is unavailable")
+        self.calls.append((operation, instance_id))

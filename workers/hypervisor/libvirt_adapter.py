@@ -1,0 +1,280 @@
+"""The hypervisor port on libvirt: the only module that imports ``libvirt``.
+
+In production the URI is ``qemu:///system`` (KVM guests); tests and the
+embedded default use libvirt's own test driver, a real libvirt API without a
+daemon. Each connection to ``test:///<abs path>`` holds a private host whose
+initial contents come from that file, so ``empty_host_uri`` writes one with
+no guests for each simulated host. Calls block: the worker runs them in
+threads. Errors are sorted into ``HostUnavailable`` (connection trouble:
+retry later) and ``GuestError`` (libvirt refused: report a failure).
+
+Suspend is libvirt's managed save (``virDomainManagedSave``); ``start``
+(``virDomainCreate``) restores a managed-saved guest. Every guest gets a
+serial console written to ``<console_dir>/instance-<uuid>.log``, which is
+what os-getConsoleOutput reads. libvirt's test driver runs no guest and so
+writes no console: on it, the adapter itself appends one line per lifecycle
+step (defined, started, paused, ...) to that file, and that is the "console".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+import threading
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
+from urllib.parse import urlparse
+
+import libvirt
+
+from workers.hypervisor.port import (
+    Guest,
+    GuestError,
+    GuestSpec,
+    GuestState,
+    HostUnavailable,
+    NodeInfo,
+    domain_name,
+)
+
+T = TypeVar("T")
+
+_STATES = {
+    libvirt.VIR_DOMAIN_RUNNING: GuestState.RUNNING,
+    libvirt.VIR_DOMAIN_BLOCKED: GuestState.RUNNING,
+    libvirt.VIR_DOMAIN_PAUSED: GuestState.PAUSED,
+    libvirt.VIR_DOMAIN_PMSUSPENDED: GuestState.PAUSED,
+}  # everything else (shutoff, shutdown, crashed, nostate) is "shutoff" (or
+#    "suspended" when a managed save image exists)
+
+_TRANSIENT_CODES = frozenset({
+    libvirt.VIR_ERR_NO_CONNECT,
+    libvirt.VIR_ERR_RPC,
+    libvirt.VIR_ERR_OPERATION_TIMEOUT,
+    libvirt.VIR_ERR_AGENT_UNRESPONSIVE,
+    libvirt.VIR_ERR_AUTH_UNAVAILABLE,
+})
+_TRANSIENT_DOMAINS = frozenset({libvirt.VIR_FROM_RPC, libvirt.VIR_FROM_REMOTE})
+
+
+def _state_of(dom: libvirt.virDomain) -> GuestState:
+    state = _STATES.get(dom.state()[0], GuestState.SHUTOFF)
+    if state is GuestState.SHUTOFF and dom.hasManagedSaveImage(0):
+        return GuestState.SUSPENDED
+    return state
+
+
+def empty_host_uri(directory: Path, host: str, *, vcpus: int | None = None,
+                   memory_mb: int | None = None) -> str:
+    """A test-driver URI for a simulated host that starts with no guests.
+
+    The test driver accepts a bare ``<node/>``: with no ``<domain>``,
+    ``<network>`` or ``<pool>`` children the host is empty (the built-in
+    ``test:///default`` has a guest named "test" and is shared per process).
+    ``vcpus`` and ``memory_mb`` set what its node info (``getInfo``) reports.
+    """
+    path = (directory / f"{host}.xml").resolve()
+    node = ""
+    if vcpus is not None:
+        node += (f"  <cpu><nodes>1</nodes><sockets>1</sockets><cores>{vcpus}</cores>"
+                 f"<threads>1</threads><active>{vcpus}</active><mhz>2000</mhz>"
+                 "<model>x86_64</model></cpu>\n")
+    if memory_mb is not None:
+        node += f"  <memory>{memory_mb * 1024}</memory>\n"
+    path.write_text(f"<node>\n  <!-- simulated hypervisor host {host} -->\n{node}</node>\n")
+    return f"test://{path}"
+
+
+def default_console_dir(uri: str) -> Path:
+    """Next to a test host's file (``<dir>/<host>-consoles``), else a temp dir."""
+    parsed = urlparse(uri)
+    if parsed.scheme == "test" and parsed.path not in ("", "/default"):
+        host_file = Path(parsed.path)
+        return host_file.parent / f"{host_file.stem}-consoles"
+    return Path(tempfile.gettempdir()) / "nimbus-consoles"
+
+
+def _ignore_libvirt_error(_context: object, _error: object) -> None:
+    """libvirt prints every error to stderr by default; we raise them instead."""
+
+
+class LibvirtHost:
+    """A ``HypervisorHost`` on one libvirt connection (reopened after it is lost)."""
+
+    def __init__(self, uri: str, console_dir: Path | None = None) -> None:
+        libvirt.registerErrorHandler(_ignore_libvirt_error, None)
+        self.uri = uri
+        self._domain_type = "test" if uri.startswith("test:") else "kvm"
+        self.console_dir = (console_dir or default_console_dir(uri)).resolve()
+        self.console_dir.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._conn: libvirt.virConnect | None = None
+        self._connection()
+
+    def define(self, spec: GuestSpec) -> None:
+        xml = self._domain_xml(spec)
+        self._call(lambda conn: conn.defineXML(xml))
+        self._note(spec.instance_id, f"defined {domain_name(spec.instance_id)} "
+                   f"({spec.vcpus} vCPU, {spec.memory_mb} MiB)")
+
+    def start(self, instance_id: str) -> None:
+        restoring = self.state(instance_id) is GuestState.SUSPENDED
+        self._on_domain(instance_id, lambda dom: dom.create())
+        self._note(instance_id, "restored from managed save" if restoring else "started")
+
+    def pause(self, instance_id: str) -> None:
+        self._on_domain(instance_id, lambda dom: dom.suspend())
+        self._note(instance_id, "paused")
+
+    def resume(self, instance_id: str) -> None:
+        self._on_domain(instance_id, lambda dom: dom.resume())
+        self._note(instance_id, "unpaused")
+
+    def reboot(self, instance_id: str) -> None:
+        self._on_domain(instance_id, lambda dom: dom.reboot(0))
+        self._note(instance_id, "rebooted")
+
+    def save(self, instance_id: str) -> None:
+        self._on_domain(instance_id, lambda dom: dom.managedSave(0))
+        self._note(instance_id, "suspended (managed save)")
+
+    def discard_saved(self, instance_id: str) -> None:
+        self._on_domain(instance_id, lambda dom: dom.managedSaveRemove(0))
+        self._note(instance_id, "managed save discarded")
+
+    def destroy(self, instance_id: str) -> None:
+        self._on_domain(instance_id, lambda dom: dom.destroy())
+        self._note(instance_id, "powered off")
+
+    def undefine(self, instance_id: str) -> None:
+        flags = libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
+        self._on_domain(instance_id, lambda dom: dom.undefineFlags(flags))
+        self._console_path(instance_id).unlink(missing_ok=True)
+
+    def console(self, instance_id: str) -> str | None:
+        path = self._console_path(instance_id)
+        if self.state(instance_id) is GuestState.ABSENT:
+            return None
+        try:
+            return path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def state(self, instance_id: str) -> GuestState:
+        def look(conn: libvirt.virConnect) -> GuestState:
+            try:
+                dom = conn.lookupByUUIDString(instance_id)
+            except libvirt.libvirtError as error:
+                if error.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+                    return GuestState.ABSENT
+                raise
+            return _state_of(dom)
+
+        return self._call(look)
+
+    def guests(self) -> list[Guest]:
+        def listing(conn: libvirt.virConnect) -> list[Guest]:
+            return sorted(
+                (
+                    Guest(
+                        instance_id=dom.UUIDString(),
+                        domain_name=dom.name(),
+                        state=_state_of(dom),
+                    )
+                    for dom in conn.listAllDomains()
+                    if dom.name() == domain_name(dom.UUIDString())
+                ),
+                key=lambda guest: guest.instance_id,
+            )
+
+        return self._call(listing)
+
+    def capacity(self) -> NodeInfo:
+        """The host's CPUs and memory, from libvirt's node info."""
+
+        def info(conn: libvirt.virConnect) -> NodeInfo:
+            node = conn.getInfo()  # [model, memory MB, cpus, mhz, nodes, sockets, cores, threads]
+            return NodeInfo(vcpus=int(node[2]), memory_mb=int(node[1]),
+                            hypervisor_type=conn.getType(),
+                            hypervisor_version=int(conn.getVersion()))
+
+        return self._call(info)
+
+    def close(self) -> None:
+        with self._lock:
+            conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+    def _domain_xml(self, spec: GuestSpec) -> str:
+        domain = ET.Element("domain", type=self._domain_type)
+        ET.SubElement(domain, "name").text = domain_name(spec.instance_id)
+        ET.SubElement(domain, "uuid").text = spec.instance_id
+        ET.SubElement(domain, "title").text = spec.name
+        ET.SubElement(domain, "memory", unit="MiB").text = str(spec.memory_mb)
+        ET.SubElement(domain, "vcpu").text = str(spec.vcpus)
+        os_ = ET.SubElement(domain, "os")
+        ET.SubElement(os_, "type").text = "hvm"
+        devices = ET.SubElement(domain, "devices")
+        log = str(self._console_path(spec.instance_id))
+        serial = ET.SubElement(devices, "serial", type="file")
+        ET.SubElement(serial, "source", path=log)
+        ET.SubElement(serial, "target", port="0")
+        console = ET.SubElement(devices, "console", type="file")
+        ET.SubElement(console, "source", path=log)
+        ET.SubElement(console, "target", type="serial", port="0")
+        return ET.tostring(domain, encoding="unicode")
+
+    def _console_path(self, instance_id: str) -> Path:
+        return self.console_dir / f"{domain_name(instance_id)}.log"
+
+    def _note(self, instance_id: str, line: str) -> None:
+        """On the test driver (no guest, no console), log the lifecycle step instead."""
+        if self._domain_type != "test":
+            return
+        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        with self._console_path(instance_id).open("a") as log:
+            log.write(f"[{stamp}] nimbus-hypervisor: {line}\n")
+
+    def _on_domain(self, instance_id: str, action: Callable[[libvirt.virDomain], object]) -> None:
+        self._call(lambda conn: action(conn.lookupByUUIDString(instance_id)))
+
+    def _call(self, action: Callable[[libvirt.virConnect], T]) -> T:
+        conn = self._connection()
+        try:
+            return action(conn)
+        except libvirt.libvirtError as error:
+            if self._is_transient(error, conn):
+                self._forget(conn)
+                raise HostUnavailable(f"{self.uri}: {error}") from error
+            raise GuestError(str(error)) from error
+
+    def _connection(self) -> libvirt.virConnect:
+        with self._lock:
+            if self._conn is None:
+                try:
+                    self._conn = libvirt.open(self.uri)
+                except libvirt.libvirtError as error:
+                    raise HostUnavailable(f"{self.uri}: {error}") from error
+            return self._conn
+
+    def _forget(self, conn: libvirt.virConnect) -> None:
+        with self._lock:
+            if self._conn is conn:
+                self._conn = None
+        with contextlib.suppress(libvirt.libvirtError):  # already broken
+            conn.close()
+
+    @staticmethod
+    def _is_transient(error: libvirt.libvirtError, conn: libvirt.virConnect) -> bool:
+        if error.get_error_code() in _TRANSIENT_CODES:
+            return True
+        if error.get_error_domain() in _TRANSIENT_DOMAINS:
+            return True
+        try:
+            return not conn.isAlive()
+        except libvirt.libvirtError:
+            return True

@@ -1,0 +1,221 @@
+"""The hypervisor worker for one host: instance requests in, guests and outcomes out.
+
+It consumes the instance events addressed to its host, brings the guest to
+the state the request asks for, level-based (it looks at the guest first, so
+a redelivered request finds the work done and reports success again), then
+publishes a ``HostOutcome`` and only then lets the message be acked. A host
+that cannot be reached is a transient fault (the message comes back later);
+a host that refuses is a permanent one (an outcome with ``ok=False``). It
+also answers ``<prefix>.hosts.<host>.inspect`` with the guests it has, for
+tests and the recovery tool, and ``<prefix>.hosts.<host>.console`` with a
+guest's console output (``domain.console``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+import msgspec
+
+from domain import events as ev
+from domain.console import CONSOLE, ConsoleReply, ConsoleRequest, tail
+from domain.messages import EventMessage, HostOutcome, Subjects
+from messaging.consumer import ConsumerSpec, Delivery, TransientError, consume
+from messaging.nats import Connection, JetStream, connect, ensure_streams, publish, serve_requests
+from workers.hypervisor.libvirt_adapter import LibvirtHost
+from workers.hypervisor.port import (
+    GuestError,
+    GuestSpec,
+    GuestState,
+    HostUnavailable,
+    HypervisorHost,
+)
+
+log = logging.getLogger(__name__)
+
+HANDLED: frozenset[str] = frozenset(cls.__name__ for cls in ev.REQUESTED_EVENTS)
+
+
+class Envelope(msgspec.Struct):
+    """The part of an ``EventMessage`` read before deciding to decode it all."""
+
+    aggregate_id: str
+    type: str
+
+
+def inspect_subject(prefix: str, host: str) -> str:
+    return f"{prefix}.hosts.{host}.inspect"
+
+
+def console_subject(prefix: str, host: str) -> str:
+    return f"{prefix}.hosts.{host}.{CONSOLE}"
+
+
+def instance_key(_subject: str, data: bytes) -> str:
+    """Requests for one instance are handled in order, one at a time."""
+    return msgspec.json.decode(data, type=Envelope).aggregate_id
+
+
+def converge(guests: HypervisorHost, instance_id: str, request: ev.InstanceRequested) -> None:
+    """Bring the guest to what ``request`` asks for; done already is success.
+
+    Raises ``GuestError`` when the request cannot be met on this host and
+    ``HostUnavailable`` when the host cannot be asked.
+    """
+    state = guests.state(instance_id)
+    if isinstance(request, ev.InstanceCreateRequested):
+        if state is GuestState.ABSENT:
+            spec = GuestSpec(
+                instance_id=instance_id, name=request.name,
+                vcpus=request.vcpus, memory_mb=request.memory_mb,
+            )
+            guests.define(spec)
+            state = GuestState.SHUTOFF
+        if state is GuestState.SHUTOFF:
+            guests.start(instance_id)
+    elif isinstance(request, ev.InstancePauseRequested):
+        if state is GuestState.RUNNING:
+            guests.pause(instance_id)
+        elif state is not GuestState.PAUSED:
+            raise GuestError(f"cannot pause guest {instance_id}: it is {state}")
+    elif isinstance(request, ev.InstanceUnpauseRequested):
+        if state is GuestState.PAUSED:
+            guests.resume(instance_id)
+        elif state is not GuestState.RUNNING:
+            raise GuestError(f"cannot unpause guest {instance_id}: it is {state}")
+    elif isinstance(request, ev.InstanceRebootRequested):
+        _reboot(guests, instance_id, state, hard=request.hard)
+    elif isinstance(request, ev.InstanceSuspendRequested):
+        if state is GuestState.RUNNING:
+            guests.save(instance_id)
+        elif state is not GuestState.SUSPENDED:
+            raise GuestError(f"cannot suspend guest {instance_id}: it is {state}")
+    elif isinstance(request, ev.InstanceResumeRequested):
+        if state is GuestState.SUSPENDED:
+            guests.start(instance_id)
+        elif state is not GuestState.RUNNING:
+            raise GuestError(f"cannot resume guest {instance_id}: it is {state}")
+    elif isinstance(request, ev.InstanceStopRequested):
+        if state in (GuestState.RUNNING, GuestState.PAUSED):
+            guests.destroy(instance_id)
+        elif state is not GuestState.SHUTOFF:
+            raise GuestError(f"cannot stop guest {instance_id}: it is {state}")
+    elif isinstance(request, ev.InstanceStartRequested):
+        if state is GuestState.SHUTOFF:
+            guests.start(instance_id)
+        elif state is not GuestState.RUNNING:
+            raise GuestError(f"cannot start guest {instance_id}: it is {state}")
+    elif isinstance(request, ev.InstanceDeleteRequested):
+        if state in (GuestState.RUNNING, GuestState.PAUSED):
+            guests.destroy(instance_id)
+        elif state is GuestState.SUSPENDED:
+            guests.discard_saved(instance_id)
+        if state is not GuestState.ABSENT:
+            guests.undefine(instance_id)
+    else:
+        raise GuestError(f"this worker cannot do {type(request).__name__}")
+
+
+def _reboot(guests: HypervisorHost, instance_id: str, state: GuestState, *, hard: bool) -> None:
+    """Soft: the running guest restarts itself. Hard (as Nova): power off, drop any
+    saved memory, power on, from whatever state the guest is in."""
+    if not hard:
+        if state is not GuestState.RUNNING:
+            raise GuestError(f"cannot reboot guest {instance_id}: it is {state}")
+        guests.reboot(instance_id)
+        return
+    if state is GuestState.ABSENT:
+        raise GuestError(f"cannot reboot guest {instance_id}: it does not exist")
+    if state in (GuestState.RUNNING, GuestState.PAUSED):
+        guests.destroy(instance_id)
+    elif state is GuestState.SUSPENDED:
+        guests.discard_saved(instance_id)
+    guests.start(instance_id)
+
+
+class HypervisorWorker:
+    """Handles one host's deliveries and inspect requests."""
+
+    def __init__(
+        self, js: JetStream, subjects: Subjects, host: str, guests: HypervisorHost
+    ) -> None:
+        self.host = host
+        self._js = js
+        self._subjects = subjects
+        self._guests = guests
+
+    async def handle(self, delivery: Delivery) -> None:
+        envelope = msgspec.json.decode(delivery.data, type=Envelope)
+        if envelope.type not in HANDLED:
+            log.debug("%s: ignoring %s on %s", self.host, envelope.type, delivery.subject)
+            return
+        message = msgspec.json.decode(delivery.data, type=EventMessage)
+        request = message.event
+        assert isinstance(request, ev.InstanceRequested)
+        try:
+            await asyncio.to_thread(converge, self._guests, message.aggregate_id, request)
+        except HostUnavailable as error:
+            raise TransientError(str(error)) from error
+        except GuestError as error:
+            log.warning("%s: %s failed: %s", self.host, envelope.type, error)
+            await self._report(message.aggregate_id, request.request_id, reason=str(error))
+            return
+        await self._report(message.aggregate_id, request.request_id)
+
+    async def inspect(self, _request: bytes) -> bytes:
+        guests = await asyncio.to_thread(self._guests.guests)
+        return msgspec.json.encode(guests)
+
+    async def console(self, request: bytes) -> bytes:
+        asked = msgspec.json.decode(request, type=ConsoleRequest)
+        output = await asyncio.to_thread(self._guests.console, asked.instance_id)
+        reply = ConsoleReply(found=output is not None, output=tail(output or "", asked.length))
+        return msgspec.json.encode(reply)
+
+    async def _report(self, instance_id: str, request_id: str, reason: str = "") -> None:
+        outcome = HostOutcome(
+            instance_id=instance_id, request_id=request_id, host=self.host,
+            ok=not reason, at=datetime.now(UTC), reason=reason,
+        )
+        await publish(
+            self._js, self._subjects.outcome(self.host), msgspec.json.encode(outcome),
+            msg_id=f"{request_id}:{instance_id}",
+        )
+
+
+async def serve(
+    nc: Connection, subjects: Subjects, host: str, guests: HypervisorHost,
+    stop: asyncio.Event, *, nak_delay: float = 1.0,
+) -> None:
+    """Run the worker for ``host`` on an open connection until ``stop`` is set."""
+    js = nc.jetstream()
+    await ensure_streams(js, subjects)
+    worker = HypervisorWorker(js, subjects, host, guests)
+    spec = ConsumerSpec(
+        stream=subjects.events_stream,
+        durable=f"hypervisor-{host}",
+        filter_subject=subjects.host_events("instance", host),
+        nak_delay=nak_delay,
+    )
+    inspector = await serve_requests(nc, inspect_subject(subjects.prefix, host), worker.inspect)
+    console = await serve_requests(nc, console_subject(subjects.prefix, host), worker.console)
+    try:
+        await consume(js, spec, worker.handle, instance_key, stop)
+    finally:
+        await inspector.unsubscribe()
+        await console.unsubscribe()
+
+
+async def run(nats_url: str, prefix: str, host: str, libvirt_uri: str, stop: asyncio.Event) -> None:
+    """The hypervisor worker process for one host, on libvirt at ``libvirt_uri``."""
+    guests = await asyncio.to_thread(LibvirtHost, libvirt_uri)
+    try:
+        nc = await connect(nats_url, name=f"hypervisor-{host}")
+        try:
+            await serve(nc, Subjects(prefix), host, guests, stop)
+        finally:
+            await nc.drain()
+    finally:
+        await asyncio.to_thread(guests.close)
