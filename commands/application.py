@@ -27,7 +27,7 @@ from domain import instance as model
 from domain.base import Event
 from domain.errors import Conflict
 
-MAX_ATTEMPTS = 8
+MAX_ATTEMPTS = 12
 
 T = TypeVar("T")
 
@@ -63,11 +63,23 @@ class Aggregate:
         self._pending: list[Recorded] = []
 
     def apply(self, event: Event) -> None:
-        self.version += 1
+        # version last: a copy taken meanwhile (see __deepcopy__) is then
+        # either whole or older than its state, and an older copy can only
+        # meet a version conflict, never decide on a state it did not see
         self.state = EVOLVE[self.kind](self.state, event, str(self.id))
         request_id = getattr(event, "request_id", None)
         if request_id:
             self.requests.add(request_id)
+        self.version += 1
+
+    def __deepcopy__(self, memo: dict[int, object]) -> Aggregate:
+        """What the store's cache hands out: states are immutable, so a copy
+        shares them and copies only what a command changes."""
+        copy = Aggregate(self.id, self.kind)
+        copy.version = self.version
+        copy.state = self.state
+        copy.requests = set(self.requests)
+        return copy
 
     def record(self, event: Event) -> None:
         self.apply(event)
@@ -100,6 +112,9 @@ def postgres_env(url: str) -> dict[str, str]:
         "POSTGRES_POOL_SIZE": "10",
         "POSTGRES_MAX_OVERFLOW": "10",
         "CREATE_TABLE": "n",
+        # aggregates stay in memory and are brought up to date from the store
+        # on each load, so a busy host or quota is not replayed from its start
+        "AGGREGATE_CACHE_MAXSIZE": "10000",
     }
 
 

@@ -157,14 +157,14 @@ AnyIdentityEvent = (
 # ---- state ----------------------------------------------------------------
 
 
-class Project(msgspec.Struct, kw_only=True):
+class Project(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     name: str
     description: str = ""
     deleted: bool = False
 
 
-class User(msgspec.Struct, kw_only=True):
+class User(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     name: str
     password_hash: str
@@ -176,7 +176,7 @@ class User(msgspec.Struct, kw_only=True):
         return [] if self.deleted else list(self.roles.get(project_id, []))
 
 
-class RevokedToken(msgspec.Struct, kw_only=True):
+class RevokedToken(msgspec.Struct, frozen=True, kw_only=True):
     audit_id: str
 
 
@@ -186,7 +186,7 @@ def evolve_project(state: Project | None, event: Event, aggregate: str) -> Proje
                        description=event.description)
     assert state is not None
     if isinstance(event, ProjectDeleted):
-        state.deleted = True
+        return msgspec.structs.replace(state, deleted=True)
     return state
 
 
@@ -197,20 +197,19 @@ def evolve_user(state: User | None, event: Event, aggregate: str) -> User:
                     default_project_id=event.default_project_id)
     assert state is not None
     if isinstance(event, UserPasswordChanged):
-        state.password_hash = event.password_hash
-    elif isinstance(event, UserDeleted):
-        state.deleted = True
-        state.roles = {}
-    elif isinstance(event, RoleGranted):
-        held = state.roles.setdefault(event.project_id, [])
-        if event.role not in held:
-            held.append(event.role)
-    elif isinstance(event, RoleRevoked):
-        remaining = [r for r in state.roles.get(event.project_id, []) if r != event.role]
-        if remaining:
-            state.roles[event.project_id] = remaining
+        return msgspec.structs.replace(state, password_hash=event.password_hash)
+    if isinstance(event, UserDeleted):
+        return msgspec.structs.replace(state, deleted=True, roles={})
+    if isinstance(event, RoleGranted | RoleRevoked):
+        current = state.roles.get(event.project_id, [])
+        if isinstance(event, RoleGranted):
+            held = current if event.role in current else [*current, event.role]
         else:
-            state.roles.pop(event.project_id, None)
+            held = [r for r in current if r != event.role]
+        roles = {p: r for p, r in state.roles.items() if p != event.project_id}
+        if held:
+            roles[event.project_id] = held
+        return msgspec.structs.replace(state, roles=roles)
     return state
 
 

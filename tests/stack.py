@@ -72,6 +72,21 @@ class RunningStack:
             await asyncio.sleep(0.05)
 
 
+    async def hosts_once_reported(self, timeout: float = 15) -> list[dict[str, Any]]:
+        """The hypervisors once every host's worker has reported (libvirt's node
+        info and a first heartbeat); until then a host shows as down."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            r = await self.http.get("/compute/v2.1/os-hypervisors/detail")
+            assert r.status_code == 200, r.text
+            found: list[dict[str, Any]] = r.json()["hypervisors"]
+            if len(found) == len(self.settings.hosts) and all(
+                    h["hypervisor_type"] == "TEST" and h["state"] == "up" for h in found):
+                return found
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"the hosts never reported: {found}")
+            await asyncio.sleep(0.1)
+
     async def wait_until_gone(self, server_id: str, timeout: float = 15) -> None:
         deadline = asyncio.get_running_loop().time() + timeout
         while (await self.http.get(f"/compute/v2.1/servers/{server_id}")).status_code != 404:

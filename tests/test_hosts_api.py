@@ -3,7 +3,6 @@ two hypervisor workers register their hosts and send heartbeats over real NATS."
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from api.tokens import TokenSigner
@@ -20,24 +19,9 @@ def member(stack: RunningStack, project_id: str) -> dict[str, str]:
     return {"X-Auth-Token": token}
 
 
-async def reported(stack: RunningStack, timeout: float = 15) -> list[dict[str, Any]]:
-    """The hypervisors once both workers' reports (libvirt's node info) are in."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        r = await stack.http.get(f"{C}/os-hypervisors/detail")
-        assert r.status_code == 200, r.text
-        found: list[dict[str, Any]] = r.json()["hypervisors"]
-        if len(found) == 2 and all(h["hypervisor_type"] == "TEST" and h["state"] == "up"
-                                   for h in found):
-            return found
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"the hosts never reported: {found}")
-        await asyncio.sleep(0.1)
-
-
 async def test_both_hosts_register_with_libvirts_capacity_and_show_up(
         running_stack: RunningStack) -> None:
-    found = await reported(running_stack)
+    found = await running_stack.hosts_once_reported()
     assert [(h["id"], h["hypervisor_hostname"]) for h in found] == [(1, "compute1"),
                                                                      (2, "compute2")]
     first = found[0]
@@ -52,7 +36,7 @@ async def test_both_hosts_register_with_libvirts_capacity_and_show_up(
 async def test_a_disabled_host_gets_no_new_instances_and_usage_shows_in_the_hypervisor(
         running_stack: RunningStack) -> None:
     http = running_stack.http
-    await reported(running_stack)
+    await running_stack.hosts_once_reported()
     r = await http.put(f"{C}/os-services/disable-log-reason", json={
         "host": "compute1", "binary": "nova-compute", "disabled_reason": "maintenance"})
     assert r.status_code == 200, r.text
@@ -67,7 +51,7 @@ async def test_a_disabled_host_gets_no_new_instances_and_usage_shows_in_the_hype
     for server_id in ids:
         server = await running_stack.wait_for_status(server_id, "ACTIVE")
         assert server["OS-EXT-SRV-ATTR:host"] == "compute2"
-    detail = {h["hypervisor_hostname"]: h for h in await reported(running_stack)}
+    detail = {h["hypervisor_hostname"]: h for h in await running_stack.hosts_once_reported()}
     assert detail["compute2"]["running_vms"] == 3 and detail["compute2"]["vcpus_used"] == 3
     assert detail["compute2"]["free_ram_mb"] == 32768 - 3 * 512
     assert detail["compute1"]["status"] == "disabled"

@@ -103,6 +103,11 @@ class Cloud:
         )
 
 
+def request_id_of(message: EventMessage) -> str:
+    assert isinstance(message.event, ev.InstanceEvent)
+    return message.event.request_id
+
+
 Serve = Callable[[HypervisorHost], Coroutine[Any, Any, None]]
 
 
@@ -152,7 +157,7 @@ async def test_a_guest_is_created_paused_unpaused_and_deleted_as_requested(
         sent = await cloud.send(kind)
         outcome = await cloud.outcome()
         assert (outcome.instance_id, outcome.request_id, outcome.host, outcome.ok) == (
-            cloud.instance_id, sent.event.request_id, HOST, True,
+            cloud.instance_id, request_id_of(sent), HOST, True,
         )
         assert libvirt_host.state(cloud.instance_id) is state
 
@@ -166,7 +171,7 @@ async def test_a_redelivered_create_reports_success_again_without_defining_twice
     await cloud.resend(created, msg_id=f"{created.id}:republished")
     second = await cloud.outcome()
     assert first.ok and second.ok
-    assert first.request_id == second.request_id == created.event.request_id
+    assert first.request_id == second.request_id == request_id_of(created)
     assert libvirt_host.changes == ["define", "start"]
     assert libvirt_host.state(cloud.instance_id) is GuestState.RUNNING
     stored = await cloud.js.stream_info(cloud.subjects.outcomes_stream)

@@ -19,9 +19,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import msgspec
 import pytest
 
-from domain.messages import Subjects
+from domain.messages import EventMessage, Subjects
 from messaging import nats as bus
 from tests.stack import auth_body, free_port
 
@@ -223,24 +224,41 @@ def table_rows(output: str) -> list[dict[str, str]]:
             for row in rows]
 
 
-def stored_events(state: Path, at_least: int = 0, seconds: float = 10.0) -> int:
-    """How many events the running embedded NATS keeps in the events stream,
-    once there are ``at_least`` (the relay publishes a moment after the commit)."""
-    url = f"nats://127.0.0.1:{(state / 'nats' / 'port').read_text().strip()}"
+def stream_url(state: Path) -> str:
+    return f"nats://127.0.0.1:{(state / 'nats' / 'port').read_text().strip()}"
+
+
+def stored_events(state: Path) -> int:
+    """How many events the running embedded NATS keeps in the events stream."""
 
     async def count() -> int:
-        nc = await bus.connect(url)
+        nc = await bus.connect(stream_url(state))
         try:
-            deadline = time.monotonic() + seconds
-            while True:
-                info = await nc.jetstream().stream_info(Subjects().events_stream)
-                if info.state.messages >= at_least or time.monotonic() > deadline:
-                    return int(info.state.messages)
-                await asyncio.sleep(0.05)
+            info = await nc.jetstream().stream_info(Subjects().events_stream)
+            return int(info.state.messages)
         finally:
             await nc.close()
 
     return asyncio.run(count())
+
+
+def stream_until(state: Path, event_type: str, seconds: float = 10.0) -> list[EventMessage]:
+    """The events stream from its start up to the first ``event_type`` (the
+    relay publishes a moment after the commit)."""
+
+    async def read() -> list[EventMessage]:
+        nc = await bus.connect(stream_url(state))
+        sub = await nc.jetstream().subscribe(Subjects().all_events(), ordered_consumer=True)
+        messages: list[EventMessage] = []
+        try:
+            while not messages or messages[-1].type != event_type:
+                msg = await sub.next_msg(timeout=seconds)
+                messages.append(msgspec.json.decode(msg.data, type=EventMessage))
+        finally:
+            await nc.close()
+        return messages
+
+    return asyncio.run(read())
 
 
 # -- the tests ---------------------------------------------------------------
@@ -278,8 +296,12 @@ def test_nimbus_up_with_nothing_configured_boots_a_server_stops_on_ctrl_c_and_ke
         assert listed.returncode == 0, listed.stderr
         assert [(r["ID"], r["Name"], r["Status"]) for r in table_rows(listed.stdout)] == [
             (server_id, "vm1", "ACTIVE")]
-        events = stored_events(state_dir, at_least=2)
-        assert events == 2  # InstanceCreateRequested, InstanceSpawned
+        published = stream_until(state_dir, "InstanceSpawned")
+        assert [(m.type, m.aggregate_id) for m in published
+                if m.type.startswith("Instance")] == [
+            ("InstanceCreateRequested", server_id), ("InstanceSpawned", server_id)]
+        assert [m.position for m in published] == sorted({m.position for m in published})
+        events = stored_events(state_dir)
 
         started = descendants(up.process.pid)  # with the backends the boot opened
         assert up.interrupt() == 0

@@ -236,14 +236,17 @@ async def test_limits_show_absolute_counts_what_the_project_uses(
     assert limits["totalinstancesused"] == 1 and limits["totalramused"] == 512
 
 
-async def test_hypervisor_list_shows_both_simulated_hosts(cli: OpenStackCli) -> None:
+async def test_hypervisor_list_shows_both_simulated_hosts(
+        running_stack: RunningStack, cli: OpenStackCli) -> None:
+    await running_stack.hosts_once_reported()
     hypervisors = by_key(await cli.json("hypervisor", "list"), "Hypervisor Hostname")
     assert {"compute1", "compute2"} <= set(hypervisors)
     assert {h["State"] for h in hypervisors.values()} == {"up"}
 
 
 async def test_compute_service_list_shows_an_enabled_running_service_per_host(
-        cli: OpenStackCli) -> None:
+        running_stack: RunningStack, cli: OpenStackCli) -> None:
+    await running_stack.hosts_once_reported()
     services = [s for s in await cli.json("compute", "service", "list")
                 if s["Binary"] == "nova-compute"]
     assert sorted(s["Host"] for s in services) == ["compute1", "compute2"]
