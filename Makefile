@@ -11,7 +11,10 @@ run: install
 test:
 	scripts/test.sh
 
-# make bench [SERVERS=200 CLIENTS=8]: boot benchmark on a throwaway database (bench/boot.py).
+# make bench [SERVERS=200 CLIENTS=8 PROJECTS=4 ROUNDS=10]: the boot benchmark
+# (bench/boot.py), then the lifecycle mix (bench/mix.py), each in a throwaway place.
 .PHONY: bench
 bench:
 	.venv/bin/python -m bench.boot --servers $(or $(SERVERS),200) --clients $(or $(CLIENTS),8)
+	.venv/bin/python -m bench.mix --projects $(or $(PROJECTS),4) --clients $(or $(CLIENTS),8) \
+		--rounds $(or $(ROUNDS),10)
