@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from api import catalog_views, microversion
-from api.compute_commands import POSITION_HEADER
+from api.consistency import POSITION_HEADER
 from api.context import claims, context
 from api.policy import require_admin
 from commands.flavors import NewFlavor

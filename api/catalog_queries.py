@@ -1,9 +1,7 @@
 """Flavor, image and keypair query routes (Nova flavors and os-keypairs, the
 Glance v2 subset), answered from the catalog views only.
 
-A request carrying ``Nimbus-Log-Position`` (from a command's response) waits
-until the views include that position; one without waits for the log head
-as it stands, so clients that know nothing of positions see their writes.
+Every route first waits for the views to catch up (api/consistency.py).
 """
 
 from __future__ import annotations
@@ -11,38 +9,20 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from psycopg_pool import AsyncConnectionPool
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from api import catalog_views, microversion
-from api.compute_commands import POSITION_HEADER
+from api.consistency import caught_up
 from api.context import claims, context
 from domain.errors import InvalidInput, NotFound
 from projections import catalog_queries as q
-from projections import queries
 
 IMAGE_PAGE = 25  # Glance's limit_param_default
 IMAGE_PAGE_MAX = 1000  # Glance's api_limit_max
 
 
-async def _pool(request: Request) -> AsyncConnectionPool[Any]:
-    """The views' pool, after waiting for the position the client names."""
-    ctx = context(request)
-    assert ctx.pool is not None, "query routes need the views"
-    raw = request.headers.get(POSITION_HEADER)
-    if raw is None:
-        # Clients such as the openstack CLI carry no position but list what
-        # they just made: the catalog is small, so catch up with the log head.
-        target = await queries.log_head(ctx.pool)
-    else:
-        try:
-            target = int(raw)
-        except ValueError:
-            raise InvalidInput(f"{POSITION_HEADER} must be an integer, not {raw!r}") from None
-    await queries.wait_for(ctx.pool, target, ctx.query_wait_seconds)
-    return ctx.pool
 
 
 def _json(body: object, request: Request) -> Response:
@@ -79,7 +59,7 @@ async def _flavors(request: Request) -> list[q.FlavorView]:
     who = claims(request)
     params = request.query_params
     return await q.list_flavors(
-        await _pool(request), who.project_id, is_admin=who.caller.is_admin,
+        await caught_up(request), who.project_id, is_admin=who.caller.is_admin,
         is_public=_is_public(params.get("is_public")), marker=params.get("marker"),
         limit=_limit(params.get("limit"), None, 1000))
 
@@ -99,7 +79,7 @@ async def list_flavors_detail(request: Request) -> Response:
 async def _flavor(request: Request) -> q.FlavorView:
     who = claims(request)
     flavor_id = request.path_params["flavor_id"]
-    found = await q.get_flavor(await _pool(request), flavor_id, who.project_id,
+    found = await q.get_flavor(await caught_up(request), flavor_id, who.project_id,
                                is_admin=who.caller.is_admin)
     if found is None:
         raise NotFound(f"Flavor {flavor_id} could not be found.")
@@ -120,7 +100,7 @@ async def flavor_access(request: Request) -> Response:
     flavor = await _flavor(request)
     if flavor.is_public:
         raise NotFound("Access list not available for public flavors.")
-    projects = await q.flavor_projects(await _pool(request), flavor.id)
+    projects = await q.flavor_projects(await caught_up(request), flavor.id)
     return _json({"flavor_access": [{"flavor_id": flavor.id, "tenant_id": p}
                                     for p in projects]}, request)
 
@@ -163,7 +143,7 @@ async def list_images(request: Request) -> Response:
     filters = _image_filters(request)
     hidden = request.query_params.get("os_hidden", "false").strip().lower()
     found = [] if hidden in ("true", "1", "yes") else await q.list_images(
-        await _pool(request), who.project_id, is_admin=who.caller.is_admin, filters=filters)
+        await caught_up(request), who.project_id, is_admin=who.caller.is_admin, filters=filters)
     body: dict[str, Any] = {"images": [catalog_views.image(i) for i in found],
                             "first": "/v2/images", "schema": "/v2/schemas/images"}
     if filters.limit and len(found) == filters.limit:
@@ -179,7 +159,7 @@ async def _image(request: Request) -> q.ImageView:
     raw = request.path_params["image_id"]
     image_id = _uuid_or_none(raw)
     found = None if image_id is None else await q.get_image(
-        await _pool(request), image_id, who.project_id, is_admin=who.caller.is_admin)
+        await caught_up(request), image_id, who.project_id, is_admin=who.caller.is_admin)
     if found is None:
         raise NotFound(f"No image found with ID {raw}")
     return found
@@ -201,7 +181,7 @@ async def download_image(request: Request) -> Response:
 async def list_keypairs(request: Request) -> Response:
     who = claims(request)
     version = microversion.requested(request)
-    found = await q.list_keypairs(await _pool(request), who.user_id)
+    found = await q.list_keypairs(await caught_up(request), who.user_id)
     return _json({"keypairs": [{"keypair": catalog_views.keypair_brief(k, version)}
                                for k in found]}, request)
 
@@ -210,7 +190,7 @@ async def show_keypair(request: Request) -> Response:
     who = claims(request)
     version = microversion.requested(request)
     name = request.path_params["name"]
-    found = await q.get_keypair(await _pool(request), who.user_id, name)
+    found = await q.get_keypair(await caught_up(request), who.user_id, name)
     if found is None:
         raise NotFound(f"Keypair {name} not found for user {who.user_id}")
     return _json({"keypair": catalog_views.keypair(found, version)}, request)

@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from api import metadata_commands, microversion
+from api.consistency import POSITION_HEADER
 from api.context import claims, context
 from api.server_bodies import (
     ConsoleOutputBody,
@@ -53,7 +54,6 @@ from commands.messages import (
 from domain.console import CONSOLE, ConsoleReply, ConsoleRequest
 from domain.errors import InvalidInput, InvalidState, NotFound
 
-POSITION_HEADER = "Nimbus-Log-Position"
 T = TypeVar("T")
 
 # actions that start host work and take no argument

@@ -1,9 +1,7 @@
 """Compute query routes (servers and their actions): answered from the views only.
 
-A request that carries ``Nimbus-Log-Position`` (from a command's response)
-waits until the views include that position. A server that is not in the
-view yet is looked for again once the view has caught up with the log as it
-stands now, so a client that boots and at once shows its server finds it.
+Every route first waits for the views to catch up (api/consistency.py), so
+a client that boots and at once lists or shows its server finds it.
 """
 
 from __future__ import annotations
@@ -14,34 +12,16 @@ from urllib.parse import urlencode
 from uuid import UUID
 
 from psycopg import errors as pg_errors
-from psycopg_pool import AsyncConnectionPool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from api import microversion, views
-from api.compute_commands import POSITION_HEADER
-from api.context import Context, claims, context
+from api.consistency import caught_up
+from api.context import claims, context
 from api.tokens import Claims
 from domain.errors import InvalidInput, NotFound
 from projections import queries
-
-
-def _pool(ctx: Context) -> AsyncConnectionPool[Any]:
-    assert ctx.pool is not None, "query routes need the views"
-    return ctx.pool
-
-
-async def _consistent(request: Request) -> None:
-    raw = request.headers.get(POSITION_HEADER)
-    if raw is None:
-        return
-    try:
-        target = int(raw)
-    except ValueError:
-        raise InvalidInput(f"{POSITION_HEADER} must be an integer, not {raw!r}") from None
-    ctx = context(request)
-    await queries.wait_for(_pool(ctx), target, ctx.query_wait_seconds)
 
 
 def _json(body: Any, request: Request, status: int = 200) -> Response:
@@ -143,7 +123,7 @@ async def list_servers_detail(request: Request) -> Response:
 
 async def _list(request: Request, *, detail: bool) -> Response:
     who = claims(request)
-    await _consistent(request)
+    pool = await caught_up(request)
     ctx = context(request)
     scope = _scope(request, who)
     limit = _limit(request)
@@ -154,11 +134,11 @@ async def _list(request: Request, *, detail: bool) -> Response:
             marker = UUID(raw_marker)
         except ValueError:
             raise InvalidInput(f"marker [{raw_marker}] not found") from None
-        if not await queries.instance_exists(_pool(ctx), marker, scope):
+        if not await queries.instance_exists(pool, marker, scope):
             raise InvalidInput(f"marker [{raw_marker}] not found")
     try:
         found = await queries.list_instances(
-            _pool(ctx), scope, filters=_filters(request, who), limit=limit, marker=marker)
+            pool, scope, filters=_filters(request, who), limit=limit, marker=marker)
     except pg_errors.InvalidRegularExpression as exc:
         raise InvalidInput(f"Invalid input for query parameter name: {exc}") from None
     if detail:
@@ -181,13 +161,10 @@ async def show_server(request: Request) -> Response:
 
 async def _visible_server(request: Request) -> queries.InstanceView:
     who = claims(request)
-    await _consistent(request)
-    ctx = context(request)
+    pool = await caught_up(request)
     ident = _uuid(request.path_params["server_id"])
     scope = None if who.caller.is_admin else who.project_id
-    found = await queries.get_instance(_pool(ctx), ident, scope)
-    if found is None and await _caught_up_with_log(ctx):
-        found = await queries.get_instance(_pool(ctx), ident, scope)
+    found = await queries.get_instance(pool, ident, scope)
     if found is None:
         raise NotFound(f"Instance {ident} could not be found.")
     return found
@@ -206,37 +183,27 @@ async def show_metadata_item(request: Request) -> Response:
     return _json({"meta": {key: found.metadata[key]}}, request)
 
 
-async def _caught_up_with_log(ctx: Context) -> bool:
-    head = await queries.log_head(_pool(ctx))
-    return await queries.wait_for(_pool(ctx), head, ctx.query_wait_seconds)
-
-
-async def _owned_instance(request: Request, who: Claims) -> UUID:
-    ctx = context(request)
+async def _actions(request: Request) -> tuple[UUID, list[queries.ActionView]]:
+    """The actions on the server named in the path, if the caller may see it
+    (actions outlive the instance, so a deleted one's are still shown)."""
+    who = claims(request)
+    pool = await caught_up(request)
     ident = _uuid(request.path_params["server_id"])
-    owner = await queries.instance_project(_pool(ctx), ident)
-    if owner is None and await _caught_up_with_log(ctx):
-        owner = await queries.instance_project(_pool(ctx), ident)
+    owner = await queries.instance_project(pool, ident)
     if owner is None or (owner != who.project_id and not who.caller.is_admin):
         raise NotFound(f"Instance {ident} could not be found.")
-    return ident
+    return ident, await queries.list_actions(pool, ident)
 
 
 async def list_actions(request: Request) -> Response:
-    who = claims(request)
-    await _consistent(request)
-    ident = await _owned_instance(request, who)
-    actions = await queries.list_actions(_pool(context(request)), ident)
+    _, actions = await _actions(request)
     body = [views.action(a) for a in reversed(actions)]  # newest first, as Nova
     return _json({"instanceActions": body}, request)
 
 
 async def show_action(request: Request) -> Response:
-    who = claims(request)
-    await _consistent(request)
-    ident = await _owned_instance(request, who)
+    ident, actions = await _actions(request)
     wanted = request.path_params["request_id"]
-    actions = await queries.list_actions(_pool(context(request)), ident)
     found = next((a for a in actions if a.request_id == wanted), None)
     if found is None:
         raise NotFound(f"Action {wanted} on instance {ident} could not be found.")

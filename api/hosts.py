@@ -10,22 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from psycopg_pool import AsyncConnectionPool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from api import microversion
+from api.consistency import caught_up
 from api.context import Context, claims, context
 from api.policy import require_admin
 from domain.errors import NotFound
 from domain.host import BINARY
 from projections.hosts_queries import HostView, get_host, list_hosts, usage_by_project
-
-
-def _pool(ctx: Context) -> AsyncConnectionPool[Any]:
-    assert ctx.pool is not None, "query routes need the views"
-    return ctx.pool
 
 
 def down_time(ctx: Context) -> float:
@@ -82,7 +77,7 @@ async def list_services(request: Request) -> Response:
     wanted_host = request.query_params.get("host")
     wanted_binary = request.query_params.get("binary")
     found = [
-        service(h, down_time(ctx)) for h in await list_hosts(_pool(ctx))
+        service(h, down_time(ctx)) for h in await list_hosts(await caught_up(request))
         if (wanted_host is None or h.host == wanted_host)
         and (wanted_binary is None or wanted_binary == BINARY)
     ]
@@ -93,7 +88,8 @@ async def _hypervisors(request: Request, *, detail: bool) -> Response:
     who = claims(request)
     require_admin(who, "os_compute_api:os-hypervisors:list")
     ctx = context(request)
-    body = [hypervisor(h, down_time(ctx), detail=detail) for h in await list_hosts(_pool(ctx))]
+    hosts = await list_hosts(await caught_up(request))
+    body = [hypervisor(h, down_time(ctx), detail=detail) for h in hosts]
     return _json({"hypervisors": body}, request)
 
 
@@ -110,7 +106,7 @@ async def show_hypervisor(request: Request) -> Response:
     require_admin(who, "os_compute_api:os-hypervisors:show")
     ctx = context(request)
     ident = request.path_params["hypervisor_id"]
-    found = next((h for h in await list_hosts(_pool(ctx))
+    found = next((h for h in await list_hosts(await caught_up(request))
                   if str(h.number) == ident or h.host == ident), None)
     if found is None:
         raise NotFound(f"Hypervisor with ID '{ident}' could not be found.")
@@ -121,13 +117,13 @@ async def describe_host(request: Request) -> Response:
     """os-hosts/{host} (2.1): the seed's describe_resource, per project."""
     who = claims(request)
     require_admin(who, "os_compute_api:os-hosts:show")
-    ctx = context(request)
     name = request.path_params["host_name"]
-    found = await get_host(_pool(ctx), name)
+    pool = await caught_up(request)
+    found = await get_host(pool, name)
     if found is None:
         raise NotFound(f"Compute host {name} could not be found.")
-    now = await usage_by_project(_pool(ctx), name, running_only=True)
-    every = await usage_by_project(_pool(ctx), name)
+    now = await usage_by_project(pool, name, running_only=True)
+    every = await usage_by_project(pool, name)
 
     def row(project: str, cpu: int, memory_mb: int, disk_gb: int) -> dict[str, Any]:
         return {"resource": {"host": name, "project": project, "cpu": cpu,

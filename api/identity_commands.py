@@ -12,7 +12,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from api.compute_commands import POSITION_HEADER, decode_body
+from api.compute_commands import decode_body
+from api.consistency import POSITION_HEADER
 from api.context import claims, context
 from api.errors import IdentityForbidden
 from api.identity import subject

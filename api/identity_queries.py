@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from api.compute_queries import _consistent
+from api.consistency import caught_up
 from api.context import claims, context
 from api.identity_shapes import all_roles, project_body, role_body, user_body
 from api.policy import require_identity_admin
@@ -50,7 +50,7 @@ def _listing(request: Request, key: str, items: list[dict[str, Any]]) -> Respons
 
 async def list_projects(request: Request) -> Response:
     who = claims(request)
-    await _consistent(request)
+    await caught_up(request)
     ids = await _own_project_ids(request, who)
     rows = await q.list_projects(_pool(request), name=request.query_params.get("name"), ids=ids)
     return _listing(request, "projects", [_project(request, r) for r in rows])
@@ -58,7 +58,7 @@ async def list_projects(request: Request) -> Response:
 
 async def show_project(request: Request) -> Response:
     who = claims(request)
-    await _consistent(request)
+    await caught_up(request)
     project_id = request.path_params["project_id"]
     ids = await _own_project_ids(request, who)
     row = await q.get_project(_pool(request), project_id)
@@ -81,7 +81,7 @@ async def user_projects(request: Request) -> Response:
 
 async def list_users(request: Request) -> Response:
     who = claims(request)
-    await _consistent(request)
+    await caught_up(request)
     name = request.query_params.get("name")
     only = None if who.caller.is_admin else who.user_id
     rows = await q.list_users(_pool(request), name=name, user_id=only)
@@ -90,7 +90,7 @@ async def list_users(request: Request) -> Response:
 
 async def show_user(request: Request) -> Response:
     who = claims(request)
-    await _consistent(request)
+    await caught_up(request)
     user_id = request.path_params["user_id"]
     if user_id != who.user_id:
         require_identity_admin(who, "get_user")
@@ -116,7 +116,7 @@ async def show_role(request: Request) -> Response:
 async def check_role(request: Request) -> Response:
     """HEAD/GET /projects/{p}/users/{u}/roles/{r}: 204 if held, else 404."""
     require_identity_admin(claims(request), "check_grant")
-    await _consistent(request)
+    await caught_up(request)
     p = request.path_params
     role = role_named(p["role_id"])
     if not await q.list_assignments(_pool(request), user_id=p["user_id"],
@@ -129,7 +129,7 @@ async def check_role(request: Request) -> Response:
 
 async def role_assignments(request: Request) -> Response:
     who = claims(request)
-    await _consistent(request)
+    await caught_up(request)
     user_id = request.query_params.get("user.id")
     if not who.caller.is_admin and user_id != who.user_id:
         require_identity_admin(who, "list_role_assignments")

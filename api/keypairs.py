@@ -16,7 +16,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from api import microversion
-from api.compute_commands import POSITION_HEADER, decode_body
+from api.compute_commands import decode_body
+from api.consistency import POSITION_HEADER
 from api.context import claims, context
 from commands.instances import request_id_for
 from commands.keypairs import KeypairCommands

@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from api import microversion
+from api.consistency import POSITION_HEADER
 from api.context import claims, context
 from api.server_bodies import MetaBody, MetadataBody
 from commands.instances import request_id_for
@@ -25,8 +26,6 @@ from commands.messages import (
     SetInstanceMetadata,
 )
 from domain.errors import InvalidInput
-
-POSITION_HEADER = "Nimbus-Log-Position"
 
 
 def _decode(raw: bytes, kind: type[msgspec.Struct]) -> Any:

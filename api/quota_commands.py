@@ -15,7 +15,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from api import microversion
-from api.compute_commands import POSITION_HEADER, decode_body
+from api.compute_commands import decode_body
+from api.consistency import POSITION_HEADER
 from api.context import claims, context
 from api.policy import require_admin
 from api.quotas import NOVA_KEYS

@@ -10,21 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from psycopg_pool import AsyncConnectionPool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from api import microversion
+from api.consistency import caught_up
 from api.context import Context, claims, context
 from api.policy import require_admin
 from api.tokens import Claims
-from domain.errors import InvalidInput
 from domain.quota import QuotaDefaults
-from projections import queries
 from projections.quotas_queries import QuotaUsageView, quota_usage
-
-POSITION_HEADER = "Nimbus-Log-Position"
 
 # The keys of a compute quota set at 2.1 (volumes and gigabytes are Cinder's).
 NOVA_KEYS = (
@@ -40,25 +36,8 @@ def defaults_of(ctx: Context) -> QuotaDefaults:
     return found if isinstance(found, QuotaDefaults) else QuotaDefaults()
 
 
-def _pool(ctx: Context) -> AsyncConnectionPool[Any]:
-    assert ctx.pool is not None, "query routes need the views"
-    return ctx.pool
-
-
 def _json(body: Any, request: Request) -> Response:
     return JSONResponse(body, headers=microversion.headers(microversion.requested(request)))
-
-
-async def _consistent(request: Request) -> None:
-    raw = request.headers.get(POSITION_HEADER)
-    if raw is None:
-        return
-    try:
-        target = int(raw)
-    except ValueError:
-        raise InvalidInput(f"{POSITION_HEADER} must be an integer, not {raw!r}") from None
-    ctx = context(request)
-    await queries.wait_for(_pool(ctx), target, ctx.query_wait_seconds)
 
 
 def _readable(who: Claims, project_id: str, action: str) -> None:
@@ -67,9 +46,9 @@ def _readable(who: Claims, project_id: str, action: str) -> None:
 
 
 async def _usage(request: Request, project_id: str) -> tuple[dict[str, int], QuotaUsageView]:
-    await _consistent(request)
+    pool = await caught_up(request)
     ctx = context(request)
-    usage = await quota_usage(_pool(ctx), project_id)
+    usage = await quota_usage(pool, project_id)
     limits = {**defaults_of(ctx).as_dict(), **usage.overrides}
     return limits, usage
 

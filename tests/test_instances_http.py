@@ -238,3 +238,19 @@ async def test_force_delete_removes_a_server(running_stack: RunningStack) -> Non
     r = await act(running_stack.http, server_id, {"forceDelete": None})
     assert r.status_code == 202
     await running_stack.wait_until_gone(server_id)
+
+
+async def test_a_client_that_sends_no_log_position_still_reads_its_own_writes(
+        running_stack: RunningStack) -> None:
+    http = running_stack.http
+    r = await http.post(S, json=boot_body("fresh"))
+    assert r.status_code == 202, r.text
+    server_id = r.json()["server"]["id"]
+    listed = (await http.get(S)).json()["servers"]  # no Nimbus-Log-Position sent
+    assert server_id in [s["id"] for s in listed]
+    await running_stack.wait_for_status(server_id, "ACTIVE")
+
+    assert (await act(http, server_id, {"pause": None})).status_code == 202
+    shown = (await http.get(f"{S}/{server_id}")).json()["server"]
+    assert (shown["status"], shown["OS-EXT-STS:task_state"]) in {
+        ("ACTIVE", "pausing"), ("PAUSED", None)}
