@@ -9,10 +9,12 @@ request ids in its history, so a repeated request can be recognised.
 
 from __future__ import annotations
 
+import contextlib
 import random
+import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -28,6 +30,7 @@ from domain.base import Event
 from domain.errors import Conflict
 
 MAX_ATTEMPTS = 12
+OPTIMISTIC_ATTEMPTS = 2  # after this many conflicts, a decision waits for its turn
 
 T = TypeVar("T")
 
@@ -156,14 +159,49 @@ class RetryStats:
     conflicts = 0
 
 
+class _Turns:
+    """Decisions of this process that lost a race take turns; while any is
+    waiting, new decisions queue behind it instead of racing it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()  # re-entrant: a decision may run another
+        self._count = threading.Lock()
+        self.waiting = 0
+
+    @contextlib.contextmanager
+    def turn(self) -> Iterator[None]:
+        with self._count:
+            self.waiting += 1
+        try:
+            with self._lock:
+                yield
+        finally:
+            with self._count:
+                self.waiting -= 1
+
+
+_TURNS = _Turns()
+
+
 def retrying(attempt: Callable[[], T]) -> T:
-    """Run ``attempt`` again after a version conflict, with a little jitter."""
+    """Run ``attempt`` again after a version conflict.
+
+    The first tries are optimistic, after a little jitter. A decision that
+    keeps losing (every boot claims one of a few hosts) then waits for its
+    turn, and while one waits, new decisions queue behind it: within one
+    process, contended writers are served in turn instead of starving the
+    unlucky one. Writers in other processes still race optimistically.
+    """
     for n in range(MAX_ATTEMPTS):
         try:
-            return attempt()
+            if n < OPTIMISTIC_ATTEMPTS and not _TURNS.waiting:
+                return attempt()
+            with _TURNS.turn():
+                return attempt()
         except IntegrityError:
             RetryStats.conflicts += 1
-            time.sleep(random.uniform(0, 0.002 * (2**n)))
+            if n < OPTIMISTIC_ATTEMPTS:
+                time.sleep(random.uniform(0, 0.002 * (2**n)))
     raise Conflict("The request conflicted with concurrent changes; please retry.")
 
 

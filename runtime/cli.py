@@ -19,7 +19,7 @@ from typing import Any
 
 import msgspec
 
-from runtime import cli_hosts, cli_identity, cli_servers, credentials
+from runtime import cli_hosts, cli_identity, cli_quotas, cli_servers, credentials
 from runtime.embedded import (
     EmbeddedNats,
     EmbeddedPostgres,
@@ -201,6 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_servers.register(sub)
     cli_hosts.register(sub)
     cli_identity.register(sub)
+    cli_quotas.register(sub)
     return parser
 
 

@@ -36,7 +36,7 @@ def _request_id() -> str:
 
 
 @contextlib.contextmanager
-def _identity(settings: Settings) -> Iterator[tuple[IdentityCommands, str]]:
+def identity_on_store(settings: Settings) -> Iterator[tuple[IdentityCommands, str]]:
     from runtime.cli import backing_servers  # the CLI's own module imports this one
 
     with backing_servers(settings, nats=False) as (database_url, _):
@@ -58,7 +58,7 @@ def _views(database_url: str, query: str, params: tuple[Any, ...] = ()) -> list[
 def _run(action: Action) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         try:
-            with _identity(load()) as (identity, database_url):
+            with identity_on_store(load()) as (identity, database_url):
                 return action(identity, database_url, args)
         except DomainError as exc:
             print(f"nimbus: error: {exc.message}", file=sys.stderr)
