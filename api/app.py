@@ -32,6 +32,7 @@ from api import (
     quota_commands,
     quotas,
     stream,
+    volume_quotas,
 )
 from api.context import Context
 from api.errors import error_response
@@ -92,7 +93,7 @@ def create_app(ctx: Context, role: Role = "all") -> Starlette:
         routes += compute_queries.routes + catalog_queries.routes + stream.routes
         routes += networks_minimal.routes
         routes += identity_queries.routes
-        routes += quotas.routes + hosts.routes
+        routes += quotas.routes + volume_quotas.routes + hosts.routes
     app = Starlette(
         routes=routes,
         exception_handlers={DomainError: _domain_error, HTTPException: _http_error,

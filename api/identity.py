@@ -62,7 +62,9 @@ def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def catalog(ctx: Context) -> list[dict[str, Any]]:
+def catalog(ctx: Context, project_id: str) -> list[dict[str, Any]]:
+    """Every service on this one address; Cinder's URL names the project, as
+    its v3 API has it."""
     def entry(kind: str, name: str, path: str) -> dict[str, Any]:
         return {
             "id": stable_id("service", kind), "type": kind, "name": name,
@@ -76,6 +78,8 @@ def catalog(ctx: Context) -> list[dict[str, Any]]:
         entry("identity", "keystone", "/identity/v3"),
         entry("compute", "nova", "/compute/v2.1"),
         entry("image", "glance", "/image/v2"),
+        entry("volumev3", "cinderv3", f"/volume/v3/{project_id}"),
+        entry("network", "neutron", "/network"),
     ]
 
 
@@ -90,7 +94,7 @@ def token_body(ctx: Context, c: Claims) -> dict[str, Any]:
         "issued_at": _iso(c.issued_at),
         "expires_at": _iso(c.expires_at),
         "audit_ids": [c.audit_id],
-        "catalog": catalog(ctx),
+        "catalog": catalog(ctx, c.project_id),
     }}
 
 

@@ -20,10 +20,10 @@ from api.consistency import POSITION_HEADER
 from api.context import claims, context
 from api.policy import require_admin
 from api.quotas import NOVA_KEYS
+from api.volume_quotas import CINDER_KEYS
 from commands.instances import request_id_for
 from commands.quotas import QuotaChanged, QuotaCommands, ResetQuotaLimits, SetQuotaLimits
 from domain.errors import InvalidInput
-from domain.quota import RESOURCES
 
 
 def _quotas(request: Request) -> QuotaCommands:
@@ -60,9 +60,10 @@ def _headers(request: Request, changed: QuotaChanged) -> dict[str, str]:
     return headers
 
 
-async def update(request: Request) -> Response:
+async def set_limits(request: Request, keys: tuple[str, ...], action: str) -> QuotaChanged:
+    """Apply a PUT ``{"quota_set": {...}}`` naming only ``keys`` (and force)."""
     who = claims(request)
-    require_admin(who, "os_compute_api:os-quota-sets:update")
+    require_admin(who, action)
     body = decode_body(await request.body(), dict[str, Any])
     quota_set = body.get("quota_set")
     if set(body) != {"quota_set"} or not isinstance(quota_set, dict):
@@ -71,15 +72,25 @@ async def update(request: Request) -> Response:
     force = _force(quota_set.get("force", False))
     values = {k: _integer(k, v) for k, v in quota_set.items() if k != "force"}
     for key in values:
-        if key not in RESOURCES:
+        if key not in keys:
             raise InvalidInput("Invalid input for field/attribute quota_set. Additional"
                                f" properties are not allowed ('{key}' was unexpected)")
-    project_id = request.path_params["project_id"]
     cmd = SetQuotaLimits(request_id=request_id_for(who.project_id,
                                                    request.headers.get("idempotency-key")),
-                         project_id=project_id, limits=values, force=force)
-    changed = await run_in_threadpool(_quotas(request).set_limits, cmd)
+                         project_id=request.path_params["project_id"], limits=values,
+                         force=force)
+    return await run_in_threadpool(_quotas(request).set_limits, cmd)
+
+
+async def update(request: Request) -> Response:
+    changed = await set_limits(request, NOVA_KEYS, "os_compute_api:os-quota-sets:update")
     return JSONResponse({"quota_set": {k: changed.limits[k] for k in NOVA_KEYS}},
+                        headers=_headers(request, changed))
+
+
+async def update_volume_quotas(request: Request) -> Response:
+    changed = await set_limits(request, CINDER_KEYS, "volume_extension:quotas:update")
+    return JSONResponse({"quota_set": {k: changed.limits[k] for k in CINDER_KEYS}},
                         headers=_headers(request, changed))
 
 
@@ -96,4 +107,6 @@ async def revert(request: Request) -> Response:
 routes = [
     Route("/compute/v2.1/os-quota-sets/{project_id}", update, methods=["PUT"]),
     Route("/compute/v2.1/os-quota-sets/{project_id}", revert, methods=["DELETE"]),
+    Route("/volume/v3/{tenant_id}/os-quota-sets/{project_id}", update_volume_quotas,
+          methods=["PUT"]),
 ]

@@ -40,12 +40,12 @@ def _json(body: Any, request: Request) -> Response:
     return JSONResponse(body, headers=microversion.headers(microversion.requested(request)))
 
 
-def _readable(who: Claims, project_id: str, action: str) -> None:
+def readable(who: Claims, project_id: str, action: str) -> None:
     if project_id != who.project_id:
         require_admin(who, action)
 
 
-async def _usage(request: Request, project_id: str) -> tuple[dict[str, int], QuotaUsageView]:
+async def usage_of(request: Request, project_id: str) -> tuple[dict[str, int], QuotaUsageView]:
     pool = await caught_up(request)
     ctx = context(request)
     usage = await quota_usage(pool, project_id)
@@ -56,16 +56,16 @@ async def _usage(request: Request, project_id: str) -> tuple[dict[str, int], Quo
 async def show(request: Request) -> Response:
     who = claims(request)
     project_id = request.path_params["project_id"]
-    _readable(who, project_id, "os_compute_api:os-quota-sets:show")
-    limits, _ = await _usage(request, project_id)
+    readable(who, project_id, "os_compute_api:os-quota-sets:show")
+    limits, _ = await usage_of(request, project_id)
     return _json({"quota_set": {"id": project_id, **{k: limits[k] for k in NOVA_KEYS}}}, request)
 
 
 async def detail(request: Request) -> Response:
     who = claims(request)
     project_id = request.path_params["project_id"]
-    _readable(who, project_id, "os_compute_api:os-quota-sets:detail")
-    limits, usage = await _usage(request, project_id)
+    readable(who, project_id, "os_compute_api:os-quota-sets:detail")
+    limits, usage = await usage_of(request, project_id)
     body: dict[str, Any] = {"id": project_id}
     for key in NOVA_KEYS:
         body[key] = {"in_use": usage.in_use.get(key, 0), "limit": limits[key], "reserved": 0}
@@ -85,8 +85,8 @@ async def limits(request: Request) -> Response:
     another with ``tenant_id``); no rate limits, as Nova since Newton."""
     who = claims(request)
     project_id = request.query_params.get("tenant_id") or who.project_id
-    _readable(who, project_id, "os_compute_api:limits:other_project")
-    limit, usage = await _usage(request, project_id)
+    readable(who, project_id, "os_compute_api:limits:other_project")
+    limit, usage = await usage_of(request, project_id)
     absolute = {
         "maxImageMeta": limit["metadata_items"],
         "maxPersonality": limit["injected_files"],

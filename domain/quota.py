@@ -46,6 +46,10 @@ class QuotaDefaults(msgspec.Struct, frozen=True, kw_only=True):
     server_group_members: int = 10
     volumes: int = 10
     gigabytes: int = 1000
+    snapshots: int = 10
+    backups: int = 10
+    backup_gigabytes: int = 1000
+    per_volume_gigabytes: int = UNLIMITED
 
     def as_dict(self) -> dict[str, int]:
         return msgspec.structs.asdict(self)

@@ -125,3 +125,30 @@ async def test_hosts_and_services_are_admin_only(running_stack: RunningStack) ->
     r = await running_stack.http.put(f"{C}/os-services/disable", headers=alice,
                                      json={"host": "compute1", "binary": "nova-compute"})
     assert r.status_code == 403
+
+
+async def test_cinders_quota_routes_share_the_projects_quota_and_refuse_nova_keys(
+        running_stack: RunningStack) -> None:
+    http = running_stack.http
+    alice = member(running_stack, "p-alice")
+    v = "/volume/v3/p-alice"
+    r = await http.get(f"{v}/os-quota-sets/p-alice", headers=alice, params={"usage": "True"})
+    assert r.status_code == 200, r.text
+    assert r.json()["quota_set"]["volumes"] == {"limit": 10, "in_use": 0, "reserved": 0,
+                                                "allocated": 0}
+    assert (await http.get(f"{v}/os-quota-sets/p-bob", headers=alice)).status_code == 403
+    r = await http.put(f"{v}/os-quota-sets/p-alice", headers=alice,
+                       json={"quota_set": {"volumes": 1}})
+    assert r.status_code == 403
+    r = await http.put(f"{v}/os-quota-sets/p-alice", json={"quota_set": {"instances": 1}})
+    assert r.status_code == 400 and "'instances' was unexpected" in r.text
+    r = await http.put(f"{v}/os-quota-sets/p-alice", json={"quota_set": {"volumes": 3,
+                                                                       "gigabytes": 30}})
+    assert r.status_code == 200, r.text
+    assert (r.json()["quota_set"]["volumes"], r.json()["quota_set"]["gigabytes"]) == (3, 30)
+    position = {"Nimbus-Log-Position": r.headers["Nimbus-Log-Position"]}
+    absolute = (await http.get(f"{v}/limits", headers={**alice, **position})
+                ).json()["limits"]["absolute"]
+    assert (absolute["maxTotalVolumes"], absolute["maxTotalVolumeGigabytes"]) == (3, 30)
+    nova = (await http.get(f"{C}/os-quota-sets/p-alice", headers=alice)).json()["quota_set"]
+    assert nova["instances"] == 10 and "volumes" not in nova

@@ -47,7 +47,7 @@ async def test_a_token_carries_roles_the_catalog_and_an_expiry(
     assert token["project"]["name"] == "admin" and token["user"]["name"] == "admin"
     assert token["expires_at"] > token["issued_at"]
     types = {entry["type"] for entry in token["catalog"]}
-    assert {"identity", "compute", "image"} <= types
+    assert {"identity", "compute", "image", "volumev3", "network"} <= types
     compute = next(e for e in token["catalog"] if e["type"] == "compute")
     assert compute["endpoints"][0]["region"] == "RegionOne"
 

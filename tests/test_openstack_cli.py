@@ -218,13 +218,17 @@ async def test_quota_show_has_the_defaults_and_quota_set_changes_them(
         running_stack: RunningStack, cli: OpenStackCli) -> None:
     shown = {row["Resource"]: row["Limit"] for row in await cli.json("quota", "show")}
     assert shown["instances"] == 10 and shown["cores"] == 20 and shown["ram"] == 51200
+    assert shown["volumes"] == 10 and shown["gigabytes"] == 1000  # from Cinder's route
+    assert shown["floating_ips"] == 10 and shown["networks"] is None  # none kept yet
 
-    await cli.ok("quota", "set", "--instances", "3", "admin")
+    await cli.ok("quota", "set", "--instances", "3", "--volumes", "4", "admin")
     shown = {row["Resource"]: row["Limit"] for row in await cli.json("quota", "show", "admin")}
-    assert shown["instances"] == 3
+    assert shown["instances"] == 3 and shown["volumes"] == 4
     token = await cli.json("token", "issue")
     r = await running_stack.http.get(f"{C}/os-quota-sets/{token['project_id']}")
     assert r.status_code == 200 and r.json()["quota_set"]["instances"] == 3
+    r = await running_stack.http.get(f"/network/v2.0/quotas/{token['project_id']}")
+    assert r.status_code == 200 and r.json()["quota"]["floatingip"] == 10
 
 
 async def test_limits_show_absolute_counts_what_the_project_uses(
@@ -233,6 +237,7 @@ async def test_limits_show_absolute_counts_what_the_project_uses(
     rows = await cli.json("limits", "show", "--absolute")
     limits = {squash(row["Name"]): row["Value"] for row in rows}
     assert limits["maxtotalinstances"] == 10 and limits["maxtotalcores"] == 20
+    assert limits["maxtotalvolumes"] == 10 and limits["totalvolumesused"] == 0
     assert limits["totalinstancesused"] == 1 and limits["totalramused"] == 512
 
 
