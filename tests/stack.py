@@ -8,6 +8,7 @@ subject prefix, and gives the test an authenticated HTTP client.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -95,19 +96,22 @@ class RunningStack:
             await asyncio.sleep(0.05)
 
 
-@pytest.fixture
-async def running_stack(
-    database_url: str, nats_url: str, subject_prefix: str, tmp_path: Path
+@contextlib.asynccontextmanager
+async def stack_running(
+    database_url: str, nats_url: str, subject_prefix: str, state_dir: Path,
+    *, worker_hosts: list[str] | None = None,
 ) -> AsyncIterator[RunningStack]:
+    """The stack with hosts compute1 and compute2, and a hypervisor worker for
+    each of ``worker_hosts`` (default: both)."""
     port = free_port()
     settings = load({
-        "state_dir": str(tmp_path), "api_port": port, "subject_prefix": subject_prefix,
+        "state_dir": str(state_dir), "api_port": port, "subject_prefix": subject_prefix,
         "admin_password": ADMIN_PASSWORD, "hosts": ["compute1", "compute2"],
     }, env={})
     stop = asyncio.Event()
     ready = asyncio.Event()
-    task = asyncio.ensure_future(
-        stack.serve(settings, database_url, nats_url, stop, on_ready=ready.set))
+    task = asyncio.ensure_future(stack.serve(settings, database_url, nats_url, stop,
+                                             on_ready=ready.set, hosts=worker_hosts))
     waiter = asyncio.ensure_future(ready.wait())
     await asyncio.wait([task, waiter], timeout=30, return_when=asyncio.FIRST_COMPLETED)
     if task.done():
@@ -127,3 +131,11 @@ async def running_stack(
                 await bus.delete_streams(nc.jetstream(), Subjects(subject_prefix))
             finally:
                 await nc.close()
+
+
+@pytest.fixture
+async def running_stack(
+    database_url: str, nats_url: str, subject_prefix: str, tmp_path: Path
+) -> AsyncIterator[RunningStack]:
+    async with stack_running(database_url, nats_url, subject_prefix, tmp_path) as running:
+        yield running
