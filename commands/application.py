@@ -24,7 +24,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 from commands.mapper import MsgspecMapper, Recorded
 from domain import events as ev
-from domain import flavor, host, identity, image, keypair, quota
+from domain import flavor, host, identity, image, keypair, quota, volume
 from domain import instance as model
 from domain.base import Event
 from domain.errors import Conflict
@@ -50,6 +50,7 @@ EVOLVE: dict[str, Evolve] = {
     quota.QuotaEvent.aggregate: quota.evolve,
     host.HostEvent.aggregate: host.evolve,
     host.HostJoinedFleet.aggregate: host.evolve_fleet,
+    volume.VolumeEvent.aggregate: volume.evolve,
 }
 
 

@@ -17,6 +17,7 @@ from commands.instances import InstanceCommands
 from commands.keypairs import KeypairCommands
 from commands.placement import Placement
 from commands.quotas import QuotaCommands
+from commands.volumes import VolumeCommands
 from domain.host import AllocationRatios, Capacity
 from domain.quota import QuotaDefaults
 
@@ -40,6 +41,8 @@ class Commands:
     # where image bytes live; the composition root points it at <state_dir>/images
     image_files: ImageFiles = field(
         default_factory=lambda: ImageFiles(Path(tempfile.gettempdir()) / "nimbus-images"))
+    # where volumes are made; the composition root sets the configured ones
+    storage_hosts: list[str] = field(default_factory=lambda: ["storage1"])
 
     @classmethod
     def open(
@@ -74,6 +77,10 @@ class Commands:
     @property
     def images(self) -> ImageCommands:
         return ImageCommands(self.app, self.image_files)
+
+    @property
+    def volumes(self) -> VolumeCommands:
+        return VolumeCommands(self.app, self.storage_hosts, self.placement.quotas)
 
     @property
     def keypairs(self) -> KeypairCommands:

@@ -44,6 +44,17 @@ class HostOutcome(msgspec.Struct, frozen=True, kw_only=True):
     reason: str = ""
 
 
+class VolumeOutcome(msgspec.Struct, frozen=True, kw_only=True):
+    """A storage worker's report of how one volume operation ended on its host."""
+
+    volume_id: str
+    request_id: str
+    host: str
+    ok: bool
+    at: datetime
+    reason: str = ""
+
+
 class Subjects:
     """Subject names under a prefix (``nimbus`` unless configured)."""
 
@@ -63,6 +74,10 @@ class Subjects:
 
     def outcome(self, host: str) -> str:
         return f"{self.prefix}.outcomes.{host}"
+
+    def volume_outcome(self, host: str) -> str:
+        """In the outcomes stream, apart from the hypervisors' (``outcome``)."""
+        return f"{self.prefix}.outcomes.volumes.{host}"
 
     def all_outcomes(self) -> str:
         return f"{self.prefix}.outcomes.>"

@@ -96,7 +96,21 @@ class QuotaUsageReleased(QuotaEvent, frozen=True, kw_only=True):
     instance_id: str
 
 
-AnyQuotaEvent = QuotaLimitsSet | QuotaLimitsReset | QuotaUsageClaimed | QuotaUsageReleased
+class QuotaVolumeClaimed(QuotaEvent, frozen=True, kw_only=True):
+    """A new volume holds one of the project's volumes and its size in gigabytes."""
+
+    volume_id: str
+    gigabytes: int
+
+
+class QuotaVolumeReleased(QuotaEvent, frozen=True, kw_only=True):
+    """A deleted volume gave its claim back."""
+
+    volume_id: str
+
+
+AnyQuotaEvent = (QuotaLimitsSet | QuotaLimitsReset | QuotaUsageClaimed | QuotaUsageReleased
+                 | QuotaVolumeClaimed | QuotaVolumeReleased)
 
 EVENT_TYPES: dict[str, type[QuotaEvent]] = {
     cls.__name__: cls for cls in typing.get_args(AnyQuotaEvent)
@@ -107,10 +121,14 @@ class Usage(msgspec.Struct, frozen=True, kw_only=True):
     instances: int = 0
     cores: int = 0
     ram: int = 0
+    volumes: int = 0
+    gigabytes: int = 0
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(instances=self.instances + other.instances,
-                     cores=self.cores + other.cores, ram=self.ram + other.ram)
+                     cores=self.cores + other.cores, ram=self.ram + other.ram,
+                     volumes=self.volumes + other.volumes,
+                     gigabytes=self.gigabytes + other.gigabytes)
 
     def get(self, resource: str) -> int:
         value: int = getattr(self, resource, 0)
@@ -145,6 +163,12 @@ def evolve(state: Quota | None, event: QuotaEvent, _aggregate_id: str) -> Quota:
         return msgspec.structs.replace(quota, claims={**quota.claims, event.instance_id: usage})
     if isinstance(event, QuotaUsageReleased):
         claims = {k: v for k, v in quota.claims.items() if k != event.instance_id}
+        return msgspec.structs.replace(quota, claims=claims)
+    if isinstance(event, QuotaVolumeClaimed):
+        usage = Usage(volumes=1, gigabytes=event.gigabytes)
+        return msgspec.structs.replace(quota, claims={**quota.claims, event.volume_id: usage})
+    if isinstance(event, QuotaVolumeReleased):
+        claims = {k: v for k, v in quota.claims.items() if k != event.volume_id}
         return msgspec.structs.replace(quota, claims=claims)
     raise TypeError(f"not a quota event: {type(event).__name__}")
 
@@ -183,6 +207,35 @@ def claim(
                           cores=vcpus, ram=ram)
         for i in instance_ids
     ]
+
+
+def claim_volume(state: Quota | None, defaults: QuotaDefaults, *, project_id: str,
+                 volume_id: str, gigabytes: int, at: datetime) -> QuotaVolumeClaimed:
+    """One volume's claim, or ``QuotaExceeded`` with Cinder's wording."""
+    quota = state or Quota(project_id=project_id)
+    limits = quota.limits(defaults)
+    used = quota.in_use()
+    per_volume = limits["per_volume_gigabytes"]
+    if per_volume != UNLIMITED and gigabytes > per_volume:
+        raise QuotaExceeded(f"VolumeSizeExceedsLimit: Requested volume size {gigabytes}G is "
+                            f"larger than maximum allowed limit {per_volume}G.")
+    if limits["gigabytes"] != UNLIMITED and used.gigabytes + gigabytes > limits["gigabytes"]:
+        raise QuotaExceeded(
+            f"VolumeSizeExceedsAvailableQuota: Requested volume or snapshot exceeds allowed "
+            f"gigabytes quota. Requested {gigabytes}G, quota is {limits['gigabytes']}G and "
+            f"{used.gigabytes}G has been consumed.")
+    if limits["volumes"] != UNLIMITED and used.volumes + 1 > limits["volumes"]:
+        raise QuotaExceeded(f"VolumeLimitExceeded: Maximum number of volumes allowed "
+                            f"({limits['volumes']}) exceeded for quota 'volumes'.")
+    return QuotaVolumeClaimed(at=at, project_id=project_id, volume_id=volume_id,
+                              gigabytes=gigabytes)
+
+
+def release_volume(state: Quota | None, volume_id: str,
+                   at: datetime) -> QuotaVolumeReleased | None:
+    if state is None or volume_id not in state.claims:
+        return None
+    return QuotaVolumeReleased(at=at, project_id=state.project_id, volume_id=volume_id)
 
 
 def release(state: Quota | None, instance_id: str, at: datetime) -> QuotaUsageReleased | None:

@@ -19,7 +19,7 @@ from psycopg import sql
 
 from domain.base import Event
 from migrations.runner import VIEWS_SCHEMA
-from projections import catalog, hosts, identity, instances, quotas
+from projections import catalog, hosts, identity, instances, quotas, volumes
 from projections.log import CHANNEL, LogEntry, read_after
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,7 @@ PROJECTIONS: tuple[Projection, ...] = (
     Projection(catalog.KEYPAIR_EVENTS, catalog.apply_keypairs),
     Projection(quotas.EVENTS, quotas.apply),
     Projection(hosts.EVENTS, hosts.apply),
+    Projection(volumes.EVENTS, volumes.apply),
 )
 
 

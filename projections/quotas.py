@@ -1,4 +1,5 @@
-"""The quota view: each project's overridden limits and its usage claims.
+"""The quota view: each project's overridden limits and its usage claims
+(an instance's or a volume's; ``instance_id`` holds the claimant's id).
 
 In-use counts are sums over the claims, so a released claim simply
 disappears. Defaults are not stored: they are configuration, and the query
@@ -42,4 +43,15 @@ def apply(conn: psycopg.Connection[Any], items: list[tuple[LogEntry, model.Quota
                 cur.execute(
                     "DELETE FROM quota_claims WHERE project_id = %s AND instance_id = %s",
                     (event.project_id, event.instance_id),
+                )
+            elif isinstance(event, model.QuotaVolumeClaimed):
+                cur.execute(
+                    "INSERT INTO quota_claims (project_id, instance_id, instances, cores, ram,"
+                    " volumes, gigabytes) VALUES (%s, %s, 0, 0, 0, 1, %s) ON CONFLICT DO NOTHING",
+                    (event.project_id, event.volume_id, event.gigabytes),
+                )
+            elif isinstance(event, model.QuotaVolumeReleased):
+                cur.execute(
+                    "DELETE FROM quota_claims WHERE project_id = %s AND instance_id = %s",
+                    (event.project_id, event.volume_id),
                 )

@@ -36,6 +36,10 @@ class Settings(msgspec.Struct, kw_only=True):
     public_url: str | None = None  # what the catalog advertises
     region: str = "RegionOne"
     hosts: list[str] = msgspec.field(default_factory=lambda: ["compute1", "compute2"])
+    # storage hosts: each runs a storage worker; volumes go to the first (first-fit)
+    storage_hosts: list[str] = msgspec.field(default_factory=lambda: ["storage1"])
+    volume_backing: str = "file"  # file (sparse raw files) or lvm (volume group nova-volumes)
+    iscsi_helper: str = "tgtadm"  # the seed's flag: tgtadm (userspace tgtd) or lioadm (LIO)
     libvirt_uri: str | None = None  # None: libvirt's test driver, one per host
     admin_user: str = "admin"
     admin_project: str = "admin"
@@ -84,7 +88,7 @@ class Settings(msgspec.Struct, kw_only=True):
         return (self.public_url or f"http://{self.api_host}:{self.api_port}").rstrip("/")
 
 
-_LIST_FIELDS = {"hosts"}
+_LIST_FIELDS = {"hosts", "storage_hosts"}
 
 
 def load(overrides: dict[str, Any] | None = None, env: dict[str, str] | None = None) -> Settings:

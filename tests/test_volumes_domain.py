@@ -1,0 +1,94 @@
+"""The volume model: Cinder's statuses for create and delete, and volume quotas."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import msgspec
+import pytest
+
+from domain import quota as q
+from domain import volume as v
+from domain.errors import InvalidInput
+
+AT = datetime(2026, 11, 26, tzinfo=UTC)
+
+
+def created(size_gb: int = 1) -> v.Volume:
+    event = v.create(request_id="r-create", project_id="p", user_id="u", name="data",
+                     description="", size_gb=size_gb, volume_type="__DEFAULT__",
+                     host="storage1", at=AT)
+    return v.evolve(None, event, "vol-1")
+
+
+def settle(state: v.Volume, *, ok: bool = True, reason: str = "") -> v.Volume:
+    assert state.pending is not None
+    event = v.complete(state, state.pending, ok=ok, reason=reason, at=AT)
+    assert event is not None
+    return v.evolve(state, event, state.id)
+
+
+def test_a_new_volume_is_creating_on_its_storage_host_until_the_host_answers() -> None:
+    state = created()
+    assert (state.status, state.host, state.pending) == (v.Status.CREATING, "storage1",
+                                                         "r-create")
+    assert settle(state).status is v.Status.AVAILABLE
+    failed = settle(state, ok=False, reason="no space left")
+    assert (failed.status, failed.fault) == (v.Status.ERROR, "no space left")
+
+
+@pytest.mark.parametrize("size", [0, -1])
+def test_a_volume_needs_a_positive_size(size: int) -> None:
+    with pytest.raises(InvalidInput, match="must be an integer and greater than 0"):
+        created(size)
+
+
+def test_deleting_goes_through_deleting_and_a_refusal_leaves_error_deleting() -> None:
+    available = settle(created())
+    deleting = v.evolve(available, v.delete(available, request_id="r-del", at=AT), "vol-1")
+    assert deleting.status is v.Status.DELETING
+    assert settle(deleting).status is v.Status.DELETED
+    stuck = settle(deleting, ok=False, reason="wipe failed")
+    assert (stuck.status, stuck.fault) == (v.Status.ERROR_DELETING, "wipe failed")
+    again = v.evolve(stuck, v.delete(stuck, request_id="r-del2", at=AT), "vol-1")
+    assert again.status is v.Status.DELETING  # error_deleting may be deleted again
+
+
+@pytest.mark.parametrize("status", [v.Status.CREATING, v.Status.DELETING, v.Status.IN_USE,
+                                    v.Status.ATTACHING, v.Status.DETACHING])
+def test_a_busy_or_attached_volume_is_not_deleted(status: v.Status) -> None:
+    busy = msgspec.structs.replace(settle(created()), status=status)
+    with pytest.raises(InvalidInput, match=f"current status: {status}"):
+        v.delete(busy, request_id="r-del", at=AT)
+
+
+def test_a_report_for_no_pending_request_changes_nothing() -> None:
+    available = settle(created())
+    assert v.complete(available, "r-create", ok=True, reason="", at=AT) is None
+    assert v.complete(created(), "r-other", ok=False, reason="x", at=AT) is None
+
+
+def test_volume_claims_count_volumes_and_gigabytes_against_the_limits() -> None:
+    defaults = q.QuotaDefaults(volumes=2, gigabytes=10)
+    state = None
+    for n, size in enumerate((4, 5)):
+        claim = q.claim_volume(state, defaults, project_id="p", volume_id=f"v{n}",
+                               gigabytes=size, at=AT)
+        state = q.evolve(state, claim, "quota")
+    assert state is not None
+    assert (state.in_use().volumes, state.in_use().gigabytes) == (2, 9)
+    with pytest.raises(q.QuotaExceeded, match="Requested 2G, quota is 10G and 9G"):
+        q.claim_volume(state, defaults, project_id="p", volume_id="v3", gigabytes=2, at=AT)
+    with pytest.raises(q.QuotaExceeded, match=r"Maximum number of volumes allowed \(2\)"):
+        q.claim_volume(state, defaults, project_id="p", volume_id="v3", gigabytes=1, at=AT)
+    released = q.release_volume(state, "v0", AT)
+    assert released is not None
+    state = q.evolve(state, released, "quota")
+    assert (state.in_use().volumes, state.in_use().gigabytes) == (1, 5)
+    assert q.release_volume(state, "v0", AT) is None
+
+
+def test_a_volume_larger_than_the_per_volume_limit_is_refused() -> None:
+    with pytest.raises(q.QuotaExceeded, match="larger than maximum allowed limit 3G"):
+        q.claim_volume(None, q.QuotaDefaults(per_volume_gigabytes=3), project_id="p",
+                       volume_id="v", gigabytes=4, at=AT)
