@@ -32,6 +32,8 @@ from api import (
     quota_commands,
     quotas,
     stream,
+    volume_commands,
+    volume_queries,
     volume_quotas,
 )
 from api.context import Context
@@ -88,12 +90,12 @@ def create_app(ctx: Context, role: Role = "all") -> Starlette:
         routes += compute_commands.routes
         routes += identity_commands.routes
         routes += catalog_commands.routes + keypairs.routes
-        routes += quota_commands.routes + host_commands.routes
+        routes += quota_commands.routes + host_commands.routes + volume_commands.routes
     if role in ("all", "query"):
         routes += compute_queries.routes + catalog_queries.routes + stream.routes
         routes += networks_minimal.routes
         routes += identity_queries.routes
-        routes += quotas.routes + volume_quotas.routes + hosts.routes
+        routes += quotas.routes + volume_quotas.routes + volume_queries.routes + hosts.routes
     app = Starlette(
         routes=routes,
         exception_handlers={DomainError: _domain_error, HTTPException: _http_error,

@@ -24,7 +24,17 @@ from psycopg.conninfo import conninfo_to_dict
 
 from commands.mapper import MsgspecMapper, Recorded
 from domain import events as ev
-from domain import flavor, host, identity, image, keypair, quota, volume
+from domain import (
+    flavor,
+    host,
+    identity,
+    image,
+    keypair,
+    quota,
+    server_disks,
+    snapshot,
+    volume,
+)
 from domain import instance as model
 from domain.base import Event
 from domain.errors import Conflict
@@ -51,6 +61,8 @@ EVOLVE: dict[str, Evolve] = {
     host.HostEvent.aggregate: host.evolve,
     host.HostJoinedFleet.aggregate: host.evolve_fleet,
     volume.VolumeEvent.aggregate: volume.evolve,
+    server_disks.DiskEvent.aggregate: server_disks.evolve,
+    snapshot.SnapshotEvent.aggregate: snapshot.evolve,
 }
 
 

@@ -1,4 +1,5 @@
-"""Turns hosts' reports (HostOutcome on NATS) into events in the log.
+"""Turns hosts' reports on NATS into events in the log: hypervisors'
+``HostOutcome`` and storage hosts' ``VolumeOutcome`` (told apart by subject).
 
 Recording is idempotent per request id (the domain ignores a report for an
 operation that is no longer pending), so a redelivered report writes nothing.
@@ -13,25 +14,36 @@ import logging
 import msgspec
 
 from commands.instances import InstanceCommands
-from domain.messages import HostOutcome, Subjects
+from commands.snapshots import SnapshotCommands
+from commands.volumes import VolumeCommands
+from domain.messages import HostOutcome, Subjects, VolumeOutcome
 from messaging import nats as bus
 from messaging.consumer import ConsumerSpec, Delivery, consume
 
 log = logging.getLogger(__name__)
 
-_decoder = msgspec.json.Decoder(HostOutcome)
+_instance_outcome = msgspec.json.Decoder(HostOutcome)
+_volume_outcome = msgspec.json.Decoder(VolumeOutcome)
 
 
-def _instance_of(_subject: str, data: bytes) -> str:
-    try:
-        return _decoder.decode(data).instance_id
-    except msgspec.DecodeError:
-        return ""
-
-
-async def run(instances: InstanceCommands, nats_url: str, subjects: Subjects,
+async def run(instances: InstanceCommands, volumes: VolumeCommands,
+              snapshots: SnapshotCommands, nats_url: str, subjects: Subjects,
               stop: asyncio.Event) -> None:
     """Record outcomes until ``stop`` is set."""
+    volume_subjects = subjects.volume_outcome("")
+
+    def decode(subject: str, data: bytes) -> HostOutcome | VolumeOutcome:
+        if subject.startswith(volume_subjects):
+            return _volume_outcome.decode(data)
+        return _instance_outcome.decode(data)
+
+    def key_of(subject: str, data: bytes) -> str:
+        try:
+            outcome = decode(subject, data)
+        except msgspec.DecodeError:
+            return ""
+        return outcome.volume_id if isinstance(outcome, VolumeOutcome) else outcome.instance_id
+
     nc = await bus.connect(nats_url, name="nimbus-ingester")
     try:
         js = nc.jetstream()
@@ -39,15 +51,20 @@ async def run(instances: InstanceCommands, nats_url: str, subjects: Subjects,
 
         async def handle(delivery: Delivery) -> None:
             try:
-                outcome = _decoder.decode(delivery.data)
+                outcome = decode(delivery.subject, delivery.data)
             except msgspec.DecodeError:
                 log.error("dropping an undecodable outcome on %s", delivery.subject)
                 return
-            await asyncio.to_thread(instances.record_outcome, outcome)
+            if isinstance(outcome, VolumeOutcome) and outcome.step.startswith("Snapshot"):
+                await asyncio.to_thread(snapshots.record_outcome, outcome)
+            elif isinstance(outcome, VolumeOutcome):
+                await asyncio.to_thread(volumes.record_outcome, outcome)
+            else:
+                await asyncio.to_thread(instances.record_outcome, outcome)
 
         spec = ConsumerSpec(stream=subjects.outcomes_stream, durable="ingester",
                             filter_subject=subjects.all_outcomes())
-        await consume(js, spec, handle, _instance_of, stop)
+        await consume(js, spec, handle, key_of, stop)
     finally:
         await nc.close()
     log.info("ingester stopped")

@@ -17,6 +17,7 @@ from commands.instances import InstanceCommands
 from commands.keypairs import KeypairCommands
 from commands.placement import Placement
 from commands.quotas import QuotaCommands
+from commands.snapshots import SnapshotCommands
 from commands.volumes import VolumeCommands
 from domain.host import AllocationRatios, Capacity
 from domain.quota import QuotaDefaults
@@ -81,6 +82,10 @@ class Commands:
     @property
     def volumes(self) -> VolumeCommands:
         return VolumeCommands(self.app, self.storage_hosts, self.placement.quotas)
+
+    @property
+    def snapshots(self) -> SnapshotCommands:
+        return SnapshotCommands(self.app, self.placement.quotas)
 
     @property
     def keypairs(self) -> KeypairCommands:

@@ -1,4 +1,4 @@
-"""Volume commands: create, delete, and the storage hosts' outcomes.
+"""Volume commands: create, delete, attach, detach, and the hosts' outcomes.
 
 A create claims the project's volume quota (one volume, its gigabytes) in
 the same transaction as the volume, so racing creates never over-commit; the
@@ -15,19 +15,25 @@ import msgspec
 
 from commands.application import Aggregate, NimbusApplication, retrying
 from commands.messages import Caller
+from commands.snapshots import SnapshotCommands
 from domain import quota as quota_model
+from domain import server_disks as disks_model
 from domain import volume as model
-from domain.errors import InvalidInput, NotFound
+from domain.errors import InvalidInput, InvalidState, NotFound
+from domain.instance import Instance, VmState
 from domain.messages import VolumeOutcome
 
 NAMESPACE = uuid.UUID("0b8f5e1c-7a2d-4c3e-9f61-5d4e3c2b1a09")
 DEFAULT_TYPE = "__DEFAULT__"  # Cinder's name for the default volume type
+# vm_states in which a server takes or gives up a volume (Nova's, less shelving)
+ATTACHABLE = frozenset({VmState.ACTIVE, VmState.PAUSED, VmState.STOPPED, VmState.SUSPENDED})
 
 
 class CreateVolume(msgspec.Struct, frozen=True, kw_only=True):
     request_id: str
     caller: Caller
-    size_gb: int
+    size_gb: int | None  # None: the snapshot's size
+    snapshot_id: str | None = None  # made from this snapshot's bytes
     name: str = ""
     description: str = ""
     volume_type: str | None = None
@@ -37,6 +43,21 @@ class CreateVolume(msgspec.Struct, frozen=True, kw_only=True):
 class DeleteVolume(msgspec.Struct, frozen=True, kw_only=True):
     request_id: str
     caller: Caller
+    volume_id: str
+
+
+class AttachVolume(msgspec.Struct, frozen=True, kw_only=True):
+    request_id: str
+    caller: Caller
+    server_id: str
+    volume_id: str
+    device: str | None = None  # the next free one when None
+
+
+class DetachVolume(msgspec.Struct, frozen=True, kw_only=True):
+    request_id: str
+    caller: Caller
+    server_id: str
     volume_id: str
 
 
@@ -69,6 +90,14 @@ class VolumeCommands:
         zone = cmd.availability_zone or "nova"
         if zone != "nova":
             raise InvalidInput(f"Availability zone '{zone}' is invalid.")
+        host, size_gb = self.storage_hosts[0], cmd.size_gb
+        if cmd.snapshot_id is not None:
+            snapshots = SnapshotCommands(self.app, self.quotas)
+            found = snapshots.usable(cmd.snapshot_id, cmd.caller, size_gb)
+            host, size_gb = found.host, found.size_gb if size_gb is None else size_gb
+        if size_gb is None:
+            raise InvalidInput("Invalid input for field/attribute size: a size in GB, or a "
+                               "snapshot_id to take it from, is required.")
 
         def attempt() -> VolumeAccepted:
             found = self.app.load(volume_id)
@@ -79,12 +108,12 @@ class VolumeCommands:
             aggregate.record(model.create(
                 request_id=cmd.request_id, project_id=cmd.caller.project_id,
                 user_id=cmd.caller.user_id, name=cmd.name, description=cmd.description,
-                size_gb=cmd.size_gb, volume_type=volume_type, host=self.storage_hosts[0],
-                availability_zone=zone, at=at))
+                size_gb=size_gb, volume_type=volume_type, host=host,
+                availability_zone=zone, snapshot_id=cmd.snapshot_id, at=at))
             quota = self._quota(cmd.caller.project_id)
             quota.record(quota_model.claim_volume(
                 quota.state, self.quotas, project_id=cmd.caller.project_id,
-                volume_id=str(volume_id), gigabytes=cmd.size_gb, at=at))
+                volume_id=str(volume_id), gigabytes=size_gb, at=at))
             position = self.app.commit(aggregate, quota)
             return VolumeAccepted(volume=aggregate.state, position=position)
 
@@ -103,6 +132,45 @@ class VolumeCommands:
 
         return retrying(attempt)
 
+    def attach(self, cmd: AttachVolume) -> VolumeAccepted:
+        """Reserve the guest device and ask the storage host to export, in one commit."""
+        volume_id = _parse_id(cmd.volume_id)
+        server_id = _parse_server_id(cmd.server_id)
+
+        def attempt() -> VolumeAccepted:
+            instance = self._server(server_id, cmd.caller, "attach_volume")
+            aggregate = self._visible(volume_id, cmd.caller)
+            if cmd.request_id in aggregate.requests:
+                return VolumeAccepted(volume=aggregate.state, position=None)
+            at = self.app.clock()
+            disks = self._disks(str(server_id))
+            reserved = disks_model.reserve(disks.state, server_id=str(server_id),
+                                           volume_id=str(volume_id), wanted=cmd.device, at=at)
+            aggregate.record(model.attach(aggregate.state, request_id=cmd.request_id,
+                                          server_id=str(server_id), compute_host=instance.host,
+                                          device=reserved.device, at=at))
+            disks.record(reserved)
+            return VolumeAccepted(volume=aggregate.state,
+                                  position=self.app.commit(aggregate, disks))
+
+        return retrying(attempt)
+
+    def detach(self, cmd: DetachVolume) -> VolumeAccepted:
+        """Ask the server's host to remove the disk; the export ends after it."""
+        volume_id = _parse_id(cmd.volume_id)
+        server_id = _parse_server_id(cmd.server_id)
+
+        def attempt() -> VolumeAccepted:
+            self._server(server_id, cmd.caller, "detach_volume")
+            aggregate = self._visible(volume_id, cmd.caller)
+            if cmd.request_id in aggregate.requests:
+                return VolumeAccepted(volume=aggregate.state, position=None)
+            aggregate.record(model.detach(aggregate.state, request_id=cmd.request_id,
+                                          server_id=str(server_id), at=self.app.clock()))
+            return VolumeAccepted(volume=aggregate.state, position=self.app.commit(aggregate))
+
+        return retrying(attempt)
+
     def record_outcome(self, outcome: VolumeOutcome) -> int | None:
         """A storage host's report as an event; a repeated report writes nothing."""
         volume_id = _parse_id(outcome.volume_id)
@@ -111,13 +179,22 @@ class VolumeCommands:
             aggregate = self.app.load(volume_id)
             if aggregate is None or aggregate.kind != model.VolumeEvent.aggregate:
                 return None
-            event = model.complete(aggregate.state, outcome.request_id, ok=outcome.ok,
-                                   reason=outcome.reason, at=outcome.at)
+            event = model.complete(aggregate.state, outcome.request_id, step=outcome.step,
+                                   ok=outcome.ok, reason=outcome.reason, at=outcome.at,
+                                   target=outcome.target)
             if event is None:
                 return None
+            attached_to: str | None = aggregate.state.server_id
             aggregate.record(event)
             changed = [aggregate]
             state: model.Volume = aggregate.state
+            if attached_to is not None and state.server_id is None:  # detached, or never was
+                disks = self._disks(attached_to)
+                released_disk = disks_model.release(disks.state, volume_id=str(volume_id),
+                                                    at=outcome.at)
+                if released_disk is not None:
+                    disks.record(released_disk)
+                    changed.append(disks)
             if state.status is model.Status.DELETED:
                 quota = self._quota(state.project_id)
                 released = quota_model.release_volume(quota.state, str(volume_id), outcome.at)
@@ -132,6 +209,23 @@ class VolumeCommands:
         state: model.Volume = self._visible(_parse_id(volume_id), caller).state
         return state
 
+    def _server(self, server_id: uuid.UUID, caller: Caller, action: str) -> Instance:
+        """The caller's server, able to take a volume now (Nova's 404 and 409)."""
+        aggregate = self.app.load(server_id)
+        state = aggregate.state if aggregate else None
+        if (not isinstance(state, Instance) or state.vm_state == VmState.DELETED
+                or (state.project_id != caller.project_id and not caller.is_admin)):
+            raise NotFound(f"Instance {server_id} could not be found.")
+        if state.vm_state not in ATTACHABLE or state.task_state is not None:
+            raise InvalidState(f"Cannot '{action}' instance {server_id} while it is in "
+                               f"vm_state {state.vm_state}")
+        return state
+
+    def _disks(self, server_id: str) -> Aggregate:
+        aggregate_id = disks_model.server_disks_id(server_id)
+        return (self.app.load(aggregate_id)
+                or Aggregate(aggregate_id, disks_model.DiskEvent.aggregate))
+
     def _quota(self, project_id: str) -> Aggregate:
         aggregate_id = quota_model.quota_id(project_id)
         return (self.app.load(aggregate_id)
@@ -145,6 +239,13 @@ class VolumeCommands:
                 or (state.project_id != caller.project_id and not caller.is_admin)):
             raise NotFound(f"Volume {volume_id} could not be found.")
         return aggregate
+
+
+def _parse_server_id(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise NotFound(f"Instance {value} could not be found.") from None
 
 
 def _parse_id(value: str) -> uuid.UUID:

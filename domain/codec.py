@@ -13,13 +13,25 @@ from functools import cache
 
 import msgspec
 
-from domain import events, flavor, host, identity, image, keypair, quota, volume
+from domain import (
+    events,
+    flavor,
+    host,
+    identity,
+    image,
+    keypair,
+    quota,
+    server_disks,
+    snapshot,
+    volume,
+)
 from domain.base import Event
 
 AnyEvent = (
     events.AnyInstanceEvent | identity.AnyIdentityEvent
     | flavor.AnyFlavorEvent | image.AnyImageEvent | keypair.AnyKeypairEvent
     | quota.AnyQuotaEvent | host.AnyHostEvent | volume.AnyVolumeEvent
+    | server_disks.AnyDiskEvent | snapshot.AnySnapshotEvent
 )
 
 EVENT_TYPES: dict[str, type[Event]] = {cls.__name__: cls for cls in typing.get_args(AnyEvent)}

@@ -13,6 +13,7 @@ from typing import Final
 import msgspec
 
 from domain.codec import AnyEvent
+from domain.volume import Target
 
 NO_HOST: Final = "_"
 
@@ -33,6 +34,18 @@ class EventMessage(msgspec.Struct, frozen=True, kw_only=True):
     event: AnyEvent
 
 
+class EventHeader(msgspec.Struct):
+    """The part of an ``EventMessage`` a worker reads before deciding to decode it all."""
+
+    aggregate_id: str
+    type: str
+
+
+def aggregate_key(_subject: str, data: bytes) -> str:
+    """A worker handles one aggregate's requests in order, one at a time."""
+    return msgspec.json.decode(data, type=EventHeader).aggregate_id
+
+
 class HostOutcome(msgspec.Struct, frozen=True, kw_only=True):
     """A worker's report of how one requested operation ended on its host."""
 
@@ -45,14 +58,18 @@ class HostOutcome(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class VolumeOutcome(msgspec.Struct, frozen=True, kw_only=True):
-    """A storage worker's report of how one volume operation ended on its host."""
+    """A host's report on one step of a volume operation: a storage host's
+    (create, delete, export, unexport) or a compute host's (add or remove the
+    guest's disk). ``step`` is the class name of the event it handled."""
 
     volume_id: str
     request_id: str
+    step: str
     host: str
     ok: bool
     at: datetime
     reason: str = ""
+    target: Target | None = None  # where an export is, after an export
 
 
 class Subjects:

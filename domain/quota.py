@@ -18,7 +18,7 @@ from typing import ClassVar
 import msgspec
 
 from domain.base import Event
-from domain.errors import Forbidden, InvalidInput
+from domain.errors import Forbidden, InvalidInput, TooLarge
 
 NAMESPACE = uuid.UUID("a3f6e1d2-4b5c-4d7e-8f90-1a2b3c4d5e6f")
 UNLIMITED = -1
@@ -109,8 +109,20 @@ class QuotaVolumeReleased(QuotaEvent, frozen=True, kw_only=True):
     volume_id: str
 
 
+class QuotaSnapshotClaimed(QuotaEvent, frozen=True, kw_only=True):
+    """A new snapshot holds one of the project's snapshots and its size in gigabytes."""
+
+    snapshot_id: str
+    gigabytes: int
+
+
+class QuotaSnapshotReleased(QuotaEvent, frozen=True, kw_only=True):
+    snapshot_id: str
+
+
 AnyQuotaEvent = (QuotaLimitsSet | QuotaLimitsReset | QuotaUsageClaimed | QuotaUsageReleased
-                 | QuotaVolumeClaimed | QuotaVolumeReleased)
+                 | QuotaVolumeClaimed | QuotaVolumeReleased | QuotaSnapshotClaimed
+                 | QuotaSnapshotReleased)
 
 EVENT_TYPES: dict[str, type[QuotaEvent]] = {
     cls.__name__: cls for cls in typing.get_args(AnyQuotaEvent)
@@ -123,12 +135,14 @@ class Usage(msgspec.Struct, frozen=True, kw_only=True):
     ram: int = 0
     volumes: int = 0
     gigabytes: int = 0
+    snapshots: int = 0
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(instances=self.instances + other.instances,
                      cores=self.cores + other.cores, ram=self.ram + other.ram,
                      volumes=self.volumes + other.volumes,
-                     gigabytes=self.gigabytes + other.gigabytes)
+                     gigabytes=self.gigabytes + other.gigabytes,
+                     snapshots=self.snapshots + other.snapshots)
 
     def get(self, resource: str) -> int:
         value: int = getattr(self, resource, 0)
@@ -167,14 +181,22 @@ def evolve(state: Quota | None, event: QuotaEvent, _aggregate_id: str) -> Quota:
     if isinstance(event, QuotaVolumeClaimed):
         usage = Usage(volumes=1, gigabytes=event.gigabytes)
         return msgspec.structs.replace(quota, claims={**quota.claims, event.volume_id: usage})
-    if isinstance(event, QuotaVolumeReleased):
-        claims = {k: v for k, v in quota.claims.items() if k != event.volume_id}
+    if isinstance(event, QuotaSnapshotClaimed):
+        usage = Usage(snapshots=1, gigabytes=event.gigabytes)
+        return msgspec.structs.replace(quota, claims={**quota.claims, event.snapshot_id: usage})
+    if isinstance(event, QuotaVolumeReleased | QuotaSnapshotReleased):
+        gone = event.volume_id if isinstance(event, QuotaVolumeReleased) else event.snapshot_id
+        claims = {k: v for k, v in quota.claims.items() if k != gone}
         return msgspec.structs.replace(quota, claims=claims)
     raise TypeError(f"not a quota event: {type(event).__name__}")
 
 
 class QuotaExceeded(Forbidden):
     """Nova's TooManyInstances: 403 with the resources over their limit."""
+
+
+class VolumeOverQuota(TooLarge):
+    """Cinder's OverQuota family: 413 with the limit that would be passed."""
 
 
 def claim(
@@ -217,18 +239,43 @@ def claim_volume(state: Quota | None, defaults: QuotaDefaults, *, project_id: st
     used = quota.in_use()
     per_volume = limits["per_volume_gigabytes"]
     if per_volume != UNLIMITED and gigabytes > per_volume:
-        raise QuotaExceeded(f"VolumeSizeExceedsLimit: Requested volume size {gigabytes}G is "
+        raise VolumeOverQuota(f"VolumeSizeExceedsLimit: Requested volume size {gigabytes}G is "
                             f"larger than maximum allowed limit {per_volume}G.")
     if limits["gigabytes"] != UNLIMITED and used.gigabytes + gigabytes > limits["gigabytes"]:
-        raise QuotaExceeded(
+        raise VolumeOverQuota(
             f"VolumeSizeExceedsAvailableQuota: Requested volume or snapshot exceeds allowed "
             f"gigabytes quota. Requested {gigabytes}G, quota is {limits['gigabytes']}G and "
             f"{used.gigabytes}G has been consumed.")
     if limits["volumes"] != UNLIMITED and used.volumes + 1 > limits["volumes"]:
-        raise QuotaExceeded(f"VolumeLimitExceeded: Maximum number of volumes allowed "
+        raise VolumeOverQuota(f"VolumeLimitExceeded: Maximum number of volumes allowed "
                             f"({limits['volumes']}) exceeded for quota 'volumes'.")
     return QuotaVolumeClaimed(at=at, project_id=project_id, volume_id=volume_id,
                               gigabytes=gigabytes)
+
+
+def claim_snapshot(state: Quota | None, defaults: QuotaDefaults, *, project_id: str,
+                   snapshot_id: str, gigabytes: int, at: datetime) -> QuotaSnapshotClaimed:
+    """One snapshot's claim, or ``VolumeOverQuota`` with Cinder's wording."""
+    quota = state or Quota(project_id=project_id)
+    limits = quota.limits(defaults)
+    used = quota.in_use()
+    if limits["gigabytes"] != UNLIMITED and used.gigabytes + gigabytes > limits["gigabytes"]:
+        raise VolumeOverQuota(
+            f"VolumeSizeExceedsAvailableQuota: Requested volume or snapshot exceeds allowed "
+            f"gigabytes quota. Requested {gigabytes}G, quota is {limits['gigabytes']}G and "
+            f"{used.gigabytes}G has been consumed.")
+    if limits["snapshots"] != UNLIMITED and used.snapshots + 1 > limits["snapshots"]:
+        raise VolumeOverQuota(f"SnapshotLimitExceeded: Maximum number of snapshots allowed "
+                              f"({limits['snapshots']}) exceeded")
+    return QuotaSnapshotClaimed(at=at, project_id=project_id, snapshot_id=snapshot_id,
+                                gigabytes=gigabytes)
+
+
+def release_snapshot(state: Quota | None, snapshot_id: str,
+                     at: datetime) -> QuotaSnapshotReleased | None:
+    if state is None or snapshot_id not in state.claims:
+        return None
+    return QuotaSnapshotReleased(at=at, project_id=state.project_id, snapshot_id=snapshot_id)
 
 
 def release_volume(state: Quota | None, volume_id: str,

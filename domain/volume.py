@@ -19,7 +19,7 @@ from typing import ClassVar
 import msgspec
 
 from domain.base import Event
-from domain.errors import InvalidInput
+from domain.errors import InvalidInput, InvalidState, NotFound
 
 
 class Status(enum.StrEnum):
@@ -55,6 +55,50 @@ class VolumeDeleteRequested(VolumeEvent, frozen=True, kw_only=True):
     host: str  # the storage host: it zeroes the bytes, then removes them
 
 
+class VolumeAttachRequested(VolumeEvent, frozen=True, kw_only=True):
+    """Status ``attaching``: the storage host is to export the volume first."""
+
+    host: str  # the storage host
+    server_id: str
+    compute_host: str
+    device: str  # /dev/vdX in the guest
+
+
+class VolumeExported(VolumeEvent, frozen=True, kw_only=True):
+    """The storage host exported it; the compute host is to add the disk."""
+
+    host: str  # the server's compute host
+    server_id: str
+    device: str
+    portal: str
+    iqn: str
+    lun: int
+
+
+class VolumeDetachRequested(VolumeEvent, frozen=True, kw_only=True):
+    """Status ``detaching``: the compute host is to remove the disk first."""
+
+    host: str  # the server's compute host
+    server_id: str
+    device: str
+
+
+class VolumeUnexportRequested(VolumeEvent, frozen=True, kw_only=True):
+    """The disk is gone from the guest; the storage host is to end the export."""
+
+    host: str  # the storage host
+
+
+class VolumeSnapshotAdded(VolumeEvent, frozen=True, kw_only=True):
+    """A snapshot of this volume was taken (the volume is not deleted while it has one)."""
+
+    snapshot_id: str
+
+
+class VolumeSnapshotRemoved(VolumeEvent, frozen=True, kw_only=True):
+    snapshot_id: str
+
+
 class VolumeSucceeded(VolumeEvent, frozen=True, kw_only=True):
     """The host did what the pending request asked."""
 
@@ -65,7 +109,9 @@ class VolumeFailed(VolumeEvent, frozen=True, kw_only=True):
     reason: str
 
 
-AnyVolumeEvent = VolumeCreateRequested | VolumeDeleteRequested | VolumeSucceeded | VolumeFailed
+AnyVolumeEvent = (VolumeCreateRequested | VolumeDeleteRequested | VolumeAttachRequested
+                  | VolumeExported | VolumeDetachRequested | VolumeUnexportRequested
+                  | VolumeSnapshotAdded | VolumeSnapshotRemoved | VolumeSucceeded | VolumeFailed)
 
 EVENT_TYPES: dict[str, type[VolumeEvent]] = {
     cls.__name__: cls for cls in typing.get_args(AnyVolumeEvent)
@@ -87,15 +133,40 @@ class Volume(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime
     updated_at: datetime
     pending: str | None = None  # the request id a host still has to answer
-    pending_kind: str | None = None  # its event's class name
+    pending_kind: str | None = None  # the class name of the step it answers
     fault: str | None = None
+    # the attachment (one at a time): the server, its host, the guest's device
+    server_id: str | None = None
+    compute_host: str | None = None
+    device: str | None = None
+    # the iSCSI export while attached
+    portal: str | None = None
+    iqn: str | None = None
+    lun: int | None = None
+    snapshots: list[str] = []  # ids of its snapshots that are not deleted
 
 
-# What a host's success or refusal makes of each pending operation.
+class Target(msgspec.Struct, frozen=True, kw_only=True):
+    """Where a storage host exported a volume (what the compute host connects to)."""
+
+    portal: str
+    iqn: str
+    lun: int
+
+
+# What a host's success or refusal makes of each pending step.
 _ON_SUCCESS = {"VolumeCreateRequested": Status.AVAILABLE,
-               "VolumeDeleteRequested": Status.DELETED}
+               "VolumeDeleteRequested": Status.DELETED,
+               "VolumeExported": Status.IN_USE,
+               "VolumeUnexportRequested": Status.AVAILABLE}
 _ON_FAILURE = {"VolumeCreateRequested": Status.ERROR,
-               "VolumeDeleteRequested": Status.ERROR_DELETING}
+               "VolumeDeleteRequested": Status.ERROR_DELETING,
+               "VolumeAttachRequested": Status.AVAILABLE,
+               "VolumeExported": Status.AVAILABLE,
+               "VolumeDetachRequested": Status.IN_USE,
+               "VolumeUnexportRequested": Status.IN_USE}
+_DETACHED = {"server_id": None, "compute_host": None, "device": None, "portal": None,
+             "iqn": None, "lun": None}
 
 
 def evolve(state: Volume | None, event: VolumeEvent, volume_id: str) -> Volume:
@@ -109,17 +180,37 @@ def evolve(state: Volume | None, event: VolumeEvent, volume_id: str) -> Volume:
             pending_kind=type(event).__name__,
         )
     assert state is not None, "a volume's first event creates it"
+    if isinstance(event, VolumeSnapshotAdded):
+        return msgspec.structs.replace(state, snapshots=[*state.snapshots, event.snapshot_id])
+    if isinstance(event, VolumeSnapshotRemoved):
+        return msgspec.structs.replace(
+            state, snapshots=[s for s in state.snapshots if s != event.snapshot_id])
+    step = {"updated_at": event.at, "pending": event.request_id,
+            "pending_kind": type(event).__name__}
     if isinstance(event, VolumeDeleteRequested):
-        return msgspec.structs.replace(state, status=Status.DELETING, updated_at=event.at,
-                                       pending=event.request_id,
-                                       pending_kind=type(event).__name__)
+        return msgspec.structs.replace(state, status=Status.DELETING, **step)
+    if isinstance(event, VolumeAttachRequested):
+        return msgspec.structs.replace(
+            state, status=Status.ATTACHING, server_id=event.server_id,
+            compute_host=event.compute_host, device=event.device, fault=None, **step)
+    if isinstance(event, VolumeExported):
+        return msgspec.structs.replace(state, portal=event.portal, iqn=event.iqn,
+                                       lun=event.lun, **step)
+    if isinstance(event, VolumeDetachRequested):
+        return msgspec.structs.replace(state, status=Status.DETACHING, fault=None, **step)
+    if isinstance(event, VolumeUnexportRequested):
+        return msgspec.structs.replace(state, **step)
     kind = state.pending_kind or ""
+    ended = {"updated_at": event.at, "pending": None, "pending_kind": None}
     if isinstance(event, VolumeSucceeded):
-        return msgspec.structs.replace(state, status=_ON_SUCCESS[kind], updated_at=event.at,
-                                       pending=None, pending_kind=None, fault=None)
+        status = _ON_SUCCESS[kind]
+        detached = _DETACHED if status is Status.AVAILABLE else {}
+        return msgspec.structs.replace(state, status=status, fault=None, **ended, **detached)
     if isinstance(event, VolumeFailed):
-        return msgspec.structs.replace(state, status=_ON_FAILURE[kind], updated_at=event.at,
-                                       pending=None, pending_kind=None, fault=event.reason)
+        status = _ON_FAILURE[kind]
+        detached = _DETACHED if status is Status.AVAILABLE else {}
+        return msgspec.structs.replace(state, status=status, fault=event.reason, **ended,
+                                       **detached)
     raise TypeError(f"not a volume event: {type(event).__name__}")
 
 
@@ -144,6 +235,8 @@ DELETABLE = frozenset({Status.AVAILABLE, Status.ERROR, Status.ERROR_DELETING})
 def delete(state: Volume, *, request_id: str, at: datetime) -> VolumeDeleteRequested:
     """Cinder deletes an available volume, or one that failed; never while
     attached or busy (400 with its wording)."""
+    if state.snapshots and state.status in DELETABLE:
+        raise InvalidInput("Invalid volume: Volume cannot be deleted while it has snapshots.")
     if state.status not in DELETABLE:
         raise InvalidInput(
             f"Invalid volume: Volume status must be available or error or error_restoring "
@@ -153,12 +246,45 @@ def delete(state: Volume, *, request_id: str, at: datetime) -> VolumeDeleteReque
     return VolumeDeleteRequested(request_id=request_id, at=at, host=state.host)
 
 
-def complete(state: Volume, request_id: str, *, ok: bool, reason: str,
-             at: datetime) -> VolumeEvent | None:
-    """The event that ends the pending operation; None for a report of one that
-    is not pending (a redelivered message changes nothing)."""
-    if state.pending != request_id:
+def attach(state: Volume, *, request_id: str, server_id: str, compute_host: str,
+           device: str, at: datetime) -> VolumeAttachRequested:
+    """One attachment at a time: only an available volume attaches (409)."""
+    if state.status is not Status.AVAILABLE:
+        raise InvalidState(f"Invalid volume: volume {state.id} status must be available, "
+                           f"but current status is: {state.status}")
+    return VolumeAttachRequested(request_id=request_id, at=at, host=state.host,
+                                 server_id=server_id, compute_host=compute_host, device=device)
+
+
+def detach(state: Volume, *, request_id: str, server_id: str,
+           at: datetime) -> VolumeDetachRequested:
+    """Only a volume attached to ``server_id`` and not busy detaches from it."""
+    if state.server_id != server_id or state.compute_host is None or state.device is None:
+        raise NotFound(f"volume_id not found: {state.id}")  # Nova's VolumeAttachmentNotFound
+    if state.status is not Status.IN_USE:
+        raise InvalidState(f"Invalid volume: volume {state.id} status must be in-use, "
+                           f"but current status is: {state.status}")
+    return VolumeDetachRequested(request_id=request_id, at=at, host=state.compute_host,
+                                 server_id=server_id, device=state.device)
+
+
+def complete(state: Volume, request_id: str, *, step: str, ok: bool, reason: str,
+             at: datetime, target: Target | None = None) -> VolumeEvent | None:
+    """The event a host's report on ``step`` (the event class it handled)
+    leads to: the next step of the pending operation, or its end. None for a
+    report of a step that is not pending (a redelivered message changes nothing)."""
+    if state.pending != request_id or state.pending_kind != step:
         return None
-    if ok:
-        return VolumeSucceeded(request_id=request_id, at=at)
-    return VolumeFailed(request_id=request_id, at=at, reason=reason or "failed on the host")
+    if not ok:
+        return VolumeFailed(request_id=request_id, at=at, reason=reason or "failed on the host")
+    if state.pending_kind == VolumeAttachRequested.__name__:
+        if (target is None or state.compute_host is None or state.server_id is None
+                or state.device is None):
+            return VolumeFailed(request_id=request_id, at=at,
+                                reason="the storage host reported no export")
+        return VolumeExported(request_id=request_id, at=at, host=state.compute_host,
+                              server_id=state.server_id, device=state.device,
+                              portal=target.portal, iqn=target.iqn, lun=target.lun)
+    if state.pending_kind == VolumeDetachRequested.__name__:
+        return VolumeUnexportRequested(request_id=request_id, at=at, host=state.host)
+    return VolumeSucceeded(request_id=request_id, at=at)

@@ -43,7 +43,8 @@ PROJECTIONS: tuple[Projection, ...] = (
     Projection(catalog.KEYPAIR_EVENTS, catalog.apply_keypairs),
     Projection(quotas.EVENTS, quotas.apply),
     Projection(hosts.EVENTS, hosts.apply),
-    Projection(volumes.EVENTS, volumes.apply),
+    Projection(volumes.VOLUME_EVENTS, volumes.apply_volumes),
+    Projection(volumes.SNAPSHOT_EVENTS, volumes.apply_snapshots),
 )
 
 

@@ -50,8 +50,17 @@ def apply(conn: psycopg.Connection[Any], items: list[tuple[LogEntry, model.Quota
                     " volumes, gigabytes) VALUES (%s, %s, 0, 0, 0, 1, %s) ON CONFLICT DO NOTHING",
                     (event.project_id, event.volume_id, event.gigabytes),
                 )
-            elif isinstance(event, model.QuotaVolumeReleased):
+            elif isinstance(event, model.QuotaSnapshotClaimed):
+                cur.execute(
+                    "INSERT INTO quota_claims (project_id, instance_id, instances, cores, ram,"
+                    " snapshots, gigabytes) VALUES (%s, %s, 0, 0, 0, 1, %s)"
+                    " ON CONFLICT DO NOTHING",
+                    (event.project_id, event.snapshot_id, event.gigabytes),
+                )
+            elif isinstance(event, model.QuotaVolumeReleased | model.QuotaSnapshotReleased):
+                gone = (event.volume_id if isinstance(event, model.QuotaVolumeReleased)
+                        else event.snapshot_id)
                 cur.execute(
                     "DELETE FROM quota_claims WHERE project_id = %s AND instance_id = %s",
-                    (event.project_id, event.volume_id),
+                    (event.project_id, gone),
                 )

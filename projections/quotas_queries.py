@@ -15,7 +15,7 @@ V = VIEWS_SCHEMA
 class QuotaUsageView(msgspec.Struct, frozen=True, kw_only=True):
     project_id: str
     overrides: dict[str, int]
-    in_use: dict[str, int]  # instances, cores, ram, volumes, gigabytes
+    in_use: dict[str, int]  # instances, cores, ram, volumes, gigabytes, snapshots
 
 
 async def quota_usage(pool: AsyncConnectionPool[Any], project_id: str) -> QuotaUsageView:
@@ -26,11 +26,12 @@ async def quota_usage(pool: AsyncConnectionPool[Any], project_id: str) -> QuotaU
         overrides = {str(r[0]): int(r[1]) for r in await cur.fetchall()}
         cur = await conn.execute(
             "SELECT COALESCE(sum(instances), 0), COALESCE(sum(cores), 0),"
-            " COALESCE(sum(ram), 0), COALESCE(sum(volumes), 0), COALESCE(sum(gigabytes), 0)"
+            " COALESCE(sum(ram), 0), COALESCE(sum(volumes), 0), COALESCE(sum(gigabytes), 0),"
+            " COALESCE(sum(snapshots), 0)"
             f" FROM {V}.quota_claims WHERE project_id = %s",
             (project_id,))
         row = await cur.fetchone()
     assert row is not None
-    in_use = dict(zip(("instances", "cores", "ram", "volumes", "gigabytes"),
+    in_use = dict(zip(("instances", "cores", "ram", "volumes", "gigabytes", "snapshots"),
                       (int(v) for v in row), strict=True))
     return QuotaUsageView(project_id=project_id, overrides=overrides, in_use=in_use)

@@ -1,4 +1,4 @@
-"""The volumes view, from volume events.
+"""The volumes and snapshots views, from their events.
 
 Each batch is folded with the same ``evolve`` the write side uses, so the
 view cannot drift from the model: the rows a batch touches are read once,
@@ -9,41 +9,52 @@ without a schema so that replay can rebuild into a fresh one.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 import msgspec
 import psycopg
 from psycopg.rows import dict_row
 
-from domain import volume as model
+from domain import snapshot, volume
 from projections.log import LogEntry
 
-EVENTS = model.VolumeEvent
+VOLUME_EVENTS = volume.VolumeEvent
+SNAPSHOT_EVENTS = snapshot.SnapshotEvent
 
-_COLUMNS = model.Volume.__struct_fields__
-_UPSERT = (
-    f"INSERT INTO volumes ({', '.join(_COLUMNS)}) "
-    f"VALUES ({', '.join(['%s'] * len(_COLUMNS))}) "
-    "ON CONFLICT (id) DO UPDATE SET "
-    + ", ".join(f"{c} = EXCLUDED.{c}" for c in _COLUMNS if c != "id")
-)
+S = TypeVar("S", bound=msgspec.Struct)
 
 
-def _load(conn: psycopg.Connection[Any], ids: list[UUID]) -> dict[UUID, model.Volume]:
-    with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(f"SELECT {', '.join(_COLUMNS)} FROM volumes WHERE id = ANY(%s)", (ids,))
-        rows = cur.fetchall()
-    return {UUID(str(r["id"])): msgspec.convert({**r, "id": str(r["id"])}, model.Volume)
-            for r in rows}
+class _Folded(Generic[S]):
+    """A view whose rows are one state struct each, folded with ``evolve``."""
+
+    def __init__(self, table: str, kind: type[S],
+                 evolve: Callable[[S | None, Any, str], S]) -> None:
+        self.kind = kind
+        self.evolve = evolve
+        self.columns = kind.__struct_fields__
+        self.select = f"SELECT {', '.join(self.columns)} FROM {table} WHERE id = ANY(%s)"
+        self.upsert = (
+            f"INSERT INTO {table} ({', '.join(self.columns)}) "
+            f"VALUES ({', '.join(['%s'] * len(self.columns))}) ON CONFLICT (id) DO UPDATE SET "
+            + ", ".join(f"{c} = EXCLUDED.{c}" for c in self.columns if c != "id"))
+
+    def apply(self, conn: psycopg.Connection[Any], items: list[tuple[LogEntry, Any]]) -> None:
+        """Apply events (in log order) inside the caller's transaction."""
+        ids = list({entry.aggregate_id for entry, _ in items})
+        with conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(self.select, (ids,))
+            states: dict[UUID, S] = {
+                UUID(str(r["id"])): msgspec.convert({**r, "id": str(r["id"])}, self.kind)
+                for r in cur.fetchall()}
+        for entry, event in items:
+            states[entry.aggregate_id] = self.evolve(states.get(entry.aggregate_id), event,
+                                                     str(entry.aggregate_id))
+        with conn.cursor() as cur:
+            cur.executemany(self.upsert, [tuple(getattr(v, c) for c in self.columns)
+                                          for v in states.values()])
 
 
-def apply(conn: psycopg.Connection[Any], items: list[tuple[LogEntry, model.VolumeEvent]]) -> None:
-    """Apply volume events (in log order) inside the caller's transaction."""
-    states = _load(conn, list({entry.aggregate_id for entry, _ in items}))
-    for entry, event in items:
-        states[entry.aggregate_id] = model.evolve(states.get(entry.aggregate_id), event,
-                                                  str(entry.aggregate_id))
-    with conn.cursor() as cur:
-        cur.executemany(_UPSERT, [tuple(getattr(v, c) for c in _COLUMNS)
-                                  for v in states.values()])
+apply_volumes = _Folded("volumes", volume.Volume, volume.evolve).apply
+apply_snapshots = _Folded("snapshots", snapshot.Snapshot, snapshot.evolve).apply

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 import platformdirs
@@ -38,8 +38,9 @@ class Settings(msgspec.Struct, kw_only=True):
     hosts: list[str] = msgspec.field(default_factory=lambda: ["compute1", "compute2"])
     # storage hosts: each runs a storage worker; volumes go to the first (first-fit)
     storage_hosts: list[str] = msgspec.field(default_factory=lambda: ["storage1"])
-    volume_backing: str = "file"  # file (sparse raw files) or lvm (volume group nova-volumes)
-    iscsi_helper: str = "tgtadm"  # the seed's flag: tgtadm (userspace tgtd) or lioadm (LIO)
+    volume_backing: Literal["file", "lvm"] = "file"  # sparse raw files, or LVM group nova-volumes
+    # the seed's flag: tgtadm (a private userspace tgtd) or lioadm (the kernel's LIO target)
+    iscsi_helper: Literal["tgtadm", "lioadm"] = "tgtadm"
     libvirt_uri: str | None = None  # None: libvirt's test driver, one per host
     admin_user: str = "admin"
     admin_project: str = "admin"

@@ -39,6 +39,12 @@ from runtime.host_requests import HostRequests
 from runtime.settings import Settings
 from workers.hypervisor import heartbeat, worker
 from workers.hypervisor.libvirt_adapter import empty_host_uri
+from workers.storage import worker as storage_worker
+from workers.storage.file_backing import FileBacking
+from workers.storage.lio_exporter import LioExporter
+from workers.storage.lvm_backing import LvmBacking
+from workers.storage.port import Backing, Exporter, StorageUnavailable
+from workers.storage.tgt_daemon import TgtDaemon
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +74,31 @@ def cloud_limits(settings: Settings) -> CloudLimits:
         host_capacity=Capacity(vcpus=settings.host_vcpus, memory_mb=settings.host_memory_mb,
                                local_gb=settings.host_disk_gb),
     )
+
+
+def volume_backing(settings: Settings, host: str) -> Backing:
+    """Where ``host``'s volumes keep their bytes: sparse files under the state
+    dir (the default), or the LVM volume group ``nova-volumes``."""
+    if settings.volume_backing == "lvm":
+        return LvmBacking()
+    return FileBacking(settings.state_path / "volumes" / host)
+
+
+async def volume_exporter(settings: Settings, daemons: list[TgtDaemon]) -> Exporter | None:
+    """How a storage host exports volumes (the seed's ``iscsi_helper``): the
+    kernel's LIO target (``lioadm``), or a private userspace tgtd that nimbus
+    starts and stops itself (``tgtadm``, added to ``daemons``). None, and a
+    warning, when tgtd is not installed: attaches then fail with that reason."""
+    if settings.iscsi_helper == "lioadm":
+        return LioExporter()
+    daemon = TgtDaemon()
+    try:
+        await asyncio.to_thread(daemon.start)
+    except StorageUnavailable as error:
+        log.warning("volumes cannot be exported: %s", error)
+        return None
+    daemons.append(daemon)
+    return daemon.exporter()
 
 
 def _required(commands: Commands | None) -> Commands:
@@ -105,7 +136,7 @@ async def ensure_catalog(settings: Settings, commands: Commands) -> None:
     await asyncio.to_thread(ensure_defaults, commands.flavors, commands.images)
 
 
-PARTS = frozenset({"api", "relay", "projector", "ingester", "hypervisor"})
+PARTS = frozenset({"api", "relay", "projector", "ingester", "hypervisor", "storage"})
 
 
 async def serve(
@@ -120,6 +151,7 @@ async def serve(
     commands = (Commands.open(database_url, settings.hosts, limits=cloud_limits(settings))
                 if needs_app else None)
     if commands is not None:
+        commands.storage_hosts = settings.storage_hosts
         await ensure_catalog(settings, commands)
     pool: AsyncConnectionPool[Any] | None = None
     if "api" in parts and api_role != "command":
@@ -143,7 +175,9 @@ async def serve(
         "api": server.serve,
         "relay": lambda: relay.run(database_url, nats_url, subjects, stop),
         "projector": lambda: asyncio.to_thread(projector.run, database_url, projector_stop),
-        "ingester": lambda: ingest.run(_required(commands).instances, nats_url, subjects, stop),
+        "ingester": lambda: ingest.run(
+            _required(commands).instances, _required(commands).volumes,
+            _required(commands).snapshots, nats_url, subjects, stop),
     }
     started: dict[str, Awaitable[None]] = {n: runnable[n]() for n in runnable if n in parts}
     if "hypervisor" in parts:
@@ -153,6 +187,12 @@ async def serve(
             started[f"heartbeat-{host}"] = heartbeat.run_on_libvirt(
                 nats_url, subjects.prefix, host, host_uri(settings, host), stop,
                 disk_gb=settings.host_disk_gb, interval=settings.report_interval)
+    daemons: list[TgtDaemon] = []
+    if "storage" in parts:
+        for host in settings.storage_hosts:
+            exporter = await volume_exporter(settings, daemons)
+            started[f"storage-{host}"] = storage_worker.run(
+                nats_url, subjects.prefix, host, volume_backing(settings, host), exporter, stop)
     if "ingester" in parts:
         started["host-reports"] = host_reports.run(
             _required(commands).hosts, database_url, nats_url, subjects.prefix, stop)
@@ -184,6 +224,8 @@ async def serve(
             identity.app.close()
         ctx.revocations.close()
         await host_requests.close()
+        for daemon in daemons:
+            await asyncio.to_thread(daemon.stop)
     failures = [f"{name}: {r}" for name, r in zip(tasks.values(), results, strict=True)
                 if isinstance(r, BaseException) and not isinstance(r, asyncio.CancelledError)]
     if failures:

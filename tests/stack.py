@@ -73,6 +73,17 @@ class RunningStack:
             await asyncio.sleep(0.05)
 
 
+    async def disks(self, host: str, server_id: str) -> list[dict[str, Any]]:
+        """The iSCSI disks in the guest's libvirt definition, as its host reports them."""
+        nc = await bus.connect(self.nats_url)
+        try:
+            reply = await bus.request(nc, f"{self.settings.subject_prefix}.hosts.{host}.disks",
+                                      server_id.encode())
+        finally:
+            await nc.close()
+        found: list[dict[str, Any]] = msgspec.json.decode(reply)
+        return found
+
     async def hosts_once_reported(self, timeout: float = 15) -> list[dict[str, Any]]:
         """The hypervisors once every host's worker has reported (libvirt's node
         info and a first heartbeat); until then a host shows as down."""

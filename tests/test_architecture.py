@@ -28,7 +28,7 @@ ADAPTERS = {
     "libvirt": {"workers/hypervisor/libvirt_adapter.py"},
     "nats": {"messaging/nats.py"},
     "pyroute2": set(),
-    "rtslib_fb": set(),
+    "rtslib_fb": {"workers/storage/lio_exporter.py"},
     "eventsourcing": {"commands/application.py", "commands/mapper.py"},
 }
 

@@ -23,7 +23,9 @@ def created(size_gb: int = 1) -> v.Volume:
 
 def settle(state: v.Volume, *, ok: bool = True, reason: str = "") -> v.Volume:
     assert state.pending is not None
-    event = v.complete(state, state.pending, ok=ok, reason=reason, at=AT)
+    assert state.pending_kind is not None
+    event = v.complete(state, state.pending, step=state.pending_kind, ok=ok, reason=reason,
+                       at=AT)
     assert event is not None
     return v.evolve(state, event, state.id)
 
@@ -64,8 +66,11 @@ def test_a_busy_or_attached_volume_is_not_deleted(status: v.Status) -> None:
 
 def test_a_report_for_no_pending_request_changes_nothing() -> None:
     available = settle(created())
-    assert v.complete(available, "r-create", ok=True, reason="", at=AT) is None
-    assert v.complete(created(), "r-other", ok=False, reason="x", at=AT) is None
+    create = "VolumeCreateRequested"
+    assert v.complete(available, "r-create", step=create, ok=True, reason="", at=AT) is None
+    assert v.complete(created(), "r-other", step=create, ok=False, reason="x", at=AT) is None
+    assert v.complete(created(), "r-create", step="VolumeExported", ok=True, reason="",
+                      at=AT) is None  # a report on another step of the same request
 
 
 def test_volume_claims_count_volumes_and_gigabytes_against_the_limits() -> None:
@@ -77,9 +82,9 @@ def test_volume_claims_count_volumes_and_gigabytes_against_the_limits() -> None:
         state = q.evolve(state, claim, "quota")
     assert state is not None
     assert (state.in_use().volumes, state.in_use().gigabytes) == (2, 9)
-    with pytest.raises(q.QuotaExceeded, match="Requested 2G, quota is 10G and 9G"):
+    with pytest.raises(q.VolumeOverQuota, match="Requested 2G, quota is 10G and 9G"):
         q.claim_volume(state, defaults, project_id="p", volume_id="v3", gigabytes=2, at=AT)
-    with pytest.raises(q.QuotaExceeded, match=r"Maximum number of volumes allowed \(2\)"):
+    with pytest.raises(q.VolumeOverQuota, match=r"Maximum number of volumes allowed \(2\)"):
         q.claim_volume(state, defaults, project_id="p", volume_id="v3", gigabytes=1, at=AT)
     released = q.release_volume(state, "v0", AT)
     assert released is not None
@@ -89,6 +94,6 @@ def test_volume_claims_count_volumes_and_gigabytes_against_the_limits() -> None:
 
 
 def test_a_volume_larger_than_the_per_volume_limit_is_refused() -> None:
-    with pytest.raises(q.QuotaExceeded, match="larger than maximum allowed limit 3G"):
+    with pytest.raises(q.VolumeOverQuota, match="larger than maximum allowed limit 3G"):
         q.claim_volume(None, q.QuotaDefaults(per_volume_gigabytes=3), project_id="p",
                        volume_id="v", gigabytes=4, at=AT)

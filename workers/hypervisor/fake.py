@@ -9,6 +9,7 @@ call raise ``HostUnavailable``, as a lost libvirt connection would.
 from __future__ import annotations
 
 from workers.hypervisor.port import (
+    Disk,
     Guest,
     GuestError,
     GuestSpec,
@@ -36,6 +37,7 @@ class FakeHost:
         self.calls: list[tuple[str, str]] = []  # (operation, instance id)
         self.unavailable = False
         self.consoles: dict[str, list[str]] = {}
+        self.attached: dict[str, dict[str, Disk]] = {}  # instance id -> device -> disk
 
     def define(self, spec: GuestSpec) -> None:
         self._reachable("define", spec.instance_id)
@@ -87,6 +89,23 @@ class FakeHost:
             Guest(instance_id=i, domain_name=domain_name(i), state=s)
             for i, s in sorted(self.states.items())
         ]
+
+    def attach_disk(self, instance_id: str, disk: Disk) -> None:
+        self._reachable("attach_disk", instance_id)
+        if self.states.get(instance_id, GuestState.ABSENT) is GuestState.ABSENT:
+            raise GuestError(f"cannot attach a disk to guest {instance_id}: it does not exist")
+        disks = self.attached.setdefault(instance_id, {})
+        if disks.get(disk.device, disk) != disk:
+            raise GuestError(f"{disk.device} of guest {instance_id} holds another disk")
+        disks[disk.device] = disk
+
+    def detach_disk(self, instance_id: str, device: str) -> None:
+        self._reachable("detach_disk", instance_id)
+        self.attached.get(instance_id, {}).pop(device, None)
+
+    def disks(self, instance_id: str) -> list[Disk]:
+        self._reachable("disks", instance_id)
+        return list(self.attached.get(instance_id, {}).values())
 
     def close(self) -> None:
         pass

@@ -31,6 +31,7 @@ from urllib.parse import urlparse
 import libvirt
 
 from workers.hypervisor.port import (
+    Disk,
     Guest,
     GuestError,
     GuestSpec,
@@ -95,6 +96,17 @@ def default_console_dir(uri: str) -> Path:
         host_file = Path(parsed.path)
         return host_file.parent / f"{host_file.stem}-consoles"
     return Path(tempfile.gettempdir()) / "nimbus-consoles"
+
+
+def _disk_xml(disk: Disk) -> str:
+    """A network disk on the volume's iSCSI LUN, as Nova's libvirt driver writes it."""
+    element = ET.Element("disk", type="network", device="disk")
+    ET.SubElement(element, "driver", name="qemu", type="raw", cache="none")
+    source = ET.SubElement(element, "source", protocol="iscsi", name=f"{disk.iqn}/{disk.lun}")
+    host, _, port = disk.portal.rpartition(":")
+    ET.SubElement(source, "host", name=host, port=port)
+    ET.SubElement(element, "target", dev=disk.device.removeprefix("/dev/"), bus="virtio")
+    return ET.tostring(element, encoding="unicode")
 
 
 def _ignore_libvirt_error(_context: object, _error: object) -> None:
@@ -202,6 +214,82 @@ class LibvirtHost:
                             hypervisor_version=int(conn.getVersion()))
 
         return self._call(info)
+
+    def attach_disk(self, instance_id: str, disk: Disk) -> None:
+        """Hot-plug where the driver can; libvirt's test driver cannot, so there
+        the disk goes into the guest's persistent definition (the guest has it
+        from its next start, and the domain XML shows it at once)."""
+        if any(d.device == disk.device for d in self.disks(instance_id)):
+            return
+        xml = _disk_xml(disk)
+
+        def plug(dom: libvirt.virDomain) -> None:
+            flags = libvirt.VIR_DOMAIN_AFFECT_CONFIG
+            if dom.isActive():
+                flags |= libvirt.VIR_DOMAIN_AFFECT_LIVE
+            try:
+                dom.attachDeviceFlags(xml, flags)
+            except libvirt.libvirtError as error:
+                if error.get_error_code() != libvirt.VIR_ERR_NO_SUPPORT:
+                    raise
+                self._redefine(dom, lambda devices: devices.append(ET.fromstring(xml)))
+
+        self._on_domain(instance_id, plug)
+        self._note(instance_id, f"attached {disk.iqn} lun {disk.lun} as {disk.device}")
+
+    def detach_disk(self, instance_id: str, device: str) -> None:
+        found = next((d for d in self.disks(instance_id) if d.device == device), None)
+        if found is None:
+            return
+        xml = _disk_xml(found)
+
+        def unplug(dom: libvirt.virDomain) -> None:
+            flags = libvirt.VIR_DOMAIN_AFFECT_CONFIG
+            if dom.isActive():
+                flags |= libvirt.VIR_DOMAIN_AFFECT_LIVE
+            try:
+                dom.detachDeviceFlags(xml, flags)
+            except libvirt.libvirtError as error:
+                if error.get_error_code() != libvirt.VIR_ERR_NO_SUPPORT:
+                    raise
+
+                def drop(devices: ET.Element) -> None:
+                    for disk in devices.findall("disk"):
+                        target = disk.find("target")
+                        if target is not None and f"/dev/{target.get('dev')}" == device:
+                            devices.remove(disk)
+
+                self._redefine(dom, drop)
+
+        self._on_domain(instance_id, unplug)
+        self._note(instance_id, f"detached {device}")
+
+    def disks(self, instance_id: str) -> list[Disk]:
+        """The iSCSI disks in the guest's persistent definition."""
+        def read(conn: libvirt.virConnect) -> str:
+            dom = conn.lookupByUUIDString(instance_id)
+            return str(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+
+        root = ET.fromstring(self._call(read))
+        found = []
+        for disk in root.iter("disk"):
+            source, target = disk.find("source"), disk.find("target")
+            host = source.find("host") if source is not None else None
+            if source is None or target is None or host is None:
+                continue
+            iqn, _, lun = (source.get("name") or "").rpartition("/")
+            found.append(Disk(device=f"/dev/{target.get('dev')}", iqn=iqn, lun=int(lun or 0),
+                              portal=f"{host.get('name')}:{host.get('port')}"))
+        return found
+
+    def _redefine(self, dom: libvirt.virDomain,
+                  change: Callable[[ET.Element], None]) -> None:
+        root = ET.fromstring(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+        devices = root.find("devices")
+        if devices is None:
+            devices = ET.SubElement(root, "devices")
+        change(devices)
+        dom.connect().defineXML(ET.tostring(root, encoding="unicode"))
 
     def close(self) -> None:
         with self._lock:

@@ -47,6 +47,15 @@ class NodeInfo(msgspec.Struct, frozen=True, kw_only=True):
     hypervisor_version: int
 
 
+class Disk(msgspec.Struct, frozen=True, kw_only=True):
+    """A volume as a guest's disk: the iSCSI LUN the storage host exports."""
+
+    device: str  # /dev/vdb
+    portal: str  # host:port
+    iqn: str
+    lun: int
+
+
 class HostUnavailable(Exception):
     """The host cannot be reached now (connection lost); retrying may help."""
 
@@ -93,6 +102,16 @@ class HypervisorHost(Protocol):
     def undefine(self, instance_id: str) -> None: ...
 
     def state(self, instance_id: str) -> GuestState: ...
+
+    def attach_disk(self, instance_id: str, disk: Disk) -> None:
+        """Give the guest the disk (already there: nothing to do)."""
+        ...
+
+    def detach_disk(self, instance_id: str, device: str) -> None:
+        """Take the disk at ``device`` away (already gone: nothing to do)."""
+        ...
+
+    def disks(self, instance_id: str) -> list[Disk]: ...
 
     def guests(self) -> list[Guest]: ...
 

@@ -21,9 +21,11 @@ import msgspec
 
 from domain import events as ev
 from domain.console import CONSOLE, ConsoleReply, ConsoleRequest, tail
-from domain.messages import EventMessage, HostOutcome, Subjects
+from domain.messages import EventHeader, EventMessage, HostOutcome, Subjects, aggregate_key
+from domain.volume import VolumeEvent
 from messaging.consumer import ConsumerSpec, Delivery, TransientError, consume
 from messaging.nats import Connection, JetStream, connect, ensure_streams, publish, serve_requests
+from workers.hypervisor.disks import DiskWorker, disks_subject, server_key
 from workers.hypervisor.libvirt_adapter import LibvirtHost
 from workers.hypervisor.port import (
     GuestError,
@@ -38,24 +40,12 @@ log = logging.getLogger(__name__)
 HANDLED: frozenset[str] = frozenset(cls.__name__ for cls in ev.REQUESTED_EVENTS)
 
 
-class Envelope(msgspec.Struct):
-    """The part of an ``EventMessage`` read before deciding to decode it all."""
-
-    aggregate_id: str
-    type: str
-
-
 def inspect_subject(prefix: str, host: str) -> str:
     return f"{prefix}.hosts.{host}.inspect"
 
 
 def console_subject(prefix: str, host: str) -> str:
     return f"{prefix}.hosts.{host}.{CONSOLE}"
-
-
-def instance_key(_subject: str, data: bytes) -> str:
-    """Requests for one instance are handled in order, one at a time."""
-    return msgspec.json.decode(data, type=Envelope).aggregate_id
 
 
 def converge(guests: HypervisorHost, instance_id: str, request: ev.InstanceRequested) -> None:
@@ -147,7 +137,7 @@ class HypervisorWorker:
         self._guests = guests
 
     async def handle(self, delivery: Delivery) -> None:
-        envelope = msgspec.json.decode(delivery.data, type=Envelope)
+        envelope = msgspec.json.decode(delivery.data, type=EventHeader)
         if envelope.type not in HANDLED:
             log.debug("%s: ignoring %s on %s", self.host, envelope.type, delivery.subject)
             return
@@ -199,13 +189,23 @@ async def serve(
         filter_subject=subjects.host_events("instance", host),
         nak_delay=nak_delay,
     )
+    disks = DiskWorker(js, subjects, host, guests)
+    disk_spec = ConsumerSpec(
+        stream=subjects.events_stream,
+        durable=f"hypervisor-disks-{host}",
+        filter_subject=subjects.host_events(VolumeEvent.aggregate, host),
+        nak_delay=nak_delay,
+    )
     inspector = await serve_requests(nc, inspect_subject(subjects.prefix, host), worker.inspect)
     console = await serve_requests(nc, console_subject(subjects.prefix, host), worker.console)
+    disk_lister = await serve_requests(nc, disks_subject(subjects.prefix, host), disks.disks)
     try:
-        await consume(js, spec, worker.handle, instance_key, stop)
+        await asyncio.gather(consume(js, spec, worker.handle, aggregate_key, stop),
+                             consume(js, disk_spec, disks.handle, server_key, stop))
     finally:
         await inspector.unsubscribe()
         await console.unsubscribe()
+        await disk_lister.unsubscribe()
 
 
 async def run(nats_url: str, prefix: str, host: str, libvirt_uri: str, stop: asyncio.Event) -> None:

@@ -1,0 +1,69 @@
+"""The shape of a volume in Cinder's v3 API (what clients parse), and the
+rule every volume route shares: the project in the path is the caller's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from api.tokens import Claims
+from api.views import iso
+from domain.errors import Forbidden
+from domain.snapshot import Snapshot
+from domain.volume import Volume
+
+PREFIX = "/volume/v3/{project_id}"
+
+
+def own_project(who: Claims, project_id: str) -> None:
+    """A member works in their own project's URL; an admin in any."""
+    if project_id != who.project_id and not who.caller.is_admin:
+        raise Forbidden(f"Policy doesn't allow volume access to project {project_id}.")
+
+
+def volume_brief(base: str, v: Volume) -> dict[str, Any]:
+    return {"id": v.id, "name": v.name, "links": _links(base, v)}
+
+
+def volume(base: str, v: Volume, *, admin: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": v.id, "name": v.name, "description": v.description, "size": v.size_gb,
+        "status": str(v.status), "availability_zone": v.availability_zone,
+        "volume_type": v.volume_type, "snapshot_id": v.snapshot_id, "source_volid": None,
+        "created_at": iso(v.created_at), "updated_at": iso(v.updated_at),
+        "user_id": v.user_id, "os-vol-tenant-attr:tenant_id": v.project_id,
+        "attachments": [attachment(v)] if v.server_id else [], "metadata": {},
+        "bootable": "false", "encrypted": False,
+        "multiattach": False, "replication_status": "disabled", "consistencygroup_id": None,
+        "group_id": None, "links": _links(base, v),
+    }
+    if admin:
+        body["os-vol-host-attr:host"] = v.host
+    return body
+
+
+def snapshot(s: Snapshot) -> dict[str, Any]:
+    return {
+        "id": s.id, "name": s.name, "description": s.description, "status": str(s.status),
+        "size": s.size_gb, "volume_id": s.volume_id, "created_at": iso(s.created_at),
+        "updated_at": iso(s.updated_at), "metadata": {},
+        "os-extended-snapshot-attributes:project_id": s.project_id,
+        "os-extended-snapshot-attributes:progress":
+            "100%" if s.status == "available" else "0%",
+    }
+
+
+def attachment(v: Volume) -> dict[str, Any]:
+    """Cinder's view of the attachment (one at a time, so its id is the volume's)."""
+    return {"id": v.id, "attachment_id": v.id, "volume_id": v.id, "server_id": v.server_id,
+            "host_name": v.compute_host, "device": v.device,
+            "attached_at": iso(v.updated_at) if v.status == "in-use" else None}
+
+
+def volume_attachment(v: Volume) -> dict[str, Any]:
+    """Nova's ``volumeAttachment``."""
+    return {"id": v.id, "volumeId": v.id, "serverId": v.server_id, "device": v.device}
+
+
+def _links(base: str, v: Volume) -> list[dict[str, str]]:
+    href = f"{base}/volume/v3/{v.project_id}/volumes/{v.id}"
+    return [{"rel": "self", "href": href}, {"rel": "bookmark", "href": href}]

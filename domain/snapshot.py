@@ -1,0 +1,159 @@
+"""Volume snapshots: point-in-time copies kept on the volume's storage host.
+
+A snapshot is its own aggregate with Cinder's statuses (creating, available,
+deleting, error, error_deleting). Taking one also records it on its volume
+(``VolumeSnapshotAdded``), in the same transaction, so the volume refuses to
+be deleted while it has snapshots; deleting the snapshot's bytes removes it
+from the volume again. New volumes can be made from an available snapshot.
+"""
+
+from __future__ import annotations
+
+import enum
+import typing
+from datetime import datetime
+from typing import ClassVar
+
+import msgspec
+
+from domain.base import Event
+from domain.errors import InvalidInput, InvalidState
+from domain.volume import Status as VolumeStatus
+from domain.volume import Volume
+
+
+class Status(enum.StrEnum):
+    CREATING = "creating"
+    AVAILABLE = "available"
+    DELETING = "deleting"
+    ERROR = "error"
+    ERROR_DELETING = "error_deleting"
+    DELETED = "deleted"
+
+
+class SnapshotEvent(Event, frozen=True, kw_only=True):
+    aggregate: ClassVar[str] = "snapshot"
+    request_id: str
+
+
+class SnapshotCreateRequested(SnapshotEvent, frozen=True, kw_only=True):
+    host: str  # the volume's storage host, which keeps the copy
+    volume_id: str
+    project_id: str
+    user_id: str
+    name: str
+    description: str
+    size_gb: int
+
+
+class SnapshotDeleteRequested(SnapshotEvent, frozen=True, kw_only=True):
+    host: str
+
+
+class SnapshotSucceeded(SnapshotEvent, frozen=True, kw_only=True):
+    pass
+
+
+class SnapshotFailed(SnapshotEvent, frozen=True, kw_only=True):
+    reason: str
+
+
+AnySnapshotEvent = (SnapshotCreateRequested | SnapshotDeleteRequested | SnapshotSucceeded
+                    | SnapshotFailed)
+
+EVENT_TYPES: dict[str, type[SnapshotEvent]] = {
+    cls.__name__: cls for cls in typing.get_args(AnySnapshotEvent)
+}
+
+
+class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    volume_id: str
+    project_id: str
+    user_id: str
+    name: str
+    description: str
+    size_gb: int
+    host: str
+    status: Status
+    created_at: datetime
+    updated_at: datetime
+    pending: str | None = None
+    pending_kind: str | None = None
+    fault: str | None = None
+
+
+_ON_SUCCESS = {"SnapshotCreateRequested": Status.AVAILABLE,
+               "SnapshotDeleteRequested": Status.DELETED}
+_ON_FAILURE = {"SnapshotCreateRequested": Status.ERROR,
+               "SnapshotDeleteRequested": Status.ERROR_DELETING}
+
+
+def evolve(state: Snapshot | None, event: SnapshotEvent, snapshot_id: str) -> Snapshot:
+    if isinstance(event, SnapshotCreateRequested):
+        return Snapshot(
+            id=snapshot_id, volume_id=event.volume_id, project_id=event.project_id,
+            user_id=event.user_id, name=event.name, description=event.description,
+            size_gb=event.size_gb, host=event.host, status=Status.CREATING,
+            created_at=event.at, updated_at=event.at, pending=event.request_id,
+            pending_kind=type(event).__name__)
+    assert state is not None, "a snapshot's first event creates it"
+    if isinstance(event, SnapshotDeleteRequested):
+        return msgspec.structs.replace(state, status=Status.DELETING, updated_at=event.at,
+                                       pending=event.request_id,
+                                       pending_kind=type(event).__name__)
+    ended = {"updated_at": event.at, "pending": None, "pending_kind": None}
+    kind = state.pending_kind or ""
+    if isinstance(event, SnapshotSucceeded):
+        return msgspec.structs.replace(state, status=_ON_SUCCESS[kind], fault=None, **ended)
+    if isinstance(event, SnapshotFailed):
+        return msgspec.structs.replace(state, status=_ON_FAILURE[kind], fault=event.reason,
+                                       **ended)
+    raise TypeError(f"not a snapshot event: {type(event).__name__}")
+
+
+def take(volume: Volume, *, request_id: str, user_id: str, name: str, description: str,
+         force: bool, at: datetime) -> SnapshotCreateRequested:
+    """Cinder snapshots an available volume, or an in-use one when forced."""
+    allowed = {VolumeStatus.AVAILABLE} | ({VolumeStatus.IN_USE} if force else set())
+    if volume.status not in allowed:
+        if volume.status is VolumeStatus.IN_USE:
+            raise InvalidInput(f"Invalid volume: Volume {volume.id} status must be available, "
+                               "but current status is: in-use. Use force to snapshot an "
+                               "attached volume.")
+        raise InvalidState(f"Invalid volume: Volume {volume.id} status must be available, "
+                           f"but current status is: {volume.status}")
+    return SnapshotCreateRequested(
+        request_id=request_id, at=at, host=volume.host, volume_id=volume.id,
+        project_id=volume.project_id, user_id=user_id, name=name, description=description,
+        size_gb=volume.size_gb)
+
+
+DELETABLE = frozenset({Status.AVAILABLE, Status.ERROR, Status.ERROR_DELETING})
+
+
+def delete(state: Snapshot, *, request_id: str, at: datetime) -> SnapshotDeleteRequested:
+    if state.status not in DELETABLE:
+        raise InvalidInput(f"Invalid snapshot: Snapshot status must be available or error "
+                           f"(current status: {state.status})")
+    return SnapshotDeleteRequested(request_id=request_id, at=at, host=state.host)
+
+
+def source_for(state: Snapshot, size_gb: int) -> None:
+    """A new volume may be made from an available snapshot no larger than it."""
+    if state.status is not Status.AVAILABLE:
+        raise InvalidInput(f"Invalid snapshot: Originating snapshot status must be one of "
+                           f"'available' values (current status: {state.status})")
+    if size_gb < state.size_gb:
+        raise InvalidInput(f"Invalid input received: Volume size '{size_gb}'GB cannot be "
+                           f"smaller than the snapshot size {state.size_gb}GB. They must be "
+                           ">= original snapshot size.")
+
+
+def complete(state: Snapshot, request_id: str, *, ok: bool, reason: str,
+             at: datetime) -> SnapshotEvent | None:
+    if state.pending != request_id:
+        return None
+    if ok:
+        return SnapshotSucceeded(request_id=request_id, at=at)
+    return SnapshotFailed(request_id=request_id, at=at, reason=reason or "failed on the host")

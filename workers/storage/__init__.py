@@ -1,0 +1,1 @@
+"""The storage worker: volumes on one storage host, exported over iSCSI (nova-volume)."""
