@@ -7,12 +7,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Build needs of libvirt-python (headers, pkg-config, a compiler), the Python
-# toolchain, PostgreSQL's server binaries (the embedded database) and the tools
-# the network tests drive (ip netns).
+# toolchain, PostgreSQL's server binaries (the embedded database), the tools
+# the network tests drive (ip netns), and the storage host's: the userspace
+# iSCSI target (tgt), a userspace initiator (libiscsi-bin), and qemu-img with
+# its iSCSI driver (qemu-utils, qemu-block-extra) for qcow2 files and reading
+# a LUN's bytes back.
 PACKAGES=(
     gcc pkg-config libvirt-dev python3-dev
     python3.11 python3.11-dev python3.11-venv
     postgresql make iproute2
+    tgt libiscsi-bin qemu-utils qemu-block-extra
 )
 
 missing=()
