@@ -110,10 +110,11 @@ class RunningStack:
 @contextlib.asynccontextmanager
 async def stack_running(
     database_url: str, nats_url: str, subject_prefix: str, state_dir: Path,
-    *, worker_hosts: list[str] | None = None,
+    *, worker_hosts: list[str] | None = None, parts: frozenset[str] = stack.PARTS,
 ) -> AsyncIterator[RunningStack]:
-    """The stack with hosts compute1 and compute2, and a hypervisor worker for
-    each of ``worker_hosts`` (default: both)."""
+    """The stack's ``parts`` (default: all) with hosts compute1 and compute2,
+    a hypervisor worker for each of ``worker_hosts`` (default: both) and a
+    storage worker for storage1."""
     port = free_port()
     settings = load({
         "state_dir": str(state_dir), "api_port": port, "subject_prefix": subject_prefix,
@@ -122,7 +123,8 @@ async def stack_running(
     stop = asyncio.Event()
     ready = asyncio.Event()
     task = asyncio.ensure_future(stack.serve(settings, database_url, nats_url, stop,
-                                             on_ready=ready.set, hosts=worker_hosts))
+                                             on_ready=ready.set, hosts=worker_hosts,
+                                             parts=parts))
     waiter = asyncio.ensure_future(ready.wait())
     await asyncio.wait([task, waiter], timeout=30, return_when=asyncio.FIRST_COMPLETED)
     if task.done():

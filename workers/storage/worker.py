@@ -95,14 +95,14 @@ class StorageWorker:
 
 async def serve(nc: Connection, subjects: Subjects, host: str, backing: Backing,
                 exporter: Exporter | None, stop: asyncio.Event, *,
-                nak_delay: float = 1.0) -> None:
+                nak_delay: float = 1.0, ack_wait: float = 30.0) -> None:
     """Run the worker for ``host`` on an open connection until ``stop`` is set."""
     js = nc.jetstream()
     await ensure_streams(js, subjects)
     worker = StorageWorker(nc, subjects, host, backing, exporter)
     spec = ConsumerSpec(stream=subjects.events_stream, durable=f"storage-{host}",
                         filter_subject=subjects.host_events("*", host),  # volumes, snapshots
-                        nak_delay=nak_delay)
+                        nak_delay=nak_delay, ack_wait=ack_wait)
     await consume(js, spec, worker.handle, aggregate_key, stop)
 
 
