@@ -41,7 +41,7 @@ def free_control_port() -> int:
     """A tgtd control port whose socket files do not exist (no tgtd uses it)."""
     base = _socket_base()
     while True:
-        port = random.randrange(20000, 60000)
+        port = random.randrange(1024, 32768)  # tgtd takes -C values up to 32767
         if not any(Path(f"{base}.{port}{end}").exists() for end in ("", ".lock")):
             return port
 
