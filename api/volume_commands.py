@@ -19,6 +19,7 @@ from api.compute_commands import decode_body
 from api.consistency import POSITION_HEADER
 from api.context import claims, context
 from api.volume_views import PREFIX, own_project, snapshot, volume, volume_attachment
+from commands.backups import BackupCommands, DeleteBackup, TakeBackup
 from commands.instances import request_id_for
 from commands.snapshots import DeleteSnapshot, SnapshotCommands, TakeSnapshot
 from commands.volumes import (
@@ -29,6 +30,7 @@ from commands.volumes import (
     VolumeAccepted,
     VolumeCommands,
 )
+from domain.errors import InvalidInput
 
 
 class _NewVolume(msgspec.Struct, forbid_unknown_fields=False):
@@ -123,6 +125,78 @@ async def delete_snapshot(request: Request) -> Response:
     return Response(status_code=202, headers=headers)
 
 
+class _NewBackup(msgspec.Struct, forbid_unknown_fields=False):
+    volume_id: str
+    name: str | None = None
+    description: str | None = None
+    force: bool = False
+
+
+class _BackupBody(msgspec.Struct):
+    backup: _NewBackup
+
+
+class _Restore(msgspec.Struct, forbid_unknown_fields=False):
+    name: str | None = None
+    volume_id: str | None = None
+
+
+class _RestoreBody(msgspec.Struct):
+    restore: _Restore
+
+
+def _backups(request: Request) -> BackupCommands:
+    commands = context(request).commands
+    assert commands is not None, "command routes need the command services"
+    return commands.backups
+
+
+async def create_backup(request: Request) -> Response:
+    who = claims(request)
+    own_project(who, request.path_params["project_id"])
+    new = decode_body(await request.body(), _BackupBody).backup
+    cmd = TakeBackup(
+        request_id=request_id_for(who.project_id, request.headers.get("idempotency-key")),
+        caller=who.caller, volume_id=new.volume_id, name=new.name or "",
+        description=new.description or "", force=new.force)
+    accepted = await run_in_threadpool(_backups(request).take, cmd)
+    headers = {} if accepted.position is None else {POSITION_HEADER: str(accepted.position)}
+    made = accepted.backup
+    return JSONResponse({"backup": {"id": made.id, "name": made.name}}, status_code=202,
+                        headers=headers)
+
+
+async def delete_backup(request: Request) -> Response:
+    who = claims(request)
+    own_project(who, request.path_params["project_id"])
+    cmd = DeleteBackup(
+        request_id=request_id_for(who.project_id, request.headers.get("idempotency-key")),
+        caller=who.caller, backup_id=request.path_params["backup_id"])
+    accepted = await run_in_threadpool(_backups(request).delete, cmd)
+    headers = {} if accepted.position is None else {POSITION_HEADER: str(accepted.position)}
+    return Response(status_code=202, headers=headers)
+
+
+async def restore_backup(request: Request) -> Response:
+    """Cinder's restore into a new volume (restoring over an existing one is not served)."""
+    who = claims(request)
+    own_project(who, request.path_params["project_id"])
+    asked = decode_body(await request.body(), _RestoreBody).restore
+    if asked.volume_id is not None:
+        raise InvalidInput("Invalid input for field/attribute volume_id: restoring over an "
+                           "existing volume is not supported; leave it out for a new volume.")
+    backup_id = request.path_params["backup_id"]
+    cmd = CreateVolume(
+        request_id=request_id_for(who.project_id, request.headers.get("idempotency-key")),
+        caller=who.caller, size_gb=None, backup_id=backup_id,
+        name=asked.name or f"restore_backup_{backup_id}")
+    accepted = await run_in_threadpool(_volumes(request).create, cmd)
+    headers = {} if accepted.position is None else {POSITION_HEADER: str(accepted.position)}
+    return JSONResponse({"restore": {"backup_id": backup_id, "volume_id": accepted.volume.id,
+                                     "volume_name": accepted.volume.name}},
+                        status_code=202, headers=headers)
+
+
 class _Attachment(msgspec.Struct, forbid_unknown_fields=False):
     volumeId: str
     device: str | None = None
@@ -160,6 +234,9 @@ async def detach_volume(request: Request) -> Response:
 S = "/compute/v2.1/servers/{server_id}/os-volume_attachments"
 
 routes = [
+    Route(f"{PREFIX}/backups", create_backup, methods=["POST"]),
+    Route(f"{PREFIX}/backups/{{backup_id}}", delete_backup, methods=["DELETE"]),
+    Route(f"{PREFIX}/backups/{{backup_id}}/restore", restore_backup, methods=["POST"]),
     Route(f"{PREFIX}/snapshots", create_snapshot, methods=["POST"]),
     Route(f"{PREFIX}/snapshots/{{snapshot_id}}", delete_snapshot, methods=["DELETE"]),
     Route(S, attach_volume, methods=["POST"]),

@@ -16,6 +16,7 @@ from api.consistency import caught_up
 from api.context import claims, context
 from api.volume_views import (
     PREFIX,
+    backup,
     own_project,
     snapshot,
     volume,
@@ -144,9 +145,46 @@ async def show_snapshot(request: Request) -> Response:
     return JSONResponse({"snapshot": snapshot(found)})
 
 
+async def _backups(request: Request, *, detail: bool) -> Response:
+    who = claims(request)
+    own_project(who, request.path_params["project_id"])
+    every = (who.caller.is_admin
+             and request.query_params.get("all_tenants", "0").lower() in ("1", "true"))
+    found = await q.list_backups(await caught_up(request), None if every else who.project_id,
+                                 limit=MAX_LIMIT)
+    body = [backup(b) if detail else {"id": b.id, "name": b.name} for b in found]
+    return JSONResponse({"backups": body})
+
+
+async def list_backups(request: Request) -> Response:
+    return await _backups(request, detail=False)
+
+
+async def list_backups_detail(request: Request) -> Response:
+    return await _backups(request, detail=True)
+
+
+async def show_backup(request: Request) -> Response:
+    who = claims(request)
+    own_project(who, request.path_params["project_id"])
+    raw = request.path_params["backup_id"]
+    try:
+        ident = UUID(raw)
+    except ValueError:
+        raise NotFound(f"Backup {raw} could not be found.") from None
+    found = await q.get_backup(await caught_up(request), ident,
+                               None if who.caller.is_admin else who.project_id)
+    if found is None:
+        raise NotFound(f"Backup {ident} could not be found.")
+    return JSONResponse({"backup": backup(found)})
+
+
 S = "/compute/v2.1/servers/{server_id}/os-volume_attachments"
 
 routes = [
+    Route(f"{PREFIX}/backups", list_backups, methods=["GET"]),
+    Route(f"{PREFIX}/backups/detail", list_backups_detail, methods=["GET"]),
+    Route(f"{PREFIX}/backups/{{backup_id}}", show_backup, methods=["GET"]),
     Route(f"{PREFIX}/snapshots", list_snapshots, methods=["GET"]),
     Route(f"{PREFIX}/snapshots/detail", list_snapshots_detail, methods=["GET"]),
     Route(f"{PREFIX}/snapshots/{{snapshot_id}}", show_snapshot, methods=["GET"]),

@@ -7,6 +7,7 @@ from typing import Any
 
 from api.tokens import Claims
 from api.views import iso
+from domain.backup import Backup
 from domain.errors import Forbidden
 from domain.snapshot import Snapshot
 from domain.volume import Volume
@@ -49,6 +50,19 @@ def snapshot(s: Snapshot) -> dict[str, Any]:
         "os-extended-snapshot-attributes:project_id": s.project_id,
         "os-extended-snapshot-attributes:progress":
             "100%" if s.status == "available" else "0%",
+    }
+
+
+def backup(b: Backup) -> dict[str, Any]:
+    return {
+        "id": b.id, "name": b.name, "description": b.description, "status": str(b.status),
+        "size": b.size_gb, "volume_id": b.volume_id, "created_at": iso(b.created_at),
+        "updated_at": iso(b.updated_at), "availability_zone": "nova",
+        "container": f"backups/{b.host}", "object_count": 1 if b.stored_bytes else 0,
+        "fail_reason": b.fault, "is_incremental": False, "has_dependent_backups": False,
+        "snapshot_id": None, "data_timestamp": iso(b.created_at),
+        # not Cinder's: what the seed's procedure keeps beside the archive
+        "sha256": b.checksum or None, "stored_bytes": b.stored_bytes,
     }
 
 

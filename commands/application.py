@@ -23,8 +23,8 @@ from eventsourcing.persistence import IntegrityError, Mapper
 from psycopg.conninfo import conninfo_to_dict
 
 from commands.mapper import MsgspecMapper, Recorded
-from domain import events as ev
 from domain import (
+    backup,
     flavor,
     host,
     identity,
@@ -35,6 +35,7 @@ from domain import (
     snapshot,
     volume,
 )
+from domain import events as ev
 from domain import instance as model
 from domain.base import Event
 from domain.errors import Conflict
@@ -63,6 +64,7 @@ EVOLVE: dict[str, Evolve] = {
     volume.VolumeEvent.aggregate: volume.evolve,
     server_disks.DiskEvent.aggregate: server_disks.evolve,
     snapshot.SnapshotEvent.aggregate: snapshot.evolve,
+    backup.BackupEvent.aggregate: backup.evolve,
 }
 
 

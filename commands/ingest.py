@@ -13,6 +13,7 @@ import logging
 
 import msgspec
 
+from commands.backups import BackupCommands
 from commands.instances import InstanceCommands
 from commands.snapshots import SnapshotCommands
 from commands.volumes import VolumeCommands
@@ -27,8 +28,8 @@ _volume_outcome = msgspec.json.Decoder(VolumeOutcome)
 
 
 async def run(instances: InstanceCommands, volumes: VolumeCommands,
-              snapshots: SnapshotCommands, nats_url: str, subjects: Subjects,
-              stop: asyncio.Event) -> None:
+              snapshots: SnapshotCommands, backups: BackupCommands, nats_url: str,
+              subjects: Subjects, stop: asyncio.Event) -> None:
     """Record outcomes until ``stop`` is set."""
     volume_subjects = subjects.volume_outcome("")
 
@@ -57,6 +58,8 @@ async def run(instances: InstanceCommands, volumes: VolumeCommands,
                 return
             if isinstance(outcome, VolumeOutcome) and outcome.step.startswith("Snapshot"):
                 await asyncio.to_thread(snapshots.record_outcome, outcome)
+            elif isinstance(outcome, VolumeOutcome) and outcome.step.startswith("Backup"):
+                await asyncio.to_thread(backups.record_outcome, outcome)
             elif isinstance(outcome, VolumeOutcome):
                 await asyncio.to_thread(volumes.record_outcome, outcome)
             else:

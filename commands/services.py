@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from commands.application import NimbusApplication
+from commands.backups import BackupCommands
 from commands.catalog import CatalogLookups
 from commands.flavors import FlavorCommands
 from commands.hosts import HostCommands
@@ -86,6 +87,10 @@ class Commands:
     @property
     def snapshots(self) -> SnapshotCommands:
         return SnapshotCommands(self.app, self.placement.quotas)
+
+    @property
+    def backups(self) -> BackupCommands:
+        return BackupCommands(self.app)
 
     @property
     def keypairs(self) -> KeypairCommands:

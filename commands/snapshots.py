@@ -50,13 +50,13 @@ class SnapshotCommands:
 
     def take(self, cmd: TakeSnapshot) -> SnapshotAccepted:
         snapshot_id = uuid.uuid5(NAMESPACE, cmd.request_id)
-        volume_id = _parse(cmd.volume_id, "Volume")
+        volume_id = parse_id(cmd.volume_id, "Volume")
 
         def attempt() -> SnapshotAccepted:
             found = self.app.load(snapshot_id)
             if found is not None:
                 return SnapshotAccepted(snapshot=found.state, position=None)
-            volume = _visible(self.app, volume_id, cmd.caller, volume_model.Volume, "Volume")
+            volume = visible(self.app, volume_id, cmd.caller, volume_model.Volume, "Volume")
             at = self.app.clock()
             aggregate = Aggregate(snapshot_id, model.SnapshotEvent.aggregate)
             aggregate.record(model.take(volume.state, request_id=cmd.request_id,
@@ -74,10 +74,10 @@ class SnapshotCommands:
         return retrying(attempt)
 
     def delete(self, cmd: DeleteSnapshot) -> SnapshotAccepted:
-        snapshot_id = _parse(cmd.snapshot_id, "Snapshot")
+        snapshot_id = parse_id(cmd.snapshot_id, "Snapshot")
 
         def attempt() -> SnapshotAccepted:
-            aggregate = _visible(self.app, snapshot_id, cmd.caller, model.Snapshot, "Snapshot")
+            aggregate = visible(self.app, snapshot_id, cmd.caller, model.Snapshot, "Snapshot")
             if cmd.request_id in aggregate.requests:
                 return SnapshotAccepted(snapshot=aggregate.state, position=None)
             aggregate.record(model.delete(aggregate.state, request_id=cmd.request_id,
@@ -90,7 +90,7 @@ class SnapshotCommands:
     def usable(self, snapshot_id: str, caller: Caller, size_gb: int | None) -> model.Snapshot:
         """A snapshot the caller may make a volume of ``size_gb`` (None: the
         snapshot's size) from; a 4xx if not."""
-        aggregate = _visible(self.app, _parse(snapshot_id, "Snapshot"), caller, model.Snapshot,
+        aggregate = visible(self.app, parse_id(snapshot_id, "Snapshot"), caller, model.Snapshot,
                              "Snapshot")
         model.source_for(aggregate.state,
                          aggregate.state.size_gb if size_gb is None else size_gb)
@@ -99,7 +99,7 @@ class SnapshotCommands:
 
     def record_outcome(self, outcome: VolumeOutcome) -> int | None:
         """A storage host's report on a snapshot (its id in ``volume_id``)."""
-        snapshot_id = _parse(outcome.volume_id, "Snapshot")
+        snapshot_id = parse_id(outcome.volume_id, "Snapshot")
 
         def attempt() -> int | None:
             aggregate = self.app.load(snapshot_id)
@@ -139,7 +139,7 @@ class SnapshotCommands:
                 or Aggregate(aggregate_id, quota_model.QuotaEvent.aggregate))
 
 
-def _visible(app: NimbusApplication, ident: uuid.UUID, caller: Caller, kind: type,
+def visible(app: NimbusApplication, ident: uuid.UUID, caller: Caller, kind: type,
              name: str) -> Aggregate:
     aggregate = app.load(ident)
     state = aggregate.state if aggregate else None
@@ -151,7 +151,7 @@ def _visible(app: NimbusApplication, ident: uuid.UUID, caller: Caller, kind: typ
     return aggregate
 
 
-def _parse(value: str, name: str) -> uuid.UUID:
+def parse_id(value: str, name: str) -> uuid.UUID:
     try:
         return uuid.UUID(value)
     except ValueError:

@@ -14,6 +14,7 @@ import uuid
 import msgspec
 
 from commands.application import Aggregate, NimbusApplication, retrying
+from commands.backups import BackupCommands
 from commands.messages import Caller
 from commands.snapshots import SnapshotCommands
 from domain import quota as quota_model
@@ -34,6 +35,7 @@ class CreateVolume(msgspec.Struct, frozen=True, kw_only=True):
     caller: Caller
     size_gb: int | None  # None: the snapshot's size
     snapshot_id: str | None = None  # made from this snapshot's bytes
+    backup_id: str | None = None  # restored from this backup
     name: str = ""
     description: str = ""
     volume_type: str | None = None
@@ -95,6 +97,9 @@ class VolumeCommands:
             snapshots = SnapshotCommands(self.app, self.quotas)
             found = snapshots.usable(cmd.snapshot_id, cmd.caller, size_gb)
             host, size_gb = found.host, found.size_gb if size_gb is None else size_gb
+        elif cmd.backup_id is not None:
+            backup = BackupCommands(self.app).restorable(cmd.backup_id, cmd.caller, size_gb)
+            host, size_gb = backup.host, backup.size_gb if size_gb is None else size_gb
         if size_gb is None:
             raise InvalidInput("Invalid input for field/attribute size: a size in GB, or a "
                                "snapshot_id to take it from, is required.")
@@ -109,7 +114,8 @@ class VolumeCommands:
                 request_id=cmd.request_id, project_id=cmd.caller.project_id,
                 user_id=cmd.caller.user_id, name=cmd.name, description=cmd.description,
                 size_gb=size_gb, volume_type=volume_type, host=host,
-                availability_zone=zone, snapshot_id=cmd.snapshot_id, at=at))
+                availability_zone=zone, snapshot_id=cmd.snapshot_id, backup_id=cmd.backup_id,
+                at=at))
             quota = self._quota(cmd.caller.project_id)
             quota.record(quota_model.claim_volume(
                 quota.state, self.quotas, project_id=cmd.caller.project_id,

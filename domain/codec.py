@@ -14,6 +14,7 @@ from functools import cache
 import msgspec
 
 from domain import (
+    backup,
     events,
     flavor,
     host,
@@ -32,6 +33,7 @@ AnyEvent = (
     | flavor.AnyFlavorEvent | image.AnyImageEvent | keypair.AnyKeypairEvent
     | quota.AnyQuotaEvent | host.AnyHostEvent | volume.AnyVolumeEvent
     | server_disks.AnyDiskEvent | snapshot.AnySnapshotEvent
+    | backup.AnyBackupEvent
 )
 
 EVENT_TYPES: dict[str, type[Event]] = {cls.__name__: cls for cls in typing.get_args(AnyEvent)}

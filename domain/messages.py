@@ -70,6 +70,8 @@ class VolumeOutcome(msgspec.Struct, frozen=True, kw_only=True):
     at: datetime
     reason: str = ""
     target: Target | None = None  # where an export is, after an export
+    checksum: str = ""  # after a backup: sha256 of the volume's bytes
+    stored_bytes: int = 0  # after a backup: the archive's size
 
 
 class Subjects:

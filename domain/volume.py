@@ -49,6 +49,7 @@ class VolumeCreateRequested(VolumeEvent, frozen=True, kw_only=True):
     volume_type: str
     availability_zone: str = "nova"
     snapshot_id: str | None = None  # made from this snapshot's bytes
+    backup_id: str | None = None  # restored from this backup's archive
 
 
 class VolumeDeleteRequested(VolumeEvent, frozen=True, kw_only=True):
@@ -218,6 +219,7 @@ def create(
     *, request_id: str, project_id: str, user_id: str, name: str, description: str,
     size_gb: int, volume_type: str, host: str, at: datetime,
     availability_zone: str = "nova", snapshot_id: str | None = None,
+    backup_id: str | None = None,
 ) -> VolumeCreateRequested:
     """A new volume; ``size_gb`` a positive whole number of GB (Cinder's 400)."""
     if size_gb <= 0:
@@ -226,7 +228,7 @@ def create(
     return VolumeCreateRequested(
         request_id=request_id, at=at, host=host, project_id=project_id, user_id=user_id,
         name=name, description=description, size_gb=size_gb, volume_type=volume_type,
-        availability_zone=availability_zone, snapshot_id=snapshot_id)
+        availability_zone=availability_zone, snapshot_id=snapshot_id, backup_id=backup_id)
 
 
 DELETABLE = frozenset({Status.AVAILABLE, Status.ERROR, Status.ERROR_DELETING})

@@ -45,6 +45,7 @@ PROJECTIONS: tuple[Projection, ...] = (
     Projection(hosts.EVENTS, hosts.apply),
     Projection(volumes.VOLUME_EVENTS, volumes.apply_volumes),
     Projection(volumes.SNAPSHOT_EVENTS, volumes.apply_snapshots),
+    Projection(volumes.BACKUP_EVENTS, volumes.apply_backups),
 )
 
 

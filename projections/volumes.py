@@ -1,4 +1,4 @@
-"""The volumes and snapshots views, from their events.
+"""The volumes, snapshots and backups views, from their events.
 
 Each batch is folded with the same ``evolve`` the write side uses, so the
 view cannot drift from the model: the rows a batch touches are read once,
@@ -17,11 +17,12 @@ import msgspec
 import psycopg
 from psycopg.rows import dict_row
 
-from domain import snapshot, volume
+from domain import backup, snapshot, volume
 from projections.log import LogEntry
 
 VOLUME_EVENTS = volume.VolumeEvent
 SNAPSHOT_EVENTS = snapshot.SnapshotEvent
+BACKUP_EVENTS = backup.BackupEvent
 
 S = TypeVar("S", bound=msgspec.Struct)
 
@@ -58,3 +59,4 @@ class _Folded(Generic[S]):
 
 apply_volumes = _Folded("volumes", volume.Volume, volume.evolve).apply
 apply_snapshots = _Folded("snapshots", snapshot.Snapshot, snapshot.evolve).apply
+apply_backups = _Folded("backups", backup.Backup, backup.evolve).apply

@@ -9,6 +9,7 @@ import msgspec
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
+from domain.backup import Backup
 from domain.snapshot import Snapshot
 from domain.volume import Volume
 from migrations.runner import VIEWS_SCHEMA
@@ -92,3 +93,29 @@ async def get_snapshot(pool: AsyncConnectionPool[Any], snapshot_id: UUID,
     if row is None or (project_id is not None and row["project_id"] != project_id):
         return None
     return msgspec.convert({**row, "id": str(row["id"])}, Snapshot)
+
+
+_BACKUP_COLUMNS = ", ".join(Backup.__struct_fields__)
+
+
+async def list_backups(pool: AsyncConnectionPool[Any], project_id: str | None, *,
+                       limit: int) -> list[Backup]:
+    where, params = "status <> 'deleted'", []
+    if project_id is not None:
+        where, params = where + " AND project_id = %s", [project_id]
+    async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(f"SELECT {_BACKUP_COLUMNS} FROM {V}.backups WHERE {where}"
+                          " ORDER BY created_at DESC, id DESC LIMIT %s", (*params, limit))
+        return [msgspec.convert({**r, "id": str(r["id"])}, Backup)
+                for r in await cur.fetchall()]
+
+
+async def get_backup(pool: AsyncConnectionPool[Any], backup_id: UUID,
+                     project_id: str | None) -> Backup | None:
+    async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(f"SELECT {_BACKUP_COLUMNS} FROM {V}.backups WHERE id = %s"
+                          " AND status <> 'deleted'", (backup_id,))
+        row = await cur.fetchone()
+    if row is None or (project_id is not None and row["project_id"] != project_id):
+        return None
+    return msgspec.convert({**row, "id": str(row["id"])}, Backup)

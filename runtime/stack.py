@@ -177,7 +177,8 @@ async def serve(
         "projector": lambda: asyncio.to_thread(projector.run, database_url, projector_stop),
         "ingester": lambda: ingest.run(
             _required(commands).instances, _required(commands).volumes,
-            _required(commands).snapshots, nats_url, subjects, stop),
+            _required(commands).snapshots, _required(commands).backups, nats_url, subjects,
+            stop),
     }
     started: dict[str, Awaitable[None]] = {n: runnable[n]() for n in runnable if n in parts}
     if "hypervisor" in parts:
@@ -192,7 +193,8 @@ async def serve(
         for host in settings.storage_hosts:
             exporter = await volume_exporter(settings, daemons)
             started[f"storage-{host}"] = storage_worker.run(
-                nats_url, subjects.prefix, host, volume_backing(settings, host), exporter, stop)
+                nats_url, subjects.prefix, host, volume_backing(settings, host), exporter,
+                settings.state_path / "backups" / host, stop)
     if "ingester" in parts:
         started["host-reports"] = host_reports.run(
             _required(commands).hosts, database_url, nats_url, subjects.prefix, stop)

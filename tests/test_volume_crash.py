@@ -72,7 +72,8 @@ async def storage_worker_on(stack_: RunningStack, backing: FileBacking,
     nc = await bus.connect(stack_.nats_url)
     try:
         await storage_worker.serve(nc, Subjects(stack_.settings.subject_prefix), "storage1",
-                                   backing, exporter, stop, ack_wait=ACK_WAIT)
+                                   backing, exporter, backing.root / "backups", stop,
+                                   ack_wait=ACK_WAIT)
     finally:
         await nc.close()
 

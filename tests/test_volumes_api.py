@@ -4,6 +4,7 @@ sparse files makes and wipes them; bad requests write nothing."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -272,3 +273,64 @@ async def test_a_snapshot_keeps_the_bytes_a_new_volume_is_made_from(
     quota = (await http.get(f"/volume/v3/{project}/os-quota-sets/{project}",
                             params={"usage": "True"})).json()["quota_set"]
     assert (quota["volumes"]["in_use"], quota["snapshots"]["in_use"]) == (0, 0)
+
+
+async def wait_for(http: httpx.AsyncClient, url: str, key: str, status: str | None,
+                   timeout: float = 15) -> dict[str, Any]:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        r = await http.get(url)
+        if status is None and r.status_code == 404:
+            return {}
+        if r.status_code == 200 and r.json()[key]["status"] == status:
+            body: dict[str, Any] = r.json()[key]
+            return body
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{url} never became {status}: {r.text}")
+        await asyncio.sleep(0.05)
+
+
+async def test_a_backup_keeps_only_used_data_and_restores_the_same_bytes(
+        running_stack: RunningStack) -> None:
+    http = running_stack.http
+    server = await booted(running_stack)  # its tenant_id is the admin's project
+    project = server["tenant_id"]
+    base, backups = volumes_of(project), f"/volume/v3/{project}/backups"
+    origin = (await http.post(base, json={"volume": {"size": 1}})).json()["volume"]["id"]
+    await wait_for(http, f"{base}/{origin}", "volume", "available")
+    with volume_file(running_stack, origin).open("r+b") as data:
+        data.write(b"first block")
+        data.seek(512 * 1024 * 1024)
+        data.write(b"middle of the volume")
+    expected = hashlib.sha256(volume_file(running_stack, origin).read_bytes()).hexdigest()
+
+    r = await http.post(backups, json={"backup": {"volume_id": origin, "name": "nightly"}})
+    assert r.status_code == 202, r.text
+    backup_id = r.json()["backup"]["id"]
+    made = await wait_for(http, f"{backups}/{backup_id}", "backup", "available")
+    assert made["sha256"] == expected and 0 < made["stored_bytes"] < 1024 * 1024
+    archive = running_stack.settings.state_path / "backups" / "storage1" / \
+        f"backup-{backup_id}.chunks.gz"
+    assert archive.exists() and archive.with_name(archive.name + ".sha256").exists()
+
+    r = await http.post(f"{backups}/{backup_id}/restore", json={"restore": {"name": "back"}})
+    assert r.status_code == 202, r.text
+    restored = r.json()["restore"]["volume_id"]
+    await wait_for(http, f"{base}/{restored}", "volume", "available")
+    got = hashlib.sha256(volume_file(running_stack, restored).read_bytes()).hexdigest()
+    assert got == expected
+
+    with archive.open("r+b") as damaged:  # a flipped byte: the checksum no longer matches
+        damaged.seek(20)
+        byte = damaged.read(1)
+        damaged.seek(20)
+        damaged.write(bytes([byte[0] ^ 0xFF]))
+    r = await http.post(f"{backups}/{backup_id}/restore", json={"restore": {}})
+    assert r.status_code == 202, r.text
+    broken = await wait_for(http, f"{base}/{r.json()['restore']['volume_id']}", "volume",
+                            "error")
+    assert broken["status"] == "error"
+
+    assert (await http.delete(f"{backups}/{backup_id}")).status_code == 202
+    await wait_for(http, f"{backups}/{backup_id}", "backup", None)
+    assert not archive.exists()

@@ -1,4 +1,4 @@
--- Volume and snapshot views (projections/volumes.py) and their claims in the quota view.
+-- Volume, snapshot and backup views (projections/volumes.py) and their claims in the quota view.
 -- Applied into the "views" schema and into a fresh schema by replay: no schema names.
 ALTER TABLE quota_claims
     ADD COLUMN volumes integer NOT NULL DEFAULT 0,
@@ -52,3 +52,24 @@ CREATE TABLE snapshots (
 );
 
 CREATE INDEX snapshots_by_project ON snapshots (project_id, created_at DESC, id);
+
+CREATE TABLE backups (
+    id uuid PRIMARY KEY,
+    volume_id text NOT NULL,
+    project_id text NOT NULL,
+    user_id text NOT NULL,
+    name text NOT NULL,
+    description text NOT NULL,
+    size_gb integer NOT NULL,
+    host text NOT NULL,
+    status text NOT NULL,
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL,
+    checksum text NOT NULL,
+    stored_bytes bigint NOT NULL,
+    pending text,
+    pending_kind text,
+    fault text
+);
+
+CREATE INDEX backups_by_project ON backups (project_id, created_at DESC, id);

@@ -13,36 +13,60 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 
 import msgspec
 
+from domain import backup as backups
 from domain import snapshot as snapshots
 from domain import volume as model
 from domain.messages import EventHeader, EventMessage, Subjects, aggregate_key
 from messaging.consumer import ConsumerSpec, Delivery, TransientError, consume
 from messaging.nats import Connection, connect, ensure_streams
+from workers.storage.backups import archive, archive_path, checksum_path, restore
 from workers.storage.port import Backing, Exporter, StorageError, StorageUnavailable
 from workers.volume_outcomes import report_volume_step
 
 log = logging.getLogger(__name__)
 
+Request = model.VolumeEvent | snapshots.SnapshotEvent | backups.BackupEvent
+
 HANDLED = frozenset(cls.__name__ for cls in (
     model.VolumeCreateRequested, model.VolumeDeleteRequested, model.VolumeAttachRequested,
     model.VolumeUnexportRequested, snapshots.SnapshotCreateRequested,
-    snapshots.SnapshotDeleteRequested))
+    snapshots.SnapshotDeleteRequested, backups.BackupCreateRequested,
+    backups.BackupDeleteRequested))
 
 
-def converge(backing: Backing, exporter: Exporter | None, volume_id: str,
-             request: model.VolumeEvent | snapshots.SnapshotEvent) -> model.Target | None:
-    """Bring the volume (or snapshot: ``volume_id`` is then its id) to what
-    ``request`` asks for; done already is success. Returns where the volume
-    is exported, after an export."""
-    if isinstance(request, snapshots.SnapshotCreateRequested):
+class Done(msgspec.Struct, frozen=True, kw_only=True):
+    """What a step leaves to report besides success."""
+
+    target: model.Target | None = None  # after an export
+    checksum: str = ""  # after a backup
+    stored_bytes: int = 0
+
+
+def converge(backing: Backing, exporter: Exporter | None, backup_dir: Path, volume_id: str,
+             request: Request) -> Done:
+    """Bring the volume (or snapshot, or backup: ``volume_id`` is then its id)
+    to what ``request`` asks for; done already is success."""
+    if isinstance(request, backups.BackupCreateRequested):
+        backup_dir.mkdir(parents=True, exist_ok=True)
+        record = archive(Path(backing.path(request.volume_id)), backup_dir, volume_id)
+        return Done(checksum=record.sha256, stored_bytes=record.stored_bytes)
+    if isinstance(request, backups.BackupDeleteRequested):
+        archived = archive_path(backup_dir, volume_id)
+        checksum_path(archived).unlink(missing_ok=True)
+        archived.unlink(missing_ok=True)
+    elif isinstance(request, snapshots.SnapshotCreateRequested):
         backing.snapshot(volume_id, request.volume_id)
     elif isinstance(request, snapshots.SnapshotDeleteRequested):
         backing.delete_snapshot(volume_id)
     elif isinstance(request, model.VolumeCreateRequested):
-        if request.snapshot_id:
+        if request.backup_id:
+            backing.create(volume_id, request.size_gb)
+            restore(archive_path(backup_dir, request.backup_id), Path(backing.path(volume_id)))
+        elif request.snapshot_id:
             backing.create_from_snapshot(volume_id, request.snapshot_id, request.size_gb)
         else:
             backing.create(volume_id, request.size_gb)
@@ -54,23 +78,24 @@ def converge(backing: Backing, exporter: Exporter | None, volume_id: str,
         if exporter is None:
             raise StorageError("this storage host has no iSCSI target to export from")
         export = exporter.export(volume_id, backing.path(volume_id), None)
-        return model.Target(portal=export.portal, iqn=export.iqn, lun=export.lun)
+        return Done(target=model.Target(portal=export.portal, iqn=export.iqn, lun=export.lun))
     elif isinstance(request, model.VolumeUnexportRequested):
         if exporter is not None:
             exporter.unexport(volume_id)
     else:
         raise StorageError(f"this worker cannot do {type(request).__name__}")
-    return None
+    return Done()
 
 
 class StorageWorker:
     def __init__(self, nc: Connection, subjects: Subjects, host: str, backing: Backing,
-                 exporter: Exporter | None) -> None:
+                 exporter: Exporter | None, backup_dir: Path) -> None:
         self.host = host
         self._js = nc.jetstream()
         self._subjects = subjects
         self._backing = backing
         self._exporter = exporter
+        self._backup_dir = backup_dir
 
     async def handle(self, delivery: Delivery) -> None:
         header = msgspec.json.decode(delivery.data, type=EventHeader)
@@ -78,28 +103,29 @@ class StorageWorker:
             return
         message = msgspec.json.decode(delivery.data, type=EventMessage)
         request = message.event
-        assert isinstance(request, model.VolumeEvent | snapshots.SnapshotEvent)
+        assert isinstance(request, Request)
         try:
-            target = await asyncio.to_thread(converge, self._backing, self._exporter,
-                                             message.aggregate_id, request)
+            done = await asyncio.to_thread(converge, self._backing, self._exporter,
+                                           self._backup_dir, message.aggregate_id, request)
         except StorageUnavailable as error:
             raise TransientError(str(error)) from error
         except StorageError as error:
             log.warning("%s: %s failed: %s", self.host, header.type, error)
             await report_volume_step(self._js, self._subjects, self.host, message, request,
-                         reason=str(error))
+                                     reason=str(error))
             return
         await report_volume_step(self._js, self._subjects, self.host, message, request,
-                                 target=target)
+                                 target=done.target, checksum=done.checksum,
+                                 stored_bytes=done.stored_bytes)
 
 
 async def serve(nc: Connection, subjects: Subjects, host: str, backing: Backing,
-                exporter: Exporter | None, stop: asyncio.Event, *,
+                exporter: Exporter | None, backup_dir: Path, stop: asyncio.Event, *,
                 nak_delay: float = 1.0, ack_wait: float = 30.0) -> None:
     """Run the worker for ``host`` on an open connection until ``stop`` is set."""
     js = nc.jetstream()
     await ensure_streams(js, subjects)
-    worker = StorageWorker(nc, subjects, host, backing, exporter)
+    worker = StorageWorker(nc, subjects, host, backing, exporter, backup_dir)
     spec = ConsumerSpec(stream=subjects.events_stream, durable=f"storage-{host}",
                         filter_subject=subjects.host_events("*", host),  # volumes, snapshots
                         nak_delay=nak_delay, ack_wait=ack_wait)
@@ -107,10 +133,10 @@ async def serve(nc: Connection, subjects: Subjects, host: str, backing: Backing,
 
 
 async def run(nats_url: str, prefix: str, host: str, backing: Backing,
-              exporter: Exporter | None, stop: asyncio.Event) -> None:
+              exporter: Exporter | None, backup_dir: Path, stop: asyncio.Event) -> None:
     """The storage worker process for one host."""
     nc = await connect(nats_url, name=f"storage-{host}")
     try:
-        await serve(nc, Subjects(prefix), host, backing, exporter, stop)
+        await serve(nc, Subjects(prefix), host, backing, exporter, backup_dir, stop)
     finally:
         await nc.drain()

@@ -1,0 +1,156 @@
+"""Volume backups: the seed's procedure, as an aggregate with Cinder's statuses.
+
+The volume's storage host archives only the used data of the volume into the
+backup directory, with a checksum beside it, and reports the sha256 of the
+volume's bytes; a restore makes a new volume from the archive (refused if
+the archive's checksum does not match) whose bytes must hash the same. A
+backup outlives its volume, as in Cinder.
+"""
+
+from __future__ import annotations
+
+import enum
+import typing
+from datetime import datetime
+from typing import ClassVar
+
+import msgspec
+
+from domain.base import Event
+from domain.errors import InvalidInput
+from domain.volume import Status as VolumeStatus
+from domain.volume import Volume
+
+
+class Status(enum.StrEnum):
+    CREATING = "creating"
+    AVAILABLE = "available"
+    DELETING = "deleting"
+    ERROR = "error"
+    ERROR_DELETING = "error_deleting"
+    DELETED = "deleted"
+
+
+class BackupEvent(Event, frozen=True, kw_only=True):
+    aggregate: ClassVar[str] = "backup"
+    request_id: str
+
+
+class BackupCreateRequested(BackupEvent, frozen=True, kw_only=True):
+    host: str  # the volume's storage host, which reads the bytes
+    volume_id: str
+    project_id: str
+    user_id: str
+    name: str
+    description: str
+    size_gb: int
+
+
+class BackupDeleteRequested(BackupEvent, frozen=True, kw_only=True):
+    host: str
+
+
+class BackupSucceeded(BackupEvent, frozen=True, kw_only=True):
+    checksum: str = ""  # after a create: sha256 of the volume's bytes
+    stored_bytes: int = 0  # after a create: the archive's size
+
+
+class BackupFailed(BackupEvent, frozen=True, kw_only=True):
+    reason: str
+
+
+AnyBackupEvent = BackupCreateRequested | BackupDeleteRequested | BackupSucceeded | BackupFailed
+
+EVENT_TYPES: dict[str, type[BackupEvent]] = {
+    cls.__name__: cls for cls in typing.get_args(AnyBackupEvent)
+}
+
+
+class Backup(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    volume_id: str
+    project_id: str
+    user_id: str
+    name: str
+    description: str
+    size_gb: int
+    host: str
+    status: Status
+    created_at: datetime
+    updated_at: datetime
+    checksum: str = ""
+    stored_bytes: int = 0
+    pending: str | None = None
+    pending_kind: str | None = None
+    fault: str | None = None
+
+
+_ON_SUCCESS = {"BackupCreateRequested": Status.AVAILABLE,
+               "BackupDeleteRequested": Status.DELETED}
+_ON_FAILURE = {"BackupCreateRequested": Status.ERROR,
+               "BackupDeleteRequested": Status.ERROR_DELETING}
+
+
+def evolve(state: Backup | None, event: BackupEvent, backup_id: str) -> Backup:
+    if isinstance(event, BackupCreateRequested):
+        return Backup(
+            id=backup_id, volume_id=event.volume_id, project_id=event.project_id,
+            user_id=event.user_id, name=event.name, description=event.description,
+            size_gb=event.size_gb, host=event.host, status=Status.CREATING,
+            created_at=event.at, updated_at=event.at, pending=event.request_id,
+            pending_kind=type(event).__name__)
+    assert state is not None, "a backup's first event creates it"
+    if isinstance(event, BackupDeleteRequested):
+        return msgspec.structs.replace(state, status=Status.DELETING, updated_at=event.at,
+                                       pending=event.request_id,
+                                       pending_kind=type(event).__name__)
+    ended = {"updated_at": event.at, "pending": None, "pending_kind": None}
+    kind = state.pending_kind or ""
+    if isinstance(event, BackupSucceeded):
+        made = ({"checksum": event.checksum, "stored_bytes": event.stored_bytes}
+                if kind == BackupCreateRequested.__name__ else {})
+        return msgspec.structs.replace(state, status=_ON_SUCCESS[kind], fault=None, **ended,
+                                       **made)
+    if isinstance(event, BackupFailed):
+        return msgspec.structs.replace(state, status=_ON_FAILURE[kind], fault=event.reason,
+                                       **ended)
+    raise TypeError(f"not a backup event: {type(event).__name__}")
+
+
+def take(volume: Volume, *, request_id: str, user_id: str, name: str, description: str,
+         force: bool, at: datetime) -> BackupCreateRequested:
+    """Cinder backs up an available volume, or an in-use one when forced."""
+    allowed = {VolumeStatus.AVAILABLE} | ({VolumeStatus.IN_USE} if force else set())
+    if volume.status not in allowed:
+        raise InvalidInput(f"Invalid volume: Volume to be backed up must be available or "
+                           f"in-use, but the current status is \"{volume.status}\".")
+    return BackupCreateRequested(
+        request_id=request_id, at=at, host=volume.host, volume_id=volume.id,
+        project_id=volume.project_id, user_id=user_id, name=name, description=description,
+        size_gb=volume.size_gb)
+
+
+def delete(state: Backup, *, request_id: str, at: datetime) -> BackupDeleteRequested:
+    if state.status not in (Status.AVAILABLE, Status.ERROR, Status.ERROR_DELETING):
+        raise InvalidInput(f"Invalid backup: Backup status must be available or error "
+                           f"(current status: {state.status})")
+    return BackupDeleteRequested(request_id=request_id, at=at, host=state.host)
+
+
+def restorable(state: Backup, size_gb: int) -> None:
+    if state.status is not Status.AVAILABLE:
+        raise InvalidInput(f"Invalid backup: Backup status must be available "
+                           f"(current status: {state.status})")
+    if size_gb < state.size_gb:
+        raise InvalidInput(f"Invalid volume: volume size {size_gb} GB is too small to "
+                           f"restore backup of size {state.size_gb} GB.")
+
+
+def complete(state: Backup, request_id: str, *, ok: bool, reason: str, at: datetime,
+             checksum: str = "", stored_bytes: int = 0) -> BackupEvent | None:
+    if state.pending != request_id:
+        return None
+    if ok:
+        return BackupSucceeded(request_id=request_id, at=at, checksum=checksum,
+                               stored_bytes=stored_bytes)
+    return BackupFailed(request_id=request_id, at=at, reason=reason or "failed on the host")
