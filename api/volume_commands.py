@@ -27,6 +27,7 @@ from commands.volumes import (
     CreateVolume,
     DeleteVolume,
     DetachVolume,
+    UpdateVolume,
     VolumeAccepted,
     VolumeCommands,
 )
@@ -70,6 +71,31 @@ async def create_volume(request: Request) -> Response:
         availability_zone=new.availability_zone)
     accepted = await run_in_threadpool(_volumes(request).create, cmd)
     return _answer(request, accepted, admin=who.caller.is_admin)
+
+
+class _VolumeChange(msgspec.Struct, forbid_unknown_fields=False):
+    name: str | None = None
+    description: str | None = None
+
+
+class _UpdateBody(msgspec.Struct):
+    volume: _VolumeChange
+
+
+async def update_volume(request: Request) -> Response:
+    """Cinder's ``PUT /volumes/{id}``: 200 with the volume renamed."""
+    who = claims(request)
+    own_project(who, request.path_params["project_id"])
+    change = decode_body(await request.body(), _UpdateBody).volume
+    cmd = UpdateVolume(
+        request_id=request_id_for(who.project_id, request.headers.get("idempotency-key")),
+        caller=who.caller, volume_id=request.path_params["volume_id"], name=change.name,
+        description=change.description)
+    accepted = await run_in_threadpool(_volumes(request).update, cmd)
+    headers = {} if accepted.position is None else {POSITION_HEADER: str(accepted.position)}
+    body = {"volume": volume(context(request).base_url, accepted.volume,
+                             admin=who.caller.is_admin)}
+    return JSONResponse(body, headers=headers)
 
 
 async def delete_volume(request: Request) -> Response:
@@ -243,4 +269,5 @@ routes = [
     Route(f"{S}/{{volume_id}}", detach_volume, methods=["DELETE"]),
     Route(f"{PREFIX}/volumes", create_volume, methods=["POST"]),
     Route(f"{PREFIX}/volumes/{{volume_id}}", delete_volume, methods=["DELETE"]),
+    Route(f"{PREFIX}/volumes/{{volume_id}}", update_volume, methods=["PUT"]),
 ]

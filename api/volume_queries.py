@@ -25,6 +25,7 @@ from api.volume_views import (
 )
 from domain.errors import InvalidInput, NotFound
 from domain.volume import Volume
+from domain.volume_types import VolumeType, find
 from projections import volumes_queries as q
 from projections.queries import get_instance
 
@@ -179,9 +180,36 @@ async def show_backup(request: Request) -> Response:
     return JSONResponse({"backup": backup(found)})
 
 
+def _types(request: Request) -> list[VolumeType]:
+    found = context(request).extra.get("volume_types")
+    return found if isinstance(found, list) else []
+
+
+def _type_body(t: VolumeType, *, admin: bool) -> dict[str, object]:
+    specs = {"volume_backend_name": ",".join(t.backends)} if admin else {}
+    return {"id": t.id, "name": t.name, "description": None, "is_public": True,
+            "extra_specs": specs, "os-volume-type-access:is_public": True}
+
+
+async def list_types(request: Request) -> Response:
+    who = claims(request)
+    own_project(who, request.path_params["project_id"])
+    return JSONResponse({"volume_types": [_type_body(t, admin=who.caller.is_admin)
+                                          for t in _types(request)]})
+
+
+async def show_type(request: Request) -> Response:
+    who = claims(request)
+    own_project(who, request.path_params["project_id"])
+    found = find(_types(request), request.path_params["type_id"])
+    return JSONResponse({"volume_type": _type_body(found, admin=who.caller.is_admin)})
+
+
 S = "/compute/v2.1/servers/{server_id}/os-volume_attachments"
 
 routes = [
+    Route(f"{PREFIX}/types", list_types, methods=["GET"]),
+    Route(f"{PREFIX}/types/{{type_id}}", show_type, methods=["GET"]),
     Route(f"{PREFIX}/backups", list_backups, methods=["GET"]),
     Route(f"{PREFIX}/backups/detail", list_backups_detail, methods=["GET"]),
     Route(f"{PREFIX}/backups/{{backup_id}}", show_backup, methods=["GET"]),

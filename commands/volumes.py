@@ -23,9 +23,9 @@ from domain import volume as model
 from domain.errors import InvalidInput, InvalidState, NotFound
 from domain.instance import Instance, VmState
 from domain.messages import VolumeOutcome
+from domain.volume_types import VolumeType, find
 
 NAMESPACE = uuid.UUID("0b8f5e1c-7a2d-4c3e-9f61-5d4e3c2b1a09")
-DEFAULT_TYPE = "__DEFAULT__"  # Cinder's name for the default volume type
 # vm_states in which a server takes or gives up a volume (Nova's, less shelving)
 ATTACHABLE = frozenset({VmState.ACTIVE, VmState.PAUSED, VmState.STOPPED, VmState.SUSPENDED})
 
@@ -46,6 +46,14 @@ class DeleteVolume(msgspec.Struct, frozen=True, kw_only=True):
     request_id: str
     caller: Caller
     volume_id: str
+
+
+class UpdateVolume(msgspec.Struct, frozen=True, kw_only=True):
+    request_id: str
+    caller: Caller
+    volume_id: str
+    name: str | None = None
+    description: str | None = None
 
 
 class AttachVolume(msgspec.Struct, frozen=True, kw_only=True):
@@ -76,23 +84,19 @@ def volume_id_for(request_id: str) -> uuid.UUID:
 
 
 class VolumeCommands:
-    def __init__(self, app: NimbusApplication, storage_hosts: list[str],
+    def __init__(self, app: NimbusApplication, types: list[VolumeType],
                  quotas: quota_model.QuotaDefaults) -> None:
-        if not storage_hosts:
-            raise ValueError("volumes need at least one storage host")
         self.app = app
-        self.storage_hosts = storage_hosts
+        self.types = types
         self.quotas = quotas
 
     def create(self, cmd: CreateVolume) -> VolumeAccepted:
         volume_id = volume_id_for(cmd.request_id)
-        volume_type = cmd.volume_type or DEFAULT_TYPE
-        if volume_type != DEFAULT_TYPE:
-            raise NotFound(f"Volume type {volume_type} could not be found.")
+        volume_type = find(self.types, cmd.volume_type)
         zone = cmd.availability_zone or "nova"
         if zone != "nova":
             raise InvalidInput(f"Availability zone '{zone}' is invalid.")
-        host, size_gb = self.storage_hosts[0], cmd.size_gb
+        host, size_gb = volume_type.backends[0], cmd.size_gb
         if cmd.snapshot_id is not None:
             snapshots = SnapshotCommands(self.app, self.quotas)
             found = snapshots.usable(cmd.snapshot_id, cmd.caller, size_gb)
@@ -113,7 +117,7 @@ class VolumeCommands:
             aggregate.record(model.create(
                 request_id=cmd.request_id, project_id=cmd.caller.project_id,
                 user_id=cmd.caller.user_id, name=cmd.name, description=cmd.description,
-                size_gb=size_gb, volume_type=volume_type, host=host,
+                size_gb=size_gb, volume_type=volume_type.name, host=host,
                 availability_zone=zone, snapshot_id=cmd.snapshot_id, backup_id=cmd.backup_id,
                 at=at))
             quota = self._quota(cmd.caller.project_id)
@@ -134,6 +138,20 @@ class VolumeCommands:
                 return VolumeAccepted(volume=aggregate.state, position=None)
             aggregate.record(model.delete(aggregate.state, request_id=cmd.request_id,
                                           at=self.app.clock()))
+            return VolumeAccepted(volume=aggregate.state, position=self.app.commit(aggregate))
+
+        return retrying(attempt)
+
+    def update(self, cmd: UpdateVolume) -> VolumeAccepted:
+        """A new name or description, decided and done at once."""
+        volume_id = _parse_id(cmd.volume_id)
+
+        def attempt() -> VolumeAccepted:
+            aggregate = self._visible(volume_id, cmd.caller)
+            if cmd.request_id in aggregate.requests:
+                return VolumeAccepted(volume=aggregate.state, position=None)
+            aggregate.record(model.VolumeUpdated(request_id=cmd.request_id, at=self.app.clock(),
+                                                 name=cmd.name, description=cmd.description))
             return VolumeAccepted(volume=aggregate.state, position=self.app.commit(aggregate))
 
         return retrying(attempt)

@@ -90,6 +90,13 @@ class VolumeUnexportRequested(VolumeEvent, frozen=True, kw_only=True):
     host: str  # the storage host
 
 
+class VolumeUpdated(VolumeEvent, frozen=True, kw_only=True):
+    """A new name or description (None: unchanged); no host is involved."""
+
+    name: str | None = None
+    description: str | None = None
+
+
 class VolumeSnapshotAdded(VolumeEvent, frozen=True, kw_only=True):
     """A snapshot of this volume was taken (the volume is not deleted while it has one)."""
 
@@ -112,7 +119,8 @@ class VolumeFailed(VolumeEvent, frozen=True, kw_only=True):
 
 AnyVolumeEvent = (VolumeCreateRequested | VolumeDeleteRequested | VolumeAttachRequested
                   | VolumeExported | VolumeDetachRequested | VolumeUnexportRequested
-                  | VolumeSnapshotAdded | VolumeSnapshotRemoved | VolumeSucceeded | VolumeFailed)
+                  | VolumeSnapshotAdded | VolumeSnapshotRemoved | VolumeUpdated | VolumeSucceeded
+                  | VolumeFailed)
 
 EVENT_TYPES: dict[str, type[VolumeEvent]] = {
     cls.__name__: cls for cls in typing.get_args(AnyVolumeEvent)
@@ -181,6 +189,11 @@ def evolve(state: Volume | None, event: VolumeEvent, volume_id: str) -> Volume:
             pending_kind=type(event).__name__,
         )
     assert state is not None, "a volume's first event creates it"
+    if isinstance(event, VolumeUpdated):
+        return msgspec.structs.replace(
+            state, updated_at=event.at,
+            name=state.name if event.name is None else event.name,
+            description=state.description if event.description is None else event.description)
     if isinstance(event, VolumeSnapshotAdded):
         return msgspec.structs.replace(state, snapshots=[*state.snapshots, event.snapshot_id])
     if isinstance(event, VolumeSnapshotRemoved):

@@ -29,6 +29,7 @@ from commands.catalog import ensure_defaults
 from commands.identity import IdentityCommands
 from commands.image_files import ImageFiles
 from commands.services import CloudLimits, Commands
+from domain import volume_types
 from domain.host import AllocationRatios, Capacity
 from domain.messages import Subjects
 from domain.quota import QuotaDefaults
@@ -151,7 +152,8 @@ async def serve(
     commands = (Commands.open(database_url, settings.hosts, limits=cloud_limits(settings))
                 if needs_app else None)
     if commands is not None:
-        commands.storage_hosts = settings.storage_hosts
+        commands.volume_types = volume_types.catalog(settings.storage_hosts,
+                                                     settings.volume_types)
         await ensure_catalog(settings, commands)
     pool: AsyncConnectionPool[Any] | None = None
     if "api" in parts and api_role != "command":
@@ -164,6 +166,8 @@ async def serve(
     ctx.extra["image_dir"] = settings.state_path / "images"
     ctx.extra["quota_defaults"] = quota_defaults(settings)
     ctx.extra["service_down_time"] = settings.service_down_time
+    ctx.extra["volume_types"] = volume_types.catalog(settings.storage_hosts,
+                                                     settings.volume_types)
     host_requests = HostRequests(nats_url, subjects.prefix)
     ctx.ask_host = host_requests
     server = uvicorn.Server(uvicorn.Config(

@@ -111,31 +111,32 @@ class RunningStack:
 async def stack_running(
     database_url: str, nats_url: str, subject_prefix: str, state_dir: Path,
     *, worker_hosts: list[str] | None = None, parts: frozenset[str] = stack.PARTS,
+    **settings: Any,
 ) -> AsyncIterator[RunningStack]:
     """The stack's ``parts`` (default: all) with hosts compute1 and compute2,
     a hypervisor worker for each of ``worker_hosts`` (default: both) and a
-    storage worker for storage1."""
+    storage worker for storage1; ``settings`` over the defaults."""
     port = free_port()
-    settings = load({
+    loaded = load({
         "state_dir": str(state_dir), "api_port": port, "subject_prefix": subject_prefix,
-        "admin_password": ADMIN_PASSWORD, "hosts": ["compute1", "compute2"],
+        "admin_password": ADMIN_PASSWORD, "hosts": ["compute1", "compute2"], **settings,
     }, env={})
     stop = asyncio.Event()
     ready = asyncio.Event()
-    task = asyncio.ensure_future(stack.serve(settings, database_url, nats_url, stop,
+    task = asyncio.ensure_future(stack.serve(loaded, database_url, nats_url, stop,
                                              on_ready=ready.set, hosts=worker_hosts,
                                              parts=parts))
     waiter = asyncio.ensure_future(ready.wait())
     await asyncio.wait([task, waiter], timeout=30, return_when=asyncio.FIRST_COMPLETED)
     if task.done():
         task.result()  # raises what stopped the stack
-    async with httpx.AsyncClient(base_url=settings.base_url, timeout=20) as http:
+    async with httpx.AsyncClient(base_url=loaded.base_url, timeout=20) as http:
         r = await http.post("/identity/v3/auth/tokens",
                             json=auth_body("admin", ADMIN_PASSWORD, "admin"))
         assert r.status_code == 201, r.text
         http.headers["X-Auth-Token"] = r.headers["X-Subject-Token"]
         try:
-            yield RunningStack(settings, database_url, nats_url, http)
+            yield RunningStack(loaded, database_url, nats_url, http)
         finally:
             stop.set()
             await asyncio.wait_for(task, 30)

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import psycopg
+import pytest
 
 from projections.log import head
-from tests.stack import RunningStack
+from tests.stack import RunningStack, stack_running
 from tests.test_hosts_api import member
 
 
@@ -96,7 +98,7 @@ async def test_bad_volume_requests_are_refused_in_cinders_words_and_write_nothin
         ("POST", base, alice, {"volume": {"size": "big"}}, 400, "size"),
         ("POST", base, alice, {"volume": {}}, 400, "size"),
         ("POST", base, alice, {"volume": {"size": 1, "volume_type": "gold"}}, 404,
-         "Volume type gold could not be found"),
+         "Volume type with name gold could not be found"),
         ("POST", base, alice, {"volume": {"size": 1, "availability_zone": "mars"}}, 400,
          "'mars' is invalid"),
         ("POST", base, alice, {"volume": {"size": 2000}}, 413, "gigabytes quota"),
@@ -334,3 +336,42 @@ async def test_a_backup_keeps_only_used_data_and_restores_the_same_bytes(
     assert (await http.delete(f"{backups}/{backup_id}")).status_code == 202
     await wait_for(http, f"{backups}/{backup_id}", "backup", None)
     assert not archive.exists()
+
+
+@pytest.fixture
+async def gold_stack(database_url: str, nats_url: str, subject_prefix: str,
+                     tmp_path: Path) -> AsyncIterator[RunningStack]:
+    async with stack_running(database_url, nats_url, subject_prefix, tmp_path,
+                             volume_types={"gold": ["storage1"]}) as running:
+        yield running
+
+
+async def test_volume_types_name_their_backends_and_a_volume_can_be_renamed(
+        gold_stack: RunningStack) -> None:
+    http = gold_stack.http
+    alice = member(gold_stack, "p-alice")
+    types = (await http.get("/volume/v3/p-alice/types", headers=alice)).json()["volume_types"]
+    assert [t["name"] for t in types] == ["__DEFAULT__", "gold"]
+    assert all(t["extra_specs"] == {} for t in types)  # backends are the admin's business
+    admin_view = (await http.get("/volume/v3/p-alice/types")).json()["volume_types"]
+    assert admin_view[1]["extra_specs"] == {"volume_backend_name": "storage1"}
+    gold_id = types[1]["id"]
+    assert (await http.get(f"/volume/v3/p-alice/types/{gold_id}", headers=alice)
+            ).json()["volume_type"]["name"] == "gold"
+
+    base = volumes_of("p-alice")
+    r = await http.post(base, headers=alice, json={"volume": {"size": 1,
+                                                              "volume_type": gold_id}})
+    assert r.status_code == 202, r.text
+    made = r.json()["volume"]
+    assert made["volume_type"] == "gold"
+    await wait_for_volume(http, f"{base}/{made['id']}", "available", alice)
+    r = await http.put(f"{base}/{made['id']}", headers=alice,
+                       json={"volume": {"name": "renamed", "description": "gold data"}})
+    assert r.status_code == 200, r.text
+    assert (r.json()["volume"]["name"], r.json()["volume"]["description"]) == (
+        "renamed", "gold data")
+    found = (await http.get(base, headers=alice, params={"name": "renamed"})).json()
+    assert [v["id"] for v in found["volumes"]] == [made["id"]]
+    assert (await http.get(base, headers=alice, params={"name": "other"})).json()[
+        "volumes"] == []
