@@ -5,9 +5,10 @@ the chunks that hold data: holes (``SEEK_DATA``) and all-zero chunks are
 left out, so a mostly empty 1 GB volume makes an archive of a few KB. Beside
 the archive goes ``<archive>.sha256`` in ``sha256sum`` format, so operators
 can check it with ``sha256sum -c``. ``restore`` refuses an archive whose
-checksum does not match, then writes the chunks back (a file stays sparse;
-a block device gets its gaps zeroed) and returns the sha256 of the volume
-bytes it wrote, which the archive also records and which must match.
+checksum does not match, then writes the chunks back (into a new sparse
+file, or over an existing volume, zeroing what lies between the chunks) and
+returns the sha256 of the volume bytes it wrote, which the archive also
+records and which must match.
 
 The archive is a gzip stream of::
 
@@ -24,7 +25,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
-import stat
 import struct
 import zlib
 from datetime import datetime
@@ -32,7 +32,7 @@ from pathlib import Path
 
 import msgspec
 
-from workers.storage.file_backing import CHUNK, chunks, is_zero
+from workers.storage.file_backing import CHUNK, chunks, data_extents, is_zero
 from workers.storage.port import StorageError, checked_id
 
 MAGIC = b"NIMBUS-VOLUME-BACKUP 1\n"
@@ -90,24 +90,31 @@ def archive(source: Path, directory: Path, backup_id: str) -> BackupRecord:
 
 
 def restore(record_path: Path, dest: Path) -> str:
-    """Write the archived volume to ``dest`` (a file, or an existing block device)
-    once its checksum matches; the sha256 of the volume bytes written."""
+    """Write the archived volume to ``dest`` once the archive's checksum matches;
+    the sha256 of the volume bytes written.
+
+    A missing ``dest`` becomes a new sparse file of the archived size. An
+    existing one (a new, possibly larger volume: a file or a block device)
+    is written in place: the archived chunks, and zeros wherever it holds
+    data between them. A failure part-way leaves it partly written; a retry
+    writes it all again.
+    """
     _verify_checksum(record_path)
-    block = dest.exists() and stat.S_ISBLK(dest.stat().st_mode)
-    target = dest if block else dest.with_name(f"{dest.name}.partial")
+    into = dest.exists()
+    target = dest if into else dest.with_name(f"{dest.name}.partial")
     try:
-        fd = os.open(target, os.O_WRONLY if block else os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
+        fd = os.open(target, os.O_WRONLY if into else os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
                      0o600)
         try:
             with gzip.open(record_path, "rb") as stream:
-                digest = _write_volume(stream, fd, block)
+                digest = _write_volume(stream, fd, into)
             os.fsync(fd)
         finally:
             os.close(fd)
-        if not block:
+        if not into:
             os.replace(target, dest)
     except (OSError, EOFError, zlib.error, struct.error, StorageError) as error:
-        if not block:
+        if not into:
             target.unlink(missing_ok=True)
         if isinstance(error, StorageError):
             raise
@@ -139,13 +146,15 @@ def volume_sha256(path: Path) -> str:
         os.close(fd)
 
 
-def _write_volume(stream: gzip.GzipFile, fd: int, block: bool) -> str:
+def _write_volume(stream: gzip.GzipFile, fd: int, into: bool) -> str:
     if stream.read(len(MAGIC)) != MAGIC:
         raise StorageError("not a nimbus volume backup")
     size, _chunk = _RECORD.unpack(_exactly(stream, _RECORD.size))
-    if block and os.lseek(fd, 0, os.SEEK_END) < size:
-        raise StorageError(f"the device is smaller than the {size}-byte volume")
-    if not block:
+    if into:
+        room = os.lseek(fd, 0, os.SEEK_END)
+        if room < size:
+            raise StorageError(f"the volume has {room} bytes, the backup needs {size}")
+    else:
         os.ftruncate(fd, size)
     volume = hashlib.sha256()
     position = 0
@@ -155,23 +164,25 @@ def _write_volume(stream: gzip.GzipFile, fd: int, block: bool) -> str:
             break
         if offset < position or offset + length > size:
             raise StorageError(f"chunk at {offset} is out of order")
-        _zero_gap(fd, volume, position, offset, block)
+        _zero_gap(fd, volume, position, offset, into)
         data = _exactly(stream, length)
         volume.update(data)
         os.pwrite(fd, data, offset)
         position = offset + length
-    _zero_gap(fd, volume, position, size, block)
+    _zero_gap(fd, volume, position, size, into)
     if offset != size or _exactly(stream, 32) != volume.digest():
         raise StorageError("the restored bytes do not match the archived volume")
     return volume.hexdigest()
 
 
-def _zero_gap(fd: int, digest: hashlib._Hash, start: int, end: int, block: bool) -> None:
-    """Account for zeros between chunks; a device (not a sparse file) needs them written."""
+def _zero_gap(fd: int, digest: hashlib._Hash, start: int, end: int, into: bool) -> None:
+    """Account for the zeros between chunks; in an existing volume, write them
+    wherever it holds data (every block, on a device)."""
     _hash_zeros(digest, end - start)
-    if block:
-        for offset in range(start, end, CHUNK):
-            os.pwrite(fd, _ZEROS[: min(CHUNK, end - offset)], offset)
+    if into:
+        for first, last in data_extents(fd, end, start):
+            for offset in range(first, last, CHUNK):
+                os.pwrite(fd, _ZEROS[: min(CHUNK, last - offset)], offset)
 
 
 def _hash_zeros(digest: hashlib._Hash, count: int) -> None:

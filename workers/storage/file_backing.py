@@ -39,16 +39,17 @@ GIB = 1 << 30
 CHUNK = 1 << 20
 
 
-def data_extents(fd: int, size: int) -> Iterator[tuple[int, int]]:
-    """``(start, end)`` of each region of an open file that may hold data.
+def data_extents(fd: int, size: int, start: int = 0) -> Iterator[tuple[int, int]]:
+    """``(start, end)`` of each region of an open file, between ``start`` and
+    ``size``, that may hold data.
 
     Holes are skipped (``SEEK_DATA``/``SEEK_HOLE``); where the filesystem or
     device cannot tell, the whole range is one region.
     """
-    offset = 0
+    offset = start
     while offset < size:
         try:
-            start = os.lseek(fd, offset, os.SEEK_DATA)
+            data = os.lseek(fd, offset, os.SEEK_DATA)
         except OSError as error:
             if error.errno == errno.ENXIO:  # nothing but a hole from here on
                 return
@@ -56,10 +57,10 @@ def data_extents(fd: int, size: int) -> Iterator[tuple[int, int]]:
                 yield offset, size
                 return
             raise
-        if start >= size:
+        if data >= size:
             return
-        end = min(os.lseek(fd, start, os.SEEK_HOLE), size)
-        yield start, end
+        end = min(os.lseek(fd, data, os.SEEK_HOLE), size)
+        yield data, end
         offset = end
 
 

@@ -69,7 +69,8 @@ class Backing(Protocol):
         ...
 
     def wipe_and_delete(self, volume_id: str) -> None:
-        """Overwrite the volume's data with zeros, then remove it; absent is success."""
+        """Overwrite the volume's data with zeros, then remove it; absent is success.
+        Delete its snapshots first: a backing may refuse while it has any (LVM does)."""
         ...
 
     def path(self, volume_id: str) -> str:
