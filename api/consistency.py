@@ -22,6 +22,11 @@ from projections import queries
 POSITION_HEADER = "Nimbus-Log-Position"
 
 
+def positioned(position: int | None) -> dict[str, str]:
+    """The header a command's response carries (none when it wrote nothing)."""
+    return {} if position is None else {POSITION_HEADER: str(position)}
+
+
 async def caught_up(request: Request) -> AsyncConnectionPool[Any]:
     """The views' pool, once the views include what this request may ask about."""
     ctx = context(request)

@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from api.compute_commands import decode_body
-from api.consistency import POSITION_HEADER
+from api.consistency import positioned
 from api.context import claims, context
 from api.volume_views import PREFIX, own_project, snapshot, volume, volume_attachment
 from commands.backups import BackupCommands, DeleteBackup, TakeBackup
@@ -55,7 +55,7 @@ def _volumes(request: Request) -> VolumeCommands:
 
 
 def _answer(request: Request, accepted: VolumeAccepted, *, admin: bool) -> Response:
-    headers = {} if accepted.position is None else {POSITION_HEADER: str(accepted.position)}
+    headers = positioned(accepted.position)
     body = {"volume": volume(context(request).base_url, accepted.volume, admin=admin)}
     return JSONResponse(body, status_code=202, headers=headers)
 
@@ -92,7 +92,7 @@ async def update_volume(request: Request) -> Response:
         caller=who.caller, volume_id=request.path_params["volume_id"], name=change.name,
         description=change.description)
     accepted = await run_in_threadpool(_volumes(request).update, cmd)
-    headers = {} if accepted.position is None else {POSITION_HEADER: str(accepted.position)}
+    headers = positioned(accepted.position)
     body = {"volume": volume(context(request).base_url, accepted.volume,
                              admin=who.caller.is_admin)}
     return JSONResponse(body, headers=headers)
@@ -105,7 +105,7 @@ async def delete_volume(request: Request) -> Response:
         request_id=request_id_for(who.project_id, request.headers.get("idempotency-key")),
         caller=who.caller, volume_id=request.path_params["volume_id"])
     accepted = await run_in_threadpool(_volumes(request).delete, cmd)
-    headers = {} if accepted.position is None else {POSITION_HEADER: str(accepted.position)}
+    headers = positioned(accepted.position)
     return Response(status_code=202, headers=headers)
 
 
@@ -135,7 +135,7 @@ async def create_snapshot(request: Request) -> Response:
         caller=who.caller, volume_id=new.volume_id, name=new.name or "",
         description=new.description or "", force=new.force)
     accepted = await run_in_threadpool(_snapshots(request).take, cmd)
-    headers = {} if accepted.position is None else {POSITION_HEADER: str(accepted.position)}
+    headers = positioned(accepted.position)
     return JSONResponse({"snapshot": snapshot(accepted.snapshot)}, status_code=202,
                         headers=headers)
 
@@ -147,7 +147,7 @@ async def delete_snapshot(request: Request) -> Response:
         request_id=request_id_for(who.project_id, request.headers.get("idempotency-key")),
         caller=who.caller, snapshot_id=request.path_params["snapshot_id"])
     accepted = await run_in_threadpool(_snapshots(request).delete, cmd)
-    headers = {} if accepted.position is None else {POSITION_HEADER: str(accepted.position)}
+    headers = positioned(accepted.position)
     return Response(status_code=202, headers=headers)
 
 
@@ -186,7 +186,7 @@ async def create_backup(request: Request) -> Response:
         caller=who.caller, volume_id=new.volume_id, name=new.name or "",
         description=new.description or "", force=new.force)
     accepted = await run_in_threadpool(_backups(request).take, cmd)
-    headers = {} if accepted.position is None else {POSITION_HEADER: str(accepted.position)}
+    headers = positioned(accepted.position)
     made = accepted.backup
     return JSONResponse({"backup": {"id": made.id, "name": made.name}}, status_code=202,
                         headers=headers)
@@ -199,7 +199,7 @@ async def delete_backup(request: Request) -> Response:
         request_id=request_id_for(who.project_id, request.headers.get("idempotency-key")),
         caller=who.caller, backup_id=request.path_params["backup_id"])
     accepted = await run_in_threadpool(_backups(request).delete, cmd)
-    headers = {} if accepted.position is None else {POSITION_HEADER: str(accepted.position)}
+    headers = positioned(accepted.position)
     return Response(status_code=202, headers=headers)
 
 
@@ -217,7 +217,7 @@ async def restore_backup(request: Request) -> Response:
         caller=who.caller, size_gb=None, backup_id=backup_id,
         name=asked.name or f"restore_backup_{backup_id}")
     accepted = await run_in_threadpool(_volumes(request).create, cmd)
-    headers = {} if accepted.position is None else {POSITION_HEADER: str(accepted.position)}
+    headers = positioned(accepted.position)
     return JSONResponse({"restore": {"backup_id": backup_id, "volume_id": accepted.volume.id,
                                      "volume_name": accepted.volume.name}},
                         status_code=202, headers=headers)
@@ -241,7 +241,7 @@ async def attach_volume(request: Request) -> Response:
         caller=who.caller, server_id=request.path_params["server_id"],
         volume_id=asked.volumeId, device=asked.device)
     accepted = await run_in_threadpool(_volumes(request).attach, cmd)
-    headers = {} if accepted.position is None else {POSITION_HEADER: str(accepted.position)}
+    headers = positioned(accepted.position)
     return JSONResponse({"volumeAttachment": volume_attachment(accepted.volume)},
                         headers=headers)
 
@@ -253,7 +253,7 @@ async def detach_volume(request: Request) -> Response:
         caller=who.caller, server_id=request.path_params["server_id"],
         volume_id=request.path_params["volume_id"])
     accepted = await run_in_threadpool(_volumes(request).detach, cmd)
-    headers = {} if accepted.position is None else {POSITION_HEADER: str(accepted.position)}
+    headers = positioned(accepted.position)
     return Response(status_code=202, headers=headers)
 
 

@@ -1,11 +1,16 @@
-"""Cinder v3 volume query routes: list, detail, show, answered from the volumes view.
+"""Cinder v3 query routes (volumes, snapshots, backups, types) and Nova's
+``os-volume_attachments`` listing, answered from the views.
 
 Every route first waits for the views to catch up (api/consistency.py), so a
-client that creates a volume and at once shows it finds it.
+client that creates a volume and at once shows it finds it. Lists and shows
+of the three kinds differ only in their names and shapes, so one pair of
+handlers serves each kind.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
 from uuid import UUID
 
 from starlette.requests import Request
@@ -23,161 +28,73 @@ from api.volume_views import (
     volume_attachment,
     volume_brief,
 )
+from domain.backup import Backup
 from domain.errors import InvalidInput, NotFound
+from domain.snapshot import Snapshot
 from domain.volume import Volume
 from domain.volume_types import VolumeType, find
 from projections import volumes_queries as q
 from projections.queries import get_instance
 
 MAX_LIMIT = 1000  # Cinder's osapi_max_limit
+Handler = Callable[[Request], Awaitable[Response]]
 
 
-def _uuid(value: str) -> UUID:
+def _uuid(value: str, kind: str) -> UUID:
     try:
         return UUID(value)
     except ValueError:
-        raise NotFound(f"Volume {value} could not be found.") from None
+        raise NotFound(f"{kind} {value} could not be found.") from None
 
 
-async def _list(request: Request, *, detail: bool) -> Response:
-    who = claims(request)
-    own_project(who, request.path_params["project_id"])
-    params = request.query_params
-    raw_limit = params.get("limit", str(MAX_LIMIT))
-    if not raw_limit.isdigit():
-        raise InvalidInput(f"Invalid input received: limit {raw_limit!r} must be an integer")
-    every = who.caller.is_admin and params.get("all_tenants", "0").lower() in ("1", "true")
-    marker = _uuid(params["marker"]) if params.get("marker") else None
-    found = await q.list_volumes(
-        await caught_up(request), None if every else who.project_id,
-        limit=min(int(raw_limit), MAX_LIMIT), marker=marker, name=params.get("name"),
-        status=params.get("status"))
-    base = context(request).base_url
-    body = [volume(base, v, admin=who.caller.is_admin) if detail else volume_brief(base, v)
-            for v in found]
-    return JSONResponse({"volumes": body})
+def _shape(request: Request, found: Any, *, detail: bool) -> dict[str, Any]:
+    admin = claims(request).caller.is_admin
+    if isinstance(found, Volume):
+        base = context(request).base_url
+        return volume(base, found, admin=admin) if detail else volume_brief(base, found)
+    if isinstance(found, Snapshot):
+        return snapshot(found) if detail else {
+            "id": found.id, "name": found.name, "status": str(found.status),
+            "size": found.size_gb, "volume_id": found.volume_id}
+    assert isinstance(found, Backup)
+    return backup(found) if detail else {"id": found.id, "name": found.name}
 
 
-async def list_volumes(request: Request) -> Response:
-    return await _list(request, detail=False)
+def lister(kind: type[Volume | Snapshot | Backup], key: str, *, detail: bool) -> Handler:
+    """``GET .../{key}[/detail]``: the caller's project's (an admin's with
+    ``all_tenants``), newest first, with Cinder's filters and paging."""
+    async def handler(request: Request) -> Response:
+        who = claims(request)
+        own_project(who, request.path_params["project_id"])
+        params = request.query_params
+        raw_limit = params.get("limit", str(MAX_LIMIT))
+        if not raw_limit.isdigit():
+            raise InvalidInput(f"Invalid input received: limit {raw_limit!r} must be an "
+                               "integer")
+        every = who.caller.is_admin and params.get("all_tenants", "0").lower() in ("1", "true")
+        filters = {name: params.get(name) for name in ("name", "status")}
+        if kind is Snapshot:
+            filters["volume_id"] = params.get("volume_id")
+        marker = _uuid(params["marker"], kind.__name__) if params.get("marker") else None
+        found = await q.listed(await caught_up(request), kind,
+                               limit=min(int(raw_limit), MAX_LIMIT), marker=marker,
+                               project_id=None if every else who.project_id, **filters)
+        return JSONResponse({key: [_shape(request, f, detail=detail) for f in found]})
+    return handler
 
 
-async def list_volumes_detail(request: Request) -> Response:
-    return await _list(request, detail=True)
-
-
-async def show_volume(request: Request) -> Response:
-    who = claims(request)
-    own_project(who, request.path_params["project_id"])
-    ident = _uuid(request.path_params["volume_id"])
-    found = await q.get_volume(await caught_up(request), ident,
-                               None if who.caller.is_admin else who.project_id)
-    if found is None:
-        raise NotFound(f"Volume {ident} could not be found.")
-    return JSONResponse({"volume": volume(context(request).base_url, found,
-                                          admin=who.caller.is_admin)})
-
-
-async def _attachments(request: Request) -> list[Volume]:
-    """The server's attachments, if the caller may see the server (Nova's 404)."""
-    who = claims(request)
-    pool = await caught_up(request)
-    server_id = _server_uuid(request.path_params["server_id"])
-    if await get_instance(pool, server_id, None if who.caller.is_admin else who.project_id) \
-            is None:
-        raise NotFound(f"Instance {server_id} could not be found.")
-    return await q.attached_to(pool, server_id)
-
-
-def _server_uuid(value: str) -> UUID:
-    try:
-        return UUID(value)
-    except ValueError:
-        raise NotFound(f"Instance {value} could not be found.") from None
-
-
-async def list_attachments(request: Request) -> Response:
-    found = await _attachments(request)
-    return JSONResponse({"volumeAttachments": [volume_attachment(v) for v in found]})
-
-
-async def show_attachment(request: Request) -> Response:
-    wanted = request.path_params["volume_id"]
-    found = next((v for v in await _attachments(request) if v.id == wanted), None)
-    if found is None:
-        raise NotFound(f"volume_id not found: {wanted}")
-    return JSONResponse({"volumeAttachment": volume_attachment(found)})
-
-
-async def _snapshots(request: Request, *, detail: bool) -> Response:
-    who = claims(request)
-    own_project(who, request.path_params["project_id"])
-    every = (who.caller.is_admin
-             and request.query_params.get("all_tenants", "0").lower() in ("1", "true"))
-    found = await q.list_snapshots(await caught_up(request), None if every else who.project_id,
-                                   limit=MAX_LIMIT,
-                                   volume_id=request.query_params.get("volume_id"))
-    body = [snapshot(s) if detail else {"id": s.id, "name": s.name, "status": str(s.status),
-                                        "size": s.size_gb, "volume_id": s.volume_id}
-            for s in found]
-    return JSONResponse({"snapshots": body})
-
-
-async def list_snapshots(request: Request) -> Response:
-    return await _snapshots(request, detail=False)
-
-
-async def list_snapshots_detail(request: Request) -> Response:
-    return await _snapshots(request, detail=True)
-
-
-async def show_snapshot(request: Request) -> Response:
-    who = claims(request)
-    own_project(who, request.path_params["project_id"])
-    raw = request.path_params["snapshot_id"]
-    try:
-        ident = UUID(raw)
-    except ValueError:
-        raise NotFound(f"Snapshot {raw} could not be found.") from None
-    found = await q.get_snapshot(await caught_up(request), ident,
-                                 None if who.caller.is_admin else who.project_id)
-    if found is None:
-        raise NotFound(f"Snapshot {ident} could not be found.")
-    return JSONResponse({"snapshot": snapshot(found)})
-
-
-async def _backups(request: Request, *, detail: bool) -> Response:
-    who = claims(request)
-    own_project(who, request.path_params["project_id"])
-    every = (who.caller.is_admin
-             and request.query_params.get("all_tenants", "0").lower() in ("1", "true"))
-    found = await q.list_backups(await caught_up(request), None if every else who.project_id,
-                                 limit=MAX_LIMIT)
-    body = [backup(b) if detail else {"id": b.id, "name": b.name} for b in found]
-    return JSONResponse({"backups": body})
-
-
-async def list_backups(request: Request) -> Response:
-    return await _backups(request, detail=False)
-
-
-async def list_backups_detail(request: Request) -> Response:
-    return await _backups(request, detail=True)
-
-
-async def show_backup(request: Request) -> Response:
-    who = claims(request)
-    own_project(who, request.path_params["project_id"])
-    raw = request.path_params["backup_id"]
-    try:
-        ident = UUID(raw)
-    except ValueError:
-        raise NotFound(f"Backup {raw} could not be found.") from None
-    found = await q.get_backup(await caught_up(request), ident,
-                               None if who.caller.is_admin else who.project_id)
-    if found is None:
-        raise NotFound(f"Backup {ident} could not be found.")
-    return JSONResponse({"backup": backup(found)})
+def shower(kind: type[Volume | Snapshot | Backup], key: str) -> Handler:
+    """``GET .../{key}s/{id}``: one the caller may see (an admin: any)."""
+    async def handler(request: Request) -> Response:
+        who = claims(request)
+        own_project(who, request.path_params["project_id"])
+        ident = _uuid(request.path_params["ident"], kind.__name__)
+        found = await q.one(await caught_up(request), kind, ident,
+                            None if who.caller.is_admin else who.project_id)
+        if found is None:
+            raise NotFound(f"{kind.__name__} {ident} could not be found.")
+        return JSONResponse({key: _shape(request, found, detail=True)})
+    return handler
 
 
 def _types(request: Request) -> list[VolumeType]:
@@ -205,20 +122,41 @@ async def show_type(request: Request) -> Response:
     return JSONResponse({"volume_type": _type_body(found, admin=who.caller.is_admin)})
 
 
+async def _attachments(request: Request) -> list[Volume]:
+    """The server's attachments, if the caller may see the server (Nova's 404)."""
+    who = claims(request)
+    pool = await caught_up(request)
+    server_id = _uuid(request.path_params["server_id"], "Instance")
+    if await get_instance(pool, server_id,
+                          None if who.caller.is_admin else who.project_id) is None:
+        raise NotFound(f"Instance {server_id} could not be found.")
+    return await q.attached_to(pool, server_id)
+
+
+async def list_attachments(request: Request) -> Response:
+    found = await _attachments(request)
+    return JSONResponse({"volumeAttachments": [volume_attachment(v) for v in found]})
+
+
+async def show_attachment(request: Request) -> Response:
+    wanted = request.path_params["volume_id"]
+    found = next((v for v in await _attachments(request) if v.id == wanted), None)
+    if found is None:
+        raise NotFound(f"volume_id not found: {wanted}")
+    return JSONResponse({"volumeAttachment": volume_attachment(found)})
+
+
 S = "/compute/v2.1/servers/{server_id}/os-volume_attachments"
 
 routes = [
     Route(f"{PREFIX}/types", list_types, methods=["GET"]),
     Route(f"{PREFIX}/types/{{type_id}}", show_type, methods=["GET"]),
-    Route(f"{PREFIX}/backups", list_backups, methods=["GET"]),
-    Route(f"{PREFIX}/backups/detail", list_backups_detail, methods=["GET"]),
-    Route(f"{PREFIX}/backups/{{backup_id}}", show_backup, methods=["GET"]),
-    Route(f"{PREFIX}/snapshots", list_snapshots, methods=["GET"]),
-    Route(f"{PREFIX}/snapshots/detail", list_snapshots_detail, methods=["GET"]),
-    Route(f"{PREFIX}/snapshots/{{snapshot_id}}", show_snapshot, methods=["GET"]),
+    *(route for kind, key in ((Volume, "volume"), (Snapshot, "snapshot"), (Backup, "backup"))
+      for route in (
+          Route(f"{PREFIX}/{key}s", lister(kind, f"{key}s", detail=False), methods=["GET"]),
+          Route(f"{PREFIX}/{key}s/detail", lister(kind, f"{key}s", detail=True),
+                methods=["GET"]),
+          Route(f"{PREFIX}/{key}s/{{ident}}", shower(kind, key), methods=["GET"]))),
     Route(S, list_attachments, methods=["GET"]),
     Route(f"{S}/{{volume_id}}", show_attachment, methods=["GET"]),
-    Route(f"{PREFIX}/volumes", list_volumes, methods=["GET"]),
-    Route(f"{PREFIX}/volumes/detail", list_volumes_detail, methods=["GET"]),
-    Route(f"{PREFIX}/volumes/{{volume_id}}", show_volume, methods=["GET"]),
 ]

@@ -31,20 +31,26 @@ def volume_file(stack: RunningStack, volume_id: str) -> Path:
     return stack.settings.state_path / "volumes" / "storage1" / f"volume-{volume_id}"
 
 
-async def wait_for_volume(http: httpx.AsyncClient, url: str, status: str | None,
-                          headers: dict[str, str], timeout: float = 15) -> dict[str, Any]:
-    """The volume once it shows ``status`` (None: once it is gone)."""
+async def wait_for(http: httpx.AsyncClient, url: str, key: str, status: str | None,
+                   headers: dict[str, str] | None = None, timeout: float = 15) -> dict[str, Any]:
+    """The ``key`` ("volume", "snapshot", "backup") once it shows ``status``
+    (None: once it is gone)."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         r = await http.get(url, headers=headers)
         if status is None and r.status_code == 404:
             return {}
-        if r.status_code == 200 and r.json()["volume"]["status"] == status:
-            body: dict[str, Any] = r.json()["volume"]
+        if r.status_code == 200 and r.json()[key]["status"] == status:
+            body: dict[str, Any] = r.json()[key]
             return body
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"{url} never became {status}: {r.text}")
         await asyncio.sleep(0.05)
+
+
+async def wait_for_volume(http: httpx.AsyncClient, url: str, status: str | None,
+                          headers: dict[str, str], timeout: float = 15) -> dict[str, Any]:
+    return await wait_for(http, url, "volume", status, headers, timeout)
 
 
 async def test_a_volume_is_made_on_the_storage_host_listed_then_wiped_and_deleted(
@@ -216,21 +222,6 @@ async def test_attaching_to_someone_elses_or_a_deleted_server_is_refused(
     assert r.status_code == 404, r.text
 
 
-async def wait_for_snapshot(http: httpx.AsyncClient, url: str, status: str | None,
-                            timeout: float = 15) -> dict[str, Any]:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        r = await http.get(url)
-        if status is None and r.status_code == 404:
-            return {}
-        if r.status_code == 200 and r.json()["snapshot"]["status"] == status:
-            body: dict[str, Any] = r.json()["snapshot"]
-            return body
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"{url} never became {status}: {r.text}")
-        await asyncio.sleep(0.05)
-
-
 async def test_a_snapshot_keeps_the_bytes_a_new_volume_is_made_from(
         running_stack: RunningStack) -> None:
     http = running_stack.http
@@ -247,7 +238,7 @@ async def test_a_snapshot_keeps_the_bytes_a_new_volume_is_made_from(
     assert r.status_code == 202, r.text
     snap = r.json()["snapshot"]
     assert (snap["status"], snap["size"], snap["volume_id"]) == ("creating", 1, origin)
-    await wait_for_snapshot(http, f"{snapshots}/{snap['id']}", "available")
+    await wait_for(http, f"{snapshots}/{snap['id']}", "snapshot", "available")
     volume_file(running_stack, origin).write_bytes(b"after the snapshot!")
 
     r = await http.delete(f"{base}/{origin}")
@@ -268,28 +259,13 @@ async def test_a_snapshot_keeps_the_bytes_a_new_volume_is_made_from(
     assert r.status_code == 400, r.text
     r = await http.delete(f"{snapshots}/{snap['id']}")
     assert r.status_code == 202, r.text
-    await wait_for_snapshot(http, f"{snapshots}/{snap['id']}", None)
+    await wait_for(http, f"{snapshots}/{snap['id']}", "snapshot", None)
     for volume_id in (origin, copy["id"]):
         assert (await http.delete(f"{base}/{volume_id}")).status_code == 202
         await wait_for_volume(http, f"{base}/{volume_id}", None, {})
     quota = (await http.get(f"/volume/v3/{project}/os-quota-sets/{project}",
                             params={"usage": "True"})).json()["quota_set"]
     assert (quota["volumes"]["in_use"], quota["snapshots"]["in_use"]) == (0, 0)
-
-
-async def wait_for(http: httpx.AsyncClient, url: str, key: str, status: str | None,
-                   timeout: float = 15) -> dict[str, Any]:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        r = await http.get(url)
-        if status is None and r.status_code == 404:
-            return {}
-        if r.status_code == 200 and r.json()[key]["status"] == status:
-            body: dict[str, Any] = r.json()[key]
-            return body
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"{url} never became {status}: {r.text}")
-        await asyncio.sleep(0.05)
 
 
 async def test_a_backup_keeps_only_used_data_and_restores_the_same_bytes(
