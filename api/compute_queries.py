@@ -22,6 +22,7 @@ from api.context import claims, context
 from api.tokens import Claims
 from domain.errors import InvalidInput, NotFound
 from projections import queries
+from projections.volumes_queries import volumes_of_servers
 
 
 def _json(body: Any, request: Request, status: int = 200) -> Response:
@@ -142,7 +143,9 @@ async def _list(request: Request, *, detail: bool) -> Response:
     except pg_errors.InvalidRegularExpression as exc:
         raise InvalidInput(f"Invalid input for query parameter name: {exc}") from None
     if detail:
-        body = [views.server(ctx.base_url, s, admin=who.caller.is_admin) for s in found]
+        volumes = await volumes_of_servers(pool, [s.id for s in found])
+        body = [views.server(ctx.base_url, s, admin=who.caller.is_admin,
+                             volumes=volumes.get(str(s.id))) for s in found]
     else:
         body = [views.server_brief(ctx.base_url, s) for s in found]
     answer: dict[str, Any] = {"servers": body}
@@ -155,8 +158,12 @@ async def _list(request: Request, *, detail: bool) -> Response:
 async def show_server(request: Request) -> Response:
     found = await _visible_server(request)
     admin = claims(request).caller.is_admin
-    return _json({"server": views.server(context(request).base_url, found, admin=admin)},
-                 request)
+    pool = context(request).pool
+    assert pool is not None, "query routes need the views"
+    volumes = await volumes_of_servers(pool, [found.id])
+    body = views.server(context(request).base_url, found, admin=admin,
+                        volumes=volumes.get(str(found.id)))
+    return _json({"server": body}, request)
 
 
 async def _visible_server(request: Request) -> queries.InstanceView:

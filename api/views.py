@@ -51,7 +51,9 @@ def from_state(state: model.Instance) -> InstanceView:
     return msgspec.convert(values, InstanceView)
 
 
-def server(base: str, s: InstanceView, *, admin: bool) -> dict[str, Any]:
+def server(base: str, s: InstanceView, *, admin: bool,
+           volumes: list[str] | None = None) -> dict[str, Any]:
+    """Nova's server body; ``volumes`` are the ids of the volumes attached."""
     ident = str(s.id)
     flavor = FLAVORS.get(s.flavor_id)
     body: dict[str, Any] = {
@@ -81,7 +83,7 @@ def server(base: str, s: InstanceView, *, admin: bool) -> dict[str, Any]:
         "OS-EXT-STS:power_state": s.power_state,
         "OS-SRV-USG:launched_at": iso(s.launched_at),
         "OS-SRV-USG:terminated_at": iso(s.deleted_at),
-        "os-extended-volumes:volumes_attached": [],
+        "os-extended-volumes:volumes_attached": [{"id": v} for v in volumes or []],
         "security_groups": [{"name": "default"}],
     }
     if admin:

@@ -63,6 +63,19 @@ async def one(pool: AsyncConnectionPool[Any], kind: type[S], ident: UUID,
     return _row(kind, row)
 
 
+async def volumes_of_servers(pool: AsyncConnectionPool[Any],
+                             server_ids: list[UUID]) -> dict[str, list[str]]:
+    """Server id -> the ids of the volumes attached to it (in device order)."""
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            f"SELECT server_id, id FROM {V}.volumes WHERE server_id = ANY(%s)"
+            " ORDER BY device", ([str(s) for s in server_ids],))
+        found: dict[str, list[str]] = {}
+        for server_id, volume_id in await cur.fetchall():
+            found.setdefault(str(server_id), []).append(str(volume_id))
+        return found
+
+
 async def attached_to(pool: AsyncConnectionPool[Any], server_id: UUID) -> list[Volume]:
     """The volumes attached, or being attached or detached, to a server."""
     columns = ", ".join(Volume.__struct_fields__)

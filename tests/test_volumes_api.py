@@ -172,6 +172,8 @@ async def test_a_volume_attaches_over_iscsi_to_a_server_and_detaches(
         (server["id"], "/dev/vdb", host)]
     listed = (await http.get(attachments)).json()["volumeAttachments"]
     assert [a["volumeId"] for a in listed] == [volume_id]
+    shown_server = (await http.get(f"/compute/v2.1/servers/{server['id']}")).json()["server"]
+    assert shown_server["os-extended-volumes:volumes_attached"] == [{"id": volume_id}]
 
     disks = await running_stack.disks(host, server["id"])
     iqn = f"iqn.2010-10.org.openstack:volume-{volume_id}"

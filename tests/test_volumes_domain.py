@@ -9,7 +9,7 @@ import pytest
 
 from domain import quota as q
 from domain import volume as v
-from domain.errors import InvalidInput
+from domain.errors import InvalidInput, InvalidState, NotFound
 
 AT = datetime(2026, 11, 26, tzinfo=UTC)
 
@@ -97,3 +97,63 @@ def test_a_volume_larger_than_the_per_volume_limit_is_refused() -> None:
     with pytest.raises(q.VolumeOverQuota, match="larger than maximum allowed limit 3G"):
         q.claim_volume(None, q.QuotaDefaults(per_volume_gigabytes=3), project_id="p",
                        volume_id="v", gigabytes=4, at=AT)
+
+
+def attached(state: v.Volume) -> v.Volume:
+    """``state`` attached to server s-1 on compute1 at /dev/vdb, both hosts done."""
+    asked = v.attach(state, request_id="r-att", server_id="s-1", compute_host="compute1",
+                     device="/dev/vdb", at=AT)
+    state = v.evolve(state, asked, state.id)
+    target = v.Target(portal="127.0.0.1:3260", iqn="iqn.x:volume-vol-1", lun=1)
+    exported = v.complete(state, "r-att", step="VolumeAttachRequested", ok=True, reason="",
+                          at=AT, target=target)
+    assert isinstance(exported, v.VolumeExported) and exported.host == "compute1"
+    state = v.evolve(state, exported, state.id)
+    assert state.status is v.Status.ATTACHING
+    return settle(state)
+
+
+def test_an_attach_exports_on_the_storage_host_then_adds_the_disk_on_the_compute_host() -> None:
+    state = attached(settle(created()))
+    assert (state.status, state.server_id, state.device, state.iqn) == (
+        v.Status.IN_USE, "s-1", "/dev/vdb", "iqn.x:volume-vol-1")
+
+
+def test_a_detach_removes_the_disk_then_ends_the_export() -> None:
+    state = attached(settle(created()))
+    asked = v.detach(state, request_id="r-det", server_id="s-1", at=AT)
+    assert (asked.host, asked.device) == ("compute1", "/dev/vdb")
+    state = v.evolve(state, asked, state.id)
+    unexport = v.complete(state, "r-det", step="VolumeDetachRequested", ok=True, reason="",
+                          at=AT)
+    assert isinstance(unexport, v.VolumeUnexportRequested) and unexport.host == "storage1"
+    state = settle(v.evolve(state, unexport, state.id))
+    assert (state.status, state.server_id, state.iqn) == (v.Status.AVAILABLE, None, None)
+
+
+def test_attach_and_detach_refuse_what_cinder_and_nova_refuse() -> None:
+    in_use = attached(settle(created()))
+    with pytest.raises(InvalidState, match="must be available"):  # one attachment at a time
+        v.attach(in_use, request_id="r2", server_id="s-2", compute_host="compute2",
+                 device="/dev/vdb", at=AT)
+    with pytest.raises(NotFound):
+        v.detach(in_use, request_id="r2", server_id="s-2", at=AT)  # not attached there
+    with pytest.raises(NotFound):
+        v.detach(settle(created()), request_id="r2", server_id="s-1", at=AT)
+    with pytest.raises(InvalidInput, match="in-use"):
+        v.delete(in_use, request_id="r2", at=AT)
+
+
+def test_a_refused_attach_leaves_the_volume_available_and_a_refused_detach_in_use() -> None:
+    available = settle(created())
+    asked = v.evolve(available, v.attach(available, request_id="r-att", server_id="s-1",
+                                         compute_host="compute1", device="/dev/vdb", at=AT),
+                     "vol-1")
+    failed = settle(asked, ok=False, reason="no iSCSI target")
+    assert (failed.status, failed.server_id, failed.fault) == (
+        v.Status.AVAILABLE, None, "no iSCSI target")
+    in_use = attached(available)
+    asked = v.evolve(in_use, v.detach(in_use, request_id="r-det", server_id="s-1", at=AT),
+                     "vol-1")
+    stuck = settle(asked, ok=False, reason="guest busy")
+    assert (stuck.status, stuck.server_id) == (v.Status.IN_USE, "s-1")
