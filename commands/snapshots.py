@@ -17,6 +17,7 @@ from commands.messages import Caller
 from domain import quota as quota_model
 from domain import snapshot as model
 from domain import volume as volume_model
+from domain.copies import Status
 from domain.errors import NotFound
 from domain.messages import VolumeOutcome
 
@@ -112,7 +113,7 @@ class SnapshotCommands:
             aggregate.record(event)
             changed = [aggregate]
             state: model.Snapshot = aggregate.state
-            if state.status is model.Status.DELETED:
+            if state.status is Status.DELETED:
                 changed += self._given_back(state, outcome)
             return self.app.commit(*changed)
 

@@ -9,7 +9,6 @@ backup outlives its volume, as in Cinder.
 
 from __future__ import annotations
 
-import enum
 import typing
 from datetime import datetime
 from typing import ClassVar
@@ -17,18 +16,10 @@ from typing import ClassVar
 import msgspec
 
 from domain.base import Event
+from domain.copies import DELETABLE, Status, settled
 from domain.errors import InvalidInput
 from domain.volume import Status as VolumeStatus
 from domain.volume import Volume
-
-
-class Status(enum.StrEnum):
-    CREATING = "creating"
-    AVAILABLE = "available"
-    DELETING = "deleting"
-    ERROR = "error"
-    ERROR_DELETING = "error_deleting"
-    DELETED = "deleted"
 
 
 class BackupEvent(Event, frozen=True, kw_only=True):
@@ -85,12 +76,6 @@ class Backup(msgspec.Struct, frozen=True, kw_only=True):
     fault: str | None = None
 
 
-_ON_SUCCESS = {"BackupCreateRequested": Status.AVAILABLE,
-               "BackupDeleteRequested": Status.DELETED}
-_ON_FAILURE = {"BackupCreateRequested": Status.ERROR,
-               "BackupDeleteRequested": Status.ERROR_DELETING}
-
-
 def evolve(state: Backup | None, event: BackupEvent, backup_id: str) -> Backup:
     if isinstance(event, BackupCreateRequested):
         return Backup(
@@ -109,10 +94,10 @@ def evolve(state: Backup | None, event: BackupEvent, backup_id: str) -> Backup:
     if isinstance(event, BackupSucceeded):
         made = ({"checksum": event.checksum, "stored_bytes": event.stored_bytes}
                 if kind == BackupCreateRequested.__name__ else {})
-        return msgspec.structs.replace(state, status=_ON_SUCCESS[kind], fault=None, **ended,
+        return msgspec.structs.replace(state, status=settled(kind, ok=True), fault=None, **ended,
                                        **made)
     if isinstance(event, BackupFailed):
-        return msgspec.structs.replace(state, status=_ON_FAILURE[kind], fault=event.reason,
+        return msgspec.structs.replace(state, status=settled(kind, ok=False), fault=event.reason,
                                        **ended)
     raise TypeError(f"not a backup event: {type(event).__name__}")
 
@@ -131,7 +116,7 @@ def take(volume: Volume, *, request_id: str, user_id: str, name: str, descriptio
 
 
 def delete(state: Backup, *, request_id: str, at: datetime) -> BackupDeleteRequested:
-    if state.status not in (Status.AVAILABLE, Status.ERROR, Status.ERROR_DELETING):
+    if state.status not in DELETABLE:
         raise InvalidInput(f"Invalid backup: Backup status must be available or error "
                            f"(current status: {state.status})")
     return BackupDeleteRequested(request_id=request_id, at=at, host=state.host)

@@ -9,7 +9,6 @@ from the volume again. New volumes can be made from an available snapshot.
 
 from __future__ import annotations
 
-import enum
 import typing
 from datetime import datetime
 from typing import ClassVar
@@ -17,18 +16,10 @@ from typing import ClassVar
 import msgspec
 
 from domain.base import Event
+from domain.copies import DELETABLE, Status, settled
 from domain.errors import InvalidInput, InvalidState
 from domain.volume import Status as VolumeStatus
 from domain.volume import Volume
-
-
-class Status(enum.StrEnum):
-    CREATING = "creating"
-    AVAILABLE = "available"
-    DELETING = "deleting"
-    ERROR = "error"
-    ERROR_DELETING = "error_deleting"
-    DELETED = "deleted"
 
 
 class SnapshotEvent(Event, frozen=True, kw_only=True):
@@ -83,12 +74,6 @@ class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
     fault: str | None = None
 
 
-_ON_SUCCESS = {"SnapshotCreateRequested": Status.AVAILABLE,
-               "SnapshotDeleteRequested": Status.DELETED}
-_ON_FAILURE = {"SnapshotCreateRequested": Status.ERROR,
-               "SnapshotDeleteRequested": Status.ERROR_DELETING}
-
-
 def evolve(state: Snapshot | None, event: SnapshotEvent, snapshot_id: str) -> Snapshot:
     if isinstance(event, SnapshotCreateRequested):
         return Snapshot(
@@ -105,9 +90,9 @@ def evolve(state: Snapshot | None, event: SnapshotEvent, snapshot_id: str) -> Sn
     ended = {"updated_at": event.at, "pending": None, "pending_kind": None}
     kind = state.pending_kind or ""
     if isinstance(event, SnapshotSucceeded):
-        return msgspec.structs.replace(state, status=_ON_SUCCESS[kind], fault=None, **ended)
+        return msgspec.structs.replace(state, status=settled(kind, ok=True), fault=None, **ended)
     if isinstance(event, SnapshotFailed):
-        return msgspec.structs.replace(state, status=_ON_FAILURE[kind], fault=event.reason,
+        return msgspec.structs.replace(state, status=settled(kind, ok=False), fault=event.reason,
                                        **ended)
     raise TypeError(f"not a snapshot event: {type(event).__name__}")
 
@@ -127,9 +112,6 @@ def take(volume: Volume, *, request_id: str, user_id: str, name: str, descriptio
         request_id=request_id, at=at, host=volume.host, volume_id=volume.id,
         project_id=volume.project_id, user_id=user_id, name=name, description=description,
         size_gb=volume.size_gb)
-
-
-DELETABLE = frozenset({Status.AVAILABLE, Status.ERROR, Status.ERROR_DELETING})
 
 
 def delete(state: Snapshot, *, request_id: str, at: datetime) -> SnapshotDeleteRequested:
