@@ -19,7 +19,14 @@ from typing import Any
 
 import msgspec
 
-from runtime import cli_hosts, cli_identity, cli_quotas, cli_servers, credentials
+from runtime import (
+    cli_backups,
+    cli_hosts,
+    cli_identity,
+    cli_quotas,
+    cli_servers,
+    credentials,
+)
 from runtime.embedded import (
     EmbeddedNats,
     EmbeddedPostgres,
@@ -202,6 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_hosts.register(sub)
     cli_identity.register(sub)
     cli_quotas.register(sub)
+    cli_backups.register(sub)
     return parser
 
 

@@ -44,6 +44,7 @@ class Settings(msgspec.Struct, kw_only=True):
     volume_backing: Literal["file", "lvm"] = "file"  # sparse raw files, or LVM group nova-volumes
     # the seed's flag: tgtadm (a private userspace tgtd) or lioadm (the kernel's LIO target)
     iscsi_helper: Literal["tgtadm", "lioadm"] = "tgtadm"
+    backups_retention_days: int = 7  # the seed's backup script; `nimbus backup prune`
     libvirt_uri: str | None = None  # None: libvirt's test driver, one per host
     admin_user: str = "admin"
     admin_project: str = "admin"

@@ -1,0 +1,67 @@
+"""``nimbus backup prune``: the seed's backup retention, for an operator's cron.
+
+The seed's backup script removed archives older than ``backups_retention_days``
+(7). Here the retention is a command on the event store: every available
+backup older than that gets a delete request, as if its owner had asked, and
+the storage host removes the archive and its checksum when the stack runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import psycopg
+
+from commands.backups import BackupCommands, DeleteBackup
+from commands.messages import Caller
+from domain.errors import DomainError
+from migrations.runner import VIEWS_SCHEMA
+from projections import projector
+from runtime.cli_identity import identity_on_store
+from runtime.settings import load
+from runtime.tables import format_table
+
+OPERATOR = "nimbus-backup-prune"
+
+
+def _expired(database_url: str, days: int) -> list[tuple[str, str, str]]:
+    """(id, project, created) of available backups older than ``days``, after
+    bringing the views up to date with the log."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        while projector.catch_up(conn) == projector.BATCH:
+            pass
+        rows = conn.execute(
+            f"SELECT id::text, project_id, created_at::text FROM {VIEWS_SCHEMA}.backups"
+            " WHERE status = 'available' AND created_at <= now() - make_interval(days => %s)"
+            " ORDER BY created_at", (days,)).fetchall()
+    return [(str(r[0]), str(r[1]), str(r[2])) for r in rows]
+
+
+def prune(args: argparse.Namespace) -> int:
+    settings = load()
+    days = settings.backups_retention_days if args.days is None else args.days
+    try:
+        with identity_on_store(settings) as (identity, database_url):
+            expired = _expired(database_url, days)
+            backups = BackupCommands(identity.app)
+            for backup_id, project_id, _ in expired:
+                backups.delete(DeleteBackup(
+                    request_id=f"req-prune-{backup_id}", backup_id=backup_id,
+                    caller=Caller(user_id=OPERATOR, project_id=project_id, is_admin=True)))
+    except DomainError as exc:
+        print(f"nimbus: error: {exc.message}", file=sys.stderr)
+        return 1
+    print(f"retention {days} days: {len(expired)} backup(s) to delete")
+    if expired:
+        print(format_table(["ID", "Project", "Created"], expired))
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    backup = subparsers.add_parser("backup", help="volume backups (retention)")
+    commands = backup.add_subparsers(dest="backup_command", metavar="COMMAND", required=True)
+    p = commands.add_parser("prune", help="delete the backups older than the retention")
+    p.add_argument("--days", type=int, help="retention in days (default: the "
+                                            "backups_retention_days setting, 7)")
+    p.set_defaults(func=prune)
