@@ -41,7 +41,7 @@ class _NewVolume(msgspec.Struct, forbid_unknown_fields=False):
     description: str | None = None
     volume_type: str | None = None
     availability_zone: str | None = None
-    metadata: dict[str, str] = {}
+    metadata: dict[str, str] | None = None  # accepted (OSC sends null), not kept yet
 
 
 class _CreateBody(msgspec.Struct):

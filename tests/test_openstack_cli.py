@@ -8,6 +8,7 @@ reboot and delete use it; everything else is checked through the API.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from pathlib import Path
 from typing import Any
@@ -262,3 +263,30 @@ async def test_an_unknown_server_is_reported_not_found(cli: OpenStackCli) -> Non
     missing = str(uuid.uuid4())
     result = await cli.run("server", "show", missing)
     assert result.returncode == 1 and "No Server found" in result.stderr, result.explain()
+
+
+async def volume_reaches(cli: OpenStackCli, name: str, status: str) -> None:
+    for _ in range(100):
+        if (await cli.json("volume", "show", name))["status"] == status:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"volume {name} never became {status}")
+
+
+async def test_volume_create_attach_detach_and_delete_with_the_cli(
+        running_stack: RunningStack, cli: OpenStackCli) -> None:
+    await boot(running_stack, "vm-vol")
+    made = await cli.json("volume", "create", "--size", "1", "data")
+    assert (made["size"], made["name"]) == (1, "data")
+    await volume_reaches(cli, "data", "available")
+
+    await cli.ok("server", "add", "volume", "vm-vol", "data")
+    await volume_reaches(cli, "data", "in-use")
+    listed = by_key(await cli.json("volume", "list"), "Name")
+    assert "/dev/vdb" in str(listed["data"]["Attached to"])
+
+    await cli.ok("server", "remove", "volume", "vm-vol", "data")
+    await volume_reaches(cli, "data", "available")
+    await cli.ok("volume", "delete", "data")
+    assert "data" not in by_key(await cli.json("volume", "list"), "Name") or \
+        by_key(await cli.json("volume", "list"), "Name")["data"]["Status"] == "deleting"
