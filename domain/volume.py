@@ -155,6 +155,12 @@ class Volume(msgspec.Struct, frozen=True, kw_only=True):
     snapshots: list[str] = []  # ids of its snapshots that are not deleted
 
 
+def initiator_for(compute_host: str) -> str:
+    """The iSCSI initiator name a compute host connects with: the one name a
+    volume's export lets in (its ACL) while the volume is attached there."""
+    return f"iqn.2010-10.org.openstack:initiator-{compute_host}"
+
+
 class Target(msgspec.Struct, frozen=True, kw_only=True):
     """Where a storage host exported a volume (what the compute host connects to)."""
 

@@ -123,24 +123,24 @@ async def test_bad_volume_requests_are_refused_in_cinders_words_and_write_nothin
     assert r.status_code in (400, 404), r.text
 
 
-async def iscsi_targets(portal: str) -> str:
-    """What a userspace initiator (libiscsi's iscsi-ls) finds at the portal."""
+async def iscsi_targets(portal: str, initiator: str) -> str:
+    """What a userspace initiator (libiscsi's iscsi-ls) named ``initiator`` finds."""
     found = await asyncio.create_subprocess_exec(
-        "iscsi-ls", "-s", f"iscsi://{portal}", stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT)
+        "iscsi-ls", "-i", initiator, "-s", f"iscsi://{portal}",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     out, _ = await found.communicate()
     return out.decode()
 
 
-async def lun_size(portal: str, iqn: str) -> int:
+async def lun_size(portal: str, iqn: str, initiator: str) -> int | None:
+    """The LUN's size as ``initiator`` reads it over iSCSI; None when refused."""
     probe = await asyncio.create_subprocess_exec(
-        "iscsi-readcapacity16", f"iscsi://{portal}/{iqn}/1", stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT)
+        "iscsi-readcapacity16", "-i", initiator, f"iscsi://{portal}/{iqn}/1",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     out, _ = await probe.communicate()
     sizes = [line.split(":")[1] for line in out.decode().splitlines()
              if line.startswith("Total size:")]
-    assert sizes, out.decode()
-    return int(sizes[0])
+    return int(sizes[0]) if sizes else None
 
 
 async def booted(stack: RunningStack) -> dict[str, Any]:
@@ -177,10 +177,14 @@ async def test_a_volume_attaches_over_iscsi_to_a_server_and_detaches(
 
     disks = await running_stack.disks(host, server["id"])
     iqn = f"iqn.2010-10.org.openstack:volume-{volume_id}"
-    assert [(d["device"], d["iqn"], d["lun"]) for d in disks] == [("/dev/vdb", iqn, 1)]
+    initiator = f"iqn.2010-10.org.openstack:initiator-{host}"
+    assert [(d["device"], d["iqn"], d["lun"], d["initiator"]) for d in disks] == [
+        ("/dev/vdb", iqn, 1, initiator)]
     portal = disks[0]["portal"]
-    assert iqn in await iscsi_targets(portal)
-    assert await lun_size(portal, iqn) == 1024**3
+    assert iqn in await iscsi_targets(portal, initiator)
+    assert await lun_size(portal, iqn, initiator) == 1024**3
+    stranger = "iqn.2010-10.org.openstack:initiator-elsewhere"
+    assert await lun_size(portal, iqn, stranger) is None  # the export's ACL names the host
 
     r = await http.post(attachments, json={"volumeAttachment": {"volumeId": volume_id}})
     assert r.status_code == 409, r.text  # one attachment at a time
@@ -192,7 +196,7 @@ async def test_a_volume_attaches_over_iscsi_to_a_server_and_detaches(
     shown = await wait_for_volume(http, url, "available", {})
     assert shown["attachments"] == []
     assert await running_stack.disks(host, server["id"]) == []
-    assert iqn not in await iscsi_targets(portal)
+    assert iqn not in await iscsi_targets(portal, initiator)
     assert (await http.get(attachments)).json()["volumeAttachments"] == []
     r = await http.delete(f"{attachments}/{volume_id}")
     assert r.status_code == 404, r.text  # not attached any more

@@ -46,10 +46,11 @@ def server_key(_subject: str, data: bytes) -> str:
     return msgspec.json.decode(data, type=_Addressed).event.server_id
 
 
-def converge(guests: HypervisorHost, request: model.VolumeEvent) -> None:
+def converge(guests: HypervisorHost, host: str, request: model.VolumeEvent) -> None:
     if isinstance(request, model.VolumeExported):
-        guests.attach_disk(request.server_id, Disk(device=request.device, portal=request.portal,
-                                                   iqn=request.iqn, lun=request.lun))
+        guests.attach_disk(request.server_id, Disk(
+            device=request.device, portal=request.portal, iqn=request.iqn, lun=request.lun,
+            initiator=model.initiator_for(host)))
     elif isinstance(request, model.VolumeDetachRequested):
         guests.detach_disk(request.server_id, request.device)
     else:
@@ -72,7 +73,7 @@ class DiskWorker:
         request = message.event
         assert isinstance(request, model.VolumeEvent)
         try:
-            await asyncio.to_thread(converge, self._guests, request)
+            await asyncio.to_thread(converge, self._guests, self.host, request)
         except HostUnavailable as error:
             raise TransientError(str(error)) from error
         except GuestError as error:

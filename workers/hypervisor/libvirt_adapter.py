@@ -105,6 +105,8 @@ def _disk_xml(disk: Disk) -> str:
     source = ET.SubElement(element, "source", protocol="iscsi", name=f"{disk.iqn}/{disk.lun}")
     host, _, port = disk.portal.rpartition(":")
     ET.SubElement(source, "host", name=host, port=port)
+    if disk.initiator:
+        ET.SubElement(ET.SubElement(source, "initiator"), "iqn", name=disk.initiator)
     ET.SubElement(element, "target", dev=disk.device.removeprefix("/dev/"), bus="virtio")
     return ET.tostring(element, encoding="unicode")
 
@@ -278,8 +280,10 @@ class LibvirtHost:
             if source is None or target is None or host is None:
                 continue
             iqn, _, lun = (source.get("name") or "").rpartition("/")
+            initiator = source.find("initiator/iqn")
             found.append(Disk(device=f"/dev/{target.get('dev')}", iqn=iqn, lun=int(lun or 0),
-                              portal=f"{host.get('name')}:{host.get('port')}"))
+                              portal=f"{host.get('name')}:{host.get('port')}",
+                              initiator=None if initiator is None else initiator.get("name")))
         return found
 
     def _redefine(self, dom: libvirt.virDomain,

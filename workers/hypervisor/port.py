@@ -54,6 +54,7 @@ class Disk(msgspec.Struct, frozen=True, kw_only=True):
     portal: str  # host:port
     iqn: str
     lun: int
+    initiator: str | None = None  # the name this host connects with
 
 
 class HostUnavailable(Exception):

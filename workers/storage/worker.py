@@ -77,7 +77,8 @@ def converge(backing: Backing, exporter: Exporter | None, backup_dir: Path, volu
     elif isinstance(request, model.VolumeAttachRequested):
         if exporter is None:
             raise StorageError("this storage host has no iSCSI target to export from")
-        export = exporter.export(volume_id, backing.path(volume_id), None)
+        export = exporter.export(volume_id, backing.path(volume_id),
+                                 model.initiator_for(request.compute_host))
         return Done(target=model.Target(portal=export.portal, iqn=export.iqn, lun=export.lun))
     elif isinstance(request, model.VolumeUnexportRequested):
         if exporter is not None:
