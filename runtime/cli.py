@@ -96,7 +96,9 @@ def cmd_up(args: argparse.Namespace) -> int:
                   f"  password: {password}")
             print(f"  credentials: source {rc}   (or OS_CLIENT_CONFIG_FILE={clouds}"
                   f" OS_CLOUD={credentials.CLOUD_NAME})")
-            print(f"  hosts: {', '.join(settings.hosts)}   state: {settings.state_dir}")
+            print(f"  hosts: {', '.join(settings.hosts)}"
+                  f"   storage: {', '.join(settings.storage_hosts)}"
+                  f"   state: {settings.state_dir}")
             print("  Ctrl-C stops everything.", flush=True)
 
         _run_until_signalled(
