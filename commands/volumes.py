@@ -166,6 +166,7 @@ class VolumeCommands:
             aggregate = self._visible(volume_id, cmd.caller)
             if cmd.request_id in aggregate.requests:
                 return VolumeAccepted(volume=aggregate.state, position=None)
+            model.attachable(aggregate.state)  # before the device: a 409 is the answer
             at = self.app.clock()
             disks = self._disks(str(server_id))
             reserved = disks_model.reserve(disks.state, server_id=str(server_id),
@@ -196,7 +197,8 @@ class VolumeCommands:
         return retrying(attempt)
 
     def record_outcome(self, outcome: VolumeOutcome) -> int | None:
-        """A storage host's report as an event; a repeated report writes nothing."""
+        """A host's report on a step (storage or compute host) as the event it
+        leads to; a repeated report writes nothing."""
         volume_id = _parse_id(outcome.volume_id)
 
         def attempt() -> int | None:

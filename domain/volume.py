@@ -267,12 +267,16 @@ def delete(state: Volume, *, request_id: str, at: datetime) -> VolumeDeleteReque
     return VolumeDeleteRequested(request_id=request_id, at=at, host=state.host)
 
 
-def attach(state: Volume, *, request_id: str, server_id: str, compute_host: str,
-           device: str, at: datetime) -> VolumeAttachRequested:
+def attachable(state: Volume) -> None:
     """One attachment at a time: only an available volume attaches (409)."""
     if state.status is not Status.AVAILABLE:
         raise InvalidState(f"Invalid volume: volume {state.id} status must be available, "
                            f"but current status is: {state.status}")
+
+
+def attach(state: Volume, *, request_id: str, server_id: str, compute_host: str,
+           device: str, at: datetime) -> VolumeAttachRequested:
+    attachable(state)
     return VolumeAttachRequested(request_id=request_id, at=at, host=state.host,
                                  server_id=server_id, compute_host=compute_host, device=device)
 

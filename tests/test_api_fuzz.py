@@ -35,6 +35,7 @@ from starlette.routing import Route
 
 from api.app import create_app
 from api.context import Context
+from migrations.runner import VIEWS_SCHEMA
 from projections.log import head
 from tests.stack import RunningStack
 
@@ -196,11 +197,21 @@ class Fuzzer:
     def head(self) -> int:
         return head(self.db)
 
+    def pending(self) -> int:
+        """Operations accepted and not yet answered by their hosts (per the views)."""
+        row = self.db.execute(
+            f"SELECT (SELECT count(*) FROM {VIEWS_SCHEMA}.instances WHERE pending IS NOT NULL)"
+            f" + (SELECT count(*) FROM {VIEWS_SCHEMA}.volumes WHERE pending IS NOT NULL)"
+        ).fetchone()
+        return int(row[0]) if row else 0
+
     def settle(self) -> None:
-        """Wait until accepted work stops writing (hosts report back), max 10 s."""
+        """Wait until accepted work is done (every host has answered and the log
+        has been quiet for a moment), max 10 s."""
         deadline = time.monotonic() + 10
         last, quiet_since = self.head(), time.monotonic()
-        while time.monotonic() < deadline and time.monotonic() - quiet_since < 0.4:
+        while time.monotonic() < deadline and (
+                self.pending() or time.monotonic() - quiet_since < 0.4):
             time.sleep(0.05)
             now = self.head()
             if now != last:
