@@ -32,6 +32,7 @@ from bench.harness import (
     HOSTS,
     IMAGE,
     Place,
+    baseline,
     client,
     ms,
     ms_text,
@@ -146,13 +147,12 @@ async def boot_all(base_url: str, token: str, args: argparse.Namespace) -> Run:
 # -- figures ---------------------------------------------------------------------------
 
 
-def figures(run: Run, raw: tuple[float, float], args: argparse.Namespace,
+def figures(run: Run, raw: list[float], args: argparse.Namespace,
             where: dict[str, str]) -> dict[str, Any]:
     posts = [b.post for b in run.boots if b.accepted and b.post is not None]
     active = [b.active for b in run.boots if b.active is not None]
     accepted = len(posts)
     rate = accepted / run.posts_wall if run.posts_wall else 0.0
-    raw_rate = sum(raw) / len(raw)
     return {
         "servers": args.servers, "clients": args.clients, "hosts": len(HOSTS),
         "database": where["database"], "nats": where["nats"],
@@ -167,10 +167,7 @@ def figures(run: Run, raw: tuple[float, float], args: argparse.Namespace,
         "poll_interval_ms": round(args.poll_interval * 1000),
         "polls": run.polls,
         "poll_request_ms_mean": ms(run.poll_seconds / run.polls) if run.polls else None,
-        "raw_insert_commit_rows": args.baseline_rows,
-        "raw_insert_commit_per_second": round(raw_rate, 1),
-        "raw_insert_commit_before_after": [round(r, 1) for r in raw],
-        "ratio": round(rate / raw_rate, 3) if raw_rate else None,
+        **baseline(rate, raw, args.baseline_rows),
     }
 
 
@@ -237,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     began = time.perf_counter()
     with place(args.baseline_rows) as at:
         run = asyncio.run(asyncio.wait_for(run_stack(at, args), args.timeout + 120))
-    found = figures(run, (at.raw_rates[0], at.raw_rates[1]), args, at.where)
+    found = figures(run, at.raw_rates, args, at.where)
     total = time.perf_counter() - began
     print(json.dumps({**found, "total_wall_s": round(total, 3)}, indent=2) if args.json
           else text(found, total))

@@ -219,6 +219,17 @@ def percentile(values: list[float], p: float) -> float | None:
     return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
 
 
+def baseline(rate: float, raw: Sequence[float], rows: int) -> dict[str, Any]:
+    """The raw INSERT+COMMIT figures of a run, and ``rate``'s ratio to them."""
+    raw_rate = sum(raw) / len(raw)
+    return {
+        "raw_insert_commit_rows": rows,
+        "raw_insert_commit_per_second": round(raw_rate, 1),
+        "raw_insert_commit_before_after": [round(r, 1) for r in raw],
+        "ratio": round(rate / raw_rate, 3) if raw_rate else None,
+    }
+
+
 def ms(value: float | None) -> float | None:
     return None if value is None else round(value * 1000, 1)
 

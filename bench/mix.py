@@ -40,6 +40,7 @@ from bench.harness import (
     HOSTS,
     IMAGE,
     Place,
+    baseline,
     client,
     ms,
     ms_text,
@@ -156,7 +157,6 @@ def figures(t: Timings, raw: list[float], args: argparse.Namespace,
             where: dict[str, str]) -> dict[str, Any]:
     accepted = sum(len(v) for v in t.accepted.values())
     rate = accepted / t.wall if t.wall else 0.0
-    raw_rate = sum(raw) / len(raw)
 
     def spread(values: list[float]) -> dict[str, float | int | None]:
         return {"n": len(values), "p50": ms(percentile(values, 50)),
@@ -174,10 +174,7 @@ def figures(t: Timings, raw: list[float], args: argparse.Namespace,
         "conflicts_retried": t.conflicts,
         "failures": dict(t.failures),
         "poll_interval_ms": round(args.poll_interval * 1000), "gets": t.gets,
-        "raw_insert_commit_rows": args.baseline_rows,
-        "raw_insert_commit_per_second": round(raw_rate, 1),
-        "raw_insert_commit_before_after": [round(r, 1) for r in raw],
-        "ratio": round(rate / raw_rate, 3) if raw_rate else None,
+        **baseline(rate, raw, args.baseline_rows),
     }
 
 

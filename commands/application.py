@@ -160,6 +160,10 @@ class NimbusApplication(Application[uuid.UUID]):
             return None
         return aggregate
 
+    def load_or_new(self, aggregate_id: uuid.UUID, kind: str) -> Aggregate:
+        """The aggregate as stored, or a new empty one of ``kind``."""
+        return self.load(aggregate_id) or Aggregate(aggregate_id, kind)
+
     def commit(self, *aggregates: Aggregate) -> int | None:
         """Append the aggregates' new events in one transaction; return the log
         position of the last one. A version conflict raises IntegrityError."""

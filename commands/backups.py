@@ -12,8 +12,8 @@ import uuid
 import msgspec
 
 from commands.application import Aggregate, NimbusApplication, retrying
+from commands.lookups import parse_id, visible
 from commands.messages import Caller
-from commands.snapshots import parse_id, visible
 from domain import backup as model
 from domain import volume as volume_model
 from domain.messages import VolumeOutcome

@@ -88,4 +88,4 @@ class HostCommands:
         return aggregate.state if aggregate is not None else None
 
     def _load(self, aggregate_id: uuid.UUID, kind: str) -> Aggregate:
-        return self.app.load(aggregate_id) or Aggregate(aggregate_id, kind)
+        return self.app.load_or_new(aggregate_id, kind)

@@ -17,6 +17,7 @@ from commands.backups import BackupCommands
 from commands.instances import InstanceCommands
 from commands.snapshots import SnapshotCommands
 from commands.volumes import VolumeCommands
+from domain import backup, snapshot
 from domain.messages import HostOutcome, Subjects, VolumeOutcome
 from messaging import nats as bus
 from messaging.consumer import ConsumerSpec, Delivery, consume
@@ -56,9 +57,9 @@ async def run(instances: InstanceCommands, volumes: VolumeCommands,
             except msgspec.DecodeError:
                 log.error("dropping an undecodable outcome on %s", delivery.subject)
                 return
-            if isinstance(outcome, VolumeOutcome) and outcome.step.startswith("Snapshot"):
+            if isinstance(outcome, VolumeOutcome) and outcome.step in snapshot.EVENT_TYPES:
                 await asyncio.to_thread(snapshots.record_outcome, outcome)
-            elif isinstance(outcome, VolumeOutcome) and outcome.step.startswith("Backup"):
+            elif isinstance(outcome, VolumeOutcome) and outcome.step in backup.EVENT_TYPES:
                 await asyncio.to_thread(backups.record_outcome, outcome)
             elif isinstance(outcome, VolumeOutcome):
                 await asyncio.to_thread(volumes.record_outcome, outcome)

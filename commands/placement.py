@@ -16,6 +16,7 @@ import uuid
 
 from commands.application import Aggregate, NimbusApplication
 from commands.messages import Caller
+from commands.quotas import quota_of
 from domain import host as hosts_model
 from domain import quota as quota_model
 from domain.catalog import Flavor
@@ -90,8 +91,7 @@ class Placement:
 
     def quota(self, project_id: str) -> Aggregate:
         """The project's quota aggregate (new and empty if never used)."""
-        return (self.app.load(quota_model.quota_id(project_id))
-                or Aggregate(quota_model.quota_id(project_id), quota_model.QuotaEvent.aggregate))
+        return quota_of(self.app, project_id)
 
     def hosts(self) -> list[Aggregate]:
         """Every registered host's aggregate, loaded now."""

@@ -32,6 +32,11 @@ class QuotaChanged(msgspec.Struct, frozen=True, kw_only=True):
     position: int | None
 
 
+def quota_of(app: NimbusApplication, project_id: str) -> Aggregate:
+    """The project's quota aggregate (new and empty if never used)."""
+    return app.load_or_new(model.quota_id(project_id), model.QuotaEvent.aggregate)
+
+
 class QuotaCommands:
     def __init__(self, app: NimbusApplication, defaults: model.QuotaDefaults) -> None:
         self.app = app
@@ -67,8 +72,7 @@ class QuotaCommands:
         return state or model.Quota(project_id=project_id)
 
     def _load(self, project_id: str) -> Aggregate:
-        aggregate_id = model.quota_id(project_id)
-        return self.app.load(aggregate_id) or Aggregate(aggregate_id, model.QuotaEvent.aggregate)
+        return quota_of(self.app, project_id)
 
     def _changed(self, aggregate: Aggregate, position: int | None) -> QuotaChanged:
         state = aggregate.state or model.Quota(project_id="")

@@ -13,12 +13,13 @@ import uuid
 import msgspec
 
 from commands.application import Aggregate, NimbusApplication, retrying
+from commands.lookups import parse_id, visible
 from commands.messages import Caller
+from commands.quotas import quota_of
 from domain import quota as quota_model
 from domain import snapshot as model
 from domain import volume as volume_model
 from domain.copies import Status
-from domain.errors import NotFound
 from domain.messages import VolumeOutcome
 
 NAMESPACE = uuid.UUID("7c2e9a41-3b5d-4e6f-8a19-2d4c6b8e0f13")
@@ -65,7 +66,7 @@ class SnapshotCommands:
                                         description=cmd.description, force=cmd.force, at=at))
             volume.record(volume_model.VolumeSnapshotAdded(
                 request_id=cmd.request_id, at=at, snapshot_id=str(snapshot_id)))
-            quota = self._quota(volume.state.project_id)
+            quota = quota_of(self.app, volume.state.project_id)
             quota.record(quota_model.claim_snapshot(
                 quota.state, self.quotas, project_id=volume.state.project_id,
                 snapshot_id=str(snapshot_id), gigabytes=volume.state.size_gb, at=at))
@@ -127,33 +128,9 @@ class SnapshotCommands:
             volume.record(volume_model.VolumeSnapshotRemoved(
                 request_id=outcome.request_id, at=outcome.at, snapshot_id=state.id))
             out.append(volume)
-        quota = self._quota(state.project_id)
+        quota = quota_of(self.app, state.project_id)
         released = quota_model.release_snapshot(quota.state, state.id, outcome.at)
         if released is not None:
             quota.record(released)
             out.append(quota)
         return out
-
-    def _quota(self, project_id: str) -> Aggregate:
-        aggregate_id = quota_model.quota_id(project_id)
-        return (self.app.load(aggregate_id)
-                or Aggregate(aggregate_id, quota_model.QuotaEvent.aggregate))
-
-
-def visible(app: NimbusApplication, ident: uuid.UUID, caller: Caller, kind: type,
-             name: str) -> Aggregate:
-    aggregate = app.load(ident)
-    state = aggregate.state if aggregate else None
-    if (aggregate is None or not isinstance(state, kind)
-            or getattr(state, "status", None) == "deleted"
-            or (getattr(state, "project_id", None) != caller.project_id
-                and not caller.is_admin)):
-        raise NotFound(f"{name} {ident} could not be found.")
-    return aggregate
-
-
-def parse_id(value: str, name: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise NotFound(f"{name} {value} could not be found.") from None

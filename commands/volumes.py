@@ -15,7 +15,9 @@ import msgspec
 
 from commands.application import Aggregate, NimbusApplication, retrying
 from commands.backups import BackupCommands
+from commands.lookups import parse_id, visible
 from commands.messages import Caller
+from commands.quotas import quota_of
 from commands.snapshots import SnapshotCommands
 from domain import quota as quota_model
 from domain import server_disks as disks_model
@@ -120,7 +122,7 @@ class VolumeCommands:
                 size_gb=size_gb, volume_type=volume_type.name, host=host,
                 availability_zone=zone, snapshot_id=cmd.snapshot_id, backup_id=cmd.backup_id,
                 at=at))
-            quota = self._quota(cmd.caller.project_id)
+            quota = quota_of(self.app, cmd.caller.project_id)
             quota.record(quota_model.claim_volume(
                 quota.state, self.quotas, project_id=cmd.caller.project_id,
                 volume_id=str(volume_id), gigabytes=size_gb, at=at))
@@ -130,7 +132,7 @@ class VolumeCommands:
         return retrying(attempt)
 
     def delete(self, cmd: DeleteVolume) -> VolumeAccepted:
-        volume_id = _parse_id(cmd.volume_id)
+        volume_id = parse_id(cmd.volume_id, "Volume")
 
         def attempt() -> VolumeAccepted:
             aggregate = self._visible(volume_id, cmd.caller)
@@ -144,7 +146,7 @@ class VolumeCommands:
 
     def update(self, cmd: UpdateVolume) -> VolumeAccepted:
         """A new name or description, decided and done at once."""
-        volume_id = _parse_id(cmd.volume_id)
+        volume_id = parse_id(cmd.volume_id, "Volume")
 
         def attempt() -> VolumeAccepted:
             aggregate = self._visible(volume_id, cmd.caller)
@@ -158,8 +160,8 @@ class VolumeCommands:
 
     def attach(self, cmd: AttachVolume) -> VolumeAccepted:
         """Reserve the guest device and ask the storage host to export, in one commit."""
-        volume_id = _parse_id(cmd.volume_id)
-        server_id = _parse_server_id(cmd.server_id)
+        volume_id = parse_id(cmd.volume_id, "Volume")
+        server_id = parse_id(cmd.server_id, "Instance")
 
         def attempt() -> VolumeAccepted:
             instance = self._server(server_id, cmd.caller, "attach_volume")
@@ -182,8 +184,8 @@ class VolumeCommands:
 
     def detach(self, cmd: DetachVolume) -> VolumeAccepted:
         """Ask the server's host to remove the disk; the export ends after it."""
-        volume_id = _parse_id(cmd.volume_id)
-        server_id = _parse_server_id(cmd.server_id)
+        volume_id = parse_id(cmd.volume_id, "Volume")
+        server_id = parse_id(cmd.server_id, "Instance")
 
         def attempt() -> VolumeAccepted:
             self._server(server_id, cmd.caller, "detach_volume")
@@ -199,7 +201,7 @@ class VolumeCommands:
     def record_outcome(self, outcome: VolumeOutcome) -> int | None:
         """A host's report on a step (storage or compute host) as the event it
         leads to; a repeated report writes nothing."""
-        volume_id = _parse_id(outcome.volume_id)
+        volume_id = parse_id(outcome.volume_id, "Volume")
 
         def attempt() -> int | None:
             aggregate = self.app.load(volume_id)
@@ -222,7 +224,7 @@ class VolumeCommands:
                     disks.record(released_disk)
                     changed.append(disks)
             if state.status is model.Status.DELETED:
-                quota = self._quota(state.project_id)
+                quota = quota_of(self.app, state.project_id)
                 released = quota_model.release_volume(quota.state, str(volume_id), outcome.at)
                 if released is not None:
                     quota.record(released)
@@ -232,7 +234,7 @@ class VolumeCommands:
         return retrying(attempt)
 
     def volume(self, volume_id: str, caller: Caller) -> model.Volume:
-        state: model.Volume = self._visible(_parse_id(volume_id), caller).state
+        state: model.Volume = self._visible(parse_id(volume_id, "Volume"), caller).state
         return state
 
     def _server(self, server_id: uuid.UUID, caller: Caller, action: str) -> Instance:
@@ -248,34 +250,8 @@ class VolumeCommands:
         return state
 
     def _disks(self, server_id: str) -> Aggregate:
-        aggregate_id = disks_model.server_disks_id(server_id)
-        return (self.app.load(aggregate_id)
-                or Aggregate(aggregate_id, disks_model.DiskEvent.aggregate))
-
-    def _quota(self, project_id: str) -> Aggregate:
-        aggregate_id = quota_model.quota_id(project_id)
-        return (self.app.load(aggregate_id)
-                or Aggregate(aggregate_id, quota_model.QuotaEvent.aggregate))
+        return self.app.load_or_new(disks_model.server_disks_id(server_id),
+                                    disks_model.DiskEvent.aggregate)
 
     def _visible(self, volume_id: uuid.UUID, caller: Caller) -> Aggregate:
-        aggregate = self.app.load(volume_id)
-        state = aggregate.state if aggregate else None
-        if (aggregate is None or not isinstance(state, model.Volume)
-                or state.status is model.Status.DELETED
-                or (state.project_id != caller.project_id and not caller.is_admin)):
-            raise NotFound(f"Volume {volume_id} could not be found.")
-        return aggregate
-
-
-def _parse_server_id(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise NotFound(f"Instance {value} could not be found.") from None
-
-
-def _parse_id(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise NotFound(f"Volume {value} could not be found.") from None
+        return visible(self.app, volume_id, caller, model.Volume, "Volume")

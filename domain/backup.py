@@ -16,7 +16,7 @@ from typing import ClassVar
 import msgspec
 
 from domain.base import Event
-from domain.copies import DELETABLE, Status, settled
+from domain.copies import DELETABLE, Status, deleting, ended
 from domain.errors import InvalidInput
 from domain.volume import Status as VolumeStatus
 from domain.volume import Volume
@@ -86,19 +86,15 @@ def evolve(state: Backup | None, event: BackupEvent, backup_id: str) -> Backup:
             pending_kind=type(event).__name__)
     assert state is not None, "a backup's first event creates it"
     if isinstance(event, BackupDeleteRequested):
-        return msgspec.structs.replace(state, status=Status.DELETING, updated_at=event.at,
-                                       pending=event.request_id,
-                                       pending_kind=type(event).__name__)
-    ended = {"updated_at": event.at, "pending": None, "pending_kind": None}
-    kind = state.pending_kind or ""
+        return deleting(state, request_id=event.request_id, kind=type(event).__name__,
+                        at=event.at)
     if isinstance(event, BackupSucceeded):
-        made = ({"checksum": event.checksum, "stored_bytes": event.stored_bytes}
-                if kind == BackupCreateRequested.__name__ else {})
-        return msgspec.structs.replace(state, status=settled(kind, ok=True), fault=None, **ended,
-                                       **made)
+        if state.pending_kind == BackupCreateRequested.__name__:
+            return ended(state, ok=True, at=event.at, checksum=event.checksum,
+                         stored_bytes=event.stored_bytes)
+        return ended(state, ok=True, at=event.at)
     if isinstance(event, BackupFailed):
-        return msgspec.structs.replace(state, status=settled(kind, ok=False), fault=event.reason,
-                                       **ended)
+        return ended(state, ok=False, at=event.at, fault=event.reason)
     raise TypeError(f"not a backup event: {type(event).__name__}")
 
 

@@ -16,7 +16,7 @@ from typing import ClassVar
 import msgspec
 
 from domain.base import Event
-from domain.copies import DELETABLE, Status, settled
+from domain.copies import DELETABLE, Status, deleting, ended
 from domain.errors import InvalidInput, InvalidState
 from domain.volume import Status as VolumeStatus
 from domain.volume import Volume
@@ -84,16 +84,12 @@ def evolve(state: Snapshot | None, event: SnapshotEvent, snapshot_id: str) -> Sn
             pending_kind=type(event).__name__)
     assert state is not None, "a snapshot's first event creates it"
     if isinstance(event, SnapshotDeleteRequested):
-        return msgspec.structs.replace(state, status=Status.DELETING, updated_at=event.at,
-                                       pending=event.request_id,
-                                       pending_kind=type(event).__name__)
-    ended = {"updated_at": event.at, "pending": None, "pending_kind": None}
-    kind = state.pending_kind or ""
+        return deleting(state, request_id=event.request_id, kind=type(event).__name__,
+                        at=event.at)
     if isinstance(event, SnapshotSucceeded):
-        return msgspec.structs.replace(state, status=settled(kind, ok=True), fault=None, **ended)
+        return ended(state, ok=True, at=event.at)
     if isinstance(event, SnapshotFailed):
-        return msgspec.structs.replace(state, status=settled(kind, ok=False), fault=event.reason,
-                                       **ended)
+        return ended(state, ok=False, at=event.at, fault=event.reason)
     raise TypeError(f"not a snapshot event: {type(event).__name__}")
 
 

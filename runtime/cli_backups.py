@@ -11,14 +11,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-import psycopg
-
 from commands.backups import BackupCommands, DeleteBackup
 from commands.messages import Caller
 from domain.errors import DomainError
-from migrations.runner import VIEWS_SCHEMA
-from projections import projector
-from runtime.cli_identity import identity_on_store
+from runtime.cli_identity import identity_on_store, views_rows
 from runtime.settings import load
 from runtime.tables import format_table
 
@@ -26,15 +22,12 @@ OPERATOR = "nimbus-backup-prune"
 
 
 def _expired(database_url: str, days: int) -> list[tuple[str, str, str]]:
-    """(id, project, created) of available backups older than ``days``, after
-    bringing the views up to date with the log."""
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        while projector.catch_up(conn) == projector.BATCH:
-            pass
-        rows = conn.execute(
-            f"SELECT id::text, project_id, created_at::text FROM {VIEWS_SCHEMA}.backups"
-            " WHERE status = 'available' AND created_at <= now() - make_interval(days => %s)"
-            " ORDER BY created_at", (days,)).fetchall()
+    """(id, project, created) of the available backups older than ``days``."""
+    rows = views_rows(database_url,
+                      "SELECT id::text, project_id, created_at::text FROM {V}.backups"
+                      " WHERE status = 'available'"
+                      " AND created_at <= now() - make_interval(days => %s) ORDER BY created_at",
+                      (days,))
     return [(str(r[0]), str(r[1]), str(r[2])) for r in rows]
 
 

@@ -48,7 +48,9 @@ def identity_on_store(settings: Settings) -> Iterator[tuple[IdentityCommands, st
             app.close()
 
 
-def _views(database_url: str, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+def views_rows(database_url: str, query: str,
+               params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Rows of ``query`` ({V} names the views) once the views are up to date."""
     with psycopg.connect(database_url, autocommit=True) as conn:
         while projector.catch_up(conn) == projector.BATCH:
             pass
@@ -79,7 +81,7 @@ def user_create(identity: IdentityCommands, url: str, args: argparse.Namespace) 
 
 
 def user_list(identity: IdentityCommands, url: str, args: argparse.Namespace) -> int:
-    rows = _views(url, "SELECT u.id, u.name, coalesce(p.name, '') FROM {V}.users u"
+    rows = views_rows(url, "SELECT u.id, u.name, coalesce(p.name, '') FROM {V}.users u"
                        " LEFT JOIN {V}.projects p ON p.id = u.default_project_id ORDER BY u.name")
     print(format_table(["ID", "Name", "Default project"], rows))
     return 0
@@ -103,7 +105,7 @@ def project_create(identity: IdentityCommands, url: str, args: argparse.Namespac
 
 
 def project_list(identity: IdentityCommands, url: str, args: argparse.Namespace) -> int:
-    rows = _views(url, "SELECT id, name, description FROM {V}.projects ORDER BY name")
+    rows = views_rows(url, "SELECT id, name, description FROM {V}.projects ORDER BY name")
     print(format_table(["ID", "Name", "Description"], rows))
     return 0
 
@@ -128,7 +130,7 @@ def role_remove(identity: IdentityCommands, url: str, args: argparse.Namespace) 
 def role_list(identity: IdentityCommands, url: str, args: argparse.Namespace) -> int:
     user_id = identity.user(args.user).id if args.user else None
     project_id = identity.project(args.project).id if args.project else None
-    rows = _views(url, "SELECT u.name, p.name, a.role FROM {V}.role_assignments a"
+    rows = views_rows(url, "SELECT u.name, p.name, a.role FROM {V}.role_assignments a"
                        " JOIN {V}.users u ON u.id = a.user_id"
                        " JOIN {V}.projects p ON p.id = a.project_id"
                        " WHERE (%s::text IS NULL OR a.user_id = %s)"

@@ -151,9 +151,9 @@ async def serve(
     needs_app = "ingester" in parts or ("api" in parts and api_role != "query")
     commands = (Commands.open(database_url, settings.hosts, limits=cloud_limits(settings))
                 if needs_app else None)
+    types = volume_types.catalog(settings.storage_hosts, settings.volume_types)
     if commands is not None:
-        commands.volume_types = volume_types.catalog(settings.storage_hosts,
-                                                     settings.volume_types)
+        commands.volume_types = types
         await ensure_catalog(settings, commands)
     pool: AsyncConnectionPool[Any] | None = None
     if "api" in parts and api_role != "command":
@@ -166,8 +166,7 @@ async def serve(
     ctx.extra["image_dir"] = settings.state_path / "images"
     ctx.extra["quota_defaults"] = quota_defaults(settings)
     ctx.extra["service_down_time"] = settings.service_down_time
-    ctx.extra["volume_types"] = volume_types.catalog(settings.storage_hosts,
-                                                     settings.volume_types)
+    ctx.extra["volume_types"] = types
     host_requests = HostRequests(nats_url, subjects.prefix)
     ctx.ask_host = host_requests
     server = uvicorn.Server(uvicorn.Config(

@@ -1,29 +1,67 @@
-"""How a host reports one step of a volume or snapshot operation (storage and
-hypervisor workers alike): a ``VolumeOutcome`` on the host's volume-outcome
-subject, deduplicated by request, volume and step."""
+"""How a host takes one step of a volume, snapshot or backup operation and
+reports it (storage and hypervisor workers alike).
+
+``take_step`` decodes a delivery, skips events the host does not handle,
+does the work off the event loop, and publishes a ``VolumeOutcome`` on the
+host's volume-outcome subject (deduplicated by request, id and step) before
+the message may be acked: a transient fault raises ``TransientError`` (the
+message comes back later), a permanent one is reported with ``ok=False``.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import msgspec
 
 from domain import volume as model
 from domain.backup import BackupEvent
-from domain.messages import EventMessage, Subjects, VolumeOutcome
+from domain.messages import EventHeader, EventMessage, Subjects, VolumeOutcome
 from domain.snapshot import SnapshotEvent
+from messaging.consumer import Delivery, TransientError
 from messaging.nats import JetStream, publish
 
+log = logging.getLogger(__name__)
 
-async def report_volume_step(
-    js: JetStream, subjects: Subjects, host: str, message: EventMessage,
-    request: model.VolumeEvent | SnapshotEvent | BackupEvent, *, reason: str = "",
-    target: model.Target | None = None, checksum: str = "", stored_bytes: int = 0,
+Request = model.VolumeEvent | SnapshotEvent | BackupEvent
+
+
+class StepDone(msgspec.Struct, frozen=True, kw_only=True):
+    """What a step leaves to report besides success."""
+
+    target: model.Target | None = None  # after an export
+    checksum: str = ""  # after a backup
+    stored_bytes: int = 0
+
+
+Work = Callable[[str, Request], StepDone | None]  # (aggregate id, request) -> what to report
+
+
+async def take_step(
+    js: JetStream, subjects: Subjects, host: str, delivery: Delivery, handled: frozenset[str],
+    work: Work, *, transient: type[Exception], permanent: type[Exception],
 ) -> None:
-    """Publish ``host``'s outcome of the step ``message`` asked for."""
-    volume_id, request_id = message.aggregate_id, request.request_id
-    outcome = VolumeOutcome(volume_id=volume_id, request_id=request_id, step=message.type,
-                            host=host, ok=not reason, at=datetime.now(UTC), reason=reason,
-                            target=target, checksum=checksum, stored_bytes=stored_bytes)
+    header = msgspec.json.decode(delivery.data, type=EventHeader)
+    if header.type not in handled:
+        return
+    message = msgspec.json.decode(delivery.data, type=EventMessage)
+    request = message.event
+    assert isinstance(request, Request)
+    reason, done = "", None
+    try:
+        done = await asyncio.to_thread(work, message.aggregate_id, request)
+    except transient as error:
+        raise TransientError(str(error)) from error
+    except permanent as error:
+        log.warning("%s: %s failed: %s", host, header.type, error)
+        reason = str(error)
+    done = done or StepDone()
+    outcome = VolumeOutcome(
+        volume_id=message.aggregate_id, request_id=request.request_id, step=message.type,
+        host=host, ok=not reason, at=datetime.now(UTC), reason=reason, target=done.target,
+        checksum=done.checksum, stored_bytes=done.stored_bytes)
     await publish(js, subjects.volume_outcome(host), msgspec.json.encode(outcome),
-                  msg_id=f"{request_id}:{volume_id}:{message.type}")
+                  msg_id=f"{request.request_id}:{message.aggregate_id}:{message.type}")

@@ -12,18 +12,15 @@ step is reported as a ``VolumeOutcome``. It also answers
 from __future__ import annotations
 
 import asyncio
-import logging
 
 import msgspec
 
 from domain import volume as model
-from domain.messages import EventHeader, EventMessage, Subjects
-from messaging.consumer import Delivery, TransientError
+from domain.messages import Subjects
+from messaging.consumer import Delivery
 from messaging.nats import JetStream
 from workers.hypervisor.port import Disk, GuestError, HostUnavailable, HypervisorHost
-from workers.volume_outcomes import report_volume_step
-
-log = logging.getLogger(__name__)
+from workers.volume_outcomes import Request, take_step
 
 HANDLED = frozenset({model.VolumeExported.__name__, model.VolumeDetachRequested.__name__})
 
@@ -46,7 +43,7 @@ def server_key(_subject: str, data: bytes) -> str:
     return msgspec.json.decode(data, type=_Addressed).event.server_id
 
 
-def converge(guests: HypervisorHost, host: str, request: model.VolumeEvent) -> None:
+def converge(guests: HypervisorHost, host: str, request: Request) -> None:
     if isinstance(request, model.VolumeExported):
         guests.attach_disk(request.server_id, Disk(
             device=request.device, portal=request.portal, iqn=request.iqn, lun=request.lun,
@@ -66,22 +63,11 @@ class DiskWorker:
         self._guests = guests
 
     async def handle(self, delivery: Delivery) -> None:
-        header = msgspec.json.decode(delivery.data, type=EventHeader)
-        if header.type not in HANDLED:
-            return
-        message = msgspec.json.decode(delivery.data, type=EventMessage)
-        request = message.event
-        assert isinstance(request, model.VolumeEvent)
-        try:
-            await asyncio.to_thread(converge, self._guests, self.host, request)
-        except HostUnavailable as error:
-            raise TransientError(str(error)) from error
-        except GuestError as error:
-            log.warning("%s: %s failed: %s", self.host, header.type, error)
-            await report_volume_step(self._js, self._subjects, self.host, message, request,
-                                     reason=str(error))
-            return
-        await report_volume_step(self._js, self._subjects, self.host, message, request)
+        def work(_volume_id: str, request: Request) -> None:
+            converge(self._guests, self.host, request)
+
+        await take_step(self._js, self._subjects, self.host, delivery, HANDLED, work,
+                        transient=HostUnavailable, permanent=GuestError)
 
     async def disks(self, request: bytes) -> bytes:
         """The disks of the guest named in the request (its instance id)."""

@@ -12,24 +12,17 @@ hypervisor workers, it never touches the database.
 from __future__ import annotations
 
 import asyncio
-import logging
 from pathlib import Path
-
-import msgspec
 
 from domain import backup as backups
 from domain import snapshot as snapshots
 from domain import volume as model
-from domain.messages import EventHeader, EventMessage, Subjects, aggregate_key
-from messaging.consumer import ConsumerSpec, Delivery, TransientError, consume
+from domain.messages import Subjects, aggregate_key
+from messaging.consumer import ConsumerSpec, Delivery, consume
 from messaging.nats import Connection, connect, ensure_streams
 from workers.storage.backups import archive, archive_path, checksum_path, restore
 from workers.storage.port import Backing, Exporter, StorageError, StorageUnavailable
-from workers.volume_outcomes import report_volume_step
-
-log = logging.getLogger(__name__)
-
-Request = model.VolumeEvent | snapshots.SnapshotEvent | backups.BackupEvent
+from workers.volume_outcomes import Request, StepDone, take_step
 
 HANDLED = frozenset(cls.__name__ for cls in (
     model.VolumeCreateRequested, model.VolumeDeleteRequested, model.VolumeAttachRequested,
@@ -38,22 +31,14 @@ HANDLED = frozenset(cls.__name__ for cls in (
     backups.BackupDeleteRequested))
 
 
-class Done(msgspec.Struct, frozen=True, kw_only=True):
-    """What a step leaves to report besides success."""
-
-    target: model.Target | None = None  # after an export
-    checksum: str = ""  # after a backup
-    stored_bytes: int = 0
-
-
 def converge(backing: Backing, exporter: Exporter | None, backup_dir: Path, volume_id: str,
-             request: Request) -> Done:
+             request: Request) -> StepDone:
     """Bring the volume (or snapshot, or backup: ``volume_id`` is then its id)
     to what ``request`` asks for; done already is success."""
     if isinstance(request, backups.BackupCreateRequested):
         backup_dir.mkdir(parents=True, exist_ok=True)
         record = archive(Path(backing.path(request.volume_id)), backup_dir, volume_id)
-        return Done(checksum=record.sha256, stored_bytes=record.stored_bytes)
+        return StepDone(checksum=record.sha256, stored_bytes=record.stored_bytes)
     if isinstance(request, backups.BackupDeleteRequested):
         archived = archive_path(backup_dir, volume_id)
         checksum_path(archived).unlink(missing_ok=True)
@@ -79,13 +64,13 @@ def converge(backing: Backing, exporter: Exporter | None, backup_dir: Path, volu
             raise StorageError("this storage host has no iSCSI target to export from")
         export = exporter.export(volume_id, backing.path(volume_id),
                                  model.initiator_for(request.compute_host))
-        return Done(target=model.Target(portal=export.portal, iqn=export.iqn, lun=export.lun))
+        return StepDone(target=model.Target(portal=export.portal, iqn=export.iqn, lun=export.lun))
     elif isinstance(request, model.VolumeUnexportRequested):
         if exporter is not None:
             exporter.unexport(volume_id)
     else:
         raise StorageError(f"this worker cannot do {type(request).__name__}")
-    return Done()
+    return StepDone()
 
 
 class StorageWorker:
@@ -99,25 +84,11 @@ class StorageWorker:
         self._backup_dir = backup_dir
 
     async def handle(self, delivery: Delivery) -> None:
-        header = msgspec.json.decode(delivery.data, type=EventHeader)
-        if header.type not in HANDLED:
-            return
-        message = msgspec.json.decode(delivery.data, type=EventMessage)
-        request = message.event
-        assert isinstance(request, Request)
-        try:
-            done = await asyncio.to_thread(converge, self._backing, self._exporter,
-                                           self._backup_dir, message.aggregate_id, request)
-        except StorageUnavailable as error:
-            raise TransientError(str(error)) from error
-        except StorageError as error:
-            log.warning("%s: %s failed: %s", self.host, header.type, error)
-            await report_volume_step(self._js, self._subjects, self.host, message, request,
-                                     reason=str(error))
-            return
-        await report_volume_step(self._js, self._subjects, self.host, message, request,
-                                 target=done.target, checksum=done.checksum,
-                                 stored_bytes=done.stored_bytes)
+        def work(volume_id: str, request: Request) -> StepDone:
+            return converge(self._backing, self._exporter, self._backup_dir, volume_id, request)
+
+        await take_step(self._js, self._subjects, self.host, delivery, HANDLED, work,
+                        transient=StorageUnavailable, permanent=StorageError)
 
 
 async def serve(nc: Connection, subjects: Subjects, host: str, backing: Backing,
