@@ -43,12 +43,16 @@ if [[ ! -x .venv/bin/python ]]; then
     "$python" -m venv .venv
 fi
 
-# Reinstall when the project's metadata or its set of packages changed.
+# Reinstall when the project's metadata, its pinned versions or its set of
+# packages changed. constraints.txt pins every package to the version the
+# suite was last run with (scripts/lock.sh refreshes it), so a fresh machine
+# installs exactly what passed.
 stamp=.venv/.nimbus-install-stamp
-wanted=$( { cat pyproject.toml; ls -d -- */__init__.py 2>/dev/null; } | sha256sum | cut -d' ' -f1)
+wanted=$( { cat pyproject.toml constraints.txt; ls -d -- */__init__.py 2>/dev/null; } \
+          | sha256sum | cut -d' ' -f1)
 if [[ ! -f $stamp || $(cat "$stamp") != "$wanted" ]]; then
     echo "install.sh: installing nimbus into .venv"
-    .venv/bin/python -m pip install -q -e '.[test]'
+    .venv/bin/python -m pip install -q -c constraints.txt -e '.[test]'
     echo "$wanted" > "$stamp"
 fi
 echo "install.sh: ready"
