@@ -58,10 +58,10 @@ class ReplayFailed(Exception):
     """The rebuilt views cannot reach the log head, so nothing was swapped."""
 
     def __init__(self, position: int, stuck: list[ViewFault]) -> None:
-        self.position = position
+        self.position = position  # where the rebuild was going
         self.faults = stuck
         super().__init__(
-            f"replay cannot rebuild the views up to the log head (position {position}): "
+            "replay cannot rebuild the views up to the log head: "
             + "; ".join(f.describe() for f in stuck) + "; nothing was swapped")
 
 
