@@ -22,6 +22,7 @@ from api import (
     catalog_queries,
     compute_commands,
     compute_queries,
+    health,
     host_commands,
     hosts,
     identity,
@@ -85,7 +86,7 @@ class RequestIdMiddleware:
 
 
 def create_app(ctx: Context, role: Role = "all") -> Starlette:
-    routes: list[BaseRoute] = list(identity.routes)
+    routes: list[BaseRoute] = [*identity.routes, *health.routes]
     if role in ("all", "command"):
         routes += compute_commands.routes
         routes += identity_commands.routes

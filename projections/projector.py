@@ -1,17 +1,41 @@
-"""Keeps the views up to date with the log, exactly once.
+"""Keeps the views up to date with the log, exactly once, each view on its own.
 
-Each batch is one transaction: lock the projection's tracking row, read the
-entries after its position, apply them, move the position. A crash anywhere
-rolls the whole batch back, so a restart resumes where the last commit left
-off and no event is applied twice or skipped. The lock also makes a second
-projector (or a replay) wait its turn instead of racing.
+Each batch is one transaction: lock the tracking row, read the entries after
+its position, apply them, move the position. A crash anywhere rolls the
+whole batch back, so a restart resumes where the last commit left off and no
+event is applied twice or skipped. The lock also makes a second projector
+(or a replay) wait its turn instead of racing.
+
+Each view applies its part of the batch in a savepoint of its own, so one
+view that cannot apply an event does not hold the others back. Which errors
+say "this event cannot be applied" and which say "this attempt failed" is
+decided by the exception's class (``cannot_apply``):
+
+* the event's fault: ``psycopg.DataError`` (SQLSTATE class 22: a NUL in a
+  text field, an integer out of range, invalid JSON), ``psycopg.IntegrityError``
+  (class 23: a constraint refuses the row), ``ProgramLimitExceeded`` (54000:
+  a value too big for its index), and any exception that is not a database
+  error (the view's own code failed on that entry, or the entry cannot be
+  decoded). The view's part is then applied entry by entry to keep
+  what precedes the first entry it cannot apply, and the view is recorded
+  stuck at that entry (projections/faults.py), in the same transaction as
+  the position. Later batches skip it: no retry, one error in the log, until
+  the cause is fixed and a replay rebuilds the views.
+* the attempt's fault: every other ``psycopg.Error`` (OperationalError: the
+  connection is lost, a lock or statement timeout, a deadlock; Programming or
+  InternalError: e.g. a replay swapped the schema under a waiting batch). The
+  whole batch rolls back and ``run`` tries it again, waiting longer each time.
+
+Since the shared position moves with the healthy views, a stuck view's rows
+are those as of the position it is stuck at, while read-your-writes keeps
+working for the others.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any, NamedTuple
 
 import psycopg
@@ -19,49 +43,118 @@ from psycopg import sql
 
 from domain.base import Event
 from migrations.runner import VIEWS_SCHEMA
-from projections import catalog, hosts, identity, instances, quotas, volumes
+from projections import catalog, faults, hosts, identity, instances, quotas, volumes
+from projections.faults import ViewFault
 from projections.log import CHANNEL, LogEntry, read_after
 
 log = logging.getLogger(__name__)
 
 BATCH = 1000
-NAME = "views"  # the tracking row: every view moves in the same transaction
+NAME = "views"  # the tracking row: every view that is not stuck moves with it
+RETRY_FIRST, RETRY_LAST = 0.5, 30.0  # seconds between attempts at a failed batch
 
 
 class Projection(NamedTuple):
-    """A view: the events it reads and how it applies a batch of them."""
+    """A view: its name, the events it reads and how it applies a batch of them."""
 
+    name: str
     events: type[Event]
     apply: Callable[[psycopg.Connection[Any], list[Any]], None]
 
 
 PROJECTIONS: tuple[Projection, ...] = (
-    Projection(instances.EVENTS, instances.apply),
-    Projection(identity.EVENTS, identity.apply),
-    Projection(catalog.FLAVOR_EVENTS, catalog.apply_flavors),
-    Projection(catalog.IMAGE_EVENTS, catalog.apply_images),
-    Projection(catalog.KEYPAIR_EVENTS, catalog.apply_keypairs),
-    Projection(quotas.EVENTS, quotas.apply),
-    Projection(hosts.EVENTS, hosts.apply),
-    Projection(volumes.VOLUME_EVENTS, volumes.apply_volumes),
-    Projection(volumes.SNAPSHOT_EVENTS, volumes.apply_snapshots),
-    Projection(volumes.BACKUP_EVENTS, volumes.apply_backups),
+    Projection("instances", instances.EVENTS, instances.apply),
+    Projection("identity", identity.EVENTS, identity.apply),
+    Projection("flavors", catalog.FLAVOR_EVENTS, catalog.apply_flavors),
+    Projection("images", catalog.IMAGE_EVENTS, catalog.apply_images),
+    Projection("keypairs", catalog.KEYPAIR_EVENTS, catalog.apply_keypairs),
+    Projection("quotas", quotas.EVENTS, quotas.apply),
+    Projection("hosts", hosts.EVENTS, hosts.apply),
+    Projection("volumes", volumes.VOLUME_EVENTS, volumes.apply_volumes),
+    Projection("snapshots", volumes.SNAPSHOT_EVENTS, volumes.apply_snapshots),
+    Projection("backups", volumes.BACKUP_EVENTS, volumes.apply_backups),
 )
 
+Decoded = tuple[LogEntry, Event | Exception]  # an entry and its event, or why it has none
 
-def apply(conn: psycopg.Connection[Any], entries: list[LogEntry]) -> None:
-    """Decode each entry once and hand every view the events it reads."""
-    items = [(entry, entry.decode()) for entry in entries]
-    for projection in PROJECTIONS:
-        mine = [(e, event) for e, event in items if isinstance(event, projection.events)]
-        if mine:
+
+def cannot_apply(exc: Exception) -> bool:
+    """True when ``exc`` is the entry's fault (stop the view), False when it
+    is the attempt's (roll back and retry); see the module's docstring."""
+    return (isinstance(exc, psycopg.DataError | psycopg.IntegrityError
+                       | psycopg.errors.ProgramLimitExceeded)
+            or not isinstance(exc, psycopg.Error))
+
+
+def _decode(entry: LogEntry) -> Event | Exception:
+    try:
+        return entry.decode()
+    except Exception as exc:  # an unknown topic or a malformed event
+        return exc
+
+
+def _fault(projection: Projection, entry: LogEntry, exc: Exception) -> ViewFault:
+    return ViewFault(view=projection.name, position=entry.position,
+                     event_type=entry.event_type, aggregate_id=entry.aggregate_id,
+                     error=faults.reason(exc))
+
+
+def _applied(conn: psycopg.Connection[Any], projection: Projection,
+             mine: list[tuple[LogEntry, Event]]) -> ViewFault | None:
+    """Apply the view's entries in one savepoint; if one cannot be applied,
+    apply them one by one up to it and say which it is."""
+    if not mine:
+        return None
+    try:
+        with conn.transaction():
             projection.apply(conn, mine)
+        return None
+    except Exception as exc:
+        if not cannot_apply(exc):
+            raise
+    for item in mine:
+        try:
+            with conn.transaction():
+                projection.apply(conn, [item])
+        except Exception as exc:
+            if not cannot_apply(exc):
+                raise
+            return _fault(projection, item[0], exc)
+    return None  # applied one by one after all
+
+
+def _apply_view(conn: psycopg.Connection[Any], projection: Projection,
+                items: list[Decoded]) -> ViewFault | None:
+    mine: list[tuple[LogEntry, Event]] = []
+    for entry, event in items:
+        if isinstance(event, Exception):  # no view can tell whether it is theirs
+            return _applied(conn, projection, mine) or _fault(projection, entry, event)
+        if isinstance(event, projection.events):
+            mine.append((entry, event))
+    return _applied(conn, projection, mine)
+
+
+def apply(conn: psycopg.Connection[Any], entries: list[LogEntry],
+          stuck: Collection[str] = ()) -> list[ViewFault]:
+    """Hand every view but the ``stuck`` ones the entries it reads; record and
+    return the views that meet an entry they cannot apply."""
+    items = [(entry, _decode(entry)) for entry in entries]
+    found: list[ViewFault] = []
+    for projection in PROJECTIONS:
+        if projection.name in stuck:
+            continue
+        fault = _apply_view(conn, projection, items)
+        if fault is not None:
+            faults.record(conn, fault)
+            found.append(fault)
+    return found
 
 
 def catch_up(
     conn: psycopg.Connection[Any], schema: str = VIEWS_SCHEMA, upto: int | None = None
 ) -> int:
-    """Apply one batch in its own transaction; return how many entries were applied."""
+    """Apply one batch in its own transaction; return how many entries were read."""
+    found: list[ViewFault] = []
     with conn.transaction():
         conn.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema)))
         conn.execute(
@@ -76,11 +169,18 @@ def catch_up(
         limit = BATCH if upto is None else max(0, min(BATCH, upto - position))
         entries = read_after(conn, position, limit) if limit else []
         if entries:
-            apply(conn, entries)
+            stuck = {f.view for f in faults.stuck(conn, schema)}
+            found = apply(conn, entries, stuck)
             conn.execute(
                 "UPDATE tracking SET position = %s WHERE projection = %s",
                 (entries[-1].position, NAME),
             )
+    for fault in found:  # once: the view is skipped from now on
+        if schema == VIEWS_SCHEMA:
+            log.error("%s; the view stops there while the others go on, until the cause is"
+                      " fixed and `nimbus replay` rebuilds the views", fault.describe())
+        else:  # a replay's rebuild: the replay fails, naming it
+            log.info("%s (in schema %s)", fault.describe(), schema)
     return len(entries)
 
 
@@ -91,14 +191,20 @@ def run(database_url: str, stop: threading.Event) -> None:
         psycopg.connect(database_url, autocommit=True) as conn,
     ):
         listener.execute(sql.SQL("LISTEN {}").format(sql.Identifier(CHANNEL)))
+        delay = RETRY_FIRST
         while not stop.is_set():
             try:
                 if catch_up(conn) == BATCH:
                     continue
+                delay = RETRY_FIRST
             except psycopg.Error as exc:
-                # e.g. a replay swapped the views under a waiting batch: the
-                # batch rolled back, so simply try again.
-                log.warning("projector batch rolled back, retrying: %s", exc)
+                # The attempt failed, not an event (see cannot_apply), e.g. a
+                # replay swapped the views under a waiting batch: the batch
+                # rolled back, so try it again after a while.
+                log.warning("projector batch rolled back, retrying in %.1f s: %s", delay, exc)
+                stop.wait(delay)
+                delay = min(delay * 2, RETRY_LAST)
+                continue
             # Wake on the next insert, or look again after a short while.
             for _ in listener.notifies(timeout=0.5, stop_after=1):
                 pass

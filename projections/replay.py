@@ -2,9 +2,16 @@
 
 The rebuild runs into a new schema up to the live views' position, without
 holding anything. Then, holding the live tracking table exclusively (the
-projector waits), it catches up to the live position, compares each table's
-row checksum with the live one, and renames the new schema into place, all
-in one transaction. Queries never see a half-built view.
+projector waits), it brings the rebuild and the live views to the log head,
+compares each table's row checksum with the live one, and renames the new
+schema into place, all in one transaction. Queries never see a half-built
+view.
+
+A rebuild that cannot reach the log head (a view in it met an event it
+cannot apply: projections/faults.py) swaps nothing and raises
+``ReplayFailed``: views that stop short of the log must never replace the
+live ones as if they were whole. A rebuild that does reach it clears what
+the live views had recorded as stuck (the swap reports those in ``cleared``).
 """
 
 from __future__ import annotations
@@ -16,10 +23,14 @@ import psycopg
 from psycopg import sql
 
 from migrations.runner import VIEWS_SCHEMA, create_views
+from projections import faults
+from projections.faults import ViewFault
+from projections.log import head
 from projections.projector import NAME, catch_up
 
 NEXT_SCHEMA = f"{VIEWS_SCHEMA}_next"
 OLD_SCHEMA = f"{VIEWS_SCHEMA}_old"
+_NOT_VIEWS = ("tracking", "view_faults")  # the projector's own state, not compared
 
 
 class TableReport(msgspec.Struct, frozen=True):
@@ -36,10 +47,22 @@ class TableReport(msgspec.Struct, frozen=True):
 class ReplayReport(msgspec.Struct, frozen=True):
     position: int
     tables: list[TableReport]
+    cleared: list[ViewFault] = []  # the live views that were stuck until this replay
 
     @property
     def equal(self) -> bool:
         return all(t.equal for t in self.tables)
+
+
+class ReplayFailed(Exception):
+    """The rebuilt views cannot reach the log head, so nothing was swapped."""
+
+    def __init__(self, position: int, stuck: list[ViewFault]) -> None:
+        self.position = position  # where the rebuild was going
+        self.faults = stuck
+        super().__init__(
+            "replay cannot rebuild the views up to the log head: "
+            + "; ".join(f.describe() for f in stuck) + "; nothing was swapped")
 
 
 def _live_position(conn: psycopg.Connection[Any]) -> int:
@@ -50,9 +73,13 @@ def _live_position(conn: psycopg.Connection[Any]) -> int:
     return int(row[0]) if row else 0
 
 
-def _fill(conn: psycopg.Connection[Any], upto: int) -> None:
-    while catch_up(conn, NEXT_SCHEMA, upto=upto):
+def _fill(conn: psycopg.Connection[Any], schema: str, upto: int) -> None:
+    """Bring ``schema``'s views to ``upto``; raise ReplayFailed for the rebuild
+    if a view in it is stuck."""
+    while catch_up(conn, schema, upto=upto):
         pass
+    if schema == NEXT_SCHEMA and (stuck := faults.stuck(conn, schema)):
+        raise ReplayFailed(upto, stuck)
 
 
 def checksum(conn: psycopg.Connection[Any], schema: str, table: str) -> tuple[int, str]:
@@ -70,29 +97,42 @@ def checksum(conn: psycopg.Connection[Any], schema: str, table: str) -> tuple[in
 def _tables(conn: psycopg.Connection[Any], schema: str) -> list[str]:
     rows = conn.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = %s"
-        " AND table_name <> 'tracking' ORDER BY table_name", (schema,),
+        " AND NOT table_name = ANY(%s) ORDER BY table_name", (schema, list(_NOT_VIEWS)),
     ).fetchall()
     return [str(r[0]) for r in rows]
 
 
+def _rebuild(conn: psycopg.Connection[Any]) -> ReplayReport:
+    with conn.transaction():
+        create_views(conn, NEXT_SCHEMA)
+    _fill(conn, NEXT_SCHEMA, _live_position(conn))
+    with conn.transaction():
+        conn.execute(sql.SQL("LOCK TABLE {}.tracking IN ACCESS EXCLUSIVE MODE").format(
+            sql.Identifier(VIEWS_SCHEMA)))
+        position = head(conn)
+        _fill(conn, NEXT_SCHEMA, position)
+        _fill(conn, VIEWS_SCHEMA, position)
+        cleared = faults.stuck(conn, VIEWS_SCHEMA)
+        reports = []
+        for table in _tables(conn, VIEWS_SCHEMA):
+            rows, old = checksum(conn, VIEWS_SCHEMA, table)
+            _, new = checksum(conn, NEXT_SCHEMA, table)
+            reports.append(TableReport(table, rows, old, new))
+        conn.execute(sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(
+            sql.Identifier(VIEWS_SCHEMA), sql.Identifier(OLD_SCHEMA)))
+        conn.execute(sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(
+            sql.Identifier(NEXT_SCHEMA), sql.Identifier(VIEWS_SCHEMA)))
+        conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(OLD_SCHEMA)))
+    return ReplayReport(position, reports, cleared)
+
+
 def replay(database_url: str) -> ReplayReport:
+    """Rebuild, compare and swap in every view; ReplayFailed if the rebuild
+    cannot reach the log head (the live views are then left as they were)."""
     with psycopg.connect(database_url, autocommit=True) as conn:
-        with conn.transaction():
-            create_views(conn, NEXT_SCHEMA)
-        _fill(conn, _live_position(conn))
-        with conn.transaction():
-            conn.execute(sql.SQL("LOCK TABLE {}.tracking IN ACCESS EXCLUSIVE MODE").format(
-                sql.Identifier(VIEWS_SCHEMA)))
-            position = _live_position(conn)
-            _fill(conn, position)
-            reports = []
-            for table in _tables(conn, VIEWS_SCHEMA):
-                rows, old = checksum(conn, VIEWS_SCHEMA, table)
-                _, new = checksum(conn, NEXT_SCHEMA, table)
-                reports.append(TableReport(table, rows, old, new))
-            conn.execute(sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(
-                sql.Identifier(VIEWS_SCHEMA), sql.Identifier(OLD_SCHEMA)))
-            conn.execute(sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(
-                sql.Identifier(NEXT_SCHEMA), sql.Identifier(VIEWS_SCHEMA)))
-            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(OLD_SCHEMA)))
-        return ReplayReport(position, reports)
+        try:
+            return _rebuild(conn)
+        except ReplayFailed:
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
+                sql.Identifier(NEXT_SCHEMA)))
+            raise

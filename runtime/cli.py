@@ -132,15 +132,22 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 def cmd_replay(args: argparse.Namespace) -> int:
     from migrations.runner import upgrade
-    from projections.replay import replay
+    from projections.replay import ReplayFailed, replay
 
     with backing_servers(load(), nats=False) as (database_url, _):
         upgrade(database_url)
-        report = replay(database_url)
+        try:
+            report = replay(database_url)
+        except ReplayFailed as failed:
+            print(f"nimbus: error: {failed}", file=sys.stderr)
+            return 1
     print(f"rebuilt every view from the log up to position {report.position}")
     for t in report.tables:
         verdict = "equal" if t.equal else "DIFFERENT (the rebuilt view is now live)"
         print(f"  {t.table:<20} {t.rows:>8} rows  {t.new_checksum}  {verdict}")
+    for fault in report.cleared:
+        print(f"  the {fault.view} view was stuck at position {fault.position}"
+              " and follows the log again")
     print("the rebuilt views equal the old ones" if report.equal
           else "the rebuilt views differ from the old ones")
     return 0 if report.equal else 1
