@@ -1,0 +1,97 @@
+"""A server's delete detaches its volumes, with the whole stack: real tgtd
+exports, libvirt's test driver, the storage and hypervisor workers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.stack import RunningStack
+from tests.test_volumes_api import booted, iscsi_targets, volumes_of, wait_for_volume
+
+
+async def attached_volume(stack: RunningStack, server: dict[str, Any],
+                          settle: bool = True) -> tuple[str, str]:
+    """A new volume attached to ``server``: its URL and id (in-use when ``settle``)."""
+    http = stack.http
+    base = volumes_of(server["tenant_id"])
+    r = await http.post(base, json={"volume": {"size": 1}})
+    volume_id = r.json()["volume"]["id"]
+    url = f"{base}/{volume_id}"
+    await wait_for_volume(http, url, "available", {})
+    r = await http.post(f"/compute/v2.1/servers/{server['id']}/os-volume_attachments",
+                        json={"volumeAttachment": {"volumeId": volume_id}})
+    assert r.status_code == 200, r.text
+    if settle:
+        await wait_for_volume(http, url, "in-use", {})
+    return url, volume_id
+
+
+async def usage(stack: RunningStack, project: str) -> tuple[int, int, int]:
+    """(instances, volumes, gigabytes) the project's quotas count as in use."""
+    compute = (await stack.http.get(f"/compute/v2.1/os-quota-sets/{project}/detail")).json()
+    volume = (await stack.http.get(f"/volume/v3/{project}/os-quota-sets/{project}",
+                                   params={"usage": "True"})).json()["quota_set"]
+    return (compute["quota_set"]["instances"]["in_use"], volume["volumes"]["in_use"],
+            volume["gigabytes"]["in_use"])
+
+
+@pytest.mark.parametrize("how", ["delete", "forceDelete"])
+async def test_deleting_a_server_detaches_its_volume_which_is_then_available_and_deletable(
+        running_stack: RunningStack, how: str) -> None:
+    http = running_stack.http
+    server = await booted(running_stack)
+    host, project = server["OS-EXT-SRV-ATTR:host"], server["tenant_id"]
+    url, volume_id = await attached_volume(running_stack, server)
+    portal = (await running_stack.disks(host, server["id"]))[0]["portal"]
+    iqn = f"iqn.2010-10.org.openstack:volume-{volume_id}"
+    initiator = f"iqn.2010-10.org.openstack:initiator-{host}"
+    assert iqn in await iscsi_targets(portal, initiator)
+    assert await usage(running_stack, project) == (1, 1, 1)
+
+    if how == "delete":
+        r = await http.delete(f"/compute/v2.1/servers/{server['id']}")
+        assert r.status_code == 204, r.text
+    else:
+        r = await http.post(f"/compute/v2.1/servers/{server['id']}/action",
+                            json={"forceDelete": None})
+        assert r.status_code == 202, r.text
+    await running_stack.wait_until_gone(server["id"])
+
+    shown = await wait_for_volume(http, url, "available", {})
+    assert shown["attachments"] == []
+    assert iqn not in await iscsi_targets(portal, initiator)  # the export ended
+    assert await running_stack.guests(host) == []  # and no guest came back from the detach
+    assert await usage(running_stack, project) == (0, 1, 1)
+    r = await http.post(f"/compute/v2.1/servers/{server['id']}/os-volume_attachments",
+                        json={"volumeAttachment": {"volumeId": volume_id}})
+    assert r.status_code == 404, r.text  # the server is gone, not the volume's attachment
+
+    r = await http.delete(url)
+    assert r.status_code == 202, r.text
+    await wait_for_volume(http, url, None, {})
+    assert await usage(running_stack, project) == (0, 0, 0)
+
+
+async def test_a_volume_still_attaching_when_its_server_is_deleted_ends_available_unexported(
+        running_stack: RunningStack) -> None:
+    http = running_stack.http
+    server = await booted(running_stack)
+    host = server["OS-EXT-SRV-ATTR:host"]
+    settled_url, settled_id = await attached_volume(running_stack, server)
+    portal = (await running_stack.disks(host, server["id"]))[0]["portal"]
+    busy_url, busy_id = await attached_volume(running_stack, server, settle=False)
+    r = await http.delete(f"/compute/v2.1/servers/{server['id']}")  # one attach in flight
+    assert r.status_code == 204, r.text
+    await running_stack.wait_until_gone(server["id"])
+    initiator = f"iqn.2010-10.org.openstack:initiator-{host}"
+    for url, volume_id in ((settled_url, settled_id), (busy_url, busy_id)):
+        shown = await wait_for_volume(http, url, "available", {})
+        assert shown["attachments"] == []
+        iqn = f"iqn.2010-10.org.openstack:volume-{volume_id}"
+        assert iqn not in await iscsi_targets(portal, initiator)
+        r = await http.delete(url)
+        assert r.status_code == 202, r.text
+        await wait_for_volume(http, url, None, {})
+    assert await running_stack.guests(host) == []
