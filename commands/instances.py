@@ -202,9 +202,3 @@ def _parse_id(value: str) -> uuid.UUID:
     except ValueError:
         raise NotFound(f"Instance {value} could not be found.") from None
 
-
-def request_id_for(project_id: str, idempotency_key: str | None) -> str:
-    """Nova-style request id; stable for a client's idempotency key."""
-    if idempotency_key:
-        return f"req-{uuid.uuid5(REQUEST_NAMESPACE, f'{project_id}:{idempotency_key}')}"
-    return f"req-{uuid.uuid4()}"
