@@ -4,7 +4,9 @@ access (Nova), image create / upload / delete (the Glance v2 subset).
 Each route turns the request into a call on a command service (in a worker
 thread; the event store is synchronous) and answers with the state the
 events left, plus ``Nimbus-Log-Position`` for read-your-writes. An image
-upload streams the body to disk between two events (saving, then active).
+upload streams the body to disk between two events (saving, then active);
+however it ends short of that (refused, cut off, cancelled), the image goes
+back to queued and the half-written file is removed.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 
 import msgspec
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -198,12 +200,13 @@ async def upload_image(request: Request) -> Response:
     try:
         async for chunk in request.stream():
             upload.write(chunk)
-    except (DomainError, ClientDisconnect, OSError) as exc:
+        stored = await run_in_threadpool(upload.finish)
+    except BaseException as exc:  # too large, the client gone, a disk error, a cancelled task
         upload.abort()
         reason = exc.message if isinstance(exc, DomainError) else f"upload failed: {exc!r}"
+        # the worker thread runs to its end even in a cancelled task
         await run_in_threadpool(images.fail_upload, image_id, reason, request_id)
         raise
-    stored = await run_in_threadpool(upload.finish)
     written = await run_in_threadpool(images.finish_upload, image_id, stored, request_id)
     return Response(status_code=204, headers=_headers(request, request_id, written.position,
                                                       compute=False))

@@ -41,6 +41,7 @@ from domain import (
 from domain import events as ev
 from domain import instance as model
 from domain.base import Event
+from domain.codec import topic_of
 from domain.errors import Conflict
 
 MAX_ATTEMPTS = 12
@@ -171,6 +172,18 @@ class NimbusApplication(Application[uuid.UUID]):
     def load_or_new(self, aggregate_id: uuid.UUID, kind: str) -> Aggregate:
         """The aggregate as stored, or a new empty one of ``kind``."""
         return self.load(aggregate_id) or Aggregate(aggregate_id, kind)
+
+    def ids_with(self, event_type: type[Event]) -> set[uuid.UUID]:
+        """The aggregates that ever recorded an event of ``event_type`` (a
+        scan of the log by topic, for what is looked for rarely, at start)."""
+        topic = topic_of(event_type)
+        found: set[uuid.UUID] = set()
+        start = 1
+        while page := self.recorder.select_notifications(start=start, limit=1000,
+                                                          topics=[topic]):
+            found.update(uuid.UUID(str(n.originator_id)) for n in page)
+            start = page[-1].id + 1
+        return found
 
     def commit(self, *aggregates: Aggregate) -> int | None:
         """Append the aggregates' new events in one transaction, with the first
