@@ -3,12 +3,21 @@ exports, libvirt's test driver, the storage and hypervisor workers."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from eventsourcing.persistence import IntegrityError
 
+from commands.messages import BootInstance, Caller, DeleteInstance
+from commands.volumes import AttachVolume, CreateVolume, detach_for_server_delete
+from domain.messages import HostOutcome, VolumeOutcome
+from domain.volume import Status
+from tests.cloud import IMAGE, ROOMY, open_cloud
 from tests.stack import RunningStack
 from tests.test_volumes_api import booted, iscsi_targets, volumes_of, wait_for_volume
+
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
 
 async def attached_volume(stack: RunningStack, server: dict[str, Any],
@@ -95,3 +104,36 @@ async def test_a_volume_still_attaching_when_its_server_is_deleted_ends_availabl
         assert r.status_code == 202, r.text
         await wait_for_volume(http, url, None, {})
     assert await running_stack.guests(host) == []
+
+
+def test_a_delete_deciding_while_an_attach_commits_conflicts_and_sees_the_volume(
+        database_url: str) -> None:
+    """The delete writes the server's disks too: what it decided before a
+    racing attach committed cannot be saved, and deciding again detaches."""
+    cloud = open_cloud(database_url, ["h1"], limits=ROOMY)
+    try:
+        admin = Caller(user_id="u-admin", project_id="p-1", is_admin=True)
+        booted_id = cloud.instances.boot(BootInstance(
+            request_id="r-boot", caller=admin, name="vm", flavor_ref="1",
+            image_ref=IMAGE)).instance_id
+        cloud.instances.record_outcome(HostOutcome(
+            instance_id=booted_id, request_id="r-boot", host="h1", ok=True, at=NOW))
+        volume = cloud.volumes.create(CreateVolume(request_id="r-vol", caller=admin,
+                                                   size_gb=1)).volume
+        cloud.volumes.record_outcome(VolumeOutcome(
+            volume_id=volume.id, request_id="r-vol", step="VolumeCreateRequested",
+            host="storage1", ok=True, at=NOW))
+
+        decided = detach_for_server_delete(cloud.app, booted_id, "r-del", NOW)  # sees no volume
+        cloud.volumes.attach(AttachVolume(request_id="r-att", caller=admin,
+                                          server_id=booted_id, volume_id=volume.id))
+        with pytest.raises(IntegrityError):
+            cloud.app.commit(*decided)
+
+        cloud.instances.act(DeleteInstance(request_id="r-del", caller=admin,
+                                           instance_id=booted_id))
+        state = cloud.volumes.volume(volume.id, admin)
+        assert (state.status, state.server_deleting, state.pending) == (
+            Status.DETACHING, True, "r-att")  # it detaches once its export is made
+    finally:
+        cloud.close()
