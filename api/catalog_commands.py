@@ -4,7 +4,9 @@ access (Nova), image create / upload / delete (the Glance v2 subset).
 Each route turns the request into a call on a command service (in a worker
 thread; the event store is synchronous) and answers with the state the
 events left, plus ``Nimbus-Log-Position`` for read-your-writes. An image
-upload streams the body to disk between two events (saving, then active).
+upload streams the body to disk between two events (saving, then active);
+however it ends short of that (refused, cut off, cancelled), the image goes
+back to queued and the half-written file is removed.
 """
 
 from __future__ import annotations
@@ -15,17 +17,16 @@ from typing import Any
 
 import msgspec
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from api import catalog_views, microversion
+from api import catalog_views, idempotency, microversion
 from api.consistency import POSITION_HEADER
 from api.context import claims, context
 from api.policy import require_admin
 from commands.flavors import NewFlavor
 from commands.images import NewImage
-from commands.instances import request_id_for
 from commands.services import Commands
 from domain import flavor as flavor_model
 from domain import image as image_model
@@ -107,7 +108,7 @@ async def create_flavor(request: Request) -> Response:
                     swap=body.swap if isinstance(body.swap, int) else 0,
                     rxtx_factor=body.rxtx_factor, is_public=body.is_public,
                     description=body.description)
-    request_id = request_id_for(who.project_id, request.headers.get("idempotency-key"))
+    request_id = await idempotency.request_id(request, who)
     written = await run_in_threadpool(_commands(request).flavors.create, new, who.caller,
                                       request_id)
     flavor = catalog_views.flavor(context(request).base_url, _flavor_view(written.state))
@@ -118,7 +119,7 @@ async def create_flavor(request: Request) -> Response:
 async def delete_flavor(request: Request) -> Response:
     who = claims(request)
     require_admin(who, "os_compute_api:os-flavor-manage:delete")
-    request_id = request_id_for(who.project_id, request.headers.get("idempotency-key"))
+    request_id = await idempotency.request_id(request, who)
     position = await run_in_threadpool(_commands(request).flavors.delete,
                                        request.path_params["flavor_id"], who.caller, request_id)
     return Response(status_code=202, headers=_headers(request, request_id, position))
@@ -134,7 +135,7 @@ async def flavor_action(request: Request) -> Response:
     assert tenant is not None
     require_admin(who, "os_compute_api:os-flavor-access:" +
                   ("add_tenant_access" if allow else "remove_tenant_access"))
-    request_id = request_id_for(who.project_id, request.headers.get("idempotency-key"))
+    request_id = await idempotency.request_id(request, who)
     flavor_id = request.path_params["flavor_id"]
     written = await run_in_threadpool(_commands(request).flavors.grant, flavor_id,
                                       tenant.tenant, who.caller, request_id, allow=allow)
@@ -178,7 +179,7 @@ def _image_view(state: image_model.ImageState, new: NewImage | None = None) -> I
 async def create_image(request: Request) -> Response:
     who = claims(request)
     new = _new_image(_decode(await request.body(), dict[str, Any]))
-    request_id = request_id_for(who.project_id, request.headers.get("idempotency-key"))
+    request_id = await idempotency.request_id(request, who)
     written = await run_in_threadpool(_commands(request).images.create, new, who.caller,
                                       request_id)
     return JSONResponse(catalog_views.image(_image_view(written.state, new)), status_code=201,
@@ -193,18 +194,19 @@ async def upload_image(request: Request) -> Response:
                              "application/octet-stream"}, status_code=415)
     image_id = request.path_params["image_id"]
     images = _commands(request).images
-    request_id = request_id_for(who.project_id, request.headers.get("idempotency-key"))
+    request_id = await idempotency.request_id(request, who, streamed=True)
     await run_in_threadpool(images.start_upload, image_id, who.caller, request_id)
     upload = images.files.upload(image_id)
     try:
         async for chunk in request.stream():
             upload.write(chunk)
-    except (DomainError, ClientDisconnect, OSError) as exc:
+        stored = await run_in_threadpool(upload.finish)
+    except BaseException as exc:  # too large, the client gone, a disk error, a cancelled task
         upload.abort()
         reason = exc.message if isinstance(exc, DomainError) else f"upload failed: {exc!r}"
+        # the worker thread runs to its end even in a cancelled task
         await run_in_threadpool(images.fail_upload, image_id, reason, request_id)
         raise
-    stored = await run_in_threadpool(upload.finish)
     written = await run_in_threadpool(images.finish_upload, image_id, stored, request_id)
     return Response(status_code=204, headers=_headers(request, request_id, written.position,
                                                       compute=False))
@@ -212,7 +214,7 @@ async def upload_image(request: Request) -> Response:
 
 async def delete_image(request: Request) -> Response:
     who = claims(request)
-    request_id = request_id_for(who.project_id, request.headers.get("idempotency-key"))
+    request_id = await idempotency.request_id(request, who)
     written = await run_in_threadpool(_commands(request).images.delete,
                                       request.path_params["image_id"], who.caller, request_id)
     return Response(status_code=204, headers=_headers(request, request_id, written.position,

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from api import metadata_commands, microversion
+from api import idempotency, metadata_commands, microversion
 from api.consistency import POSITION_HEADER
 from api.context import claims, context
 from api.server_bodies import (
@@ -33,7 +33,7 @@ from api.server_bodies import (
 )
 from api.tokens import Claims
 from api.views import from_state, links, server
-from commands.instances import InstanceCommands, request_id_for
+from commands.instances import InstanceCommands
 from commands.messages import (
     Accepted,
     BootInstance,
@@ -96,10 +96,6 @@ def _answer(accepted: Accepted, status: int, body: dict[str, Any] | None,
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def _request_id(request: Request, project_id: str) -> str:
-    return request_id_for(project_id, request.headers.get("idempotency-key"))
-
-
 def _check_name(name: str) -> None:
     if name != name.strip():
         raise InvalidInput("Invalid input for field/attribute name: leading or trailing spaces.")
@@ -111,7 +107,7 @@ async def create_server(request: Request) -> Response:
     body = decode_body(await request.body(), CreateServerBody).server
     _check_name(body.name)
     cmd = BootInstance(
-        request_id=_request_id(request, who.project_id), caller=who.caller,
+        request_id=await idempotency.request_id(request, who), caller=who.caller,
         name=body.name, flavor_ref=str(body.flavorRef), image_ref=body.image(),
         key_name=body.key_name, metadata=body.metadata, user_data=body.user_data,
         availability_zone=body.availability_zone,
@@ -133,10 +129,11 @@ async def create_server(request: Request) -> Response:
     return _answer(accepted, 202, {"server": created}, version, {"Location": location})
 
 
-def _command(request: Request, who: Claims, name: str, value: Any) -> InstanceCommand:
+def _command(request: Request, who: Claims, name: str, value: Any,
+             request_id: str) -> InstanceCommand:
     """The command an action body names, or 400."""
     common: dict[str, Any] = {
-        "request_id": _request_id(request, who.project_id), "caller": who.caller,
+        "request_id": request_id, "caller": who.caller,
         "instance_id": request.path_params["server_id"],
     }
     if name in SIMPLE_ACTIONS:
@@ -165,7 +162,7 @@ async def server_action(request: Request) -> Response:
     ((name, value),) = body.items()
     if name == "os-getConsoleOutput":
         return await _console_output(request, who, value, version)
-    cmd = _command(request, who, name, value)
+    cmd = _command(request, who, name, value, await idempotency.request_id(request, who))
     run: Callable[[Any], Accepted] = (
         _instances(request).change if isinstance(cmd, InstanceChange)
         else _instances(request).act)
@@ -203,7 +200,7 @@ async def update_server(request: Request) -> Response:
         _check_name(body.name)
     described = body.description is not msgspec.UNSET
     cmd = UpdateInstance(
-        request_id=_request_id(request, who.project_id), caller=who.caller,
+        request_id=await idempotency.request_id(request, who), caller=who.caller,
         instance_id=request.path_params["server_id"], name=body.name,
         description=None if isinstance(body.description, msgspec.UnsetType)
         else body.description, description_set=described,
@@ -218,7 +215,7 @@ async def update_server(request: Request) -> Response:
 async def delete_server(request: Request) -> Response:
     version = microversion.requested(request)
     who = claims(request)
-    cmd = DeleteInstance(request_id=_request_id(request, who.project_id), caller=who.caller,
+    cmd = DeleteInstance(request_id=await idempotency.request_id(request, who), caller=who.caller,
                          instance_id=request.path_params["server_id"])
     accepted = await run_in_threadpool(_instances(request).act, cmd)
     return _answer(accepted, 204, None, version)

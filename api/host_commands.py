@@ -15,13 +15,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from api import microversion
+from api import idempotency, microversion
 from api.compute_commands import decode_body
 from api.consistency import POSITION_HEADER
 from api.context import claims, context
 from api.policy import require_admin
 from commands.hosts import HostCommands, SetHostEnabled
-from commands.instances import request_id_for
 from domain.errors import InvalidInput, NotFound
 from domain.host import BINARY
 
@@ -50,7 +49,7 @@ async def _set(request: Request, *, enabled: bool, with_reason: bool) -> Respons
     if body.binary != BINARY:
         raise NotFound(f"Service {body.binary} on host {body.host} could not be found.")
     cmd = SetHostEnabled(
-        request_id=request_id_for(who.project_id, request.headers.get("idempotency-key")),
+        request_id=await idempotency.request_id(request, who),
         host=body.host, enabled=enabled, reason=body.disabled_reason if with_reason else None)
     host, position = await run_in_threadpool(_hosts(request).set_enabled, cmd)
     service: dict[str, Any] = {"host": host.host, "binary": BINARY,

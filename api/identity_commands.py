@@ -4,14 +4,13 @@ may give up their own token."""
 
 from __future__ import annotations
 
-import uuid
-
 import msgspec
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from api import idempotency
 from api.compute_commands import decode_body
 from api.consistency import POSITION_HEADER
 from api.context import claims, context
@@ -58,9 +57,8 @@ def _identity(request: Request) -> IdentityCommands:
     return context(request).identity
 
 
-def _request_id(request: Request) -> str:
-    key = request.headers.get("idempotency-key")
-    return f"req-{uuid.uuid5(uuid.NAMESPACE_URL, key) if key else uuid.uuid4()}"
+async def _request_id(request: Request) -> str:
+    return await idempotency.request_id(request, claims(request))
 
 
 def _positioned(response: Response, written: Written) -> Response:
@@ -80,7 +78,7 @@ async def create_project(request: Request) -> Response:
     new = decode_body(await request.body(), _ProjectBody).project
     _default_domain(new.domain_id, "project")
     project, written = await run_in_threadpool(
-        _identity(request).create_project, request_id=_request_id(request), name=new.name,
+        _identity(request).create_project, request_id=await _request_id(request), name=new.name,
         description=new.description)
     body = project_body(context(request).base_url, project.id, project.name,
                         project.description)
@@ -90,7 +88,7 @@ async def create_project(request: Request) -> Response:
 async def delete_project(request: Request) -> Response:
     require_identity_admin(claims(request), "delete_project")
     written = await run_in_threadpool(_identity(request).delete_project,
-                                      request_id=_request_id(request),
+                                      request_id=await _request_id(request),
                                       ref=request.path_params["project_id"])
     return _positioned(Response(status_code=204), written)
 
@@ -100,7 +98,7 @@ async def create_user(request: Request) -> Response:
     new = decode_body(await request.body(), _UserBody).user
     _default_domain(new.domain_id, "user")
     user, written = await run_in_threadpool(
-        _identity(request).create_user, request_id=_request_id(request), name=new.name,
+        _identity(request).create_user, request_id=await _request_id(request), name=new.name,
         password=new.password, default_project=new.default_project_id)
     body = user_body(context(request).base_url, user.id, user.name, user.default_project_id)
     return _positioned(JSONResponse({"user": body}, status_code=201), written)
@@ -116,7 +114,7 @@ async def update_user(request: Request) -> Response:
     identity = _identity(request)
     if change.password is not None:
         written = await run_in_threadpool(identity.change_password,
-                                          request_id=_request_id(request), ref=ref,
+                                          request_id=await _request_id(request), ref=ref,
                                           password=change.password)
     else:
         written = Written(position=None)
@@ -128,7 +126,7 @@ async def update_user(request: Request) -> Response:
 async def delete_user(request: Request) -> Response:
     require_identity_admin(claims(request), "delete_user")
     written = await run_in_threadpool(_identity(request).delete_user,
-                                      request_id=_request_id(request),
+                                      request_id=await _request_id(request),
                                       ref=request.path_params["user_id"])
     return _positioned(Response(status_code=204), written)
 
@@ -137,7 +135,7 @@ async def grant_role(request: Request) -> Response:
     require_identity_admin(claims(request), "create_grant")
     p = request.path_params
     written = await run_in_threadpool(
-        _identity(request).grant, request_id=_request_id(request), user_ref=p["user_id"],
+        _identity(request).grant, request_id=await _request_id(request), user_ref=p["user_id"],
         project_ref=p["project_id"], role=p["role_id"])
     return _positioned(Response(status_code=204), written)
 
@@ -146,7 +144,7 @@ async def revoke_role(request: Request) -> Response:
     require_identity_admin(claims(request), "revoke_grant")
     p = request.path_params
     written = await run_in_threadpool(
-        _identity(request).revoke_role, request_id=_request_id(request),
+        _identity(request).revoke_role, request_id=await _request_id(request),
         user_ref=p["user_id"], project_ref=p["project_id"], role=p["role_id"])
     return _positioned(Response(status_code=204), written)
 

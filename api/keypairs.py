@@ -15,11 +15,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from api import microversion
+from api import idempotency, microversion
 from api.compute_commands import decode_body
 from api.consistency import POSITION_HEADER
 from api.context import claims, context
-from commands.instances import request_id_for
 from commands.keypairs import KeypairCommands
 
 
@@ -51,7 +50,7 @@ async def create_keypair(request: Request) -> Response:
     version = microversion.requested(request)
     who = claims(request)
     body = decode_body(await request.body(), CreateKeypairBody).keypair
-    request_id = request_id_for(who.project_id, request.headers.get("idempotency-key"))
+    request_id = await idempotency.request_id(request, who)
     written = await run_in_threadpool(
         _keypairs(request).create, body.name, body.public_key, who.caller, request_id,
         body.type if version >= (2, 2) else "ssh")
@@ -70,7 +69,7 @@ async def create_keypair(request: Request) -> Response:
 async def delete_keypair(request: Request) -> Response:
     version = microversion.requested(request)
     who = claims(request)
-    request_id = request_id_for(who.project_id, request.headers.get("idempotency-key"))
+    request_id = await idempotency.request_id(request, who)
     position = await run_in_threadpool(_keypairs(request).delete, request.path_params["name"],
                                        who.caller, request_id)
     status = 204 if version >= (2, 2) else 202

@@ -14,11 +14,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from api import microversion
+from api import idempotency, microversion
 from api.consistency import POSITION_HEADER
 from api.context import claims, context
 from api.server_bodies import MetaBody, MetadataBody
-from commands.instances import request_id_for
 from commands.messages import (
     Accepted,
     DeleteInstanceMetadataItem,
@@ -37,7 +36,7 @@ def _decode(raw: bytes, kind: type[msgspec.Struct]) -> Any:
 
 async def _run(request: Request, make: type[InstanceChange], **fields: Any) -> Accepted:
     who = claims(request)
-    cmd = make(request_id=request_id_for(who.project_id, request.headers.get("idempotency-key")),
+    cmd = make(request_id=await idempotency.request_id(request, who),
                caller=who.caller, instance_id=request.path_params["server_id"], **fields)
     commands = context(request).commands
     assert commands is not None, "command routes need the command services"

@@ -14,14 +14,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from api import microversion
+from api import idempotency, microversion
 from api.compute_commands import decode_body
 from api.consistency import POSITION_HEADER
 from api.context import claims, context
 from api.policy import require_admin
 from api.quotas import NOVA_KEYS
 from api.volume_quotas import CINDER_KEYS
-from commands.instances import request_id_for
 from commands.quotas import QuotaChanged, QuotaCommands, ResetQuotaLimits, SetQuotaLimits
 from domain.errors import InvalidInput
 
@@ -75,8 +74,7 @@ async def set_limits(request: Request, keys: tuple[str, ...], action: str) -> Qu
         if key not in keys:
             raise InvalidInput("Invalid input for field/attribute quota_set. Additional"
                                f" properties are not allowed ('{key}' was unexpected)")
-    cmd = SetQuotaLimits(request_id=request_id_for(who.project_id,
-                                                   request.headers.get("idempotency-key")),
+    cmd = SetQuotaLimits(request_id=await idempotency.request_id(request, who),
                          project_id=request.path_params["project_id"], limits=values,
                          force=force)
     return await run_in_threadpool(_quotas(request).set_limits, cmd)
@@ -97,8 +95,7 @@ async def update_volume_quotas(request: Request) -> Response:
 async def revert(request: Request) -> Response:
     who = claims(request)
     require_admin(who, "os_compute_api:os-quota-sets:delete")
-    cmd = ResetQuotaLimits(request_id=request_id_for(who.project_id,
-                                                     request.headers.get("idempotency-key")),
+    cmd = ResetQuotaLimits(request_id=await idempotency.request_id(request, who),
                            project_id=request.path_params["project_id"])
     changed = await run_in_threadpool(_quotas(request).reset, cmd)
     return Response(status_code=202, headers=_headers(request, changed))

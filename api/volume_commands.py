@@ -17,13 +17,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from api import idempotency
 from api.compute_commands import decode_body
 from api.consistency import positioned
 from api.context import claims, context
 from api.tokens import Claims
 from api.volume_views import PREFIX, own_project, snapshot, volume, volume_attachment
 from commands.backups import DeleteBackup, TakeBackup
-from commands.instances import request_id_for
 from commands.services import Commands
 from commands.snapshots import DeleteSnapshot, TakeSnapshot
 from commands.volumes import AttachVolume, CreateVolume, DeleteVolume, DetachVolume, UpdateVolume
@@ -88,7 +88,7 @@ class _AttachBody(msgspec.Struct):
     volumeAttachment: _Attachment
 
 
-def _asked(request: Request, *, cinder: bool = True) -> tuple[Claims, str, Commands]:
+async def _asked(request: Request, *, cinder: bool = True) -> tuple[Claims, str, Commands]:
     """Who asks (in their own project's URL, for Cinder's routes), the
     request id, and the command services."""
     who = claims(request)
@@ -96,7 +96,7 @@ def _asked(request: Request, *, cinder: bool = True) -> tuple[Claims, str, Comma
         own_project(who, request.path_params["project_id"])
     commands = context(request).commands
     assert commands is not None, "command routes need the command services"
-    return who, request_id_for(who.project_id, request.headers.get("idempotency-key")), commands
+    return who, await idempotency.request_id(request, who), commands
 
 
 def _done(position: int | None, body: dict[str, Any] | None = None,
@@ -107,7 +107,7 @@ def _done(position: int | None, body: dict[str, Any] | None = None,
 
 
 async def create_volume(request: Request) -> Response:
-    who, request_id, commands = _asked(request)
+    who, request_id, commands = await _asked(request)
     new = decode_body(await request.body(), _VolumeBody).volume
     accepted = await run_in_threadpool(commands.volumes.create, CreateVolume(
         request_id=request_id, caller=who.caller, size_gb=new.size,
@@ -119,7 +119,7 @@ async def create_volume(request: Request) -> Response:
 
 async def update_volume(request: Request) -> Response:
     """Cinder's ``PUT /volumes/{id}``: 200 with the volume renamed."""
-    who, request_id, commands = _asked(request)
+    who, request_id, commands = await _asked(request)
     change = decode_body(await request.body(), _UpdateBody).volume
     accepted = await run_in_threadpool(commands.volumes.update, UpdateVolume(
         request_id=request_id, caller=who.caller, volume_id=request.path_params["ident"],
@@ -129,14 +129,14 @@ async def update_volume(request: Request) -> Response:
 
 
 async def delete_volume(request: Request) -> Response:
-    who, request_id, commands = _asked(request)
+    who, request_id, commands = await _asked(request)
     accepted = await run_in_threadpool(commands.volumes.delete, DeleteVolume(
         request_id=request_id, caller=who.caller, volume_id=request.path_params["ident"]))
     return _done(accepted.position)
 
 
 async def create_snapshot(request: Request) -> Response:
-    who, request_id, commands = _asked(request)
+    who, request_id, commands = await _asked(request)
     new = decode_body(await request.body(), _SnapshotBody).snapshot
     accepted = await run_in_threadpool(commands.snapshots.take, TakeSnapshot(
         request_id=request_id, caller=who.caller, volume_id=new.volume_id,
@@ -145,14 +145,14 @@ async def create_snapshot(request: Request) -> Response:
 
 
 async def delete_snapshot(request: Request) -> Response:
-    who, request_id, commands = _asked(request)
+    who, request_id, commands = await _asked(request)
     accepted = await run_in_threadpool(commands.snapshots.delete, DeleteSnapshot(
         request_id=request_id, caller=who.caller, snapshot_id=request.path_params["ident"]))
     return _done(accepted.position)
 
 
 async def create_backup(request: Request) -> Response:
-    who, request_id, commands = _asked(request)
+    who, request_id, commands = await _asked(request)
     new = decode_body(await request.body(), _BackupBody).backup
     accepted = await run_in_threadpool(commands.backups.take, TakeBackup(
         request_id=request_id, caller=who.caller, volume_id=new.volume_id,
@@ -162,7 +162,7 @@ async def create_backup(request: Request) -> Response:
 
 
 async def delete_backup(request: Request) -> Response:
-    who, request_id, commands = _asked(request)
+    who, request_id, commands = await _asked(request)
     accepted = await run_in_threadpool(commands.backups.delete, DeleteBackup(
         request_id=request_id, caller=who.caller, backup_id=request.path_params["ident"]))
     return _done(accepted.position)
@@ -170,7 +170,7 @@ async def delete_backup(request: Request) -> Response:
 
 async def restore_backup(request: Request) -> Response:
     """Cinder's restore into a new volume (restoring over an existing one is not served)."""
-    who, request_id, commands = _asked(request)
+    who, request_id, commands = await _asked(request)
     asked = decode_body(await request.body(), _RestoreBody).restore
     if asked.volume_id is not None:
         raise InvalidInput("Invalid input for field/attribute volume_id: restoring over an "
@@ -186,7 +186,7 @@ async def restore_backup(request: Request) -> Response:
 
 async def attach_volume(request: Request) -> Response:
     """Nova's ``POST /servers/{id}/os-volume_attachments``: 200 with the device."""
-    who, request_id, commands = _asked(request, cinder=False)
+    who, request_id, commands = await _asked(request, cinder=False)
     asked = decode_body(await request.body(), _AttachBody).volumeAttachment
     accepted = await run_in_threadpool(commands.volumes.attach, AttachVolume(
         request_id=request_id, caller=who.caller, server_id=request.path_params["server_id"],
@@ -196,7 +196,7 @@ async def attach_volume(request: Request) -> Response:
 
 
 async def detach_volume(request: Request) -> Response:
-    who, request_id, commands = _asked(request, cinder=False)
+    who, request_id, commands = await _asked(request, cinder=False)
     accepted = await run_in_threadpool(commands.volumes.detach, DetachVolume(
         request_id=request_id, caller=who.caller, server_id=request.path_params["server_id"],
         volume_id=request.path_params["volume_id"]))

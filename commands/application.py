@@ -4,7 +4,8 @@ Committing appends the new events of one or more aggregates in one
 transaction with optimistic concurrency (the store's primary key is aggregate
 id + version); ``retrying`` reloads and decides again after a conflict, a few
 times, before giving up with ``Conflict``. Each aggregate also remembers the
-request ids in its history, so a repeated request can be recognised.
+request ids in its history, so a repeated request can be recognised; the
+Idempotency-Key a request came with is written with its first events.
 """
 
 from __future__ import annotations
@@ -22,11 +23,13 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, Mapper
 from psycopg.conninfo import conninfo_to_dict
 
+from commands import idempotency as idempotency_keys
 from commands.mapper import MsgspecMapper, Recorded
 from domain import (
     backup,
     flavor,
     host,
+    idempotency,
     identity,
     image,
     keypair,
@@ -38,6 +41,7 @@ from domain import (
 from domain import events as ev
 from domain import instance as model
 from domain.base import Event
+from domain.codec import topic_of
 from domain.errors import Conflict
 
 MAX_ATTEMPTS = 12
@@ -65,6 +69,7 @@ EVOLVE: dict[str, Evolve] = {
     server_disks.DiskEvent.aggregate: server_disks.evolve,
     snapshot.SnapshotEvent.aggregate: snapshot.evolve,
     backup.BackupEvent.aggregate: backup.evolve,
+    idempotency.IdempotencyEvent.aggregate: idempotency.evolve,
 }
 
 
@@ -102,6 +107,10 @@ class Aggregate:
     def record(self, event: Event) -> None:
         self.apply(event)
         self._pending.append(Recorded(self.id, self.version, event))
+
+    def pending_requests(self) -> set[str]:
+        """The request ids of the events not yet saved."""
+        return {getattr(r.event, "request_id", "") for r in self._pending} - {""}
 
     def collect_events(self) -> list[Recorded]:
         pending, self._pending = self._pending, []
@@ -164,10 +173,23 @@ class NimbusApplication(Application[uuid.UUID]):
         """The aggregate as stored, or a new empty one of ``kind``."""
         return self.load(aggregate_id) or Aggregate(aggregate_id, kind)
 
+    def ids_with(self, event_type: type[Event]) -> set[uuid.UUID]:
+        """The aggregates that ever recorded an event of ``event_type`` (a
+        scan of the log by topic, for what is looked for rarely, at start)."""
+        topic = topic_of(event_type)
+        found: set[uuid.UUID] = set()
+        start = 1
+        while page := self.recorder.select_notifications(start=start, limit=1000,
+                                                          topics=[topic]):
+            found.update(uuid.UUID(str(n.originator_id)) for n in page)
+            start = page[-1].id + 1
+        return found
+
     def commit(self, *aggregates: Aggregate) -> int | None:
-        """Append the aggregates' new events in one transaction; return the log
-        position of the last one. A version conflict raises IntegrityError."""
-        recordings = self.save(*aggregates)
+        """Append the aggregates' new events in one transaction, with the first
+        use of the request's Idempotency-Key (``commands.idempotency``); return
+        the log position of the last one. A version conflict raises IntegrityError."""
+        recordings = self.save(*aggregates, *idempotency_keys.first_use(self, aggregates))
         return recordings[-1].notification.id if recordings else None
 
 

@@ -3,7 +3,8 @@
 An upload is written to a temporary file next to its final place while its
 size, MD5 and SHA-512 are computed, and renamed into place only when
 complete, so a half-written upload is never served. A size cap (Glance's
-``image_size_cap``) stops an upload as soon as it is exceeded.
+``image_size_cap``) stops an upload as soon as it is exceeded. Removing an
+image's bytes removes a half-written upload of it too.
 """
 
 from __future__ import annotations
@@ -17,6 +18,12 @@ import msgspec
 from domain.errors import TooLarge
 
 GLANCE_SIZE_CAP = 1099511627776  # 1 TiB, Glance's default image_size_cap
+PARTIAL = ".partial"
+
+
+def partial_of(final: Path) -> Path:
+    """Where the upload of ``final`` is written until it is complete."""
+    return final.with_name(f".{final.name}{PARTIAL}")
 
 
 class Stored(msgspec.Struct, frozen=True):
@@ -31,7 +38,7 @@ class Upload:
 
     def __init__(self, final: Path, size_cap: int) -> None:
         self.final = final
-        self.partial = final.with_name(f".{final.name}.partial")
+        self.partial = partial_of(final)
         self.size_cap = size_cap
         self.size = 0
         self._md5 = hashlib.md5(usedforsecurity=False)
@@ -83,4 +90,15 @@ class ImageFiles:
         return upload.finish()
 
     def remove(self, image_id: str) -> None:
+        """The image's bytes and any half-written upload of them."""
         self.path(image_id).unlink(missing_ok=True)
+        self.remove_partial(image_id)
+
+    def remove_partial(self, image_id: str) -> None:
+        partial_of(self.path(image_id)).unlink(missing_ok=True)
+
+    def partial_uploads(self) -> list[str]:
+        """The ids of the images with a half-written upload on disk."""
+        if not self.directory.exists():
+            return []
+        return sorted(p.name[1:-len(PARTIAL)] for p in self.directory.glob(f".*{PARTIAL}"))

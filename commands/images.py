@@ -1,10 +1,13 @@
 """Image commands (the Glance v2 subset): create, upload, delete.
 
 An upload is three steps so the bytes never pass through a transaction:
-``start_upload`` records the image as ``saving`` (a second upload now gets
-409), the API streams the body into ``files.upload(...)``, and
-``finish_upload`` records the size and checksums (``active``) or, when the
-stream failed, ``fail_upload`` puts the image back to ``queued``.
+``start_upload`` records the image as ``saving`` under this process's upload
+lease (a second upload now gets 409), the API streams the body into
+``files.upload(...)``, and ``finish_upload`` records the size and checksums
+(``active``) or, when the stream failed, ``fail_upload`` puts the image back
+to ``queued``. An upload whose process died is given up: at start
+(``recover_cut_uploads``, which also removes stray half-written files) and
+when someone uploads to the image again.
 """
 
 from __future__ import annotations
@@ -17,12 +20,13 @@ import msgspec
 from commands.application import Aggregate, NimbusApplication, retrying
 from commands.image_files import ImageFiles, Stored
 from commands.messages import Caller
+from commands.upload_lease import UploadLease
 from domain import image as model
-from domain.errors import InvalidState, NotFound
+from domain.errors import DomainError, InvalidState, NotFound
 
 IMAGE_ID_NAMESPACE = uuid.UUID("e4b5c6d7-8a9b-4c0d-9e1f-2a3b4c5d6e7f")
 
-_Decision = Callable[[model.ImageState], model.ImageEvent]
+_Decision = Callable[[model.ImageState], model.ImageEvent | None]
 
 
 class NewImage(msgspec.Struct, frozen=True, kw_only=True):
@@ -51,9 +55,10 @@ def parse_id(image_id: str) -> uuid.UUID:
 
 
 class ImageCommands:
-    def __init__(self, app: NimbusApplication, files: ImageFiles) -> None:
+    def __init__(self, app: NimbusApplication, files: ImageFiles, lease: UploadLease) -> None:
         self.app = app
         self.files = files
+        self.lease = lease
 
     def create(self, new: NewImage, caller: Caller, request_id: str) -> ImageWritten:
         image_id = parse_id(new.id) if new.id else uuid.uuid5(IMAGE_ID_NAMESPACE, request_id)
@@ -77,19 +82,71 @@ class ImageCommands:
         return retrying(attempt)
 
     def start_upload(self, image_id: str, caller: Caller, request_id: str) -> ImageWritten:
-        return self._decide(image_id, caller, lambda state: model.start_upload(
-            state, request_id=request_id, at=self.app.clock(), project_id=caller.project_id,
-            is_admin=caller.is_admin))
+        """``saving`` under this process's lease; an earlier upload whose
+        process is gone is given up first, in the same commit."""
+        key = parse_id(image_id)
+
+        def attempt() -> ImageWritten:
+            aggregate = self._image(key, image_id)
+            state = model.existing(aggregate.state, image_id, caller.project_id,
+                                   caller.is_admin)
+            at = self.app.clock()
+            given_up = model.abandoned(state, owner_alive=self.lease.alive(state.upload_owner),
+                                       at=at)
+            if given_up is not None:
+                aggregate.record(given_up)
+            aggregate.record(model.start_upload(
+                aggregate.state, request_id=request_id, at=at, project_id=caller.project_id,
+                is_admin=caller.is_admin, owner=self.lease.hold()))
+            return ImageWritten(state=aggregate.state, position=self.app.commit(aggregate))
+
+        return retrying(attempt)
 
     def finish_upload(self, image_id: str, stored: Stored, request_id: str) -> ImageWritten:
-        return self._decide(image_id, None, lambda state: model.ImageActivated(
-            at=self.app.clock(), request_id=request_id, size=stored.size,
-            checksum=stored.checksum, os_hash_algo=stored.os_hash_algo,
-            os_hash_value=stored.os_hash_value))
+        """``active`` with the stored bytes' checksums, if this is still the
+        upload in progress; else 409 (and the bytes of a deleted image go)."""
+        try:
+            return self._decide(image_id, None, lambda state: model.finish_upload(
+                state, request_id=request_id, at=self.app.clock(), size=stored.size,
+                checksum=stored.checksum, os_hash_algo=stored.os_hash_algo,
+                os_hash_value=stored.os_hash_value))
+        except DomainError:
+            found = self.app.load(parse_id(image_id))
+            if found is None or found.state.status == model.ImageStatus.DELETED:
+                self.files.remove(image_id)
+            raise
 
     def fail_upload(self, image_id: str, reason: str, request_id: str) -> ImageWritten:
-        return self._decide(image_id, None, lambda state: model.ImageUploadFailed(
-            at=self.app.clock(), request_id=request_id, reason=reason))
+        """Back to ``queued``; nothing is written when this upload is no longer
+        the one in progress (given up, or the image deleted)."""
+        return self._decide(image_id, None, lambda state: model.fail_upload(
+            state, request_id=request_id, at=self.app.clock(), reason=reason))
+
+    def recover_cut_uploads(self) -> list[str]:
+        """Give up the uploads whose receiving process is gone (back to
+        ``queued``, saying why) and remove half-written files no live upload
+        is writing. Returns the ids of the images given up."""
+        given_up = []
+        for key in self.app.ids_with(model.ImageUploadStarted):
+            written = self._decide(str(key), None, lambda state: model.abandoned(
+                state, owner_alive=self.lease.alive(state.upload_owner), at=self.app.clock()))
+            if written.position is not None:
+                self.files.remove(str(key))  # what it left, renamed into place or not
+                given_up.append(str(key))
+        for image_id in self.files.partial_uploads():
+            if not self._receiving(image_id):
+                self.files.remove_partial(image_id)
+        return given_up
+
+    def _receiving(self, image_id: str) -> bool:
+        """Whether a live process is receiving an upload of ``image_id``."""
+        try:
+            found = self.app.load(uuid.UUID(image_id))
+        except ValueError:
+            return False
+        state = found.state if found else None
+        return (isinstance(state, model.ImageState) and state.status == model.ImageStatus.SAVING
+                and self.lease.alive(state.upload_owner))
 
     def delete(self, image_id: str, caller: Caller, request_id: str) -> ImageWritten:
         written = self._decide(image_id, caller, lambda state: model.delete(
@@ -108,13 +165,19 @@ class ImageCommands:
         key = parse_id(image_id)
 
         def attempt() -> ImageWritten:
-            aggregate = self.app.load(key)
-            if aggregate is None or aggregate.kind != model.ImageEvent.aggregate:
-                raise NotFound(f"No image found with ID {image_id}")
+            aggregate = self._image(key, image_id)
             if caller is not None:
                 model.existing(aggregate.state, image_id, caller.project_id, caller.is_admin)
-            aggregate.record(decide(aggregate.state))
+            event = decide(aggregate.state)
+            if event is None:
+                return ImageWritten(state=aggregate.state, position=None)
+            aggregate.record(event)
             return ImageWritten(state=aggregate.state, position=self.app.commit(aggregate))
 
         return retrying(attempt)
 
+    def _image(self, key: uuid.UUID, image_id: str) -> Aggregate:
+        aggregate = self.app.load(key)
+        if aggregate is None or aggregate.kind != model.ImageEvent.aggregate:
+            raise NotFound(f"No image found with ID {image_id}")
+        return aggregate

@@ -4,7 +4,8 @@ Every command carries a request id; a request already in the instance's
 history returns its first result and writes nothing (the ids of a boot's
 instances are derived from its request id and their index, so a retried boot
 finds the instances it made). Another project's instance is "not found", as
-Nova answers.
+Nova answers. A delete detaches the instance's volumes in the same
+transaction, as Nova's delete does.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from commands.messages import (
     UnpauseInstance,
 )
 from commands.placement import Placement
+from commands.volumes import detach_for_server_delete
 from domain import events as ev
 from domain import instance as model
 from domain import instance_boot as boot_rules
@@ -108,12 +110,17 @@ class InstanceCommands:
             aggregate = self._visible(instance_id, cmd.caller)
             if cmd.request_id in aggregate.requests:
                 return _again(instance_id, cmd.request_id)
+            at = self.app.clock()
             aggregate.record(model.request(
-                aggregate.state, kind, request_id=cmd.request_id, at=self.app.clock(),
+                aggregate.state, kind, request_id=cmd.request_id, at=at,
                 user_id=cmd.caller.user_id, is_admin=cmd.caller.is_admin, hard=hard,
                 force=force,
             ))
-            return _accepted(aggregate, cmd.request_id, self.app.commit(aggregate))
+            changed = [aggregate]
+            if kind is ev.InstanceDeleteRequested:  # its volumes detach in the same commit
+                changed += detach_for_server_delete(self.app, str(instance_id),
+                                                    cmd.request_id, at)
+            return _accepted(aggregate, cmd.request_id, self.app.commit(*changed))
 
         return retrying(attempt)
 
@@ -195,9 +202,3 @@ def _parse_id(value: str) -> uuid.UUID:
     except ValueError:
         raise NotFound(f"Instance {value} could not be found.") from None
 
-
-def request_id_for(project_id: str, idempotency_key: str | None) -> str:
-    """Nova-style request id; stable for a client's idempotency key."""
-    if idempotency_key:
-        return f"req-{uuid.uuid5(REQUEST_NAMESPACE, f'{project_id}:{idempotency_key}')}"
-    return f"req-{uuid.uuid4()}"

@@ -19,6 +19,7 @@ from commands.keypairs import KeypairCommands
 from commands.placement import Placement
 from commands.quotas import QuotaCommands
 from commands.snapshots import SnapshotCommands
+from commands.upload_lease import UploadLease
 from commands.volumes import VolumeCommands
 from domain import volume_types
 from domain.host import AllocationRatios, Capacity
@@ -42,6 +43,7 @@ class Commands:
     catalog: CatalogLookups
     placement: Placement
     instances: InstanceCommands
+    upload_lease: UploadLease  # this process's, for the images it receives
     # where image bytes live; the composition root points it at <state_dir>/images
     image_files: ImageFiles = field(
         default_factory=lambda: ImageFiles(Path(tempfile.gettempdir()) / "nimbus-images"))
@@ -61,7 +63,8 @@ class Commands:
         placement = Placement(app, hosts, quotas=limits.quotas, ratios=limits.ratios)
         HostCommands(app).register_configured(hosts, limits.host_capacity, app.clock())
         return cls(app=app, catalog=catalog, placement=placement,
-                   instances=InstanceCommands(app, catalog, placement))
+                   instances=InstanceCommands(app, catalog, placement),
+                   upload_lease=UploadLease(database_url))
 
     @property
     def quotas(self) -> QuotaCommands:
@@ -81,7 +84,7 @@ class Commands:
 
     @property
     def images(self) -> ImageCommands:
-        return ImageCommands(self.app, self.image_files)
+        return ImageCommands(self.app, self.image_files, self.upload_lease)
 
     @property
     def volumes(self) -> VolumeCommands:
@@ -100,4 +103,5 @@ class Commands:
         return KeypairCommands(self.app)
 
     def close(self) -> None:
+        self.upload_lease.close()
         self.app.close()

@@ -5,11 +5,14 @@ the same transaction as the volume, so racing creates never over-commit; the
 claim is given back in the transaction that records the volume's deletion.
 The volume's id comes from the request id, so a retried create finds the
 volume it made and writes nothing. Another project's volume is "not found".
+A server's delete detaches the server's volumes in its own transaction
+(``detach_for_server_delete``, called by the instance commands).
 """
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 import msgspec
 
@@ -250,8 +253,32 @@ class VolumeCommands:
         return state
 
     def _disks(self, server_id: str) -> Aggregate:
-        return self.app.load_or_new(disks_model.server_disks_id(server_id),
-                                    disks_model.DiskEvent.aggregate)
+        return _disks_of(self.app, server_id)
 
     def _visible(self, volume_id: uuid.UUID, caller: Caller) -> Aggregate:
         return visible(self.app, volume_id, caller, model.Volume, "Volume")
+
+
+def _disks_of(app: NimbusApplication, server_id: str) -> Aggregate:
+    return app.load_or_new(disks_model.server_disks_id(server_id),
+                           disks_model.DiskEvent.aggregate)
+
+
+def detach_for_server_delete(app: NimbusApplication, server_id: str, request_id: str,
+                             at: datetime) -> list[Aggregate]:
+    """The server's disks and volumes with the events its delete records on
+    them, for the caller to commit with the instance's delete: each volume
+    the server holds is asked to detach (``domain.volume``)."""
+    disks = _disks_of(app, server_id)
+    detach = disks_model.detach_all(disks.state, server_id=server_id, at=at)
+    disks.record(detach)
+    changed = [disks]
+    for volume_id in detach.volume_ids:
+        aggregate = app.load(uuid.UUID(volume_id))
+        if aggregate is None or aggregate.kind != model.VolumeEvent.aggregate:
+            continue
+        for event in model.detach_for_server_delete(aggregate.state, server_id=server_id,
+                                                    request_id=request_id, at=at):
+            aggregate.record(event)
+        changed.append(aggregate)
+    return changed

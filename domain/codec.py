@@ -18,6 +18,7 @@ from domain import (
     events,
     flavor,
     host,
+    idempotency,
     identity,
     image,
     keypair,
@@ -33,7 +34,7 @@ AnyEvent = (
     | flavor.AnyFlavorEvent | image.AnyImageEvent | keypair.AnyKeypairEvent
     | quota.AnyQuotaEvent | host.AnyHostEvent | volume.AnyVolumeEvent
     | server_disks.AnyDiskEvent | snapshot.AnySnapshotEvent
-    | backup.AnyBackupEvent
+    | backup.AnyBackupEvent | idempotency.AnyIdempotencyEvent
 )
 
 EVENT_TYPES: dict[str, type[Event]] = {cls.__name__: cls for cls in typing.get_args(AnyEvent)}

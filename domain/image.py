@@ -2,7 +2,10 @@
 
 An image is created ``queued``; an upload moves it to ``saving`` and, once
 the bytes are on disk with their checksums, to ``active``. An upload that
-fails puts it back to ``queued`` (as Glance does). Public images are an
+fails puts it back to ``queued`` (as Glance does), and so does one whose
+receiving process is gone (each upload names its ``owner``, the process's
+upload lease): only the upload in progress may end it, so a late report of
+an upload that was given up, or of one on a deleted image, changes nothing. Public images are an
 admin's to publish; ``shared`` and ``community`` are kept as asked but behave
 like ``private`` (only the owner sees them).
 """
@@ -53,7 +56,7 @@ class ImageCreated(ImageEvent, frozen=True, kw_only=True):
 
 
 class ImageUploadStarted(ImageEvent, frozen=True, kw_only=True):
-    pass
+    owner: str = ""  # the upload lease of the process receiving the bytes
 
 
 class ImageUploadFailed(ImageEvent, frozen=True, kw_only=True):
@@ -93,6 +96,9 @@ class ImageState(msgspec.Struct, frozen=True, kw_only=True):
     checksum: str | None = None
     os_hash_algo: str | None = None
     os_hash_value: str | None = None
+    # while saving: the upload in progress (its request id) and its owner
+    upload_request: str | None = None
+    upload_owner: str | None = None
 
     def as_image(self) -> Image:
         """The value a boot records."""
@@ -114,15 +120,17 @@ def evolve(state: ImageState | None, event: Event, aggregate_id: str) -> ImageSt
     assert state is not None, f"{type(event).__name__} before ImageCreated"
     replace = msgspec.structs.replace
     if isinstance(event, ImageUploadStarted):
-        return replace(state, status=ImageStatus.SAVING, updated_at=event.at)
+        return replace(state, status=ImageStatus.SAVING, updated_at=event.at,
+                       upload_request=event.request_id, upload_owner=event.owner)
+    ended = {"upload_request": None, "upload_owner": None}
     if isinstance(event, ImageUploadFailed):
-        return replace(state, status=ImageStatus.QUEUED, updated_at=event.at)
+        return replace(state, status=ImageStatus.QUEUED, updated_at=event.at, **ended)
     if isinstance(event, ImageActivated):
         return replace(state, status=ImageStatus.ACTIVE, updated_at=event.at, size=event.size,
                        checksum=event.checksum, os_hash_algo=event.os_hash_algo,
-                       os_hash_value=event.os_hash_value)
+                       os_hash_value=event.os_hash_value, **ended)
     if isinstance(event, ImageDeleted):
-        return replace(state, status=ImageStatus.DELETED, updated_at=event.at)
+        return replace(state, status=ImageStatus.DELETED, updated_at=event.at, **ended)
     raise TypeError(f"not an image event: {event!r}")
 
 
@@ -163,7 +171,7 @@ def create(event: ImageCreated, *, is_admin: bool) -> ImageCreated:
 
 
 def start_upload(state: ImageState, *, request_id: str, at: datetime,
-                 project_id: str, is_admin: bool) -> ImageUploadStarted:
+                 project_id: str, is_admin: bool, owner: str = "") -> ImageUploadStarted:
     if state.owner != project_id and not is_admin:
         raise Forbidden("You are not permitted to upload data to this image.")
     if state.status != ImageStatus.QUEUED:
@@ -172,7 +180,40 @@ def start_upload(state: ImageState, *, request_id: str, at: datetime,
     if state.disk_format is None or state.container_format is None:
         raise InvalidInput("Properties disk_format, container_format must be set prior to "
                            "saving data.")
-    return ImageUploadStarted(at=at, request_id=request_id)
+    return ImageUploadStarted(at=at, request_id=request_id, owner=owner)
+
+
+def uploading(state: ImageState | None, request_id: str) -> bool:
+    """Whether ``request_id`` is the upload in progress."""
+    return (state is not None and state.status == ImageStatus.SAVING
+            and state.upload_request == request_id)
+
+
+def finish_upload(state: ImageState, *, request_id: str, at: datetime, size: int,
+                  checksum: str, os_hash_algo: str, os_hash_value: str) -> ImageActivated:
+    """The stored bytes make the image active, if this is still the upload in progress."""
+    if not uploading(state, request_id):
+        raise InvalidState(f"The upload to image {state.id} was given up or the image "
+                           f"changed meanwhile (status {state.status}); upload again.")
+    return ImageActivated(at=at, request_id=request_id, size=size, checksum=checksum,
+                          os_hash_algo=os_hash_algo, os_hash_value=os_hash_value)
+
+
+def fail_upload(state: ImageState, *, request_id: str, at: datetime,
+                reason: str) -> ImageUploadFailed | None:
+    """Back to queued, if ``request_id`` is the upload in progress; else None."""
+    if not uploading(state, request_id):
+        return None
+    return ImageUploadFailed(at=at, request_id=request_id, reason=reason)
+
+
+def abandoned(state: ImageState, *, owner_alive: bool, at: datetime) -> ImageUploadFailed | None:
+    """An upload whose receiving process is gone goes back to queued, saying so."""
+    if state.status != ImageStatus.SAVING or state.upload_request is None or owner_alive:
+        return None
+    return ImageUploadFailed(at=at, request_id=state.upload_request,
+                             reason="the upload was cut off: the process receiving it "
+                                    "stopped before it completed")
 
 
 def delete(state: ImageState, *, request_id: str, at: datetime, project_id: str,

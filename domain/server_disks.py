@@ -5,6 +5,11 @@ attach request, so two volumes racing for a server never get the same
 device; a detach (or a failed attach) gives it back. Devices are virtio
 disks ``/dev/vdb`` to ``/dev/vdz`` (``/dev/vda`` is the root disk), the next
 free one when the client names none, as Nova picks them.
+
+A server's delete writes here too (``DisksDetachRequested``), in the same
+transaction as the detaches of the volumes listed here: an attach racing the
+delete then meets a version conflict and decides again, seeing the server
+going, so no volume is left attached to a deleted server.
 """
 
 from __future__ import annotations
@@ -44,7 +49,15 @@ class DiskReleased(DiskEvent, frozen=True, kw_only=True):
     volume_id: str
 
 
-AnyDiskEvent = DiskReserved | DiskReleased
+class DisksDetachRequested(DiskEvent, frozen=True, kw_only=True):
+    """The server is being deleted and each of these volumes was asked to
+    detach; their devices are given back one by one as the detaches end."""
+
+    device: str = ""  # not one device: every one the volumes hold
+    volume_ids: list[str] = []
+
+
+AnyDiskEvent = DiskReserved | DiskReleased | DisksDetachRequested
 
 EVENT_TYPES: dict[str, type[DiskEvent]] = {
     cls.__name__: cls for cls in typing.get_args(AnyDiskEvent)
@@ -64,6 +77,8 @@ def evolve(state: ServerDisks | None, event: DiskEvent, _aggregate_id: str) -> S
     if isinstance(event, DiskReleased):
         return msgspec.structs.replace(
             disks, devices={d: v for d, v in disks.devices.items() if d != event.device})
+    if isinstance(event, DisksDetachRequested):
+        return disks
     raise TypeError(f"not a disk event: {type(event).__name__}")
 
 
@@ -94,3 +109,10 @@ def release(state: ServerDisks | None, *, volume_id: str, at: datetime) -> DiskR
     if device is None:
         return None
     return DiskReleased(at=at, server_id=state.server_id, device=device, volume_id=volume_id)
+
+
+def detach_all(state: ServerDisks | None, *, server_id: str,
+               at: datetime) -> DisksDetachRequested:
+    """What a server's delete records here: the volumes it holds, each to detach."""
+    volume_ids = sorted(set(state.devices.values())) if state else []
+    return DisksDetachRequested(at=at, server_id=server_id, volume_ids=volume_ids)

@@ -7,6 +7,16 @@ attach first exports the volume on the storage host, then adds the disk to
 the guest on the server's compute host; detach runs the other way. One
 attachment at a time; a volume with snapshots, or attached, is not deleted.
 Messages follow Cinder's wording.
+
+A server's delete detaches its volumes in the same transaction
+(``detach_for_server_delete``): an idle volume starts its detach at once,
+a busy one as soon as the step in flight ends. Once its server is going,
+a volume never stays attached: a compute host's refusal does not stop the
+export from ending, and a refused unexport leaves it ``available`` with the
+fault (the export may remain; the volume's delete ends it first).
+That is where Nova and Cinder end: Nova's delete logs a volume's detach
+failure and goes on, and Cinder's attachment delete marks the volume
+detached even when removing the export failed.
 """
 
 from __future__ import annotations
@@ -90,6 +100,14 @@ class VolumeUnexportRequested(VolumeEvent, frozen=True, kw_only=True):
     host: str  # the storage host
 
 
+class VolumeDetachOnDeleteRequested(VolumeEvent, frozen=True, kw_only=True):
+    """The volume's server is being deleted: the volume detaches now (a
+    ``VolumeDetachRequested`` follows in the same transaction) or, when a
+    step is in flight, as soon as that step ends; it never stays attached."""
+
+    server_id: str
+
+
 class VolumeUpdated(VolumeEvent, frozen=True, kw_only=True):
     """A new name or description (None: unchanged); no host is involved."""
 
@@ -120,7 +138,7 @@ class VolumeFailed(VolumeEvent, frozen=True, kw_only=True):
 AnyVolumeEvent = (VolumeCreateRequested | VolumeDeleteRequested | VolumeAttachRequested
                   | VolumeExported | VolumeDetachRequested | VolumeUnexportRequested
                   | VolumeSnapshotAdded | VolumeSnapshotRemoved | VolumeUpdated | VolumeSucceeded
-                  | VolumeFailed)
+                  | VolumeFailed | VolumeDetachOnDeleteRequested)
 
 EVENT_TYPES: dict[str, type[VolumeEvent]] = {
     cls.__name__: cls for cls in typing.get_args(AnyVolumeEvent)
@@ -153,6 +171,7 @@ class Volume(msgspec.Struct, frozen=True, kw_only=True):
     iqn: str | None = None
     lun: int | None = None
     snapshots: list[str] = []  # ids of its snapshots that are not deleted
+    server_deleting: bool = False  # its server is being deleted: it detaches, whatever fails
 
 
 def initiator_for(compute_host: str) -> str:
@@ -181,7 +200,7 @@ _ON_FAILURE = {"VolumeCreateRequested": Status.ERROR,
                "VolumeDetachRequested": Status.IN_USE,
                "VolumeUnexportRequested": Status.IN_USE}
 _DETACHED = {"server_id": None, "compute_host": None, "device": None, "portal": None,
-             "iqn": None, "lun": None}
+             "iqn": None, "lun": None, "server_deleting": False}
 
 
 def evolve(state: Volume | None, event: VolumeEvent, volume_id: str) -> Volume:
@@ -205,6 +224,9 @@ def evolve(state: Volume | None, event: VolumeEvent, volume_id: str) -> Volume:
     if isinstance(event, VolumeSnapshotRemoved):
         return msgspec.structs.replace(
             state, snapshots=[s for s in state.snapshots if s != event.snapshot_id])
+    if isinstance(event, VolumeDetachOnDeleteRequested):
+        return msgspec.structs.replace(state, status=Status.DETACHING, server_deleting=True,
+                                       updated_at=event.at)
     step = {"updated_at": event.at, "pending": event.request_id,
             "pending_kind": type(event).__name__}
     if isinstance(event, VolumeDeleteRequested):
@@ -227,7 +249,7 @@ def evolve(state: Volume | None, event: VolumeEvent, volume_id: str) -> Volume:
         detached = _DETACHED if status is Status.AVAILABLE else {}
         return msgspec.structs.replace(state, status=status, fault=None, **ended, **detached)
     if isinstance(event, VolumeFailed):
-        status = _ON_FAILURE[kind]
+        status = Status.AVAILABLE if state.server_deleting else _ON_FAILURE[kind]
         detached = _DETACHED if status is Status.AVAILABLE else {}
         return msgspec.structs.replace(state, status=status, fault=event.reason, **ended,
                                        **detached)
@@ -293,6 +315,23 @@ def detach(state: Volume, *, request_id: str, server_id: str,
                                  server_id=server_id, device=state.device)
 
 
+def detach_for_server_delete(state: Volume, *, server_id: str, request_id: str,
+                             at: datetime) -> list[VolumeEvent]:
+    """What a delete of ``server_id`` does to this volume: nothing when it is
+    not attached there (or already detaching for that reason); else the
+    volume is marked to detach, and an idle one is asked to at once."""
+    if state.server_id != server_id or state.server_deleting:
+        return []
+    events: list[VolumeEvent] = [
+        VolumeDetachOnDeleteRequested(request_id=request_id, at=at, server_id=server_id)]
+    if state.status is Status.IN_USE and state.pending is None:
+        assert state.compute_host is not None and state.device is not None
+        events.append(VolumeDetachRequested(request_id=request_id, at=at,
+                                            host=state.compute_host, server_id=server_id,
+                                            device=state.device))
+    return events
+
+
 def complete(state: Volume, request_id: str, *, step: str, ok: bool, reason: str,
              at: datetime, target: Target | None = None) -> VolumeEvent | None:
     """The event a host's report on ``step`` (the event class it handled)
@@ -300,6 +339,10 @@ def complete(state: Volume, request_id: str, *, step: str, ok: bool, reason: str
     report of a step that is not pending (a redelivered message changes nothing)."""
     if state.pending != request_id or state.pending_kind != step:
         return None
+    if state.server_deleting:
+        going = _towards_detached(state, request_id, ok=ok, at=at)
+        if going is not None:
+            return going
     if not ok:
         return VolumeFailed(request_id=request_id, at=at, reason=reason or "failed on the host")
     if state.pending_kind == VolumeAttachRequested.__name__:
@@ -313,3 +356,22 @@ def complete(state: Volume, request_id: str, *, step: str, ok: bool, reason: str
     if state.pending_kind == VolumeDetachRequested.__name__:
         return VolumeUnexportRequested(request_id=request_id, at=at, host=state.host)
     return VolumeSucceeded(request_id=request_id, at=at)
+
+
+def _towards_detached(state: Volume, request_id: str, *, ok: bool,
+                      at: datetime) -> VolumeEvent | None:
+    """The next step for a volume whose server is being deleted, where it
+    differs from the ordinary one: an export just made is ended again, a disk
+    just added is taken away, and a compute host's refusal (its guest is
+    going anyway) does not keep the export. None: the ordinary next step."""
+    kind = state.pending_kind
+    if kind == VolumeAttachRequested.__name__ and ok:
+        return VolumeUnexportRequested(request_id=request_id, at=at, host=state.host)
+    if kind == VolumeExported.__name__ and ok:
+        assert state.compute_host is not None and state.server_id is not None
+        assert state.device is not None
+        return VolumeDetachRequested(request_id=request_id, at=at, host=state.compute_host,
+                                     server_id=state.server_id, device=state.device)
+    if kind in (VolumeExported.__name__, VolumeDetachRequested.__name__) and not ok:
+        return VolumeUnexportRequested(request_id=request_id, at=at, host=state.host)
+    return None

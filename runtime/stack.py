@@ -131,9 +131,14 @@ async def ensure_admin(settings: Settings, identity: IdentityCommands) -> None:
 
 
 async def ensure_catalog(settings: Settings, commands: Commands) -> None:
-    """Image bytes under <state_dir>/images; the default flavors and image
-    recorded once (a second start writes nothing)."""
+    """Image bytes under <state_dir>/images, with the uploads a stopped
+    process left behind given up; the default flavors and image recorded
+    once (a second start writes nothing)."""
     commands.image_files = ImageFiles(settings.state_path / "images", settings.image_size_cap)
+    given_up = await asyncio.to_thread(commands.images.recover_cut_uploads)
+    if given_up:
+        log.warning("uploads cut off by a stop, their images queued again: %s",
+                    ", ".join(given_up))
     await asyncio.to_thread(ensure_defaults, commands.flavors, commands.images)
 
 

@@ -8,6 +8,7 @@ import msgspec
 import pytest
 
 from domain import quota as q
+from domain import server_disks as d
 from domain import volume as v
 from domain.errors import InvalidInput, InvalidState, NotFound
 
@@ -157,3 +158,96 @@ def test_a_refused_attach_leaves_the_volume_available_and_a_refused_detach_in_us
                      "vol-1")
     stuck = settle(asked, ok=False, reason="guest busy")
     assert (stuck.status, stuck.server_id) == (v.Status.IN_USE, "s-1")
+
+
+def deleting_server(state: v.Volume) -> v.Volume:
+    """``state`` after its server s-1's delete recorded what it decided for it."""
+    for event in v.detach_for_server_delete(state, server_id="s-1", request_id="r-del",
+                                            at=AT):
+        state = v.evolve(state, event, state.id)
+    return state
+
+
+def test_a_server_delete_asks_an_attached_volume_to_detach_at_once() -> None:
+    in_use = attached(settle(created()))
+    events = v.detach_for_server_delete(in_use, server_id="s-1", request_id="r-del", at=AT)
+    assert [type(e).__name__ for e in events] == ["VolumeDetachOnDeleteRequested",
+                                                  "VolumeDetachRequested"]
+    state = deleting_server(in_use)
+    assert (state.status, state.pending, state.server_deleting) == (
+        v.Status.DETACHING, "r-del", True)
+    state = settle(settle(state))  # the compute host, then the storage host
+    assert (state.status, state.server_id, state.iqn, state.server_deleting) == (
+        v.Status.AVAILABLE, None, None, False)
+
+
+def test_a_server_delete_leaves_other_servers_volumes_and_asks_only_once() -> None:
+    in_use = attached(settle(created()))
+    assert v.detach_for_server_delete(in_use, server_id="s-2", request_id="r", at=AT) == []
+    assert v.detach_for_server_delete(settle(created()), server_id="s-1", request_id="r",
+                                      at=AT) == []
+    again = deleting_server(in_use)  # a force delete after the delete
+    assert v.detach_for_server_delete(again, server_id="s-1", request_id="r2", at=AT) == []
+
+
+def test_a_volume_still_being_exported_when_its_server_is_deleted_ends_the_export_instead(
+) -> None:
+    available = settle(created())
+    asked = v.evolve(available, v.attach(available, request_id="r-att", server_id="s-1",
+                                         compute_host="compute1", device="/dev/vdb", at=AT),
+                     "vol-1")
+    state = deleting_server(asked)
+    assert (state.status, state.pending) == (v.Status.DETACHING, "r-att")  # still in flight
+    target = v.Target(portal="127.0.0.1:3260", iqn="iqn.x:volume-vol-1", lun=1)
+    step = v.complete(state, "r-att", step="VolumeAttachRequested", ok=True, reason="",
+                      at=AT, target=target)
+    assert isinstance(step, v.VolumeUnexportRequested) and step.host == "storage1"
+    state = settle(v.evolve(state, step, state.id))
+    assert (state.status, state.server_id) == (v.Status.AVAILABLE, None)
+
+
+def test_a_volume_whose_disk_is_being_added_when_its_server_is_deleted_has_it_taken_away(
+) -> None:
+    available = settle(created())
+    state = v.evolve(available, v.attach(available, request_id="r-att", server_id="s-1",
+                                         compute_host="compute1", device="/dev/vdb", at=AT),
+                     "vol-1")
+    target = v.Target(portal="127.0.0.1:3260", iqn="iqn.x:volume-vol-1", lun=1)
+    exported = v.complete(state, "r-att", step="VolumeAttachRequested", ok=True, reason="",
+                          at=AT, target=target)
+    assert exported is not None
+    state = deleting_server(v.evolve(state, exported, "vol-1"))
+    step = v.complete(state, "r-att", step="VolumeExported", ok=True, reason="", at=AT)
+    assert isinstance(step, v.VolumeDetachRequested) and step.host == "compute1"
+    state = settle(settle(v.evolve(state, step, state.id)))
+    assert (state.status, state.server_id) == (v.Status.AVAILABLE, None)
+
+
+def test_a_compute_hosts_refusal_does_not_keep_a_deleted_servers_volume_exported() -> None:
+    state = deleting_server(attached(settle(created())))
+    step = v.complete(state, "r-del", step="VolumeDetachRequested", ok=False,
+                      reason="guest busy", at=AT)
+    assert isinstance(step, v.VolumeUnexportRequested)  # the guest is going anyway
+    state = settle(v.evolve(state, step, state.id))
+    assert (state.status, state.server_id) == (v.Status.AVAILABLE, None)
+
+
+def test_a_refused_unexport_of_a_deleted_servers_volume_leaves_it_available_with_the_fault(
+) -> None:
+    state = settle(deleting_server(attached(settle(created()))))  # the disk is gone
+    assert state.pending_kind == "VolumeUnexportRequested"
+    state = settle(state, ok=False, reason="tgtadm: can't find the target")
+    assert (state.status, state.server_id, state.fault) == (
+        v.Status.AVAILABLE, None, "tgtadm: can't find the target")
+    assert v.delete(state, request_id="r-rm", at=AT).host == "storage1"  # it unexports first
+
+
+def test_a_server_delete_lists_the_volumes_its_disks_hold_for_the_detach() -> None:
+    disks = None
+    for device, volume_id in (("/dev/vdb", "vol-1"), ("/dev/vdc", "vol-2")):
+        disks = d.evolve(disks, d.reserve(disks, server_id="s-1", volume_id=volume_id,
+                                          wanted=device, at=AT), "s-1")
+    detach = d.detach_all(disks, server_id="s-1", at=AT)
+    assert detach.volume_ids == ["vol-1", "vol-2"]
+    assert d.evolve(disks, detach, "s-1") == disks  # each device is given back by its detach
+    assert d.detach_all(None, server_id="s-2", at=AT).volume_ids == []

@@ -125,6 +125,10 @@ class LibvirtHost:
         self.console_dir = (console_dir or default_console_dir(uri)).resolve()
         self.console_dir.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        # a disk change reads a definition and writes it back: an undefine in
+        # between (a server's delete and its volume's detach arrive together)
+        # would be undone, so definitions change one at a time
+        self._definitions = threading.Lock()
         self._conn: libvirt.virConnect | None = None
         self._connection()
 
@@ -165,7 +169,8 @@ class LibvirtHost:
 
     def undefine(self, instance_id: str) -> None:
         flags = libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
-        self._on_domain(instance_id, lambda dom: dom.undefineFlags(flags))
+        with self._definitions:
+            self._on_domain(instance_id, lambda dom: dom.undefineFlags(flags))
         self._console_path(instance_id).unlink(missing_ok=True)
 
     def console(self, instance_id: str) -> str | None:
@@ -221,6 +226,10 @@ class LibvirtHost:
         """Hot-plug where the driver can; libvirt's test driver cannot, so there
         the disk goes into the guest's persistent definition (the guest has it
         from its next start, and the domain XML shows it at once)."""
+        with self._definitions:
+            self._attach_disk(instance_id, disk)
+
+    def _attach_disk(self, instance_id: str, disk: Disk) -> None:
         if any(d.device == disk.device for d in self.disks(instance_id)):
             return
         xml = _disk_xml(disk)
@@ -240,6 +249,10 @@ class LibvirtHost:
         self._note(instance_id, f"attached {disk.iqn} lun {disk.lun} as {disk.device}")
 
     def detach_disk(self, instance_id: str, device: str) -> None:
+        with self._definitions:
+            self._detach_disk(instance_id, device)
+
+    def _detach_disk(self, instance_id: str, device: str) -> None:
         found = next((d for d in self.disks(instance_id) if d.device == device), None)
         if found is None:
             return
@@ -267,12 +280,21 @@ class LibvirtHost:
         self._note(instance_id, f"detached {device}")
 
     def disks(self, instance_id: str) -> list[Disk]:
-        """The iSCSI disks in the guest's persistent definition."""
-        def read(conn: libvirt.virConnect) -> str:
-            dom = conn.lookupByUUIDString(instance_id)
+        """The iSCSI disks in the guest's persistent definition (none when
+        there is no guest: a deleted guest's disks went with it)."""
+        def read(conn: libvirt.virConnect) -> str | None:
+            try:
+                dom = conn.lookupByUUIDString(instance_id)
+            except libvirt.libvirtError as error:
+                if error.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+                    return None
+                raise
             return str(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
 
-        root = ET.fromstring(self._call(read))
+        xml = self._call(read)
+        if xml is None:
+            return []
+        root = ET.fromstring(xml)
         found = []
         for disk in root.iter("disk"):
             source, target = disk.find("source"), disk.find("target")

@@ -109,7 +109,8 @@ class HypervisorHost(Protocol):
         ...
 
     def detach_disk(self, instance_id: str, device: str) -> None:
-        """Take the disk at ``device`` away (already gone: nothing to do)."""
+        """Take the disk at ``device`` away (already gone, or no such guest any
+        more: nothing to do)."""
         ...
 
     def disks(self, instance_id: str) -> list[Disk]: ...
