@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from starlette.responses import JSONResponse
 
+from commands.event_store import StoreUnavailable
 from domain import errors
 
 # error class -> (status, body key) as Nova words it
@@ -15,6 +16,7 @@ TABLE: dict[type[errors.DomainError], tuple[int, str]] = {
     errors.InvalidState: (409, "conflictingRequest"),
     errors.Conflict: (409, "conflictingRequest"),
     errors.TooLarge: (413, "overLimit"),
+    StoreUnavailable: (503, "serviceUnavailable"),
 }
 
 

@@ -24,6 +24,7 @@ from eventsourcing.persistence import IntegrityError, Mapper
 from psycopg.conninfo import conninfo_to_dict
 
 from commands import idempotency as idempotency_keys
+from commands.event_store import STORE_ERRORS, SessionBounds, unavailable
 from commands.mapper import MsgspecMapper, Recorded
 from domain import (
     backup,
@@ -125,11 +126,12 @@ def _fold(aggregate: Aggregate | None, recorded: Iterable[Recorded]) -> Aggregat
     return aggregate
 
 
-def postgres_env(url: str) -> dict[str, str]:
-    """eventsourcing's settings for a PostgreSQL URL; tables come from migrations."""
+def postgres_env(url: str, bounds: SessionBounds | None = None) -> dict[str, str]:
+    """eventsourcing's settings for a PostgreSQL URL, every session within
+    ``bounds`` (commands/event_store.py); tables come from migrations."""
     info = conninfo_to_dict(url)
     return {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        **(bounds or SessionBounds()).env(),
         "POSTGRES_DBNAME": str(info.get("dbname") or "nimbus"),
         "POSTGRES_HOST": str(info.get("host") or "127.0.0.1"),
         "POSTGRES_PORT": str(info.get("port") or "5432"),
@@ -154,8 +156,9 @@ class NimbusApplication(Application[uuid.UUID]):
 
     name = "nimbus"
 
-    def __init__(self, database_url: str, clock: Callable[[], datetime] = now) -> None:
-        super().__init__(env=postgres_env(database_url))
+    def __init__(self, database_url: str, clock: Callable[[], datetime] = now, *,
+                 bounds: SessionBounds | None = None) -> None:
+        super().__init__(env=postgres_env(database_url, bounds))
         self.clock = clock
 
     def construct_mapper(self) -> Mapper[uuid.UUID]:
@@ -167,6 +170,8 @@ class NimbusApplication(Application[uuid.UUID]):
             aggregate: Aggregate = self.repository.get(aggregate_id, projector_func=_fold)
         except AggregateNotFoundError:
             return None
+        except STORE_ERRORS as error:
+            raise unavailable(error) from error
         return aggregate
 
     def load_or_new(self, aggregate_id: uuid.UUID, kind: str) -> Aggregate:
@@ -188,8 +193,13 @@ class NimbusApplication(Application[uuid.UUID]):
     def commit(self, *aggregates: Aggregate) -> int | None:
         """Append the aggregates' new events in one transaction, with the first
         use of the request's Idempotency-Key (``commands.idempotency``); return
-        the log position of the last one. A version conflict raises IntegrityError."""
-        recordings = self.save(*aggregates, *idempotency_keys.first_use(self, aggregates))
+        the log position of the last one. A version conflict raises IntegrityError;
+        a store that does not answer in time, StoreUnavailable."""
+        keyed = idempotency_keys.first_use(self, aggregates)
+        try:
+            recordings = self.save(*aggregates, *keyed)
+        except STORE_ERRORS as error:
+            raise unavailable(error) from error
         return recordings[-1].notification.id if recordings else None
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from commands.application import NimbusApplication
 from commands.backups import BackupCommands
 from commands.catalog import CatalogLookups
+from commands.event_store import SessionBounds
 from commands.flavors import FlavorCommands
 from commands.hosts import HostCommands
 from commands.identity import IdentityCommands
@@ -54,11 +55,12 @@ class Commands:
     @classmethod
     def open(
         cls, database_url: str, hosts: list[str], *, limits: CloudLimits | None = None,
+        bounds: SessionBounds | None = None,
     ) -> Commands:
         """The command services; ``hosts`` (the configured hypervisor hosts)
         are registered with the configured capacity if they never registered."""
         limits = limits or CloudLimits()
-        app = NimbusApplication(database_url)
+        app = NimbusApplication(database_url, bounds=bounds)
         catalog = CatalogLookups(app)
         placement = Placement(app, hosts, quotas=limits.quotas, ratios=limits.ratios)
         HostCommands(app).register_configured(hosts, limits.host_capacity, app.clock())

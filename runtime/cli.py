@@ -26,6 +26,7 @@ from runtime import (
     cli_quotas,
     cli_servers,
     credentials,
+    stack,
 )
 from runtime.embedded import (
     EmbeddedNats,
@@ -46,12 +47,12 @@ def backing_servers(
     """The database and NATS URLs: configured ones, else the embedded servers
     (reused if another nimbus process on this state directory runs them).
     A server that is not wanted is neither started nor looked for ("")."""
-    with contextlib.ExitStack() as stack:
+    with contextlib.ExitStack() as servers:
         database_url = settings.database_url or ""
         if database and not database_url:
             pg = EmbeddedPostgres(settings.state_path)
             if not postgres_answers(pg.url):
-                stack.enter_context(pg.start())
+                servers.enter_context(pg.start())
             database_url = pg.url
         nats_url = settings.nats_url or ""
         if nats and not nats_url:
@@ -61,7 +62,7 @@ def backing_servers(
             if remembered and nats_answers(f"nats://127.0.0.1:{remembered}"):
                 nats_url = f"nats://127.0.0.1:{remembered}"
             else:
-                nats_url = stack.enter_context(server.start()).url
+                nats_url = servers.enter_context(server.start()).url
         yield database_url, nats_url
 
 
@@ -79,8 +80,6 @@ def _run_until_signalled(main: Any) -> None:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from runtime import stack
-
     overrides: dict[str, Any] = {}
     if args.port:
         overrides["api_port"] = args.port
@@ -109,13 +108,13 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from runtime import stack
-
     settings = load()
     hosts = [args.host] if args.host else settings.hosts
-    with backing_servers(settings) as (database_url, nats_url):
+    parts = frozenset(args.parts)
+    with backing_servers(settings, database=bool(parts & stack.DATABASE_PARTS)) as (
+            database_url, nats_url):
         _run_until_signalled(lambda stop: stack.serve(
-            settings, database_url, nats_url, stop, parts=frozenset(args.parts), hosts=hosts,
+            settings, database_url, nats_url, stop, parts=parts, hosts=hosts,
             api_role=args.role,
         ))
     return 0
@@ -193,8 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_up)
 
     p = sub.add_parser("run", help="run some parts of nimbus as this process")
-    p.add_argument("parts", nargs="+",
-                   choices=["api", "relay", "projector", "ingester", "hypervisor"])
+    p.add_argument("parts", nargs="+", choices=sorted(stack.PARTS),
+                   help="storage runs a storage worker for each of NIMBUS_STORAGE_HOSTS")
     p.add_argument("--role", choices=["all", "command", "query"], default="all",
                    help="which API routes to serve")
     p.add_argument("--host", help="the hypervisor host to run (default: every configured one)")
@@ -229,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result: int = args.func(args)
         return result
-    except EmbeddedServerError as exc:
+    except (EmbeddedServerError, stack.StackFailed) as exc:
         print(f"nimbus: error: {exc}", file=sys.stderr)
     except KeyboardInterrupt:
         return 130

@@ -26,6 +26,7 @@ from migrations.runner import VIEWS_SCHEMA, upgrade
 from projections import projector
 from runtime import credentials
 from runtime.settings import Settings, load
+from runtime.stack import session_bounds
 from runtime.tables import format_table
 
 Action = Callable[[IdentityCommands, str, argparse.Namespace], int]
@@ -41,7 +42,7 @@ def identity_on_store(settings: Settings) -> Iterator[tuple[IdentityCommands, st
 
     with backing_servers(settings, nats=False) as (database_url, _):
         upgrade(database_url)
-        app = NimbusApplication(database_url)
+        app = NimbusApplication(database_url, bounds=session_bounds(settings))
         try:
             yield IdentityCommands(app), database_url
         finally:

@@ -20,14 +20,14 @@ creates users and never changes folders it did not create; when that user
 cannot reach the state directory, nimbus says so and names the fix.
 
 The parent-death signal is tied to the *thread* that starts the server, so it
-is only armed when a server is started from the main thread.
+is only armed when a server is started from the main thread
+(workers/child_process.py).
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
-import ctypes
 import json
 import os
 import pwd
@@ -36,9 +36,7 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -46,11 +44,12 @@ from urllib.parse import quote, urlsplit
 
 import psycopg
 
+from workers.child_process import parent_death_hook
+
 SUPERUSER = "nimbus"
 DATABASE = "nimbus"
 SERVER_ACCOUNT = "postgres"  # the system user PostgreSQL runs as under root
 START_TIMEOUT = 30.0
-_PR_SET_PDEATHSIG = 1
 
 
 class EmbeddedServerError(RuntimeError):
@@ -90,21 +89,6 @@ def _nats_info(host: str, port: int, timeout: float) -> dict[str, Any] | None:
     return info if isinstance(info, dict) else None
 
 
-def _parent_death_hook(sig: signal.Signals) -> Callable[[], None] | None:
-    """A preexec function that has the kernel send ``sig`` when we die."""
-    if sys.platform != "linux" or threading.current_thread() is not threading.main_thread():
-        return None
-    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before fork
-    parent = os.getpid()
-
-    def arm() -> None:
-        prctl(_PR_SET_PDEATHSIG, int(sig))
-        if os.getppid() != parent:  # we died before the signal was armed
-            os._exit(1)
-
-    return arm
-
-
 class _ChildServer:
     """One server process that lives and dies with this one."""
 
@@ -133,7 +117,7 @@ class _ChildServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # a terminal's Ctrl-C is ours to handle
-                preexec_fn=_parent_death_hook(self._stop_signals[0]),
+                preexec_fn=parent_death_hook(self._stop_signals[0]),
                 **popen,
             )
         atexit.register(self.stop)

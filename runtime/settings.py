@@ -51,6 +51,12 @@ class Settings(msgspec.Struct, kw_only=True):
     admin_password: str | None = None  # None: generated once, kept in state_dir
     token_ttl_seconds: int = 3600
     query_wait_seconds: float = 5.0  # read-your-writes wait limit
+    # every database session's bounds, in whole seconds (0: unbounded): a writer
+    # waits this long for the event log's lock, then answers 503 ...
+    database_lock_timeout: int = 5
+    database_statement_timeout: int = 10  # ... a statement runs at most this long
+    database_idle_in_transaction_timeout: int = 10  # an idle transaction is then cut off
+    database_connect_timeout: int = 5  # connecting, or waiting for a pooled connection
     # quotas per project (the seed's quota_* flags; -1 is unlimited)
     quota_instances: int = 10
     quota_cores: int = 20

@@ -3,8 +3,10 @@
 The API (uvicorn), the relay, the projector, the outcome ingester and one
 hypervisor worker per configured host run as tasks of one event loop (the
 projector, being synchronous, in a thread). The first part to fail stops the
-others, so a broken stack never looks healthy. This is the only module that
-knows every concrete class.
+others, so a broken stack never looks healthy: a lost database fails the
+relay and the projector at once, every other database wait is bounded
+(``session_bounds``), and the stack stops saying so in one line. This is the
+only module that knows every concrete class.
 """
 
 from __future__ import annotations
@@ -13,10 +15,13 @@ import asyncio
 import logging
 import threading
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import psycopg
 import uvicorn
+from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import AsyncConnectionPool
 
 from api.app import Role, create_app
@@ -26,6 +31,7 @@ from api.tokens import TokenSigner
 from commands import host_reports, ingest
 from commands.application import NimbusApplication
 from commands.catalog import ensure_defaults
+from commands.event_store import SessionBounds, StoreUnavailable
 from commands.identity import IdentityCommands
 from commands.image_files import ImageFiles
 from commands.services import CloudLimits, Commands
@@ -33,6 +39,7 @@ from domain import volume_types
 from domain.host import AllocationRatios, Capacity
 from domain.messages import Subjects
 from domain.quota import QuotaDefaults
+from domain.volume_types import VolumeType
 from migrations.runner import upgrade
 from projections import projector, relay
 from runtime import credentials
@@ -48,6 +55,16 @@ from workers.storage.port import Backing, Exporter, StorageUnavailable
 from workers.storage.tgt_daemon import TgtDaemon
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# the parts `nimbus up` runs, and `nimbus run` offers; these need the database
+PARTS = frozenset({"api", "relay", "projector", "ingester", "hypervisor", "storage"})
+DATABASE_PARTS = frozenset({"api", "relay", "projector", "ingester"})
+GRACE_SECONDS = 10  # what requests in flight get to finish when the stack stops
+
+
+class StackFailed(RuntimeError):
+    """A part failed, so the whole stack stopped; the message says why in one line."""
 
 
 def host_uri(settings: Settings, host: str) -> str:
@@ -77,6 +94,16 @@ def cloud_limits(settings: Settings) -> CloudLimits:
     )
 
 
+def session_bounds(settings: Settings) -> SessionBounds:
+    """The database_* settings: how long any database session may wait or hold."""
+    return SessionBounds(
+        lock_timeout=settings.database_lock_timeout,
+        statement_timeout=settings.database_statement_timeout,
+        idle_in_transaction_timeout=settings.database_idle_in_transaction_timeout,
+        connect_timeout=settings.database_connect_timeout,
+    )
+
+
 def volume_backing(settings: Settings, host: str) -> Backing:
     """Where ``host``'s volumes keep their bytes: sparse files under the state
     dir (the default), or the LVM volume group ``nova-volumes``."""
@@ -85,16 +112,22 @@ def volume_backing(settings: Settings, host: str) -> Backing:
     return FileBacking(settings.state_path / "volumes" / host)
 
 
-async def volume_exporter(settings: Settings, daemons: list[TgtDaemon]) -> Exporter | None:
+def volume_exporter(settings: Settings, host: str, daemons: list[TgtDaemon]) -> Exporter | None:
     """How a storage host exports volumes (the seed's ``iscsi_helper``): the
     kernel's LIO target (``lioadm``), or a private userspace tgtd that nimbus
     starts and stops itself (``tgtadm``, added to ``daemons``). None, and a
-    warning, when tgtd is not installed: attaches then fail with that reason."""
+    warning, when tgtd is not installed: attaches then fail with that reason.
+
+    The tgtd is started from this thread, the event loop's (the main thread):
+    the kernel's parent-death signal that stops it if nimbus is killed belongs
+    to the thread that forked it, and a worker thread may end before nimbus.
+    Its pid file under the state dir lets the next start stop a tgtd that a
+    crash left behind anyway."""
     if settings.iscsi_helper == "lioadm":
         return LioExporter()
-    daemon = TgtDaemon()
+    daemon = TgtDaemon(pid_file=settings.state_path / "tgtd" / f"{host}.pid")
     try:
-        await asyncio.to_thread(daemon.start)
+        daemon.start()
     except StorageUnavailable as error:
         log.warning("volumes cannot be exported: %s", error)
         return None
@@ -102,9 +135,9 @@ async def volume_exporter(settings: Settings, daemons: list[TgtDaemon]) -> Expor
     return daemon.exporter()
 
 
-def _required(commands: Commands | None) -> Commands:
-    assert commands is not None
-    return commands
+def _required(part: T | None) -> T:
+    assert part is not None
+    return part
 
 
 def context(settings: Settings, commands: Commands | None,
@@ -118,9 +151,11 @@ def context(settings: Settings, commands: Commands | None,
     )
 
 
-def open_identity(commands: Commands | None, database_url: str) -> IdentityCommands:
+def open_identity(commands: Commands | None, database_url: str,
+                  bounds: SessionBounds) -> IdentityCommands:
     """Logins read the write side: a query-only process opens the store for that."""
-    return commands.identity if commands else IdentityCommands(NimbusApplication(database_url))
+    return commands.identity if commands else IdentityCommands(
+        NimbusApplication(database_url, bounds=bounds))
 
 
 async def ensure_admin(settings: Settings, identity: IdentityCommands) -> None:
@@ -128,6 +163,45 @@ async def ensure_admin(settings: Settings, identity: IdentityCommands) -> None:
     await asyncio.to_thread(
         identity.ensure_admin, user=settings.admin_user, project=settings.admin_project,
         password=credentials.admin_password(settings))
+
+
+@dataclass
+class Api:
+    """The API's server and what it opened besides: a store for logins (in a
+    query-only process), the token revocation cache, the requests to hosts."""
+
+    server: uvicorn.Server
+    ctx: Context
+    identity: IdentityCommands
+    owns_store: bool
+    host_requests: HostRequests
+
+    @classmethod
+    async def open(cls, settings: Settings, commands: Commands | None,
+                   pool: AsyncConnectionPool[Any] | None, database_url: str,
+                   bounds: SessionBounds, types: list[VolumeType], nats_url: str,
+                   api_role: Role) -> Api:
+        identity = open_identity(commands, database_url, bounds)
+        await ensure_admin(settings, identity)
+        ctx = context(settings, commands, pool, identity, bounds.conninfo(database_url))
+        ctx.extra["image_dir"] = settings.state_path / "images"
+        ctx.extra["quota_defaults"] = quota_defaults(settings)
+        ctx.extra["service_down_time"] = settings.service_down_time
+        ctx.extra["volume_types"] = types
+        host_requests = HostRequests(nats_url, settings.subject_prefix)
+        ctx.ask_host = host_requests
+        server = uvicorn.Server(uvicorn.Config(
+            create_app(ctx, api_role), host=settings.api_host,
+            port=settings.api_port, log_level="warning", lifespan="off",
+            timeout_graceful_shutdown=GRACE_SECONDS,
+        ))
+        return cls(server, ctx, identity, commands is None, host_requests)
+
+    async def close(self) -> None:
+        if self.owns_store:
+            self.identity.app.close()
+        self.ctx.revocations.close()
+        await self.host_requests.close()
 
 
 async def ensure_catalog(settings: Settings, commands: Commands) -> None:
@@ -142,7 +216,22 @@ async def ensure_catalog(settings: Settings, commands: Commands) -> None:
     await asyncio.to_thread(ensure_defaults, commands.flavors, commands.images)
 
 
-PARTS = frozenset({"api", "relay", "projector", "ingester", "hypervisor", "storage"})
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+def failed(failures: dict[str, BaseException], database_url: str) -> StackFailed:
+    """Why the stack stopped, in one line: a lost database above all."""
+    lost = [e for e in failures.values()
+            if isinstance(e, psycopg.OperationalError | StoreUnavailable)]
+    if lost:
+        info = conninfo_to_dict(database_url)
+        host = str(info.get("host") or "localhost")
+        where = host if host.startswith("/") else f"{host}:{info.get('port') or 5432}"
+        return StackFailed(f"PostgreSQL at {where} (database {info.get('dbname')}) stopped "
+                           f"answering: {_first_line(lost[0])}; nimbus is stopping")
+    return StackFailed("nimbus stopped because a part failed: " + "; ".join(
+        f"{name}: {_first_line(error)}" for name, error in failures.items()))
 
 
 async def serve(
@@ -150,11 +239,16 @@ async def serve(
     on_ready: Callable[[], None] | None = None, *, parts: frozenset[str] = PARTS,
     hosts: list[str] | None = None, api_role: Role = "all",
 ) -> None:
-    """Run ``parts`` of the stack until ``stop`` is set or one part fails."""
-    await asyncio.to_thread(upgrade, database_url)
+    """Run ``parts`` of the stack until ``stop`` is set or one part fails
+    (then raise StackFailed). Workers alone never touch the database."""
+    if parts & DATABASE_PARTS:
+        await asyncio.to_thread(upgrade, database_url)
+    bounds = session_bounds(settings)
+    bounded_url = bounds.conninfo(database_url)  # every other session, bounded too
     subjects = Subjects(settings.subject_prefix)
     needs_app = "ingester" in parts or ("api" in parts and api_role != "query")
-    commands = (Commands.open(database_url, settings.hosts, limits=cloud_limits(settings))
+    commands = (Commands.open(database_url, settings.hosts, limits=cloud_limits(settings),
+                              bounds=bounds)
                 if needs_app else None)
     types = volume_types.catalog(settings.storage_hosts, settings.volume_types)
     if commands is not None:
@@ -162,27 +256,17 @@ async def serve(
         await ensure_catalog(settings, commands)
     pool: AsyncConnectionPool[Any] | None = None
     if "api" in parts and api_role != "command":
-        pool = AsyncConnectionPool(database_url, min_size=2, max_size=10, open=False)
+        pool = AsyncConnectionPool(bounded_url, min_size=2, max_size=10, open=False,
+                                   timeout=bounds.connect_timeout or 30.0,
+                                   check=AsyncConnectionPool.check_connection)
         await pool.open()
-    identity = open_identity(commands, database_url)
-    if "api" in parts:
-        await ensure_admin(settings, identity)
-    ctx = context(settings, commands, pool, identity, database_url)
-    ctx.extra["image_dir"] = settings.state_path / "images"
-    ctx.extra["quota_defaults"] = quota_defaults(settings)
-    ctx.extra["service_down_time"] = settings.service_down_time
-    ctx.extra["volume_types"] = types
-    host_requests = HostRequests(nats_url, subjects.prefix)
-    ctx.ask_host = host_requests
-    server = uvicorn.Server(uvicorn.Config(
-        create_app(ctx, api_role), host=settings.api_host,
-        port=settings.api_port, log_level="warning", lifespan="off",
-    ))
+    api = (await Api.open(settings, commands, pool, database_url, bounds, types, nats_url,
+                          api_role) if "api" in parts else None)
     projector_stop = threading.Event()
     runnable: dict[str, Callable[[], Awaitable[None]]] = {
-        "api": server.serve,
-        "relay": lambda: relay.run(database_url, nats_url, subjects, stop),
-        "projector": lambda: asyncio.to_thread(projector.run, database_url, projector_stop),
+        "api": lambda: _required(api).server.serve(),
+        "relay": lambda: relay.run(bounded_url, nats_url, subjects, stop),
+        "projector": lambda: asyncio.to_thread(projector.run, bounded_url, projector_stop),
         "ingester": lambda: ingest.run(
             _required(commands).instances, _required(commands).volumes,
             _required(commands).snapshots, _required(commands).backups, nats_url, subjects,
@@ -199,16 +283,16 @@ async def serve(
     daemons: list[TgtDaemon] = []
     if "storage" in parts:
         for host in settings.storage_hosts:
-            exporter = await volume_exporter(settings, daemons)
+            exporter = volume_exporter(settings, host, daemons)
             started[f"storage-{host}"] = storage_worker.run(
                 nats_url, subjects.prefix, host, volume_backing(settings, host), exporter,
                 settings.state_path / "backups" / host, stop)
     if "ingester" in parts:
         started["host-reports"] = host_reports.run(
-            _required(commands).hosts, database_url, nats_url, subjects.prefix, stop)
+            _required(commands).hosts, bounded_url, nats_url, subjects.prefix, stop)
     tasks = {asyncio.ensure_future(part): name for name, part in started.items()}
     try:
-        while "api" in parts and not server.started:
+        while api is not None and not api.server.started:
             if any(t.done() for t in tasks):
                 break
             await asyncio.sleep(0.02)
@@ -218,25 +302,23 @@ async def serve(
         stopper: asyncio.Future[Any] = asyncio.ensure_future(stop.wait())
         await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
         stopper.cancel()
-        for task, name in tasks.items():
-            if task.done() and not task.cancelled() and task.exception():
-                log.error("%s failed: %s", name, task.exception())
     finally:
         stop.set()
         projector_stop.set()
-        server.should_exit = True
+        if api is not None:
+            api.server.should_exit = True
         results = await asyncio.gather(*tasks, return_exceptions=True)
+        for daemon in daemons:  # first: nothing below may leave a tgtd running
+            await asyncio.to_thread(daemon.stop)
+        if api is not None:
+            await api.close()
         if pool is not None:
             await pool.close()
         if commands is not None:
             commands.close()
-        elif identity.app is not None:
-            identity.app.close()
-        ctx.revocations.close()
-        await host_requests.close()
-        for daemon in daemons:
-            await asyncio.to_thread(daemon.stop)
-    failures = [f"{name}: {r}" for name, r in zip(tasks.values(), results, strict=True)
-                if isinstance(r, BaseException) and not isinstance(r, asyncio.CancelledError)]
+    failures = {name: r for name, r in zip(tasks.values(), results, strict=True)
+                if isinstance(r, BaseException) and not isinstance(r, asyncio.CancelledError)}
+    for name, error in failures.items():
+        log.debug("%s failed", name, exc_info=error)
     if failures:
-        raise RuntimeError("nimbus stopped because a part failed: " + "; ".join(failures))
+        raise failed(failures, database_url)

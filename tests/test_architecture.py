@@ -29,7 +29,8 @@ ADAPTERS = {
     "nats": {"messaging/nats.py"},
     "pyroute2": set(),
     "rtslib_fb": {"workers/storage/lio_exporter.py"},
-    "eventsourcing": {"commands/application.py", "commands/mapper.py"},
+    "eventsourcing": {"commands/application.py", "commands/event_store.py",
+                      "commands/mapper.py"},
 }
 
 

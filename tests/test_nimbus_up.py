@@ -139,13 +139,13 @@ def _kill(pid: int) -> None:
 class NimbusUp:
     """``nimbus up`` running in the background; its output is read as it comes."""
 
-    def __init__(self, state: Path, port: int) -> None:
+    def __init__(self, state: Path, port: int, env: dict[str, str] | None = None) -> None:
         self.port = port
         self.output: list[str] = []
         self._lines: queue.Queue[str | None] = queue.Queue()
         self._ended = False
         self.process = subprocess.Popen(
-            [NIMBUS, "up", "--port", str(port)], env=nimbus_env(state),
+            [NIMBUS, "up", "--port", str(port)], env={**nimbus_env(state), **(env or {})},
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             text=True,
         )
@@ -181,14 +181,14 @@ class NimbusUp:
         rest = [self.wait_for_line("") for _ in range(4)]
         return [first, *rest]
 
-    def interrupt(self) -> int:
-        """Ctrl-C: the exit code, within a bound."""
-        self.process.send_signal(signal.SIGINT)
+    def interrupt(self, sig: signal.Signals = signal.SIGINT) -> int:
+        """Ctrl-C (or ``sig``): the exit code, within a bound."""
+        self.process.send_signal(sig)
         try:
             return self.process.wait(STOP_SECONDS)
         except subprocess.TimeoutExpired:
-            raise AssertionError(f"nimbus up did not exit {STOP_SECONDS:g} s after SIGINT") \
-                from None
+            raise AssertionError(f"nimbus up did not exit {STOP_SECONDS:g} s after "
+                                 f"{sig.name}") from None
 
     def remaining_output(self) -> list[str]:
         """What it printed after the banner, once it has exited."""
@@ -352,3 +352,38 @@ def test_nimbus_up_with_a_port_serves_the_api_on_that_port(state_dir: Path) -> N
         assert wait_until_gone(list(started)) == []
     finally:
         up.kill()
+
+
+def tgtd_named_by_pid_file(state: Path) -> int | None:
+    """The tgtd that nimbus recorded for storage1, if it still runs."""
+    pid_file = state / "tgtd" / "storage1.pid"
+    if not pid_file.exists():
+        return None
+    pid = int(pid_file.read_text().split()[0])
+    known = identity(pid)
+    return pid if known is not None and alive(known) and _comm(pid) == "tgtd" else None
+
+
+def test_nimbus_up_killed_leaves_no_process_and_the_next_start_runs_one_tgtd(
+    state_dir: Path,
+) -> None:
+    up = NimbusUp(state_dir, free_port())
+    try:
+        up.ready()
+        started = descendants(up.process.pid)
+        assert {"tgtd", "postgres", "nats-server"} <= set(started.values()), started
+    finally:
+        up.kill()  # SIGKILL: nimbus cleans nothing up itself
+    assert wait_until_gone(list(started)) == []  # tgtd, postgres, nats-server
+
+    again = NimbusUp(state_dir, free_port())
+    try:
+        again.ready()
+        running = descendants(again.process.pid)
+        assert list(running.values()).count("tgtd") == 1, running
+        assert tgtd_named_by_pid_file(state_dir) in {pid for pid, _ in running}
+        assert again.interrupt() == 0
+        assert wait_until_gone(list(running)) == []
+        assert tgtd_named_by_pid_file(state_dir) is None
+    finally:
+        again.kill()

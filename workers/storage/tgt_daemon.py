@@ -8,13 +8,22 @@ control port and the portal accepts a connection. Stopping takes the
 target offline, deletes every target, asks tgtd to exit, and waits for the
 child; only if it will not exit is that child (and nothing else) killed.
 The socket files it made are removed.
+
+A tgtd must not outlive the process that started it: it would keep serving
+its exports, and every restart would add one. tgtd ignores SIGTERM and
+SIGINT, so the kernel's parent-death signal for it is SIGKILL (armed when it
+is started from the main thread, workers/child_process.py). And with a pid
+file, a start first stops the tgtd that file names, if one still runs (it is
+checked to be a tgtd on the recorded control port before it is signalled).
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import random
+import signal
 import socket
 import subprocess
 import tempfile
@@ -23,6 +32,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
+from workers.child_process import parent_death_hook
 from workers.storage.port import StorageError, StorageUnavailable
 from workers.storage.tgt_exporter import TgtExporter, targets, tgtadm
 
@@ -46,12 +56,64 @@ def free_control_port() -> int:
             return port
 
 
+def _socket_files(port: int) -> list[Path]:
+    return [Path(f"{_socket_base()}.{port}"), Path(f"{_socket_base()}.{port}.lock")]
+
+
+def _shut_down(port: int) -> None:
+    """Ask the tgtd on ``port`` to take its targets offline, delete them and exit."""
+
+    def quietly(*args: str) -> None:
+        with contextlib.suppress(StorageError, StorageUnavailable):
+            tgtadm(port, *args)
+
+    quietly("--op", "update", "--mode", "sys", "--name", "State", "-v", "offline")
+    with contextlib.suppress(StorageError, StorageUnavailable):
+        for target in targets(port):
+            quietly("--lld", "iscsi", "--op", "delete", "--mode", "target",
+                    "--tid", str(target.tid), "--force")
+    quietly("--op", "delete", "--mode", "system")
+
+
+def is_tgtd(pid: int, control_port: int) -> bool:
+    """True when ``pid`` is a live tgtd on ``control_port``."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except (OSError, IndexError):
+        return False
+    options = set(itertools.pairwise(argv))
+    return state != "Z" and Path(argv[0]).name == "tgtd" and ("-C", str(control_port)) in options
+
+
+def stop_leftover(pid_file: Path, timeout: float = 10.0) -> None:
+    """Stop the tgtd that ``pid_file`` names if it still runs (a crash left it)."""
+    try:
+        pid, port = (int(field) for field in pid_file.read_text().split()[:2])
+    except (OSError, ValueError):
+        pid_file.unlink(missing_ok=True)
+        return
+    if is_tgtd(pid, port):
+        _shut_down(port)
+        deadline = time.monotonic() + timeout
+        while is_tgtd(pid, port) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if is_tgtd(pid, port):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    for leftover in _socket_files(port):
+        leftover.unlink(missing_ok=True)
+    pid_file.unlink(missing_ok=True)
+
+
 class TgtDaemon:
     """``with TgtDaemon() as tgtd: tgtd.exporter()`` gives a working exporter."""
 
-    def __init__(self, host: str = "127.0.0.1", *, ready_timeout: float = 10.0) -> None:
+    def __init__(self, host: str = "127.0.0.1", *, ready_timeout: float = 10.0,
+                 pid_file: Path | None = None) -> None:
         self.host = host
         self.ready_timeout = ready_timeout
+        self.pid_file = pid_file
         self.control_port = 0
         self.iscsi_port = 0
         self.process: subprocess.Popen[bytes] | None = None
@@ -65,6 +127,8 @@ class TgtDaemon:
         return TgtExporter(control_port=self.control_port, portal=self.portal)
 
     def start(self) -> None:
+        if self.pid_file is not None:
+            stop_leftover(self.pid_file)
         failures = []
         for _attempt in range(3):  # a port taken between choosing and binding: choose again
             self.control_port = free_control_port()
@@ -74,12 +138,16 @@ class TgtDaemon:
                 self.process = subprocess.Popen(
                     ["tgtd", "-f", "-C", str(self.control_port),
                      "--iscsi", f"portal={self.portal}"],
-                    stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT)
+                    stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
+                    preexec_fn=parent_death_hook(signal.SIGKILL))
             except FileNotFoundError as error:
                 self._log.close()
                 raise StorageUnavailable("tgtd is not installed") from error
             failure = self._wait_until_ready()
             if failure is None:
+                if self.pid_file is not None:
+                    self.pid_file.parent.mkdir(parents=True, exist_ok=True)
+                    self.pid_file.write_text(f"{self.process.pid} {self.control_port}\n")
                 return
             failures.append(failure)
             self.stop()
@@ -91,12 +159,7 @@ class TgtDaemon:
             return
         port = self.control_port
         if process.poll() is None:
-            self._quietly("--op", "update", "--mode", "sys", "--name", "State", "-v", "offline")
-            with contextlib.suppress(StorageError, StorageUnavailable):
-                for target in targets(port):
-                    self._quietly("--lld", "iscsi", "--op", "delete", "--mode", "target",
-                                  "--tid", str(target.tid), "--force")
-            self._quietly("--op", "delete", "--mode", "system")
+            _shut_down(port)
             try:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
@@ -105,8 +168,10 @@ class TgtDaemon:
         if self._log is not None:
             self._log.close()
             self._log = None
-        for leftover in (f"{_socket_base()}.{port}", f"{_socket_base()}.{port}.lock"):
-            Path(leftover).unlink(missing_ok=True)
+        for leftover in _socket_files(port):
+            leftover.unlink(missing_ok=True)
+        if self.pid_file is not None:
+            self.pid_file.unlink(missing_ok=True)
 
     def __enter__(self) -> TgtDaemon:
         self.start()
@@ -142,7 +207,3 @@ class TgtDaemon:
         self._log.seek(0)
         lines = self._log.read().decode(errors="replace").strip().splitlines()
         return " | ".join(lines[-3:])
-
-    def _quietly(self, *args: str) -> None:
-        with contextlib.suppress(StorageError, StorageUnavailable):
-            tgtadm(self.control_port, *args)

@@ -1,0 +1,127 @@
+"""The event store's PostgreSQL sessions: bounded in time, never stuck mid-message.
+
+Why this exists. eventsourcing's recorder appends in psycopg's pipeline mode,
+and psycopg stops flushing a pipeline once its last command is queued: an
+event larger than the socket takes at once (a few MB) leaves the tail of its
+INSERT in libpq's buffer while psycopg waits for the answer. The server, still
+reading that message (``ClientRead``), holds the event table's lock, every
+later writer queues behind it, and no server-side timeout fires while the
+server reads a message. So here:
+
+* an append is sent as plain statements, each flushed whole before its answer
+  is awaited (``Recorder``);
+* every session carries ``SessionBounds``: how long it may wait for a lock,
+  run a statement, sit idle inside a transaction, or wait for a connection.
+  A writer that cannot get the lock in time fails, and an idle holder is cut
+  off, so no transaction holds the log hostage;
+* a store that does not answer in time is ``StoreUnavailable`` (503, retry),
+  at once: the library's retry loops (ten tries, each waiting for a pool
+  connection) would keep a request, and a stopping process, waiting minutes
+  for a database that is gone. Pooled connections are checked before use, so
+  a restarted server does not fail the first requests after it.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
+from eventsourcing.utils import Environment, EnvType
+from psycopg import errors as pg_errors
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from domain.errors import DomainError
+
+# the store's errors that mean "no answer in time", as eventsourcing raises them
+STORE_ERRORS = (OperationalError, InterfaceError)
+
+
+@dataclass(frozen=True)
+class SessionBounds:
+    """How long one database session may wait or hold, in whole seconds (0: no bound)."""
+
+    lock_timeout: int = 5  # waiting for a lock (the event table's, a view's row)
+    statement_timeout: int = 10  # one statement
+    idle_in_transaction_timeout: int = 10  # idle inside a transaction: then cut off
+    connect_timeout: int = 5  # opening a connection, or waiting for one from a pool
+
+    def options(self) -> str:
+        """The bounds as libpq ``options``: server settings for every session."""
+        return (f"-c lock_timeout={self.lock_timeout * 1000}"
+                f" -c statement_timeout={self.statement_timeout * 1000}"
+                f" -c idle_in_transaction_session_timeout="
+                f"{self.idle_in_transaction_timeout * 1000}")
+
+    def conninfo(self, url: str) -> str:
+        """``url`` with these bounds on every session opened with it."""
+        given = str(conninfo_to_dict(url).get("options") or "")
+        return make_conninfo(url, options=f"{given} {self.options()}".strip(),
+                             connect_timeout=str(self.connect_timeout))
+
+    def env(self) -> dict[str, str]:
+        """The bounds as eventsourcing's settings (see ``Factory``)."""
+        env = {
+            "PERSISTENCE_MODULE": f"{__name__}:{Factory.__name__}",
+            Factory.POSTGRES_OPTIONS: self.options(),
+            # the library sets these two itself, so they must agree with the options
+            Factory.POSTGRES_LOCK_TIMEOUT: str(self.lock_timeout),
+            Factory.POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT:
+                str(self.idle_in_transaction_timeout),
+            Factory.POSTGRES_PRE_PING: "y",
+        }
+        if self.connect_timeout:  # how long a pool lends waits; else the library's 30 s
+            env[Factory.POSTGRES_CONNECT_TIMEOUT] = str(self.connect_timeout)
+        return env
+
+
+class StoreUnavailable(DomainError):
+    """The event store did not answer in time; nothing was written, try again."""
+
+
+def unavailable(error: BaseException) -> StoreUnavailable:
+    """What a caller is told when the store did not answer."""
+    cause = error.__cause__
+    if isinstance(cause, pg_errors.LockNotAvailable):
+        return StoreUnavailable("The event log is busy: its lock was not free in time. "
+                                "Nothing was written; please retry.")
+    if isinstance(cause, pg_errors.QueryCanceled):
+        return StoreUnavailable("The database took too long to answer. "
+                                "Nothing was written; please retry.")
+    return StoreUnavailable("The database is not answering. Please retry later.")
+
+
+class Recorder(PostgresApplicationRecorder):
+    """eventsourcing's recorder, appending without pipeline mode and failing fast."""
+
+    def insert_events(self, stored_events: Sequence[StoredEvent],
+                      **kwargs: Any) -> Sequence[int] | None:
+        with (self.datastore.get_connection() as conn, conn.transaction(),
+              conn.cursor() as curs):
+            self._insert_events(curs, stored_events, **kwargs)
+            if not stored_events:
+                return None
+            self._insert_stored_events(curs, stored_events, **kwargs)  # lock, notify, insert
+            return self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+
+    # the library's query without its retry loop
+    select_events = inspect.unwrap(PostgresApplicationRecorder.select_events)
+
+
+class Factory(PostgresFactory):
+    """eventsourcing's PostgreSQL persistence with ``Recorder`` and the
+    ``POSTGRES_OPTIONS`` (libpq options) on every pooled session."""
+
+    POSTGRES_OPTIONS = "POSTGRES_OPTIONS"
+    application_recorder_class = Recorder
+
+    def __init__(self, env: Environment | EnvType | None) -> None:
+        super().__init__(env)
+        options = self.env.get(self.POSTGRES_OPTIONS)
+        if options:
+            kwargs = self.datastore.pool.kwargs
+            assert isinstance(kwargs, dict)
+            kwargs["options"] = options
