@@ -37,8 +37,10 @@ from api import (
     volume_queries,
     volume_quotas,
 )
+from api.body_limits import BodyLimits
 from api.context import Context
 from api.errors import error_response
+from api.request_target import RequestTarget
 from domain.errors import DomainError
 
 Role = Literal["all", "command", "query"]
@@ -103,5 +105,9 @@ def create_app(ctx: Context, role: Role = "all") -> Starlette:
                             RecursionError: _too_deep},
     )
     app.state.nimbus = ctx
+    app.add_middleware(RequestTarget)
+    app.add_middleware(BodyLimits, max_bytes=ctx.max_request_body_bytes,
+                       timeout=ctx.request_body_timeout_seconds,
+                       unbounded=catalog_commands.streams_upload)
     app.add_middleware(RequestIdMiddleware)
     return app

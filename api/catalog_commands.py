@@ -19,11 +19,23 @@ import msgspec
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Match, Route
+from starlette.types import Scope
 
 from api import catalog_views, idempotency, microversion
+from api.bodies import convert, decode
 from api.consistency import POSITION_HEADER
 from api.context import claims, context
+from api.fields import (
+    Description,
+    ImagePropertyKey,
+    ImagePropertyValue,
+    ImageTag,
+    Integer,
+    LooseName,
+    Name,
+    Text255,
+)
 from api.policy import require_admin
 from commands.flavors import NewFlavor
 from commands.images import NewImage
@@ -35,16 +47,16 @@ from projections.catalog_queries import FlavorView, ImageView
 
 
 class FlavorBody(msgspec.Struct, kw_only=True):
-    name: str
-    ram: int
-    vcpus: int
-    disk: int
-    id: str | int | None = None
-    ephemeral: int = msgspec.field(default=0, name="OS-FLV-EXT-DATA:ephemeral")
-    swap: int | str = 0
+    name: Name
+    ram: Integer
+    vcpus: Integer
+    disk: Integer
+    id: Text255 | Integer | None = None
+    ephemeral: Integer = msgspec.field(default=0, name="OS-FLV-EXT-DATA:ephemeral")
+    swap: Integer | Text255 = 0
     rxtx_factor: float = 1.0
     is_public: bool = msgspec.field(default=True, name="os-flavor-access:is_public")
-    description: str | None = None
+    description: Description | None = None
 
 
 class CreateFlavorBody(msgspec.Struct):
@@ -52,7 +64,7 @@ class CreateFlavorBody(msgspec.Struct):
 
 
 class TenantBody(msgspec.Struct):
-    tenant: str
+    tenant: Text255
 
 
 class FlavorActionBody(msgspec.Struct, kw_only=True):
@@ -60,16 +72,19 @@ class FlavorActionBody(msgspec.Struct, kw_only=True):
     removeTenantAccess: TenantBody | None = None
 
 
-def _decode(raw: bytes, kind: type[Any]) -> Any:
-    """A JSON body (numbers may come as strings, as Nova accepts), or 400."""
-    if not raw.strip():
-        raise InvalidInput("The request body is empty; a JSON object is required.")
-    try:
-        return msgspec.json.decode(raw, type=kind, strict=False)
-    except msgspec.ValidationError as exc:
-        raise InvalidInput(f"Invalid input for field/attribute: {exc}") from None
-    except msgspec.DecodeError as exc:
-        raise InvalidInput(f"Malformed request body: {exc}") from None
+class ImageBody(msgspec.Struct, kw_only=True):
+    """The fields of Glance's image schema that nimbus keeps; any other key
+    is an extra property (a string, as Glance's schema has them)."""
+
+    name: LooseName | None = None
+    id: Text255 | None = None
+    visibility: Text255 = "private"
+    disk_format: Text255 | None = None
+    container_format: Text255 | None = None
+    min_disk: Integer = 0
+    min_ram: Integer = 0
+    protected: bool = False
+    tags: list[ImageTag] = []
 
 
 def _commands(request: Request) -> Commands:
@@ -99,7 +114,7 @@ def _flavor_view(state: flavor_model.FlavorState) -> FlavorView:
 async def create_flavor(request: Request) -> Response:
     who = claims(request)
     require_admin(who, "os_compute_api:os-flavor-manage:create")
-    body: FlavorBody = _decode(await request.body(), CreateFlavorBody).flavor
+    body = decode(await request.body(), CreateFlavorBody, strict=False).flavor
     if isinstance(body.swap, str) and body.swap.strip() not in ("", "0"):
         raise InvalidInput(f"Invalid input for field/attribute swap. Value: {body.swap}.")
     flavor_id = None if body.id in (None, "auto") else str(body.id)
@@ -127,7 +142,7 @@ async def delete_flavor(request: Request) -> Response:
 
 async def flavor_action(request: Request) -> Response:
     who = claims(request)
-    body: FlavorActionBody = _decode(await request.body(), FlavorActionBody)
+    body = decode(await request.body(), FlavorActionBody, strict=False)
     if (body.addTenantAccess is None) == (body.removeTenantAccess is None):
         raise InvalidInput("Exactly one of addTenantAccess or removeTenantAccess is expected.")
     allow = body.addTenantAccess is not None
@@ -149,20 +164,17 @@ READ_ONLY = frozenset({"status", "checksum", "size", "virtual_size", "created_at
                        "os_hash_algo", "os_hash_value", "owner"})
 
 
-def _new_image(body: dict[str, Any]) -> NewImage:
+def _new_image(raw: bytes) -> NewImage:
+    body = decode(raw, dict[ImagePropertyKey, Any], service="glance")
     for key in body:
         if key in READ_ONLY:
             raise Forbidden(f"Attribute '{key}' is read-only.")
-    known = {k: body[k] for k in NewImage.__struct_fields__ if k in body and k != "properties"}
-    properties = {k: v for k, v in body.items() if k not in NewImage.__struct_fields__}
-    for key, value in properties.items():
-        if not isinstance(value, str):
-            raise InvalidInput(f"Invalid input for field/attribute {key}: custom properties "
-                               "must be strings")
-    try:
-        return msgspec.convert({**known, "properties": properties}, NewImage)
-    except msgspec.ValidationError as exc:
-        raise InvalidInput(f"Invalid input for field/attribute: {exc}") from None
+    fields = ImageBody.__struct_fields__
+    known = convert({k: v for k, v in body.items() if k in fields}, ImageBody,
+                    service="glance")
+    properties = {k: convert(v, ImagePropertyValue, service="glance", field=k)
+                  for k, v in body.items() if k not in fields}
+    return NewImage(**{f: getattr(known, f) for f in fields}, properties=properties)
 
 
 def _image_view(state: image_model.ImageState, new: NewImage | None = None) -> ImageView:
@@ -178,7 +190,7 @@ def _image_view(state: image_model.ImageState, new: NewImage | None = None) -> I
 
 async def create_image(request: Request) -> Response:
     who = claims(request)
-    new = _new_image(_decode(await request.body(), dict[str, Any]))
+    new = _new_image(await request.body())
     request_id = await idempotency.request_id(request, who)
     written = await run_in_threadpool(_commands(request).images.create, new, who.caller,
                                       request_id)
@@ -221,12 +233,21 @@ async def delete_image(request: Request) -> Response:
                                                       compute=False))
 
 
+UPLOAD = Route("/image/v2/images/{image_id}/file", upload_image, methods=["PUT"])
+
+
+def streams_upload(scope: Scope) -> bool:
+    """Whether a request is an image upload: streamed to disk, bounded by
+    image_size_cap rather than by the request body limit."""
+    return UPLOAD.matches(scope)[0] is Match.FULL
+
+
 C = "/compute/v2.1"
 routes = [
     Route(f"{C}/flavors", create_flavor, methods=["POST"]),
     Route(f"{C}/flavors/{{flavor_id}}", delete_flavor, methods=["DELETE"]),
     Route(f"{C}/flavors/{{flavor_id}}/action", flavor_action, methods=["POST"]),
     Route("/image/v2/images", create_image, methods=["POST"]),
-    Route("/image/v2/images/{image_id}/file", upload_image, methods=["PUT"]),
+    UPLOAD,
     Route("/image/v2/images/{image_id}", delete_image, methods=["DELETE"]),
 ]

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from api import catalog_views, microversion
+from api import catalog_views, microversion, query_params
 from api.consistency import caught_up
 from api.context import claims, context
 from domain.errors import InvalidInput, NotFound
@@ -21,8 +21,7 @@ from projections import catalog_queries as q
 
 IMAGE_PAGE = 25  # Glance's limit_param_default
 IMAGE_PAGE_MAX = 1000  # Glance's api_limit_max
-
-
+FLAVOR_PAGE_MAX = 1000  # Nova's osapi_max_limit
 
 
 def _json(body: object, request: Request) -> Response:
@@ -43,25 +42,13 @@ def _is_public(raw: str | None) -> bool | None:
     raise InvalidInput(f"Invalid is_public filter [{raw}]")
 
 
-def _limit(raw: str | None, default: int | None, most: int) -> int | None:
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidInput(f"limit must be an integer, not {raw!r}") from None
-    if value < 0:
-        raise InvalidInput("limit must be >= 0")
-    return min(value, most)
-
-
 async def _flavors(request: Request) -> list[q.FlavorView]:
     who = claims(request)
     params = request.query_params
     return await q.list_flavors(
         await caught_up(request), who.project_id, is_admin=who.caller.is_admin,
         is_public=_is_public(params.get("is_public")), marker=params.get("marker"),
-        limit=_limit(params.get("limit"), None, 1000))
+        limit=query_params.limit(request, default=FLAVOR_PAGE_MAX, most=FLAVOR_PAGE_MAX))
 
 
 async def list_flavors(request: Request) -> Response:
@@ -135,7 +122,8 @@ def _image_filters(request: Request) -> q.ImageFilters:
         raise InvalidInput(f"Invalid marker {marker}")
     return q.ImageFilters(name=params.get("name"), visibility=visibility,
                           status=params.get("status"), ids=ids, marker=marker_id,
-                          limit=_limit(params.get("limit"), IMAGE_PAGE, IMAGE_PAGE_MAX))
+                          limit=query_params.limit(request, default=IMAGE_PAGE,
+                                                   most=IMAGE_PAGE_MAX))
 
 
 async def list_images(request: Request) -> Response:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import msgspec
 from starlette.concurrency import run_in_threadpool
@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from api import idempotency, metadata_commands, microversion
+from api.bodies import decode
 from api.consistency import POSITION_HEADER
 from api.context import claims, context
 from api.server_bodies import (
@@ -54,8 +55,6 @@ from commands.messages import (
 from domain.console import CONSOLE, ConsoleReply, ConsoleRequest
 from domain.errors import InvalidInput, InvalidState, NotFound
 
-T = TypeVar("T")
-
 # actions that start host work and take no argument
 SIMPLE_ACTIONS: dict[str, type[InstanceCommand]] = {
     "pause": PauseInstance,
@@ -65,18 +64,6 @@ SIMPLE_ACTIONS: dict[str, type[InstanceCommand]] = {
     "os-stop": StopInstance,
     "os-start": StartInstance,
 }
-
-
-def decode_body(raw: bytes, kind: type[T]) -> T:
-    """Decode a JSON body, or 400 naming what is wrong with it."""
-    if not raw.strip():
-        raise InvalidInput("The request body is empty; a JSON object is required.")
-    try:
-        return msgspec.json.decode(raw, type=kind)
-    except msgspec.ValidationError as exc:
-        raise InvalidInput(f"Invalid input for field/attribute: {exc}") from None
-    except msgspec.DecodeError as exc:
-        raise InvalidInput(f"Malformed request body: {exc}") from None
 
 
 def _instances(request: Request) -> InstanceCommands:
@@ -96,16 +83,10 @@ def _answer(accepted: Accepted, status: int, body: dict[str, Any] | None,
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def _check_name(name: str) -> None:
-    if name != name.strip():
-        raise InvalidInput("Invalid input for field/attribute name: leading or trailing spaces.")
-
-
 async def create_server(request: Request) -> Response:
     version = microversion.requested(request)
     who = claims(request)
-    body = decode_body(await request.body(), CreateServerBody).server
-    _check_name(body.name)
+    body = decode(await request.body(), CreateServerBody).server
     cmd = BootInstance(
         request_id=await idempotency.request_id(request, who), caller=who.caller,
         name=body.name, flavor_ref=str(body.flavorRef), image_ref=body.image(),
@@ -156,7 +137,7 @@ def _command(request: Request, who: Claims, name: str, value: Any,
 async def server_action(request: Request) -> Response:
     version = microversion.requested(request)
     who = claims(request)
-    body = decode_body(await request.body(), dict[str, Any])
+    body = decode(await request.body(), dict[str, Any])
     if len(body) != 1:
         raise InvalidInput("Exactly one action is expected in the request body.")
     ((name, value),) = body.items()
@@ -195,9 +176,7 @@ async def _console_output(request: Request, who: Claims, value: Any,
 async def update_server(request: Request) -> Response:
     version = microversion.requested(request)
     who = claims(request)
-    body = decode_body(await request.body(), UpdateServerBody).server
-    if body.name is not None:
-        _check_name(body.name)
+    body = decode(await request.body(), UpdateServerBody).server
     described = body.description is not msgspec.UNSET
     cmd = UpdateInstance(
         request_id=await idempotency.request_id(request, who), caller=who.caller,

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from api import microversion, views
+from api import microversion, query_params, views
 from api.consistency import caught_up
 from api.context import claims, context
 from api.tokens import Claims
@@ -46,15 +46,6 @@ def _uuid(value: str, kind: str = "Instance") -> UUID:
 
 
 MAX_LIMIT = 1000  # Nova's osapi_max_limit
-
-
-def _limit(request: Request) -> int:
-    raw = request.query_params.get("limit")
-    if raw is None:
-        return MAX_LIMIT
-    if not raw.isdigit():
-        raise InvalidInput(f"Invalid input for query parameter limit: {raw!r}")
-    return min(int(raw), MAX_LIMIT)
 
 
 def _changes_since(request: Request) -> datetime | None:
@@ -127,7 +118,7 @@ async def _list(request: Request, *, detail: bool) -> Response:
     pool = await caught_up(request)
     ctx = context(request)
     scope = _scope(request, who)
-    limit = _limit(request)
+    limit = query_params.limit(request, default=MAX_LIMIT, most=MAX_LIMIT)
     raw_marker = request.query_params.get("marker")
     marker = None
     if raw_marker:

@@ -5,7 +5,9 @@ the events it wrote. A query that sends it back waits (up to
 ``query_wait_seconds``) until the views include that position. A query
 without it waits for the log head as it stands when the query arrives, so
 clients that know nothing of positions (the openstack CLI, openstacksdk) see
-their own writes, as they would from Nova's database.
+their own writes, as they would from Nova's database. A position beyond the
+log's head cannot have come from a command (every answered position is
+committed first), so it is refused at once rather than waited for.
 """
 
 from __future__ import annotations
@@ -15,11 +17,15 @@ from typing import Any
 from psycopg_pool import AsyncConnectionPool
 from starlette.requests import Request
 
+from api import query_params
 from api.context import context
 from domain.errors import InvalidInput
 from projections import queries
 
 POSITION_HEADER = "Nimbus-Log-Position"
+# Positions commit before they are answered, so none is ever beyond the head;
+# the margin only spares a client that counts its own writes ahead a little.
+AHEAD_MARGIN = 16
 
 
 def positioned(position: int | None) -> dict[str, str]:
@@ -32,12 +38,10 @@ async def caught_up(request: Request) -> AsyncConnectionPool[Any]:
     ctx = context(request)
     assert ctx.pool is not None, "query routes need the views"
     raw = request.headers.get(POSITION_HEADER)
-    if raw is None:
-        target = await queries.log_head(ctx.pool)
-    else:
-        try:
-            target = int(raw)
-        except ValueError:
-            raise InvalidInput(f"{POSITION_HEADER} must be an integer, not {raw!r}") from None
+    head = await queries.log_head(ctx.pool)
+    target = head if raw is None else query_params.whole_number(raw, f"header {POSITION_HEADER}")
+    if target > head + AHEAD_MARGIN:
+        raise InvalidInput(f"{POSITION_HEADER} {target} is beyond the event log's head "
+                           f"({head}): no command answered it.")
     await queries.wait_for(ctx.pool, target, ctx.query_wait_seconds)
     return ctx.pool

@@ -38,6 +38,8 @@ class Context:
     identity: IdentityCommands
     revocations: RevocationCache
     query_wait_seconds: float = 5.0
+    max_request_body_bytes: int = 114688  # api/body_limits.py
+    request_body_timeout_seconds: float = 30.0
     commands: Commands | None = None  # None in a query-only process
     pool: AsyncConnectionPool[Any] | None = None  # None in a command-only process
     extra: dict[str, Any] = field(default_factory=dict)

@@ -27,6 +27,13 @@ class NotAcceptable(errors.DomainError):
 TABLE[NotAcceptable] = (406, "notAcceptable")
 
 
+class RequestTimeout(errors.DomainError):
+    """The request's body did not arrive in time (api/body_limits.py)."""
+
+
+TABLE[RequestTimeout] = (408, "requestTimeout")
+
+
 class IdentityForbidden(errors.Forbidden):
     """A Keystone policy refusal: 403 in Keystone's body shape."""
 

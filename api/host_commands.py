@@ -16,9 +16,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from api import idempotency, microversion
-from api.compute_commands import decode_body
+from api.bodies import decode
 from api.consistency import POSITION_HEADER
 from api.context import claims, context
+from api.fields import Text255
 from api.policy import require_admin
 from commands.hosts import HostCommands, SetHostEnabled
 from domain.errors import InvalidInput, NotFound
@@ -26,9 +27,9 @@ from domain.host import BINARY
 
 
 class ServiceBody(msgspec.Struct, forbid_unknown_fields=True):
-    host: str
-    binary: str
-    disabled_reason: str | None = None
+    host: Text255
+    binary: Text255
+    disabled_reason: Text255 | None = None
 
 
 def _hosts(request: Request) -> HostCommands:
@@ -40,12 +41,9 @@ def _hosts(request: Request) -> HostCommands:
 async def _set(request: Request, *, enabled: bool, with_reason: bool) -> Response:
     who = claims(request)
     require_admin(who, "os_compute_api:os-services:update")
-    body = decode_body(await request.body(), ServiceBody)
+    body = decode(await request.body(), ServiceBody)
     if with_reason and not (body.disabled_reason or "").strip():
         raise InvalidInput("Missing disabled reason field")
-    if body.disabled_reason is not None and len(body.disabled_reason) > 255:
-        raise InvalidInput("Invalid input for field/attribute disabled_reason."
-                           " It is longer than 255 characters.")
     if body.binary != BINARY:
         raise NotFound(f"Service {body.binary} on host {body.host} could not be found.")
     cmd = SetHostEnabled(

@@ -11,7 +11,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from api.bodies import decode
 from api.context import Context, claims, context, stable_id
+from api.errors import IdentityForbidden
+from api.fields import Password, Text255
 from api.tokens import Claims
 from domain.errors import InvalidInput, NotFound, Unauthorized
 
@@ -19,20 +22,20 @@ DOMAIN = {"id": "default", "name": "Default"}
 
 
 class _Domain(msgspec.Struct):
-    name: str | None = None
-    id: str | None = None
+    name: Text255 | None = None
+    id: Text255 | None = None
 
 
 class _Named(msgspec.Struct):
-    name: str | None = None
-    id: str | None = None
+    name: Text255 | None = None
+    id: Text255 | None = None
     domain: _Domain | None = None
 
 
 class _User(msgspec.Struct):
-    password: str
-    name: str | None = None
-    id: str | None = None
+    password: Password
+    name: Text255 | None = None
+    id: Text255 | None = None
     domain: _Domain | None = None
 
 
@@ -41,7 +44,7 @@ class _Password(msgspec.Struct):
 
 
 class _Identity(msgspec.Struct):
-    methods: list[str]
+    methods: list[Text255]
     password: _Password | None = None
 
 
@@ -124,10 +127,7 @@ def _in_default_domain(domain: _Domain | None) -> bool:
 async def issue_token(request: Request) -> Response:
     """Password login, checked against the user and project aggregates."""
     ctx = context(request)
-    try:
-        body = msgspec.json.decode(await request.body(), type=_AuthBody)
-    except msgspec.DecodeError as exc:
-        raise InvalidInput(f"Invalid authentication request: {exc}") from None
+    body = decode(await request.body(), _AuthBody, service="keystone")
     identity = body.auth.identity
     if "password" not in identity.methods or identity.password is None:
         raise Unauthorized("Only password authentication is supported.")
@@ -164,8 +164,13 @@ def subject(request: Request) -> tuple[str, Claims]:
 
 
 async def validate_token(request: Request) -> Response:
-    claims(request)
+    """Keystone's ``identity:validate_token`` (service_admin_or_token_subject):
+    an admin or a service may validate any token, anyone else only their own."""
+    who = claims(request)
     token, found = subject(request)
+    if found.user_id != who.user_id and not who.caller.is_admin and "service" not in who.roles:
+        raise IdentityForbidden("You are not authorized to perform the requested action: "
+                                "identity:validate_token.")
     return JSONResponse(token_body(context(request), found), headers={"X-Subject-Token": token})
 
 

@@ -11,10 +11,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from api import idempotency
-from api.compute_commands import decode_body
+from api.bodies import decode
 from api.consistency import POSITION_HEADER
 from api.context import claims, context
 from api.errors import IdentityForbidden
+from api.fields import IdentityName, Password, Text255
 from api.identity import subject
 from api.identity_shapes import project_body, user_body
 from api.policy import require_identity_admin
@@ -23,9 +24,9 @@ from domain.errors import InvalidInput
 
 
 class _NewProject(msgspec.Struct):
-    name: str
-    description: str = ""
-    domain_id: str = "default"
+    name: IdentityName
+    description: Text255 = ""
+    domain_id: Text255 = "default"
     enabled: bool = True
 
 
@@ -34,10 +35,10 @@ class _ProjectBody(msgspec.Struct):
 
 
 class _NewUser(msgspec.Struct):
-    name: str
-    password: str
-    default_project_id: str | None = None
-    domain_id: str = "default"
+    name: IdentityName
+    password: Password
+    default_project_id: Text255 | None = None
+    domain_id: Text255 = "default"
     enabled: bool = True
 
 
@@ -46,7 +47,7 @@ class _UserBody(msgspec.Struct):
 
 
 class _UserChange(msgspec.Struct):
-    password: str | None = None
+    password: Password | None = None
 
 
 class _UserChangeBody(msgspec.Struct):
@@ -75,7 +76,7 @@ def _default_domain(domain_id: str, field: str) -> None:
 
 async def create_project(request: Request) -> Response:
     require_identity_admin(claims(request), "create_project")
-    new = decode_body(await request.body(), _ProjectBody).project
+    new = decode(await request.body(), _ProjectBody, service="keystone").project
     _default_domain(new.domain_id, "project")
     project, written = await run_in_threadpool(
         _identity(request).create_project, request_id=await _request_id(request), name=new.name,
@@ -95,7 +96,7 @@ async def delete_project(request: Request) -> Response:
 
 async def create_user(request: Request) -> Response:
     require_identity_admin(claims(request), "create_user")
-    new = decode_body(await request.body(), _UserBody).user
+    new = decode(await request.body(), _UserBody, service="keystone").user
     _default_domain(new.domain_id, "user")
     user, written = await run_in_threadpool(
         _identity(request).create_user, request_id=await _request_id(request), name=new.name,
@@ -110,7 +111,7 @@ async def update_user(request: Request) -> Response:
     ref = request.path_params["user_id"]
     if ref != who.user_id:
         require_identity_admin(who, "update_user")
-    change = decode_body(await request.body(), _UserChangeBody).user
+    change = decode(await request.body(), _UserChangeBody, service="keystone").user
     identity = _identity(request)
     if change.password is not None:
         written = await run_in_threadpool(identity.change_password,

@@ -16,16 +16,17 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from api import idempotency, microversion
-from api.compute_commands import decode_body
+from api.bodies import decode
 from api.consistency import POSITION_HEADER
 from api.context import claims, context
+from api.fields import LongText, Name, Text255
 from commands.keypairs import KeypairCommands
 
 
 class KeypairBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    name: str
-    public_key: str | None = None
-    type: str = "ssh"
+    name: Name
+    public_key: LongText | None = None
+    type: Text255 = "ssh"
 
 
 class CreateKeypairBody(msgspec.Struct):
@@ -49,7 +50,7 @@ def _headers(version: tuple[int, int], request_id: str,
 async def create_keypair(request: Request) -> Response:
     version = microversion.requested(request)
     who = claims(request)
-    body = decode_body(await request.body(), CreateKeypairBody).keypair
+    body = decode(await request.body(), CreateKeypairBody).keypair
     request_id = await idempotency.request_id(request, who)
     written = await run_in_threadpool(
         _keypairs(request).create, body.name, body.public_key, who.caller, request_id,

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from api import idempotency, microversion
+from api.bodies import decode
 from api.consistency import POSITION_HEADER
 from api.context import claims, context
 from api.server_bodies import MetaBody, MetadataBody
@@ -25,13 +25,6 @@ from commands.messages import (
     SetInstanceMetadata,
 )
 from domain.errors import InvalidInput
-
-
-def _decode(raw: bytes, kind: type[msgspec.Struct]) -> Any:
-    try:
-        return msgspec.json.decode(raw, type=kind)
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-        raise InvalidInput(f"Invalid input for field/attribute: {exc}") from None
 
 
 async def _run(request: Request, make: type[InstanceChange], **fields: Any) -> Accepted:
@@ -55,21 +48,21 @@ def _answer(request: Request, accepted: Accepted, body: dict[str, Any] | None,
 
 
 async def replace_metadata(request: Request) -> Response:
-    body: MetadataBody = _decode(await request.body(), MetadataBody)
+    body = decode(await request.body(), MetadataBody)
     accepted = await _run(request, SetInstanceMetadata, items=body.metadata, replace=True)
     assert accepted.state is not None
     return _answer(request, accepted, {"metadata": accepted.state.metadata})
 
 
 async def merge_metadata(request: Request) -> Response:
-    body: MetadataBody = _decode(await request.body(), MetadataBody)
+    body = decode(await request.body(), MetadataBody)
     accepted = await _run(request, SetInstanceMetadata, items=body.metadata)
     assert accepted.state is not None
     return _answer(request, accepted, {"metadata": accepted.state.metadata})
 
 
 async def set_item(request: Request) -> Response:
-    body: MetaBody = _decode(await request.body(), MetaBody)
+    body = decode(await request.body(), MetaBody)
     key = request.path_params["key"]
     if len(body.meta) > 1:
         raise InvalidInput("Request body contains too many items")

@@ -1,8 +1,9 @@
 """Quota command routes: an admin updates (PUT) or reverts (DELETE) a project's limits.
 
-Values are integers >= -1 (-1: unlimited), as numbers or numeric strings,
-as Nova's schema allows; an unknown key or a limit below what the project
-already uses (without ``force``) is a 400 naming it, and nothing is written.
+Values are integers from -1 (unlimited) to 2**31-1 (a PostgreSQL integer),
+as numbers or numeric strings, as Nova's schema allows; an unknown key, a
+value beyond those, or a limit below what the project already uses (without
+``force``) is a 400 naming it, and nothing is written.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from api import idempotency, microversion
-from api.compute_commands import decode_body
+from api.bodies import convert, decode
 from api.consistency import POSITION_HEADER
 from api.context import claims, context
+from api.fields import QuotaLimit
 from api.policy import require_admin
 from api.quotas import NOVA_KEYS
 from api.volume_quotas import CINDER_KEYS
@@ -29,18 +31,6 @@ def _quotas(request: Request) -> QuotaCommands:
     commands = context(request).commands
     assert commands is not None, "command routes need the command services"
     return commands.quotas
-
-
-def _integer(key: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise InvalidInput(f"Invalid input for field/attribute {key}. Value: {value}."
-                           f" {value!r} is not of type 'integer', 'string'")
-    try:
-        number = int(value)
-    except ValueError:
-        raise InvalidInput(f"Invalid input for field/attribute {key}. Value: {value}."
-                           f" '{value}' does not match '^-?[0-9]+$'") from None
-    return number
 
 
 def _force(value: Any) -> bool:
@@ -63,13 +53,14 @@ async def set_limits(request: Request, keys: tuple[str, ...], action: str) -> Qu
     """Apply a PUT ``{"quota_set": {...}}`` naming only ``keys`` (and force)."""
     who = claims(request)
     require_admin(who, action)
-    body = decode_body(await request.body(), dict[str, Any])
+    body = decode(await request.body(), dict[str, Any])
     quota_set = body.get("quota_set")
     if set(body) != {"quota_set"} or not isinstance(quota_set, dict):
         raise InvalidInput("Invalid input for field/attribute quota_set."
                            " A 'quota_set' object is required.")
     force = _force(quota_set.get("force", False))
-    values = {k: _integer(k, v) for k, v in quota_set.items() if k != "force"}
+    values = {k: convert(v, QuotaLimit, strict=False, field=k)
+              for k, v in quota_set.items() if k != "force"}
     for key in values:
         if key not in keys:
             raise InvalidInput("Invalid input for field/attribute quota_set. Additional"

@@ -1,6 +1,7 @@
 """The request bodies of the server routes, as msgspec types.
 
-Decoding into these gives a 400 naming the field for a wrong type. Fields
+Decoding into these (api/bodies.py) gives a 400 naming the field for a
+wrong type or a value beyond the rules of api/fields.py. Fields
 that OpenStack clients send and nimbus does not implement (``networks``, a
 local image ``block_device_mapping_v2``, ``security_groups``) are typed so
 that nonsense is refused, then ignored; unknown fields are ignored, as they
@@ -9,51 +10,60 @@ would be by an older Nova microversion's client.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
 
+from api import bodies
+from api.fields import (
+    Description,
+    Digits,
+    Metadata,
+    Name,
+    PositiveInt,
+    SignedDigits,
+    Text255,
+    UserData,
+)
 from domain.errors import InvalidInput
 
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
-Description = Annotated[str, msgspec.Meta(max_length=255)]
-Count = int | Annotated[str, msgspec.Meta(pattern=r"^[0-9]+$")]
+Count = PositiveInt | Digits
 
 
 class NetworkRef(msgspec.Struct):
-    uuid: str | None = None
-    port: str | None = None
-    fixed_ip: str | None = None
-    tag: str | None = None
+    uuid: Text255 | None = None
+    port: Text255 | None = None
+    fixed_ip: Text255 | None = None
+    tag: Text255 | None = None
 
 
 class BlockDevice(msgspec.Struct):
-    source_type: str | None = None
-    destination_type: str | None = None
-    uuid: str | None = None
-    boot_index: int | str | None = None
+    source_type: Text255 | None = None
+    destination_type: Text255 | None = None
+    uuid: Text255 | None = None
+    boot_index: int | Text255 | None = None
     delete_on_termination: bool = False
     volume_size: int | None = None
-    device_name: str | None = None
+    device_name: Text255 | None = None
 
 
 class SecurityGroupRef(msgspec.Struct):
-    name: str
+    name: Text255
 
 
 class ServerCreate(msgspec.Struct):
     name: Name
-    flavorRef: str | int
-    imageRef: str = ""
+    flavorRef: Text255 | int
+    imageRef: Text255 = ""
     key_name: Name | None = None
-    metadata: dict[str, str] = {}
-    user_data: str | None = None
-    availability_zone: str | None = None
+    metadata: Metadata = {}
+    user_data: UserData | None = None
+    availability_zone: Text255 | None = None
     min_count: Count = 1
     max_count: Count | None = None
     return_reservation_id: bool = False
     description: Description | None = None
-    networks: str | list[NetworkRef] | None = None
+    networks: Text255 | list[NetworkRef] | None = None
     block_device_mapping_v2: list[BlockDevice] = []
     security_groups: list[SecurityGroupRef] = []
 
@@ -91,23 +101,23 @@ class UpdateServerBody(msgspec.Struct):
 
 
 class MetadataBody(msgspec.Struct):
-    metadata: dict[str, str]
+    metadata: Metadata
 
 
 class MetaBody(msgspec.Struct):
-    meta: dict[str, str]
+    meta: Metadata
 
 
 class RebootBody(msgspec.Struct):
-    type: str
+    type: Text255
 
 
 class LockBody(msgspec.Struct):
-    locked_reason: Description | None = None
+    locked_reason: Text255 | None = None
 
 
 class ConsoleOutputBody(msgspec.Struct):
-    length: int | Annotated[str, msgspec.Meta(pattern=r"^-?[0-9]+$")] | None = None
+    length: int | SignedDigits | None = None
 
 
 def count(value: int | str | None, field: str) -> int | None:
@@ -120,8 +130,5 @@ def count(value: int | str | None, field: str) -> int | None:
 
 
 def argument(value: Any, kind: type[msgspec.Struct], action: str) -> Any:
-    """An action's argument object, or 400 naming the action."""
-    try:
-        return msgspec.convert({} if value is None else value, kind)
-    except msgspec.ValidationError as exc:
-        raise InvalidInput(f"Invalid input for field/attribute {action}: {exc}") from None
+    """An action's argument object, or 400 naming the field (or the action)."""
+    return bodies.convert({} if value is None else value, kind, field=action)

@@ -14,8 +14,9 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from api import query_params
 from api.context import claims, context
-from domain.errors import Forbidden, InvalidInput
+from domain.errors import Forbidden
 from projections import queries
 
 BATCH = 500
@@ -24,10 +25,11 @@ _encoder = msgspec.json.Encoder()
 
 
 def _start(request: Request) -> int:
-    raw = request.headers.get("last-event-id") or request.query_params.get("after") or "0"
-    if not raw.isdigit():
-        raise InvalidInput(f"The stream position must be a whole number, not {raw!r}")
-    return int(raw)
+    header = request.headers.get("last-event-id")
+    if header:
+        return query_params.whole_number(header, "header Last-Event-ID")
+    after = request.query_params.get("after") or "0"
+    return query_params.whole_number(after, "query parameter after")
 
 
 async def event_stream(request: Request) -> Response:

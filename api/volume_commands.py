@@ -18,9 +18,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from api import idempotency
-from api.compute_commands import decode_body
+from api.bodies import decode
 from api.consistency import positioned
 from api.context import claims, context
+from api.fields import Integer, LooseName, Metadata, Text255
 from api.tokens import Claims
 from api.volume_views import PREFIX, own_project, snapshot, volume, volume_attachment
 from commands.backups import DeleteBackup, TakeBackup
@@ -31,13 +32,13 @@ from domain.errors import InvalidInput
 
 
 class _NewVolume(msgspec.Struct, forbid_unknown_fields=False):
-    size: int | None = None  # may be left out with snapshot_id
-    snapshot_id: str | None = None
-    name: str | None = None
-    description: str | None = None
-    volume_type: str | None = None
-    availability_zone: str | None = None
-    metadata: dict[str, str] | None = None  # accepted (OSC sends null), not kept yet
+    size: Integer | None = None  # may be left out with snapshot_id
+    snapshot_id: Text255 | None = None
+    name: LooseName | None = None
+    description: Text255 | None = None
+    volume_type: Text255 | None = None
+    availability_zone: Text255 | None = None
+    metadata: Metadata | None = None  # accepted (OSC sends null), not kept yet
 
 
 class _VolumeBody(msgspec.Struct):
@@ -45,8 +46,8 @@ class _VolumeBody(msgspec.Struct):
 
 
 class _VolumeChange(msgspec.Struct, forbid_unknown_fields=False):
-    name: str | None = None
-    description: str | None = None
+    name: LooseName | None = None
+    description: Text255 | None = None
 
 
 class _UpdateBody(msgspec.Struct):
@@ -56,9 +57,9 @@ class _UpdateBody(msgspec.Struct):
 class _NewCopy(msgspec.Struct, forbid_unknown_fields=False):
     """A snapshot's or a backup's request body."""
 
-    volume_id: str
-    name: str | None = None
-    description: str | None = None
+    volume_id: Text255
+    name: LooseName | None = None
+    description: Text255 | None = None
     force: bool = False
 
 
@@ -71,8 +72,8 @@ class _BackupBody(msgspec.Struct):
 
 
 class _Restore(msgspec.Struct, forbid_unknown_fields=False):
-    name: str | None = None
-    volume_id: str | None = None
+    name: LooseName | None = None
+    volume_id: Text255 | None = None
 
 
 class _RestoreBody(msgspec.Struct):
@@ -80,8 +81,8 @@ class _RestoreBody(msgspec.Struct):
 
 
 class _Attachment(msgspec.Struct, forbid_unknown_fields=False):
-    volumeId: str
-    device: str | None = None
+    volumeId: Text255
+    device: Text255 | None = None
 
 
 class _AttachBody(msgspec.Struct):
@@ -108,7 +109,7 @@ def _done(position: int | None, body: dict[str, Any] | None = None,
 
 async def create_volume(request: Request) -> Response:
     who, request_id, commands = await _asked(request)
-    new = decode_body(await request.body(), _VolumeBody).volume
+    new = decode(await request.body(), _VolumeBody, service="cinder").volume
     accepted = await run_in_threadpool(commands.volumes.create, CreateVolume(
         request_id=request_id, caller=who.caller, size_gb=new.size,
         snapshot_id=new.snapshot_id, name=new.name or "", description=new.description or "",
@@ -120,7 +121,7 @@ async def create_volume(request: Request) -> Response:
 async def update_volume(request: Request) -> Response:
     """Cinder's ``PUT /volumes/{id}``: 200 with the volume renamed."""
     who, request_id, commands = await _asked(request)
-    change = decode_body(await request.body(), _UpdateBody).volume
+    change = decode(await request.body(), _UpdateBody, service="cinder").volume
     accepted = await run_in_threadpool(commands.volumes.update, UpdateVolume(
         request_id=request_id, caller=who.caller, volume_id=request.path_params["ident"],
         name=change.name, description=change.description))
@@ -137,7 +138,7 @@ async def delete_volume(request: Request) -> Response:
 
 async def create_snapshot(request: Request) -> Response:
     who, request_id, commands = await _asked(request)
-    new = decode_body(await request.body(), _SnapshotBody).snapshot
+    new = decode(await request.body(), _SnapshotBody, service="cinder").snapshot
     accepted = await run_in_threadpool(commands.snapshots.take, TakeSnapshot(
         request_id=request_id, caller=who.caller, volume_id=new.volume_id,
         name=new.name or "", description=new.description or "", force=new.force))
@@ -153,7 +154,7 @@ async def delete_snapshot(request: Request) -> Response:
 
 async def create_backup(request: Request) -> Response:
     who, request_id, commands = await _asked(request)
-    new = decode_body(await request.body(), _BackupBody).backup
+    new = decode(await request.body(), _BackupBody, service="cinder").backup
     accepted = await run_in_threadpool(commands.backups.take, TakeBackup(
         request_id=request_id, caller=who.caller, volume_id=new.volume_id,
         name=new.name or "", description=new.description or "", force=new.force))
@@ -171,7 +172,7 @@ async def delete_backup(request: Request) -> Response:
 async def restore_backup(request: Request) -> Response:
     """Cinder's restore into a new volume (restoring over an existing one is not served)."""
     who, request_id, commands = await _asked(request)
-    asked = decode_body(await request.body(), _RestoreBody).restore
+    asked = decode(await request.body(), _RestoreBody, service="cinder").restore
     if asked.volume_id is not None:
         raise InvalidInput("Invalid input for field/attribute volume_id: restoring over an "
                            "existing volume is not supported; leave it out for a new volume.")
@@ -187,7 +188,7 @@ async def restore_backup(request: Request) -> Response:
 async def attach_volume(request: Request) -> Response:
     """Nova's ``POST /servers/{id}/os-volume_attachments``: 200 with the device."""
     who, request_id, commands = await _asked(request, cinder=False)
-    asked = decode_body(await request.body(), _AttachBody).volumeAttachment
+    asked = decode(await request.body(), _AttachBody).volumeAttachment
     accepted = await run_in_threadpool(commands.volumes.attach, AttachVolume(
         request_id=request_id, caller=who.caller, server_id=request.path_params["server_id"],
         volume_id=asked.volumeId, device=asked.device))

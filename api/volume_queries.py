@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from api import query_params
 from api.consistency import caught_up
 from api.context import claims, context
 from api.volume_views import (
@@ -29,7 +30,7 @@ from api.volume_views import (
     volume_brief,
 )
 from domain.backup import Backup
-from domain.errors import InvalidInput, NotFound
+from domain.errors import NotFound
 from domain.snapshot import Snapshot
 from domain.volume import Volume
 from domain.volume_types import VolumeType, find
@@ -67,17 +68,14 @@ def lister(kind: type[Volume | Snapshot | Backup], key: str, *, detail: bool) ->
         who = claims(request)
         own_project(who, request.path_params["project_id"])
         params = request.query_params
-        raw_limit = params.get("limit", str(MAX_LIMIT))
-        if not raw_limit.isdigit():
-            raise InvalidInput(f"Invalid input received: limit {raw_limit!r} must be an "
-                               "integer")
+        limit = query_params.limit(request, default=MAX_LIMIT, most=MAX_LIMIT)
         every = who.caller.is_admin and params.get("all_tenants", "0").lower() in ("1", "true")
         filters = {name: params.get(name) for name in ("name", "status")}
         if kind is Snapshot:
             filters["volume_id"] = params.get("volume_id")
         marker = _uuid(params["marker"], kind.__name__) if params.get("marker") else None
         found = await q.listed(await caught_up(request), kind,
-                               limit=min(int(raw_limit), MAX_LIMIT), marker=marker,
+                               limit=limit, marker=marker,
                                project_id=None if every else who.project_id, **filters)
         return JSONResponse({key: [_shape(request, f, detail=detail) for f in found]})
     return handler

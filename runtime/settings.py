@@ -89,6 +89,11 @@ class Settings(msgspec.Struct, kw_only=True):
     report_interval: float = 10.0  # seconds between a host's heartbeats (seed default)
     service_down_time: float = 60.0  # a host silent this long is "down" (Nova's default)
     image_size_cap: int = 1099511627776  # bytes; Glance's image_size_cap (uploads above: 413)
+    # a request body larger than this is refused (413) before it is parsed
+    # (oslo.middleware's max_request_body_size); image uploads have image_size_cap
+    max_request_body_bytes: int = 114688
+    # a body must arrive within this (408); an image upload may not pause this long
+    request_body_timeout_seconds: float = 30.0
 
     @property
     def state_path(self) -> Path:

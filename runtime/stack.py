@@ -148,6 +148,8 @@ def context(settings: Settings, commands: Commands | None,
         base_url=settings.base_url, region=settings.region, identity=identity,
         revocations=RevocationCache(database_url),
         query_wait_seconds=settings.query_wait_seconds, commands=commands, pool=pool,
+        max_request_body_bytes=settings.max_request_body_bytes,
+        request_body_timeout_seconds=settings.request_body_timeout_seconds,
     )
 
 
