@@ -135,9 +135,9 @@ async def delete_flavor(request: Request) -> Response:
     who = claims(request)
     require_admin(who, "os_compute_api:os-flavor-manage:delete")
     request_id = await idempotency.request_id(request, who)
-    position = await run_in_threadpool(_commands(request).flavors.delete,
-                                       request.path_params["flavor_id"], who.caller, request_id)
-    return Response(status_code=202, headers=_headers(request, request_id, position))
+    written = await run_in_threadpool(_commands(request).flavors.delete,
+                                      request.path_params["flavor_id"], who.caller, request_id)
+    return Response(status_code=202, headers=_headers(request, request_id, written.position))
 
 
 async def flavor_action(request: Request) -> Response:
@@ -207,7 +207,10 @@ async def upload_image(request: Request) -> Response:
     image_id = request.path_params["image_id"]
     images = _commands(request).images
     request_id = await idempotency.request_id(request, who, streamed=True)
-    await run_in_threadpool(images.start_upload, image_id, who.caller, request_id)
+    started = await run_in_threadpool(images.start_upload, image_id, who.caller, request_id)
+    if started.position is None:  # a retry of an upload that completed: answered as it was
+        return Response(status_code=204, headers=_headers(request, request_id, None,
+                                                          compute=False))
     upload = images.files.upload(image_id)
     try:
         async for chunk in request.stream():

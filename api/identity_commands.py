@@ -4,6 +4,8 @@ may give up their own token."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -19,7 +21,8 @@ from api.fields import IdentityName, Password, Text255
 from api.identity import subject
 from api.identity_shapes import project_body, user_body
 from api.policy import require_identity_admin
-from commands.identity import IdentityCommands, Written
+from commands.application import Written
+from commands.identity import IdentityCommands
 from domain.errors import InvalidInput
 
 
@@ -62,7 +65,7 @@ async def _request_id(request: Request) -> str:
     return await idempotency.request_id(request, claims(request))
 
 
-def _positioned(response: Response, written: Written) -> Response:
+def _positioned(response: Response, written: Written[Any]) -> Response:
     if written.position is not None:
         response.headers[POSITION_HEADER] = str(written.position)
     return response
@@ -78,9 +81,10 @@ async def create_project(request: Request) -> Response:
     require_identity_admin(claims(request), "create_project")
     new = decode(await request.body(), _ProjectBody, service="keystone").project
     _default_domain(new.domain_id, "project")
-    project, written = await run_in_threadpool(
+    written = await run_in_threadpool(
         _identity(request).create_project, request_id=await _request_id(request), name=new.name,
         description=new.description)
+    project = written.state
     body = project_body(context(request).base_url, project.id, project.name,
                         project.description)
     return _positioned(JSONResponse({"project": body}, status_code=201), written)
@@ -98,9 +102,10 @@ async def create_user(request: Request) -> Response:
     require_identity_admin(claims(request), "create_user")
     new = decode(await request.body(), _UserBody, service="keystone").user
     _default_domain(new.domain_id, "user")
-    user, written = await run_in_threadpool(
+    written = await run_in_threadpool(
         _identity(request).create_user, request_id=await _request_id(request), name=new.name,
         password=new.password, default_project=new.default_project_id)
+    user = written.state
     body = user_body(context(request).base_url, user.id, user.name, user.default_project_id)
     return _positioned(JSONResponse({"user": body}, status_code=201), written)
 
@@ -113,12 +118,11 @@ async def update_user(request: Request) -> Response:
         require_identity_admin(who, "update_user")
     change = decode(await request.body(), _UserChangeBody, service="keystone").user
     identity = _identity(request)
+    written: Written[Any] = Written(state=None, position=None)
     if change.password is not None:
         written = await run_in_threadpool(identity.change_password,
                                           request_id=await _request_id(request), ref=ref,
                                           password=change.password)
-    else:
-        written = Written(position=None)
     user = await run_in_threadpool(identity.user, ref)
     body = user_body(context(request).base_url, user.id, user.name, user.default_project_id)
     return _positioned(JSONResponse({"user": body}), written)

@@ -23,7 +23,8 @@ from api.fields import QuotaLimit
 from api.policy import require_admin
 from api.quotas import NOVA_KEYS
 from api.volume_quotas import CINDER_KEYS
-from commands.quotas import QuotaChanged, QuotaCommands, ResetQuotaLimits, SetQuotaLimits
+from commands.application import Written
+from commands.quotas import QuotaCommands, ResetQuotaLimits, SetQuotaLimits
 from domain.errors import InvalidInput
 
 
@@ -42,14 +43,15 @@ def _force(value: Any) -> bool:
                        f" {value!r} is not of type 'boolean', 'string'")
 
 
-def _headers(request: Request, changed: QuotaChanged) -> dict[str, str]:
+def _headers(request: Request, changed: Written[dict[str, int]]) -> dict[str, str]:
     headers = microversion.headers(microversion.requested(request))
     if changed.position is not None:
         headers[POSITION_HEADER] = str(changed.position)
     return headers
 
 
-async def set_limits(request: Request, keys: tuple[str, ...], action: str) -> QuotaChanged:
+async def set_limits(request: Request, keys: tuple[str, ...],
+                     action: str) -> Written[dict[str, int]]:
     """Apply a PUT ``{"quota_set": {...}}`` naming only ``keys`` (and force)."""
     who = claims(request)
     require_admin(who, action)
@@ -73,13 +75,13 @@ async def set_limits(request: Request, keys: tuple[str, ...], action: str) -> Qu
 
 async def update(request: Request) -> Response:
     changed = await set_limits(request, NOVA_KEYS, "os_compute_api:os-quota-sets:update")
-    return JSONResponse({"quota_set": {k: changed.limits[k] for k in NOVA_KEYS}},
+    return JSONResponse({"quota_set": {k: changed.state[k] for k in NOVA_KEYS}},
                         headers=_headers(request, changed))
 
 
 async def update_volume_quotas(request: Request) -> Response:
     changed = await set_limits(request, CINDER_KEYS, "volume_extension:quotas:update")
-    return JSONResponse({"quota_set": {k: changed.limits[k] for k in CINDER_KEYS}},
+    return JSONResponse({"quota_set": {k: changed.state[k] for k in CINDER_KEYS}},
                         headers=_headers(request, changed))
 
 

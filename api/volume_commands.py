@@ -114,7 +114,7 @@ async def create_volume(request: Request) -> Response:
         request_id=request_id, caller=who.caller, size_gb=new.size,
         snapshot_id=new.snapshot_id, name=new.name or "", description=new.description or "",
         volume_type=new.volume_type, availability_zone=new.availability_zone))
-    body = volume(context(request).base_url, accepted.volume, admin=who.caller.is_admin)
+    body = volume(context(request).base_url, accepted.state, admin=who.caller.is_admin)
     return _done(accepted.position, {"volume": body})
 
 
@@ -125,7 +125,7 @@ async def update_volume(request: Request) -> Response:
     accepted = await run_in_threadpool(commands.volumes.update, UpdateVolume(
         request_id=request_id, caller=who.caller, volume_id=request.path_params["ident"],
         name=change.name, description=change.description))
-    body = volume(context(request).base_url, accepted.volume, admin=who.caller.is_admin)
+    body = volume(context(request).base_url, accepted.state, admin=who.caller.is_admin)
     return _done(accepted.position, {"volume": body}, status=200)
 
 
@@ -142,7 +142,7 @@ async def create_snapshot(request: Request) -> Response:
     accepted = await run_in_threadpool(commands.snapshots.take, TakeSnapshot(
         request_id=request_id, caller=who.caller, volume_id=new.volume_id,
         name=new.name or "", description=new.description or "", force=new.force))
-    return _done(accepted.position, {"snapshot": snapshot(accepted.snapshot)})
+    return _done(accepted.position, {"snapshot": snapshot(accepted.state)})
 
 
 async def delete_snapshot(request: Request) -> Response:
@@ -158,7 +158,7 @@ async def create_backup(request: Request) -> Response:
     accepted = await run_in_threadpool(commands.backups.take, TakeBackup(
         request_id=request_id, caller=who.caller, volume_id=new.volume_id,
         name=new.name or "", description=new.description or "", force=new.force))
-    made = accepted.backup
+    made = accepted.state
     return _done(accepted.position, {"backup": {"id": made.id, "name": made.name}})
 
 
@@ -180,7 +180,7 @@ async def restore_backup(request: Request) -> Response:
     accepted = await run_in_threadpool(commands.volumes.create, CreateVolume(
         request_id=request_id, caller=who.caller, size_gb=None, backup_id=backup_id,
         name=asked.name or f"restore_backup_{backup_id}"))
-    made = accepted.volume
+    made = accepted.state
     return _done(accepted.position, {"restore": {"backup_id": backup_id, "volume_id": made.id,
                                                  "volume_name": made.name}})
 
@@ -192,7 +192,7 @@ async def attach_volume(request: Request) -> Response:
     accepted = await run_in_threadpool(commands.volumes.attach, AttachVolume(
         request_id=request_id, caller=who.caller, server_id=request.path_params["server_id"],
         volume_id=asked.volumeId, device=asked.device))
-    return _done(accepted.position, {"volumeAttachment": volume_attachment(accepted.volume)},
+    return _done(accepted.position, {"volumeAttachment": volume_attachment(accepted.state)},
                  status=200)
 
 

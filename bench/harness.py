@@ -31,6 +31,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from bench.baseline import insert_commit_rate
+from commands.application import Retries
 from domain.messages import Subjects
 from messaging import nats as bus
 from migrations.runner import upgrade
@@ -160,6 +161,7 @@ class Stack:
     settings: Settings
     admin_password: str
     task: asyncio.Future[None]
+    retries: Retries  # the write side's, with its count of conflicts
 
     async def run(self, work: Awaitable[T]) -> T:
         """``work``'s result, or why the stack stopped under it."""
@@ -186,8 +188,10 @@ async def running(at: Place, **settings_: Any) -> AsyncIterator[Stack]:
     }, env={})
     stop = asyncio.Event()
     ready = asyncio.Event()
+    retries = Retries()
     task = asyncio.ensure_future(
-        stack.serve(settings, at.database_url, at.nats_url, stop, on_ready=ready.set))
+        stack.serve(settings, at.database_url, at.nats_url, stop, on_ready=ready.set,
+                    retries=retries))
     try:
         waiter = asyncio.ensure_future(ready.wait())
         await asyncio.wait([task, waiter], timeout=30, return_when=asyncio.FIRST_COMPLETED)
@@ -196,7 +200,7 @@ async def running(at: Place, **settings_: Any) -> AsyncIterator[Stack]:
             task.result()  # raises what stopped the stack
         if not ready.is_set():
             raise RuntimeError("the stack did not become ready within 30 s")
-        yield Stack(settings, password, task)
+        yield Stack(settings, password, task, retries)
     finally:
         stop.set()
         with contextlib.suppress(Exception):
