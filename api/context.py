@@ -43,9 +43,10 @@ class Context:
     commands: Commands | None = None  # None in a query-only process
     pool: AsyncConnectionPool[Any] | None = None  # None in a command-only process
     extra: dict[str, Any] = field(default_factory=dict)
-    # ask_host(host, what, payload) -> reply: a request to a host's worker
-    # (e.g. "console"); filled by the composition root, None when unwired.
-    ask_host: Callable[[str, str, bytes], Awaitable[bytes]] | None = None
+    # console(host, instance_id, length) -> the guest's console output, or None
+    # when the host has no such guest; raises TimeoutError when the host does
+    # not answer. Filled by the composition root, None when unwired.
+    console: Callable[[str, str, int | None], Awaitable[str | None]] | None = None
 
 
 def context(request: Request) -> Context:
