@@ -169,3 +169,8 @@ def test_nothing_but_the_composition_root_loads_libvirt() -> None:
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
                           text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_the_api_reads_through_the_projections_and_never_touches_the_driver() -> None:
+    for path in sources("api"):
+        assert not imports_of(path) & {"psycopg", "psycopg_pool"}, path
