@@ -16,7 +16,7 @@ from commands.lookups import parse_id, visible
 from commands.messages import Caller
 from domain import backup as model
 from domain import volume as volume_model
-from domain.messages import VolumeOutcome
+from messaging.wire import StepOutcome
 
 NAMESPACE = uuid.UUID("9e4b1c27-5d3a-4f86-b0c2-8a1e7d6f5c34")
 
@@ -84,9 +84,9 @@ class BackupCommands:
         model.restorable(state, state.size_gb if size_gb is None else size_gb)
         return state
 
-    def record_outcome(self, outcome: VolumeOutcome) -> int | None:
-        """A storage host's report on a backup (its id in ``volume_id``)."""
-        backup_id = parse_id(outcome.volume_id, "Backup")
+    def record_outcome(self, outcome: StepOutcome) -> int | None:
+        """A storage host's report on a step of a backup."""
+        backup_id = parse_id(outcome.aggregate_id, "Backup")
 
         def attempt() -> int | None:
             aggregate = self.app.load(backup_id)

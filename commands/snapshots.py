@@ -20,7 +20,7 @@ from domain import quota as quota_model
 from domain import snapshot as model
 from domain import volume as volume_model
 from domain.copies import Status
-from domain.messages import VolumeOutcome
+from messaging.wire import StepOutcome
 
 NAMESPACE = uuid.UUID("7c2e9a41-3b5d-4e6f-8a19-2d4c6b8e0f13")
 
@@ -99,9 +99,9 @@ class SnapshotCommands:
         state: model.Snapshot = aggregate.state
         return state
 
-    def record_outcome(self, outcome: VolumeOutcome) -> int | None:
-        """A storage host's report on a snapshot (its id in ``volume_id``)."""
-        snapshot_id = parse_id(outcome.volume_id, "Snapshot")
+    def record_outcome(self, outcome: StepOutcome) -> int | None:
+        """A storage host's report on a step of a snapshot."""
+        snapshot_id = parse_id(outcome.aggregate_id, "Snapshot")
 
         def attempt() -> int | None:
             aggregate = self.app.load(snapshot_id)
@@ -120,7 +120,7 @@ class SnapshotCommands:
 
         return retrying(attempt)
 
-    def _given_back(self, state: model.Snapshot, outcome: VolumeOutcome) -> list[Aggregate]:
+    def _given_back(self, state: model.Snapshot, outcome: StepOutcome) -> list[Aggregate]:
         """The volume forgets the deleted snapshot; the quota gets its claim back."""
         out = []
         volume = self.app.load(uuid.UUID(state.volume_id))

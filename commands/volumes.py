@@ -27,8 +27,8 @@ from domain import server_disks as disks_model
 from domain import volume as model
 from domain.errors import InvalidInput, InvalidState, NotFound
 from domain.instance import Instance, VmState
-from domain.messages import VolumeOutcome
 from domain.volume_types import VolumeType, find
+from messaging.wire import StepOutcome
 
 NAMESPACE = uuid.UUID("0b8f5e1c-7a2d-4c3e-9f61-5d4e3c2b1a09")
 # vm_states in which a server takes or gives up a volume (Nova's, less shelving)
@@ -201,10 +201,10 @@ class VolumeCommands:
 
         return retrying(attempt)
 
-    def record_outcome(self, outcome: VolumeOutcome) -> int | None:
+    def record_outcome(self, outcome: StepOutcome) -> int | None:
         """A host's report on a step (storage or compute host) as the event it
         leads to; a repeated report writes nothing."""
-        volume_id = parse_id(outcome.volume_id, "Volume")
+        volume_id = parse_id(outcome.aggregate_id, "Volume")
 
         def attempt() -> int | None:
             aggregate = self.app.load(volume_id)

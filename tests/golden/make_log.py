@@ -68,8 +68,8 @@ from domain import backup, snapshot
 from domain.codec import EVENT_TYPES, topic_of
 from domain.host import Capacity, HostReport
 from domain.idempotency import Use
-from domain.messages import HostOutcome, VolumeOutcome
 from domain.volume import Target
+from messaging.wire import HostOutcome, StepOutcome
 from migrations.runner import upgrade
 
 HERE = Path(__file__).resolve().parent
@@ -134,9 +134,9 @@ class Scenario:
     def step_outcome(self, subject_id: str, request_id: str, step: str, host: str, *,
                      ok: bool = True, reason: str = "", target: Target | None = None,
                      checksum: str = "", stored_bytes: int = 0) -> None:
-        outcome = VolumeOutcome(volume_id=subject_id, request_id=request_id, step=step,
-                                host=host, ok=ok, at=self.clock.tick(), reason=reason,
-                                target=target, checksum=checksum, stored_bytes=stored_bytes)
+        outcome = StepOutcome(aggregate_id=subject_id, request_id=request_id, step=step,
+                              host=host, ok=ok, at=self.clock.tick(), reason=reason,
+                              target=target, checksum=checksum, stored_bytes=stored_bytes)
         if step in snapshot.EVENT_TYPES:  # the ingester's routing, by step
             self.cloud.snapshots.record_outcome(outcome)
         elif step in backup.EVENT_TYPES:
