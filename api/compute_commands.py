@@ -4,13 +4,13 @@ The request path only appends events (through the application, in a worker
 thread because eventsourcing is synchronous); it never publishes to NATS and
 never writes a view. The response carries the log position of the events.
 The one exception to "no I/O beyond the store" is os-getConsoleOutput, which
-asks the instance's host through ``Context.ask_host``.
+asks the instance's host through ``Context.console``.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -52,7 +52,6 @@ from commands.messages import (
     UnpauseInstance,
     UpdateInstance,
 )
-from domain.console import CONSOLE, ConsoleReply, ConsoleRequest
 from domain.errors import InvalidInput, InvalidState, NotFound
 
 # actions that start host work and take no argument
@@ -159,18 +158,17 @@ async def _console_output(request: Request, who: Claims, value: Any,
         raise InvalidInput("Invalid input for field/attribute length: must be -1 or more")
     state = await run_in_threadpool(_instances(request).instance,
                                     request.path_params["server_id"], who.caller)
-    ask: Callable[[str, str, bytes], Awaitable[bytes]] | None = context(request).ask_host
-    if ask is None:
+    console = context(request).console
+    if console is None:
         raise InvalidState(f"Instance {state.id}'s console cannot be reached here.")
-    payload = msgspec.json.encode(ConsoleRequest(instance_id=state.id, length=length))
     try:
-        answer = msgspec.json.decode(await ask(state.host, CONSOLE, payload), type=ConsoleReply)
+        output = await console(state.host, state.id, length)
     except TimeoutError:
         raise InvalidState(f"The host of instance {state.id} did not answer; "
                            "try again later.") from None
-    if not answer.found:
+    if output is None:
         raise NotFound("Guest does not have a console available.")
-    return JSONResponse({"output": answer.output}, headers=microversion.headers(version))
+    return JSONResponse({"output": output}, headers=microversion.headers(version))
 
 
 async def update_server(request: Request) -> Response:

@@ -12,15 +12,13 @@ committed first), so it is refused at once rather than waited for.
 
 from __future__ import annotations
 
-from typing import Any
-
-from psycopg_pool import AsyncConnectionPool
 from starlette.requests import Request
 
 from api import query_params
 from api.context import context
 from domain.errors import InvalidInput
 from projections import queries
+from projections.views import Views
 
 POSITION_HEADER = "Nimbus-Log-Position"
 # Positions commit before they are answered, so none is ever beyond the head;
@@ -33,8 +31,8 @@ def positioned(position: int | None) -> dict[str, str]:
     return {} if position is None else {POSITION_HEADER: str(position)}
 
 
-async def caught_up(request: Request) -> AsyncConnectionPool[Any]:
-    """The views' pool, once the views include what this request may ask about."""
+async def caught_up(request: Request) -> Views:
+    """The views, once they include what this request may ask about."""
     ctx = context(request)
     assert ctx.pool is not None, "query routes need the views"
     raw = request.headers.get(POSITION_HEADER)

@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from psycopg_pool import AsyncConnectionPool
 from starlette.requests import Request
 
 from api.revocations import RevocationCache
@@ -19,6 +18,7 @@ from api.tokens import Claims, TokenSigner
 from commands.identity import IdentityCommands
 from commands.services import Commands
 from domain.errors import Unauthorized
+from projections.views import Views
 
 ID_NAMESPACE = uuid.UUID("0b7e3f0e-54f4-4d8e-b1a5-3a4c1b2d9e77")
 
@@ -41,11 +41,12 @@ class Context:
     max_request_body_bytes: int = 114688  # api/body_limits.py
     request_body_timeout_seconds: float = 30.0
     commands: Commands | None = None  # None in a query-only process
-    pool: AsyncConnectionPool[Any] | None = None  # None in a command-only process
+    pool: Views | None = None  # the views (projections/views.py); None in a command-only process
     extra: dict[str, Any] = field(default_factory=dict)
-    # ask_host(host, what, payload) -> reply: a request to a host's worker
-    # (e.g. "console"); filled by the composition root, None when unwired.
-    ask_host: Callable[[str, str, bytes], Awaitable[bytes]] | None = None
+    # console(host, instance_id, length) -> the guest's console output, or None
+    # when the host has no such guest; raises TimeoutError when the host does
+    # not answer. Filled by the composition root, None when unwired.
+    console: Callable[[str, str, int | None], Awaitable[str | None]] | None = None
 
 
 def context(request: Request) -> Context:

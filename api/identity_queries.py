@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from psycopg_pool import AsyncConnectionPool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -19,9 +18,10 @@ from api.tokens import Claims
 from domain.errors import NotFound
 from domain.identity import role_id, role_named
 from projections import identity_queries as q
+from projections.views import Views
 
 
-def _pool(request: Request) -> AsyncConnectionPool[Any]:
+def _pool(request: Request) -> Views:
     pool = context(request).pool
     assert pool is not None, "query routes need the views"
     return pool

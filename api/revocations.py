@@ -4,8 +4,8 @@ Tokens are signed, so checking one needs no lookup, but a revoked token must
 be refused everywhere. Each API process (command, query or both) keeps the
 revocations in memory and, when its copy is older than ``ttl_seconds``, reads
 only the rows added since (``views.revocations`` is keyed by log position)
-over one small synchronous connection of its own: one indexed query per
-second at most, whatever the request rate. A logout handled by this process
+through a ``RevocationReader``, one small synchronous connection of its own:
+one indexed query per second at most, whatever the request rate. A logout handled by this process
 is added at once, so it is refused here immediately; other processes refuse
 it once the projector has applied the event and their cache has refreshed
 (the projector's lag plus at most ``ttl_seconds``).
@@ -13,25 +13,18 @@ it once the projector has applied the event and their cache has refreshed
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
-from typing import Any
-
-import psycopg
 
 from api.tokens import Claims
-from projections.identity_queries import revocations_after
-
-log = logging.getLogger(__name__)
+from projections.identity_queries import RevocationReader
 
 
 class RevocationCache:
     def __init__(self, database_url: str | None, ttl_seconds: float = 1.0) -> None:
-        self._url = database_url
+        self._reader = None if database_url is None else RevocationReader(database_url)
         self.ttl = ttl_seconds
         self._lock = threading.Lock()
-        self._conn: psycopg.Connection[Any] | None = None
         self._position = 0
         self._fetched_at = float("-inf")
         self._audit_ids: set[str] = set()
@@ -56,20 +49,15 @@ class RevocationCache:
         )
 
     def _refresh(self) -> None:
-        if self._url is None or time.monotonic() - self._fetched_at < self.ttl:
+        if self._reader is None or time.monotonic() - self._fetched_at < self.ttl:
             return
         with self._lock:
             if time.monotonic() - self._fetched_at < self.ttl:
                 return
-            try:
-                if self._conn is None or self._conn.closed:
-                    self._conn = psycopg.connect(self._url, autocommit=True)
-                rows = revocations_after(self._conn, self._position)
-            except psycopg.Error as exc:
+            rows = self._reader.after(self._position)
+            if rows is None:
                 # Keep what is known; a database that is down fails the request
                 # elsewhere anyway. Try again on the next check.
-                log.warning("could not refresh token revocations: %s", exc)
-                self._conn = None
                 return
             self._fetched_at = time.monotonic()
             for row in rows:
@@ -88,6 +76,5 @@ class RevocationCache:
 
     def close(self) -> None:
         with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+            if self._reader is not None:
+                self._reader.close()

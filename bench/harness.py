@@ -32,8 +32,8 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from bench.baseline import insert_commit_rate
 from commands.application import Retries
-from domain.messages import Subjects
 from messaging import nats as bus
+from messaging.subjects import Subjects
 from migrations.runner import upgrade
 from runtime import stack
 from runtime.embedded import EmbeddedNats, EmbeddedPostgres, nats_answers, postgres_answers

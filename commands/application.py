@@ -36,11 +36,12 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar, overload
+from typing import Any, Generic, overload
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, Mapper
 from psycopg.conninfo import conninfo_to_dict
+from typing_extensions import TypeVar
 
 from commands import idempotency as idempotency_keys
 from commands.event_store import STORE_ERRORS, SessionBounds, unavailable
@@ -53,7 +54,7 @@ from domain.errors import Conflict
 MAX_ATTEMPTS = 12
 OPTIMISTIC_ATTEMPTS = 2  # after this many conflicts, a decision waits for its turn
 
-S = TypeVar("S")
+S = TypeVar("S", default=Any)  # a bare ``Aggregate`` is one of any kind
 R = TypeVar("R")
 T = TypeVar("T")
 

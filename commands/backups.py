@@ -16,7 +16,7 @@ from commands.kinds import BACKUP, VOLUME
 from commands.lookups import parse_id, visible
 from commands.messages import Caller
 from domain import backup as model
-from domain.messages import VolumeOutcome
+from messaging.wire import StepOutcome
 
 NAMESPACE = uuid.UUID("9e4b1c27-5d3a-4f86-b0c2-8a1e7d6f5c34")
 
@@ -61,10 +61,10 @@ class BackupCommands:
         model.restorable(state, state.size_gb if size_gb is None else size_gb)
         return state
 
-    def record_outcome(self, outcome: VolumeOutcome) -> int | None:
-        """A storage host's report on a backup (its id in ``volume_id``)."""
+    def record_outcome(self, outcome: StepOutcome) -> int | None:
+        """A storage host's report on a backup (one of its steps)."""
         return self.app.execute(
-            None, lambda: self._load(parse_id(outcome.volume_id, "Backup")),
+            None, lambda: self._load(parse_id(outcome.aggregate_id, "Backup")),
             lambda backup, at: [] if backup.current is None else [(backup, model.complete(
                 backup.current, outcome.request_id, ok=outcome.ok, reason=outcome.reason,
                 at=outcome.at, checksum=outcome.checksum, stored_bytes=outcome.stored_bytes))],

@@ -19,8 +19,9 @@ import msgspec
 import psycopg
 
 from commands.hosts import HostCommands
-from domain.host import HostReport, all_reports
+from domain.host import HostReport
 from messaging.nats import connect, serve_requests
+from messaging.subjects import Subjects
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ async def run(hosts: HostCommands, database_url: str, nats_url: str, prefix: str
 
     nc = await connect(nats_url, name="nimbus-host-reports")
     try:
-        subscription = await serve_requests(nc, all_reports(prefix), answer)
+        subscription = await serve_requests(nc, Subjects(prefix).all_reports(), answer)
         try:
             await stop.wait()
         finally:

@@ -4,7 +4,9 @@ An upload is written to a temporary file next to its final place while its
 size, MD5 and SHA-512 are computed, and renamed into place only when
 complete, so a half-written upload is never served. A size cap (Glance's
 ``image_size_cap``) stops an upload as soon as it is exceeded. Removing an
-image's bytes removes a half-written upload of it too.
+image's bytes removes a half-written upload of it too. The bytes of the
+default image (an empty qcow2, ``placeholder_qcow2``) are made here too: a
+file format is no business of the domain's.
 """
 
 from __future__ import annotations
@@ -102,3 +104,20 @@ class ImageFiles:
         if not self.directory.exists():
             return []
         return sorted(p.name[1:-len(PARTIAL)] for p in self.directory.glob(f".*{PARTIAL}"))
+
+
+def placeholder_qcow2(virtual_size: int = 1 << 30) -> bytes:
+    """An empty, valid qcow2 (version 2, 64 KiB clusters): header, refcount
+    table, one refcount block and the L1 table, each one cluster."""
+    cluster = 1 << 16
+    l1_entries = -(-virtual_size // (cluster * (cluster // 8)))
+    header = b"".join((
+        b"QFI\xfb", (2).to_bytes(4, "big"), bytes(8), bytes(4), (16).to_bytes(4, "big"),
+        virtual_size.to_bytes(8, "big"), bytes(4), l1_entries.to_bytes(4, "big"),
+        (3 * cluster).to_bytes(8, "big"), cluster.to_bytes(8, "big"), (1).to_bytes(4, "big"),
+        bytes(4), bytes(8),
+    ))
+    refcount_table = (2 * cluster).to_bytes(8, "big")
+    refcount_block = (1).to_bytes(2, "big") * 4
+    return b"".join(part.ljust(cluster, b"\0")
+                    for part in (header, refcount_table, refcount_block, b""))

@@ -1,5 +1,6 @@
 """Turns hosts' reports on NATS into events in the log: hypervisors'
-``HostOutcome`` and storage hosts' ``VolumeOutcome`` (told apart by subject).
+``HostOutcome`` and the hosts' ``StepOutcome`` of volume, snapshot and backup
+operations (told apart by subject).
 
 Recording is idempotent per request id (the domain ignores a report for an
 operation that is no longer pending), so a redelivered report writes nothing.
@@ -18,25 +19,25 @@ from commands.instances import InstanceCommands
 from commands.snapshots import SnapshotCommands
 from commands.volumes import VolumeCommands
 from domain import backup, snapshot
-from domain.messages import HostOutcome, Subjects, VolumeOutcome
 from messaging import nats as bus
 from messaging.consumer import ConsumerSpec, Delivery, consume
+from messaging.subjects import Subjects
+from messaging.wire import HostOutcome, StepOutcome
 
 log = logging.getLogger(__name__)
 
 _instance_outcome = msgspec.json.Decoder(HostOutcome)
-_volume_outcome = msgspec.json.Decoder(VolumeOutcome)
+_step_outcome = msgspec.json.Decoder(StepOutcome)
 
 
 async def run(instances: InstanceCommands, volumes: VolumeCommands,
               snapshots: SnapshotCommands, backups: BackupCommands, nats_url: str,
               subjects: Subjects, stop: asyncio.Event) -> None:
     """Record outcomes until ``stop`` is set."""
-    volume_subjects = subjects.volume_outcome("")
 
-    def decode(subject: str, data: bytes) -> HostOutcome | VolumeOutcome:
-        if subject.startswith(volume_subjects):
-            return _volume_outcome.decode(data)
+    def decode(subject: str, data: bytes) -> HostOutcome | StepOutcome:
+        if subjects.is_volume_outcome(subject):
+            return _step_outcome.decode(data)
         return _instance_outcome.decode(data)
 
     def key_of(subject: str, data: bytes) -> str:
@@ -44,7 +45,7 @@ async def run(instances: InstanceCommands, volumes: VolumeCommands,
             outcome = decode(subject, data)
         except msgspec.DecodeError:
             return ""
-        return outcome.volume_id if isinstance(outcome, VolumeOutcome) else outcome.instance_id
+        return outcome.aggregate_id if isinstance(outcome, StepOutcome) else outcome.instance_id
 
     nc = await bus.connect(nats_url, name="nimbus-ingester")
     try:
@@ -57,11 +58,11 @@ async def run(instances: InstanceCommands, volumes: VolumeCommands,
             except msgspec.DecodeError:
                 log.error("dropping an undecodable outcome on %s", delivery.subject)
                 return
-            if isinstance(outcome, VolumeOutcome) and outcome.step in snapshot.EVENT_TYPES:
+            if isinstance(outcome, StepOutcome) and outcome.step in snapshot.EVENT_TYPES:
                 await asyncio.to_thread(snapshots.record_outcome, outcome)
-            elif isinstance(outcome, VolumeOutcome) and outcome.step in backup.EVENT_TYPES:
+            elif isinstance(outcome, StepOutcome) and outcome.step in backup.EVENT_TYPES:
                 await asyncio.to_thread(backups.record_outcome, outcome)
-            elif isinstance(outcome, VolumeOutcome):
+            elif isinstance(outcome, StepOutcome):
                 await asyncio.to_thread(volumes.record_outcome, outcome)
             else:
                 await asyncio.to_thread(instances.record_outcome, outcome)

@@ -22,7 +22,7 @@ from domain import quota as quota_model
 from domain import snapshot as model
 from domain import volume as volume_model
 from domain.copies import Status
-from domain.messages import VolumeOutcome
+from messaging.wire import StepOutcome
 
 NAMESPACE = uuid.UUID("7c2e9a41-3b5d-4e6f-8a19-2d4c6b8e0f13")
 
@@ -80,10 +80,10 @@ class SnapshotCommands:
         model.source_for(state, state.size_gb if size_gb is None else size_gb)
         return state
 
-    def record_outcome(self, outcome: VolumeOutcome) -> int | None:
-        """A storage host's report on a snapshot (its id in ``volume_id``); a
+    def record_outcome(self, outcome: StepOutcome) -> int | None:
+        """A storage host's report on a snapshot (one of its steps); a
         deletion's end takes it off its volume and gives the quota back."""
-        snapshot_id = parse_id(outcome.volume_id, "Snapshot")
+        snapshot_id = parse_id(outcome.aggregate_id, "Snapshot")
 
         def decide(snapshot: Aggregate[model.Snapshot], at: datetime) -> list[Change]:
             state = snapshot.current

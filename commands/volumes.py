@@ -35,8 +35,8 @@ from domain import quota as quota_model
 from domain import server_disks as disks_model
 from domain import volume as model
 from domain.instance import Instance
-from domain.messages import VolumeOutcome
 from domain.volume_types import VolumeType, find
+from messaging.wire import StepOutcome
 
 NAMESPACE = uuid.UUID("0b8f5e1c-7a2d-4c3e-9f61-5d4e3c2b1a09")
 
@@ -168,11 +168,11 @@ class VolumeCommands:
         return self.app.execute(cmd.request_id,
                                 lambda: self._load(parse_id(cmd.volume_id, "Volume")), decide)
 
-    def record_outcome(self, outcome: VolumeOutcome) -> int | None:
+    def record_outcome(self, outcome: StepOutcome) -> int | None:
         """A host's report on a step (storage or compute host) as the event it
         leads to; a repeated report writes nothing. A detach's end gives the
         server's device back, a deletion's end the quota."""
-        volume_id = parse_id(outcome.volume_id, "Volume")
+        volume_id = parse_id(outcome.aggregate_id, "Volume")
 
         def decide(volume: Aggregate[model.Volume], at: datetime) -> list[Change]:
             state = volume.current

@@ -1,7 +1,7 @@
 """Write docs/events.schema.json: the JSON Schema of the published EventMessage.
 
 Subscribers in other languages validate or generate types from this file, so
-it must always match ``domain.messages.EventMessage``; tests/test_event_docs.py
+it must always match ``messaging.wire.EventMessage``; tests/test_event_docs.py
 fails when it does not. Run ``python docs/make_schema.py`` after changing an
 event.
 
@@ -39,7 +39,7 @@ def schema() -> Any:
         sys.path.insert(0, root)
     import msgspec
 
-    from domain.messages import EventMessage
+    from messaging.wire import EventMessage
 
     return canonical(msgspec.json.schema(EventMessage))
 

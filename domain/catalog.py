@@ -50,28 +50,12 @@ FLAVORS: dict[str, Flavor] = {
 }
 
 # The default image: a placeholder named like CirrOS so that guides and tests
-# work unchanged. Its bytes are an empty qcow2 (see ``placeholder_qcow2``):
-# nimbus has no internet access to fetch the real CirrOS.
+# work unchanged. Its bytes are an empty qcow2 (``placeholder_qcow2`` in
+# commands/image_files.py): nimbus has no internet access to fetch the real
+# CirrOS.
 IMAGES: dict[str, Image] = {
     i.id: i
     for i in (
         Image("2a9b8f3e-1c4d-4e5f-8a6b-7c8d9e0f1a2b", "cirros-0.6.2-x86_64-disk"),
     )
 }
-
-
-def placeholder_qcow2(virtual_size: int = 1 << 30) -> bytes:
-    """An empty, valid qcow2 (version 2, 64 KiB clusters): header, refcount
-    table, one refcount block and the L1 table, each one cluster."""
-    cluster = 1 << 16
-    l1_entries = -(-virtual_size // (cluster * (cluster // 8)))
-    header = b"".join((
-        b"QFI\xfb", (2).to_bytes(4, "big"), bytes(8), bytes(4), (16).to_bytes(4, "big"),
-        virtual_size.to_bytes(8, "big"), bytes(4), l1_entries.to_bytes(4, "big"),
-        (3 * cluster).to_bytes(8, "big"), cluster.to_bytes(8, "big"), (1).to_bytes(4, "big"),
-        bytes(4), bytes(8),
-    ))
-    refcount_table = (2 * cluster).to_bytes(8, "big")
-    refcount_block = (1).to_bytes(2, "big") * 4
-    return b"".join(part.ljust(cluster, b"\0")
-                    for part in (header, refcount_table, refcount_block, b""))

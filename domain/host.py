@@ -59,15 +59,6 @@ class HostReport(msgspec.Struct, frozen=True, kw_only=True):
     at: datetime
 
 
-def report_subject(prefix: str, host: str) -> str:
-    """Where a host's worker sends its ``HostReport`` (a core NATS request)."""
-    return f"{prefix}.hosts.{host}.report"
-
-
-def all_reports(prefix: str) -> str:
-    return f"{prefix}.hosts.*.report"
-
-
 class HostEvent(Event, frozen=True, kw_only=True):
     aggregate: ClassVar[str] = "host"
     host: str

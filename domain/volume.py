@@ -179,12 +179,6 @@ class Volume(msgspec.Struct, frozen=True, kw_only=True):
     server_deleting: bool = False  # its server is being deleted: it detaches, whatever fails
 
 
-def initiator_for(compute_host: str) -> str:
-    """The iSCSI initiator name a compute host connects with: the one name a
-    volume's export lets in (its ACL) while the volume is attached there."""
-    return f"iqn.2010-10.org.openstack:initiator-{compute_host}"
-
-
 class Target(msgspec.Struct, frozen=True, kw_only=True):
     """Where a storage host exported a volume (what the compute host connects to)."""
 

@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 import msgspec
 
 from messaging.nats import JetStream, Msg, fetch, pull_subscription
+from messaging.wire import EventHeader
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,12 @@ class ConsumerSpec(msgspec.Struct, frozen=True, kw_only=True):
 
 Handler = Callable[[Delivery], Awaitable[None]]
 KeyOf = Callable[[str, bytes], str]
+
+
+def aggregate_key(_subject: str, data: bytes) -> str:
+    """The key of an ``EventMessage``: a worker handles one aggregate's requests
+    in order, one at a time."""
+    return msgspec.json.decode(data, type=EventHeader).aggregate_id
 
 
 class Consumer:

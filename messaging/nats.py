@@ -21,7 +21,7 @@ from nats.js import JetStreamContext as JetStream
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError, NotFoundError
 
-from domain.messages import Subjects
+from messaging.subjects import Subjects
 
 __all__ = [
     "Connection",

@@ -1,12 +1,13 @@
 """The questions the identity API asks of the identity views.
 
 The Keystone admin routes list and show projects, users and role
-assignments from here; ``revocations_after`` is the small incremental read
+assignments from here; ``RevocationReader`` is the small incremental read
 with which every API process keeps its cache of revoked tokens current.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +19,8 @@ from psycopg_pool import AsyncConnectionPool
 from migrations.runner import VIEWS_SCHEMA
 
 V = VIEWS_SCHEMA
+
+log = logging.getLogger(__name__)
 
 
 class ProjectRow(msgspec.Struct, frozen=True):
@@ -102,3 +105,30 @@ def revocations_after(conn: psycopg.Connection[Any], position: int) -> list[Revo
                     f" FROM {V}.revocations WHERE position > %s ORDER BY position",
                     (position,))
         return [msgspec.convert(row, RevocationRow) for row in cur.fetchall()]
+
+
+class RevocationReader:
+    """The revocations recorded after a position, over one small synchronous
+    connection of its own (the token check runs inside request handling and
+    must not wait on a pool). Not thread-safe: its one user holds a lock."""
+
+    def __init__(self, database_url: str) -> None:
+        self._url = database_url
+        self._conn: psycopg.Connection[Any] | None = None
+
+    def after(self, position: int) -> list[RevocationRow] | None:
+        """The revocations after ``position``, or None when the views cannot be
+        read now (the connection is opened again on the next call)."""
+        try:
+            if self._conn is None or self._conn.closed:
+                self._conn = psycopg.connect(self._url, autocommit=True)
+            return revocations_after(self._conn, position)
+        except psycopg.Error as exc:
+            log.warning("could not refresh token revocations: %s", exc)
+            self._conn = None
+            return None
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None

@@ -14,7 +14,7 @@ import psycopg
 
 from domain import codec
 from domain.base import Event
-from domain.messages import EventMessage
+from messaging.wire import EventMessage
 
 EVENTS_TABLE = "public.nimbus_events"
 CHANNEL = "nimbus_events"  # eventsourcing NOTIFYs this channel on every insert

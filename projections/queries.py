@@ -16,9 +16,11 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 import msgspec
+from psycopg.errors import InvalidRegularExpression
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
+from domain.errors import InvalidInput
 from migrations.runner import VIEWS_SCHEMA
 from projections import faults
 from projections.faults import ViewFault
@@ -120,7 +122,7 @@ async def list_instances(
     """Instances newest first; all projects when ``project_id`` is None.
 
     Deleted instances are listed only with ``changes_since`` (as Nova).
-    An invalid ``name`` expression raises ``psycopg.errors.InvalidRegularExpression``.
+    An invalid ``name`` expression raises ``InvalidInput``.
     """
     f = filters or ServerFilters(name=name)
     where: list[str] = []
@@ -156,7 +158,10 @@ async def list_instances(
     if limit is not None:
         query += " LIMIT %s"
         params.append(limit)
-    return await _fetch(pool, InstanceView, query, params)
+    try:
+        return await _fetch(pool, InstanceView, query, params)
+    except InvalidRegularExpression as exc:
+        raise InvalidInput(f"Invalid input for query parameter name: {exc}") from None
 
 
 async def instance_exists(pool: AsyncConnectionPool[Any], instance_id: UUID,

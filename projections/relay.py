@@ -17,8 +17,8 @@ import msgspec
 import psycopg
 from psycopg import sql
 
-from domain.messages import Subjects, subject_host
 from messaging import nats as bus
+from messaging.subjects import Subjects, subject_host
 from projections.log import CHANNEL, LogEntry, read_after_async
 
 log = logging.getLogger(__name__)

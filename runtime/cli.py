@@ -153,8 +153,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_events_tail(args: argparse.Namespace) -> int:
-    from domain.messages import EventMessage, Subjects
     from messaging import nats as bus
+    from messaging.subjects import Subjects
+    from messaging.wire import EventMessage
 
     settings = load()
     decoder = msgspec.json.Decoder(EventMessage)

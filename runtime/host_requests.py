@@ -1,8 +1,8 @@
-"""``Context.ask_host`` on NATS: a core request to ``<prefix>.hosts.<host>.<what>``.
+"""``Context.console`` on NATS: a core request to ``<prefix>.hosts.<host>.console``.
 
-The API never imports NATS; the composition root gives it this callable.
-It connects on first use and raises ``TimeoutError`` when the host does not
-answer in time or has no worker listening.
+The API never imports NATS nor the wire format; the composition root gives it
+this callable. It connects on first use and raises ``TimeoutError`` when the
+host does not answer in time or has no worker listening.
 """
 
 from __future__ import annotations
@@ -10,7 +10,11 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import msgspec
+
 from messaging import nats as bus
+from messaging.subjects import Subjects
+from messaging.wire import ConsoleReply, ConsoleRequest
 
 log = logging.getLogger(__name__)
 
@@ -18,14 +22,26 @@ log = logging.getLogger(__name__)
 class HostRequests:
     def __init__(self, nats_url: str, prefix: str, timeout: float = 3.0) -> None:
         self.nats_url = nats_url
-        self.prefix = prefix
+        self.subjects = Subjects(prefix)
         self.timeout = timeout
         self._nc: bus.Connection | None = None
         self._lock = asyncio.Lock()
 
-    async def __call__(self, host: str, what: str, payload: bytes) -> bytes:
+    async def console(self, host: str, instance_id: str, length: int | None) -> str | None:
+        """The last ``length`` lines (None: all) of the guest's console output on
+        ``host``, or None when the host has no such guest."""
+        payload = msgspec.json.encode(ConsoleRequest(instance_id=instance_id, length=length))
+        reply = await self._ask(self.subjects.console(host), payload)
+        answer = msgspec.json.decode(reply, type=ConsoleReply)
+        return answer.output if answer.found else None
+
+    async def close(self) -> None:
+        if self._nc is not None:
+            await self._nc.close()
+            self._nc = None
+
+    async def _ask(self, subject: str, payload: bytes) -> bytes:
         nc = await self._connection()
-        subject = f"{self.prefix}.hosts.{host}.{what}"
         try:
             return await bus.request(nc, subject, payload, timeout=self.timeout)
         except TimeoutError:
@@ -33,11 +49,6 @@ class HostRequests:
         except Exception as error:  # no responders: the host's worker is not running
             log.warning("no answer on %s: %s", subject, error)
             raise TimeoutError(f"no answer on {subject}") from error
-
-    async def close(self) -> None:
-        if self._nc is not None:
-            await self._nc.close()
-            self._nc = None
 
     async def _connection(self) -> bus.Connection:
         async with self._lock:

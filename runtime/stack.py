@@ -37,9 +37,9 @@ from commands.image_files import ImageFiles
 from commands.services import CloudLimits, Commands
 from domain import volume_types
 from domain.host import AllocationRatios, Capacity
-from domain.messages import Subjects
 from domain.quota import QuotaDefaults
 from domain.volume_types import VolumeType
+from messaging.subjects import Subjects
 from migrations.runner import upgrade
 from projections import projector, relay
 from runtime import credentials
@@ -191,7 +191,7 @@ class Api:
         ctx.extra["service_down_time"] = settings.service_down_time
         ctx.extra["volume_types"] = types
         host_requests = HostRequests(nats_url, settings.subject_prefix)
-        ctx.ask_host = host_requests
+        ctx.console = host_requests.console
         server = uvicorn.Server(uvicorn.Config(
             create_app(ctx, api_role), host=settings.api_host,
             port=settings.api_port, log_level="warning", lifespan="off",

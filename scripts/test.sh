@@ -50,7 +50,8 @@ echo "== mypy"
 .venv/bin/mypy || failed+=(mypy)
 echo "== pytest"
 status=0
-.venv/bin/pytest -q || status=$?
+# Three workers on two cores: most tests wait on servers and subprocesses.
+.venv/bin/pytest -q -n "${NIMBUS_TEST_WORKERS:-3}" || status=$?
 if ((status == 5)); then
     echo "test.sh: pytest collected no tests" >&2
 fi

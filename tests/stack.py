@@ -19,8 +19,8 @@ import httpx
 import msgspec
 import pytest
 
-from domain.messages import Subjects
 from messaging import nats as bus
+from messaging.subjects import Subjects
 from runtime import stack
 from runtime.settings import Settings, load
 
@@ -53,7 +53,7 @@ class RunningStack:
         """What the host's hypervisor worker reports it runs (asked over NATS)."""
         nc = await bus.connect(self.nats_url)
         try:
-            reply = await bus.request(nc, f"{self.settings.subject_prefix}.hosts.{host}.inspect",
+            reply = await bus.request(nc, Subjects(self.settings.subject_prefix).inspect(host),
                                       b"")
         finally:
             await nc.close()
@@ -77,7 +77,7 @@ class RunningStack:
         """The iSCSI disks in the guest's libvirt definition, as its host reports them."""
         nc = await bus.connect(self.nats_url)
         try:
-            reply = await bus.request(nc, f"{self.settings.subject_prefix}.hosts.{host}.disks",
+            reply = await bus.request(nc, Subjects(self.settings.subject_prefix).disks(host),
                                       server_id.encode())
         finally:
             await nc.close()

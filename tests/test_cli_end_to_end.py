@@ -19,7 +19,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from domain.messages import EventMessage
+from messaging.wire import EventMessage
 from tests.stack import ADMIN_PASSWORD, RunningStack, free_port
 
 REPO = Path(__file__).resolve().parent.parent

@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import msgspec
 import pytest
 
-from domain.messages import Subjects
 from messaging.consumer import ConsumerSpec, Delivery, TransientError, consume
 from messaging.nats import JetStream, connect, delete_streams, ensure_streams, publish
+from messaging.subjects import Subjects
 
 
 class Work(msgspec.Struct):

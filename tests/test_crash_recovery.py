@@ -89,9 +89,9 @@ class Cloud:
         return env
 
     def start(self, part: str) -> None:
-        log = (self.state / f"{part}.log").open("ab")
-        process = subprocess.Popen([NIMBUS, "run", part], env=self.env(),
-                                   stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        with (self.state / f"{part}.log").open("ab") as log:
+            process = subprocess.Popen([NIMBUS, "run", part], env=self.env(),
+                                       stdin=subprocess.DEVNULL, stdout=log, stderr=log)
         self.processes[part] = process
         known = identity(process.pid)
         if known:

@@ -22,7 +22,7 @@ from commands.services import Commands
 from domain import events as ev
 from domain import instance as model
 from domain.errors import NotFound
-from domain.messages import HostOutcome
+from messaging.wire import HostOutcome
 from projections.log import read_after
 from tests.cloud import IMAGE, ROOMY, events_of, open_cloud
 

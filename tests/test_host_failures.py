@@ -3,7 +3,7 @@ fault in ``show``, through the real outcome ingester, projector and API.
 
 compute2 has no hypervisor worker here; the test answers for it, as a host
 whose spawn failed would, with the outcome message the workers publish
-(``domain.messages.HostOutcome``). compute1 is disabled, so placement sends
+(``messaging.wire.HostOutcome``). compute1 is disabled, so placement sends
 the boot to compute2.
 """
 
@@ -16,8 +16,9 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from domain.messages import HostOutcome, Subjects
 from messaging import nats as bus
+from messaging.subjects import Subjects
+from messaging.wire import HostOutcome
 from tests.stack import RunningStack, stack_running
 
 C = "/compute/v2.1"

@@ -16,11 +16,10 @@ import msgspec
 import pytest
 
 from domain import events as ev
-from domain.console import tail
 from workers.hypervisor.fake import FakeHost
 from workers.hypervisor.libvirt_adapter import LibvirtHost, empty_host_uri
 from workers.hypervisor.port import GuestError, GuestSpec, GuestState, HypervisorHost
-from workers.hypervisor.worker import converge
+from workers.hypervisor.worker import converge, tail
 
 AT = datetime(2026, 1, 1, tzinfo=UTC)
 

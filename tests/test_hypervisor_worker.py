@@ -13,7 +13,6 @@ import msgspec
 import pytest
 
 from domain import events as ev
-from domain.messages import EventMessage, HostOutcome, Subjects
 from messaging.nats import (
     Connection,
     Subscription,
@@ -23,6 +22,8 @@ from messaging.nats import (
     publish,
     request,
 )
+from messaging.subjects import Subjects
+from messaging.wire import EventMessage, HostOutcome
 from workers.hypervisor import worker
 from workers.hypervisor.fake import FakeHost
 from workers.hypervisor.libvirt_adapter import LibvirtHost, empty_host_uri
@@ -92,7 +93,7 @@ class Cloud:
         return self.outcomes.pending_msgs == 0
 
     async def inspect(self) -> list[Guest]:
-        reply = await request(self.nc, worker.inspect_subject(self.subjects.prefix, HOST), b"")
+        reply = await request(self.nc, self.subjects.inspect(HOST), b"")
         return msgspec.json.decode(reply, type=list[Guest])
 
     def _message(self, event: ev.InstanceEvent) -> EventMessage:

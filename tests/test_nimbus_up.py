@@ -22,8 +22,9 @@ import httpx
 import msgspec
 import pytest
 
-from domain.messages import EventMessage, Subjects
 from messaging import nats as bus
+from messaging.subjects import Subjects
+from messaging.wire import EventMessage
 from tests.stack import auth_body, free_port
 
 REPO = Path(__file__).resolve().parent.parent

@@ -14,7 +14,7 @@ from commands.catalog import ensure_defaults
 from commands.messages import BootInstance, Caller, DeleteInstance
 from commands.services import CloudLimits, Commands
 from domain.host import Capacity
-from domain.messages import HostOutcome
+from messaging.wire import HostOutcome
 from projections.projector import catch_up
 
 IMAGE = "cirros-0.6.2-x86_64-disk"

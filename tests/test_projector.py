@@ -10,7 +10,7 @@ import pytest
 from commands.catalog import ensure_defaults
 from commands.messages import BootInstance, Caller, DeleteInstance, PauseInstance
 from commands.services import Commands
-from domain.messages import HostOutcome
+from messaging.wire import HostOutcome
 from projections import projector
 from projections.log import head, read_after
 from projections.projector import catch_up

@@ -9,8 +9,9 @@ import psycopg
 import pytest
 
 from commands.messages import BootInstance, Caller
-from domain.messages import EventMessage, Subjects
 from messaging import nats as bus
+from messaging.subjects import Subjects
+from messaging.wire import EventMessage
 from projections import relay
 from projections.log import read_after, read_after_async
 from tests.cloud import IMAGE, ROOMY, open_cloud

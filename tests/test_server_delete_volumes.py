@@ -11,8 +11,8 @@ from eventsourcing.persistence import IntegrityError
 
 from commands.messages import BootInstance, Caller, DeleteInstance
 from commands.volumes import AttachVolume, CreateVolume, detach_for_server_delete
-from domain.messages import HostOutcome, VolumeOutcome
 from domain.volume import Status
+from messaging.wire import HostOutcome, StepOutcome
 from tests.cloud import IMAGE, ROOMY, open_cloud
 from tests.stack import RunningStack
 from tests.test_volumes_api import booted, iscsi_targets, volumes_of, wait_for_volume
@@ -120,8 +120,8 @@ def test_a_delete_deciding_while_an_attach_commits_conflicts_and_sees_the_volume
             instance_id=booted_id, request_id="r-boot", host="h1", ok=True, at=NOW))
         volume = cloud.volumes.create(CreateVolume(request_id="r-vol", caller=admin,
                                                    size_gb=1)).state
-        cloud.volumes.record_outcome(VolumeOutcome(
-            volume_id=volume.id, request_id="r-vol", step="VolumeCreateRequested",
+        cloud.volumes.record_outcome(StepOutcome(
+            aggregate_id=volume.id, request_id="r-vol", step="VolumeCreateRequested",
             host="storage1", ok=True, at=NOW))
 
         decided = detach_for_server_delete(cloud.app, booted_id, "r-del", NOW)  # sees no volume

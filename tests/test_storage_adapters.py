@@ -28,6 +28,7 @@ from typing import NamedTuple
 
 import pytest
 
+from workers.iscsi import iqn_for
 from workers.storage.backups import archive, checksum_path, expired, restore, volume_sha256
 from workers.storage.file_backing import FileBacking
 from workers.storage.lio_exporter import LioExporter, lio_probe
@@ -38,7 +39,6 @@ from workers.storage.port import (
     StorageError,
     StorageUnavailable,
     VolumeExport,
-    iqn_for,
 )
 from workers.storage.tgt_daemon import TgtDaemon, free_control_port, free_tcp_port
 from workers.storage.tgt_exporter import TgtExporter

@@ -35,7 +35,7 @@ HANG_SECONDS = 60.0  # a hang detector, not a timing assertion
 LARGE = 32 * 1024 * 1024  # bytes: far more than a socket takes at once
 
 
-def volume_named(name: str) -> Aggregate[Any]:
+def volume_named(name: str) -> Aggregate:
     made = Aggregate(uuid.uuid4(), volume.VolumeEvent.aggregate)
     made.record(volume.VolumeCreateRequested(
         request_id=f"r-{uuid.uuid4()}", at=now(), host="storage1", project_id="p",

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from domain.messages import Subjects
 from messaging import nats as bus
+from messaging.subjects import Subjects
 from runtime import stack
 from tests.cloud import events_of
 from tests.stack import RunningStack, stack_running

@@ -2,7 +2,7 @@
 reports it (storage and hypervisor workers alike).
 
 ``take_step`` decodes a delivery, skips events the host does not handle,
-does the work off the event loop, and publishes a ``VolumeOutcome`` on the
+does the work off the event loop, and publishes a ``StepOutcome`` on the
 host's volume-outcome subject (deduplicated by request, id and step) before
 the message may be acked: a transient fault raises ``TransientError`` (the
 message comes back later), a permanent one is reported with ``ok=False``.
@@ -19,10 +19,11 @@ import msgspec
 
 from domain import volume as model
 from domain.backup import BackupEvent
-from domain.messages import EventHeader, EventMessage, Subjects, VolumeOutcome
 from domain.snapshot import SnapshotEvent
 from messaging.consumer import Delivery, TransientError
 from messaging.nats import JetStream, publish
+from messaging.subjects import Subjects
+from messaging.wire import EventHeader, EventMessage, StepOutcome
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +60,8 @@ async def take_step(
         log.warning("%s: %s failed: %s", host, header.type, error)
         reason = str(error)
     done = done or StepDone()
-    outcome = VolumeOutcome(
-        volume_id=message.aggregate_id, request_id=request.request_id, step=message.type,
+    outcome = StepOutcome(
+        aggregate_id=message.aggregate_id, request_id=request.request_id, step=message.type,
         host=host, ok=not reason, at=datetime.now(UTC), reason=reason, target=done.target,
         checksum=done.checksum, stored_bytes=done.stored_bytes)
     await publish(js, subjects.volume_outcome(host), msgspec.json.encode(outcome),

@@ -5,7 +5,7 @@ host has exported a volume, ``VolumeExported`` is addressed to the server's
 compute host, which gives the guest the disk; on ``VolumeDetachRequested``
 it takes the disk away, and the storage host then ends the export. Work is
 level-based (a disk already there, or already gone, is success) and each
-step is reported as a ``VolumeOutcome``. It also answers
+step is reported as a ``StepOutcome``. It also answers
 ``<prefix>.hosts.<host>.disks`` with a guest's disks, for tests and recovery.
 """
 
@@ -16,17 +16,14 @@ import asyncio
 import msgspec
 
 from domain import volume as model
-from domain.messages import Subjects
 from messaging.consumer import Delivery
 from messaging.nats import JetStream
+from messaging.subjects import Subjects
 from workers.hypervisor.port import Disk, GuestError, HostUnavailable, HypervisorHost
+from workers.iscsi import initiator_for
 from workers.volume_outcomes import Request, take_step
 
 HANDLED = frozenset({model.VolumeExported.__name__, model.VolumeDetachRequested.__name__})
-
-
-def disks_subject(prefix: str, host: str) -> str:
-    return f"{prefix}.hosts.{host}.disks"
 
 
 class _ServerOf(msgspec.Struct):
@@ -47,7 +44,7 @@ def converge(guests: HypervisorHost, host: str, request: Request) -> None:
     if isinstance(request, model.VolumeExported):
         guests.attach_disk(request.server_id, Disk(
             device=request.device, portal=request.portal, iqn=request.iqn, lun=request.lun,
-            initiator=model.initiator_for(host)))
+            initiator=initiator_for(host)))
     elif isinstance(request, model.VolumeDetachRequested):
         guests.detach_disk(request.server_id, request.device)
     else:

@@ -20,8 +20,9 @@ from typing import Protocol
 
 import msgspec
 
-from domain.host import HostReport, report_subject
+from domain.host import HostReport
 from messaging.nats import Connection, connect, request
+from messaging.subjects import Subjects
 from workers.hypervisor.port import HostUnavailable, NodeInfo
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ async def report_once(nc: Connection, prefix: str, host: str, hypervisor: Report
         return False
     payload = msgspec.json.encode(build_report(host, node, disk_gb, ip))
     try:
-        await request(nc, report_subject(prefix, host), payload, timeout=5.0)
+        await request(nc, Subjects(prefix).report(host), payload, timeout=5.0)
     except Exception as error:  # no responders, timeout, reconnecting: try again soon
         log.info("%s: report not acknowledged yet: %s", host, error)
         return False

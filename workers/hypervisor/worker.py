@@ -8,7 +8,10 @@ that cannot be reached is a transient fault (the message comes back later);
 a host that refuses is a permanent one (an outcome with ``ok=False``). It
 also answers ``<prefix>.hosts.<host>.inspect`` with the guests it has, for
 tests and the recovery tool, and ``<prefix>.hosts.<host>.console`` with a
-guest's console output (``domain.console``).
+guest's console output (what the guest wrote to its serial console; on
+libvirt's test driver, which has no console, the lines the adapter logged for
+that guest's lifecycle). The libvirt adapter is imported only by ``run``, so
+this module (and ``serve`` on any ``HypervisorHost``) loads without libvirt.
 """
 
 from __future__ import annotations
@@ -20,13 +23,12 @@ from datetime import UTC, datetime
 import msgspec
 
 from domain import events as ev
-from domain.console import CONSOLE, ConsoleReply, ConsoleRequest, tail
-from domain.messages import EventHeader, EventMessage, HostOutcome, Subjects, aggregate_key
 from domain.volume import VolumeEvent
-from messaging.consumer import ConsumerSpec, Delivery, TransientError, consume
+from messaging.consumer import ConsumerSpec, Delivery, TransientError, aggregate_key, consume
 from messaging.nats import Connection, JetStream, connect, ensure_streams, publish, serve_requests
-from workers.hypervisor.disks import DiskWorker, disks_subject, server_key
-from workers.hypervisor.libvirt_adapter import LibvirtHost
+from messaging.subjects import Subjects
+from messaging.wire import ConsoleReply, ConsoleRequest, EventHeader, EventMessage, HostOutcome
+from workers.hypervisor.disks import DiskWorker, server_key
 from workers.hypervisor.port import (
     GuestError,
     GuestSpec,
@@ -40,12 +42,14 @@ log = logging.getLogger(__name__)
 HANDLED: frozenset[str] = frozenset(cls.__name__ for cls in ev.REQUESTED_EVENTS)
 
 
-def inspect_subject(prefix: str, host: str) -> str:
-    return f"{prefix}.hosts.{host}.inspect"
-
-
-def console_subject(prefix: str, host: str) -> str:
-    return f"{prefix}.hosts.{host}.{CONSOLE}"
+def tail(text: str, length: int | None) -> str:
+    """The last ``length`` lines of ``text`` (all of it for None or -1)."""
+    if length is None or length < 0:
+        return text
+    if length == 0:
+        return ""
+    lines = text.splitlines(keepends=True)
+    return "".join(lines[-length:])
 
 
 def converge(guests: HypervisorHost, instance_id: str, request: ev.InstanceRequested) -> None:
@@ -196,9 +200,9 @@ async def serve(
         filter_subject=subjects.host_events(VolumeEvent.aggregate, host),
         nak_delay=nak_delay,
     )
-    inspector = await serve_requests(nc, inspect_subject(subjects.prefix, host), worker.inspect)
-    console = await serve_requests(nc, console_subject(subjects.prefix, host), worker.console)
-    disk_lister = await serve_requests(nc, disks_subject(subjects.prefix, host), disks.disks)
+    inspector = await serve_requests(nc, subjects.inspect(host), worker.inspect)
+    console = await serve_requests(nc, subjects.console(host), worker.console)
+    disk_lister = await serve_requests(nc, subjects.disks(host), disks.disks)
     try:
         await asyncio.gather(consume(js, spec, worker.handle, aggregate_key, stop),
                              consume(js, disk_spec, disks.handle, server_key, stop))
@@ -210,6 +214,8 @@ async def serve(
 
 async def run(nats_url: str, prefix: str, host: str, libvirt_uri: str, stop: asyncio.Event) -> None:
     """The hypervisor worker process for one host, on libvirt at ``libvirt_uri``."""
+    from workers.hypervisor.libvirt_adapter import LibvirtHost
+
     guests = await asyncio.to_thread(LibvirtHost, libvirt_uri)
     try:
         nc = await connect(nats_url, name=f"hypervisor-{host}")

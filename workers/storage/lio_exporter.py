@@ -24,16 +24,15 @@ from typing import Any
 
 import rtslib_fb
 
+from workers.iscsi import VOLUME_IQN_PREFIX, iqn_for
 from workers.storage.port import (
     StorageError,
     StorageUnavailable,
     VolumeExport,
     checked_id,
-    iqn_for,
 )
 
 CONFIGFS_TARGET = Path("/sys/kernel/config/target")
-VOLUME_IQN_PREFIX = iqn_for("")
 LUN = 1
 TPG_TAG = 1
 

@@ -44,11 +44,6 @@ def checked_id(value: str) -> str:
     return value
 
 
-def iqn_for(volume_id: str) -> str:
-    """The iSCSI target name of a volume, as in nova-volume."""
-    return f"iqn.2010-10.org.openstack:volume-{volume_id}"
-
-
 class Backing(Protocol):
     """Where the bytes live. All methods block and are idempotent."""
 

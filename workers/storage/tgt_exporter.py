@@ -18,15 +18,14 @@ import subprocess
 
 import msgspec
 
+from workers.iscsi import VOLUME_IQN_PREFIX, iqn_for
 from workers.storage.port import (
     StorageError,
     StorageUnavailable,
     VolumeExport,
     checked_id,
-    iqn_for,
 )
 
-VOLUME_IQN_PREFIX = iqn_for("")
 LUN = 1
 _UNREACHABLE = ("tgt daemon", "tgtd closed the socket", "can't create a socket")
 _TARGET_LINE = re.compile(r"Target (\d+): (\S+)")

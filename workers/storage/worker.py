@@ -3,7 +3,7 @@
 It consumes the volume events addressed to its host (one volume at a time,
 volumes in parallel), does the work level-based so a redelivered request
 finds it done and succeeds again (creating a volume that exists, deleting
-one that is gone), publishes a ``VolumeOutcome`` and only then lets the
+one that is gone), publishes a ``StepOutcome`` and only then lets the
 message be acked. A host that cannot be asked now is a transient fault (the
 message comes back later); one that refuses reports ``ok=False``. Like the
 hypervisor workers, it never touches the database.
@@ -17,9 +17,10 @@ from pathlib import Path
 from domain import backup as backups
 from domain import snapshot as snapshots
 from domain import volume as model
-from domain.messages import Subjects, aggregate_key
-from messaging.consumer import ConsumerSpec, Delivery, consume
+from messaging.consumer import ConsumerSpec, Delivery, aggregate_key, consume
 from messaging.nats import Connection, connect, ensure_streams
+from messaging.subjects import Subjects
+from workers.iscsi import initiator_for
 from workers.storage.backups import archive, archive_path, checksum_path, restore
 from workers.storage.port import Backing, Exporter, StorageError, StorageUnavailable
 from workers.volume_outcomes import Request, StepDone, take_step
@@ -63,7 +64,7 @@ def converge(backing: Backing, exporter: Exporter | None, backup_dir: Path, volu
         if exporter is None:
             raise StorageError("this storage host has no iSCSI target to export from")
         export = exporter.export(volume_id, backing.path(volume_id),
-                                 model.initiator_for(request.compute_host))
+                                 initiator_for(request.compute_host))
         return StepDone(target=model.Target(portal=export.portal, iqn=export.iqn, lun=export.lun))
     elif isinstance(request, model.VolumeUnexportRequested):
         if exporter is not None:

@@ -1,0 +1,88 @@
+"""The messages that cross NATS: the event envelope, the hosts' reports, the console.
+
+These are the public wire format (docs/events.md; the envelope's JSON Schema
+is docs/events.schema.json). They are not events: nothing here is stored,
+so a class may move, but its JSON may only grow fields with defaults. The
+values they carry (events, targets) are the domain's; the subjects they
+travel on are ``messaging.subjects``'. Workers import these and the domain's
+values, never the database.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+
+from domain.codec import AnyEvent
+from domain.volume import Target
+
+
+class EventMessage(msgspec.Struct, frozen=True, kw_only=True):
+    """One committed event, as the relay publishes it.
+
+    ``id`` is stable (aggregate id and version) and is also the
+    ``Nats-Msg-Id`` header, so a re-published event is dropped by JetStream.
+    ``position`` is the event's place in the global log.
+    """
+
+    id: str
+    position: int
+    aggregate_id: str
+    version: int
+    type: str
+    event: AnyEvent
+
+
+class EventHeader(msgspec.Struct):
+    """The part of an ``EventMessage`` a worker reads before deciding to decode it all."""
+
+    aggregate_id: str
+    type: str
+
+
+class HostOutcome(msgspec.Struct, frozen=True, kw_only=True):
+    """A worker's report of how one requested operation ended on its host."""
+
+    instance_id: str
+    request_id: str
+    host: str
+    ok: bool
+    at: datetime
+    reason: str = ""
+
+
+class StepOutcome(msgspec.Struct, frozen=True, kw_only=True):
+    """A host's report on one step of a volume, snapshot or backup operation:
+    a storage host's (create, delete, export, unexport, snapshot, backup) or a
+    compute host's (add or remove the guest's disk).
+
+    ``aggregate_id`` is the id of the volume, snapshot or backup the step
+    acted on (the ``aggregate_id`` of the event handled); on the wire it keeps
+    its first name, ``volume_id``, so reports in flight across an upgrade
+    still decode. ``step`` is the class name of the event it handled, which
+    also tells which kind of aggregate the id is.
+    """
+
+    aggregate_id: str = msgspec.field(name="volume_id")
+    request_id: str
+    step: str
+    host: str
+    ok: bool
+    at: datetime
+    reason: str = ""
+    target: Target | None = None  # where an export is, after an export
+    checksum: str = ""  # after a backup: sha256 of the volume's bytes
+    stored_bytes: int = 0  # after a backup: the archive's size
+
+
+class ConsoleRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """What the API asks a hypervisor worker for a guest's console output."""
+
+    instance_id: str
+    length: int | None = None  # the last ``length`` lines; None: all
+
+
+class ConsoleReply(msgspec.Struct, frozen=True, kw_only=True):
+    found: bool  # False: the host has no such guest
+    output: str = ""

@@ -1,0 +1,529 @@
+"""Writes the golden event log: every event type, as the write side stores it today.
+
+Run ``python -m tests.golden.make_log`` (PostgreSQL needed: a throwaway
+database is created on ``--server`` and dropped afterwards). It opens the
+real command services (commands/services.py) on that database with a fixed
+clock and fixed request ids, drives them through one scenario in which every
+event type of ``domain.codec.EVENT_TYPES`` is written at least once (hosts'
+reports are recorded as the ingester records them, through the services'
+``record_outcome``), and dumps ``public.nimbus_events`` row by row in log
+order into ``events.jsonl``: originator id, version, topic and the stored
+state bytes as text, never re-encoded. ``tests/test_golden_log.py`` then
+decodes, folds and projects that file and the frozen ``events-v*.jsonl``
+without a database of its own. When to run it: README.md beside this file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import hashlib
+import itertools
+import json
+import os
+import secrets
+import sys
+import tempfile
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+
+from commands import idempotency as keys
+from commands.backups import DeleteBackup, TakeBackup
+from commands.catalog import ensure_defaults
+from commands.flavors import NewFlavor
+from commands.hosts import SetHostEnabled
+from commands.image_files import ImageFiles
+from commands.images import NewImage
+from commands.messages import (
+    BootInstance,
+    Caller,
+    DeleteInstance,
+    DeleteInstanceMetadataItem,
+    InstanceCommand,
+    LockInstance,
+    PauseInstance,
+    RebootInstance,
+    ResumeInstance,
+    SetInstanceMetadata,
+    StartInstance,
+    StopInstance,
+    SuspendInstance,
+    UnlockInstance,
+    UnpauseInstance,
+    UpdateInstance,
+)
+from commands.quotas import ResetQuotaLimits, SetQuotaLimits
+from commands.services import Commands
+from commands.snapshots import DeleteSnapshot, TakeSnapshot
+from commands.volumes import AttachVolume, CreateVolume, DeleteVolume, DetachVolume, UpdateVolume
+from domain import backup, snapshot
+from domain.codec import EVENT_TYPES, topic_of
+from domain.host import Capacity, HostReport
+from domain.idempotency import Use
+from domain.volume import Target
+from messaging.wire import HostOutcome, StepOutcome
+from migrations.runner import upgrade
+
+HERE = Path(__file__).resolve().parent
+CURRENT = HERE / "events.jsonl"
+FROZEN_GLOB = "events-v*.jsonl"
+DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+START = datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
+COMPUTE_HOSTS = ["compute1", "compute2"]
+STORAGE_HOST = "storage1"  # the default volume type's backend (domain/volume_types.py)
+LEASE_OWNER = "00000000-0000-4000-8000-00000000901d"  # the upload lease of this run
+PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMc9apYODuCMDlNQ8vfLiNA7jq0vRbsbwfC/QJiqoK7k"
+ADMIN = Caller(user_id="golden-admin", project_id="golden-admin-project", is_admin=True)
+
+
+class Clock:
+    """The write side's clock: it stands still until the scenario moves it."""
+
+    def __init__(self) -> None:
+        self.now = START
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def tick(self) -> datetime:
+        self.now += timedelta(seconds=1)
+        return self.now
+
+
+@contextlib.contextmanager
+def reproducible_salts() -> Iterator[None]:
+    """Password hashes are salted with fresh random bytes from ``secrets``;
+    for the same bytes on every run, this run's salts come from a counter."""
+    counter = itertools.count()
+    real = secrets.token_bytes
+
+    def salt(nbytes: int | None = None) -> bytes:
+        return hashlib.sha256(b"golden-salt-%d" % next(counter)).digest()[: nbytes or 32]
+
+    secrets.token_bytes = salt
+    try:
+        yield
+    finally:
+        secrets.token_bytes = real
+
+
+class Scenario:
+    """One cloud's life in which every event type is written."""
+
+    def __init__(self, cloud: Commands, clock: Clock) -> None:
+        self.cloud = cloud
+        self.clock = clock
+
+    # ---- what the hosts report, recorded as commands/ingest.py records it ----
+
+    def host_outcome(self, instance_id: str, request_id: str, host: str, *, ok: bool = True,
+                     reason: str = "") -> None:
+        self.cloud.instances.record_outcome(HostOutcome(
+            instance_id=instance_id, request_id=request_id, host=host, ok=ok,
+            at=self.clock.tick(), reason=reason))
+
+    def step_outcome(self, subject_id: str, request_id: str, step: str, host: str, *,
+                     ok: bool = True, reason: str = "", target: Target | None = None,
+                     checksum: str = "", stored_bytes: int = 0) -> None:
+        outcome = StepOutcome(aggregate_id=subject_id, request_id=request_id, step=step,
+                              host=host, ok=ok, at=self.clock.tick(), reason=reason,
+                              target=target, checksum=checksum, stored_bytes=stored_bytes)
+        if step in snapshot.EVENT_TYPES:  # the ingester's routing, by step
+            self.cloud.snapshots.record_outcome(outcome)
+        elif step in backup.EVENT_TYPES:
+            self.cloud.backups.record_outcome(outcome)
+        else:
+            self.cloud.volumes.record_outcome(outcome)
+
+    # ---- the scenario ------------------------------------------------------
+
+    def run(self) -> None:
+        self.hosts()
+        ensure_defaults(self.cloud.flavors, self.cloud.images)
+        caller = self.identity()
+        self.flavors(caller)
+        self.images(caller)
+        self.keypairs(caller)
+        self.quotas(caller)
+        alpha = self.instances(caller)
+        self.volumes(caller, alpha)
+
+    def hosts(self) -> None:
+        hosts = self.cloud.hosts
+        hosts.register_configured(COMPUTE_HOSTS, Capacity(vcpus=16, memory_mb=32768,
+                                                          local_gb=500), self.clock.tick())
+        hosts.register(HostReport(host="compute1", vcpus=8, memory_mb=16384, local_gb=200,
+                                  hypervisor_type="QEMU", hypervisor_version=8002000,
+                                  host_ip="127.0.0.1", at=self.clock.tick()))
+        self.clock.tick()
+        hosts.set_enabled(SetHostEnabled(request_id="golden-host-disable", host="compute2",
+                                         enabled=False, reason="maintenance"))
+        self.clock.tick()
+        hosts.set_enabled(SetHostEnabled(request_id="golden-host-enable", host="compute2",
+                                         enabled=True))
+
+    def identity(self) -> Caller:
+        identity = self.cloud.identity
+        self.clock.tick()
+        project = identity.create_project(request_id="golden-project", name="golden",
+                                          description="Where the golden log happens").state
+        self.clock.tick()
+        identity.create_project(request_id="golden-project-doomed", name="doomed")
+        self.clock.tick()
+        identity.delete_project(request_id="golden-project-doomed-delete", ref="doomed")
+        self.clock.tick()
+        user = identity.create_user(request_id="golden-user", name="alice",
+                                    password="first secret", default_project="golden").state
+        self.clock.tick()
+        identity.change_password(request_id="golden-user-password", ref="alice",
+                                 password="second secret")
+        for role in ("member", "netadmin"):
+            self.clock.tick()
+            identity.grant(request_id=f"golden-grant-{role}", user_ref="alice",
+                           project_ref="golden", role=role)
+        self.clock.tick()
+        identity.revoke_role(request_id="golden-revoke-netadmin", user_ref="alice",
+                             project_ref="golden", role="netadmin")
+        self.clock.tick()
+        identity.create_user(request_id="golden-user-doomed", name="bob", password="bob's")
+        self.clock.tick()
+        identity.delete_user(request_id="golden-user-doomed-delete", ref="bob")
+        self.clock.tick()
+        identity.revoke_token(audit_id="golden-token-audit", user_id=user.id,
+                              project_id=project.id)
+        return Caller(user_id=user.id, project_id=project.id)
+
+    def flavors(self, caller: Caller) -> None:
+        flavors = self.cloud.flavors
+        self.clock.tick()
+        flavors.create(NewFlavor(name="golden.private", vcpus=1, ram=256, disk=1,
+                                 flavor_id="golden-private", is_public=False,
+                                 description="only for the golden project"),
+                       ADMIN, "golden-flavor-private")
+        for project, allow in ((caller.project_id, True), ("other", True), ("other", False)):
+            self.clock.tick()
+            flavors.grant("golden-private", project, ADMIN,
+                          f"golden-flavor-access-{project}-{allow}", allow=allow)
+        self.clock.tick()
+        flavors.create(NewFlavor(name="golden.doomed", vcpus=2, ram=1024, disk=5,
+                                 flavor_id="golden-doomed"), ADMIN, "golden-flavor-doomed")
+        self.clock.tick()
+        flavors.delete("golden-doomed", ADMIN, "golden-flavor-doomed-delete")
+
+    def images(self, caller: Caller) -> None:
+        images = self.cloud.images
+        self.clock.tick()
+        image = images.create(NewImage(name="golden-image", disk_format="qcow2",
+                                       container_format="bare", tags=["golden"],
+                                       properties={"os_distro": "cirros"}),
+                              caller, "golden-image").state
+        self.clock.tick()
+        images.start_upload(image.id, caller, "golden-image-upload-1")
+        self.clock.tick()
+        images.fail_upload(image.id, "the client went away", "golden-image-upload-1")
+        self.clock.tick()
+        images.start_upload(image.id, caller, "golden-image-upload-2")
+        self.clock.tick()
+        stored = self.cloud.image_files.put(image.id, b"golden image bytes\n")
+        images.finish_upload(image.id, stored, "golden-image-upload-2")
+        self.clock.tick()
+        images.delete(image.id, caller, "golden-image-delete")
+
+    def keypairs(self, caller: Caller) -> None:
+        keypairs = self.cloud.keypairs
+        self.clock.tick()
+        keypairs.create("golden-key", PUBLIC_KEY, caller, "golden-keypair")
+        self.clock.tick()
+        keypairs.create("golden-doomed-key", PUBLIC_KEY, caller, "golden-keypair-doomed")
+        self.clock.tick()
+        keypairs.delete("golden-doomed-key", caller, "golden-keypair-doomed-delete")
+
+    def quotas(self, caller: Caller) -> None:
+        quotas = self.cloud.quotas
+        self.clock.tick()
+        quotas.set_limits(SetQuotaLimits(request_id="golden-quota-set",
+                                         project_id=caller.project_id,
+                                         limits={"instances": 20, "cores": 40}))
+        self.clock.tick()
+        quotas.set_limits(SetQuotaLimits(request_id="golden-quota-set-other",
+                                         project_id="other", limits={"instances": 1}))
+        self.clock.tick()
+        quotas.reset(ResetQuotaLimits(request_id="golden-quota-reset-other",
+                                      project_id="other"))
+
+    def boot(self, caller: Caller, request_id: str, name: str, flavor_ref: str = "1",
+             **extra: Any) -> tuple[str, str]:
+        """Boot one instance; its id and host."""
+        self.clock.tick()
+        accepted = self.cloud.instances.boot(BootInstance(
+            request_id=request_id, caller=caller, name=name, flavor_ref=flavor_ref,
+            image_ref="cirros-0.6.2-x86_64-disk", **extra))
+        instance = self.cloud.instances.instance(accepted.instance_id, caller)
+        return accepted.instance_id, instance.host
+
+    def act(self, command: InstanceCommand, host: str, *, ok: bool = True,
+            reason: str = "") -> None:
+        """A host operation requested, and its host's report on it."""
+        self.clock.tick()
+        self.cloud.instances.act(command)
+        self.host_outcome(command.instance_id, command.request_id, host, ok=ok, reason=reason)
+
+    def instances(self, caller: Caller) -> str:
+        """alpha goes through every operation and ends active; beta fails to
+        spawn; the id of alpha."""
+        alpha, host = self.boot(
+            caller, "golden-boot-alpha", "alpha-draft", flavor_ref="golden-private",
+            key_name="golden-key", metadata={"role": "web", "drop": "me"},
+            user_data=base64.b64encode(b"#!/bin/sh\necho golden\n").decode(),
+            description="the instance that does everything")
+        self.host_outcome(alpha, "golden-boot-alpha", host)
+        operations: list[type[InstanceCommand]] = [
+            PauseInstance, UnpauseInstance, SuspendInstance, ResumeInstance, StopInstance,
+            StartInstance, RebootInstance]
+        for operation in operations:
+            name = operation.__name__.removesuffix("Instance").lower()
+            self.act(operation(request_id=f"golden-{name}-alpha", caller=caller,
+                               instance_id=alpha), host)
+        on: dict[str, Any] = {"caller": caller, "instance_id": alpha}
+        for change in (
+            LockInstance(request_id="golden-lock-alpha", reason="golden", **on),
+            UnlockInstance(request_id="golden-unlock-alpha", **on),
+            UpdateInstance(request_id="golden-update-alpha", name="alpha",
+                           description="renamed", description_set=True, **on),
+            SetInstanceMetadata(request_id="golden-metadata-alpha", items={"tier": "gold"},
+                                **on),
+            DeleteInstanceMetadataItem(request_id="golden-metadata-drop-alpha", key="drop",
+                                       **on),
+        ):
+            self.clock.tick()
+            self.cloud.instances.change(change)
+        beta, host = self.boot(caller, "golden-boot-beta", "beta")
+        self.host_outcome(beta, "golden-boot-beta", host, ok=False,
+                          reason="the hypervisor refused the domain")
+        return alpha
+
+    def volumes(self, caller: Caller, alpha: str) -> None:
+        volumes = self.cloud.volumes
+        alpha_host = self.cloud.instances.instance(alpha, caller).host
+        # a create with an Idempotency-Key, as the API makes one (api/idempotency.py)
+        use = Use(key="golden-idempotency-key", user_id=caller.user_id,
+                  route=f"POST /volume/v3/{caller.project_id}/volumes",
+                  body_digest=hashlib.sha256(b'{"volume": {"size": 1}}').hexdigest())
+        keys.use_key(use)
+        try:
+            data = self.create_volume(caller, use.request_id, "data-draft")
+        finally:
+            keys.use_key(None)
+        self.clock.tick()
+        volumes.update(UpdateVolume(request_id="golden-volume-update", caller=caller,
+                                    volume_id=data, name="data", description="renamed"))
+        self.attach(caller, data, alpha, "golden-attach-data", alpha_host)
+        self.clock.tick()
+        volumes.detach(DetachVolume(request_id="golden-detach-data", caller=caller,
+                                    server_id=alpha, volume_id=data))
+        self.step_outcome(data, "golden-detach-data", "VolumeDetachRequested", alpha_host)
+        self.step_outcome(data, "golden-detach-data", "VolumeUnexportRequested", STORAGE_HOST)
+        self.snapshots(caller, data)
+        self.backups(caller, data)
+        self.clock.tick()
+        volumes.delete(DeleteVolume(request_id="golden-volume-delete", caller=caller,
+                                    volume_id=data))
+        self.step_outcome(data, "golden-volume-delete", "VolumeDeleteRequested", STORAGE_HOST)
+        self.clock.tick()
+        broken = volumes.create(CreateVolume(request_id="golden-volume-broken", caller=caller,
+                                             size_gb=1, name="broken")).state.id
+        self.step_outcome(broken, "golden-volume-broken", "VolumeCreateRequested",
+                          STORAGE_HOST, ok=False, reason="no space left on the backing store")
+        self.server_delete_detaches(caller)
+
+    def create_volume(self, caller: Caller, request_id: str, name: str, **extra: Any) -> str:
+        """A volume the storage host made; its id."""
+        self.clock.tick()
+        volume = self.cloud.volumes.create(CreateVolume(
+            request_id=request_id, caller=caller, size_gb=extra.pop("size_gb", 1), name=name,
+            description=f"{name} volume", **extra)).state
+        self.step_outcome(volume.id, request_id, "VolumeCreateRequested", STORAGE_HOST)
+        return volume.id
+
+    def attach(self, caller: Caller, volume_id: str, server_id: str, request_id: str,
+               compute_host: str) -> None:
+        """Attached: exported by the storage host, then added by the compute host."""
+        self.clock.tick()
+        self.cloud.volumes.attach(AttachVolume(request_id=request_id, caller=caller,
+                                               server_id=server_id, volume_id=volume_id))
+        target = Target(portal="127.0.0.1:3260", iqn=f"iqn.2010-10.org.openstack:{volume_id}",
+                        lun=1)
+        self.step_outcome(volume_id, request_id, "VolumeAttachRequested", STORAGE_HOST,
+                          target=target)
+        self.step_outcome(volume_id, request_id, "VolumeExported", compute_host)
+
+    def snapshots(self, caller: Caller, volume_id: str) -> None:
+        snapshots = self.cloud.snapshots
+        self.clock.tick()
+        taken = snapshots.take(TakeSnapshot(request_id="golden-snapshot", caller=caller,
+                                            volume_id=volume_id, name="data-snap")).state
+        self.step_outcome(taken.id, "golden-snapshot", "SnapshotCreateRequested", STORAGE_HOST)
+        self.create_volume(caller, "golden-volume-from-snapshot", "from-snapshot",
+                           snapshot_id=taken.id, size_gb=None)
+        self.clock.tick()
+        failed = snapshots.take(TakeSnapshot(request_id="golden-snapshot-failed",
+                                             caller=caller, volume_id=volume_id,
+                                             name="failed-snap")).state
+        self.step_outcome(failed.id, "golden-snapshot-failed", "SnapshotCreateRequested",
+                          STORAGE_HOST, ok=False, reason="the backing store is read-only")
+        for snapshot_id, request_id in ((failed.id, "golden-snapshot-failed-delete"),
+                                        (taken.id, "golden-snapshot-delete")):
+            self.clock.tick()
+            snapshots.delete(DeleteSnapshot(request_id=request_id, caller=caller,
+                                            snapshot_id=snapshot_id))
+            self.step_outcome(snapshot_id, request_id, "SnapshotDeleteRequested",
+                              STORAGE_HOST)
+
+    def backups(self, caller: Caller, volume_id: str) -> None:
+        backups = self.cloud.backups
+        self.clock.tick()
+        taken = backups.take(TakeBackup(request_id="golden-backup", caller=caller,
+                                        volume_id=volume_id, name="data-backup")).state
+        self.step_outcome(taken.id, "golden-backup", "BackupCreateRequested", STORAGE_HOST,
+                          checksum=hashlib.sha256(b"\0" * 1024).hexdigest(), stored_bytes=1024)
+        self.create_volume(caller, "golden-volume-restored", "restored", backup_id=taken.id,
+                           size_gb=None)
+        self.clock.tick()
+        failed = backups.take(TakeBackup(request_id="golden-backup-failed", caller=caller,
+                                         volume_id=volume_id, name="failed-backup")).state
+        self.step_outcome(failed.id, "golden-backup-failed", "BackupCreateRequested",
+                          STORAGE_HOST, ok=False, reason="the archive could not be written")
+        self.clock.tick()
+        backups.delete(DeleteBackup(request_id="golden-backup-failed-delete", caller=caller,
+                                    backup_id=failed.id))
+        self.step_outcome(failed.id, "golden-backup-failed-delete", "BackupDeleteRequested",
+                          STORAGE_HOST)
+
+    def server_delete_detaches(self, caller: Caller) -> None:
+        """gamma is deleted with a volume attached: the volume detaches in the
+        delete's own commit, then the hosts end the attachment and the instance."""
+        gamma, host = self.boot(caller, "golden-boot-gamma", "gamma")
+        self.host_outcome(gamma, "golden-boot-gamma", host)
+        disk = self.create_volume(caller, "golden-volume-gamma", "gamma-disk")
+        self.attach(caller, disk, gamma, "golden-attach-gamma", host)
+        self.clock.tick()
+        self.cloud.instances.act(DeleteInstance(request_id="golden-delete-gamma",
+                                                caller=caller, instance_id=gamma))
+        self.step_outcome(disk, "golden-delete-gamma", "VolumeDetachRequested", host)
+        self.step_outcome(disk, "golden-delete-gamma", "VolumeUnexportRequested", STORAGE_HOST)
+        self.host_outcome(gamma, "golden-delete-gamma", host)
+
+
+# ---- the log as stored ------------------------------------------------------
+
+def dump(database_url: str) -> str:
+    """Every row of the event store in log order, one JSON object a line,
+    the state bytes as the text they are (msgspec JSON), not re-encoded."""
+    lines = []
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute(
+            "SELECT originator_id, originator_version, topic, state FROM public.nimbus_events"
+            " ORDER BY notification_id").fetchall()
+    for originator_id, version, topic, state in rows:
+        lines.append(json.dumps({"originator_id": str(originator_id),
+                                 "originator_version": version, "topic": topic,
+                                 "state": bytes(state).decode("utf-8")}, ensure_ascii=False))
+    return "".join(f"{line}\n" for line in lines)
+
+
+def topics(text: str) -> set[str]:
+    return {json.loads(line)["topic"] for line in text.splitlines()}
+
+
+@contextlib.contextmanager
+def throwaway_database(server_url: str) -> Iterator[str]:
+    """A new, migrated database on the server, dropped afterwards."""
+    name = f"nimbus_golden_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = make_conninfo(server_url, dbname=name)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                sql.Identifier(name)))
+
+
+def generate(server_url: str) -> str:
+    """The golden log as the current code writes it."""
+    with throwaway_database(server_url) as url, tempfile.TemporaryDirectory() as files, \
+            reproducible_salts():
+        clock = Clock()
+        # no configured hosts yet: the scenario registers them on its own clock
+        cloud = Commands.open(url, [])
+        cloud.app.clock = clock
+        cloud.image_files = ImageFiles(Path(files))
+        cloud.upload_lease.owner = LEASE_OWNER  # recorded with each upload, so fixed
+        try:
+            Scenario(cloud, clock).run()
+        finally:
+            cloud.close()
+        text = dump(url)
+    missing = {topic_of(cls) for cls in EVENT_TYPES.values()} - topics(text)
+    if missing:
+        raise SystemExit(f"the scenario writes no {', '.join(sorted(missing))}: extend "
+                         "Scenario in tests/golden/make_log.py")
+    return text
+
+
+def frozen_files() -> list[Path]:
+    return sorted(HERE.glob(FROZEN_GLOB), key=lambda p: int(p.stem.rpartition("-v")[2]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.golden.make_log",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("--server", default=os.environ.get("NIMBUS_TEST_DATABASE_URL",
+                                                           DEFAULT_SERVER),
+                        help="a PostgreSQL server to make a throwaway database on "
+                             "(default: $NIMBUS_TEST_DATABASE_URL or %(default)s)")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--check", action="store_true",
+                      help="write nothing; fail if the code writes other bytes than "
+                           "events.jsonl holds")
+    mode.add_argument("--freeze", action="store_true",
+                      help="also keep the new file as the next events-vN.jsonl")
+    args = parser.parse_args(argv)
+    text = generate(args.server)
+    committed = CURRENT.read_text() if CURRENT.exists() else ""
+    if args.check:
+        if text != committed:
+            print(f"{CURRENT} differs from what the code writes now", file=sys.stderr)
+            return 1
+        print(f"{CURRENT} is what the code writes")
+        return 0
+    gone = topics(committed) - topics(text) if committed else set()
+    if gone:
+        print(f"refusing to write {CURRENT.name}: the code no longer writes "
+              f"{', '.join(sorted(gone))}. A stored topic must keep resolving: keep the class "
+              "where it was (or its old topic decodable) instead of regenerating.",
+              file=sys.stderr)
+        return 1
+    CURRENT.write_text(text)
+    print(f"wrote {CURRENT} ({len(text.splitlines())} events)")
+    if args.freeze:
+        number = 1 + max((int(p.stem.rpartition("-v")[2]) for p in frozen_files()), default=0)
+        frozen = HERE / f"events-v{number}.jsonl"
+        frozen.write_text(text)
+        print(f"froze it as {frozen}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
