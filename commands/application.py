@@ -20,10 +20,15 @@ Every command and every host report is written by ``NimbusApplication.execute``:
    policy, given to it, with its count of conflicts).
 
 How to add a verb: a domain decision ``(state, fields…) -> event(s)`` in the
-aggregate's ``domain/`` module, then a service method of three to six lines:
-``return self.app.execute(request_id, load, decide)``. How to add an
-aggregate: its events and fold in ``domain/`` (and in ``domain.codec``'s
-``AnyEvent``), and its ``Kind`` in ``commands/kinds.py``.
+aggregate's ``domain/`` module (refusing in the API's words), then a service
+method of a few lines, ``return self.app.execute(request_id, load, decide)``,
+whose ``decide`` pairs each event with its aggregate. How to add an
+aggregate: its events, state, fold and decisions in one ``domain/`` module,
+its events in ``domain.codec``'s ``AnyEvent``, and its ``Kind`` in
+``commands/kinds.py`` (then ``load_or_new(id, KIND)`` gives an
+``Aggregate[State]``). The write side needs nothing else; a view of it is the
+projector's (projections/projector.py), and hosts' reports on it the
+ingester's (commands/ingest.py).
 """
 
 from __future__ import annotations
