@@ -1,4 +1,4 @@
-"""How views and catalog entries look on the wire (Nova and Glance shapes)."""
+"""How servers and their actions look on the wire (Nova 2.1 shapes)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from uuid import UUID
 import msgspec
 
 from domain import instance as model
-from domain.catalog import FLAVORS, Flavor, Image
 from projections.queries import ActionView, InstanceView
 
 # the event nova-compute records for each action; actions missing here
@@ -55,7 +54,6 @@ def server(base: str, s: InstanceView, *, admin: bool,
            volumes: list[str] | None = None) -> dict[str, Any]:
     """Nova's server body; ``volumes`` are the ids of the volumes attached."""
     ident = str(s.id)
-    flavor = FLAVORS.get(s.flavor_id)
     body: dict[str, Any] = {
         **server_brief(base, s),
         "status": s.status,
@@ -64,8 +62,7 @@ def server(base: str, s: InstanceView, *, admin: bool,
         "metadata": dict(s.metadata),
         "hostId": hashlib.sha224(f"{s.project_id}{s.host}".encode()).hexdigest(),
         "image": {"id": s.image_ref, "links": links(base, "images", s.image_ref)[1:]},
-        "flavor": {"id": s.flavor_id, "links": links(base, "flavors", s.flavor_id)[1:]}
-        if flavor else {"id": s.flavor_id},
+        "flavor": {"id": s.flavor_id, "links": links(base, "flavors", s.flavor_id)[1:]},
         "created": iso(s.created_at),
         "updated": iso(s.updated_at),
         "addresses": {},
@@ -120,23 +117,3 @@ def action_detail(a: ActionView) -> dict[str, Any]:
     }]
     return {**action(a), "events": events}
 
-
-def flavor(base: str, f: Flavor) -> dict[str, Any]:
-    return {
-        "id": f.id, "name": f.name, "vcpus": f.vcpus, "ram": f.ram, "disk": f.disk,
-        "OS-FLV-EXT-DATA:ephemeral": f.ephemeral, "swap": "" if not f.swap else f.swap,
-        "rxtx_factor": 1.0, "os-flavor-access:is_public": f.is_public,
-        "OS-FLV-DISABLED:disabled": False, "links": links(base, "flavors", f.id),
-    }
-
-
-def image(base: str, i: Image) -> dict[str, Any]:
-    return {
-        "id": i.id, "name": i.name, "status": i.status, "visibility": i.visibility,
-        "disk_format": i.disk_format, "container_format": i.container_format,
-        "size": i.size, "min_disk": i.min_disk, "min_ram": i.min_ram,
-        "protected": False, "os_hidden": False, "tags": [], "owner": None,
-        "created_at": i.created_at, "updated_at": i.created_at,
-        "self": f"/v2/images/{i.id}", "file": f"/v2/images/{i.id}/file",
-        "schema": "/v2/schemas/image",
-    }
