@@ -1,15 +1,18 @@
-"""How servers and their actions look on the wire (Nova 2.1 shapes)."""
+"""How servers, their actions and attachments, flavors and keypairs look on the
+wire (Nova 2.1 shapes)."""
 
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import msgspec
 
+from api.http import iso, links
 from domain import instance as model
+from domain.volume import Volume
+from projections.catalog_queries import FlavorView, KeypairView
 from projections.queries import ActionView, InstanceView
 
 # the event nova-compute records for each action; actions missing here
@@ -25,17 +28,6 @@ EVENT_NAMES = {
     "stop": "compute_stop_instance",
     "start": "compute_start_instance",
 }
-
-
-def iso(ts: datetime | None) -> str | None:
-    return ts.strftime("%Y-%m-%dT%H:%M:%SZ") if ts else None
-
-
-def links(base: str, kind: str, ident: str) -> list[dict[str, str]]:
-    return [
-        {"rel": "self", "href": f"{base}/compute/v2.1/{kind}/{ident}"},
-        {"rel": "bookmark", "href": f"{base}/compute/{kind}/{ident}"},
-    ]
 
 
 def server_brief(base: str, s: InstanceView) -> dict[str, Any]:
@@ -117,3 +109,40 @@ def action_detail(a: ActionView) -> dict[str, Any]:
     }]
     return {**action(a), "events": events}
 
+
+def flavor_brief(base: str, f: FlavorView) -> dict[str, Any]:
+    return {"id": f.id, "name": f.name, "links": links(base, "flavors", f.id)}
+
+
+def flavor(base: str, f: FlavorView) -> dict[str, Any]:
+    return {
+        **flavor_brief(base, f), "vcpus": f.vcpus, "ram": f.ram, "disk": f.disk,
+        "OS-FLV-EXT-DATA:ephemeral": f.ephemeral, "swap": f.swap or "",
+        "rxtx_factor": f.rxtx_factor, "os-flavor-access:is_public": f.is_public,
+        "OS-FLV-DISABLED:disabled": False,
+    }
+
+
+def keypair_brief(k: KeypairView, version: tuple[int, int]) -> dict[str, Any]:
+    body = {"name": k.name, "public_key": k.public_key, "fingerprint": k.fingerprint}
+    if version >= (2, 2):
+        body["type"] = k.type
+    return body
+
+
+def keypair_id(k: KeypairView) -> int:
+    """Nova's keypair ids are integers: a stable 31-bit number from the aggregate id."""
+    return k.id.int >> 97
+
+
+def keypair(k: KeypairView, version: tuple[int, int]) -> dict[str, Any]:
+    return {
+        **keypair_brief(k, version), "user_id": k.user_id, "id": keypair_id(k),
+        "created_at": iso(k.created_at), "updated_at": None, "deleted": False,
+        "deleted_at": None,
+    }
+
+
+def volume_attachment(v: Volume) -> dict[str, Any]:
+    """Nova's ``volumeAttachment``."""
+    return {"id": v.id, "volumeId": v.id, "serverId": v.server_id, "device": v.device}
