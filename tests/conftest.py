@@ -16,14 +16,13 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from runtime.embedded import EmbeddedNats, EmbeddedPostgres, nats_answers, postgres_answers
-from tests.support.stack import RunningStack, stack_running
+from tests.support.stack import RunningStack, new_subject_prefix, stack_running
 
 LOCAL_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 LOCAL_NATS_URL = "nats://127.0.0.1:4222"
@@ -31,11 +30,10 @@ TIERS = ("unit", "service", "adapters", "e2e", "clients")
 HERE = Path(__file__).resolve().parent
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        tier = item.path.relative_to(HERE).parts[0]
-        if tier in TIERS:
-            item.add_marker(tier)
+def pytest_itemcollected(item: pytest.Item) -> None:
+    tier = item.path.relative_to(HERE).parts[0]
+    if tier in TIERS:
+        item.add_marker(tier)
 
 
 @pytest.fixture(scope="session")
@@ -75,7 +73,7 @@ def server_database_url(embedded_state_dir: Path) -> Iterator[str]:
 
 @pytest.fixture
 def subject_prefix() -> Iterator[str]:
-    yield "t" + uuid.uuid4().hex[:12]
+    yield new_subject_prefix()
 
 
 @pytest.fixture
@@ -87,4 +85,5 @@ async def running_stack(
         yield running
 
 
-pytest_plugins = ["tests.support.database"]
+pytest_plugins = [
+    "tests.support.database", "tests.support.shared", "tests.support.scheduling"]

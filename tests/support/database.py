@@ -1,4 +1,5 @@
-"""A fresh, migrated database per test, cloned from a template made once.
+"""A fresh, migrated database per test (or per module, for a module's shared
+stack), cloned from a template made once.
 
 Cloning (CREATE DATABASE ... TEMPLATE) takes a fraction of a second, so every
 test that touches storage starts from an empty event log and empty views.
@@ -6,6 +7,7 @@ test that touches storage starts from an empty event log and empty views.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Iterator
 
@@ -37,8 +39,8 @@ def template_database(server_database_url: str) -> Iterator[str]:
     _drop(server_database_url, name)
 
 
-@pytest.fixture
-def database_url(server_database_url: str, template_database: str) -> Iterator[str]:
+@contextlib.contextmanager
+def _cloned(server_database_url: str, template_database: str) -> Iterator[str]:
     name = f"nimbus_t_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(server_database_url, autocommit=True) as conn:
         conn.execute(
@@ -48,3 +50,16 @@ def database_url(server_database_url: str, template_database: str) -> Iterator[s
         )
     yield _with_db(server_database_url, name)
     _drop(server_database_url, name)
+
+
+@pytest.fixture
+def database_url(server_database_url: str, template_database: str) -> Iterator[str]:
+    with _cloned(server_database_url, template_database) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def module_database_url(server_database_url: str, template_database: str) -> Iterator[str]:
+    """One fresh database for a test module (the module stack's)."""
+    with _cloned(server_database_url, template_database) as url:
+        yield url

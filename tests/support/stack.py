@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,11 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
+
+
+def new_subject_prefix() -> str:
+    """A NATS subject prefix of its own (and so JetStream streams of its own)."""
+    return "t" + uuid.uuid4().hex[:12]
 
 
 def auth_body(user: str, password: str, project: str) -> dict[str, Any]:
