@@ -1,4 +1,7 @@
-"""One instance's life over HTTP, with the whole stack running on real parts."""
+"""One instance's life over HTTP, with the whole stack running on real parts.
+
+The refused requests share the module's stack (tests/support/shared.py): they
+write nothing, and each compares the log head before and after itself."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import psycopg
 import pytest
 
 from projections.log import head
+from tests.support.shared import SHARED
 from tests.support.stack import RunningStack, auth_body
 
 BOOT = {"server": {"name": "vm1", "imageRef": "cirros-0.6.2-x86_64-disk", "flavorRef": "1"}}
@@ -64,6 +68,7 @@ async def test_a_server_boots_pauses_unpauses_and_is_deleted(running_stack: Runn
         assert event["result"] == "Success" and event["finish_time"] is not None
 
 
+@SHARED
 @pytest.mark.parametrize(
     ("body", "status", "named"),
     [
@@ -76,26 +81,28 @@ async def test_a_server_boots_pauses_unpauses_and_is_deleted(running_stack: Runn
     ],
 )
 async def test_a_bad_boot_request_is_refused_naming_the_problem_and_writes_nothing(
-    running_stack: RunningStack, body: dict[str, object], status: int, named: str
+    module_stack: RunningStack, body: dict[str, object], status: int, named: str
 ) -> None:
-    before = log_head(running_stack)
-    r = await running_stack.http.post("/compute/v2.1/servers", json=body)
+    before = log_head(module_stack)
+    r = await module_stack.http.post("/compute/v2.1/servers", json=body)
     assert r.status_code == status
     assert named in r.json()["badRequest"]["message"]
-    assert log_head(running_stack) == before
+    assert log_head(module_stack) == before
 
 
-async def test_malformed_json_is_a_400_and_writes_nothing(running_stack: RunningStack) -> None:
-    before = log_head(running_stack)
-    r = await running_stack.http.post("/compute/v2.1/servers", content=b"{not json",
+@SHARED
+async def test_malformed_json_is_a_400_and_writes_nothing(module_stack: RunningStack) -> None:
+    before = log_head(module_stack)
+    r = await module_stack.http.post("/compute/v2.1/servers", content=b"{not json",
                                       headers={"Content-Type": "application/json"})
     assert r.status_code == 400 and "Malformed" in r.json()["badRequest"]["message"]
-    assert log_head(running_stack) == before
+    assert log_head(module_stack) == before
 
 
-async def test_requests_without_a_valid_token_are_401(running_stack: RunningStack) -> None:
-    base = running_stack.settings.base_url
-    before = log_head(running_stack)
+@SHARED
+async def test_requests_without_a_valid_token_are_401(module_stack: RunningStack) -> None:
+    base = module_stack.settings.base_url
+    before = log_head(module_stack)
     async with httpx.AsyncClient(base_url=base) as anonymous:
         assert (await anonymous.get("/compute/v2.1/servers")).status_code == 401
         r = await anonymous.post("/compute/v2.1/servers", json=BOOT,
@@ -104,18 +111,19 @@ async def test_requests_without_a_valid_token_are_401(running_stack: RunningStac
         r = await anonymous.post("/identity/v3/auth/tokens",
                                  json=auth_body("admin", "wrong", "admin"))
         assert r.status_code == 401
-    assert log_head(running_stack) == before
+    assert log_head(module_stack) == before
 
 
-async def test_an_unknown_server_is_404(running_stack: RunningStack) -> None:
-    http = running_stack.http
-    before = log_head(running_stack)
+@SHARED
+async def test_an_unknown_server_is_404(module_stack: RunningStack) -> None:
+    http = module_stack.http
+    before = log_head(module_stack)
     missing = "00000000-0000-0000-0000-000000000001"
     assert (await http.get(f"/compute/v2.1/servers/{missing}")).status_code == 404
     r = await http.post(f"/compute/v2.1/servers/{missing}/action", json={"pause": None})
     assert r.status_code == 404 and missing in r.json()["itemNotFound"]["message"]
     assert (await http.delete("/compute/v2.1/servers/not-a-uuid")).status_code == 404
-    assert log_head(running_stack) == before
+    assert log_head(module_stack) == before
 
 
 async def test_pausing_a_paused_server_is_409_in_novas_words(running_stack: RunningStack) -> None:

@@ -1,5 +1,9 @@
 """Instances over HTTP beyond the spine, with the whole stack on real parts:
-boot options, every action, rename, metadata, console, lists and the action log."""
+boot options, every action, rename, metadata, console, lists and the action log.
+
+Tests about one server of their own share the module's stack
+(tests/support/shared.py); those that list every server or count the log's
+writes have a stack of their own."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import psycopg
 
 from projections.log import head
 from tests.support.polling import eventually
+from tests.support.shared import SHARED
 from tests.support.stack import RunningStack
 
 IMAGE, FLAVOR = "cirros-0.6.2-x86_64-disk", "1"
@@ -58,15 +63,16 @@ async def guest_state(stack: RunningStack, server: dict[str, Any]) -> str | None
     return next((g["state"] for g in guests if g["instance_id"] == server["id"]), None)
 
 
+@SHARED
 async def test_a_boot_keeps_metadata_user_data_and_zone_and_accepts_what_osc_sends(
-        running_stack: RunningStack) -> None:
+        module_stack: RunningStack) -> None:
     server_id = await boot(
-        running_stack, metadata={"role": "web"}, availability_zone="nova",
+        module_stack, metadata={"role": "web"}, availability_zone="nova",
         user_data=base64.b64encode(b"#cloud-config\n").decode(), networks="auto",
         block_device_mapping_v2=[{"uuid": IMAGE, "boot_index": 0, "source_type": "image",
                                   "destination_type": "local", "delete_on_termination": True}],
         security_groups=[{"name": "default"}])
-    server = (await running_stack.http.get(f"{S}/{server_id}")).json()["server"]
+    server = (await module_stack.http.get(f"{S}/{server_id}")).json()["server"]
     assert server["metadata"] == {"role": "web"}
     assert server["OS-EXT-AZ:availability_zone"] == "nova"
     assert (server["key_name"], server["locked"]) == (None, False)
@@ -97,9 +103,10 @@ async def test_bad_boots_are_refused_with_a_reason_and_write_nothing(
     assert log_head(running_stack) == before
 
 
+@SHARED
 async def test_one_request_boots_several_instances_with_one_reservation(
-        running_stack: RunningStack) -> None:
-    http = running_stack.http
+        module_stack: RunningStack) -> None:
+    http = module_stack.http
     r = await http.post(S, json=boot_body("many", min_count=1, max_count=3,
                                           return_reservation_id=True))
     assert r.status_code == 202, r.text
@@ -110,12 +117,13 @@ async def test_one_request_boots_several_instances_with_one_reservation(
     servers = r.json()["servers"]
     assert sorted(s["name"] for s in servers) == ["many-1", "many-2", "many-3"]
     for s in servers:
-        await running_stack.wait_for_status(s["id"], "ACTIVE")
+        await module_stack.wait_for_status(s["id"], "ACTIVE")
 
 
+@SHARED
 async def test_every_action_moves_the_server_and_its_guest_as_nova_does(
-        running_stack: RunningStack) -> None:
-    stack, http = running_stack, running_stack.http
+        module_stack: RunningStack) -> None:
+    stack, http = module_stack, module_stack.http
     server_id = await boot(stack)
     steps: list[tuple[dict[str, Any], str, str]] = [
         ({"reboot": {"type": "SOFT"}}, "ACTIVE", "running"),
@@ -149,10 +157,11 @@ async def test_every_action_moves_the_server_and_its_guest_as_nova_does(
     assert event["finish_time"] is not None
 
 
+@SHARED
 async def test_lock_shows_in_the_body_and_the_action_log_and_unlock_lifts_it(
-        running_stack: RunningStack) -> None:
-    http = running_stack.http
-    server_id = await boot(running_stack)
+        module_stack: RunningStack) -> None:
+    http = module_stack.http
+    server_id = await boot(module_stack)
     r = await act(http, server_id, {"lock": None})
     assert r.status_code == 202
     shown = await http.get(f"{S}/{server_id}",
@@ -160,7 +169,7 @@ async def test_lock_shows_in_the_body_and_the_action_log_and_unlock_lifts_it(
     assert shown.json()["server"]["locked"] is True
     paused = await act(http, server_id, {"pause": None})
     assert paused.status_code == 202  # an admin may act on a locked instance
-    await settled(running_stack, server_id, "PAUSED", paused)
+    await settled(module_stack, server_id, "PAUSED", paused)
     r = await act(http, server_id, {"unlock": None})
     assert r.status_code == 202
     actions = (await http.get(f"{S}/{server_id}/os-instance-actions", headers={
@@ -171,9 +180,10 @@ async def test_lock_shows_in_the_body_and_the_action_log_and_unlock_lifts_it(
     assert detail["instanceAction"]["events"] == []
 
 
-async def test_the_console_output_comes_from_the_host(running_stack: RunningStack) -> None:
-    http = running_stack.http
-    server_id = await boot(running_stack)
+@SHARED
+async def test_the_console_output_comes_from_the_host(module_stack: RunningStack) -> None:
+    http = module_stack.http
+    server_id = await boot(module_stack)
     r = await act(http, server_id, {"os-getConsoleOutput": {"length": None}})
     assert r.status_code == 200, r.text
     lines = r.json()["output"].splitlines()
@@ -184,9 +194,10 @@ async def test_the_console_output_comes_from_the_host(running_stack: RunningStac
     assert r.status_code == 400
 
 
-async def test_rename_and_metadata_routes_follow_nova(running_stack: RunningStack) -> None:
-    http = running_stack.http
-    server_id = await boot(running_stack, metadata={"a": "1"})
+@SHARED
+async def test_rename_and_metadata_routes_follow_nova(module_stack: RunningStack) -> None:
+    http = module_stack.http
+    server_id = await boot(module_stack, metadata={"a": "1"})
     r = await http.put(f"{S}/{server_id}", json={"server": {"name": "renamed"}})
     assert r.status_code == 200 and r.json()["server"]["name"] == "renamed"
     r = await http.post(f"{S}/{server_id}/metadata", json={"metadata": {"b": "2"}})
@@ -234,22 +245,24 @@ async def test_lists_filter_and_page_as_nova_does(running_stack: RunningStack) -
     assert (await http.get(f"{S}", params={"changes-since": "yesterday"})).status_code == 400
 
 
-async def test_force_delete_removes_a_server(running_stack: RunningStack) -> None:
-    server_id = await boot(running_stack)
-    r = await act(running_stack.http, server_id, {"forceDelete": None})
+@SHARED
+async def test_force_delete_removes_a_server(module_stack: RunningStack) -> None:
+    server_id = await boot(module_stack)
+    r = await act(module_stack.http, server_id, {"forceDelete": None})
     assert r.status_code == 202
-    await running_stack.wait_until_gone(server_id)
+    await module_stack.wait_until_gone(server_id)
 
 
+@SHARED
 async def test_a_client_that_sends_no_log_position_still_reads_its_own_writes(
-        running_stack: RunningStack) -> None:
-    http = running_stack.http
+        module_stack: RunningStack) -> None:
+    http = module_stack.http
     r = await http.post(S, json=boot_body("fresh"))
     assert r.status_code == 202, r.text
     server_id = r.json()["server"]["id"]
     listed = (await http.get(S)).json()["servers"]  # no Nimbus-Log-Position sent
     assert server_id in [s["id"] for s in listed]
-    await running_stack.wait_for_status(server_id, "ACTIVE")
+    await module_stack.wait_for_status(server_id, "ACTIVE")
 
     assert (await act(http, server_id, {"pause": None})).status_code == 202
     shown = (await http.get(f"{S}/{server_id}")).json()["server"]
