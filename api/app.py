@@ -7,7 +7,7 @@ as separate processes behind one address, or together (the default).
 
 from __future__ import annotations
 
-import uuid
+from types import ModuleType
 from typing import Literal
 
 from starlette.applications import Starlette
@@ -17,29 +17,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import (
-    catalog_commands,
-    catalog_queries,
-    compute_commands,
-    compute_queries,
-    health,
-    host_commands,
-    hosts,
-    identity,
-    identity_commands,
-    identity_queries,
-    keypairs,
-    networks_minimal,
-    quota_commands,
-    quotas,
-    stream,
-    volume_commands,
-    volume_queries,
-    volume_quotas,
-)
+from api import compute, health, identity, image, network, stream, volume
 from api.body_limits import BodyLimits
 from api.context import Context
 from api.errors import error_response
+from api.idempotency import new_request_id
+from api.identity import auth
+from api.image.images import streams_upload
 from api.request_target import RequestTarget
 from domain.errors import DomainError
 
@@ -80,27 +64,33 @@ class RequestIdMiddleware:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 if not any(k.lower() == b"x-openstack-request-id" for k, _ in headers):
-                    headers.append((b"x-openstack-request-id", f"req-{uuid.uuid4()}".encode()))
+                    headers.append((b"x-openstack-request-id", new_request_id().encode()))
                 message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_id)
 
 
-def create_app(ctx: Context, role: Role = "all") -> Starlette:
-    routes: list[BaseRoute] = [*identity.routes, *health.routes]
+# Every resource module, by service; each exports command_routes and query_routes.
+RESOURCES: tuple[ModuleType, ...] = (*identity.RESOURCES, *compute.RESOURCES,
+                                     *image.RESOURCES, *volume.RESOURCES, *network.RESOURCES)
+
+
+def routes_for(role: Role) -> list[BaseRoute]:
+    """The routes a process in ``role`` serves: logins and health in every one,
+    the command routes in a command process, the query routes in a query one."""
+    routes: list[BaseRoute] = [*auth.routes, *health.routes]
     if role in ("all", "command"):
-        routes += compute_commands.routes
-        routes += identity_commands.routes
-        routes += catalog_commands.routes + keypairs.routes
-        routes += quota_commands.routes + host_commands.routes + volume_commands.routes
+        routes += [r for module in RESOURCES for r in module.command_routes]
     if role in ("all", "query"):
-        routes += compute_queries.routes + catalog_queries.routes + stream.routes
-        routes += networks_minimal.routes
-        routes += identity_queries.routes
-        routes += quotas.routes + volume_quotas.routes + volume_queries.routes + hosts.routes
+        routes += [r for module in RESOURCES for r in module.query_routes]
+        routes += stream.routes
+    return routes
+
+
+def create_app(ctx: Context, role: Role = "all") -> Starlette:
     app = Starlette(
-        routes=routes,
+        routes=routes_for(role),
         exception_handlers={DomainError: _domain_error, HTTPException: _http_error,
                             RecursionError: _too_deep},
     )
@@ -108,6 +98,6 @@ def create_app(ctx: Context, role: Role = "all") -> Starlette:
     app.add_middleware(RequestTarget)
     app.add_middleware(BodyLimits, max_bytes=ctx.max_request_body_bytes,
                        timeout=ctx.request_body_timeout_seconds,
-                       unbounded=catalog_commands.streams_upload)
+                       unbounded=streams_upload)
     app.add_middleware(RequestIdMiddleware)
     return app

@@ -6,10 +6,9 @@ the process's cache of revocations (api/revocations.py).
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from pathlib import Path
 
 from starlette.requests import Request
 
@@ -18,14 +17,21 @@ from api.tokens import Claims, TokenSigner
 from commands.identity import IdentityCommands
 from commands.services import Commands
 from domain.errors import Unauthorized
+from domain.quota import QuotaDefaults
+from domain.volume_types import VolumeType
 from projections.views import Views
 
-ID_NAMESPACE = uuid.UUID("0b7e3f0e-54f4-4d8e-b1a5-3a4c1b2d9e77")
 
+@dataclass(frozen=True)
+class ApiSettings:
+    """The configuration the routes read, typed (runtime/stack.py fills it from
+    the settings): where image files live, the default quota limits, how long
+    a silent host stays "up", and the volume types offered."""
 
-def stable_id(kind: str, name: str) -> str:
-    """Keystone-style hex ids that stay the same across restarts."""
-    return uuid.uuid5(ID_NAMESPACE, f"{kind}:{name}").hex
+    image_dir: Path
+    quota_defaults: QuotaDefaults
+    service_down_time: float
+    volume_types: tuple[VolumeType, ...]
 
 
 @dataclass
@@ -37,12 +43,12 @@ class Context:
     # command and the query process alike; revocations come from the view.
     identity: IdentityCommands
     revocations: RevocationCache
+    settings: ApiSettings
     query_wait_seconds: float = 5.0
     max_request_body_bytes: int = 114688  # api/body_limits.py
     request_body_timeout_seconds: float = 30.0
     commands: Commands | None = None  # None in a query-only process
     pool: Views | None = None  # the views (projections/views.py); None in a command-only process
-    extra: dict[str, Any] = field(default_factory=dict)
     # console(host, instance_id, length) -> the guest's console output, or None
     # when the host has no such guest; raises TimeoutError when the host does
     # not answer. Filled by the composition root, None when unwired.

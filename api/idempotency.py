@@ -26,13 +26,19 @@ from domain.idempotency import Use
 HEADER = "idempotency-key"
 
 
+def new_request_id() -> str:
+    """A fresh OpenStack request id (``req-<uuid>``), for a request that
+    names no Idempotency-Key and for answers no route gave one."""
+    return f"req-{uuid.uuid4()}"
+
+
 async def request_id(request: Request, who: Claims, *, streamed: bool = False) -> str:
     """The request's id; ``streamed``: the body is not read here (an image
     upload), so the key stands for the route alone."""
     key = request.headers.get(HEADER)
     keys.use_key(None)
     if not key:
-        return f"req-{uuid.uuid4()}"
+        return new_request_id()
     digest = "" if streamed else hashlib.sha256(await request.body()).hexdigest()
     use = Use(key=key, user_id=who.user_id, route=f"{request.method} {request.url.path}",
               body_digest=digest)

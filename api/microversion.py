@@ -6,7 +6,10 @@ request for a version outside [MIN, MAX] is refused with 406, as Nova does.
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 
 from api.errors import NotAcceptable
 
@@ -46,3 +49,8 @@ def headers(version: tuple[int, int]) -> dict[str, str]:
         "X-OpenStack-Nova-API-Version": text(version),
         "Vary": "OpenStack-API-Version, X-OpenStack-Nova-API-Version",
     }
+
+
+def answer(body: Any, request: Request, status: int = 200) -> Response:
+    """A compute query's JSON answer, naming the microversion it was served at."""
+    return JSONResponse(body, status_code=status, headers=headers(requested(request)))

@@ -1,43 +1,33 @@
-"""Quota query routes: os-quota-sets (show, detail, defaults) and limits.
+"""What Nova's and Cinder's quota routes share: who may read a project's
+quotas, its limits and usage, and an admin's change of its limits.
 
 Limits are the configured defaults overridden per project (the quota view);
 usage is the sum of the claims in the quota view. A project's members may
 read their own project's quotas; other projects' are admin-only (403).
-Shapes are Nova's at microversion 2.1.
+Values set are integers from -1 (unlimited) to 2**31-1 (a PostgreSQL
+integer), as numbers or numeric strings, as Nova's schema allows; an
+unknown key, a value beyond those, or a limit below what the project
+already uses (without ``force``) is a 400 naming it, and nothing is written.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
-from api import microversion
-from api.consistency import caught_up
-from api.context import Context, claims, context
+from api import idempotency, microversion
+from api.bodies import convert, decode
+from api.consistency import caught_up, positioned
+from api.context import claims, context
+from api.fields import QuotaLimit
+from api.http import commands
 from api.policy import require_admin
 from api.tokens import Claims
-from domain.quota import QuotaDefaults
+from commands.quotas import QuotaChanged, SetQuotaLimits
+from domain.errors import InvalidInput
 from projections.quotas_queries import QuotaUsageView, quota_usage
-
-# The keys of a compute quota set at 2.1 (volumes and gigabytes are Cinder's).
-NOVA_KEYS = (
-    "cores", "fixed_ips", "floating_ips", "injected_file_content_bytes",
-    "injected_file_path_bytes", "injected_files", "instances", "key_pairs",
-    "metadata_items", "ram", "security_group_rules", "security_groups",
-    "server_group_members", "server_groups",
-)
-
-
-def defaults_of(ctx: Context) -> QuotaDefaults:
-    found = ctx.extra.get("quota_defaults")
-    return found if isinstance(found, QuotaDefaults) else QuotaDefaults()
-
-
-def _json(body: Any, request: Request) -> Response:
-    return JSONResponse(body, headers=microversion.headers(microversion.requested(request)))
 
 
 def readable(who: Claims, project_id: str, action: str) -> None:
@@ -47,73 +37,42 @@ def readable(who: Claims, project_id: str, action: str) -> None:
 
 async def usage_of(request: Request, project_id: str) -> tuple[dict[str, int], QuotaUsageView]:
     pool = await caught_up(request)
-    ctx = context(request)
     usage = await quota_usage(pool, project_id)
-    limits = {**defaults_of(ctx).as_dict(), **usage.overrides}
+    limits = {**context(request).settings.quota_defaults.as_dict(), **usage.overrides}
     return limits, usage
 
 
-async def show(request: Request) -> Response:
+def changed_headers(request: Request, changed: QuotaChanged) -> dict[str, str]:
+    return {**microversion.headers(microversion.requested(request)),
+            **positioned(changed.position)}
+
+
+def _force(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
+        return value.lower() in ("true", "1", "yes")
+    raise InvalidInput(f"Invalid input for field/attribute force. Value: {value}."
+                       f" {value!r} is not of type 'boolean', 'string'")
+
+
+async def set_limits(request: Request, keys: tuple[str, ...], action: str) -> QuotaChanged:
+    """Apply a PUT ``{"quota_set": {...}}`` naming only ``keys`` (and force)."""
     who = claims(request)
-    project_id = request.path_params["project_id"]
-    readable(who, project_id, "os_compute_api:os-quota-sets:show")
-    limits, _ = await usage_of(request, project_id)
-    return _json({"quota_set": {"id": project_id, **{k: limits[k] for k in NOVA_KEYS}}}, request)
-
-
-async def detail(request: Request) -> Response:
-    who = claims(request)
-    project_id = request.path_params["project_id"]
-    readable(who, project_id, "os_compute_api:os-quota-sets:detail")
-    limits, usage = await usage_of(request, project_id)
-    body: dict[str, Any] = {"id": project_id}
-    for key in NOVA_KEYS:
-        body[key] = {"in_use": usage.in_use.get(key, 0), "limit": limits[key], "reserved": 0}
-    return _json({"quota_set": body}, request)
-
-
-async def defaults(request: Request) -> Response:
-    claims(request)
-    project_id = request.path_params["project_id"]
-    values = defaults_of(context(request)).as_dict()
-    return _json({"quota_set": {"id": project_id, **{k: values[k] for k in NOVA_KEYS}}},
-                 request)
-
-
-async def limits(request: Request) -> Response:
-    """Absolute limits and usage of the caller's project (an admin may name
-    another with ``tenant_id``); no rate limits, as Nova since Newton."""
-    who = claims(request)
-    project_id = request.query_params.get("tenant_id") or who.project_id
-    readable(who, project_id, "os_compute_api:limits:other_project")
-    limit, usage = await usage_of(request, project_id)
-    absolute = {
-        "maxImageMeta": limit["metadata_items"],
-        "maxPersonality": limit["injected_files"],
-        "maxPersonalitySize": limit["injected_file_content_bytes"],
-        "maxSecurityGroupRules": limit["security_group_rules"],
-        "maxSecurityGroups": limit["security_groups"],
-        "maxServerGroupMembers": limit["server_group_members"],
-        "maxServerGroups": limit["server_groups"],
-        "maxServerMeta": limit["metadata_items"],
-        "maxTotalCores": limit["cores"],
-        "maxTotalFloatingIps": limit["floating_ips"],
-        "maxTotalInstances": limit["instances"],
-        "maxTotalKeypairs": limit["key_pairs"],
-        "maxTotalRAMSize": limit["ram"],
-        "totalCoresUsed": usage.in_use["cores"],
-        "totalFloatingIpsUsed": 0,
-        "totalInstancesUsed": usage.in_use["instances"],
-        "totalRAMUsed": usage.in_use["ram"],
-        "totalSecurityGroupsUsed": 0,
-        "totalServerGroupsUsed": 0,
-    }
-    return _json({"limits": {"absolute": absolute, "rate": []}}, request)
-
-
-routes = [
-    Route("/compute/v2.1/os-quota-sets/{project_id}/defaults", defaults, methods=["GET"]),
-    Route("/compute/v2.1/os-quota-sets/{project_id}/detail", detail, methods=["GET"]),
-    Route("/compute/v2.1/os-quota-sets/{project_id}", show, methods=["GET"]),
-    Route("/compute/v2.1/limits", limits, methods=["GET"]),
-]
+    require_admin(who, action)
+    body = decode(await request.body(), dict[str, Any])
+    quota_set = body.get("quota_set")
+    if set(body) != {"quota_set"} or not isinstance(quota_set, dict):
+        raise InvalidInput("Invalid input for field/attribute quota_set."
+                           " A 'quota_set' object is required.")
+    force = _force(quota_set.get("force", False))
+    values = {k: convert(v, QuotaLimit, strict=False, field=k)
+              for k, v in quota_set.items() if k != "force"}
+    for key in values:
+        if key not in keys:
+            raise InvalidInput("Invalid input for field/attribute quota_set. Additional"
+                               f" properties are not allowed ('{key}' was unexpected)")
+    cmd = SetQuotaLimits(request_id=await idempotency.request_id(request, who),
+                         project_id=request.path_params["project_id"], limits=values,
+                         force=force)
+    return await run_in_threadpool(commands(request).quotas.set_limits, cmd)

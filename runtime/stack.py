@@ -25,7 +25,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import AsyncConnectionPool
 
 from api.app import Role, create_app
-from api.context import Context
+from api.context import ApiSettings, Context
 from api.revocations import RevocationCache
 from api.tokens import TokenSigner
 from commands import host_reports, ingest
@@ -142,11 +142,15 @@ def _required(part: T | None) -> T:
 
 def context(settings: Settings, commands: Commands | None,
             pool: AsyncConnectionPool[Any] | None, identity: IdentityCommands,
-            database_url: str) -> Context:
+            database_url: str, types: list[VolumeType]) -> Context:
     return Context(
         signer=TokenSigner(credentials.token_secret(settings), settings.token_ttl_seconds),
         base_url=settings.base_url, region=settings.region, identity=identity,
         revocations=RevocationCache(database_url),
+        settings=ApiSettings(image_dir=settings.state_path / "images",
+                             quota_defaults=quota_defaults(settings),
+                             service_down_time=settings.service_down_time,
+                             volume_types=tuple(types)),
         query_wait_seconds=settings.query_wait_seconds, commands=commands, pool=pool,
         max_request_body_bytes=settings.max_request_body_bytes,
         request_body_timeout_seconds=settings.request_body_timeout_seconds,
@@ -185,11 +189,7 @@ class Api:
                    api_role: Role) -> Api:
         identity = open_identity(commands, database_url, bounds)
         await ensure_admin(settings, identity)
-        ctx = context(settings, commands, pool, identity, bounds.conninfo(database_url))
-        ctx.extra["image_dir"] = settings.state_path / "images"
-        ctx.extra["quota_defaults"] = quota_defaults(settings)
-        ctx.extra["service_down_time"] = settings.service_down_time
-        ctx.extra["volume_types"] = types
+        ctx = context(settings, commands, pool, identity, bounds.conninfo(database_url), types)
         host_requests = HostRequests(nats_url, settings.subject_prefix)
         ctx.console = host_requests.console
         server = uvicorn.Server(uvicorn.Config(

@@ -124,3 +124,18 @@ async def test_a_non_admin_may_not_create_delete_or_grant_flavors(
         assert "Policy doesn't allow" in r.json()["forbidden"]["message"]
     assert (await http.get(f"{C}/flavors/1")).status_code == 200
 
+
+
+async def test_a_server_booted_with_an_admin_created_flavor_shows_that_flavors_id_and_links(
+        running_stack: RunningStack) -> None:
+    http = running_stack.http
+    made = await http.post(f"{C}/flavors", json={"flavor": {
+        "name": "m2.made", "ram": 256, "vcpus": 1, "disk": 1, "id": "made-1"}})
+    assert made.status_code == 200, made.text
+    booted = await http.post(f"{C}/servers", json={"server": {
+        "name": "on-made", "imageRef": "cirros-0.6.2-x86_64-disk", "flavorRef": "made-1"}})
+    assert booted.status_code == 202, booted.text
+    position = {"Nimbus-Log-Position": booted.headers["Nimbus-Log-Position"]}
+    shown = await http.get(f"{C}/servers/{booted.json()['server']['id']}", headers=position)
+    assert shown.json()["server"]["flavor"] == {"id": "made-1", "links": [
+        {"rel": "bookmark", "href": f"{running_stack.settings.base_url}/compute/flavors/made-1"}]}

@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import psycopg
 import pytest
 
 from api.app import Role, create_app
-from api.context import Context
+from api.context import ApiSettings, Context
 from api.revocations import RevocationCache
 from api.tokens import TokenSigner
 from commands.application import NimbusApplication
 from commands.identity import IdentityCommands
+from domain.quota import QuotaDefaults
 from projections import projector
 from tests.support.polling import eventually
 from tests.support.stack import auth_body
@@ -42,7 +44,10 @@ def client(identity: IdentityCommands, database_url: str, role: Role,
            ttl: int) -> httpx.AsyncClient:
     ctx = Context(signer=TokenSigner(b"secret", ttl), base_url="http://nimbus",
                   region="RegionOne", identity=identity,
-                  revocations=RevocationCache(database_url))
+                  revocations=RevocationCache(database_url),
+                  settings=ApiSettings(image_dir=Path("/nonexistent"),
+                                       quota_defaults=QuotaDefaults(), service_down_time=60.0,
+                                       volume_types=()))
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(ctx, role)),
                              base_url="http://nimbus")
 

@@ -41,8 +41,12 @@ ADAPTERS = {
     "starlette": {"api/"},
 }
 
-# packages that must not know of each other (sibling independence)
-INDEPENDENT = [("workers.hypervisor", "workers.storage")]
+# packages that must not know of each other (sibling independence); the API's
+# services share only what lives at api/ top level
+API_SERVICES = ("api.identity", "api.compute", "api.image", "api.volume", "api.network")
+INDEPENDENT = [("workers.hypervisor", "workers.storage"),
+               *((one, other) for i, one in enumerate(API_SERVICES)
+                 for other in API_SERVICES[i + 1:])]
 
 SUBJECTS_MODULE = "messaging/subjects.py"
 # A piece of a subject or stream name: ``<prefix>.events.…``, ``….hosts.<host>.…``,
@@ -155,6 +159,42 @@ def test_sibling_packages_do_not_import_each_other(one: str, other: str) -> None
         for path in sources(this.replace(".", "/")):
             wrong = {m for m in modules_imported_by(path) if m == that or m.startswith(f"{that}.")}
             assert not wrong, f"{path.relative_to(ROOT)} imports {sorted(wrong)}"
+
+
+def test_the_shared_api_modules_import_no_service_package() -> None:
+    """api/'s top-level modules are what every service shares, so none of them
+    leans on one service; only the app that collects the services imports them."""
+    for path in sorted((ROOT / "api").glob("*.py")):
+        if path.name == "app.py":
+            continue
+        wrong = {m for m in modules_imported_by(path)
+                 if any(m == s or m.startswith(f"{s}.") for s in API_SERVICES)}
+        assert not wrong, f"{path.relative_to(ROOT)} imports {sorted(wrong)}"
+
+
+def test_every_api_resource_module_is_served_with_its_command_and_query_routes() -> None:
+    """Each module of a service package exports its command and query routes,
+    and the app serves exactly those for each role (logins and health in both)."""
+    from api import app, health, stream
+    from api.identity import auth
+
+    for service in API_SERVICES:
+        package = __import__(service, fromlist=["RESOURCES"])
+        modules = {p.stem for p in (ROOT / service.replace(".", "/")).glob("*.py")
+                   if p.stem != "__init__"}
+        routed = {m.__name__.rpartition(".")[2] for m in package.RESOURCES}
+        shared = modules - routed  # shapes, bodies and the like: no routes of their own
+        for name in shared:
+            module = __import__(f"{service}.{name}", fromlist=["_"])
+            assert not hasattr(module, "command_routes"), f"{service}.{name} is not served"
+        for module in package.RESOURCES:
+            assert isinstance(module.command_routes, list), module.__name__
+            assert isinstance(module.query_routes, list), module.__name__
+    both = [*auth.routes, *health.routes]
+    assert app.routes_for("command") == [
+        *both, *(r for m in app.RESOURCES for r in m.command_routes)]
+    assert app.routes_for("query") == [
+        *both, *(r for m in app.RESOURCES for r in m.query_routes), *stream.routes]
 
 
 def test_nothing_but_the_composition_root_loads_libvirt() -> None:

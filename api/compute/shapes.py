@@ -1,16 +1,18 @@
-"""How views and catalog entries look on the wire (Nova and Glance shapes)."""
+"""How servers, their actions and attachments, flavors and keypairs look on the
+wire (Nova 2.1 shapes)."""
 
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import msgspec
 
+from api.http import iso, links
 from domain import instance as model
-from domain.catalog import FLAVORS, Flavor, Image
+from domain.volume import Volume
+from projections.catalog_queries import FlavorView, KeypairView
 from projections.queries import ActionView, InstanceView
 
 # the event nova-compute records for each action; actions missing here
@@ -26,17 +28,6 @@ EVENT_NAMES = {
     "stop": "compute_stop_instance",
     "start": "compute_start_instance",
 }
-
-
-def iso(ts: datetime | None) -> str | None:
-    return ts.strftime("%Y-%m-%dT%H:%M:%SZ") if ts else None
-
-
-def links(base: str, kind: str, ident: str) -> list[dict[str, str]]:
-    return [
-        {"rel": "self", "href": f"{base}/compute/v2.1/{kind}/{ident}"},
-        {"rel": "bookmark", "href": f"{base}/compute/{kind}/{ident}"},
-    ]
 
 
 def server_brief(base: str, s: InstanceView) -> dict[str, Any]:
@@ -55,7 +46,6 @@ def server(base: str, s: InstanceView, *, admin: bool,
            volumes: list[str] | None = None) -> dict[str, Any]:
     """Nova's server body; ``volumes`` are the ids of the volumes attached."""
     ident = str(s.id)
-    flavor = FLAVORS.get(s.flavor_id)
     body: dict[str, Any] = {
         **server_brief(base, s),
         "status": s.status,
@@ -64,8 +54,7 @@ def server(base: str, s: InstanceView, *, admin: bool,
         "metadata": dict(s.metadata),
         "hostId": hashlib.sha224(f"{s.project_id}{s.host}".encode()).hexdigest(),
         "image": {"id": s.image_ref, "links": links(base, "images", s.image_ref)[1:]},
-        "flavor": {"id": s.flavor_id, "links": links(base, "flavors", s.flavor_id)[1:]}
-        if flavor else {"id": s.flavor_id},
+        "flavor": {"id": s.flavor_id, "links": links(base, "flavors", s.flavor_id)[1:]},
         "created": iso(s.created_at),
         "updated": iso(s.updated_at),
         "addresses": {},
@@ -121,22 +110,39 @@ def action_detail(a: ActionView) -> dict[str, Any]:
     return {**action(a), "events": events}
 
 
-def flavor(base: str, f: Flavor) -> dict[str, Any]:
+def flavor_brief(base: str, f: FlavorView) -> dict[str, Any]:
+    return {"id": f.id, "name": f.name, "links": links(base, "flavors", f.id)}
+
+
+def flavor(base: str, f: FlavorView) -> dict[str, Any]:
     return {
-        "id": f.id, "name": f.name, "vcpus": f.vcpus, "ram": f.ram, "disk": f.disk,
-        "OS-FLV-EXT-DATA:ephemeral": f.ephemeral, "swap": "" if not f.swap else f.swap,
-        "rxtx_factor": 1.0, "os-flavor-access:is_public": f.is_public,
-        "OS-FLV-DISABLED:disabled": False, "links": links(base, "flavors", f.id),
+        **flavor_brief(base, f), "vcpus": f.vcpus, "ram": f.ram, "disk": f.disk,
+        "OS-FLV-EXT-DATA:ephemeral": f.ephemeral, "swap": f.swap or "",
+        "rxtx_factor": f.rxtx_factor, "os-flavor-access:is_public": f.is_public,
+        "OS-FLV-DISABLED:disabled": False,
     }
 
 
-def image(base: str, i: Image) -> dict[str, Any]:
+def keypair_brief(k: KeypairView, version: tuple[int, int]) -> dict[str, Any]:
+    body = {"name": k.name, "public_key": k.public_key, "fingerprint": k.fingerprint}
+    if version >= (2, 2):
+        body["type"] = k.type
+    return body
+
+
+def keypair_id(k: KeypairView) -> int:
+    """Nova's keypair ids are integers: a stable 31-bit number from the aggregate id."""
+    return k.id.int >> 97
+
+
+def keypair(k: KeypairView, version: tuple[int, int]) -> dict[str, Any]:
     return {
-        "id": i.id, "name": i.name, "status": i.status, "visibility": i.visibility,
-        "disk_format": i.disk_format, "container_format": i.container_format,
-        "size": i.size, "min_disk": i.min_disk, "min_ram": i.min_ram,
-        "protected": False, "os_hidden": False, "tags": [], "owner": None,
-        "created_at": i.created_at, "updated_at": i.created_at,
-        "self": f"/v2/images/{i.id}", "file": f"/v2/images/{i.id}/file",
-        "schema": "/v2/schemas/image",
+        **keypair_brief(k, version), "user_id": k.user_id, "id": keypair_id(k),
+        "created_at": iso(k.created_at), "updated_at": None, "deleted": False,
+        "deleted_at": None,
     }
+
+
+def volume_attachment(v: Volume) -> dict[str, Any]:
+    """Nova's ``volumeAttachment``."""
+    return {"id": v.id, "volumeId": v.id, "serverId": v.server_id, "device": v.device}

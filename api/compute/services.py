@@ -1,4 +1,6 @@
-"""Host command routes (admin only): enable and disable a compute service, 2.1 form.
+"""Nova's os-services (admin only, 2.1 form): list the compute services (a
+query: the hosts view, "up" or "down" from the heartbeat table), enable and
+disable one (commands).
 
 ``PUT /os-services/disable`` {"host", "binary"}, ``/disable-log-reason``
 (with "disabled_reason") and ``/enable`` record HostDisabled / HostEnabled;
@@ -13,17 +15,19 @@ import msgspec
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from api import idempotency, microversion
 from api.bodies import decode
-from api.consistency import POSITION_HEADER
+from api.consistency import caught_up, positioned
 from api.context import claims, context
 from api.fields import Text255
+from api.http import commands
 from api.policy import require_admin
 from commands.hosts import HostCommands, SetHostEnabled
 from domain.errors import InvalidInput, NotFound
 from domain.host import BINARY
+from projections.hosts_queries import HostView, list_hosts
 
 
 class ServiceBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -32,10 +36,36 @@ class ServiceBody(msgspec.Struct, forbid_unknown_fields=True):
     disabled_reason: Text255 | None = None
 
 
+def _time(host: HostView) -> str | None:
+    seen = host.last_seen or host.updated_at
+    return seen.strftime("%Y-%m-%dT%H:%M:%S.%f") if seen else None
+
+
+def service(host: HostView, down_after: float) -> dict[str, Any]:
+    return {
+        "id": host.number, "binary": BINARY, "host": host.host, "zone": "nova",
+        "status": "disabled" if host.disabled else "enabled",
+        "state": "up" if host.is_up(down_after) else "down",
+        "updated_at": _time(host), "disabled_reason": host.disabled_reason,
+    }
+
+
+async def list_services(request: Request) -> Response:
+    who = claims(request)
+    require_admin(who, "os_compute_api:os-services:list")
+    wanted_host = request.query_params.get("host")
+    wanted_binary = request.query_params.get("binary")
+    down_after = context(request).settings.service_down_time
+    found = [
+        service(h, down_after) for h in await list_hosts(await caught_up(request))
+        if (wanted_host is None or h.host == wanted_host)
+        and (wanted_binary is None or wanted_binary == BINARY)
+    ]
+    return microversion.answer({"services": found}, request)
+
+
 def _hosts(request: Request) -> HostCommands:
-    commands = context(request).commands
-    assert commands is not None, "command routes need the command services"
-    return commands.hosts
+    return commands(request).hosts
 
 
 async def _set(request: Request, *, enabled: bool, with_reason: bool) -> Response:
@@ -54,9 +84,7 @@ async def _set(request: Request, *, enabled: bool, with_reason: bool) -> Respons
                                "status": "disabled" if host.disabled else "enabled"}
     if with_reason:
         service["disabled_reason"] = host.disabled_reason
-    headers = microversion.headers(microversion.requested(request))
-    if position is not None:
-        headers[POSITION_HEADER] = str(position)
+    headers = {**microversion.headers(microversion.requested(request)), **positioned(position)}
     return JSONResponse({"service": service}, headers=headers)
 
 
@@ -72,8 +100,11 @@ async def enable(request: Request) -> Response:
     return await _set(request, enabled=True, with_reason=False)
 
 
-routes = [
+command_routes: list[BaseRoute] = [
     Route("/compute/v2.1/os-services/disable", disable, methods=["PUT"]),
     Route("/compute/v2.1/os-services/disable-log-reason", disable_log_reason, methods=["PUT"]),
     Route("/compute/v2.1/os-services/enable", enable, methods=["PUT"]),
+]
+query_routes: list[BaseRoute] = [
+    Route("/compute/v2.1/os-services", list_services, methods=["GET"]),
 ]

@@ -1,8 +1,8 @@
-"""Keypair command routes (Nova os-keypairs): create or import, and delete.
+"""Nova's os-keypairs: list and show (queries, from the catalog view), create
+or import, and delete (commands).
 
 A create without ``public_key`` answers with the generated private key; it
-is in this response only. Listing and showing keypairs are query routes
-(api/catalog_queries.py).
+is in this response only.
 """
 
 from __future__ import annotations
@@ -13,14 +13,18 @@ import msgspec
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from api import idempotency, microversion
 from api.bodies import decode
-from api.consistency import POSITION_HEADER
-from api.context import claims, context
+from api.compute import shapes
+from api.consistency import caught_up, positioned
+from api.context import claims
 from api.fields import LongText, Name, Text255
+from api.http import commands
 from commands.keypairs import KeypairCommands
+from domain.errors import NotFound
+from projections import catalog_queries as q
 
 
 class KeypairBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -34,17 +38,32 @@ class CreateKeypairBody(msgspec.Struct):
 
 
 def _keypairs(request: Request) -> KeypairCommands:
-    commands = context(request).commands
-    assert commands is not None, "command routes need the command services"
-    return commands.keypairs
+    return commands(request).keypairs
 
 
 def _headers(version: tuple[int, int], request_id: str,
              position: int | None) -> dict[str, str]:
-    headers = {"x-openstack-request-id": request_id, **microversion.headers(version)}
-    if position is not None:
-        headers[POSITION_HEADER] = str(position)
-    return headers
+    return {"x-openstack-request-id": request_id, **microversion.headers(version),
+            **positioned(position)}
+
+
+
+async def list_keypairs(request: Request) -> Response:
+    who = claims(request)
+    version = microversion.requested(request)
+    found = await q.list_keypairs(await caught_up(request), who.user_id)
+    return microversion.answer({"keypairs": [{"keypair": shapes.keypair_brief(k, version)}
+                               for k in found]}, request)
+
+
+async def show_keypair(request: Request) -> Response:
+    who = claims(request)
+    version = microversion.requested(request)
+    name = request.path_params["name"]
+    found = await q.get_keypair(await caught_up(request), who.user_id, name)
+    if found is None:
+        raise NotFound(f"Keypair {name} not found for user {who.user_id}")
+    return microversion.answer({"keypair": shapes.keypair(found, version)}, request)
 
 
 async def create_keypair(request: Request) -> Response:
@@ -77,7 +96,11 @@ async def delete_keypair(request: Request) -> Response:
     return Response(status_code=status, headers=_headers(version, request_id, position))
 
 
-routes = [
+command_routes: list[BaseRoute] = [
     Route("/compute/v2.1/os-keypairs", create_keypair, methods=["POST"]),
     Route("/compute/v2.1/os-keypairs/{name}", delete_keypair, methods=["DELETE"]),
+]
+query_routes: list[BaseRoute] = [
+    Route("/compute/v2.1/os-keypairs", list_keypairs, methods=["GET"]),
+    Route("/compute/v2.1/os-keypairs/{name}", show_keypair, methods=["GET"]),
 ]

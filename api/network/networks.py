@@ -4,8 +4,9 @@ nimbus has no network service yet, but ``openstack server create --network
 private`` must resolve the name before it boots. With no ``network`` entry in
 the catalog the SDK falls back to Nova's ``os-networks`` (at 2.1), matching
 on ``label``; with one it asks Neutron's ``/network/v2.0/networks``. Both
-answer the same single, fixed "private" network, read-only. The network
-issue replaces this module with a real service.
+answer the same single, fixed "private" network, read-only. A network
+service would replace this module. Nova's ``os-networks`` is served here,
+not under api/compute/, because it answers this same fixed network.
 """
 
 from __future__ import annotations
@@ -15,11 +16,10 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from api import microversion
-from api.context import claims, context
-from api.quotas import readable, usage_of
+from api.context import claims
 from domain.errors import NotFound
 
 NAME = "private"
@@ -72,35 +72,9 @@ async def show_neutron_network(request: Request) -> Response:
     return JSONResponse({"network": _neutron_network(who.project_id)})
 
 
-# Neutron's names for the quotas nimbus keeps (the others need the network service).
-NEUTRON_QUOTAS = {"floatingip": "floating_ips", "security_group": "security_groups",
-                  "security_group_rule": "security_group_rules"}
 
-
-async def network_versions(request: Request) -> Response:
-    base = context(request).base_url
-    return JSONResponse({"versions": [{
-        "id": "v2.0", "status": "CURRENT",
-        "links": [{"rel": "self", "href": f"{base}/network/v2.0/"}]}]})
-
-
-async def show_quota(request: Request) -> Response:
-    """``GET /network/v2.0/quotas/{project_id}[/details.json]``."""
-    who = claims(request)
-    project_id = request.path_params["project_id"]
-    readable(who, project_id, "get_quota")
-    limits, _ = await usage_of(request, project_id)
-    details = request.url.path.endswith("/details.json")
-    body = {name: ({"limit": limits[ours], "used": 0, "reserved": 0} if details
-                   else limits[ours]) for name, ours in NEUTRON_QUOTAS.items()}
-    return JSONResponse({"quota": body})
-
-
-routes = [
-    Route("/network", network_versions, methods=["GET"]),
-    Route("/network/", network_versions, methods=["GET"]),
-    Route("/network/v2.0/quotas/{project_id}/details.json", show_quota, methods=["GET"]),
-    Route("/network/v2.0/quotas/{project_id}", show_quota, methods=["GET"]),
+command_routes: list[BaseRoute] = []
+query_routes: list[BaseRoute] = [
     Route("/compute/v2.1/os-networks", list_nova_networks, methods=["GET"]),
     Route("/compute/v2.1/os-networks/{network_id}", show_nova_network, methods=["GET"]),
     Route("/network/v2.0/networks", list_neutron_networks, methods=["GET"]),

@@ -1,24 +1,13 @@
-"""The shape of a volume in Cinder's v3 API (what clients parse), and the
-rule every volume route shares: the project in the path is the caller's."""
+"""How volumes, snapshots and backups look in Cinder's v3 API (what clients parse)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from api.tokens import Claims
-from api.views import iso
+from api.http import iso
 from domain.backup import Backup
-from domain.errors import Forbidden
 from domain.snapshot import Snapshot
 from domain.volume import Volume
-
-PREFIX = "/volume/v3/{project_id}"
-
-
-def own_project(who: Claims, project_id: str) -> None:
-    """A member works in their own project's URL; an admin in any."""
-    if project_id != who.project_id and not who.caller.is_admin:
-        raise Forbidden(f"Policy doesn't allow volume access to project {project_id}.")
 
 
 def volume_brief(base: str, v: Volume) -> dict[str, Any]:
@@ -71,11 +60,6 @@ def attachment(v: Volume) -> dict[str, Any]:
     return {"id": v.id, "attachment_id": v.id, "volume_id": v.id, "server_id": v.server_id,
             "host_name": v.compute_host, "device": v.device,
             "attached_at": iso(v.updated_at) if v.status == "in-use" else None}
-
-
-def volume_attachment(v: Volume) -> dict[str, Any]:
-    """Nova's ``volumeAttachment``."""
-    return {"id": v.id, "volumeId": v.id, "serverId": v.server_id, "device": v.device}
 
 
 def _links(base: str, v: Volume) -> list[dict[str, str]]:

@@ -1,4 +1,7 @@
-"""Keystone v3 password authentication and the service catalog, under /identity."""
+"""Keystone v3 tokens and the service catalog, under /identity: password login
+and token validation (served by either process, since a client logs in to
+whichever it reaches), logout (a command), and the projects a token's user
+may scope to (a query)."""
 
 from __future__ import annotations
 
@@ -9,14 +12,17 @@ import msgspec
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from api.bodies import decode
-from api.context import Context, claims, context, stable_id
+from api.context import Context, claims, context
 from api.errors import IdentityForbidden
 from api.fields import Password, Text255
+from api.identity.requests import identity, with_position
+from api.identity.users import user_projects
 from api.tokens import Claims
 from domain.errors import InvalidInput, NotFound, Unauthorized
+from domain.identity import keystone_id, role_id
 
 DOMAIN = {"id": "default", "name": "Default"}
 
@@ -70,9 +76,9 @@ def catalog(ctx: Context, project_id: str) -> list[dict[str, Any]]:
     its v3 API has it."""
     def entry(kind: str, name: str, path: str) -> dict[str, Any]:
         return {
-            "id": stable_id("service", kind), "type": kind, "name": name,
+            "id": keystone_id("service", kind), "type": kind, "name": name,
             "endpoints": [{
-                "id": stable_id("endpoint", kind), "interface": iface,
+                "id": keystone_id("endpoint", kind), "interface": iface,
                 "region_id": ctx.region, "region": ctx.region, "url": f"{ctx.base_url}{path}",
             } for iface in ("public", "internal", "admin")],
         }
@@ -92,7 +98,7 @@ def token_body(ctx: Context, c: Claims) -> dict[str, Any]:
         "user": {"id": c.user_id, "name": c.user_name, "domain": DOMAIN,
                  "password_expires_at": None},
         "project": {"id": c.project_id, "name": c.project_name, "domain": DOMAIN},
-        "roles": [{"id": stable_id("role", r), "name": r} for r in c.roles],
+        "roles": [{"id": role_id(r), "name": r} for r in c.roles],
         "is_domain": False,
         "issued_at": _iso(c.issued_at),
         "expires_at": _iso(c.expires_at),
@@ -174,11 +180,32 @@ async def validate_token(request: Request) -> Response:
     return JSONResponse(token_body(context(request), found), headers={"X-Subject-Token": token})
 
 
-routes = [
+async def revoke_token(request: Request) -> Response:
+    """Logout: the token is refused everywhere from now on."""
+    who = claims(request)
+    _, token = subject(request)
+    if token.user_id != who.user_id and not who.caller.is_admin:
+        raise IdentityForbidden("You are not authorized to perform the requested action: "
+                        "identity:revoke_token.")
+    written = await run_in_threadpool(
+        identity(request).revoke_token, audit_id=token.audit_id, user_id=token.user_id,
+        project_id=token.project_id)
+    context(request).revocations.add(token.audit_id)
+    return with_position(Response(status_code=204), written)
+
+
+# login and validation are served by the command and the query process alike
+routes: list[BaseRoute] = [
     Route("/identity", versions, methods=["GET"]),
     Route("/identity/", versions, methods=["GET"]),
     Route("/identity/v3", version, methods=["GET"]),
     Route("/identity/v3/", version, methods=["GET"]),
     Route("/identity/v3/auth/tokens", issue_token, methods=["POST"]),
     Route("/identity/v3/auth/tokens", validate_token, methods=["GET", "HEAD"]),
+]
+command_routes: list[BaseRoute] = [
+    Route("/identity/v3/auth/tokens", revoke_token, methods=["DELETE"]),
+]
+query_routes: list[BaseRoute] = [
+    Route("/identity/v3/auth/projects", user_projects, methods=["GET"]),
 ]

@@ -1,0 +1,23 @@
+"""Nova 2.1: servers and what hangs off them, flavors, keypairs, quotas and the
+fleet's hosts, one module per resource."""
+
+from api.compute import (
+    flavor_access,
+    flavors,
+    hosts,
+    hypervisors,
+    instance_actions,
+    keypairs,
+    limits,
+    quota_sets,
+    server_actions,
+    server_metadata,
+    servers,
+    services,
+    versions,
+    volume_attachments,
+)
+
+RESOURCES = (versions, servers, server_actions, server_metadata, instance_actions,
+             volume_attachments, flavors, flavor_access, keypairs, quota_sets, limits,
+             services, hypervisors, hosts)

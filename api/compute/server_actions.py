@@ -1,0 +1,124 @@
+"""Nova's server actions (``POST /servers/{id}/action``): turn the one action a
+body names into a command, answer as Nova does.
+
+An action only appends events, as every write does (api/compute/servers.py).
+The one exception to "no I/O beyond the store" is os-getConsoleOutput, which
+asks the instance's host through ``Context.console``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from api import idempotency, microversion
+from api.bodies import decode
+from api.compute.bodies import ConsoleOutputBody, LockBody, RebootBody, argument
+from api.compute.servers import accepted_answer
+from api.context import claims, context
+from api.http import commands
+from api.tokens import Claims
+from commands.instances import InstanceCommands
+from commands.messages import (
+    Accepted,
+    DeleteInstance,
+    InstanceChange,
+    InstanceCommand,
+    LockInstance,
+    PauseInstance,
+    RebootInstance,
+    ResumeInstance,
+    StartInstance,
+    StopInstance,
+    SuspendInstance,
+    UnlockInstance,
+    UnpauseInstance,
+)
+from domain.errors import InvalidInput, InvalidState, NotFound
+
+# actions that start host work and take no argument
+SIMPLE_ACTIONS: dict[str, type[InstanceCommand]] = {
+    "pause": PauseInstance,
+    "unpause": UnpauseInstance,
+    "suspend": SuspendInstance,
+    "resume": ResumeInstance,
+    "os-stop": StopInstance,
+    "os-start": StartInstance,
+}
+
+
+def _instances(request: Request) -> InstanceCommands:
+    return commands(request).instances
+
+
+def _command(request: Request, who: Claims, name: str, value: Any,
+             request_id: str) -> InstanceCommand:
+    """The command an action body names, or 400."""
+    common: dict[str, Any] = {
+        "request_id": request_id, "caller": who.caller,
+        "instance_id": request.path_params["server_id"],
+    }
+    if name in SIMPLE_ACTIONS:
+        return SIMPLE_ACTIONS[name](**common)
+    if name == "reboot":
+        kind = argument(value, RebootBody, "reboot").type.upper()
+        if kind not in ("SOFT", "HARD"):
+            raise InvalidInput("Invalid input for field/attribute type: "
+                               f"{kind!r} is not one of 'SOFT', 'HARD'")
+        return RebootInstance(**common, hard=kind == "HARD")
+    if name == "forceDelete":
+        return DeleteInstance(**common, force=True)
+    if name == "lock":
+        return LockInstance(**common, reason=argument(value, LockBody, "lock").locked_reason)
+    if name == "unlock":
+        return UnlockInstance(**common)
+    raise InvalidInput(f"There is no such action: {name}")
+
+
+async def server_action(request: Request) -> Response:
+    version = microversion.requested(request)
+    who = claims(request)
+    body = decode(await request.body(), dict[str, Any])
+    if len(body) != 1:
+        raise InvalidInput("Exactly one action is expected in the request body.")
+    ((name, value),) = body.items()
+    if name == "os-getConsoleOutput":
+        return await _console_output(request, who, value, version)
+    cmd = _command(request, who, name, value, await idempotency.request_id(request, who))
+    run: Callable[[Any], Accepted] = (
+        _instances(request).change if isinstance(cmd, InstanceChange)
+        else _instances(request).act)
+    accepted = await run_in_threadpool(run, cmd)
+    return accepted_answer(request, accepted, 202, None)
+
+
+async def _console_output(request: Request, who: Claims, value: Any,
+                          version: tuple[int, int]) -> Response:
+    raw = argument(value, ConsoleOutputBody, "os-getConsoleOutput").length
+    length = None if raw is None else int(raw)
+    if length is not None and length < -1:
+        raise InvalidInput("Invalid input for field/attribute length: must be -1 or more")
+    state = await run_in_threadpool(_instances(request).instance,
+                                    request.path_params["server_id"], who.caller)
+    console = context(request).console
+    if console is None:
+        raise InvalidState(f"Instance {state.id}'s console cannot be reached here.")
+    try:
+        output = await console(state.host, state.id, length)
+    except TimeoutError:
+        raise InvalidState(f"The host of instance {state.id} did not answer; "
+                           "try again later.") from None
+    if output is None:
+        raise NotFound("Guest does not have a console available.")
+    return JSONResponse({"output": output}, headers=microversion.headers(version))
+
+
+command_routes: list[BaseRoute] = [
+    Route("/compute/v2.1/servers/{server_id}/action", server_action, methods=["POST"]),
+]
+query_routes: list[BaseRoute] = []

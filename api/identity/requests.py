@@ -1,0 +1,48 @@
+"""What the Keystone routes share: the identity service and views they use,
+a write's request id and log position, Keystone's list wrapper, and the one
+domain nimbus has."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from api import idempotency
+from api.consistency import positioned
+from api.context import claims, context
+from commands.identity import IdentityCommands, Written
+from domain.errors import InvalidInput
+from projections.views import Views
+
+
+def identity(request: Request) -> IdentityCommands:
+    return context(request).identity
+
+
+def pool(request: Request) -> Views:
+    found = context(request).pool
+    assert found is not None, "query routes need the views"
+    return found
+
+
+async def request_id(request: Request) -> str:
+    return await idempotency.request_id(request, claims(request))
+
+
+def with_position(response: Response, done: Written) -> Response:
+    """``response`` with the log position of what the request wrote."""
+    response.headers.update(positioned(done.position))
+    return response
+
+
+def default_domain(domain_id: str, field: str) -> None:
+    if domain_id != "default":
+        raise InvalidInput(f"Invalid input for field '{field}.domain_id': only the Default "
+                           "domain exists.")
+
+
+def listing(request: Request, key: str, items: list[dict[str, Any]]) -> Response:
+    return JSONResponse({key: items, "links": {"self": str(request.url), "previous": None,
+                                                "next": None}})

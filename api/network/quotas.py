@@ -1,0 +1,35 @@
+"""Neutron's quotas (read-only): the network limits of the one per-project quota
+that Nova's and Cinder's routes also read (api/quotas.py), for ``openstack
+quota show``. Nothing claims them, so their usage is 0."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from api.context import claims
+from api.quotas import readable, usage_of
+
+# Neutron's names for the quotas nimbus keeps (the others need the network service).
+NEUTRON_QUOTAS = {"floatingip": "floating_ips", "security_group": "security_groups",
+                  "security_group_rule": "security_group_rules"}
+
+
+async def show_quota(request: Request) -> Response:
+    """``GET /network/v2.0/quotas/{project_id}[/details.json]``."""
+    who = claims(request)
+    project_id = request.path_params["project_id"]
+    readable(who, project_id, "get_quota")
+    limits, _ = await usage_of(request, project_id)
+    details = request.url.path.endswith("/details.json")
+    body = {name: ({"limit": limits[ours], "used": 0, "reserved": 0} if details
+                   else limits[ours]) for name, ours in NEUTRON_QUOTAS.items()}
+    return JSONResponse({"quota": body})
+
+
+command_routes: list[BaseRoute] = []
+query_routes: list[BaseRoute] = [
+    Route("/network/v2.0/quotas/{project_id}/details.json", show_quota, methods=["GET"]),
+    Route("/network/v2.0/quotas/{project_id}", show_quota, methods=["GET"]),
+]

@@ -1,0 +1,59 @@
+"""Cinder v3 snapshots: list, show (queries, from the views), take and delete
+(commands)."""
+
+from __future__ import annotations
+
+import msgspec
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from api.bodies import decode
+from api.fields import LooseName, Text255
+from api.volume.listing import lister, shower
+from api.volume.requests import PREFIX, done, who_asks
+from api.volume.shapes import snapshot
+from commands.snapshots import DeleteSnapshot, TakeSnapshot
+from domain.snapshot import Snapshot
+
+
+class _NewSnapshot(msgspec.Struct, forbid_unknown_fields=False):
+    """A snapshot's request body."""
+
+    volume_id: Text255
+    name: LooseName | None = None
+    description: Text255 | None = None
+    force: bool = False
+
+
+class _SnapshotBody(msgspec.Struct):
+    snapshot: _NewSnapshot
+
+
+async def create_snapshot(request: Request) -> Response:
+    who, request_id, commands = await who_asks(request)
+    new = decode(await request.body(), _SnapshotBody, service="cinder").snapshot
+    accepted = await run_in_threadpool(commands.snapshots.take, TakeSnapshot(
+        request_id=request_id, caller=who.caller, volume_id=new.volume_id,
+        name=new.name or "", description=new.description or "", force=new.force))
+    return done(accepted.position, {"snapshot": snapshot(accepted.snapshot)})
+
+
+async def delete_snapshot(request: Request) -> Response:
+    who, request_id, commands = await who_asks(request)
+    accepted = await run_in_threadpool(commands.snapshots.delete, DeleteSnapshot(
+        request_id=request_id, caller=who.caller, snapshot_id=request.path_params["ident"]))
+    return done(accepted.position)
+
+
+command_routes: list[BaseRoute] = [
+    Route(f"{PREFIX}/snapshots", create_snapshot, methods=["POST"]),
+    Route(f"{PREFIX}/snapshots/{{ident}}", delete_snapshot, methods=["DELETE"]),
+]
+query_routes: list[BaseRoute] = [
+    Route(f"{PREFIX}/snapshots", lister(Snapshot, "snapshots", detail=False), methods=["GET"]),
+    Route(f"{PREFIX}/snapshots/detail", lister(Snapshot, "snapshots", detail=True),
+          methods=["GET"]),
+    Route(f"{PREFIX}/snapshots/{{ident}}", shower(Snapshot, "snapshot"), methods=["GET"]),
+]
