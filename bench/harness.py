@@ -16,7 +16,6 @@ import math
 import os
 import secrets
 import shutil
-import socket
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Iterator, Sequence
@@ -32,12 +31,10 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from bench.baseline import insert_commit_rate
 from commands.application import Retries
-from messaging import nats as bus
-from messaging.subjects import Subjects
 from migrations.runner import upgrade
-from runtime import stack
 from runtime.embedded import EmbeddedNats, EmbeddedPostgres, nats_answers, postgres_answers
 from runtime.settings import Settings, load
+from tests.support.stack import auth_body, free_port, serving
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
@@ -129,21 +126,6 @@ def place(baseline_rows: int) -> Iterator[Place]:
 # -- the stack and its clients ----------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def auth_body(user: str, password: str, project: str) -> dict[str, Any]:
-    return {"auth": {
-        "identity": {"methods": ["password"], "password": {
-            "user": {"name": user, "domain": {"name": "Default"}, "password": password}}},
-        "scope": {"project": {"name": project, "domain": {"name": "Default"}}},
-    }}
-
-
 def client(base_url: str, token: str | None = None) -> httpx.AsyncClient:
     headers = {"X-Auth-Token": token} if token else {}
     return httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30, trust_env=False)
@@ -183,33 +165,12 @@ async def running(at: Place, **settings_: Any) -> AsyncIterator[Stack]:
     prefix = "bench" + uuid.uuid4().hex[:12]
     password = secrets.token_urlsafe(16)
     settings = load({
-        "state_dir": str(at.state_dir), "api_port": _free_port(), "subject_prefix": prefix,
+        "state_dir": str(at.state_dir), "api_port": free_port(), "subject_prefix": prefix,
         "admin_password": password, "hosts": HOSTS, **settings_,
     }, env={})
-    stop = asyncio.Event()
-    ready = asyncio.Event()
     retries = Retries()
-    task = asyncio.ensure_future(
-        stack.serve(settings, at.database_url, at.nats_url, stop, on_ready=ready.set,
-                    retries=retries))
-    try:
-        waiter = asyncio.ensure_future(ready.wait())
-        await asyncio.wait([task, waiter], timeout=30, return_when=asyncio.FIRST_COMPLETED)
-        waiter.cancel()
-        if task.done():
-            task.result()  # raises what stopped the stack
-        if not ready.is_set():
-            raise RuntimeError("the stack did not become ready within 30 s")
+    async with serving(settings, at.database_url, at.nats_url, retries=retries) as task:
         yield Stack(settings, password, task, retries)
-    finally:
-        stop.set()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(task, 30)
-        nc = await bus.connect(at.nats_url)
-        try:
-            await bus.delete_streams(nc.jetstream(), Subjects(prefix))
-        finally:
-            await nc.close()
 
 
 # -- figures ---------------------------------------------------------------------------

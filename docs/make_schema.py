@@ -1,7 +1,7 @@
 """Write docs/events.schema.json: the JSON Schema of the published EventMessage.
 
 Subscribers in other languages validate or generate types from this file, so
-it must always match ``messaging.wire.EventMessage``; tests/test_event_docs.py
+it must always match ``messaging.wire.EventMessage``; tests/unit/test_event_docs.py
 fails when it does not. Run ``python docs/make_schema.py`` after changing an
 event.
 

@@ -4,7 +4,7 @@ The subject grammar is part of the contract with subscribers (docs/events.md
 §1): the relay publishes on it, the workers and the ingester filter on it,
 and the hosts answer core requests on it. Keeping it in one module means a
 new subject is added, and an old one renamed, in one place;
-tests/test_architecture.py fails when another module spells a subject.
+tests/unit/test_architecture.py fails when another module spells a subject.
 
 Under a prefix (``nimbus`` unless configured):
 

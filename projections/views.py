@@ -5,7 +5,7 @@ The API's query routes read only through the query functions of
 handing each the ``Views`` the composition root opened. They never open a
 connection, use the handle themselves or catch a driver's error (a query
 function turns the errors a caller can cause into domain errors), so the API
-does not import the database driver; tests/test_architecture.py holds it to
+does not import the database driver; tests/unit/test_architecture.py holds it to
 that. The handle is the views' connection pool: only this package uses it as
 one.
 """

@@ -6,6 +6,9 @@ servers on 127.0.0.1 (5432, 4222) when they answer; else nimbus's own
 embedded servers, started for this test session in a folder under /tmp and
 stopped at its end. Each test gets its own subject prefix (and so its own
 JetStream streams) so tests never see each other's messages.
+
+Each test also carries the marker of its tier, the folder it is in
+(tests/README.md), so that ``pytest -m unit`` runs one tier.
 """
 
 from __future__ import annotations
@@ -13,16 +16,24 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from runtime.embedded import EmbeddedNats, EmbeddedPostgres, nats_answers, postgres_answers
+from tests.support.stack import RunningStack, new_subject_prefix, stack_running
 
 LOCAL_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 LOCAL_NATS_URL = "nats://127.0.0.1:4222"
+TIERS = ("unit", "service", "adapters", "e2e", "clients")
+HERE = Path(__file__).resolve().parent
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    tier = item.path.relative_to(HERE).parts[0]
+    if tier in TIERS:
+        item.add_marker(tier)
 
 
 @pytest.fixture(scope="session")
@@ -62,7 +73,17 @@ def server_database_url(embedded_state_dir: Path) -> Iterator[str]:
 
 @pytest.fixture
 def subject_prefix() -> Iterator[str]:
-    yield "t" + uuid.uuid4().hex[:12]
+    yield new_subject_prefix()
 
 
-pytest_plugins = ["tests.database", "tests.stack"]
+@pytest.fixture
+async def running_stack(
+    database_url: str, nats_url: str, subject_prefix: str, tmp_path: Path
+) -> AsyncIterator[RunningStack]:
+    """The whole stack on this test's own database and subjects."""
+    async with stack_running(database_url, nats_url, subject_prefix, tmp_path) as running:
+        yield running
+
+
+pytest_plugins = [
+    "tests.support.database", "tests.support.shared", "tests.support.scheduling"]

@@ -8,7 +8,7 @@ event type of ``domain.codec.EVENT_TYPES`` is written at least once (hosts'
 reports are recorded as the ingester records them, through the services'
 ``record_outcome``), and dumps ``public.nimbus_events`` row by row in log
 order into ``events.jsonl``: originator id, version, topic and the stored
-state bytes as text, never re-encoded. ``tests/test_golden_log.py`` then
+state bytes as text, never re-encoded. ``tests/service/test_golden_log.py`` then
 decodes, folds and projects that file and the frozen ``events-v*.jsonl``
 without a database of its own. When to run it: README.md beside this file.
 """

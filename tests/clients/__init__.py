@@ -1,0 +1,1 @@
+"""The clients tier (tests/README.md)."""

@@ -1,0 +1,1 @@
+"""The service tier (tests/README.md)."""

@@ -1,0 +1,97 @@
+"""Token expiry and logout on an API app over the real event store and views.
+
+The app runs in-process (ASGI) with a one-second token lifetime, and the test
+polls until the token is refused, so expiry is seen without a fixed wait; a
+query-only app issues tokens too, because a login reads the user aggregate
+from the store, not from Commands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+
+from api.app import Role, create_app
+from api.context import ApiSettings, Context
+from api.revocations import RevocationCache
+from api.tokens import TokenSigner
+from commands.application import NimbusApplication
+from commands.identity import IdentityCommands
+from domain.quota import QuotaDefaults
+from projections import projector
+from tests.support.polling import eventually
+from tests.support.stack import auth_body
+
+T = "/identity/v3/auth/tokens"
+
+
+@pytest.fixture
+async def identity(database_url: str) -> AsyncIterator[IdentityCommands]:
+    app = NimbusApplication(database_url)
+    commands = IdentityCommands(app)
+    await asyncio.to_thread(commands.ensure_admin, user="admin", project="admin",
+                            password="pw")
+    yield commands
+    app.close()
+
+
+def client(identity: IdentityCommands, database_url: str, role: Role,
+           ttl: int) -> httpx.AsyncClient:
+    ctx = Context(signer=TokenSigner(b"secret", ttl), base_url="http://nimbus",
+                  region="RegionOne", identity=identity,
+                  revocations=RevocationCache(database_url),
+                  settings=ApiSettings(image_dir=Path("/nonexistent"),
+                                       quota_defaults=QuotaDefaults(), service_down_time=60.0,
+                                       volume_types=()))
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(ctx, role)),
+                             base_url="http://nimbus")
+
+
+async def test_a_token_expires_after_its_lifetime(identity: IdentityCommands,
+                                                  database_url: str) -> None:
+    async with client(identity, database_url, "query", ttl=1) as http:
+        r = await http.post(T, json=auth_body("admin", "pw", "admin"))
+        assert r.status_code == 201, r.text
+        token = r.headers["X-Subject-Token"]
+        headers = {"X-Auth-Token": token, "X-Subject-Token": token}
+        assert (await http.get(T, headers=headers)).status_code == 200
+
+        async def refused() -> bool:
+            return (await http.get(T, headers=headers)).status_code == 401
+
+        await eventually(refused, what="the token expiring")
+
+
+async def test_a_login_is_scoped_by_project_id_and_domain_id_too(
+        identity: IdentityCommands, database_url: str) -> None:
+    project = identity.project("admin")
+    body = auth_body("admin", "pw", "admin")
+    body["auth"]["scope"] = {"project": {"id": project.id}}
+    body["auth"]["identity"]["password"]["user"]["domain"] = {"id": "default"}
+    async with client(identity, database_url, "query", ttl=60) as http:
+        r = await http.post(T, json=body)
+        assert r.status_code == 201, r.text
+        assert r.json()["token"]["project"]["id"] == project.id
+
+
+async def test_a_revoked_token_is_refused_by_another_process_once_it_is_projected(
+        identity: IdentityCommands, database_url: str) -> None:
+    async with (client(identity, database_url, "command", ttl=60) as commands,
+                client(identity, database_url, "query", ttl=60) as queries):
+        r = await commands.post(T, json=auth_body("admin", "pw", "admin"))
+        token = r.headers["X-Subject-Token"]
+        headers = {"X-Auth-Token": token, "X-Subject-Token": token}
+        assert (await queries.get(T, headers=headers)).status_code == 200
+        assert (await commands.delete(T, headers=headers)).status_code == 204
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            projector.catch_up(conn)
+
+        async def refused() -> bool:
+            return (await queries.get(T, headers=headers)).status_code == 401
+
+        await eventually(refused, what="the revocation reaching the query app")
