@@ -25,7 +25,8 @@ from api.fields import QuotaLimit
 from api.http import commands
 from api.policy import require_admin
 from api.tokens import Claims
-from commands.quotas import QuotaChanged, SetQuotaLimits
+from commands.application import Written
+from commands.quotas import SetQuotaLimits
 from domain.errors import InvalidInput
 from projections.quotas_queries import QuotaUsageView, quota_usage
 
@@ -42,7 +43,7 @@ async def usage_of(request: Request, project_id: str) -> tuple[dict[str, int], Q
     return limits, usage
 
 
-def changed_headers(request: Request, changed: QuotaChanged) -> dict[str, str]:
+def changed_headers(request: Request, changed: Written[dict[str, int]]) -> dict[str, str]:
     return {**microversion.headers(microversion.requested(request)),
             **positioned(changed.position)}
 
@@ -56,7 +57,8 @@ def _force(value: Any) -> bool:
                        f" {value!r} is not of type 'boolean', 'string'")
 
 
-async def set_limits(request: Request, keys: tuple[str, ...], action: str) -> QuotaChanged:
+async def set_limits(request: Request, keys: tuple[str, ...],
+                     action: str) -> Written[dict[str, int]]:
     """Apply a PUT ``{"quota_set": {...}}`` naming only ``keys`` (and force)."""
     who = claims(request)
     require_admin(who, action)

@@ -30,6 +30,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from bench.baseline import insert_commit_rate
+from commands.application import Retries
 from migrations.runner import upgrade
 from runtime.embedded import EmbeddedNats, EmbeddedPostgres, nats_answers, postgres_answers
 from runtime.settings import Settings, load
@@ -142,6 +143,7 @@ class Stack:
     settings: Settings
     admin_password: str
     task: asyncio.Future[None]
+    retries: Retries  # the write side's, with its count of conflicts
 
     async def run(self, work: Awaitable[T]) -> T:
         """``work``'s result, or why the stack stopped under it."""
@@ -166,8 +168,9 @@ async def running(at: Place, **settings_: Any) -> AsyncIterator[Stack]:
         "state_dir": str(at.state_dir), "api_port": free_port(), "subject_prefix": prefix,
         "admin_password": password, "hosts": HOSTS, **settings_,
     }, env={})
-    async with serving(settings, at.database_url, at.nats_url) as task:
-        yield Stack(settings, password, task)
+    retries = Retries()
+    async with serving(settings, at.database_url, at.nats_url, retries=retries) as task:
+        yield Stack(settings, password, task, retries)
 
 
 # -- figures ---------------------------------------------------------------------------

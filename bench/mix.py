@@ -50,7 +50,7 @@ from bench.harness import (
     table,
     token_for,
 )
-from commands.application import RetryStats
+from commands.application import Retries
 
 C = "/compute/v2.1"
 OPERATIONS = ("boot", "pause", "unpause", "delete")
@@ -126,10 +126,11 @@ async def lifecycle(http: httpx.AsyncClient, name: str, t: Timings,
         t.visible[op].append(time.perf_counter() - sent)
 
 
-async def mix(base_url: str, admin_token: str, args: argparse.Namespace) -> Timings:
+async def mix(base_url: str, admin_token: str, args: argparse.Namespace,
+              retries: Retries) -> Timings:
     tokens = await make_projects(base_url, admin_token, args.projects)
     t = Timings()
-    conflicts_before = RetryStats.conflicts
+    conflicts_before = retries.conflicts
 
     async def user(n: int) -> None:
         async with client(base_url, tokens[n % len(tokens)]) as http:
@@ -139,7 +140,7 @@ async def mix(base_url: str, admin_token: str, args: argparse.Namespace) -> Timi
     began = time.perf_counter()
     await asyncio.gather(*(user(n) for n in range(args.clients)))
     t.wall = time.perf_counter() - began
-    t.conflicts = RetryStats.conflicts - conflicts_before
+    t.conflicts = retries.conflicts - conflicts_before
     return t
 
 
@@ -147,7 +148,7 @@ async def run_stack(at: Place, args: argparse.Namespace) -> Timings:
     async with running(at) as stack:
         s = stack.settings
         token = await token_for(s.base_url, s.admin_user, stack.admin_password, "admin")
-        return await stack.run(mix(s.base_url, token, args))
+        return await stack.run(mix(s.base_url, token, args, stack.retries))
 
 
 # -- figures ---------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from commands.flavors import FlavorCommands, NewFlavor
 from commands.image_files import placeholder_qcow2
 from commands.images import ImageCommands, NewImage
 from commands.keypairs import KeypairCommands
+from commands.kinds import FLAVOR, FLAVOR_NAME, IMAGE
 from commands.messages import Caller
 from domain import flavor as flavors
 from domain import image as images
@@ -36,14 +37,13 @@ class CatalogLookups:
     def flavor(self, ref: str, caller: Caller) -> Flavor:
         """A flavor the caller may boot with, by id (or URL, or name)."""
         key = _tail(ref)
-        aggregate = self.app.load(flavors.aggregate_id(key))
-        if aggregate is None:
-            claim = self.app.load(flavors.name_aggregate_id(key))
+        found = self.app.find(FLAVOR, flavors.aggregate_id(key))
+        if found is None:
+            claim = self.app.find(FLAVOR_NAME, flavors.name_aggregate_id(key))
             if claim is not None and claim.state.flavor_id is not None:
-                aggregate = self.app.load(flavors.aggregate_id(claim.state.flavor_id))
-        state = aggregate.state if aggregate else None
-        if not isinstance(state, flavors.FlavorState) or not flavors.visible(
-                state, caller.project_id, caller.is_admin):
+                found = self.app.find(FLAVOR, flavors.aggregate_id(claim.state.flavor_id))
+        state = found.state if found else None
+        if state is None or not flavors.visible(state, caller.project_id, caller.is_admin):
             raise InvalidInput(f"Flavor {ref} could not be found.")
         return state.flavor
 
@@ -53,12 +53,11 @@ class CatalogLookups:
         key = _tail(ref)
         key = next((i.id for i in IMAGES.values() if i.name == key), key)
         try:
-            aggregate = self.app.load(uuid.UUID(key))
+            found = self.app.find(IMAGE, uuid.UUID(key))
         except ValueError:
-            aggregate = None
-        state = aggregate.state if aggregate else None
-        if not isinstance(state, images.ImageState) or not images.visible(
-                state, caller.project_id, caller.is_admin):
+            found = None
+        state = found.state if found else None
+        if state is None or not images.visible(state, caller.project_id, caller.is_admin):
             raise InvalidInput(f"Image {ref} could not be found.")
         if state.status != images.ImageStatus.ACTIVE:
             raise InvalidInput(f"Image {state.id} is not active.")

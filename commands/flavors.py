@@ -9,10 +9,12 @@ flavor it made and writes nothing.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 import msgspec
 
-from commands.application import Aggregate, NimbusApplication, retrying
+from commands.application import Aggregate, Change, NimbusApplication, Written
+from commands.kinds import FLAVOR, FLAVOR_NAME
 from commands.messages import Caller
 from domain import flavor as model
 from domain.errors import Forbidden
@@ -33,11 +35,6 @@ class NewFlavor(msgspec.Struct, frozen=True, kw_only=True):
     description: str | None = None
 
 
-class FlavorWritten(msgspec.Struct, frozen=True, kw_only=True):
-    state: model.FlavorState
-    position: int | None  # None: nothing new was written
-
-
 def _admin(caller: Caller, action: str) -> None:
     if not caller.is_admin:
         raise Forbidden(f"Policy doesn't allow os_compute_api:os-flavor-manage:{action} "
@@ -48,70 +45,47 @@ class FlavorCommands:
     def __init__(self, app: NimbusApplication) -> None:
         self.app = app
 
-    def create(self, new: NewFlavor, caller: Caller, request_id: str) -> FlavorWritten:
+    def create(self, new: NewFlavor, caller: Caller,
+               request_id: str) -> Written[model.FlavorState]:
         _admin(caller, "create")
         flavor_id = new.flavor_id or str(uuid.uuid5(FLAVOR_ID_NAMESPACE, request_id))
-        event = model.FlavorCreated(
-            at=self.app.clock(), request_id=request_id, flavor_id=flavor_id, name=new.name,
-            vcpus=new.vcpus, ram=new.ram, disk=new.disk, ephemeral=new.ephemeral, swap=new.swap,
-            rxtx_factor=new.rxtx_factor, is_public=new.is_public, description=new.description,
-        )
-        model.validate(event)
 
-        def attempt() -> FlavorWritten:
-            flavor = self.app.load(model.aggregate_id(flavor_id))
-            if flavor is not None and request_id in flavor.requests:
-                return FlavorWritten(state=flavor.state, position=None)
-            claim = self.app.load(model.name_aggregate_id(new.name))
-            model.create(flavor.state if flavor else None, claim.state if claim else None,
-                         event)
-            flavor = flavor or Aggregate(model.aggregate_id(flavor_id),
-                                         model.FlavorEvent.aggregate)
-            claim = claim or Aggregate(model.name_aggregate_id(new.name),
-                                       model.FlavorNameEvent.aggregate)
-            flavor.record(event)
-            claim.record(model.FlavorNameClaimed(at=event.at, request_id=request_id,
-                                                 name=new.name, flavor_id=flavor_id))
-            return FlavorWritten(state=flavor.state, position=self.app.commit(flavor, claim))
+        def decide(flavor: Aggregate[model.FlavorState], at: datetime) -> list[Change]:
+            claim = self._claim(new.name)
+            created = model.create(
+                flavor.current, claim.current, request_id=request_id, flavor_id=flavor_id,
+                name=new.name, vcpus=new.vcpus, ram=new.ram, disk=new.disk,
+                ephemeral=new.ephemeral, swap=new.swap, rxtx_factor=new.rxtx_factor,
+                is_public=new.is_public, description=new.description, at=at)
+            return [(flavor, created), (claim, model.claim_name(created))]
 
-        return retrying(attempt)
+        return self.app.execute(request_id, lambda: self._load(flavor_id), decide)
 
-    def delete(self, flavor_id: str, caller: Caller, request_id: str) -> int | None:
+    def delete(self, flavor_id: str, caller: Caller,
+               request_id: str) -> Written[model.FlavorState]:
         _admin(caller, "delete")
 
-        def attempt() -> int | None:
-            flavor = self.app.load(model.aggregate_id(flavor_id))
-            if flavor is not None and request_id in flavor.requests:
-                return None
-            state = model.existing(flavor.state if flavor else None, flavor_id)
-            assert flavor is not None
-            name = state.flavor.name
-            claim = self.app.load(model.name_aggregate_id(name))
-            at = self.app.clock()
-            flavor.record(model.FlavorDeleted(at=at, request_id=request_id, flavor_id=flavor_id))
-            if claim is None:
-                return self.app.commit(flavor)
-            claim.record(model.FlavorNameReleased(at=at, request_id=request_id, name=name,
-                                                  flavor_id=flavor_id))
-            return self.app.commit(flavor, claim)
+        def decide(flavor: Aggregate[model.FlavorState], at: datetime) -> list[Change]:
+            deleted = model.delete(flavor.current, flavor_id, request_id=request_id, at=at)
+            claim = self._claim(flavor.state.flavor.name)
+            return [(flavor, deleted), (claim, model.release_name(
+                claim.current, flavor.state, request_id=request_id, at=at))]
 
-        return retrying(attempt)
+        return self.app.execute(request_id, lambda: self._load(flavor_id), decide)
 
     def grant(self, flavor_id: str, project_id: str, caller: Caller, request_id: str, *,
-              allow: bool) -> FlavorWritten:
+              allow: bool) -> Written[model.FlavorState]:
         """addTenantAccess (``allow``) or removeTenantAccess."""
         _admin(caller, "os-flavor-access:addTenantAccess" if allow
                else "os-flavor-access:removeTenantAccess")
         decide = model.add_access if allow else model.remove_access
+        return self.app.execute(
+            request_id, lambda: self._load(flavor_id),
+            lambda flavor, at: [(flavor, decide(flavor.current, flavor_id, project_id,
+                                                request_id=request_id, at=at))])
 
-        def attempt() -> FlavorWritten:
-            flavor = self.app.load(model.aggregate_id(flavor_id))
-            if flavor is not None and request_id in flavor.requests:
-                return FlavorWritten(state=flavor.state, position=None)
-            event = decide(flavor.state if flavor else None, flavor_id, project_id,
-                           request_id=request_id, at=self.app.clock())
-            assert flavor is not None
-            flavor.record(event)
-            return FlavorWritten(state=flavor.state, position=self.app.commit(flavor))
+    def _load(self, flavor_id: str) -> Aggregate[model.FlavorState]:
+        return self.app.load_or_new(model.aggregate_id(flavor_id), FLAVOR)
 
-        return retrying(attempt)
+    def _claim(self, name: str) -> Aggregate[model.NameClaim]:
+        return self.app.load_or_new(model.name_aggregate_id(name), FLAVOR_NAME)

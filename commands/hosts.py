@@ -9,12 +9,12 @@ records what its hypervisor really has.
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 
 import msgspec
 
-from commands.application import Aggregate, NimbusApplication, retrying
+from commands.application import Aggregate, Change, NimbusApplication, Written, nothing
+from commands.kinds import FLEET, HOST
 from domain import host as model
 
 
@@ -32,20 +32,14 @@ class HostCommands:
     def register(self, report: model.HostReport, *, source: str = "report") -> int | None:
         """Record a report as registration events; None when nothing changed."""
 
-        def attempt() -> int | None:
-            fleet = self._load(model.FLEET_ID, model.HostJoinedFleet.aggregate)
-            host = self._load(model.host_id(report.host), model.HostEvent.aggregate)
-            joined, registered = model.register(host.state, fleet.state, report, source=source)
-            changed = []
-            if joined is not None:
-                fleet.record(joined)
-                changed.append(fleet)
-            if registered is not None:
-                host.record(registered)
-                changed.append(host)
-            return self.app.commit(*changed) if changed else None
+        def decide(host: Aggregate[model.Host], at: datetime) -> list[Change]:
+            fleet = self.app.load_or_new(model.FLEET_ID, FLEET)
+            joined, registered = model.register(host.current, fleet.current, report,
+                                                source=source)
+            return [(fleet, joined), (host, registered)]
 
-        return retrying(attempt)
+        return self.app.execute(None, lambda: self._load(report.host), decide,
+                                answer=nothing).position
 
     def register_configured(self, hosts: list[str], capacity: model.Capacity,
                             at: datetime) -> None:
@@ -57,35 +51,25 @@ class HostCommands:
                 host_ip="", at=at,
             ), source="configured")
 
-    def set_enabled(self, cmd: SetHostEnabled) -> tuple[model.Host, int | None]:
-        """Enable or disable a host; the host as it is now, and the position written."""
+    def set_enabled(self, cmd: SetHostEnabled) -> Written[model.Host]:
+        """Enable or disable a host: the host as it is now, and the position written."""
 
-        def attempt() -> tuple[model.Host, int | None]:
-            aggregate = self._load(model.host_id(cmd.host), model.HostEvent.aggregate)
-            if cmd.request_id in aggregate.requests:
-                return aggregate.state, None
-            at = self.app.clock()
-            event = (
-                model.enable(aggregate.state, cmd.host, request_id=cmd.request_id, at=at)
-                if cmd.enabled else
-                model.disable(aggregate.state, cmd.host, reason=cmd.reason,
-                              request_id=cmd.request_id, at=at)
-            )
-            if event is None:
-                return aggregate.state, None
-            aggregate.record(event)
-            return aggregate.state, self.app.commit(aggregate)
+        def decide(host: Aggregate[model.Host], at: datetime) -> list[Change]:
+            if cmd.enabled:
+                return [(host, model.enable(host.current, cmd.host, request_id=cmd.request_id,
+                                            at=at))]
+            return [(host, model.disable(host.current, cmd.host, reason=cmd.reason,
+                                         request_id=cmd.request_id, at=at))]
 
-        return retrying(attempt)
+        return self.app.execute(cmd.request_id, lambda: self._load(cmd.host), decide)
 
     def registered(self) -> dict[str, int]:
         """Every registered host and its number."""
-        fleet = self.app.load(model.FLEET_ID)
+        fleet = self.app.find(FLEET, model.FLEET_ID)
         return dict(fleet.state.hosts) if fleet is not None else {}
 
     def host(self, name: str) -> model.Host | None:
-        aggregate = self.app.load(model.host_id(name))
-        return aggregate.state if aggregate is not None else None
+        return self._load(name).current
 
-    def _load(self, aggregate_id: uuid.UUID, kind: str) -> Aggregate:
-        return self.app.load_or_new(aggregate_id, kind)
+    def _load(self, name: str) -> Aggregate[model.Host]:
+        return self.app.load_or_new(model.host_id(name), HOST)

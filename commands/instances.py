@@ -11,10 +11,12 @@ transaction, as Nova's delete does.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from commands import instance_changes
-from commands.application import Aggregate, NimbusApplication, retrying
+from commands.application import Aggregate, Change, NimbusApplication, Written, nothing
 from commands.catalog import CatalogLookups
+from commands.kinds import INSTANCE
 from commands.messages import (
     Accepted,
     BootInstance,
@@ -74,30 +76,22 @@ class InstanceCommands:
         names = boot_rules.display_names(cmd.name, count)
         reservation = f"r-{uuid.uuid5(REQUEST_NAMESPACE, cmd.request_id).hex[:8]}"
 
-        def attempt() -> Accepted:
-            if self.app.load(ids[0]) is not None:
-                return _again(ids[0], cmd.request_id, reservation)
-            hosts, claims = self.placement.place(ids, flavor, cmd.caller)
-            at = self.app.clock()
-            made = []
-            for index, (instance_id, host, name) in enumerate(
-                    zip(ids, hosts, names, strict=True)):
-                aggregate = Aggregate(instance_id, ev.InstanceEvent.aggregate)
-                aggregate.record(model.create(
+        def decide(first: Aggregate[model.Instance], at: datetime) -> list[Change]:
+            hosts, claims = self.placement.place(ids, flavor, cmd.caller, at)
+            made: list[Change] = []
+            for index, (instance_id, host, name) in enumerate(zip(ids, hosts, names,
+                                                                  strict=True)):
+                instance = first if index == 0 else Aggregate(instance_id, INSTANCE)
+                made.append((instance, model.create(
                     str(instance_id), request_id=cmd.request_id, at=at,
-                    project_id=cmd.caller.project_id, user_id=cmd.caller.user_id,
-                    name=name, flavor=flavor, image=image, host=host,
-                    key_name=cmd.key_name, public_key=public_key, metadata=cmd.metadata,
-                    user_data=cmd.user_data, availability_zone=zone,
-                    reservation_id=reservation, launch_index=index,
-                    description=cmd.description,
-                ))
-                made.append(aggregate)
-            position = self.app.commit(*made, *claims)
-            return Accepted(instance_id=str(ids[0]), request_id=cmd.request_id,
-                            position=position, reservation_id=reservation)
+                    project_id=cmd.caller.project_id, user_id=cmd.caller.user_id, name=name,
+                    flavor=flavor, image=image, host=host, key_name=cmd.key_name,
+                    public_key=public_key, metadata=cmd.metadata, user_data=cmd.user_data,
+                    availability_zone=zone, reservation_id=reservation, launch_index=index,
+                    description=cmd.description)))
+            return [*made, *claims]
 
-        return retrying(attempt)
+        return _accepted(self.app.execute(cmd.request_id, lambda: self._load(ids[0]), decide))
 
     def act(self, cmd: InstanceCommand) -> Accepted:
         """A host operation: reboot, pause, unpause, suspend, resume, stop, start, delete."""
@@ -106,40 +100,26 @@ class InstanceCommands:
         hard = isinstance(cmd, RebootInstance) and cmd.hard
         force = isinstance(cmd, DeleteInstance) and cmd.force
 
-        def attempt() -> Accepted:
-            aggregate = self._visible(instance_id, cmd.caller)
-            if cmd.request_id in aggregate.requests:
-                return _again(instance_id, cmd.request_id)
-            at = self.app.clock()
-            aggregate.record(model.request(
-                aggregate.state, kind, request_id=cmd.request_id, at=at,
-                user_id=cmd.caller.user_id, is_admin=cmd.caller.is_admin, hard=hard,
-                force=force,
-            ))
-            changed = [aggregate]
-            if kind is ev.InstanceDeleteRequested:  # its volumes detach in the same commit
-                changed += detach_for_server_delete(self.app, str(instance_id),
-                                                    cmd.request_id, at)
-            return _accepted(aggregate, cmd.request_id, self.app.commit(*changed))
+        def decide(instance: Aggregate[model.Instance], at: datetime) -> list[Change]:
+            asked = model.request(_visible(instance, cmd.caller), kind,
+                                  request_id=cmd.request_id, at=at, user_id=cmd.caller.user_id,
+                                  is_admin=cmd.caller.is_admin, hard=hard, force=force)
+            if kind is not ev.InstanceDeleteRequested:
+                return [(instance, asked)]
+            # its volumes detach in the same commit
+            detached = detach_for_server_delete(self.app, str(instance_id), cmd.request_id, at)
+            return [(instance, asked), *((aggregate, None) for aggregate in detached)]
 
-        return retrying(attempt)
+        return _accepted(self.app.execute(cmd.request_id, lambda: self._load(instance_id),
+                                          decide))
 
     def change(self, cmd: InstanceChange) -> Accepted:
         """Lock, unlock, rename or change metadata: decided and done at once."""
         instance_id = _parse_id(cmd.instance_id)
-
-        def attempt() -> Accepted:
-            aggregate = self._visible(instance_id, cmd.caller)
-            if cmd.request_id not in aggregate.requests:
-                aggregate.record(instance_changes.decide(aggregate.state, cmd,
-                                                         self.app.clock()))
-                position = self.app.commit(aggregate)
-            else:
-                position = None
-            return Accepted(instance_id=str(instance_id), request_id=cmd.request_id,
-                            position=position, state=aggregate.state)
-
-        return retrying(attempt)
+        return _accepted(self.app.execute(
+            cmd.request_id, lambda: self._load(instance_id),
+            lambda instance, at: [(instance, instance_changes.decide(
+                _visible(instance, cmd.caller), cmd, at))]))
 
     def record_outcome(self, outcome: HostOutcome) -> int | None:
         """Record a host's report as an event; a repeated report writes nothing.
@@ -148,47 +128,36 @@ class InstanceCommands:
         """
         instance_id = _parse_id(outcome.instance_id)
 
-        def attempt() -> int | None:
-            aggregate = self.app.load(instance_id)
-            if aggregate is None or aggregate.kind != ev.InstanceEvent.aggregate:
-                return None
-            event = model.complete(aggregate.state, outcome.request_id, ok=outcome.ok,
+        def decide(instance: Aggregate[model.Instance], at: datetime) -> list[Change]:
+            if instance.current is None:
+                return []
+            event = model.complete(instance.state, outcome.request_id, ok=outcome.ok,
                                    at=outcome.at, reason=outcome.reason)
-            if event is None:
-                return None
-            aggregate.record(event)
-            released = []
-            if isinstance(event, ev.InstanceDeleted):
-                released = self.placement.release(aggregate.state)
-            return self.app.commit(aggregate, *released)
+            released = (self.placement.release(instance.state, at)
+                        if isinstance(event, ev.InstanceDeleted) else [])
+            return [(instance, event), *released]
 
-        return retrying(attempt)
+        return self.app.execute(None, lambda: self._load(instance_id), decide,
+                                answer=nothing).position
 
     def instance(self, instance_id: str, caller: Caller) -> model.Instance:
-        state: model.Instance = self._visible(_parse_id(instance_id), caller).state
-        return state
+        return _visible(self._load(_parse_id(instance_id)), caller)
 
-    def _visible(self, instance_id: uuid.UUID, caller: Caller) -> Aggregate:
-        aggregate = self.app.load(instance_id)
-        state = aggregate.state if aggregate else None
-        if (
-            aggregate is None
-            or not isinstance(state, model.Instance)
-            or state.vm_state == model.VmState.DELETED
-            or (state.project_id != caller.project_id and not caller.is_admin)
-        ):
-            raise NotFound(f"Instance {instance_id} could not be found.")
-        return aggregate
+    def _load(self, instance_id: uuid.UUID) -> Aggregate[model.Instance]:
+        return self.app.load_or_new(instance_id, INSTANCE)
 
 
-def _accepted(aggregate: Aggregate, request_id: str, position: int | None) -> Accepted:
-    return Accepted(instance_id=str(aggregate.id), request_id=request_id, position=position)
+def _visible(instance: Aggregate[model.Instance], caller: Caller) -> model.Instance:
+    state = instance.current
+    if (state is None or state.vm_state == model.VmState.DELETED
+            or (state.project_id != caller.project_id and not caller.is_admin)):
+        raise NotFound(f"Instance {instance.id} could not be found.")
+    return state
 
 
-def _again(instance_id: uuid.UUID, request_id: str, reservation_id: str = "") -> Accepted:
-    """The answer to a request that was accepted before: nothing new written."""
-    return Accepted(instance_id=str(instance_id), request_id=request_id, position=None,
-                    reservation_id=reservation_id)
+def _accepted(written: Written[model.Instance]) -> Accepted:
+    return Accepted(state=written.state, position=written.position,
+                    request_id=written.request_id)
 
 
 def instance_id_for(request_id: str, index: int) -> uuid.UUID:
@@ -201,4 +170,3 @@ def _parse_id(value: str) -> uuid.UUID:
         return uuid.UUID(value)
     except ValueError:
         raise NotFound(f"Instance {value} could not be found.") from None
-

@@ -8,20 +8,23 @@ OpenSSH public key (ssh-rsa, ssh-ed25519, ecdsa-sha2-*).
 
 from __future__ import annotations
 
-import msgspec
+from dataclasses import dataclass
+
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from commands.application import Aggregate, NimbusApplication, retrying
+from commands.application import Aggregate, NimbusApplication, Written
+from commands.kinds import KEYPAIR
 from commands.messages import Caller
 from domain import keypair as model
 
 
-class KeypairWritten(msgspec.Struct, frozen=True, kw_only=True):
-    state: model.KeypairState
-    private_key: str | None  # only when generated, only in this answer
-    position: int | None
+@dataclass(frozen=True, kw_only=True)
+class KeypairWritten(Written[model.KeypairState]):
+    """A create's answer: a generated pair's private key, in this answer only."""
+
+    private_key: str | None = None
 
 
 def generate() -> tuple[str, str]:
@@ -54,50 +57,34 @@ class KeypairCommands:
 
     def create(self, name: str, public_key: str | None, caller: Caller, request_id: str,
                key_type: str = "ssh") -> KeypairWritten:
-        model.validate_name(name)
+        model.validate_name(name)  # before generating a key for nothing
         private_key = None
         if public_key is None:
             public_key, private_key = generate()
         else:
             public_key = checked_public_key(public_key)
-        event = model.KeypairCreated(
-            at=self.app.clock(), request_id=request_id, user_id=caller.user_id, name=name,
-            public_key=public_key, fingerprint=model.fingerprint(public_key), key_type=key_type,
-            generated=private_key is not None,
-        )
-        key = model.aggregate_id(caller.user_id, name)
+        written = self.app.execute(
+            request_id, lambda: self._load(name, caller),
+            lambda keypair, at: [(keypair, model.create(
+                keypair.current, request_id=request_id, user_id=caller.user_id, name=name,
+                public_key=public_key, key_type=key_type, generated=private_key is not None,
+                at=at))])
+        return KeypairWritten(state=written.state, position=written.position,
+                              request_id=request_id,
+                              private_key=private_key if written.position is not None else None)
 
-        def attempt() -> KeypairWritten:
-            aggregate = self.app.load(key)
-            if aggregate is not None and request_id in aggregate.requests:
-                return KeypairWritten(state=aggregate.state, private_key=None, position=None)
-            model.create(aggregate.state if aggregate else None, event)
-            aggregate = aggregate or Aggregate(key, model.KeypairEvent.aggregate)
-            aggregate.record(event)
-            return KeypairWritten(state=aggregate.state, private_key=private_key,
-                                  position=self.app.commit(aggregate))
-
-        return retrying(attempt)
-
-    def delete(self, name: str, caller: Caller, request_id: str) -> int | None:
-        key = model.aggregate_id(caller.user_id, name)
-
-        def attempt() -> int | None:
-            aggregate = self.app.load(key)
-            if aggregate is not None and request_id in aggregate.requests:
-                return None
-            event = model.delete(aggregate.state if aggregate else None, name, caller.user_id,
-                                 request_id=request_id, at=self.app.clock())
-            assert aggregate is not None
-            aggregate.record(event)
-            return self.app.commit(aggregate)
-
-        return retrying(attempt)
+    def delete(self, name: str, caller: Caller, request_id: str) -> Written[model.KeypairState]:
+        return self.app.execute(
+            request_id, lambda: self._load(name, caller),
+            lambda keypair, at: [(keypair, model.delete(keypair.current, name, caller.user_id,
+                                                        request_id=request_id, at=at))])
 
     def public_key(self, name: str, user_id: str) -> str | None:
         """The public key of ``user_id``'s keypair ``name``; None if there is none."""
-        aggregate = self.app.load(model.aggregate_id(user_id, name))
-        state = aggregate.state if aggregate else None
-        if not isinstance(state, model.KeypairState) or state.deleted:
+        found = self.app.find(KEYPAIR, model.aggregate_id(user_id, name))
+        if found is None or found.state.deleted:
             return None
-        return state.public_key
+        return found.state.public_key
+
+    def _load(self, name: str, caller: Caller) -> Aggregate[model.KeypairState]:
+        return self.app.load_or_new(model.aggregate_id(caller.user_id, name), KEYPAIR)

@@ -1,9 +1,10 @@
-"""The commands the API builds from a request, and what accepting one returns."""
+"""The instance commands the API builds from a request, and what accepting one returns."""
 
 from __future__ import annotations
 
 import msgspec
 
+from commands.application import Written
 from domain.instance import Instance
 
 
@@ -97,16 +98,17 @@ class DeleteInstanceMetadataItem(InstanceChange, frozen=True, kw_only=True):
     key: str
 
 
-class Accepted(msgspec.Struct, frozen=True, kw_only=True):
-    """A command's events are committed (or were, by an earlier identical request).
+class Accepted(Written[Instance]):
+    """A command's events are committed (or were, by an earlier identical
+    request): the instance after it (a boot's first), the log position of
+    the last event written for read-your-writes (None when the request had
+    been accepted before), and the request's id."""
 
-    ``position`` is the log position of the last event written, for
-    read-your-writes; None when the request had been accepted before.
-    ``state`` is the instance after a change that needed no host.
-    """
+    @property
+    def instance_id(self) -> str:
+        return self.state.id
 
-    instance_id: str
-    request_id: str
-    position: int | None
-    reservation_id: str = ""
-    state: Instance | None = None
+    @property
+    def reservation_id(self) -> str:
+        """The boot's reservation (every instance a boot started shares it)."""
+        return self.state.reservation_id

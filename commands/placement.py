@@ -4,7 +4,7 @@
 returns the aggregates whose claims must be saved in the same transaction as
 the instances (the project's quota and the chosen hosts' capacity), so two
 racing boots can never both take the last of something: one of them meets a
-version conflict and decides again (the caller's ``retrying`` attempt calls
+version conflict and decides again (``NimbusApplication.execute`` calls
 ``place`` afresh). ``release`` gives back what a deleted instance held, in the
 same transaction as its deletion. The hosts come from the fleet aggregate,
 never from a view.
@@ -13,8 +13,10 @@ never from a view.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
-from commands.application import Aggregate, NimbusApplication
+from commands.application import Aggregate, Change, NimbusApplication
+from commands.kinds import FLEET, HOST
 from commands.messages import Caller
 from commands.quotas import quota_of
 from domain import host as hosts_model
@@ -34,73 +36,45 @@ class Placement:
         self.quotas = quotas or quota_model.QuotaDefaults()
         self.ratios = ratios or hosts_model.AllocationRatios()
 
-    def place(
-        self, instance_ids: list[uuid.UUID], flavor: Flavor, caller: Caller
-    ) -> tuple[list[str], list[Aggregate]]:
-        """A host for each new instance, and the claim aggregates to commit
-        with the boot (one boot request may start several instances).
+    def place(self, instance_ids: list[uuid.UUID], flavor: Flavor, caller: Caller,
+              at: datetime) -> tuple[list[str], list[Change]]:
+        """A host for each new instance, and the claims to commit with the
+        boot (one boot request may start several instances).
 
         Raises ``QuotaExceeded`` (403) before looking for hosts, as Nova
         does, then ``NoValidHost`` when the hosts have no room for them all.
         """
-        at = self.app.clock()
+        ids = [str(i) for i in instance_ids]
         quota = self.quota(caller.project_id)
-        for event in quota_model.claim(
-            quota.state, self.quotas, project_id=caller.project_id,
-            instance_ids=[str(i) for i in instance_ids], vcpus=flavor.vcpus, ram=flavor.ram,
-            at=at,
-        ):
-            quota.record(event)
-        candidates = self.hosts()
-        chosen: list[str] = []
-        touched: set[uuid.UUID] = set()
-        for instance_id in instance_ids:
-            best = hosts_model.choose(
-                [a.state for a in candidates], self.ratios,
-                vcpus=flavor.vcpus, memory_mb=flavor.ram, disk_gb=flavor.disk + flavor.ephemeral,
-            )
-            aggregate = next(a for a in candidates if a.state is best)
-            aggregate.record(hosts_model.claim(
-                best, instance_id=str(instance_id), project_id=caller.project_id,
-                vcpus=flavor.vcpus, memory_mb=flavor.ram,
-                disk_gb=flavor.disk + flavor.ephemeral, at=at,
-            ))
-            chosen.append(best.host)
-            touched.add(aggregate.id)
-        return chosen, [quota, *(a for a in candidates if a.id in touched)]
+        quota_claims = quota_model.claim(
+            quota.current, self.quotas, project_id=caller.project_id, instance_ids=ids,
+            vcpus=flavor.vcpus, ram=flavor.ram, at=at)
+        hosts = self.hosts()
+        claims = hosts_model.place(
+            [h.state for h in hosts], self.ratios, instance_ids=ids,
+            project_id=caller.project_id, vcpus=flavor.vcpus, memory_mb=flavor.ram,
+            disk_gb=flavor.disk + flavor.ephemeral, at=at)
+        return [c.host for c in claims], [(quota, quota_claims), *(
+            (h, [c for c in claims if c.host == h.state.host]) for h in hosts)]
 
-    def release(self, instance: Instance) -> list[Aggregate]:
-        """The aggregates to commit with the deletion of ``instance``: its
-        quota claim and its host claim given back (those it holds)."""
-        at = self.app.clock()
-        out: list[Aggregate] = []
-        quota = self.app.load(quota_model.quota_id(instance.project_id))
-        if quota is not None:
-            released = quota_model.release(quota.state, instance.id, at)
-            if released is not None:
-                quota.record(released)
-                out.append(quota)
+    def release(self, instance: Instance, at: datetime) -> list[Change]:
+        """What to commit with the deletion of ``instance``: its quota claim
+        and its host claim given back (those it holds)."""
+        quota = self.quota(instance.project_id)
+        changes: list[Change] = [
+            (quota, quota_model.release(quota.current, instance.id, at))]
         if instance.host:
-            host = self.app.load(hosts_model.host_id(instance.host))
-            if host is not None:
-                freed = hosts_model.release(host.state, instance.id, at)
-                if freed is not None:
-                    host.record(freed)
-                    out.append(host)
-        return out
+            host = self.app.load_or_new(hosts_model.host_id(instance.host), HOST)
+            changes.append((host, hosts_model.release(host.current, instance.id, at)))
+        return changes
 
-    def quota(self, project_id: str) -> Aggregate:
+    def quota(self, project_id: str) -> Aggregate[quota_model.Quota]:
         """The project's quota aggregate (new and empty if never used)."""
         return quota_of(self.app, project_id)
 
-    def hosts(self) -> list[Aggregate]:
+    def hosts(self) -> list[Aggregate[hosts_model.Host]]:
         """Every registered host's aggregate, loaded now."""
-        fleet = self.app.load(hosts_model.FLEET_ID)
-        names = sorted(fleet.state.hosts) if fleet is not None else []
-        out = []
-        for name in names:
-            loaded = self.app.load(hosts_model.host_id(name))
-            if loaded is not None:
-                out.append(loaded)
-        return out
-
+        fleet = self.app.find(FLEET, hosts_model.FLEET_ID)
+        found = (self.app.find(HOST, hosts_model.host_id(name))
+                 for name in sorted(fleet.state.hosts if fleet is not None else []))
+        return [host for host in found if host is not None]

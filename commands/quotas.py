@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import msgspec
 
-from commands.application import Aggregate, NimbusApplication, retrying
+from commands.application import Aggregate, NimbusApplication, Written
+from commands.kinds import QUOTA
 from domain import quota as model
 
 
@@ -25,16 +26,9 @@ class ResetQuotaLimits(msgspec.Struct, frozen=True, kw_only=True):
     project_id: str
 
 
-class QuotaChanged(msgspec.Struct, frozen=True, kw_only=True):
-    """The project's limits now, and the log position written (None: nothing new)."""
-
-    limits: dict[str, int]
-    position: int | None
-
-
-def quota_of(app: NimbusApplication, project_id: str) -> Aggregate:
+def quota_of(app: NimbusApplication, project_id: str) -> Aggregate[model.Quota]:
     """The project's quota aggregate (new and empty if never used)."""
-    return app.load_or_new(model.quota_id(project_id), model.QuotaEvent.aggregate)
+    return app.load_or_new(model.quota_id(project_id), QUOTA)
 
 
 class QuotaCommands:
@@ -42,38 +36,26 @@ class QuotaCommands:
         self.app = app
         self.defaults = defaults
 
-    def set_limits(self, cmd: SetQuotaLimits) -> QuotaChanged:
-        def attempt() -> QuotaChanged:
-            aggregate = self._load(cmd.project_id)
-            if cmd.request_id not in aggregate.requests:
-                aggregate.record(model.set_limits(
-                    aggregate.state, self.defaults, project_id=cmd.project_id,
-                    request_id=cmd.request_id, limits=cmd.limits, force=cmd.force,
-                    at=self.app.clock(),
-                ))
-                return self._changed(aggregate, self.app.commit(aggregate))
-            return self._changed(aggregate, None)
+    def set_limits(self, cmd: SetQuotaLimits) -> Written[dict[str, int]]:
+        """The project's limits after the change (new ones and the defaults)."""
+        return self.app.execute(
+            cmd.request_id, lambda: quota_of(self.app, cmd.project_id),
+            lambda quota, at: [(quota, model.set_limits(
+                quota.current, self.defaults, project_id=cmd.project_id,
+                request_id=cmd.request_id, limits=cmd.limits, force=cmd.force, at=at))],
+            answer=self._limits)
 
-        return retrying(attempt)
-
-    def reset(self, cmd: ResetQuotaLimits) -> QuotaChanged:
-        def attempt() -> QuotaChanged:
-            aggregate = self._load(cmd.project_id)
-            if cmd.request_id in aggregate.requests or aggregate.state is None:
-                return self._changed(aggregate, None)
-            aggregate.record(model.reset(cmd.project_id, cmd.request_id, self.app.clock()))
-            return self._changed(aggregate, self.app.commit(aggregate))
-
-        return retrying(attempt)
+    def reset(self, cmd: ResetQuotaLimits) -> Written[dict[str, int]]:
+        """Back to the defaults; a quota never set or used writes nothing."""
+        return self.app.execute(
+            cmd.request_id, lambda: quota_of(self.app, cmd.project_id),
+            lambda quota, at: [] if quota.current is None else [
+                (quota, model.reset(cmd.project_id, cmd.request_id, at))],
+            answer=self._limits)
 
     def quota(self, project_id: str) -> model.Quota:
         """The project's quota as the write side knows it (limits and claims)."""
-        state: model.Quota | None = self._load(project_id).state
-        return state or model.Quota(project_id=project_id)
+        return quota_of(self.app, project_id).current or model.Quota(project_id=project_id)
 
-    def _load(self, project_id: str) -> Aggregate:
-        return quota_of(self.app, project_id)
-
-    def _changed(self, aggregate: Aggregate, position: int | None) -> QuotaChanged:
-        state = aggregate.state or model.Quota(project_id="")
-        return QuotaChanged(limits=state.limits(self.defaults), position=position)
+    def _limits(self, quota: Aggregate[model.Quota]) -> dict[str, int]:
+        return (quota.current or model.Quota(project_id="")).limits(self.defaults)

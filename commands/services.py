@@ -6,7 +6,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from commands.application import NimbusApplication
+from commands.application import NimbusApplication, Retries
 from commands.backups import BackupCommands
 from commands.catalog import CatalogLookups
 from commands.event_store import SessionBounds
@@ -55,12 +55,13 @@ class Commands:
     @classmethod
     def open(
         cls, database_url: str, hosts: list[str], *, limits: CloudLimits | None = None,
-        bounds: SessionBounds | None = None,
+        bounds: SessionBounds | None = None, retries: Retries | None = None,
     ) -> Commands:
         """The command services; ``hosts`` (the configured hypervisor hosts)
-        are registered with the configured capacity if they never registered."""
+        are registered with the configured capacity if they never registered.
+        ``retries``: how decisions are taken again after a conflict (and counted)."""
         limits = limits or CloudLimits()
-        app = NimbusApplication(database_url, bounds=bounds)
+        app = NimbusApplication(database_url, bounds=bounds, retries=retries)
         catalog = CatalogLookups(app)
         placement = Placement(app, hosts, quotas=limits.quotas, ratios=limits.ratios)
         HostCommands(app).register_configured(hosts, limits.host_capacity, app.clock())

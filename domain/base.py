@@ -13,4 +13,8 @@ class Event(msgspec.Struct, frozen=True, tag=True, kw_only=True):
     the relay puts it in the NATS subject (``<prefix>.events.<aggregate>...``)."""
 
     aggregate: ClassVar[str] = ""
+    # whether the request it carries (its ``request_id``) is done with it, so
+    # that the same request again is a retry to answer as before; False for a
+    # step the answer comes after, or a failure the request may be tried after
+    answers: ClassVar[bool] = True
     at: datetime

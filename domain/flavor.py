@@ -144,15 +144,42 @@ def validate(event: FlavorCreated) -> None:
                            f"{event.rxtx_factor}. It must be greater than 0")
 
 
-def create(state: FlavorState | None, claim: NameClaim | None,
-           event: FlavorCreated) -> FlavorCreated:
+def create(state: FlavorState | None, claim: NameClaim | None, *, request_id: str,
+           flavor_id: str, name: str, vcpus: int, ram: int, disk: int, ephemeral: int = 0,
+           swap: int = 0, rxtx_factor: float = 1.0, is_public: bool = True,
+           description: str | None = None, at: datetime) -> FlavorCreated:
     """Decide a flavor creation: fields valid, id and name both free."""
+    event = FlavorCreated(at=at, request_id=request_id, flavor_id=flavor_id, name=name,
+                          vcpus=vcpus, ram=ram, disk=disk, ephemeral=ephemeral, swap=swap,
+                          rxtx_factor=rxtx_factor, is_public=is_public,
+                          description=description)
     validate(event)
     if claim is not None and claim.flavor_id is not None:
-        raise InvalidState(f"Flavor with name {event.name} already exists.")
+        raise InvalidState(f"Flavor with name {name} already exists.")
     if state is not None and not state.deleted:
-        raise InvalidState(f"Flavor with ID {event.flavor_id} already exists.")
+        raise InvalidState(f"Flavor with ID {flavor_id} already exists.")
     return event
+
+
+def claim_name(created: FlavorCreated) -> FlavorNameClaimed:
+    """The name claim committed with a creation (``create`` found the name free)."""
+    return FlavorNameClaimed(at=created.at, request_id=created.request_id, name=created.name,
+                             flavor_id=created.flavor_id)
+
+
+def delete(state: FlavorState | None, flavor_id: str, *, request_id: str,
+           at: datetime) -> FlavorDeleted:
+    existing(state, flavor_id)
+    return FlavorDeleted(at=at, request_id=request_id, flavor_id=flavor_id)
+
+
+def release_name(claim: NameClaim | None, deleted: FlavorState, *, request_id: str,
+                 at: datetime) -> FlavorNameReleased | None:
+    """The deleted flavor's name is free again; None when it was never claimed."""
+    if claim is None:
+        return None
+    return FlavorNameReleased(at=at, request_id=request_id, name=deleted.flavor.name,
+                              flavor_id=deleted.flavor.id)
 
 
 def visible(state: FlavorState | None, project_id: str, is_admin: bool) -> bool:

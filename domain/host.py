@@ -261,6 +261,24 @@ def claim(host: Host, *, instance_id: str, project_id: str, vcpus: int, memory_m
                                disk_gb=disk_gb)
 
 
+def place(hosts: list[Host], ratios: AllocationRatios, *, instance_ids: list[str],
+          project_id: str, vcpus: int, memory_mb: int, disk_gb: int,
+          at: datetime) -> list[HostCapacityClaimed]:
+    """A claim for each new instance, in order, each on the host ``choose``
+    picks once the claims before it are counted (one request may start
+    several); ``NoValidHost`` when they do not all fit."""
+    now = {h.host: h for h in hosts}
+    claims = []
+    for instance_id in instance_ids:
+        best = choose(list(now.values()), ratios, vcpus=vcpus, memory_mb=memory_mb,
+                      disk_gb=disk_gb)
+        made = claim(best, instance_id=instance_id, project_id=project_id, vcpus=vcpus,
+                     memory_mb=memory_mb, disk_gb=disk_gb, at=at)
+        now[best.host] = evolve(best, made, "")
+        claims.append(made)
+    return claims
+
+
 def release(state: Host | None, instance_id: str, at: datetime) -> HostCapacityReleased | None:
     if state is None or instance_id not in state.claims:
         return None

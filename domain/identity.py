@@ -238,6 +238,12 @@ def live_project(state: Project | None, ref: str) -> Project:
     return state
 
 
+def delete_project(state: Project | None, ref: str, *, request_id: str,
+                   at: datetime) -> ProjectDeleted:
+    live_project(state, ref)
+    return ProjectDeleted(request_id=request_id, at=at)
+
+
 def live_user(state: User | None, ref: str) -> User:
     if state is None or state.deleted:
         raise NotFound(f"Could not find user: {ref}.")
@@ -251,6 +257,32 @@ def create_user(existing: User | None, *, request_id: str, name: str, password_h
                            f"found with name {name} at domain ID {DEFAULT_DOMAIN_ID}.")
     return UserCreated(request_id=request_id, name=name, password_hash=password_hash,
                        default_project_id=default_project_id, at=at)
+
+
+def valid_password(password: str) -> str:
+    if not password:
+        raise InvalidInput("Invalid input for field 'user.password': must not be empty.")
+    return password
+
+
+def change_password(state: User | None, ref: str, *, request_id: str, password_hash: str,
+                    at: datetime) -> UserPasswordChanged:
+    live_user(state, ref)
+    return UserPasswordChanged(request_id=request_id, password_hash=password_hash, at=at)
+
+
+def delete_user(state: User | None, ref: str, *, request_id: str, at: datetime) -> UserDeleted:
+    live_user(state, ref)
+    return UserDeleted(request_id=request_id, at=at)
+
+
+def revoke_token(state: RevokedToken | None, *, request_id: str, audit_id: str, user_id: str,
+                 project_id: str, at: datetime) -> TokenRevoked | None:
+    """A logout: the token with ``audit_id`` is given up; None if it was before."""
+    if state is not None:
+        return None
+    return TokenRevoked(request_id=request_id, audit_id=audit_id, user_id=user_id,
+                        project_id=project_id, at=at)
 
 
 def grant(user: User, project: Project, role: str, *, request_id: str,

@@ -56,10 +56,14 @@ class ImageCreated(ImageEvent, frozen=True, kw_only=True):
 
 
 class ImageUploadStarted(ImageEvent, frozen=True, kw_only=True):
+    answers: ClassVar[bool] = False  # the upload's answer comes with its end
+
     owner: str = ""  # the upload lease of the process receiving the bytes
 
 
 class ImageUploadFailed(ImageEvent, frozen=True, kw_only=True):
+    answers: ClassVar[bool] = False  # the same upload may be sent again
+
     reason: str
 
 
@@ -147,27 +151,42 @@ def existing(state: ImageState | None, image_id: str, project_id: str,
     return state
 
 
-def create(event: ImageCreated, *, is_admin: bool) -> ImageCreated:
-    """Glance's checks on a new image's fields."""
-    if event.name is not None and len(event.name) > 255:
+def already_exists(image_id: str) -> InvalidState:
+    return InvalidState(f"Image with identifier {image_id} already exists!")
+
+
+def create(state: ImageState | None, *, request_id: str, image_id: str, name: str | None,
+           owner: str, visibility: str = "private", disk_format: str | None = None,
+           container_format: str | None = None, min_disk: int = 0, min_ram: int = 0,
+           protected: bool = False, tags: list[str] | None = None,
+           properties: dict[str, str] | None = None, is_admin: bool,
+           at: datetime) -> ImageCreated:
+    """A new image with Glance's checks on its fields; its id must be free."""
+    if name is not None and len(name) > 255:
         raise InvalidInput("Invalid input for field/attribute name: longer than 255 characters")
-    if event.visibility not in VISIBILITIES:
+    if visibility not in VISIBILITIES:
         raise InvalidInput(f"Invalid input for field/attribute visibility: "
-                           f"{event.visibility!r} is not one of {sorted(VISIBILITIES)}")
-    if event.visibility == "public" and not is_admin:
+                           f"{visibility!r} is not one of {sorted(VISIBILITIES)}")
+    if visibility == "public" and not is_admin:
         raise Forbidden('You are not authorized to complete publicize_image action.')
-    if event.disk_format is not None and event.disk_format not in DISK_FORMATS:
+    if disk_format is not None and disk_format not in DISK_FORMATS:
         raise InvalidInput(f"Invalid input for field/attribute disk_format: "
-                           f"{event.disk_format!r} is not one of {sorted(DISK_FORMATS)}")
-    if event.container_format is not None and event.container_format not in CONTAINER_FORMATS:
+                           f"{disk_format!r} is not one of {sorted(DISK_FORMATS)}")
+    if container_format is not None and container_format not in CONTAINER_FORMATS:
         raise InvalidInput(f"Invalid input for field/attribute container_format: "
-                           f"{event.container_format!r} is not one of "
+                           f"{container_format!r} is not one of "
                            f"{sorted(CONTAINER_FORMATS)}")
-    for field, value in (("min_disk", event.min_disk), ("min_ram", event.min_ram)):
+    for field, value in (("min_disk", min_disk), ("min_ram", min_ram)):
         if not 0 <= value <= 2147483647:
             raise InvalidInput(f"Invalid input for field/attribute {field}: {value} is not "
                                "between 0 and 2147483647")
-    return event
+    if state is not None:
+        raise already_exists(image_id)
+    return ImageCreated(at=at, request_id=request_id, name=name, owner=owner,
+                        visibility=visibility, disk_format=disk_format,
+                        container_format=container_format, min_disk=min_disk, min_ram=min_ram,
+                        protected=protected, tags=list(tags or []),
+                        properties=dict(properties or {}))
 
 
 def start_upload(state: ImageState, *, request_id: str, at: datetime,
@@ -181,6 +200,20 @@ def start_upload(state: ImageState, *, request_id: str, at: datetime,
         raise InvalidInput("Properties disk_format, container_format must be set prior to "
                            "saving data.")
     return ImageUploadStarted(at=at, request_id=request_id, owner=owner)
+
+
+def take_upload(state: ImageState, *, request_id: str, at: datetime, project_id: str,
+                is_admin: bool, owner: str, owner_alive: bool) -> list[ImageEvent]:
+    """Start an upload under ``owner``'s lease: an earlier upload whose
+    process is gone (``owner_alive`` False) is given up first."""
+    events: list[ImageEvent] = []
+    given_up = abandoned(state, owner_alive=owner_alive, at=at)
+    if given_up is not None:
+        events.append(given_up)
+        state = evolve(state, given_up, state.id)
+    events.append(start_upload(state, request_id=request_id, at=at, project_id=project_id,
+                               is_admin=is_admin, owner=owner))
+    return events
 
 
 def uploading(state: ImageState | None, request_id: str) -> bool:

@@ -98,13 +98,19 @@ def fingerprint(public_key: str) -> str:
     return ":".join(digest[i:i + 2] for i in range(0, len(digest), 2))
 
 
-def create(state: KeypairState | None, event: KeypairCreated) -> KeypairCreated:
-    validate_name(event.name)
-    if event.key_type not in KEY_TYPES:
-        raise InvalidInput(f"Invalid input for field/attribute type: {event.key_type!r}")
+def create(state: KeypairState | None, *, request_id: str, user_id: str, name: str,
+           public_key: str, key_type: str = "ssh", generated: bool = False,
+           at: datetime) -> KeypairCreated:
+    """A new keypair of ``user_id`` with Nova's fingerprint of ``public_key``
+    (parsed by the write side); refused when the name is taken."""
+    validate_name(name)
+    if key_type not in KEY_TYPES:
+        raise InvalidInput(f"Invalid input for field/attribute type: {key_type!r}")
     if state is not None and not state.deleted:
-        raise InvalidState(f"Key pair '{event.name}' already exists.")
-    return event
+        raise InvalidState(f"Key pair '{name}' already exists.")
+    return KeypairCreated(at=at, request_id=request_id, user_id=user_id, name=name,
+                          public_key=public_key, fingerprint=fingerprint(public_key),
+                          key_type=key_type, generated=generated)
 
 
 def existing(state: KeypairState | None, name: str, user_id: str) -> KeypairState:

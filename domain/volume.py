@@ -30,6 +30,11 @@ import msgspec
 
 from domain.base import Event
 from domain.errors import InvalidInput, InvalidState, NotFound
+from domain.instance import Instance, VmState
+from domain.instance_boot import AVAILABILITY_ZONES
+
+# vm_states in which a server takes or gives up a volume (Nova's, less shelving)
+ATTACHABLE = frozenset({VmState.ACTIVE, VmState.PAUSED, VmState.STOPPED, VmState.SUSPENDED})
 
 
 class Status(enum.StrEnum):
@@ -252,11 +257,16 @@ def evolve(state: Volume | None, event: VolumeEvent, volume_id: str) -> Volume:
 
 def create(
     *, request_id: str, project_id: str, user_id: str, name: str, description: str,
-    size_gb: int, volume_type: str, host: str, at: datetime,
+    size_gb: int | None, volume_type: str, host: str, at: datetime,
     availability_zone: str = "nova", snapshot_id: str | None = None,
     backup_id: str | None = None,
 ) -> VolumeCreateRequested:
-    """A new volume; ``size_gb`` a positive whole number of GB (Cinder's 400)."""
+    """A new volume; ``size_gb`` a positive whole number of GB, required
+    unless the volume is made from a snapshot or a backup (the caller then
+    passes theirs). Cinder's 400s."""
+    if size_gb is None:
+        raise InvalidInput("Invalid input for field/attribute size: a size in GB, or a "
+                           "snapshot_id to take it from, is required.")
     if size_gb <= 0:
         raise InvalidInput(f"Invalid input received: Volume size '{size_gb}' must be an "
                            "integer and greater than 0.")
@@ -264,6 +274,35 @@ def create(
         request_id=request_id, at=at, host=host, project_id=project_id, user_id=user_id,
         name=name, description=description, size_gb=size_gb, volume_type=volume_type,
         availability_zone=availability_zone, snapshot_id=snapshot_id, backup_id=backup_id)
+
+
+def availability_zone(asked: str | None) -> str:
+    """The zone a volume is made in: only Nova's default one exists
+    (``domain.instance_boot``); Cinder's 400 for another."""
+    zone = asked or "nova"
+    if zone not in AVAILABILITY_ZONES:
+        raise InvalidInput(f"Availability zone '{zone}' is invalid.")
+    return zone
+
+
+def update(state: Volume, *, request_id: str, name: str | None, description: str | None,
+           at: datetime) -> VolumeUpdated:
+    """A new name or description (None: unchanged), whatever the volume is doing."""
+    return VolumeUpdated(request_id=request_id, at=at, name=name, description=description)
+
+
+def snapshot_added(state: Volume, *, snapshot_id: str, request_id: str,
+                   at: datetime) -> VolumeSnapshotAdded:
+    """A snapshot of it was taken (``domain.snapshot.take`` decides whether one may be)."""
+    return VolumeSnapshotAdded(request_id=request_id, at=at, snapshot_id=snapshot_id)
+
+
+def snapshot_removed(state: Volume | None, *, snapshot_id: str, request_id: str,
+                     at: datetime) -> VolumeSnapshotRemoved | None:
+    """Its snapshot's bytes are gone; None when the volume is gone too."""
+    if state is None:
+        return None
+    return VolumeSnapshotRemoved(request_id=request_id, at=at, snapshot_id=snapshot_id)
 
 
 DELETABLE = frozenset({Status.AVAILABLE, Status.ERROR, Status.ERROR_DELETING})
@@ -281,6 +320,18 @@ def delete(state: Volume, *, request_id: str, at: datetime) -> VolumeDeleteReque
             f"belong to a group, have snapshots, awaiting a transfer, or be disassociated "
             f"from snapshots after volume transfer. (current status: {state.status})")
     return VolumeDeleteRequested(request_id=request_id, at=at, host=state.host)
+
+
+def server_for(server: Instance | None, server_id: str, *, project_id: str, is_admin: bool,
+               action: str) -> Instance:
+    """The caller's server, able to take or give up a volume now (Nova's 404 and 409)."""
+    if (server is None or server.vm_state == VmState.DELETED
+            or (server.project_id != project_id and not is_admin)):
+        raise NotFound(f"Instance {server_id} could not be found.")
+    if server.vm_state not in ATTACHABLE or server.task_state is not None:
+        raise InvalidState(f"Cannot '{action}' instance {server_id} while it is in "
+                           f"vm_state {server.vm_state}")
+    return server
 
 
 def attachable(state: Volume) -> None:

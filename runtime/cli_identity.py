@@ -72,8 +72,8 @@ def _run(action: Action) -> Callable[[argparse.Namespace], int]:
 def user_create(identity: IdentityCommands, url: str, args: argparse.Namespace) -> int:
     if args.role and not args.project:
         raise SystemExit("nimbus: error: --role needs --project")
-    user, _ = identity.create_user(request_id=_request_id(), name=args.name,
-                                   password=args.password, default_project=args.project)
+    user = identity.create_user(request_id=_request_id(), name=args.name,
+                                password=args.password, default_project=args.project).state
     if args.project:
         identity.grant(request_id=_request_id(), user_ref=user.id, project_ref=args.project,
                        role=args.role or "member")
@@ -99,8 +99,8 @@ def user_password(identity: IdentityCommands, url: str, args: argparse.Namespace
 
 
 def project_create(identity: IdentityCommands, url: str, args: argparse.Namespace) -> int:
-    project, _ = identity.create_project(request_id=_request_id(), name=args.name,
-                                         description=args.description)
+    project = identity.create_project(request_id=_request_id(), name=args.name,
+                                      description=args.description).state
     print(project.id)
     return 0
 

@@ -29,7 +29,7 @@ from api.context import ApiSettings, Context
 from api.revocations import RevocationCache
 from api.tokens import TokenSigner
 from commands import host_reports, ingest
-from commands.application import NimbusApplication
+from commands.application import NimbusApplication, Retries
 from commands.catalog import ensure_defaults
 from commands.event_store import SessionBounds, StoreUnavailable
 from commands.identity import IdentityCommands
@@ -239,10 +239,11 @@ def failed(failures: dict[str, BaseException], database_url: str) -> StackFailed
 async def serve(
     settings: Settings, database_url: str, nats_url: str, stop: asyncio.Event,
     on_ready: Callable[[], None] | None = None, *, parts: frozenset[str] = PARTS,
-    hosts: list[str] | None = None, api_role: Role = "all",
+    hosts: list[str] | None = None, api_role: Role = "all", retries: Retries | None = None,
 ) -> None:
     """Run ``parts`` of the stack until ``stop`` is set or one part fails
-    (then raise StackFailed). Workers alone never touch the database."""
+    (then raise StackFailed). Workers alone never touch the database.
+    ``retries``: the write side's retry policy, whose conflicts a caller may count."""
     if parts & DATABASE_PARTS:
         await asyncio.to_thread(upgrade, database_url)
     bounds = session_bounds(settings)
@@ -250,7 +251,7 @@ async def serve(
     subjects = Subjects(settings.subject_prefix)
     needs_app = "ingester" in parts or ("api" in parts and api_role != "query")
     commands = (Commands.open(database_url, settings.hosts, limits=cloud_limits(settings),
-                              bounds=bounds)
+                              bounds=bounds, retries=retries)
                 if needs_app else None)
     types = volume_types.catalog(settings.storage_hosts, settings.volume_types)
     if commands is not None:

@@ -146,9 +146,10 @@ async def delete_flavor(request: Request) -> Response:
     who = claims(request)
     require_admin(who, "os_compute_api:os-flavor-manage:delete")
     request_id = await idempotency.request_id(request, who)
-    position = await run_in_threadpool(commands(request).flavors.delete,
-                                       request.path_params["flavor_id"], who.caller, request_id)
-    return Response(status_code=202, headers=written_headers(request, request_id, position))
+    written = await run_in_threadpool(commands(request).flavors.delete,
+                                      request.path_params["flavor_id"], who.caller, request_id)
+    return Response(status_code=202,
+                    headers=written_headers(request, request_id, written.position))
 
 
 C = "/compute/v2.1"

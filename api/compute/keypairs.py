@@ -90,10 +90,10 @@ async def delete_keypair(request: Request) -> Response:
     version = microversion.requested(request)
     who = claims(request)
     request_id = await idempotency.request_id(request, who)
-    position = await run_in_threadpool(_keypairs(request).delete, request.path_params["name"],
-                                       who.caller, request_id)
+    written = await run_in_threadpool(_keypairs(request).delete, request.path_params["name"],
+                                      who.caller, request_id)
     status = 204 if version >= (2, 2) else 202
-    return Response(status_code=status, headers=_headers(version, request_id, position))
+    return Response(status_code=status, headers=_headers(version, request_id, written.position))
 
 
 command_routes: list[BaseRoute] = [

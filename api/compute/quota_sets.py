@@ -63,7 +63,7 @@ async def defaults(request: Request) -> Response:
 
 async def update(request: Request) -> Response:
     changed = await set_limits(request, NOVA_KEYS, "os_compute_api:os-quota-sets:update")
-    return JSONResponse({"quota_set": {k: changed.limits[k] for k in NOVA_KEYS}},
+    return JSONResponse({"quota_set": {k: changed.state[k] for k in NOVA_KEYS}},
                         headers=changed_headers(request, changed))
 
 

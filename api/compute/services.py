@@ -79,7 +79,8 @@ async def _set(request: Request, *, enabled: bool, with_reason: bool) -> Respons
     cmd = SetHostEnabled(
         request_id=await idempotency.request_id(request, who),
         host=body.host, enabled=enabled, reason=body.disabled_reason if with_reason else None)
-    host, position = await run_in_threadpool(_hosts(request).set_enabled, cmd)
+    written = await run_in_threadpool(_hosts(request).set_enabled, cmd)
+    host, position = written.state, written.position
     service: dict[str, Any] = {"host": host.host, "binary": BINARY,
                                "status": "disabled" if host.disabled else "enabled"}
     if with_reason:

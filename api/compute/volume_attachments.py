@@ -65,7 +65,7 @@ async def attach_volume(request: Request) -> Response:
     accepted = await run_in_threadpool(commands(request).volumes.attach, AttachVolume(
         request_id=request_id, caller=who.caller, server_id=request.path_params["server_id"],
         volume_id=asked.volumeId, device=asked.device))
-    return JSONResponse({"volumeAttachment": volume_attachment(accepted.volume)},
+    return JSONResponse({"volumeAttachment": volume_attachment(accepted.state)},
                         headers=positioned(accepted.position))
 
 

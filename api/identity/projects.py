@@ -77,9 +77,10 @@ async def create_project(request: Request) -> Response:
     require_identity_admin(claims(request), "create_project")
     new = decode(await request.body(), _ProjectBody, service="keystone").project
     default_domain(new.domain_id, "project")
-    project, written = await run_in_threadpool(
+    written = await run_in_threadpool(
         identity(request).create_project, request_id=await request_id(request), name=new.name,
         description=new.description)
+    project = written.state
     body = project_body(context(request).base_url, project.id, project.name,
                         project.description)
     return with_position(JSONResponse({"project": body}, status_code=201), written)

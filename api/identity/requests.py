@@ -12,7 +12,8 @@ from starlette.responses import JSONResponse, Response
 from api import idempotency
 from api.consistency import positioned
 from api.context import claims, context
-from commands.identity import IdentityCommands, Written
+from commands.application import Written
+from commands.identity import IdentityCommands
 from domain.errors import InvalidInput
 from projections.views import Views
 
@@ -31,7 +32,7 @@ async def request_id(request: Request) -> str:
     return await idempotency.request_id(request, claims(request))
 
 
-def with_position(response: Response, done: Written) -> Response:
+def with_position(response: Response, done: Written[Any]) -> Response:
     """``response`` with the log position of what the request wrote."""
     response.headers.update(positioned(done.position))
     return response

@@ -27,7 +27,7 @@ from api.identity.requests import (
 )
 from api.identity.shapes import user_body
 from api.policy import require_identity_admin
-from commands.identity import Written
+from commands.application import Written
 from domain.errors import NotFound
 from projections import identity_queries as q
 
@@ -93,9 +93,10 @@ async def create_user(request: Request) -> Response:
     require_identity_admin(claims(request), "create_user")
     new = decode(await request.body(), _UserBody, service="keystone").user
     default_domain(new.domain_id, "user")
-    user, written = await run_in_threadpool(
+    written = await run_in_threadpool(
         identity(request).create_user, request_id=await request_id(request), name=new.name,
         password=new.password, default_project=new.default_project_id)
+    user = written.state
     body = user_body(context(request).base_url, user.id, user.name, user.default_project_id)
     return with_position(JSONResponse({"user": body}, status_code=201), written)
 
@@ -108,12 +109,11 @@ async def update_user(request: Request) -> Response:
         require_identity_admin(who, "update_user")
     change = decode(await request.body(), _UserChangeBody, service="keystone").user
     service = identity(request)
+    written: Written[Any] = Written(state=None, position=None)
     if change.password is not None:
         written = await run_in_threadpool(service.change_password,
                                           request_id=await request_id(request), ref=ref,
                                           password=change.password)
-    else:
-        written = Written(position=None)
     user = await run_in_threadpool(service.user, ref)
     body = user_body(context(request).base_url, user.id, user.name, user.default_project_id)
     return with_position(JSONResponse({"user": body}), written)

@@ -162,7 +162,9 @@ async def upload_image(request: Request) -> Response:
     image_id = request.path_params["image_id"]
     images = commands(request).images
     request_id = await idempotency.request_id(request, who, streamed=True)
-    await run_in_threadpool(images.start_upload, image_id, who.caller, request_id)
+    started = await run_in_threadpool(images.start_upload, image_id, who.caller, request_id)
+    if started.position is None:  # a retry of an upload that completed: answered as it was
+        return Response(status_code=204, headers=_headers(request_id, None))
     upload = images.files.upload(image_id)
     try:
         async for chunk in request.stream():

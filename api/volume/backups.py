@@ -47,7 +47,7 @@ async def create_backup(request: Request) -> Response:
     accepted = await run_in_threadpool(commands.backups.take, TakeBackup(
         request_id=request_id, caller=who.caller, volume_id=new.volume_id,
         name=new.name or "", description=new.description or "", force=new.force))
-    made = accepted.backup
+    made = accepted.state
     return done(accepted.position, {"backup": {"id": made.id, "name": made.name}})
 
 
@@ -69,7 +69,7 @@ async def restore_backup(request: Request) -> Response:
     accepted = await run_in_threadpool(commands.volumes.create, CreateVolume(
         request_id=request_id, caller=who.caller, size_gb=None, backup_id=backup_id,
         name=asked.name or f"restore_backup_{backup_id}"))
-    made = accepted.volume
+    made = accepted.state
     return done(accepted.position, {"restore": {"backup_id": backup_id, "volume_id": made.id,
                                                  "volume_name": made.name}})
 

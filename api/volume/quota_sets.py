@@ -43,7 +43,7 @@ async def defaults(request: Request) -> Response:
 
 async def update_volume_quotas(request: Request) -> Response:
     changed = await set_limits(request, CINDER_KEYS, "volume_extension:quotas:update")
-    return JSONResponse({"quota_set": {k: changed.limits[k] for k in CINDER_KEYS}},
+    return JSONResponse({"quota_set": {k: changed.state[k] for k in CINDER_KEYS}},
                         headers=changed_headers(request, changed))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 
+from tests.e2e.test_api_end_to_end import log_head
 from tests.e2e.test_flavors_api import member_token
 from tests.support.stack import RunningStack
 
@@ -67,6 +68,44 @@ async def test_an_image_is_created_uploaded_downloaded_and_deleted(
     gone = await http.get(f"{IMAGES}/{image_id}", headers={**member, **position})
     assert gone.status_code == 404
     assert not (running_stack.settings.state_path / "images" / image_id).exists()
+
+
+async def queued_image(running_stack: RunningStack, headers: dict[str, str]) -> str:
+    r = await running_stack.http.post(IMAGES, headers=headers, json={
+        "name": "retried", "disk_format": "raw", "container_format": "bare"})
+    assert r.status_code == 201, r.text
+    image_id: str = r.json()["id"]
+    return image_id
+
+
+async def test_a_retried_upload_with_the_same_idempotency_key_answers_204_and_keeps_its_bytes(
+        running_stack: RunningStack) -> None:
+    http = running_stack.http
+    member = member_token(running_stack, "proj-a")
+    image_id = await queued_image(running_stack, member)
+    data = b"the first upload's bytes"
+    put = {**member, "Content-Type": "application/octet-stream", "Idempotency-Key": "up-1"}
+    assert (await http.put(f"{IMAGES}/{image_id}/file", content=data,
+                           headers=put)).status_code == 204
+    head = log_head(running_stack)
+    again = await http.put(f"{IMAGES}/{image_id}/file", content=b"other bytes", headers=put)
+    assert again.status_code == 204, again.text
+    assert log_head(running_stack) == head
+    assert (await http.get(f"{IMAGES}/{image_id}/file", headers=member)).content == data
+
+
+async def test_a_retried_delete_with_the_same_idempotency_key_answers_204_not_404(
+        running_stack: RunningStack) -> None:
+    http = running_stack.http
+    member = member_token(running_stack, "proj-a")
+    image_id = await queued_image(running_stack, member)
+    delete = {**member, "Idempotency-Key": "del-1"}
+    assert (await http.delete(f"{IMAGES}/{image_id}", headers=delete)).status_code == 204
+    head = log_head(running_stack)
+    retried = await http.delete(f"{IMAGES}/{image_id}", headers=delete)
+    assert retried.status_code == 204, retried.text
+    assert log_head(running_stack) == head
+    assert (await http.get(f"{IMAGES}/{image_id}", headers=member)).status_code == 404
 
 
 async def test_image_lists_filter_and_page(running_stack: RunningStack) -> None:

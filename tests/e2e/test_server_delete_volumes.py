@@ -119,7 +119,7 @@ def test_a_delete_deciding_while_an_attach_commits_conflicts_and_sees_the_volume
         cloud.instances.record_outcome(HostOutcome(
             instance_id=booted_id, request_id="r-boot", host="h1", ok=True, at=NOW))
         volume = cloud.volumes.create(CreateVolume(request_id="r-vol", caller=admin,
-                                                   size_gb=1)).volume
+                                                   size_gb=1)).state
         cloud.volumes.record_outcome(StepOutcome(
             aggregate_id=volume.id, request_id="r-vol", step="VolumeCreateRequested",
             host="storage1", ok=True, at=NOW))

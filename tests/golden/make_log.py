@@ -174,15 +174,15 @@ class Scenario:
     def identity(self) -> Caller:
         identity = self.cloud.identity
         self.clock.tick()
-        project, _ = identity.create_project(request_id="golden-project", name="golden",
-                                             description="Where the golden log happens")
+        project = identity.create_project(request_id="golden-project", name="golden",
+                                          description="Where the golden log happens").state
         self.clock.tick()
         identity.create_project(request_id="golden-project-doomed", name="doomed")
         self.clock.tick()
         identity.delete_project(request_id="golden-project-doomed-delete", ref="doomed")
         self.clock.tick()
-        user, _ = identity.create_user(request_id="golden-user", name="alice",
-                                       password="first secret", default_project="golden")
+        user = identity.create_user(request_id="golden-user", name="alice",
+                                    password="first secret", default_project="golden").state
         self.clock.tick()
         identity.change_password(request_id="golden-user-password", ref="alice",
                                  password="second secret")
@@ -340,7 +340,7 @@ class Scenario:
         self.step_outcome(data, "golden-volume-delete", "VolumeDeleteRequested", STORAGE_HOST)
         self.clock.tick()
         broken = volumes.create(CreateVolume(request_id="golden-volume-broken", caller=caller,
-                                             size_gb=1, name="broken")).volume.id
+                                             size_gb=1, name="broken")).state.id
         self.step_outcome(broken, "golden-volume-broken", "VolumeCreateRequested",
                           STORAGE_HOST, ok=False, reason="no space left on the backing store")
         self.server_delete_detaches(caller)
@@ -350,7 +350,7 @@ class Scenario:
         self.clock.tick()
         volume = self.cloud.volumes.create(CreateVolume(
             request_id=request_id, caller=caller, size_gb=extra.pop("size_gb", 1), name=name,
-            description=f"{name} volume", **extra)).volume
+            description=f"{name} volume", **extra)).state
         self.step_outcome(volume.id, request_id, "VolumeCreateRequested", STORAGE_HOST)
         return volume.id
 
@@ -370,14 +370,14 @@ class Scenario:
         snapshots = self.cloud.snapshots
         self.clock.tick()
         taken = snapshots.take(TakeSnapshot(request_id="golden-snapshot", caller=caller,
-                                            volume_id=volume_id, name="data-snap")).snapshot
+                                            volume_id=volume_id, name="data-snap")).state
         self.step_outcome(taken.id, "golden-snapshot", "SnapshotCreateRequested", STORAGE_HOST)
         self.create_volume(caller, "golden-volume-from-snapshot", "from-snapshot",
                            snapshot_id=taken.id, size_gb=None)
         self.clock.tick()
         failed = snapshots.take(TakeSnapshot(request_id="golden-snapshot-failed",
                                              caller=caller, volume_id=volume_id,
-                                             name="failed-snap")).snapshot
+                                             name="failed-snap")).state
         self.step_outcome(failed.id, "golden-snapshot-failed", "SnapshotCreateRequested",
                           STORAGE_HOST, ok=False, reason="the backing store is read-only")
         for snapshot_id, request_id in ((failed.id, "golden-snapshot-failed-delete"),
@@ -392,14 +392,14 @@ class Scenario:
         backups = self.cloud.backups
         self.clock.tick()
         taken = backups.take(TakeBackup(request_id="golden-backup", caller=caller,
-                                        volume_id=volume_id, name="data-backup")).backup
+                                        volume_id=volume_id, name="data-backup")).state
         self.step_outcome(taken.id, "golden-backup", "BackupCreateRequested", STORAGE_HOST,
                           checksum=hashlib.sha256(b"\0" * 1024).hexdigest(), stored_bytes=1024)
         self.create_volume(caller, "golden-volume-restored", "restored", backup_id=taken.id,
                            size_gb=None)
         self.clock.tick()
         failed = backups.take(TakeBackup(request_id="golden-backup-failed", caller=caller,
-                                         volume_id=volume_id, name="failed-backup")).backup
+                                         volume_id=volume_id, name="failed-backup")).state
         self.step_outcome(failed.id, "golden-backup-failed", "BackupCreateRequested",
                           STORAGE_HOST, ok=False, reason="the archive could not be written")
         self.clock.tick()

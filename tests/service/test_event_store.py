@@ -11,7 +11,13 @@ import psycopg
 import pytest
 from eventsourcing.persistence import IntegrityError
 
-from commands.messages import BootInstance, Caller, PauseInstance, UnpauseInstance
+from commands.messages import (
+    BootInstance,
+    Caller,
+    DeleteInstance,
+    PauseInstance,
+    UnpauseInstance,
+)
 from commands.services import Commands
 from domain import events as ev
 from domain import instance as model
@@ -96,6 +102,23 @@ def test_a_repeated_request_id_returns_the_first_result_and_writes_nothing(
     assert boot(app, "r-boot") == instance_id
     assert [e.event_type for e in events_of(database_url, instance_id)] == [
         "InstanceCreateRequested", "InstanceSpawned", "InstancePauseRequested"]
+
+
+def test_a_repeated_delete_of_an_instance_gone_since_is_answered_as_the_first(
+    app: Commands, database_url: str
+) -> None:
+    instance_id = boot(app, "r-boot")
+    spawned(app, instance_id, "r-boot")
+    delete = DeleteInstance(request_id="r-del", caller=ALICE, instance_id=instance_id)
+    assert app.instances.act(delete).position is not None
+    spawned(app, instance_id, "r-del")  # the host reports it deleted
+    again = app.instances.act(delete)
+    assert (again.position, again.instance_id, again.state.vm_state) == (
+        None, instance_id, model.VmState.DELETED)
+    with pytest.raises(NotFound):
+        app.instances.act(DeleteInstance(request_id="r-del-2", caller=ALICE,
+                                         instance_id=instance_id))
+    assert len(events_of(database_url, instance_id)) == 4
 
 
 def test_another_projects_instance_cannot_be_seen_or_touched(app: Commands) -> None:

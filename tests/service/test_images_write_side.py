@@ -88,6 +88,27 @@ def test_only_the_owner_deletes_and_the_file_goes_with_the_image(
         commands.images.image(image_id, OWNER)
 
 
+def test_a_retried_delete_answers_as_the_first_did_and_writes_nothing(
+        commands: Commands) -> None:
+    image_id = commands.images.create(RAW, OWNER, "req-c").state.id
+    first = commands.images.delete(image_id, OWNER, "req-d")
+    assert first.position is not None
+    again = commands.images.delete(image_id, OWNER, "req-d")
+    assert (again.position, again.state.status) == (None, "deleted")
+    with pytest.raises(NotFound):
+        commands.images.delete(image_id, OWNER, "req-d2")
+
+
+def test_only_an_uploads_end_answers_it_so_a_failed_one_may_be_sent_again(
+        commands: Commands) -> None:
+    image_id = commands.images.create(RAW, OWNER, "req-c").state.id
+    commands.images.start_upload(image_id, OWNER, "req-u")
+    commands.images.fail_upload(image_id, "the client went away", "req-u")
+    assert upload(commands, image_id, b"abc", "req-u") == "active"
+    again = commands.images.start_upload(image_id, OWNER, "req-u")
+    assert (again.position, again.state.status, again.state.size) == (None, "active", 3)
+
+
 def test_only_an_admin_publishes_an_image(commands: Commands) -> None:
     public = NewImage(name="pub", visibility="public")
     with pytest.raises(Forbidden):

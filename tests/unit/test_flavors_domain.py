@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from msgspec.structs import asdict
 
 from domain import flavor, image
 from domain.errors import Forbidden, InvalidInput, InvalidState, NotFound
@@ -27,18 +28,18 @@ def created(**fields: object) -> flavor.FlavorCreated:
 def test_a_flavor_with_a_bad_field_is_refused_naming_it(fields: dict[str, object],
                                                         named: str) -> None:
     with pytest.raises(InvalidInput, match=named):
-        flavor.create(None, None, created(**fields))
+        flavor.create(None, None, **asdict(created(**fields)))
 
 
 def test_a_taken_name_or_id_conflicts_but_a_deleted_flavors_id_is_free() -> None:
     state = flavor.evolve(None, created(), "x")
     with pytest.raises(InvalidState, match="Flavor with name f already exists"):
-        flavor.create(None, flavor.NameClaim("9"), created())
+        flavor.create(None, flavor.NameClaim("9"), **asdict(created()))
     with pytest.raises(InvalidState, match="Flavor with ID 9 already exists"):
-        flavor.create(state, None, created(name="g"))
+        flavor.create(state, None, **asdict(created(name="g")))
     deleted = flavor.evolve(state, flavor.FlavorDeleted(at=AT, request_id="d", flavor_id="9"),
                             "x")
-    assert flavor.create(deleted, flavor.NameClaim(None), created()).name == "f"
+    assert flavor.create(deleted, flavor.NameClaim(None), **asdict(created())).name == "f"
 
 
 def test_flavor_access_is_for_private_flavors_only() -> None:
@@ -63,14 +64,18 @@ def new_image(**fields: object) -> image.ImageCreated:
     return image.ImageCreated(**values)  # type: ignore[arg-type]
 
 
+def create_image(*, is_admin: bool, **fields: object) -> image.ImageCreated:
+    return image.create(None, image_id="i", **asdict(new_image(**fields)), is_admin=is_admin)
+
+
 def test_image_rules_follow_glance() -> None:
     with pytest.raises(Forbidden):
-        image.create(new_image(visibility="public"), is_admin=False)
+        create_image(visibility="public", is_admin=False)
     with pytest.raises(InvalidInput, match="visibility"):
-        image.create(new_image(visibility="everyone"), is_admin=True)
+        create_image(visibility="everyone", is_admin=True)
     with pytest.raises(InvalidInput, match="min_ram"):
-        image.create(new_image(min_ram=-1), is_admin=False)
-    state = image.evolve(None, image.create(new_image(visibility="shared"), is_admin=False),
+        create_image(min_ram=-1, is_admin=False)
+    state = image.evolve(None, create_image(visibility="shared", is_admin=False),
                          "00000000-0000-0000-0000-000000000001")
     assert image.visible(state, "p", False) and not image.visible(state, "q", False)
     with pytest.raises(Forbidden):
