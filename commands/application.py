@@ -178,8 +178,10 @@ def postgres_env(url: str, bounds: SessionBounds | None = None) -> dict[str, str
         "POSTGRES_USER": str(info.get("user") or "postgres"),
         # eventsourcing insists on a password even where the server trusts.
         "POSTGRES_PASSWORD": str(info.get("password") or "unused"),
-        "POSTGRES_POOL_SIZE": "10",
-        "POSTGRES_MAX_OVERFLOW": "10",
+        # two kept open, up to twenty under load: an idle process holds few of
+        # the server's connections (max_connections is 100 by default)
+        "POSTGRES_POOL_SIZE": "2",
+        "POSTGRES_MAX_OVERFLOW": "18",
         "CREATE_TABLE": "n",
         # aggregates stay in memory and are brought up to date from the store
         # on each load, so a busy host or quota is not replayed from its start
