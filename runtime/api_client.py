@@ -23,7 +23,6 @@ import msgspec
 
 RC_FILE_NAME = "nimbus-rc"
 COMPUTE_PATH = "/compute/v2.1"
-IMAGE_PATH = "/image/v2"
 
 
 class ApiError(Exception):

@@ -22,9 +22,9 @@ from api.identity.requests import identity, with_position
 from api.identity.users import user_projects
 from api.tokens import Claims
 from domain.errors import InvalidInput, NotFound, Unauthorized
-from domain.identity import keystone_id, role_id
+from domain.identity import DEFAULT_DOMAIN_ID, DEFAULT_DOMAIN_NAME, keystone_id, role_id
 
-DOMAIN = {"id": "default", "name": "Default"}
+DOMAIN = {"id": DEFAULT_DOMAIN_ID, "name": DEFAULT_DOMAIN_NAME}
 
 
 class _Domain(msgspec.Struct):
