@@ -67,8 +67,13 @@ async def run(instances: InstanceCommands, volumes: VolumeCommands,
             else:
                 await asyncio.to_thread(instances.record_outcome, outcome)
 
+        # A host's outcome is a fact: it is redelivered until it is recorded
+        # (max_deliver -1), never dropped after a number of tries. While the
+        # database is away every try fails, and the later outcomes of the same
+        # aggregate are naked behind the first, so a bounded count would strand
+        # operations in their task state for good.
         spec = ConsumerSpec(stream=subjects.outcomes_stream, durable="ingester",
-                            filter_subject=subjects.all_outcomes())
+                            filter_subject=subjects.all_outcomes(), max_deliver=-1)
         await consume(js, spec, handle, key_of, stop)
     finally:
         await nc.close()
