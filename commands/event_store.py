@@ -24,7 +24,7 @@ server reads a message. So here:
 from __future__ import annotations
 
 import inspect
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,6 +106,19 @@ class Recorder(PostgresApplicationRecorder):
                 return None
             self._insert_stored_events(curs, stored_events, **kwargs)  # lock, notify, insert
             return self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+
+    def insert_decided(self, decide: Callable[[], Sequence[StoredEvent]]) -> Sequence[int]:
+        """Take the log's lock first, then ``decide`` the events and append
+        them, in one transaction: no other writer commits in between, so the
+        events cannot meet a version conflict (for decisions that lost a race)."""
+        with (self.datastore.get_connection() as conn, conn.transaction(),
+              conn.cursor() as curs):
+            self._lock_table(curs)
+            stored_events = decide()
+            if not stored_events:
+                return []
+            self._insert_stored_events(curs, stored_events)
+            return self._fetch_ids_after_insert_events(curs, stored_events) or []
 
     # the library's query without its retry loop
     select_events = inspect.unwrap(PostgresApplicationRecorder.select_events)
