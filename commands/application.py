@@ -61,7 +61,13 @@ from typing_extensions import TypeVar
 
 from commands import idempotency as idempotency_keys
 from commands.batch import Batch, Overlap
-from commands.event_store import STORE_ERRORS, Recorder, SessionBounds, unavailable
+from commands.event_store import (
+    STORE_ERRORS,
+    Datastore,
+    Recorder,
+    SessionBounds,
+    unavailable,
+)
 from commands.group_queue import GroupQueue
 from commands.kinds import KINDS, Kind
 from commands.mapper import MsgspecMapper, Recorded
@@ -353,7 +359,9 @@ class NimbusApplication(Application[uuid.UUID]):
 
         request = _Request(request_id, load, decide, answer, contextvars.copy_context())
         if getattr(self._local, "batch", None) is not None:
-            self._serve([request])  # a decision running another: served at once, alone
+            # a decision running another: served at once, alone, committed on its own
+            with self._datastore.not_holding():
+                self._serve([request])
         else:
             self._queue.submit(request)
         if request.error is not None:
@@ -366,7 +374,8 @@ class NimbusApplication(Application[uuid.UUID]):
         transaction; each request gets its answer or its own error."""
         outer = getattr(self._local, "batch", None)
         try:
-            self._serve_until_saved(requests)
+            with self._datastore.holding():  # one connection for all the batch's queries
+                self._serve_until_saved(requests)
         except Exception as error:  # the store or a bug: every request not answered hears it
             for request in requests:
                 if request.written is None and request.error is None:
@@ -434,6 +443,12 @@ class NimbusApplication(Application[uuid.UUID]):
         assert isinstance(self.recorder, Recorder)
         return self.recorder
 
+    @property
+    def _datastore(self) -> Datastore:
+        datastore = self._recorder.datastore
+        assert isinstance(datastore, Datastore)
+        return datastore
+
     def _decide(self, request: _Request,
                 batch: Batch) -> tuple[Written[Any], list[StoredEvent]]:
         """One request of a batch (see the module docstring): its answer and
@@ -451,6 +466,19 @@ class NimbusApplication(Application[uuid.UUID]):
         stored = [self.mapper.to_stored_event(r) for a in changed for r in a.new_events]
         batch.accept(changed)
         return written, stored
+
+    def select_changes(self, position: int, held: list[uuid.UUID],
+                       new: list[uuid.UUID]) -> tuple[int, list[Recorded]]:
+        """The log's last position, the events after ``position`` of the
+        ``held`` aggregates and every event of the ``new`` ones, in one query
+        (commands/catalog_cache.py)."""
+        try:
+            last, stored = self._recorder.select_changes(position, held, new)
+        except STORE_ERRORS as error:
+            raise unavailable(error) from error
+        mapper = self.mapper
+        assert isinstance(mapper, MsgspecMapper)
+        return last, [mapper.to_domain_event(s) for s in stored]
 
     @property
     def waiting(self) -> int:
