@@ -13,11 +13,22 @@ Every command and every host report is written by ``NimbusApplication.execute``:
 3. ``decide``: domain decisions, each ``(state, fields…) -> events``, give the
    events; the glue says which aggregate each goes to (``Change``), loading the
    others it needs. Only domain functions create events.
-4. Record them, and commit every changed aggregate in one transaction with
-   optimistic concurrency (the store's primary key is aggregate id + version),
-   with the first use of the request's Idempotency-Key (``commands.idempotency``).
+4. Record them, with the first use of the request's Idempotency-Key
+   (``commands.idempotency``), and commit every changed aggregate in one
+   transaction with optimistic concurrency (the store's primary key is
+   aggregate id + version).
 5. On a version conflict, all of it again (``Retries``: the application's
    policy, given to it, with its count of conflicts).
+
+Group commit: requests that arrive together (commands/group_queue.py) are
+decided in order, each on the state the earlier ones left
+(commands/batch.py), and committed in ONE transaction: one lock of the log
+and one flush for all of them. Each caller is answered with its own state
+and position; a refusal fails only its own request. Requests on a hot
+aggregate (a project's quota, a host) so take turns within the process
+without racing. Across processes, optimistic concurrency stays the guard: a
+batch whose append meets a version conflict is decided again, this time
+holding the log's lock from before its loads, so it cannot lose again.
 
 How to add a verb: a domain decision ``(state, fields…) -> event(s)`` in the
 aggregate's ``domain/`` module (refusing in the API's words), then a service
@@ -33,23 +44,31 @@ ingester's (commands/ingest.py).
 
 from __future__ import annotations
 
-import contextlib
+import contextvars
 import random
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Generic, overload
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, Mapper
+from eventsourcing.persistence import IntegrityError, Mapper, StoredEvent
 from psycopg.conninfo import conninfo_to_dict
 from typing_extensions import TypeVar
 
 from commands import idempotency as idempotency_keys
-from commands.event_store import STORE_ERRORS, SessionBounds, unavailable
+from commands.batch import Batch, Overlap
+from commands.event_store import (
+    STORE_ERRORS,
+    Datastore,
+    Recorder,
+    SessionBounds,
+    unavailable,
+)
+from commands.group_queue import GroupQueue
 from commands.kinds import KINDS, Kind
 from commands.mapper import MsgspecMapper, Recorded
 from domain.base import Event
@@ -57,7 +76,6 @@ from domain.codec import topic_of
 from domain.errors import Conflict
 
 MAX_ATTEMPTS = 12
-OPTIMISTIC_ATTEMPTS = 2  # after this many conflicts, a decision waits for its turn
 
 S = TypeVar("S", default=Any)  # a bare ``Aggregate`` is one of any kind
 R = TypeVar("R")
@@ -80,6 +98,7 @@ class Aggregate(Generic[S]):
         self._state: S | None = None
         self.requests: set[str] = set()
         self._pending: list[Recorded] = []
+        self._inherited = 0  # pending events a fork took over (see ``fork``)
 
     @property
     def state(self) -> S:
@@ -120,6 +139,19 @@ class Aggregate(Generic[S]):
         copy._state = self._state
         copy.requests = set(self.requests)
         return copy
+
+    def fork(self) -> Aggregate[S]:
+        """A copy to decide on in a batch (commands/batch.py): it carries the
+        events the batch recorded so far, and records its own after them."""
+        copy = self.__deepcopy__({})
+        copy._pending = list(self._pending)
+        copy._inherited = len(self._pending)
+        return copy
+
+    @property
+    def new_events(self) -> list[Recorded]:
+        """The events recorded since it was made or forked."""
+        return self._pending[self._inherited:]
 
     def record(self, event: Event) -> None:
         self.apply(event)
@@ -193,67 +225,52 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-class Turns:
-    """Decisions that lost a race take turns; while any is waiting, new
-    decisions queue behind it instead of racing it."""
-
-    def __init__(self) -> None:
-        self._lock = threading.RLock()  # re-entrant: a decision may run another
-        self._count = threading.Lock()
-        self.waiting = 0
-
-    @contextlib.contextmanager
-    def turn(self) -> Iterator[None]:
-        with self._count:
-            self.waiting += 1
-        try:
-            with self._lock:
-                yield
-        finally:
-            with self._count:
-                self.waiting -= 1
-
-
-# The turns of this process: contended writers of one process are served in
-# turn whichever application they write through (tests open several).
-PROCESS_TURNS = Turns()
-
-
 class Retries:
-    """Run a decision again after a version conflict: one application's policy.
+    """How often a batch is decided again after a version conflict (another
+    process wrote one of its aggregates first), after a little jitter: one
+    application's policy. ``conflicts`` counts the batches decided again
+    (the benchmark reads it)."""
 
-    The first tries are optimistic, after a little jitter. A decision that
-    keeps losing (every boot claims one of a few hosts) then waits for its
-    turn, and while one waits, new decisions queue behind it: within one
-    process (``turns``), contended writers are served in turn instead of
-    starving the unlucky one. Writers in other processes still race
-    optimistically. ``conflicts`` counts this application's decisions taken
-    again (the benchmark reads it).
-    """
-
-    def __init__(self, turns: Turns = PROCESS_TURNS, *, attempts: int = MAX_ATTEMPTS,
-                 optimistic: int = OPTIMISTIC_ATTEMPTS) -> None:
-        self.turns = turns
+    def __init__(self, *, attempts: int = MAX_ATTEMPTS) -> None:
         self.attempts = attempts
-        self.optimistic = optimistic
         self._count = threading.Lock()
         self.conflicts = 0
 
-    def run(self, attempt: Callable[[], T]) -> T:
-        """``attempt()``, again after each version conflict; ``Conflict``
-        (409) once every attempt conflicted."""
-        for n in range(self.attempts):
-            try:
-                if n < self.optimistic and not self.turns.waiting:
-                    return attempt()
-                with self.turns.turn():
-                    return attempt()
-            except IntegrityError:
-                with self._count:
-                    self.conflicts += 1
-                if n < self.optimistic:
-                    time.sleep(random.uniform(0, 0.002 * (2**n)))
-        raise Conflict("The request conflicted with concurrent changes; please retry.")
+    def conflicted(self, attempt: int) -> None:
+        """Count a conflict of the ``attempt``-th try, and wait a little before the next."""
+        with self._count:
+            self.conflicts += 1
+        time.sleep(random.uniform(0, 0.002 * 2 ** min(attempt, 5)))
+
+
+@dataclass(eq=False)
+class _Request:
+    """One call of ``execute``, waiting in the group queue for its answer."""
+
+    request_id: str | None
+    load: Callable[[], Aggregate[Any]]
+    decide: Callable[[Aggregate[Any], datetime], Iterable[Change]]
+    answer: Callable[[Aggregate[Any]], Any]
+    context: contextvars.Context  # the caller's (its Idempotency-Key, commands.idempotency)
+    written: Written[Any] | None = None
+    error: BaseException | None = None
+
+
+class _Round:
+    """One try at a batch: the requests decided (with their answers and
+    events) and those to decide in the next batch."""
+
+    def __init__(self, app: NimbusApplication, requests: list[_Request]) -> None:
+        self.app = app
+        self.requests = requests
+        self.decided: list[tuple[_Request, Written[Any], list[StoredEvent]]] = []
+        self.again: list[_Request] = []
+
+    def decide(self) -> list[StoredEvent]:
+        """Decide every request afresh; the events to append, in order."""
+        self.decided, self.again = [], []
+        self.app._decide_batch(self.requests, self.decided, self.again)
+        return [s for _, _, stored in self.decided for s in stored]
 
 
 def _state(aggregate: Aggregate[S]) -> S:
@@ -272,15 +289,22 @@ class NimbusApplication(Application[uuid.UUID]):
 
     def __init__(self, database_url: str, clock: Callable[[], datetime] = now, *,
                  bounds: SessionBounds | None = None, retries: Retries | None = None) -> None:
+        self._local = threading.local()  # the batch this thread decides, if any
         super().__init__(env=postgres_env(database_url, bounds))
         self.clock = clock
         self.retries = retries or Retries()
+        self._queue: GroupQueue[_Request] = GroupQueue(self._serve)
 
     def construct_mapper(self) -> Mapper[uuid.UUID]:
         return MsgspecMapper()
 
     def load(self, aggregate_id: uuid.UUID) -> Aggregate[Any] | None:
-        """The aggregate as stored now, of whatever kind, or None if it has no events."""
+        """The aggregate as stored now, of whatever kind, or None if it has no
+        events; while deciding a batch, as the batch's earlier requests left it."""
+        batch: Batch | None = getattr(self._local, "batch", None)
+        return batch.load(aggregate_id) if batch is not None else self._stored(aggregate_id)
+
+    def _stored(self, aggregate_id: uuid.UUID) -> Aggregate[Any] | None:
         try:
             aggregate: Aggregate[Any] = self.repository.get(aggregate_id, projector_func=_fold)
         except AggregateNotFoundError:
@@ -333,18 +357,133 @@ class NimbusApplication(Application[uuid.UUID]):
         deciding again after a version conflict. The answer is ``answer(main)``
         (by default its state) and the log position written."""
 
-        def attempt() -> Written[Any]:
-            main = load()
-            if request_id is not None and request_id in main.requests:
-                return Written(state=answer(main), position=None, request_id=request_id)
-            changed = recorded(decide(main, self.clock()))
-            position = None
-            if changed:
-                position = self.commit(*changed,
-                                       *idempotency_keys.first_use(self, request_id))
-            return Written(state=answer(main), position=position, request_id=request_id or "")
+        request = _Request(request_id, load, decide, answer, contextvars.copy_context())
+        if getattr(self._local, "batch", None) is not None:
+            # a decision running another: served at once, alone, committed on its own
+            with self._datastore.not_holding():
+                self._serve([request])
+        else:
+            self._queue.submit(request)
+        if request.error is not None:
+            raise request.error
+        assert request.written is not None
+        return request.written
 
-        return self.retries.run(attempt)
+    def _serve(self, requests: list[_Request]) -> None:
+        """Decide a batch of requests in order and commit them in one
+        transaction; each request gets its answer or its own error."""
+        outer = getattr(self._local, "batch", None)
+        try:
+            with self._datastore.holding():  # one connection for all the batch's queries
+                self._serve_until_saved(requests)
+        except Exception as error:  # the store or a bug: every request not answered hears it
+            for request in requests:
+                if request.written is None and request.error is None:
+                    request.error = error
+        finally:
+            self._local.batch = outer
+
+    def _serve_until_saved(self, requests: list[_Request]) -> None:
+        """The first try is optimistic; a batch that met a version conflict
+        (another process wrote one of its aggregates first) is decided again
+        holding the log's lock, so it cannot lose twice to the same race."""
+        undecided = requests
+        for attempt in range(self.retries.attempts):
+            round_ = _Round(self, undecided)
+            try:
+                if attempt == 0:
+                    stored = round_.decide()
+                    positions = list(self.recorder.insert_events(stored) or []) \
+                        if stored else []
+                else:
+                    positions = list(self._recorder.insert_decided(round_.decide))
+            except IntegrityError:
+                self.retries.conflicted(attempt)
+                continue  # all of it again
+            except STORE_ERRORS as error:
+                for request in undecided:
+                    request.written, request.error = None, unavailable(error)
+                return
+            end = 0
+            for request, written, stored in round_.decided:
+                end += len(stored)  # a request's position: its last event's
+                request.written = replace(written, position=positions[end - 1]) \
+                    if stored else written
+            if not round_.again:
+                return
+            undecided = round_.again
+        for request in undecided:
+            request.error = Conflict("The request conflicted with concurrent changes; "
+                                     "please retry.")
+
+    def _decide_batch(self, requests: list[_Request],
+                      decided: list[tuple[_Request, Written[Any], list[StoredEvent]]],
+                      again: list[_Request]) -> None:
+        """Decide ``requests`` in order on one batch's aggregates: each
+        accepted one into ``decided``, one to decide in the next batch into
+        ``again``; a refused one keeps its error."""
+        batch = self._local.batch = Batch(self._stored)
+        try:
+            for request in requests:
+                request.error = None
+                try:
+                    written, stored = request.context.run(self._decide, request, batch)
+                except Overlap:
+                    again.append(request)
+                except Exception as error:  # its refusal, its alone
+                    batch.discard()
+                    request.error = error
+                else:
+                    decided.append((request, written, stored))
+        finally:
+            self._local.batch = None
+
+    @property
+    def _recorder(self) -> Recorder:
+        assert isinstance(self.recorder, Recorder)
+        return self.recorder
+
+    @property
+    def _datastore(self) -> Datastore:
+        datastore = self._recorder.datastore
+        assert isinstance(datastore, Datastore)
+        return datastore
+
+    def _decide(self, request: _Request,
+                batch: Batch) -> tuple[Written[Any], list[StoredEvent]]:
+        """One request of a batch (see the module docstring): its answer and
+        the events it adds to the batch, encoded."""
+        main = request.load()
+        if request.request_id is not None and request.request_id in main.requests:
+            batch.discard()
+            return Written(state=request.answer(main), position=None,
+                           request_id=request.request_id), []
+        changed = recorded(request.decide(main, self.clock()))
+        if changed:
+            changed += idempotency_keys.first_use(self, request.request_id)
+        written = Written(state=request.answer(main), position=None,
+                          request_id=request.request_id or "")
+        stored = [self.mapper.to_stored_event(r) for a in changed for r in a.new_events]
+        batch.accept(changed)
+        return written, stored
+
+    def select_changes(self, position: int, held: list[uuid.UUID],
+                       new: list[uuid.UUID]) -> tuple[int, list[Recorded]]:
+        """The log's last position, the events after ``position`` of the
+        ``held`` aggregates and every event of the ``new`` ones, in one query
+        (commands/catalog_cache.py)."""
+        try:
+            last, stored = self._recorder.select_changes(position, held, new)
+        except STORE_ERRORS as error:
+            raise unavailable(error) from error
+        mapper = self.mapper
+        assert isinstance(mapper, MsgspecMapper)
+        return last, [mapper.to_domain_event(s) for s in stored]
+
+    @property
+    def waiting(self) -> int:
+        """How many requests wait to be decided in the next batch."""
+        return self._queue.waiting
 
     def commit(self, *aggregates: Aggregate[Any]) -> int | None:
         """Append the aggregates' new events in one transaction; return the

@@ -14,6 +14,9 @@ server reads a message. So here:
   run a statement, sit idle inside a transaction, or wait for a connection.
   A writer that cannot get the lock in time fails, and an idle holder is cut
   off, so no transaction holds the log hostage;
+* a batch of requests (commands/application.py) runs its queries on one
+  connection it holds (``Datastore.holding``): one checkout from the pool,
+  and one check of the connection, for all of them;
 * a store that does not answer in time is ``StoreUnavailable`` (503, retry),
   at once: the library's retry loops (ten tries, each waiting for a pool
   connection) would keep a request, and a stopping process, waiting minutes
@@ -24,15 +27,27 @@ server reads a message. So here:
 from __future__ import annotations
 
 import inspect
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
+import psycopg
+from eventsourcing import persistence
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
+from eventsourcing.postgres import (
+    PostgresApplicationRecorder,
+    PostgresDatastore,
+    PostgresFactory,
+)
 from eventsourcing.utils import Environment, EnvType
+from psycopg import Connection
 from psycopg import errors as pg_errors
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Identifier
 
 from domain.errors import DomainError
 
@@ -94,6 +109,71 @@ def unavailable(error: BaseException) -> StoreUnavailable:
     return StoreUnavailable("The database is not answering. Please retry later.")
 
 
+# psycopg's errors as eventsourcing raises them (PostgresDatastore.get_connection)
+_ERRORS: list[tuple[type[psycopg.Error], type[persistence.PersistenceError]]] = [
+    (psycopg.InterfaceError, persistence.InterfaceError),
+    (psycopg.OperationalError, persistence.OperationalError),
+    (psycopg.DataError, persistence.DataError),
+    (psycopg.IntegrityError, persistence.IntegrityError),
+    (psycopg.InternalError, persistence.InternalError),
+    (psycopg.ProgrammingError, persistence.ProgrammingError),
+    (psycopg.NotSupportedError, persistence.NotSupportedError),
+    (psycopg.DatabaseError, persistence.DatabaseError),
+    (psycopg.Error, persistence.PersistenceError),
+]
+
+
+class Datastore(PostgresDatastore):
+    """eventsourcing's pool of sessions, where a thread may hold one
+    connection for a while and have all its queries run on it."""
+
+    _held: threading.local
+
+    @classmethod
+    def adopt(cls, datastore: PostgresDatastore) -> Datastore:
+        """The library's datastore, made one of these (the factory builds it itself)."""
+        datastore.__class__ = cls
+        assert isinstance(datastore, Datastore)
+        datastore._held = threading.local()
+        return datastore
+
+    @contextmanager
+    def get_connection(self) -> Iterator[Connection[DictRow]]:
+        held: Connection[DictRow] | None = getattr(self._held, "connection", None)
+        if held is None:
+            with super().get_connection() as conn:
+                yield conn
+            return
+        try:
+            yield held
+        except psycopg.Error as error:
+            raised = next(ours for theirs, ours in _ERRORS if isinstance(error, theirs))
+            raise raised(str(error)) from error
+
+    @contextmanager
+    def holding(self) -> Iterator[None]:
+        """This thread's queries on one connection until the block ends."""
+        if getattr(self._held, "connection", None) is not None:
+            yield
+            return
+        with super().get_connection() as conn:
+            self._held.connection = conn
+            try:
+                yield
+            finally:
+                self._held.connection = None
+
+    @contextmanager
+    def not_holding(self) -> Iterator[None]:
+        """This thread's queries on connections of their own until the block ends."""
+        held = getattr(self._held, "connection", None)
+        self._held.connection = None
+        try:
+            yield
+        finally:
+            self._held.connection = held
+
+
 class Recorder(PostgresApplicationRecorder):
     """eventsourcing's recorder, appending without pipeline mode and failing fast."""
 
@@ -107,19 +187,55 @@ class Recorder(PostgresApplicationRecorder):
             self._insert_stored_events(curs, stored_events, **kwargs)  # lock, notify, insert
             return self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
 
+    def insert_decided(self, decide: Callable[[], Sequence[StoredEvent]]) -> Sequence[int]:
+        """Take the log's lock first, then ``decide`` the events and append
+        them, in one transaction: no other writer commits in between, so the
+        events cannot meet a version conflict (for decisions that lost a race)."""
+        with (self.datastore.get_connection() as conn, conn.transaction(),
+              conn.cursor() as curs):
+            self._lock_table(curs)
+            stored_events = decide()
+            if not stored_events:
+                return []
+            self._insert_stored_events(curs, stored_events)
+            return self._fetch_ids_after_insert_events(curs, stored_events) or []
+
+    def select_changes(self, position: int, held: Sequence[UUID],
+                       new: Sequence[UUID]) -> tuple[int, list[StoredEvent]]:
+        """In one query: the last position of the log, the events after
+        ``position`` of the ``held`` aggregates, and every event of the
+        ``new`` ones, in log order (the log is gap-free, so nothing committed
+        before that last position is missing)."""
+        statement = SQL(
+            "SELECT (SELECT COALESCE(MAX(notification_id), 0) FROM {schema}.{table}), e.*"
+            " FROM (SELECT 1) AS one LEFT JOIN LATERAL (SELECT * FROM {schema}.{table}"
+            " WHERE (notification_id > %s AND originator_id = ANY(%s))"
+            " OR originator_id = ANY(%s)) AS e ON true ORDER BY e.notification_id"
+        ).format(schema=Identifier(self.datastore.schema),
+                 table=Identifier(self.events_table_name))
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, (position, list(held), list(new)), prepare=True)
+            rows = curs.fetchall()
+        last = int(next(iter(rows[0].values()))) if rows else position
+        return last, [StoredEvent(originator_id=row["originator_id"],
+                                  originator_version=row["originator_version"],
+                                  topic=row["topic"], state=bytes(row["state"]))
+                      for row in rows if row["originator_id"] is not None]
+
     # the library's query without its retry loop
     select_events = inspect.unwrap(PostgresApplicationRecorder.select_events)
 
 
 class Factory(PostgresFactory):
-    """eventsourcing's PostgreSQL persistence with ``Recorder`` and the
-    ``POSTGRES_OPTIONS`` (libpq options) on every pooled session."""
+    """eventsourcing's PostgreSQL persistence with ``Recorder``, ``Datastore``
+    and the ``POSTGRES_OPTIONS`` (libpq options) on every pooled session."""
 
     POSTGRES_OPTIONS = "POSTGRES_OPTIONS"
     application_recorder_class = Recorder
 
     def __init__(self, env: Environment | EnvType | None) -> None:
         super().__init__(env)
+        self.datastore = Datastore.adopt(self.datastore)
         options = self.env.get(self.POSTGRES_OPTIONS)
         if options:
             kwargs = self.datastore.pool.kwargs

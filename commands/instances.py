@@ -69,9 +69,8 @@ class InstanceCommands:
         zone = boot_rules.check_availability_zone(cmd.availability_zone)
         boot_rules.check_user_data(cmd.user_data)
         check_metadata(cmd.metadata)
-        flavor = self.catalog.flavor(cmd.flavor_ref, cmd.caller)
-        image = self.catalog.image(cmd.image_ref, cmd.caller)
-        public_key = self.catalog.keypair(cmd.key_name, cmd.caller) if cmd.key_name else None
+        flavor, image, public_key = self.catalog.boot_refs(
+            cmd.flavor_ref, cmd.image_ref, cmd.key_name, cmd.caller)
         ids = [instance_id_for(cmd.request_id, i) for i in range(count)]
         names = boot_rules.display_names(cmd.name, count)
         reservation = f"r-{uuid.uuid5(REQUEST_NAMESPACE, cmd.request_id).hex[:8]}"
