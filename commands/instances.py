@@ -16,7 +16,6 @@ from datetime import datetime
 from commands import instance_changes
 from commands.application import Aggregate, Change, NimbusApplication, Written, nothing
 from commands.catalog import CatalogLookups
-from commands.kinds import INSTANCE
 from commands.messages import (
     Accepted,
     BootInstance,
@@ -39,6 +38,7 @@ from domain import instance as model
 from domain import instance_boot as boot_rules
 from domain.errors import NotFound
 from domain.instance_changes import check_metadata
+from domain.registry import INSTANCE
 from messaging.wire import HostOutcome
 
 REQUEST_NAMESPACE = uuid.UUID("6f1c3c52-8d8e-4c1e-9a55-4b1f0f0c2a10")

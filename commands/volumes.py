@@ -26,7 +26,6 @@ from commands.application import (
     recorded,
 )
 from commands.backups import BackupCommands
-from commands.kinds import DISKS, INSTANCE, VOLUME
 from commands.lookups import parse_id, visible
 from commands.messages import Caller
 from commands.quotas import quota_of
@@ -35,6 +34,7 @@ from domain import quota as quota_model
 from domain import server_disks as disks_model
 from domain import volume as model
 from domain.instance import Instance
+from domain.registry import DISKS, INSTANCE, VOLUME
 from domain.volume_types import VolumeType, find
 from messaging.wire import StepOutcome
 

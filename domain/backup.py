@@ -9,7 +9,6 @@ backup outlives its volume, as in Cinder.
 
 from __future__ import annotations
 
-import typing
 from datetime import datetime
 from typing import ClassVar
 
@@ -51,10 +50,7 @@ class BackupFailed(BackupEvent, frozen=True, kw_only=True):
 
 
 AnyBackupEvent = BackupCreateRequested | BackupDeleteRequested | BackupSucceeded | BackupFailed
-
-EVENT_TYPES: dict[str, type[BackupEvent]] = {
-    cls.__name__: cls for cls in typing.get_args(AnyBackupEvent)
-}
+StorageStep = BackupCreateRequested | BackupDeleteRequested  # what its storage host does
 
 
 class Backup(msgspec.Struct, frozen=True, kw_only=True):

@@ -159,16 +159,17 @@ class InstanceOperationFailed(InstanceOutcome, frozen=True, kw_only=True):
     reason: str
 
 
-REQUESTED_EVENTS: tuple[type[InstanceRequested], ...] = (
-    InstanceCreateRequested,
-    InstancePauseRequested,
-    InstanceUnpauseRequested,
-    InstanceDeleteRequested,
-    InstanceRebootRequested,
-    InstanceSuspendRequested,
-    InstanceResumeRequested,
-    InstanceStopRequested,
-    InstanceStartRequested,
+# what the instance's hypervisor host acts on
+AnyInstanceRequest = (
+    InstanceCreateRequested
+    | InstancePauseRequested
+    | InstanceUnpauseRequested
+    | InstanceDeleteRequested
+    | InstanceRebootRequested
+    | InstanceSuspendRequested
+    | InstanceResumeRequested
+    | InstanceStopRequested
+    | InstanceStartRequested
 )
 
 AnyInstanceEvent = (

@@ -80,10 +80,8 @@ class FlavorNameReleased(FlavorNameEvent, frozen=True, kw_only=True):
     pass
 
 
-AnyFlavorEvent = (
-    FlavorCreated | FlavorDeleted | FlavorAccessAdded | FlavorAccessRemoved
-    | FlavorNameClaimed | FlavorNameReleased
-)
+AnyFlavorEvent = FlavorCreated | FlavorDeleted | FlavorAccessAdded | FlavorAccessRemoved
+AnyFlavorNameEvent = FlavorNameClaimed | FlavorNameReleased
 
 
 class FlavorState(msgspec.Struct, frozen=True):

@@ -11,7 +11,6 @@ hypervisor id), so the write side finds every host without reading a view.
 
 from __future__ import annotations
 
-import typing
 import uuid
 from datetime import datetime
 from typing import ClassVar
@@ -108,10 +107,8 @@ class HostJoinedFleet(Event, frozen=True, kw_only=True):
 
 AnyHostEvent = (
     HostRegistered | HostDisabled | HostEnabled | HostCapacityClaimed | HostCapacityReleased
-    | HostJoinedFleet
 )
-
-EVENT_TYPES: dict[str, type[Event]] = {cls.__name__: cls for cls in typing.get_args(AnyHostEvent)}
+AnyFleetEvent = HostJoinedFleet
 
 
 class Claim(msgspec.Struct, frozen=True, kw_only=True):

@@ -148,10 +148,9 @@ class TokenRevoked(TokenEvent, frozen=True, kw_only=True):
     project_id: str
 
 
-AnyIdentityEvent = (
-    ProjectCreated | ProjectDeleted | UserCreated | UserPasswordChanged | UserDeleted
-    | RoleGranted | RoleRevoked | TokenRevoked
-)
+AnyProjectEvent = ProjectCreated | ProjectDeleted
+AnyUserEvent = UserCreated | UserPasswordChanged | UserDeleted | RoleGranted | RoleRevoked
+AnyTokenEvent = TokenRevoked
 
 
 # ---- state ----------------------------------------------------------------

@@ -10,7 +10,6 @@ Messages are Nova's, word for word.
 
 from __future__ import annotations
 
-import typing
 import uuid
 from datetime import datetime
 from typing import ClassVar
@@ -123,10 +122,6 @@ class QuotaSnapshotReleased(QuotaEvent, frozen=True, kw_only=True):
 AnyQuotaEvent = (QuotaLimitsSet | QuotaLimitsReset | QuotaUsageClaimed | QuotaUsageReleased
                  | QuotaVolumeClaimed | QuotaVolumeReleased | QuotaSnapshotClaimed
                  | QuotaSnapshotReleased)
-
-EVENT_TYPES: dict[str, type[QuotaEvent]] = {
-    cls.__name__: cls for cls in typing.get_args(AnyQuotaEvent)
-}
 
 
 class Usage(msgspec.Struct, frozen=True, kw_only=True):

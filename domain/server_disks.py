@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import re
 import string
-import typing
 import uuid
 from datetime import datetime
 from typing import ClassVar
@@ -58,10 +57,6 @@ class DisksDetachRequested(DiskEvent, frozen=True, kw_only=True):
 
 
 AnyDiskEvent = DiskReserved | DiskReleased | DisksDetachRequested
-
-EVENT_TYPES: dict[str, type[DiskEvent]] = {
-    cls.__name__: cls for cls in typing.get_args(AnyDiskEvent)
-}
 
 
 class ServerDisks(msgspec.Struct, frozen=True, kw_only=True):

@@ -9,7 +9,6 @@ from the volume again. New volumes can be made from an available snapshot.
 
 from __future__ import annotations
 
-import typing
 from datetime import datetime
 from typing import ClassVar
 
@@ -51,10 +50,7 @@ class SnapshotFailed(SnapshotEvent, frozen=True, kw_only=True):
 
 AnySnapshotEvent = (SnapshotCreateRequested | SnapshotDeleteRequested | SnapshotSucceeded
                     | SnapshotFailed)
-
-EVENT_TYPES: dict[str, type[SnapshotEvent]] = {
-    cls.__name__: cls for cls in typing.get_args(AnySnapshotEvent)
-}
+StorageStep = SnapshotCreateRequested | SnapshotDeleteRequested  # what its storage host does
 
 
 class Snapshot(msgspec.Struct, frozen=True, kw_only=True):

@@ -22,7 +22,6 @@ detached even when removing the export failed.
 from __future__ import annotations
 
 import enum
-import typing
 from datetime import datetime
 from typing import ClassVar
 
@@ -144,10 +143,10 @@ AnyVolumeEvent = (VolumeCreateRequested | VolumeDeleteRequested | VolumeAttachRe
                   | VolumeExported | VolumeDetachRequested | VolumeUnexportRequested
                   | VolumeSnapshotAdded | VolumeSnapshotRemoved | VolumeUpdated | VolumeSucceeded
                   | VolumeFailed | VolumeDetachOnDeleteRequested)
-
-EVENT_TYPES: dict[str, type[VolumeEvent]] = {
-    cls.__name__: cls for cls in typing.get_args(AnyVolumeEvent)
-}
+# the steps the volume's storage host takes, and those the server's compute host takes
+StorageStep = (VolumeCreateRequested | VolumeDeleteRequested | VolumeAttachRequested
+               | VolumeUnexportRequested)
+ComputeStep = VolumeExported | VolumeDetachRequested
 
 
 class Volume(msgspec.Struct, frozen=True, kw_only=True):

@@ -20,8 +20,6 @@ from domain import events as ev
 from domain import instance as model
 from projections.log import LogEntry
 
-EVENTS = ev.InstanceEvent
-
 _COLUMNS = (
     "id", "version", "project_id", "user_id", "name", "host", "flavor_id", "image_ref",
     "vcpus", "memory_mb", "disk_gb", "vm_state", "task_state", "power_state", "status",

@@ -9,7 +9,6 @@ without a schema so that replay can rebuild into a fresh one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
@@ -17,12 +16,9 @@ import msgspec
 import psycopg
 from psycopg.rows import dict_row
 
-from domain import backup, snapshot, volume
+from domain import registry
+from domain.registry import Kind
 from projections.log import LogEntry
-
-VOLUME_EVENTS = volume.VolumeEvent
-SNAPSHOT_EVENTS = snapshot.SnapshotEvent
-BACKUP_EVENTS = backup.BackupEvent
 
 S = TypeVar("S", bound=msgspec.Struct)
 
@@ -30,11 +26,10 @@ S = TypeVar("S", bound=msgspec.Struct)
 class _Folded(Generic[S]):
     """A view whose rows are one state struct each, folded with ``evolve``."""
 
-    def __init__(self, table: str, kind: type[S],
-                 evolve: Callable[[S | None, Any, str], S]) -> None:
-        self.kind = kind
-        self.evolve = evolve
-        self.columns = kind.__struct_fields__
+    def __init__(self, table: str, kind: Kind[S]) -> None:
+        self.kind = kind.state
+        self.evolve = kind.evolve
+        self.columns = kind.state.__struct_fields__
         self.select = f"SELECT {', '.join(self.columns)} FROM {table} WHERE id = ANY(%s)"
         self.upsert = (
             f"INSERT INTO {table} ({', '.join(self.columns)}) "
@@ -57,6 +52,6 @@ class _Folded(Generic[S]):
                                           for v in states.values()])
 
 
-apply_volumes = _Folded("volumes", volume.Volume, volume.evolve).apply
-apply_snapshots = _Folded("snapshots", snapshot.Snapshot, snapshot.evolve).apply
-apply_backups = _Folded("backups", backup.Backup, backup.evolve).apply
+apply_volumes = _Folded("volumes", registry.VOLUME).apply
+apply_snapshots = _Folded("snapshots", registry.SNAPSHOT).apply
+apply_backups = _Folded("backups", registry.BACKUP).apply

@@ -15,7 +15,9 @@ import asyncio
 
 import msgspec
 
+from domain import registry
 from domain import volume as model
+from domain.registry import Role
 from messaging.consumer import Delivery
 from messaging.nats import JetStream
 from messaging.subjects import Subjects
@@ -23,7 +25,7 @@ from workers.hypervisor.port import Disk, GuestError, HostUnavailable, Hyperviso
 from workers.iscsi import initiator_for
 from workers.volume_outcomes import Request, take_step
 
-HANDLED = frozenset({model.VolumeExported.__name__, model.VolumeDetachRequested.__name__})
+HANDLED = registry.handled(Role.COMPUTE, registry.VOLUME)
 
 
 class _ServerOf(msgspec.Struct):

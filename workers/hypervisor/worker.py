@@ -23,6 +23,8 @@ from datetime import UTC, datetime
 import msgspec
 
 from domain import events as ev
+from domain import registry
+from domain.registry import Role
 from domain.volume import VolumeEvent
 from messaging.consumer import ConsumerSpec, Delivery, TransientError, aggregate_key, consume
 from messaging.nats import Connection, JetStream, connect, ensure_streams, publish, serve_requests
@@ -39,7 +41,7 @@ from workers.hypervisor.port import (
 
 log = logging.getLogger(__name__)
 
-HANDLED: frozenset[str] = frozenset(cls.__name__ for cls in ev.REQUESTED_EVENTS)
+HANDLED = registry.handled(Role.COMPUTE, registry.INSTANCE)
 
 
 def tail(text: str, length: int | None) -> str:

@@ -15,8 +15,10 @@ import asyncio
 from pathlib import Path
 
 from domain import backup as backups
+from domain import registry
 from domain import snapshot as snapshots
 from domain import volume as model
+from domain.registry import Role
 from messaging.consumer import ConsumerSpec, Delivery, aggregate_key, consume
 from messaging.nats import Connection, connect, ensure_streams
 from messaging.subjects import Subjects
@@ -25,11 +27,7 @@ from workers.storage.backups import archive, archive_path, checksum_path, restor
 from workers.storage.port import Backing, Exporter, StorageError, StorageUnavailable
 from workers.volume_outcomes import Request, StepDone, take_step
 
-HANDLED = frozenset(cls.__name__ for cls in (
-    model.VolumeCreateRequested, model.VolumeDeleteRequested, model.VolumeAttachRequested,
-    model.VolumeUnexportRequested, snapshots.SnapshotCreateRequested,
-    snapshots.SnapshotDeleteRequested, backups.BackupCreateRequested,
-    backups.BackupDeleteRequested))
+HANDLED = registry.handled(Role.STORAGE)
 
 
 def converge(backing: Backing, exporter: Exporter | None, backup_dir: Path, volume_id: str,

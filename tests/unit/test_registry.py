@@ -1,0 +1,49 @@
+"""The registry of aggregate kinds is the one list: every event belongs to exactly one kind."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from domain import codec, registry
+from domain.base import Event
+from workers.hypervisor import disks
+from workers.hypervisor import worker as hypervisor
+from workers.storage import worker as storage
+
+
+def _subclasses(cls: type[Event]) -> Iterator[type[Event]]:
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
+
+
+def test_every_event_class_the_domain_defines_belongs_to_one_registered_kind() -> None:
+    stored = {cls for cls in _subclasses(Event) if not cls.__subclasses__()}
+    assert stored == set(registry.EVENT_TYPES.values())
+    assert sum(len(kind.events) for kind in registry.KINDS.values()) == len(stored)
+
+
+def test_a_kinds_events_all_name_that_kind() -> None:
+    for name, kind in registry.KINDS.items():
+        assert {cls.aggregate for cls in kind.events} == {name}
+
+
+def test_the_codec_decodes_every_registered_event_type() -> None:
+    for cls in registry.EVENT_TYPES.values():
+        assert codec.EVENT_TYPES[cls.__name__] is cls
+
+
+def test_the_workers_act_on_what_the_registry_gives_their_role() -> None:
+    assert "InstancePauseRequested" in hypervisor.HANDLED
+    assert {"VolumeExported", "VolumeDetachRequested"} == disks.HANDLED
+    assert {
+        "VolumeCreateRequested", "VolumeDeleteRequested", "VolumeAttachRequested",
+        "VolumeUnexportRequested", "SnapshotCreateRequested", "SnapshotDeleteRequested",
+        "BackupCreateRequested", "BackupDeleteRequested"} == storage.HANDLED
+    assert not hypervisor.HANDLED & storage.HANDLED
+
+
+def test_a_step_names_the_kind_of_aggregate_it_acted_on() -> None:
+    assert registry.kind_of("SnapshotCreateRequested") is registry.SNAPSHOT
+    assert registry.kind_of("VolumeExported") is registry.VOLUME
+    assert registry.kind_of("BackupDeleteRequested") is registry.BACKUP
