@@ -61,8 +61,12 @@ class PowerState:
 
 
 class Operation(msgspec.Struct, frozen=True):
-    """What an operation needs to start, and where it leaves the instance."""
+    """One verb a host carries out: the event that asks for it, the one that
+    reports it done and the one that reports it failed; what it needs to
+    start, and where it leaves the instance."""
 
+    requested: type[ev.InstanceRequested]
+    outcome: type[ev.InstanceOutcome]
     action: str  # the instance-action name Nova shows (create, pause, ...)
     task_state: str
     allowed_from: frozenset[str]
@@ -70,36 +74,38 @@ class Operation(msgspec.Struct, frozen=True):
     done_power_state: int
     failed_vm_state: str | None  # None: the vm_state is kept on failure
     interrupts: frozenset[str] = frozenset()  # task states it may start during
+    failure: type[ev.InstanceOperationFailed] = ev.InstanceOperationFailed
 
 
 _ANY_LIVE = frozenset({VmState.BUILDING, VmState.ACTIVE, VmState.PAUSED, VmState.SUSPENDED,
                        VmState.STOPPED, VmState.ERROR})
 _ON = VmState.ACTIVE, PowerState.RUNNING
 
-OPERATIONS: dict[type[ev.InstanceRequested], Operation] = {
-    ev.InstanceCreateRequested: Operation(
-        "create", TaskState.SPAWNING, frozenset(), *_ON, VmState.ERROR),
-    ev.InstancePauseRequested: Operation(
-        "pause", TaskState.PAUSING, frozenset({VmState.ACTIVE}), VmState.PAUSED,
-        PowerState.PAUSED, None),
-    ev.InstanceUnpauseRequested: Operation(
-        "unpause", TaskState.UNPAUSING, frozenset({VmState.PAUSED}), *_ON, None),
-    ev.InstanceSuspendRequested: Operation(
-        "suspend", TaskState.SUSPENDING, frozenset({VmState.ACTIVE}), VmState.SUSPENDED,
-        PowerState.SUSPENDED, None),
-    ev.InstanceResumeRequested: Operation(
-        "resume", TaskState.RESUMING, frozenset({VmState.SUSPENDED}), *_ON, None),
-    ev.InstanceStopRequested: Operation(
-        "stop", TaskState.POWERING_OFF, frozenset({VmState.ACTIVE, VmState.ERROR}),
-        VmState.STOPPED, PowerState.SHUTDOWN, None),
-    ev.InstanceStartRequested: Operation(
-        "start", TaskState.POWERING_ON, frozenset({VmState.STOPPED}), *_ON, None),
-    ev.InstanceRebootRequested: Operation(
-        "reboot", TaskState.REBOOTING, frozenset({VmState.ACTIVE}), *_ON, VmState.ERROR),
-    ev.InstanceDeleteRequested: Operation(
-        "delete", TaskState.DELETING, _ANY_LIVE, VmState.DELETED, PowerState.NOSTATE,
-        VmState.ERROR, interrupts=ALL_TASKS - {TaskState.DELETING}),
-}
+# Every verb, one row each, by the event that asks for it.
+OPERATIONS: dict[type[ev.InstanceRequested], Operation] = {op.requested: op for op in (
+    Operation(ev.InstanceCreateRequested, ev.InstanceSpawned,
+              "create", TaskState.SPAWNING, frozenset(), *_ON, VmState.ERROR),
+    Operation(ev.InstancePauseRequested, ev.InstancePaused,
+              "pause", TaskState.PAUSING, frozenset({VmState.ACTIVE}), VmState.PAUSED,
+              PowerState.PAUSED, None),
+    Operation(ev.InstanceUnpauseRequested, ev.InstanceUnpaused,
+              "unpause", TaskState.UNPAUSING, frozenset({VmState.PAUSED}), *_ON, None),
+    Operation(ev.InstanceSuspendRequested, ev.InstanceSuspended,
+              "suspend", TaskState.SUSPENDING, frozenset({VmState.ACTIVE}), VmState.SUSPENDED,
+              PowerState.SUSPENDED, None),
+    Operation(ev.InstanceResumeRequested, ev.InstanceResumed,
+              "resume", TaskState.RESUMING, frozenset({VmState.SUSPENDED}), *_ON, None),
+    Operation(ev.InstanceStopRequested, ev.InstanceStopped,
+              "stop", TaskState.POWERING_OFF, frozenset({VmState.ACTIVE, VmState.ERROR}),
+              VmState.STOPPED, PowerState.SHUTDOWN, None),
+    Operation(ev.InstanceStartRequested, ev.InstanceStarted,
+              "start", TaskState.POWERING_ON, frozenset({VmState.STOPPED}), *_ON, None),
+    Operation(ev.InstanceRebootRequested, ev.InstanceRebooted,
+              "reboot", TaskState.REBOOTING, frozenset({VmState.ACTIVE}), *_ON, VmState.ERROR),
+    Operation(ev.InstanceDeleteRequested, ev.InstanceDeleted,
+              "delete", TaskState.DELETING, _ANY_LIVE, VmState.DELETED, PowerState.NOSTATE,
+              VmState.ERROR, interrupts=ALL_TASKS - {TaskState.DELETING}),
+)}
 
 # Nova lets a hard reboot start from more states, and interrupt these tasks.
 HARD_REBOOT = msgspec.structs.replace(
@@ -112,18 +118,6 @@ HARD_REBOOT = msgspec.structs.replace(
 # forceDelete: whatever is going on, even a delete that is stuck.
 FORCE_DELETE = msgspec.structs.replace(
     OPERATIONS[ev.InstanceDeleteRequested], interrupts=ALL_TASKS)
-
-OUTCOME_FOR: dict[type[ev.InstanceRequested], type[ev.InstanceOutcome]] = {
-    ev.InstanceCreateRequested: ev.InstanceSpawned,
-    ev.InstancePauseRequested: ev.InstancePaused,
-    ev.InstanceUnpauseRequested: ev.InstanceUnpaused,
-    ev.InstanceSuspendRequested: ev.InstanceSuspended,
-    ev.InstanceResumeRequested: ev.InstanceResumed,
-    ev.InstanceStopRequested: ev.InstanceStopped,
-    ev.InstanceStartRequested: ev.InstanceStarted,
-    ev.InstanceRebootRequested: ev.InstanceRebooted,
-    ev.InstanceDeleteRequested: ev.InstanceDeleted,
-}
 
 
 class Instance(msgspec.Struct, frozen=True, kw_only=True):
@@ -240,9 +234,10 @@ def complete(
     """
     if state.pending != request_id or state.pending_kind is None:
         return None
+    op = OPERATIONS[_requested_kind(state.pending_kind)]
     if not ok:
-        return ev.InstanceOperationFailed(request_id=request_id, at=at, reason=reason)
-    return OUTCOME_FOR[_requested_kind(state.pending_kind)](request_id=request_id, at=at)
+        return op.failure(request_id=request_id, at=at, reason=reason)
+    return op.outcome(request_id=request_id, at=at)
 
 
 def evolve(state: Instance | None, event: ev.InstanceEvent, instance_id: str) -> Instance:
