@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 import msgspec
 
@@ -186,17 +186,42 @@ class Target(msgspec.Struct, frozen=True, kw_only=True):
     lun: int
 
 
-# What a host's success or refusal makes of each pending step.
-_ON_SUCCESS = {"VolumeCreateRequested": Status.AVAILABLE,
-               "VolumeDeleteRequested": Status.DELETED,
-               "VolumeExported": Status.IN_USE,
-               "VolumeUnexportRequested": Status.AVAILABLE}
-_ON_FAILURE = {"VolumeCreateRequested": Status.ERROR,
-               "VolumeDeleteRequested": Status.ERROR_DELETING,
-               "VolumeAttachRequested": Status.AVAILABLE,
-               "VolumeExported": Status.AVAILABLE,
-               "VolumeDetachRequested": Status.IN_USE,
-               "VolumeUnexportRequested": Status.IN_USE}
+class Step(NamedTuple):
+    """One step of a volume operation, as a host's report on it moves it on.
+
+    On success, the operation goes on with step ``then`` or ends ``done``;
+    on failure it ends ``failed``. While the volume's server is being
+    deleted the saga turns towards detached: a success goes on with
+    ``server_going_then`` and a failure with ``server_going_failed`` where
+    they are given (else as above), and no failure leaves it attached.
+    """
+
+    then: type[VolumeEvent] | None
+    done: Status | None
+    failed: Status
+    server_going_then: type[VolumeEvent] | None = None
+    server_going_failed: type[VolumeEvent] | None = None
+
+
+# Every step a host takes, by the event that asks for it. Create and delete
+# are one step each on the storage host; attach is export (storage), then
+# add the disk (compute); detach is remove the disk (compute), then unexport.
+STEPS: dict[type[VolumeEvent], Step] = {
+    VolumeCreateRequested: Step(None, Status.AVAILABLE, Status.ERROR),
+    VolumeDeleteRequested: Step(None, Status.DELETED, Status.ERROR_DELETING),
+    # an export just made while the server goes is ended again
+    VolumeAttachRequested: Step(VolumeExported, None, Status.AVAILABLE,
+                                server_going_then=VolumeUnexportRequested),
+    # a disk just added while the server goes is taken away again; a compute
+    # host's refusal (its guest is going anyway) does not keep the export
+    VolumeExported: Step(None, Status.IN_USE, Status.AVAILABLE,
+                         server_going_then=VolumeDetachRequested,
+                         server_going_failed=VolumeUnexportRequested),
+    VolumeDetachRequested: Step(VolumeUnexportRequested, None, Status.IN_USE,
+                                server_going_failed=VolumeUnexportRequested),
+    VolumeUnexportRequested: Step(None, Status.AVAILABLE, Status.IN_USE),
+}
+_STEP_NAMED = {cls.__name__: cls for cls in STEPS}
 _DETACHED = {"server_id": None, "compute_host": None, "device": None, "portal": None,
              "iqn": None, "lun": None, "server_deleting": False}
 
@@ -240,14 +265,15 @@ def evolve(state: Volume | None, event: VolumeEvent, volume_id: str) -> Volume:
         return msgspec.structs.replace(state, status=Status.DETACHING, fault=None, **step)
     if isinstance(event, VolumeUnexportRequested):
         return msgspec.structs.replace(state, **step)
-    kind = state.pending_kind or ""
     ended = {"updated_at": event.at, "pending": None, "pending_kind": None}
     if isinstance(event, VolumeSucceeded):
-        status = _ON_SUCCESS[kind]
+        status = _step(state).done
+        if status is None:
+            raise TypeError(f"a success does not end {state.pending_kind} (volume {state.id})")
         detached = _DETACHED if status is Status.AVAILABLE else {}
         return msgspec.structs.replace(state, status=status, fault=None, **ended, **detached)
     if isinstance(event, VolumeFailed):
-        status = Status.AVAILABLE if state.server_deleting else _ON_FAILURE[kind]
+        status = Status.AVAILABLE if state.server_deleting else _step(state).failed
         detached = _DETACHED if status is Status.AVAILABLE else {}
         return msgspec.structs.replace(state, status=status, fault=event.reason, **ended,
                                        **detached)
@@ -383,39 +409,40 @@ def complete(state: Volume, request_id: str, *, step: str, ok: bool, reason: str
     report of a step that is not pending (a redelivered message changes nothing)."""
     if state.pending != request_id or state.pending_kind != step:
         return None
+    row = _step(state)
+    then = row.then if ok else None
     if state.server_deleting:
-        going = _towards_detached(state, request_id, ok=ok, at=at)
-        if going is not None:
-            return going
+        then = (row.server_going_then if ok else row.server_going_failed) or then
+    if then is not None:
+        return _next_step(state, then, request_id=request_id, at=at, target=target)
     if not ok:
         return VolumeFailed(request_id=request_id, at=at, reason=reason or "failed on the host")
-    if state.pending_kind == VolumeAttachRequested.__name__:
-        if (target is None or state.compute_host is None or state.server_id is None
-                or state.device is None):
-            return VolumeFailed(request_id=request_id, at=at,
-                                reason="the storage host reported no export")
-        return VolumeExported(request_id=request_id, at=at, host=state.compute_host,
-                              server_id=state.server_id, device=state.device,
-                              portal=target.portal, iqn=target.iqn, lun=target.lun)
-    if state.pending_kind == VolumeDetachRequested.__name__:
-        return VolumeUnexportRequested(request_id=request_id, at=at, host=state.host)
     return VolumeSucceeded(request_id=request_id, at=at)
 
 
-def _towards_detached(state: Volume, request_id: str, *, ok: bool,
-                      at: datetime) -> VolumeEvent | None:
-    """The next step for a volume whose server is being deleted, where it
-    differs from the ordinary one: an export just made is ended again, a disk
-    just added is taken away, and a compute host's refusal (its guest is
-    going anyway) does not keep the export. None: the ordinary next step."""
-    kind = state.pending_kind
-    if kind == VolumeAttachRequested.__name__ and ok:
+def _step(state: Volume) -> Step:
+    """The row of the step the volume waits on."""
+    return STEPS[_STEP_NAMED[state.pending_kind or ""]]
+
+
+def _next_step(state: Volume, step: type[VolumeEvent], *, request_id: str, at: datetime,
+               target: Target | None) -> VolumeEvent:
+    """The event that asks for ``step``, from what the volume holds."""
+    if step is VolumeUnexportRequested:
         return VolumeUnexportRequested(request_id=request_id, at=at, host=state.host)
-    if kind == VolumeExported.__name__ and ok:
+    attached = state.compute_host, state.server_id, state.device
+    if step is VolumeExported:
+        if target is None or None in attached:
+            return VolumeFailed(request_id=request_id, at=at,
+                                reason="the storage host reported no export")
+        assert state.compute_host is not None and state.server_id is not None
+        assert state.device is not None
+        return VolumeExported(request_id=request_id, at=at, host=state.compute_host,
+                              server_id=state.server_id, device=state.device,
+                              portal=target.portal, iqn=target.iqn, lun=target.lun)
+    if step is VolumeDetachRequested:
         assert state.compute_host is not None and state.server_id is not None
         assert state.device is not None
         return VolumeDetachRequested(request_id=request_id, at=at, host=state.compute_host,
                                      server_id=state.server_id, device=state.device)
-    if kind in (VolumeExported.__name__, VolumeDetachRequested.__name__) and not ok:
-        return VolumeUnexportRequested(request_id=request_id, at=at, host=state.host)
-    return None
+    raise TypeError(f"{step.__name__} does not follow another step")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing
 from datetime import UTC, datetime
 
 import msgspec
@@ -251,3 +252,11 @@ def test_a_server_delete_lists_the_volumes_its_disks_hold_for_the_detach() -> No
     assert detach.volume_ids == ["vol-1", "vol-2"]
     assert d.evolve(disks, detach, "s-1") == disks  # each device is given back by its detach
     assert d.detach_all(None, server_id="s-2", at=AT).volume_ids == []
+
+
+def test_every_step_a_host_takes_has_its_row_in_the_saga_table() -> None:
+    hosts_steps = {*typing.get_args(v.StorageStep), *typing.get_args(v.ComputeStep)}
+    assert set(v.STEPS) == hosts_steps
+    for row in v.STEPS.values():  # each goes on with a step, or ends
+        assert (row.then is None) != (row.done is None)
+        assert {row.then, row.server_going_then, row.server_going_failed} - {None} <= hosts_steps
