@@ -14,7 +14,7 @@ from typing import ClassVar
 
 import msgspec
 
-from domain.base import Event
+from domain.base import Event, Pending
 from domain.copies import DELETABLE, Status, deleting, ended
 from domain.errors import InvalidInput
 from domain.volume import Status as VolumeStatus
@@ -67,8 +67,7 @@ class Backup(msgspec.Struct, frozen=True, kw_only=True):
     updated_at: datetime
     checksum: str = ""
     stored_bytes: int = 0
-    pending: str | None = None
-    pending_kind: str | None = None
+    pending: Pending[BackupEvent] | None = None
     fault: str | None = None
 
 
@@ -78,19 +77,19 @@ def evolve(state: Backup | None, event: BackupEvent, backup_id: str) -> Backup:
             id=backup_id, volume_id=event.volume_id, project_id=event.project_id,
             user_id=event.user_id, name=event.name, description=event.description,
             size_gb=event.size_gb, host=event.host, status=Status.CREATING,
-            created_at=event.at, updated_at=event.at, pending=event.request_id,
-            pending_kind=type(event).__name__)
+            created_at=event.at, updated_at=event.at,
+            pending=Pending(event.request_id, type(event)))
     assert state is not None, "a backup's first event creates it"
     if isinstance(event, BackupDeleteRequested):
-        return deleting(state, request_id=event.request_id, kind=type(event).__name__,
-                        at=event.at)
+        return deleting(state, request_id=event.request_id, step=type(event), at=event.at)
     if isinstance(event, BackupSucceeded):
-        if state.pending_kind == BackupCreateRequested.__name__:
-            return ended(state, ok=True, at=event.at, checksum=event.checksum,
-                         stored_bytes=event.stored_bytes)
-        return ended(state, ok=True, at=event.at)
+        if state.pending is not None and state.pending.step is BackupCreateRequested:
+            return ended(state, create=BackupCreateRequested, ok=True, at=event.at,
+                         checksum=event.checksum, stored_bytes=event.stored_bytes)
+        return ended(state, create=BackupCreateRequested, ok=True, at=event.at)
     if isinstance(event, BackupFailed):
-        return ended(state, ok=False, at=event.at, fault=event.reason)
+        return ended(state, create=BackupCreateRequested, ok=False, at=event.at,
+                     fault=event.reason)
     raise TypeError(f"not a backup event: {type(event).__name__}")
 
 
@@ -125,7 +124,7 @@ def restorable(state: Backup, size_gb: int) -> None:
 
 def complete(state: Backup, request_id: str, *, ok: bool, reason: str, at: datetime,
              checksum: str = "", stored_bytes: int = 0) -> BackupEvent | None:
-    if state.pending != request_id:
+    if state.pending is None or state.pending.request_id != request_id:
         return None
     if ok:
         return BackupSucceeded(request_id=request_id, at=at, checksum=checksum,

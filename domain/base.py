@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
+from typing import ClassVar, Generic, TypeVar
 
 import msgspec
 
@@ -18,3 +18,14 @@ class Event(msgspec.Struct, frozen=True, tag=True, kw_only=True):
     # step the answer comes after, or a failure the request may be tried after
     answers: ClassVar[bool] = True
     at: datetime
+
+
+E = TypeVar("E", bound=Event, covariant=True)
+
+
+class Pending(msgspec.Struct, Generic[E], frozen=True):
+    """An operation a host still has to answer: the request's id, and the
+    step it answers (the class of the event that asked the host)."""
+
+    request_id: str
+    step: type[E]

@@ -9,7 +9,6 @@ that a host's worker consumes only its own work.
 
 from __future__ import annotations
 
-import typing
 from typing import ClassVar
 
 from domain.base import Event
@@ -198,7 +197,3 @@ AnyInstanceEvent = (
     | InstanceMetadataUpdated
     | InstanceMetadataItemDeleted
 )
-
-EVENT_TYPES: dict[str, type[InstanceEvent]] = {
-    cls.__name__: cls for cls in typing.get_args(AnyInstanceEvent)
-}

@@ -16,6 +16,7 @@ from typing import Final
 import msgspec
 
 from domain import events as ev
+from domain.base import Pending
 from domain.catalog import Flavor, Image
 from domain.errors import InvalidState
 
@@ -136,8 +137,7 @@ class Instance(msgspec.Struct, frozen=True, kw_only=True):
     vm_state: str
     task_state: str | None
     power_state: int
-    pending: str | None = None  # request id of the operation in flight
-    pending_kind: str | None = None  # its Requested event's class name
+    pending: Pending[ev.InstanceRequested] | None = None  # the operation in flight
     fault: str | None = None
     fault_at: datetime | None = None
     created_at: datetime
@@ -232,9 +232,9 @@ def complete(
     A report for an operation that already ended (a redelivered message), or
     that a later operation interrupted, is not an error: it changes nothing.
     """
-    if state.pending != request_id or state.pending_kind is None:
+    if state.pending is None or state.pending.request_id != request_id:
         return None
-    op = OPERATIONS[_requested_kind(state.pending_kind)]
+    op = OPERATIONS[state.pending.step]
     if not ok:
         return op.failure(request_id=request_id, at=at, reason=reason)
     return op.outcome(request_id=request_id, at=at)
@@ -249,8 +249,8 @@ def evolve(state: Instance | None, event: ev.InstanceEvent, instance_id: str) ->
             image_ref=event.image_ref, vcpus=event.vcpus, memory_mb=event.memory_mb,
             disk_gb=event.disk_gb, vm_state=VmState.BUILDING,
             task_state=TaskState.SPAWNING, power_state=PowerState.NOSTATE,
-            pending=event.request_id, pending_kind=type(event).__name__,
-            created_at=event.at, updated_at=event.at, key_name=event.key_name,
+            pending=Pending(event.request_id, type(event)), created_at=event.at,
+            updated_at=event.at, key_name=event.key_name,
             public_key=event.public_key, metadata=dict(event.metadata),
             user_data=event.user_data, availability_zone=event.availability_zone,
             reservation_id=event.reservation_id, launch_index=event.launch_index,
@@ -261,21 +261,21 @@ def evolve(state: Instance | None, event: ev.InstanceEvent, instance_id: str) ->
         return _changed(state, event)
     if isinstance(event, ev.InstanceRequested):
         return msgspec.structs.replace(
-            state, task_state=operation_of(event).task_state, pending=event.request_id,
-            pending_kind=type(event).__name__, updated_at=event.at,
+            state, task_state=operation_of(event).task_state,
+            pending=Pending(event.request_id, type(event)), updated_at=event.at,
         )
-    if state.pending_kind is None:
+    if state.pending is None:
         return state
-    op = OPERATIONS[_requested_kind(state.pending_kind)]
+    op = OPERATIONS[state.pending.step]
     if isinstance(event, ev.InstanceOperationFailed):
         return msgspec.structs.replace(
             state, vm_state=op.failed_vm_state or state.vm_state, task_state=None,
-            pending=None, pending_kind=None, fault=event.reason, fault_at=event.at,
+            pending=None, fault=event.reason, fault_at=event.at,
             updated_at=event.at,
         )
     return msgspec.structs.replace(
         state, vm_state=op.done_vm_state, power_state=op.done_power_state,
-        task_state=None, pending=None, pending_kind=None, fault=None, fault_at=None,
+        task_state=None, pending=None, fault=None, fault_at=None,
         updated_at=event.at,
         launched_at=event.at if isinstance(event, ev.InstanceSpawned) else state.launched_at,
         deleted_at=event.at if isinstance(event, ev.InstanceDeleted) else state.deleted_at,
@@ -329,8 +329,3 @@ def action_of(event: ev.InstanceRequested) -> str:
     """The instance-action name of a request (create, pause, ...)."""
     return OPERATIONS[type(event)].action
 
-
-def _requested_kind(name: str) -> type[ev.InstanceRequested]:
-    kind = ev.EVENT_TYPES[name]
-    assert issubclass(kind, ev.InstanceRequested)
-    return kind

@@ -14,7 +14,7 @@ from typing import ClassVar
 
 import msgspec
 
-from domain.base import Event
+from domain.base import Event, Pending
 from domain.copies import DELETABLE, Status, deleting, ended
 from domain.errors import InvalidInput, InvalidState
 from domain.volume import Status as VolumeStatus
@@ -65,8 +65,7 @@ class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
     status: Status
     created_at: datetime
     updated_at: datetime
-    pending: str | None = None
-    pending_kind: str | None = None
+    pending: Pending[SnapshotEvent] | None = None
     fault: str | None = None
 
 
@@ -76,16 +75,16 @@ def evolve(state: Snapshot | None, event: SnapshotEvent, snapshot_id: str) -> Sn
             id=snapshot_id, volume_id=event.volume_id, project_id=event.project_id,
             user_id=event.user_id, name=event.name, description=event.description,
             size_gb=event.size_gb, host=event.host, status=Status.CREATING,
-            created_at=event.at, updated_at=event.at, pending=event.request_id,
-            pending_kind=type(event).__name__)
+            created_at=event.at, updated_at=event.at,
+            pending=Pending(event.request_id, type(event)))
     assert state is not None, "a snapshot's first event creates it"
     if isinstance(event, SnapshotDeleteRequested):
-        return deleting(state, request_id=event.request_id, kind=type(event).__name__,
-                        at=event.at)
+        return deleting(state, request_id=event.request_id, step=type(event), at=event.at)
     if isinstance(event, SnapshotSucceeded):
-        return ended(state, ok=True, at=event.at)
+        return ended(state, create=SnapshotCreateRequested, ok=True, at=event.at)
     if isinstance(event, SnapshotFailed):
-        return ended(state, ok=False, at=event.at, fault=event.reason)
+        return ended(state, create=SnapshotCreateRequested, ok=False, at=event.at,
+                     fault=event.reason)
     raise TypeError(f"not a snapshot event: {type(event).__name__}")
 
 
@@ -126,7 +125,7 @@ def source_for(state: Snapshot, size_gb: int) -> None:
 
 def complete(state: Snapshot, request_id: str, *, ok: bool, reason: str,
              at: datetime) -> SnapshotEvent | None:
-    if state.pending != request_id:
+    if state.pending is None or state.pending.request_id != request_id:
         return None
     if ok:
         return SnapshotSucceeded(request_id=request_id, at=at)

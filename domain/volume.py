@@ -27,7 +27,7 @@ from typing import ClassVar, NamedTuple
 
 import msgspec
 
-from domain.base import Event
+from domain.base import Event, Pending
 from domain.errors import InvalidInput, InvalidState, NotFound
 from domain.instance import Instance, VmState
 from domain.instance_boot import AVAILABILITY_ZONES
@@ -163,8 +163,7 @@ class Volume(msgspec.Struct, frozen=True, kw_only=True):
     snapshot_id: str | None
     created_at: datetime
     updated_at: datetime
-    pending: str | None = None  # the request id a host still has to answer
-    pending_kind: str | None = None  # the class name of the step it answers
+    pending: Pending[VolumeEvent] | None = None  # the step a host still has to answer
     fault: str | None = None
     # the attachment (one at a time): the server, its host, the guest's device
     server_id: str | None = None
@@ -221,7 +220,6 @@ STEPS: dict[type[VolumeEvent], Step] = {
                                 server_going_failed=VolumeUnexportRequested),
     VolumeUnexportRequested: Step(None, Status.AVAILABLE, Status.IN_USE),
 }
-_STEP_NAMED = {cls.__name__: cls for cls in STEPS}
 _DETACHED = {"server_id": None, "compute_host": None, "device": None, "portal": None,
              "iqn": None, "lun": None, "server_deleting": False}
 
@@ -233,8 +231,8 @@ def evolve(state: Volume | None, event: VolumeEvent, volume_id: str) -> Volume:
             name=event.name, description=event.description, size_gb=event.size_gb,
             volume_type=event.volume_type, availability_zone=event.availability_zone,
             host=event.host, status=Status.CREATING, snapshot_id=event.snapshot_id,
-            created_at=event.at, updated_at=event.at, pending=event.request_id,
-            pending_kind=type(event).__name__,
+            created_at=event.at, updated_at=event.at,
+            pending=Pending(event.request_id, type(event)),
         )
     assert state is not None, "a volume's first event creates it"
     if isinstance(event, VolumeUpdated):
@@ -250,8 +248,7 @@ def evolve(state: Volume | None, event: VolumeEvent, volume_id: str) -> Volume:
     if isinstance(event, VolumeDetachOnDeleteRequested):
         return msgspec.structs.replace(state, status=Status.DETACHING, server_deleting=True,
                                        updated_at=event.at)
-    step = {"updated_at": event.at, "pending": event.request_id,
-            "pending_kind": type(event).__name__}
+    step = {"updated_at": event.at, "pending": Pending(event.request_id, type(event))}
     if isinstance(event, VolumeDeleteRequested):
         return msgspec.structs.replace(state, status=Status.DELETING, **step)
     if isinstance(event, VolumeAttachRequested):
@@ -265,11 +262,11 @@ def evolve(state: Volume | None, event: VolumeEvent, volume_id: str) -> Volume:
         return msgspec.structs.replace(state, status=Status.DETACHING, fault=None, **step)
     if isinstance(event, VolumeUnexportRequested):
         return msgspec.structs.replace(state, **step)
-    ended = {"updated_at": event.at, "pending": None, "pending_kind": None}
+    ended = {"updated_at": event.at, "pending": None}
     if isinstance(event, VolumeSucceeded):
         status = _step(state).done
         if status is None:
-            raise TypeError(f"a success does not end {state.pending_kind} (volume {state.id})")
+            raise TypeError(f"a success does not end volume {state.id}'s {state.pending}")
         detached = _DETACHED if status is Status.AVAILABLE else {}
         return msgspec.structs.replace(state, status=status, fault=None, **ended, **detached)
     if isinstance(event, VolumeFailed):
@@ -402,12 +399,12 @@ def detach_for_server_delete(state: Volume, *, server_id: str, request_id: str,
     return events
 
 
-def complete(state: Volume, request_id: str, *, step: str, ok: bool, reason: str,
+def complete(state: Volume, request_id: str, *, step: type[Event], ok: bool, reason: str,
              at: datetime, target: Target | None = None) -> VolumeEvent | None:
     """The event a host's report on ``step`` (the event class it handled)
     leads to: the next step of the pending operation, or its end. None for a
     report of a step that is not pending (a redelivered message changes nothing)."""
-    if state.pending != request_id or state.pending_kind != step:
+    if state.pending != Pending(request_id, step):
         return None
     row = _step(state)
     then = row.then if ok else None
@@ -422,7 +419,9 @@ def complete(state: Volume, request_id: str, *, step: str, ok: bool, reason: str
 
 def _step(state: Volume) -> Step:
     """The row of the step the volume waits on."""
-    return STEPS[_STEP_NAMED[state.pending_kind or ""]]
+    if state.pending is None:
+        raise TypeError(f"volume {state.id} waits on no step")
+    return STEPS[state.pending.step]
 
 
 def _next_step(state: Volume, step: type[VolumeEvent], *, request_id: str, at: datetime,

@@ -18,6 +18,7 @@ from psycopg.rows import dict_row
 
 from domain import registry
 from domain.registry import Kind
+from projections import pending
 from projections.log import LogEntry
 
 S = TypeVar("S", bound=msgspec.Struct)
@@ -29,7 +30,7 @@ class _Folded(Generic[S]):
     def __init__(self, table: str, kind: Kind[S]) -> None:
         self.kind = kind.state
         self.evolve = kind.evolve
-        self.columns = kind.state.__struct_fields__
+        self.columns = pending.columns(kind.state)
         self.select = f"SELECT {', '.join(self.columns)} FROM {table} WHERE id = ANY(%s)"
         self.upsert = (
             f"INSERT INTO {table} ({', '.join(self.columns)}) "
@@ -42,14 +43,14 @@ class _Folded(Generic[S]):
         with conn.cursor(row_factory=dict_row) as cur:
             cur.execute(self.select, (ids,))
             states: dict[UUID, S] = {
-                UUID(str(r["id"])): msgspec.convert({**r, "id": str(r["id"])}, self.kind)
+                UUID(str(r["id"])): pending.from_row({**r, "id": str(r["id"])}, self.kind)
                 for r in cur.fetchall()}
         for entry, event in items:
             states[entry.aggregate_id] = self.evolve(states.get(entry.aggregate_id), event,
                                                      str(entry.aggregate_id))
         with conn.cursor() as cur:
-            cur.executemany(self.upsert, [tuple(getattr(v, c) for c in self.columns)
-                                          for v in states.values()])
+            rows = [pending.to_row(state) for state in states.values()]
+            cur.executemany(self.upsert, [tuple(row[c] for c in self.columns) for row in rows])
 
 
 apply_volumes = _Folded("volumes", registry.VOLUME).apply
