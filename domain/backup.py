@@ -14,7 +14,7 @@ from typing import ClassVar
 
 import msgspec
 
-from domain.base import Event, Pending
+from domain.base import Event, Pending, UnknownEvent, unknown_event
 from domain.copies import DELETABLE, Status, deleting, ended
 from domain.errors import InvalidInput
 from domain.volume import Status as VolumeStatus
@@ -72,6 +72,8 @@ class Backup(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def evolve(state: Backup | None, event: BackupEvent, backup_id: str) -> Backup:
+    if not isinstance(event, AnyBackupEvent):
+        raise UnknownEvent(event, "backup")
     if isinstance(event, BackupCreateRequested):
         return Backup(
             id=backup_id, volume_id=event.volume_id, project_id=event.project_id,
@@ -80,17 +82,19 @@ def evolve(state: Backup | None, event: BackupEvent, backup_id: str) -> Backup:
             created_at=event.at, updated_at=event.at,
             pending=Pending(event.request_id, type(event)))
     assert state is not None, "a backup's first event creates it"
-    if isinstance(event, BackupDeleteRequested):
-        return deleting(state, request_id=event.request_id, step=type(event), at=event.at)
-    if isinstance(event, BackupSucceeded):
-        if state.pending is not None and state.pending.step is BackupCreateRequested:
-            return ended(state, create=BackupCreateRequested, ok=True, at=event.at,
-                         checksum=event.checksum, stored_bytes=event.stored_bytes)
-        return ended(state, create=BackupCreateRequested, ok=True, at=event.at)
-    if isinstance(event, BackupFailed):
-        return ended(state, create=BackupCreateRequested, ok=False, at=event.at,
-                     fault=event.reason)
-    raise TypeError(f"not a backup event: {type(event).__name__}")
+    match event:
+        case BackupDeleteRequested():
+            return deleting(state, request_id=event.request_id, step=type(event), at=event.at)
+        case BackupSucceeded():
+            if state.pending is not None and state.pending.step is BackupCreateRequested:
+                return ended(state, create=BackupCreateRequested, ok=True, at=event.at,
+                             checksum=event.checksum, stored_bytes=event.stored_bytes)
+            return ended(state, create=BackupCreateRequested, ok=True, at=event.at)
+        case BackupFailed():
+            return ended(state, create=BackupCreateRequested, ok=False, at=event.at,
+                         fault=event.reason)
+        case _:
+            unknown_event(event, "backup")
 
 
 def take(volume: Volume, *, request_id: str, user_id: str, name: str, description: str,

@@ -158,6 +158,10 @@ class InstanceOperationFailed(InstanceOutcome, frozen=True, kw_only=True):
     reason: str
 
 
+# the changes that need no host
+AnyInstanceChange = (InstanceLocked | InstanceUnlocked | InstanceUpdated | InstanceMetadataUpdated
+                     | InstanceMetadataItemDeleted)
+
 # what the instance's hypervisor host acts on
 AnyInstanceRequest = (
     InstanceCreateRequested

@@ -16,7 +16,7 @@ from typing import Final
 import msgspec
 
 from domain import events as ev
-from domain.base import Pending
+from domain.base import Pending, UnknownEvent, unknown_event
 from domain.catalog import Flavor, Image
 from domain.errors import InvalidState
 
@@ -242,6 +242,8 @@ def complete(
 
 def evolve(state: Instance | None, event: ev.InstanceEvent, instance_id: str) -> Instance:
     """Fold one event into the state."""
+    if not isinstance(event, ev.AnyInstanceEvent):
+        raise UnknownEvent(event, "instance")
     if isinstance(event, ev.InstanceCreateRequested):
         return Instance(
             id=instance_id, project_id=event.project_id, user_id=event.user_id,
@@ -257,13 +259,29 @@ def evolve(state: Instance | None, event: ev.InstanceEvent, instance_id: str) ->
             description=event.description,
         )
     assert state is not None, "an instance starts with InstanceCreateRequested"
-    if isinstance(event, ev.InstanceChanged):
-        return _changed(state, event)
-    if isinstance(event, ev.InstanceRequested):
-        return msgspec.structs.replace(
-            state, task_state=operation_of(event).task_state,
-            pending=Pending(event.request_id, type(event)), updated_at=event.at,
-        )
+    match event:
+        case (ev.InstanceLocked() | ev.InstanceUnlocked() | ev.InstanceUpdated()
+              | ev.InstanceMetadataUpdated() | ev.InstanceMetadataItemDeleted()):
+            return _changed(state, event)
+        case (ev.InstancePauseRequested() | ev.InstanceUnpauseRequested()
+              | ev.InstanceDeleteRequested() | ev.InstanceRebootRequested()
+              | ev.InstanceSuspendRequested() | ev.InstanceResumeRequested()
+              | ev.InstanceStopRequested() | ev.InstanceStartRequested()):
+            return msgspec.structs.replace(
+                state, task_state=operation_of(event).task_state,
+                pending=Pending(event.request_id, type(event)), updated_at=event.at,
+            )
+        case (ev.InstanceOperationFailed() | ev.InstanceSpawned() | ev.InstancePaused()
+              | ev.InstanceUnpaused() | ev.InstanceDeleted() | ev.InstanceRebooted()
+              | ev.InstanceSuspended() | ev.InstanceResumed() | ev.InstanceStopped()
+              | ev.InstanceStarted()):
+            return _ended(state, event)
+        case _:
+            unknown_event(event, "instance")
+
+
+def _ended(state: Instance, event: ev.InstanceOutcome) -> Instance:
+    """Fold a host's report: the pending operation ends, done or failed."""
     if state.pending is None:
         return state
     op = OPERATIONS[state.pending.step]
@@ -282,27 +300,30 @@ def evolve(state: Instance | None, event: ev.InstanceEvent, instance_id: str) ->
     )
 
 
-def _changed(state: Instance, event: ev.InstanceChanged) -> Instance:
+def _changed(state: Instance, event: ev.AnyInstanceChange) -> Instance:
     """Fold a change that needed no host."""
     at = event.at
-    if isinstance(event, ev.InstanceLocked):
-        return msgspec.structs.replace(state, locked=True, locked_by_admin=event.by_admin,
-                                       locked_reason=event.reason, updated_at=at)
-    if isinstance(event, ev.InstanceUnlocked):
-        return msgspec.structs.replace(state, locked=False, locked_by_admin=False,
-                                       locked_reason=None, updated_at=at)
-    if isinstance(event, ev.InstanceUpdated):
-        return msgspec.structs.replace(
-            state, name=event.name if event.name is not None else state.name,
-            description=event.description if event.description_set else state.description,
-            updated_at=at)
-    if isinstance(event, ev.InstanceMetadataUpdated):
-        base = {} if event.replace else dict(state.metadata)
-        return msgspec.structs.replace(state, metadata={**base, **event.items}, updated_at=at)
-    if isinstance(event, ev.InstanceMetadataItemDeleted):
-        kept = {k: v for k, v in state.metadata.items() if k != event.key}
-        return msgspec.structs.replace(state, metadata=kept, updated_at=at)
-    return state
+    match event:
+        case ev.InstanceLocked():
+            return msgspec.structs.replace(state, locked=True, locked_by_admin=event.by_admin,
+                                           locked_reason=event.reason, updated_at=at)
+        case ev.InstanceUnlocked():
+            return msgspec.structs.replace(state, locked=False, locked_by_admin=False,
+                                           locked_reason=None, updated_at=at)
+        case ev.InstanceUpdated():
+            return msgspec.structs.replace(
+                state, name=event.name if event.name is not None else state.name,
+                description=event.description if event.description_set else state.description,
+                updated_at=at)
+        case ev.InstanceMetadataUpdated():
+            base = {} if event.replace else dict(state.metadata)
+            return msgspec.structs.replace(state, metadata={**base, **event.items},
+                                           updated_at=at)
+        case ev.InstanceMetadataItemDeleted():
+            kept = {k: v for k, v in state.metadata.items() if k != event.key}
+            return msgspec.structs.replace(state, metadata=kept, updated_at=at)
+        case _:
+            unknown_event(event, "change of an instance")
 
 
 _STATUS: dict[str, dict[str | None, str]] = {

@@ -14,7 +14,7 @@ from typing import ClassVar
 
 import msgspec
 
-from domain.base import Event, Pending
+from domain.base import Event, Pending, UnknownEvent, unknown_event
 from domain.copies import DELETABLE, Status, deleting, ended
 from domain.errors import InvalidInput, InvalidState
 from domain.volume import Status as VolumeStatus
@@ -70,6 +70,8 @@ class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def evolve(state: Snapshot | None, event: SnapshotEvent, snapshot_id: str) -> Snapshot:
+    if not isinstance(event, AnySnapshotEvent):
+        raise UnknownEvent(event, "snapshot")
     if isinstance(event, SnapshotCreateRequested):
         return Snapshot(
             id=snapshot_id, volume_id=event.volume_id, project_id=event.project_id,
@@ -78,14 +80,16 @@ def evolve(state: Snapshot | None, event: SnapshotEvent, snapshot_id: str) -> Sn
             created_at=event.at, updated_at=event.at,
             pending=Pending(event.request_id, type(event)))
     assert state is not None, "a snapshot's first event creates it"
-    if isinstance(event, SnapshotDeleteRequested):
-        return deleting(state, request_id=event.request_id, step=type(event), at=event.at)
-    if isinstance(event, SnapshotSucceeded):
-        return ended(state, create=SnapshotCreateRequested, ok=True, at=event.at)
-    if isinstance(event, SnapshotFailed):
-        return ended(state, create=SnapshotCreateRequested, ok=False, at=event.at,
-                     fault=event.reason)
-    raise TypeError(f"not a snapshot event: {type(event).__name__}")
+    match event:
+        case SnapshotDeleteRequested():
+            return deleting(state, request_id=event.request_id, step=type(event), at=event.at)
+        case SnapshotSucceeded():
+            return ended(state, create=SnapshotCreateRequested, ok=True, at=event.at)
+        case SnapshotFailed():
+            return ended(state, create=SnapshotCreateRequested, ok=False, at=event.at,
+                         fault=event.reason)
+        case _:
+            unknown_event(event, "snapshot")
 
 
 def take(volume: Volume, *, request_id: str, user_id: str, name: str, description: str,

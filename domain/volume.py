@@ -27,7 +27,7 @@ from typing import ClassVar, NamedTuple
 
 import msgspec
 
-from domain.base import Event, Pending
+from domain.base import Event, Pending, UnknownEvent, unknown_event
 from domain.errors import InvalidInput, InvalidState, NotFound
 from domain.instance import Instance, VmState
 from domain.instance_boot import AVAILABILITY_ZONES
@@ -225,6 +225,8 @@ _DETACHED = {"server_id": None, "compute_host": None, "device": None, "portal": 
 
 
 def evolve(state: Volume | None, event: VolumeEvent, volume_id: str) -> Volume:
+    if not isinstance(event, AnyVolumeEvent):
+        raise UnknownEvent(event, "volume")
     if isinstance(event, VolumeCreateRequested):
         return Volume(
             id=volume_id, project_id=event.project_id, user_id=event.user_id,
@@ -235,46 +237,48 @@ def evolve(state: Volume | None, event: VolumeEvent, volume_id: str) -> Volume:
             pending=Pending(event.request_id, type(event)),
         )
     assert state is not None, "a volume's first event creates it"
-    if isinstance(event, VolumeUpdated):
-        return msgspec.structs.replace(
-            state, updated_at=event.at,
-            name=state.name if event.name is None else event.name,
-            description=state.description if event.description is None else event.description)
-    if isinstance(event, VolumeSnapshotAdded):
-        return msgspec.structs.replace(state, snapshots=[*state.snapshots, event.snapshot_id])
-    if isinstance(event, VolumeSnapshotRemoved):
-        return msgspec.structs.replace(
-            state, snapshots=[s for s in state.snapshots if s != event.snapshot_id])
-    if isinstance(event, VolumeDetachOnDeleteRequested):
-        return msgspec.structs.replace(state, status=Status.DETACHING, server_deleting=True,
-                                       updated_at=event.at)
+    replace = msgspec.structs.replace
+    # a step a host is asked to take; the host's answer ends the step
     step = {"updated_at": event.at, "pending": Pending(event.request_id, type(event))}
-    if isinstance(event, VolumeDeleteRequested):
-        return msgspec.structs.replace(state, status=Status.DELETING, **step)
-    if isinstance(event, VolumeAttachRequested):
-        return msgspec.structs.replace(
-            state, status=Status.ATTACHING, server_id=event.server_id,
-            compute_host=event.compute_host, device=event.device, fault=None, **step)
-    if isinstance(event, VolumeExported):
-        return msgspec.structs.replace(state, portal=event.portal, iqn=event.iqn,
-                                       lun=event.lun, **step)
-    if isinstance(event, VolumeDetachRequested):
-        return msgspec.structs.replace(state, status=Status.DETACHING, fault=None, **step)
-    if isinstance(event, VolumeUnexportRequested):
-        return msgspec.structs.replace(state, **step)
     ended = {"updated_at": event.at, "pending": None}
-    if isinstance(event, VolumeSucceeded):
-        status = _step(state).done
-        if status is None:
-            raise TypeError(f"a success does not end volume {state.id}'s {state.pending}")
-        detached = _DETACHED if status is Status.AVAILABLE else {}
-        return msgspec.structs.replace(state, status=status, fault=None, **ended, **detached)
-    if isinstance(event, VolumeFailed):
-        status = Status.AVAILABLE if state.server_deleting else _step(state).failed
-        detached = _DETACHED if status is Status.AVAILABLE else {}
-        return msgspec.structs.replace(state, status=status, fault=event.reason, **ended,
-                                       **detached)
-    raise TypeError(f"not a volume event: {type(event).__name__}")
+    match event:
+        case VolumeUpdated():
+            return replace(
+                state, updated_at=event.at,
+                name=state.name if event.name is None else event.name,
+                description=state.description if event.description is None
+                else event.description)
+        case VolumeSnapshotAdded():
+            return replace(state, snapshots=[*state.snapshots, event.snapshot_id])
+        case VolumeSnapshotRemoved():
+            return replace(state, snapshots=[s for s in state.snapshots if s != event.snapshot_id])
+        case VolumeDetachOnDeleteRequested():
+            return replace(state, status=Status.DETACHING, server_deleting=True,
+                           updated_at=event.at)
+        case VolumeDeleteRequested():
+            return replace(state, status=Status.DELETING, **step)
+        case VolumeAttachRequested():
+            return replace(state, status=Status.ATTACHING, server_id=event.server_id,
+                           compute_host=event.compute_host, device=event.device, fault=None,
+                           **step)
+        case VolumeExported():
+            return replace(state, portal=event.portal, iqn=event.iqn, lun=event.lun, **step)
+        case VolumeDetachRequested():
+            return replace(state, status=Status.DETACHING, fault=None, **step)
+        case VolumeUnexportRequested():
+            return replace(state, **step)
+        case VolumeSucceeded():
+            status = _step(state).done
+            if status is None:
+                raise TypeError(f"a success does not end volume {state.id}'s {state.pending}")
+            detached = _DETACHED if status is Status.AVAILABLE else {}
+            return replace(state, status=status, fault=None, **ended, **detached)
+        case VolumeFailed():
+            status = Status.AVAILABLE if state.server_deleting else _step(state).failed
+            detached = _DETACHED if status is Status.AVAILABLE else {}
+            return replace(state, status=status, fault=event.reason, **ended, **detached)
+        case _:
+            unknown_event(event, "volume")
 
 
 def create(

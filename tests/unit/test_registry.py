@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from uuid import uuid4
+
+import pytest
 
 from domain import codec, registry
-from domain.base import Event
+from domain.base import Event, UnknownEvent
 from workers.hypervisor import disks
 from workers.hypervisor import worker as hypervisor
 from workers.storage import worker as storage
@@ -18,7 +23,8 @@ def _subclasses(cls: type[Event]) -> Iterator[type[Event]]:
 
 
 def test_every_event_class_the_domain_defines_belongs_to_one_registered_kind() -> None:
-    stored = {cls for cls in _subclasses(Event) if not cls.__subclasses__()}
+    stored = {cls for cls in _subclasses(Event)
+              if not cls.__subclasses__() and cls.__module__.startswith("domain.")}
     assert stored == set(registry.EVENT_TYPES.values())
     assert sum(len(kind.events) for kind in registry.KINDS.values()) == len(stored)
 
@@ -41,9 +47,20 @@ def test_the_workers_act_on_what_the_registry_gives_their_role() -> None:
         "VolumeUnexportRequested", "SnapshotCreateRequested", "SnapshotDeleteRequested",
         "BackupCreateRequested", "BackupDeleteRequested"} == storage.HANDLED
     assert not hypervisor.HANDLED & storage.HANDLED
+    assert {cls.__name__ for cls in typing.get_args(storage.StorageWork)} == storage.HANDLED
 
 
 def test_a_step_names_the_kind_of_aggregate_it_acted_on() -> None:
     assert registry.kind_of("SnapshotCreateRequested") is registry.SNAPSHOT
     assert registry.kind_of("VolumeExported") is registry.VOLUME
     assert registry.kind_of("BackupDeleteRequested") is registry.BACKUP
+
+
+class Stranger(Event, frozen=True, kw_only=True):
+    """An event of no kind."""
+
+
+@pytest.mark.parametrize("name", sorted(registry.KINDS))
+def test_every_fold_refuses_an_event_not_of_its_kind_naming_it(name: str) -> None:
+    with pytest.raises(UnknownEvent, match=f"Stranger is not an event a {name} handles"):
+        registry.KINDS[name].evolve(None, Stranger(at=datetime.now(UTC)), str(uuid4()))
