@@ -1,7 +1,7 @@
 """Turns hosts' reports on NATS into events in the log: hypervisors'
 ``HostOutcome`` and the hosts' ``StepOutcome`` of volume, snapshot and backup
 operations (told apart by subject; a step's report goes to the service of
-the aggregate kind it is about, ``step_recorders``).
+the aggregate kind it names, its ``kind``: ``step_recorders``).
 
 Recording is idempotent per request id (the domain ignores a report for an
 operation that is no longer pending), so a redelivered report writes nothing.
@@ -42,11 +42,6 @@ def step_recorders(volumes: VolumeCommands, snapshots: SnapshotCommands,
             registry.BACKUP.name: backups.record_outcome}
 
 
-def kind_of(outcome: StepOutcome) -> str:
-    """The kind of aggregate a step's report is about: that of the step's event."""
-    return registry.kind_of(outcome.step).name
-
-
 async def run(instances: InstanceCommands, volumes: VolumeCommands,
               snapshots: SnapshotCommands, backups: BackupCommands, nats_url: str,
               subjects: Subjects, stop: asyncio.Event) -> None:
@@ -77,7 +72,12 @@ async def run(instances: InstanceCommands, volumes: VolumeCommands,
                 log.error("dropping an undecodable outcome on %s", delivery.subject)
                 return
             if isinstance(outcome, StepOutcome):
-                await asyncio.to_thread(record_step[kind_of(outcome)], outcome)
+                record = record_step.get(outcome.aggregate_kind)
+                if record is None:  # no pending step can match it: nothing to write
+                    log.error("dropping a report on %r of no kind with steps on %s",
+                              outcome.step, delivery.subject)
+                    return
+                await asyncio.to_thread(record, outcome)
             else:
                 await asyncio.to_thread(instances.record_outcome, outcome)
 

@@ -42,7 +42,7 @@ from commands.flavors import NewFlavor
 from commands.hosts import SetHostEnabled
 from commands.image_files import ImageFiles
 from commands.images import NewImage
-from commands.ingest import kind_of, step_recorders
+from commands.ingest import step_recorders
 from commands.messages import (
     BootInstance,
     Caller,
@@ -138,7 +138,7 @@ class Scenario:
                               host=host, ok=ok, at=self.clock.tick(), reason=reason,
                               target=target, checksum=checksum, stored_bytes=stored_bytes)
         record = step_recorders(self.cloud.volumes, self.cloud.snapshots, self.cloud.backups)
-        record[kind_of(outcome)](outcome)  # the ingester's routing
+        record[outcome.aggregate_kind](outcome)  # the ingester's routing
 
     # ---- the scenario ------------------------------------------------------
 

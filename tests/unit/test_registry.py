@@ -7,10 +7,12 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from uuid import uuid4
 
+import msgspec
 import pytest
 
 from domain import codec, registry
 from domain.base import Event, UnknownEvent
+from messaging.wire import StepOutcome
 from workers.hypervisor import disks
 from workers.hypervisor import worker as hypervisor
 from workers.storage import worker as storage
@@ -64,3 +66,17 @@ class Stranger(Event, frozen=True, kw_only=True):
 def test_every_fold_refuses_an_event_not_of_its_kind_naming_it(name: str) -> None:
     with pytest.raises(UnknownEvent, match=f"Stranger is not an event a {name} handles"):
         registry.KINDS[name].evolve(None, Stranger(at=datetime.now(UTC)), str(uuid4()))
+
+
+def test_a_steps_report_names_its_kind_and_one_from_an_older_host_is_told_by_its_step(
+) -> None:
+    now = {"volume_id": "b-1", "request_id": "r", "host": "storage1", "ok": True,
+           "at": "2026-12-01T12:00:00Z"}
+    tagged = msgspec.json.decode(msgspec.json.encode(
+        {**now, "kind": "backup", "step": "BackupCreateRequested"}), type=StepOutcome)
+    older = msgspec.json.decode(msgspec.json.encode(
+        {**now, "step": "SnapshotDeleteRequested"}), type=StepOutcome)
+    assert (tagged.kind, tagged.aggregate_kind) == ("backup", "backup")
+    assert (older.kind, older.aggregate_kind) == ("", "snapshot")
+    unknown = msgspec.structs.replace(older, step="Teleported")
+    assert unknown.aggregate_kind == ""  # the ingester drops it, as nothing pending matches
