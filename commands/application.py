@@ -22,7 +22,9 @@ Every command and every host report is written by ``NimbusApplication.execute``:
 How to add a verb: a domain decision ``(state, fields…) -> event(s)`` in the
 aggregate's ``domain/`` module (refusing in the API's words), then a service
 method of a few lines, ``return self.app.execute(request_id, load, decide)``,
-whose ``decide`` pairs each event with its aggregate. How to add an
+whose ``decide`` pairs each event with its aggregate. (A verb a hypervisor
+host carries out is one ``Operation`` row in ``domain/instance.py`` and a
+command naming the event it ``requests``; README.md lists every place.) How to add an
 aggregate: its events, state, fold and decisions in one ``domain/`` module,
 and its ``Kind`` in ``domain/registry.py`` (then ``load_or_new(id, KIND)``
 gives an ``Aggregate[State]``, and the codec knows its events). The write
