@@ -33,13 +33,15 @@ holding the log's lock from before its loads, so it cannot lose again.
 How to add a verb: a domain decision ``(state, fields…) -> event(s)`` in the
 aggregate's ``domain/`` module (refusing in the API's words), then a service
 method of a few lines, ``return self.app.execute(request_id, load, decide)``,
-whose ``decide`` pairs each event with its aggregate. How to add an
+whose ``decide`` pairs each event with its aggregate. (A verb a hypervisor
+host carries out is one ``Operation`` row in ``domain/instance.py`` and a
+command naming the event it ``requests``; README.md lists every place.) How to add an
 aggregate: its events, state, fold and decisions in one ``domain/`` module,
-its events in ``domain.codec``'s ``AnyEvent``, and its ``Kind`` in
-``commands/kinds.py`` (then ``load_or_new(id, KIND)`` gives an
-``Aggregate[State]``). The write side needs nothing else; a view of it is the
-projector's (projections/projector.py), and hosts' reports on it the
-ingester's (commands/ingest.py).
+and its ``Kind`` in ``domain/registry.py`` (then ``load_or_new(id, KIND)``
+gives an ``Aggregate[State]``, and the codec knows its events). The write
+side needs nothing else; a view of it is the projector's
+(projections/projector.py), and hosts' reports on it the ingester's
+(commands/ingest.py).
 """
 
 from __future__ import annotations
@@ -69,11 +71,11 @@ from commands.event_store import (
     unavailable,
 )
 from commands.group_queue import GroupQueue
-from commands.kinds import KINDS, Kind
 from commands.mapper import MsgspecMapper, Recorded
 from domain.base import Event
 from domain.codec import topic_of
 from domain.errors import Conflict
+from domain.registry import KINDS, Kind
 
 MAX_ATTEMPTS = 12
 

@@ -12,10 +12,10 @@ import uuid
 import msgspec
 
 from commands.application import Aggregate, NimbusApplication, Written, nothing
-from commands.kinds import BACKUP, VOLUME
 from commands.lookups import parse_id, visible
 from commands.messages import Caller
 from domain import backup as model
+from domain.registry import BACKUP, VOLUME
 from messaging.wire import StepOutcome
 
 NAMESPACE = uuid.UUID("9e4b1c27-5d3a-4f86-b0c2-8a1e7d6f5c34")

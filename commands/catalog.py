@@ -18,13 +18,13 @@ from commands.catalog_cache import CatalogCache
 from commands.flavors import FlavorCommands, NewFlavor
 from commands.image_files import placeholder_qcow2
 from commands.images import ImageCommands, NewImage
-from commands.kinds import FLAVOR, FLAVOR_NAME, IMAGE, KEYPAIR
 from commands.messages import Caller
 from domain import flavor as flavors
 from domain import image as images
 from domain import keypair as keypairs
 from domain.catalog import FLAVORS, IMAGES, Flavor, Image
 from domain.errors import InvalidInput, InvalidState
+from domain.registry import FLAVOR, FLAVOR_NAME, IMAGE, KEYPAIR
 
 SEEDER = Caller(user_id="nimbus", project_id="", is_admin=True)
 

@@ -26,7 +26,7 @@ from commands.application import Aggregate, NimbusApplication
 from commands.group_queue import GroupQueue
 
 if TYPE_CHECKING:
-    from commands.kinds import Kind
+    from domain.registry import Kind
 
 S = TypeVar("S")
 

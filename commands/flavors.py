@@ -14,10 +14,10 @@ from datetime import datetime
 import msgspec
 
 from commands.application import Aggregate, Change, NimbusApplication, Written
-from commands.kinds import FLAVOR, FLAVOR_NAME
 from commands.messages import Caller
 from domain import flavor as model
 from domain.errors import Forbidden
+from domain.registry import FLAVOR, FLAVOR_NAME
 
 FLAVOR_ID_NAMESPACE = uuid.UUID("2b7d0c4e-6f8a-4b1c-9e3d-7a6b5c4d3e21")
 

@@ -14,8 +14,8 @@ from datetime import datetime
 import msgspec
 
 from commands.application import Aggregate, Change, NimbusApplication, Written, nothing
-from commands.kinds import FLEET, HOST
 from domain import host as model
+from domain.registry import FLEET, HOST
 
 
 class SetHostEnabled(msgspec.Struct, frozen=True, kw_only=True):

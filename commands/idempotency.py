@@ -15,8 +15,8 @@ from __future__ import annotations
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
-from commands.kinds import IDEMPOTENCY_KEY
 from domain import idempotency as model
+from domain.registry import IDEMPOTENCY_KEY
 
 if TYPE_CHECKING:
     from commands.application import Aggregate, NimbusApplication

@@ -21,9 +21,9 @@ from typing import TypeVar
 import msgspec
 
 from commands.application import Aggregate, Change, NimbusApplication, Written
-from commands.kinds import PROJECT, TOKEN, USER, Kind
 from domain import identity as model
 from domain.errors import NotFound
+from domain.registry import PROJECT, TOKEN, USER, Kind
 
 S = TypeVar("S")
 

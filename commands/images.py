@@ -22,12 +22,12 @@ import msgspec
 
 from commands.application import Aggregate, Change, NimbusApplication, Written
 from commands.image_files import ImageFiles, Stored
-from commands.kinds import IMAGE
 from commands.messages import Caller
 from commands.upload_lease import UploadLease
 from domain import image as model
 from domain.errors import DomainError, NotFound
 from domain.image import ImageState
+from domain.registry import IMAGE
 
 IMAGE_ID_NAMESPACE = uuid.UUID("e4b5c6d7-8a9b-4c0d-9e1f-2a3b4c5d6e7f")
 

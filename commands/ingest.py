@@ -1,6 +1,7 @@
 """Turns hosts' reports on NATS into events in the log: hypervisors'
 ``HostOutcome`` and the hosts' ``StepOutcome`` of volume, snapshot and backup
-operations (told apart by subject).
+operations (told apart by subject; a step's report goes to the service of
+the aggregate kind it names, its ``kind``: ``step_recorders``).
 
 Recording is idempotent per request id (the domain ignores a report for an
 operation that is no longer pending), so a redelivered report writes nothing.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 import msgspec
 
@@ -18,7 +20,7 @@ from commands.backups import BackupCommands
 from commands.instances import InstanceCommands
 from commands.snapshots import SnapshotCommands
 from commands.volumes import VolumeCommands
-from domain import backup, snapshot
+from domain import registry
 from messaging import nats as bus
 from messaging.consumer import ConsumerSpec, Delivery, consume
 from messaging.subjects import Subjects
@@ -28,6 +30,16 @@ log = logging.getLogger(__name__)
 
 _instance_outcome = msgspec.json.Decoder(HostOutcome)
 _step_outcome = msgspec.json.Decoder(StepOutcome)
+
+Recorder = Callable[[StepOutcome], int | None]
+
+
+def step_recorders(volumes: VolumeCommands, snapshots: SnapshotCommands,
+                   backups: BackupCommands) -> dict[str, Recorder]:
+    """What records a host's report on a step, by the kind of aggregate it is about."""
+    return {registry.VOLUME.name: volumes.record_outcome,
+            registry.SNAPSHOT.name: snapshots.record_outcome,
+            registry.BACKUP.name: backups.record_outcome}
 
 
 async def run(instances: InstanceCommands, volumes: VolumeCommands,
@@ -47,6 +59,7 @@ async def run(instances: InstanceCommands, volumes: VolumeCommands,
             return ""
         return outcome.aggregate_id if isinstance(outcome, StepOutcome) else outcome.instance_id
 
+    record_step = step_recorders(volumes, snapshots, backups)
     nc = await bus.connect(nats_url, name="nimbus-ingester")
     try:
         js = nc.jetstream()
@@ -58,12 +71,13 @@ async def run(instances: InstanceCommands, volumes: VolumeCommands,
             except msgspec.DecodeError:
                 log.error("dropping an undecodable outcome on %s", delivery.subject)
                 return
-            if isinstance(outcome, StepOutcome) and outcome.step in snapshot.EVENT_TYPES:
-                await asyncio.to_thread(snapshots.record_outcome, outcome)
-            elif isinstance(outcome, StepOutcome) and outcome.step in backup.EVENT_TYPES:
-                await asyncio.to_thread(backups.record_outcome, outcome)
-            elif isinstance(outcome, StepOutcome):
-                await asyncio.to_thread(volumes.record_outcome, outcome)
+            if isinstance(outcome, StepOutcome):
+                record = record_step.get(outcome.aggregate_kind)
+                if record is None:  # no pending step can match it: nothing to write
+                    log.error("dropping a report on %r of no kind with steps on %s",
+                              outcome.step, delivery.subject)
+                    return
+                await asyncio.to_thread(record, outcome)
             else:
                 await asyncio.to_thread(instances.record_outcome, outcome)
 

@@ -16,7 +16,6 @@ from datetime import datetime
 from commands import instance_changes
 from commands.application import Aggregate, Change, NimbusApplication, Written, nothing
 from commands.catalog import CatalogLookups
-from commands.kinds import INSTANCE
 from commands.messages import (
     Accepted,
     BootInstance,
@@ -24,13 +23,7 @@ from commands.messages import (
     DeleteInstance,
     InstanceChange,
     InstanceCommand,
-    PauseInstance,
     RebootInstance,
-    ResumeInstance,
-    StartInstance,
-    StopInstance,
-    SuspendInstance,
-    UnpauseInstance,
 )
 from commands.placement import Placement
 from commands.volumes import detach_for_server_delete
@@ -39,20 +32,10 @@ from domain import instance as model
 from domain import instance_boot as boot_rules
 from domain.errors import NotFound
 from domain.instance_changes import check_metadata
+from domain.registry import INSTANCE
 from messaging.wire import HostOutcome
 
 REQUEST_NAMESPACE = uuid.UUID("6f1c3c52-8d8e-4c1e-9a55-4b1f0f0c2a10")
-
-REQUESTED: dict[type[InstanceCommand], type[ev.InstanceRequested]] = {
-    PauseInstance: ev.InstancePauseRequested,
-    UnpauseInstance: ev.InstanceUnpauseRequested,
-    DeleteInstance: ev.InstanceDeleteRequested,
-    RebootInstance: ev.InstanceRebootRequested,
-    SuspendInstance: ev.InstanceSuspendRequested,
-    ResumeInstance: ev.InstanceResumeRequested,
-    StopInstance: ev.InstanceStopRequested,
-    StartInstance: ev.InstanceStartRequested,
-}
 
 
 class InstanceCommands:
@@ -94,7 +77,7 @@ class InstanceCommands:
 
     def act(self, cmd: InstanceCommand) -> Accepted:
         """A host operation: reboot, pause, unpause, suspend, resume, stop, start, delete."""
-        kind = REQUESTED[type(cmd)]
+        kind = cmd.requests
         instance_id = _parse_id(cmd.instance_id)
         hard = isinstance(cmd, RebootInstance) and cmd.hard
         force = isinstance(cmd, DeleteInstance) and cmd.force

@@ -15,9 +15,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from commands.application import Aggregate, NimbusApplication, Written
-from commands.kinds import KEYPAIR
 from commands.messages import Caller
 from domain import keypair as model
+from domain.registry import KEYPAIR
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import msgspec
 
 from commands.application import Written
+from domain import events as ev
 from domain.instance import Instance
 
 
@@ -32,42 +35,47 @@ class BootInstance(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class InstanceCommand(msgspec.Struct, frozen=True, kw_only=True):
-    """An operation on an existing instance."""
+    """An operation on an existing instance. One a host carries out
+    ``requests`` the event that asks for it (its row in
+    ``domain.instance.OPERATIONS``)."""
 
+    requests: ClassVar[type[ev.InstanceRequested]]
     request_id: str
     caller: Caller
     instance_id: str
 
 
 class PauseInstance(InstanceCommand, frozen=True, kw_only=True):
-    pass
+    requests = ev.InstancePauseRequested
 
 
 class UnpauseInstance(InstanceCommand, frozen=True, kw_only=True):
-    pass
+    requests = ev.InstanceUnpauseRequested
 
 
 class SuspendInstance(InstanceCommand, frozen=True, kw_only=True):
-    pass
+    requests = ev.InstanceSuspendRequested
 
 
 class ResumeInstance(InstanceCommand, frozen=True, kw_only=True):
-    pass
+    requests = ev.InstanceResumeRequested
 
 
 class StopInstance(InstanceCommand, frozen=True, kw_only=True):
-    pass
+    requests = ev.InstanceStopRequested
 
 
 class StartInstance(InstanceCommand, frozen=True, kw_only=True):
-    pass
+    requests = ev.InstanceStartRequested
 
 
 class RebootInstance(InstanceCommand, frozen=True, kw_only=True):
+    requests = ev.InstanceRebootRequested
     hard: bool = False
 
 
 class DeleteInstance(InstanceCommand, frozen=True, kw_only=True):
+    requests = ev.InstanceDeleteRequested
     force: bool = False  # forceDelete
 
 

@@ -16,13 +16,13 @@ import uuid
 from datetime import datetime
 
 from commands.application import Aggregate, Change, NimbusApplication
-from commands.kinds import FLEET, HOST
 from commands.messages import Caller
 from commands.quotas import quota_of
 from domain import host as hosts_model
 from domain import quota as quota_model
 from domain.catalog import Flavor
 from domain.instance import Instance
+from domain.registry import FLEET, HOST
 
 
 class Placement:

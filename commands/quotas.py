@@ -10,8 +10,8 @@ from __future__ import annotations
 import msgspec
 
 from commands.application import Aggregate, NimbusApplication, Written
-from commands.kinds import QUOTA
 from domain import quota as model
+from domain.registry import QUOTA
 
 
 class SetQuotaLimits(msgspec.Struct, frozen=True, kw_only=True):

@@ -14,7 +14,6 @@ from datetime import datetime
 import msgspec
 
 from commands.application import Aggregate, Change, NimbusApplication, Written, nothing
-from commands.kinds import SNAPSHOT, VOLUME
 from commands.lookups import parse_id, visible
 from commands.messages import Caller
 from commands.quotas import quota_of
@@ -22,6 +21,7 @@ from domain import quota as quota_model
 from domain import snapshot as model
 from domain import volume as volume_model
 from domain.copies import Status
+from domain.registry import SNAPSHOT, VOLUME
 from messaging.wire import StepOutcome
 
 NAMESPACE = uuid.UUID("7c2e9a41-3b5d-4e6f-8a19-2d4c6b8e0f13")

@@ -26,7 +26,6 @@ from commands.application import (
     recorded,
 )
 from commands.backups import BackupCommands
-from commands.kinds import DISKS, INSTANCE, VOLUME
 from commands.lookups import parse_id, visible
 from commands.messages import Caller
 from commands.quotas import quota_of
@@ -35,6 +34,7 @@ from domain import quota as quota_model
 from domain import server_disks as disks_model
 from domain import volume as model
 from domain.instance import Instance
+from domain.registry import DISKS, EVENT_TYPES, INSTANCE, VOLUME
 from domain.volume_types import VolumeType, find
 from messaging.wire import StepOutcome
 
@@ -176,9 +176,10 @@ class VolumeCommands:
 
         def decide(volume: Aggregate[model.Volume], at: datetime) -> list[Change]:
             state = volume.current
-            if state is None:
+            step = EVENT_TYPES.get(outcome.step)  # the class the wire names
+            if state is None or step is None:
                 return []
-            event = model.complete(state, outcome.request_id, step=outcome.step, ok=outcome.ok,
+            event = model.complete(state, outcome.request_id, step=step, ok=outcome.ok,
                                    reason=outcome.reason, at=outcome.at, target=outcome.target)
             if event is None:
                 return []

@@ -9,13 +9,12 @@ backup outlives its volume, as in Cinder.
 
 from __future__ import annotations
 
-import typing
 from datetime import datetime
 from typing import ClassVar
 
 import msgspec
 
-from domain.base import Event
+from domain.base import Event, Pending, UnknownEvent, unknown_event
 from domain.copies import DELETABLE, Status, deleting, ended
 from domain.errors import InvalidInput
 from domain.volume import Status as VolumeStatus
@@ -51,10 +50,7 @@ class BackupFailed(BackupEvent, frozen=True, kw_only=True):
 
 
 AnyBackupEvent = BackupCreateRequested | BackupDeleteRequested | BackupSucceeded | BackupFailed
-
-EVENT_TYPES: dict[str, type[BackupEvent]] = {
-    cls.__name__: cls for cls in typing.get_args(AnyBackupEvent)
-}
+StorageStep = BackupCreateRequested | BackupDeleteRequested  # what its storage host does
 
 
 class Backup(msgspec.Struct, frozen=True, kw_only=True):
@@ -71,31 +67,34 @@ class Backup(msgspec.Struct, frozen=True, kw_only=True):
     updated_at: datetime
     checksum: str = ""
     stored_bytes: int = 0
-    pending: str | None = None
-    pending_kind: str | None = None
+    pending: Pending[BackupEvent] | None = None
     fault: str | None = None
 
 
 def evolve(state: Backup | None, event: BackupEvent, backup_id: str) -> Backup:
+    if not isinstance(event, AnyBackupEvent):
+        raise UnknownEvent(event, "backup")
     if isinstance(event, BackupCreateRequested):
         return Backup(
             id=backup_id, volume_id=event.volume_id, project_id=event.project_id,
             user_id=event.user_id, name=event.name, description=event.description,
             size_gb=event.size_gb, host=event.host, status=Status.CREATING,
-            created_at=event.at, updated_at=event.at, pending=event.request_id,
-            pending_kind=type(event).__name__)
+            created_at=event.at, updated_at=event.at,
+            pending=Pending(event.request_id, type(event)))
     assert state is not None, "a backup's first event creates it"
-    if isinstance(event, BackupDeleteRequested):
-        return deleting(state, request_id=event.request_id, kind=type(event).__name__,
-                        at=event.at)
-    if isinstance(event, BackupSucceeded):
-        if state.pending_kind == BackupCreateRequested.__name__:
-            return ended(state, ok=True, at=event.at, checksum=event.checksum,
-                         stored_bytes=event.stored_bytes)
-        return ended(state, ok=True, at=event.at)
-    if isinstance(event, BackupFailed):
-        return ended(state, ok=False, at=event.at, fault=event.reason)
-    raise TypeError(f"not a backup event: {type(event).__name__}")
+    match event:
+        case BackupDeleteRequested():
+            return deleting(state, request_id=event.request_id, step=type(event), at=event.at)
+        case BackupSucceeded():
+            if state.pending is not None and state.pending.step is BackupCreateRequested:
+                return ended(state, create=BackupCreateRequested, ok=True, at=event.at,
+                             checksum=event.checksum, stored_bytes=event.stored_bytes)
+            return ended(state, create=BackupCreateRequested, ok=True, at=event.at)
+        case BackupFailed():
+            return ended(state, create=BackupCreateRequested, ok=False, at=event.at,
+                         fault=event.reason)
+        case _:
+            unknown_event(event, "backup")
 
 
 def take(volume: Volume, *, request_id: str, user_id: str, name: str, description: str,
@@ -129,7 +128,7 @@ def restorable(state: Backup, size_gb: int) -> None:
 
 def complete(state: Backup, request_id: str, *, ok: bool, reason: str, at: datetime,
              checksum: str = "", stored_bytes: int = 0) -> BackupEvent | None:
-    if state.pending != request_id:
+    if state.pending is None or state.pending.request_id != request_id:
         return None
     if ok:
         return BackupSucceeded(request_id=request_id, at=at, checksum=checksum,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
+from typing import ClassVar, Generic, Never, NoReturn, TypeVar
 
 import msgspec
 
@@ -18,3 +18,31 @@ class Event(msgspec.Struct, frozen=True, tag=True, kw_only=True):
     # step the answer comes after, or a failure the request may be tried after
     answers: ClassVar[bool] = True
     at: datetime
+
+
+E = TypeVar("E", bound=Event, covariant=True)
+
+
+class Pending(msgspec.Struct, Generic[E], frozen=True):
+    """An operation a host still has to answer: the request's id, and the
+    step it answers (the class of the event that asked the host)."""
+
+    request_id: str
+    step: type[E]
+
+
+class UnknownEvent(TypeError):
+    """What every fold (and every worker's dispatch) raises for an event that
+    is not one of its union: the one behaviour for an unknown event. A write
+    meeting it fails; the projector records the view stuck at that event."""
+
+    def __init__(self, event: object, kind: str) -> None:
+        super().__init__(f"{type(event).__name__} is not an event a {kind} handles")
+
+
+def unknown_event(event: Never, kind: str) -> NoReturn:
+    """A ``match`` over an event union ends with ``case _: unknown_event(...)``:
+    typed ``Never`` as ``typing.assert_never`` is, so once the match has a
+    case for every event of its union mypy proves nothing reaches here (a
+    case missing is a type error); at run time it raises ``UnknownEvent``."""
+    raise UnknownEvent(event, kind)

@@ -9,7 +9,9 @@ from typing import Any, TypeVar
 
 import msgspec
 
-# a Snapshot or a Backup: status, pending, pending_kind, fault, updated_at
+from domain.base import Event, Pending
+
+# a Snapshot or a Backup: status, pending, fault, updated_at
 C = TypeVar("C", bound=msgspec.Struct)
 
 
@@ -25,22 +27,25 @@ class Status(enum.StrEnum):
 DELETABLE = frozenset({Status.AVAILABLE, Status.ERROR, Status.ERROR_DELETING})
 
 
-def deleting(state: C, *, request_id: str, kind: str, at: datetime) -> C:
-    """A delete was asked for: the host is to remove the copy."""
+def deleting(state: C, *, request_id: str, step: type[Event], at: datetime) -> C:
+    """A delete was asked for (by an event of class ``step``): the host is to remove the copy."""
     return msgspec.structs.replace(state, status=Status.DELETING, updated_at=at,
-                                   pending=request_id, pending_kind=kind)
+                                   pending=Pending(request_id, step))
 
 
-def ended(state: C, *, ok: bool, at: datetime, fault: str | None = None, **made: Any) -> C:
-    """The host answered the pending request (``made``: what a create reports)."""
-    kind = getattr(state, "pending_kind", None) or ""
-    return msgspec.structs.replace(state, status=settled(kind, ok=ok), fault=fault,
-                                   updated_at=at, pending=None, pending_kind=None, **made)
+def ended(state: C, *, create: type[Event], ok: bool, at: datetime, fault: str | None = None,
+          **made: Any) -> C:
+    """The host answered the pending request (``create``: the class of the
+    copy's create request; ``made``: what a create reports)."""
+    pending: Pending[Event] | None = getattr(state, "pending", None)
+    creating = pending is not None and pending.step is create
+    return msgspec.structs.replace(state, status=settled(creating=creating, ok=ok), fault=fault,
+                                   updated_at=at, pending=None, **made)
 
 
-def settled(pending_kind: str, *, ok: bool) -> Status:
-    """Where a host's answer leaves a copy: a create (``...CreateRequested``)
-    makes it available or an error, a delete deleted or ``error_deleting``."""
-    if pending_kind.endswith("CreateRequested"):
+def settled(*, creating: bool, ok: bool) -> Status:
+    """Where a host's answer leaves a copy: a create makes it available or an
+    error, a delete deleted or ``error_deleting``."""
+    if creating:
         return Status.AVAILABLE if ok else Status.ERROR
     return Status.DELETED if ok else Status.ERROR_DELETING

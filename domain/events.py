@@ -9,7 +9,6 @@ that a host's worker consumes only its own work.
 
 from __future__ import annotations
 
-import typing
 from typing import ClassVar
 
 from domain.base import Event
@@ -159,16 +158,21 @@ class InstanceOperationFailed(InstanceOutcome, frozen=True, kw_only=True):
     reason: str
 
 
-REQUESTED_EVENTS: tuple[type[InstanceRequested], ...] = (
-    InstanceCreateRequested,
-    InstancePauseRequested,
-    InstanceUnpauseRequested,
-    InstanceDeleteRequested,
-    InstanceRebootRequested,
-    InstanceSuspendRequested,
-    InstanceResumeRequested,
-    InstanceStopRequested,
-    InstanceStartRequested,
+# the changes that need no host
+AnyInstanceChange = (InstanceLocked | InstanceUnlocked | InstanceUpdated | InstanceMetadataUpdated
+                     | InstanceMetadataItemDeleted)
+
+# what the instance's hypervisor host acts on
+AnyInstanceRequest = (
+    InstanceCreateRequested
+    | InstancePauseRequested
+    | InstanceUnpauseRequested
+    | InstanceDeleteRequested
+    | InstanceRebootRequested
+    | InstanceSuspendRequested
+    | InstanceResumeRequested
+    | InstanceStopRequested
+    | InstanceStartRequested
 )
 
 AnyInstanceEvent = (
@@ -197,7 +201,3 @@ AnyInstanceEvent = (
     | InstanceMetadataUpdated
     | InstanceMetadataItemDeleted
 )
-
-EVENT_TYPES: dict[str, type[InstanceEvent]] = {
-    cls.__name__: cls for cls in typing.get_args(AnyInstanceEvent)
-}

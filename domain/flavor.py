@@ -16,7 +16,7 @@ from typing import ClassVar
 
 import msgspec
 
-from domain.base import Event
+from domain.base import Event, UnknownEvent, unknown_event
 from domain.catalog import Flavor
 from domain.errors import InvalidInput, InvalidState, NotFound
 
@@ -80,10 +80,8 @@ class FlavorNameReleased(FlavorNameEvent, frozen=True, kw_only=True):
     pass
 
 
-AnyFlavorEvent = (
-    FlavorCreated | FlavorDeleted | FlavorAccessAdded | FlavorAccessRemoved
-    | FlavorNameClaimed | FlavorNameReleased
-)
+AnyFlavorEvent = FlavorCreated | FlavorDeleted | FlavorAccessAdded | FlavorAccessRemoved
+AnyFlavorNameEvent = FlavorNameClaimed | FlavorNameReleased
 
 
 class FlavorState(msgspec.Struct, frozen=True):
@@ -99,6 +97,8 @@ class NameClaim(msgspec.Struct, frozen=True):
 
 
 def evolve(state: FlavorState | None, event: Event, _id: str) -> FlavorState:
+    if not isinstance(event, AnyFlavorEvent):
+        raise UnknownEvent(event, "flavor")
     if isinstance(event, FlavorCreated):
         return FlavorState(
             Flavor(event.flavor_id, event.name, vcpus=event.vcpus, ram=event.ram,
@@ -107,21 +107,27 @@ def evolve(state: FlavorState | None, event: Event, _id: str) -> FlavorState:
             description=event.description, created_at=event.at,
         )
     assert state is not None, f"{type(event).__name__} before FlavorCreated"
-    if isinstance(event, FlavorDeleted):
-        return msgspec.structs.replace(state, deleted=True, projects=frozenset())
-    if isinstance(event, FlavorAccessAdded):
-        return msgspec.structs.replace(state, projects=state.projects | {event.project_id})
-    if isinstance(event, FlavorAccessRemoved):
-        return msgspec.structs.replace(state, projects=state.projects - {event.project_id})
-    raise TypeError(f"not a flavor event: {event!r}")
+    match event:
+        case FlavorDeleted():
+            return msgspec.structs.replace(state, deleted=True, projects=frozenset())
+        case FlavorAccessAdded():
+            return msgspec.structs.replace(state, projects=state.projects | {event.project_id})
+        case FlavorAccessRemoved():
+            return msgspec.structs.replace(state, projects=state.projects - {event.project_id})
+        case _:
+            unknown_event(event, "flavor")
 
 
 def evolve_name(state: NameClaim | None, event: Event, _id: str) -> NameClaim:
-    if isinstance(event, FlavorNameClaimed):
-        return NameClaim(event.flavor_id)
-    if isinstance(event, FlavorNameReleased):
-        return NameClaim(None)
-    raise TypeError(f"not a flavor name event: {event!r}")
+    if not isinstance(event, AnyFlavorNameEvent):
+        raise UnknownEvent(event, "flavor_name")
+    match event:
+        case FlavorNameClaimed():
+            return NameClaim(event.flavor_id)
+        case FlavorNameReleased():
+            return NameClaim(None)
+        case _:
+            unknown_event(event, "flavor_name")
 
 
 def validate(event: FlavorCreated) -> None:

@@ -11,14 +11,13 @@ hypervisor id), so the write side finds every host without reading a view.
 
 from __future__ import annotations
 
-import typing
 import uuid
 from datetime import datetime
 from typing import ClassVar
 
 import msgspec
 
-from domain.base import Event
+from domain.base import Event, UnknownEvent, unknown_event
 from domain.errors import InvalidState, NotFound
 
 NAMESPACE = uuid.UUID("5d1f2c3b-6a7e-4f80-9b1c-2d3e4f5a6b7c")
@@ -108,10 +107,8 @@ class HostJoinedFleet(Event, frozen=True, kw_only=True):
 
 AnyHostEvent = (
     HostRegistered | HostDisabled | HostEnabled | HostCapacityClaimed | HostCapacityReleased
-    | HostJoinedFleet
 )
-
-EVENT_TYPES: dict[str, type[Event]] = {cls.__name__: cls for cls in typing.get_args(AnyHostEvent)}
+AnyFleetEvent = HostJoinedFleet
 
 
 class Claim(msgspec.Struct, frozen=True, kw_only=True):
@@ -155,29 +152,39 @@ class Fleet(msgspec.Struct, frozen=True):
 
 
 def evolve(state: Host | None, event: HostEvent, _aggregate_id: str) -> Host:
+    if not isinstance(event, AnyHostEvent):
+        raise UnknownEvent(event, "host")
     host = state or Host(host=event.host)
-    if isinstance(event, HostRegistered):
-        return msgspec.structs.replace(
-            host, number=event.number, vcpus=event.vcpus, memory_mb=event.memory_mb,
-            local_gb=event.local_gb, hypervisor_type=event.hypervisor_type,
-            hypervisor_version=event.hypervisor_version, host_ip=event.host_ip)
-    if isinstance(event, HostDisabled):
-        return msgspec.structs.replace(host, disabled=True, disabled_reason=event.reason)
-    if isinstance(event, HostEnabled):
-        return msgspec.structs.replace(host, disabled=False, disabled_reason=None)
-    if isinstance(event, HostCapacityClaimed):
-        claim = Claim(project_id=event.project_id, vcpus=event.vcpus,
-                      memory_mb=event.memory_mb, disk_gb=event.disk_gb)
-        return msgspec.structs.replace(host, claims={**host.claims, event.instance_id: claim})
-    if isinstance(event, HostCapacityReleased):
-        claims = {k: v for k, v in host.claims.items() if k != event.instance_id}
-        return msgspec.structs.replace(host, claims=claims)
-    raise TypeError(f"not a host event: {type(event).__name__}")
+    match event:
+        case HostRegistered():
+            return msgspec.structs.replace(
+                host, number=event.number, vcpus=event.vcpus, memory_mb=event.memory_mb,
+                local_gb=event.local_gb, hypervisor_type=event.hypervisor_type,
+                hypervisor_version=event.hypervisor_version, host_ip=event.host_ip)
+        case HostDisabled():
+            return msgspec.structs.replace(host, disabled=True, disabled_reason=event.reason)
+        case HostEnabled():
+            return msgspec.structs.replace(host, disabled=False, disabled_reason=None)
+        case HostCapacityClaimed():
+            claim = Claim(project_id=event.project_id, vcpus=event.vcpus,
+                          memory_mb=event.memory_mb, disk_gb=event.disk_gb)
+            return msgspec.structs.replace(host, claims={**host.claims, event.instance_id: claim})
+        case HostCapacityReleased():
+            claims = {k: v for k, v in host.claims.items() if k != event.instance_id}
+            return msgspec.structs.replace(host, claims=claims)
+        case _:
+            unknown_event(event, "host")
 
 
-def evolve_fleet(state: Fleet | None, event: HostJoinedFleet, _aggregate_id: str) -> Fleet:
+def evolve_fleet(state: Fleet | None, event: Event, _aggregate_id: str) -> Fleet:
+    if not isinstance(event, AnyFleetEvent):
+        raise UnknownEvent(event, "fleet")
     fleet = state or Fleet()
-    return Fleet(hosts={**fleet.hosts, event.host: event.number})
+    match event:
+        case HostJoinedFleet():
+            return Fleet(hosts={**fleet.hosts, event.host: event.number})
+        case _:
+            unknown_event(event, "fleet")
 
 
 def register(

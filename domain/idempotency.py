@@ -18,7 +18,7 @@ from typing import ClassVar
 
 import msgspec
 
-from domain.base import Event
+from domain.base import Event, UnknownEvent, unknown_event
 from domain.errors import InvalidState
 
 NAMESPACE = uuid.UUID("5e0c9b7a-3f21-4d8e-a6b4-9c1d2e3f4a5b")
@@ -60,11 +60,15 @@ class IdempotencyKey(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def evolve(state: IdempotencyKey | None, event: Event, _aggregate_id: str) -> IdempotencyKey:
-    if isinstance(event, IdempotencyKeyUsed):
-        return state or IdempotencyKey(user_id=event.user_id, route=event.route,
-                                       body_digest=event.body_digest,
-                                       request_id=event.request_id, first_used_at=event.at)
-    raise TypeError(f"not an idempotency key event: {type(event).__name__}")
+    if not isinstance(event, AnyIdempotencyEvent):
+        raise UnknownEvent(event, "idempotency_key")
+    match event:
+        case IdempotencyKeyUsed():
+            return state or IdempotencyKey(user_id=event.user_id, route=event.route,
+                                           body_digest=event.body_digest,
+                                           request_id=event.request_id, first_used_at=event.at)
+        case _:
+            unknown_event(event, "idempotency_key")
 
 
 class Use(msgspec.Struct, frozen=True, kw_only=True):

@@ -18,7 +18,7 @@ from typing import ClassVar
 
 import msgspec
 
-from domain.base import Event
+from domain.base import Event, UnknownEvent, unknown_event
 from domain.errors import InvalidInput, InvalidState, NotFound, Unauthorized
 
 # Shared with the ids the API handed out before identity was event-sourced, so
@@ -148,10 +148,9 @@ class TokenRevoked(TokenEvent, frozen=True, kw_only=True):
     project_id: str
 
 
-AnyIdentityEvent = (
-    ProjectCreated | ProjectDeleted | UserCreated | UserPasswordChanged | UserDeleted
-    | RoleGranted | RoleRevoked | TokenRevoked
-)
+AnyProjectEvent = ProjectCreated | ProjectDeleted
+AnyUserEvent = UserCreated | UserPasswordChanged | UserDeleted | RoleGranted | RoleRevoked
+AnyTokenEvent = TokenRevoked
 
 
 # ---- state ----------------------------------------------------------------
@@ -181,41 +180,54 @@ class RevokedToken(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def evolve_project(state: Project | None, event: Event, aggregate: str) -> Project:
+    if not isinstance(event, AnyProjectEvent):
+        raise UnknownEvent(event, "project")
     if isinstance(event, ProjectCreated):
         return Project(id=uuid.UUID(aggregate).hex, name=event.name,
                        description=event.description)
     assert state is not None
-    if isinstance(event, ProjectDeleted):
-        return msgspec.structs.replace(state, deleted=True)
-    return state
+    match event:
+        case ProjectDeleted():
+            return msgspec.structs.replace(state, deleted=True)
+        case _:
+            unknown_event(event, "project")
 
 
 def evolve_user(state: User | None, event: Event, aggregate: str) -> User:
+    if not isinstance(event, AnyUserEvent):
+        raise UnknownEvent(event, "user")
     if isinstance(event, UserCreated):
         return User(id=uuid.UUID(aggregate).hex, name=event.name,
                     password_hash=event.password_hash,
                     default_project_id=event.default_project_id)
     assert state is not None
-    if isinstance(event, UserPasswordChanged):
-        return msgspec.structs.replace(state, password_hash=event.password_hash)
-    if isinstance(event, UserDeleted):
-        return msgspec.structs.replace(state, deleted=True, roles={})
-    if isinstance(event, RoleGranted | RoleRevoked):
-        current = state.roles.get(event.project_id, [])
-        if isinstance(event, RoleGranted):
-            held = current if event.role in current else [*current, event.role]
-        else:
-            held = [r for r in current if r != event.role]
-        roles = {p: r for p, r in state.roles.items() if p != event.project_id}
-        if held:
-            roles[event.project_id] = held
-        return msgspec.structs.replace(state, roles=roles)
-    return state
+    match event:
+        case UserPasswordChanged():
+            return msgspec.structs.replace(state, password_hash=event.password_hash)
+        case UserDeleted():
+            return msgspec.structs.replace(state, deleted=True, roles={})
+        case RoleGranted() | RoleRevoked():
+            current = state.roles.get(event.project_id, [])
+            if isinstance(event, RoleGranted):
+                held = current if event.role in current else [*current, event.role]
+            else:
+                held = [r for r in current if r != event.role]
+            roles = {p: r for p, r in state.roles.items() if p != event.project_id}
+            if held:
+                roles[event.project_id] = held
+            return msgspec.structs.replace(state, roles=roles)
+        case _:
+            unknown_event(event, "user")
 
 
 def evolve_token(state: RevokedToken | None, event: Event, aggregate: str) -> RevokedToken:
-    assert isinstance(event, TokenRevoked)
-    return RevokedToken(audit_id=event.audit_id)
+    if not isinstance(event, AnyTokenEvent):
+        raise UnknownEvent(event, "token")
+    match event:
+        case TokenRevoked():
+            return RevokedToken(audit_id=event.audit_id)
+        case _:
+            unknown_event(event, "token")
 
 
 # ---- decisions ------------------------------------------------------------

@@ -18,7 +18,7 @@ from typing import ClassVar
 
 import msgspec
 
-from domain.base import Event
+from domain.base import Event, UnknownEvent, unknown_event
 from domain.catalog import Image
 from domain.errors import Forbidden, InvalidInput, InvalidState, NotFound
 
@@ -113,6 +113,8 @@ class ImageState(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def evolve(state: ImageState | None, event: Event, aggregate_id: str) -> ImageState:
+    if not isinstance(event, AnyImageEvent):
+        raise UnknownEvent(event, "image")
     if isinstance(event, ImageCreated):
         return ImageState(
             id=aggregate_id, name=event.name, owner=event.owner, visibility=event.visibility,
@@ -123,19 +125,21 @@ def evolve(state: ImageState | None, event: Event, aggregate_id: str) -> ImageSt
         )
     assert state is not None, f"{type(event).__name__} before ImageCreated"
     replace = msgspec.structs.replace
-    if isinstance(event, ImageUploadStarted):
-        return replace(state, status=ImageStatus.SAVING, updated_at=event.at,
-                       upload_request=event.request_id, upload_owner=event.owner)
     ended = {"upload_request": None, "upload_owner": None}
-    if isinstance(event, ImageUploadFailed):
-        return replace(state, status=ImageStatus.QUEUED, updated_at=event.at, **ended)
-    if isinstance(event, ImageActivated):
-        return replace(state, status=ImageStatus.ACTIVE, updated_at=event.at, size=event.size,
-                       checksum=event.checksum, os_hash_algo=event.os_hash_algo,
-                       os_hash_value=event.os_hash_value, **ended)
-    if isinstance(event, ImageDeleted):
-        return replace(state, status=ImageStatus.DELETED, updated_at=event.at, **ended)
-    raise TypeError(f"not an image event: {event!r}")
+    match event:
+        case ImageUploadStarted():
+            return replace(state, status=ImageStatus.SAVING, updated_at=event.at,
+                           upload_request=event.request_id, upload_owner=event.owner)
+        case ImageUploadFailed():
+            return replace(state, status=ImageStatus.QUEUED, updated_at=event.at, **ended)
+        case ImageActivated():
+            return replace(state, status=ImageStatus.ACTIVE, updated_at=event.at, size=event.size,
+                           checksum=event.checksum, os_hash_algo=event.os_hash_algo,
+                           os_hash_value=event.os_hash_value, **ended)
+        case ImageDeleted():
+            return replace(state, status=ImageStatus.DELETED, updated_at=event.at, **ended)
+        case _:
+            unknown_event(event, "image")
 
 
 def visible(state: ImageState | None, project_id: str, is_admin: bool) -> bool:

@@ -16,6 +16,7 @@ from typing import Final
 import msgspec
 
 from domain import events as ev
+from domain.base import Pending, UnknownEvent, unknown_event
 from domain.catalog import Flavor, Image
 from domain.errors import InvalidState
 
@@ -61,8 +62,12 @@ class PowerState:
 
 
 class Operation(msgspec.Struct, frozen=True):
-    """What an operation needs to start, and where it leaves the instance."""
+    """One verb a host carries out: the event that asks for it, the one that
+    reports it done and the one that reports it failed; what it needs to
+    start, and where it leaves the instance."""
 
+    requested: type[ev.InstanceRequested]
+    outcome: type[ev.InstanceOutcome]
     action: str  # the instance-action name Nova shows (create, pause, ...)
     task_state: str
     allowed_from: frozenset[str]
@@ -70,36 +75,38 @@ class Operation(msgspec.Struct, frozen=True):
     done_power_state: int
     failed_vm_state: str | None  # None: the vm_state is kept on failure
     interrupts: frozenset[str] = frozenset()  # task states it may start during
+    failure: type[ev.InstanceOperationFailed] = ev.InstanceOperationFailed
 
 
 _ANY_LIVE = frozenset({VmState.BUILDING, VmState.ACTIVE, VmState.PAUSED, VmState.SUSPENDED,
                        VmState.STOPPED, VmState.ERROR})
 _ON = VmState.ACTIVE, PowerState.RUNNING
 
-OPERATIONS: dict[type[ev.InstanceRequested], Operation] = {
-    ev.InstanceCreateRequested: Operation(
-        "create", TaskState.SPAWNING, frozenset(), *_ON, VmState.ERROR),
-    ev.InstancePauseRequested: Operation(
-        "pause", TaskState.PAUSING, frozenset({VmState.ACTIVE}), VmState.PAUSED,
-        PowerState.PAUSED, None),
-    ev.InstanceUnpauseRequested: Operation(
-        "unpause", TaskState.UNPAUSING, frozenset({VmState.PAUSED}), *_ON, None),
-    ev.InstanceSuspendRequested: Operation(
-        "suspend", TaskState.SUSPENDING, frozenset({VmState.ACTIVE}), VmState.SUSPENDED,
-        PowerState.SUSPENDED, None),
-    ev.InstanceResumeRequested: Operation(
-        "resume", TaskState.RESUMING, frozenset({VmState.SUSPENDED}), *_ON, None),
-    ev.InstanceStopRequested: Operation(
-        "stop", TaskState.POWERING_OFF, frozenset({VmState.ACTIVE, VmState.ERROR}),
-        VmState.STOPPED, PowerState.SHUTDOWN, None),
-    ev.InstanceStartRequested: Operation(
-        "start", TaskState.POWERING_ON, frozenset({VmState.STOPPED}), *_ON, None),
-    ev.InstanceRebootRequested: Operation(
-        "reboot", TaskState.REBOOTING, frozenset({VmState.ACTIVE}), *_ON, VmState.ERROR),
-    ev.InstanceDeleteRequested: Operation(
-        "delete", TaskState.DELETING, _ANY_LIVE, VmState.DELETED, PowerState.NOSTATE,
-        VmState.ERROR, interrupts=ALL_TASKS - {TaskState.DELETING}),
-}
+# Every verb, one row each, by the event that asks for it.
+OPERATIONS: dict[type[ev.InstanceRequested], Operation] = {op.requested: op for op in (
+    Operation(ev.InstanceCreateRequested, ev.InstanceSpawned,
+              "create", TaskState.SPAWNING, frozenset(), *_ON, VmState.ERROR),
+    Operation(ev.InstancePauseRequested, ev.InstancePaused,
+              "pause", TaskState.PAUSING, frozenset({VmState.ACTIVE}), VmState.PAUSED,
+              PowerState.PAUSED, None),
+    Operation(ev.InstanceUnpauseRequested, ev.InstanceUnpaused,
+              "unpause", TaskState.UNPAUSING, frozenset({VmState.PAUSED}), *_ON, None),
+    Operation(ev.InstanceSuspendRequested, ev.InstanceSuspended,
+              "suspend", TaskState.SUSPENDING, frozenset({VmState.ACTIVE}), VmState.SUSPENDED,
+              PowerState.SUSPENDED, None),
+    Operation(ev.InstanceResumeRequested, ev.InstanceResumed,
+              "resume", TaskState.RESUMING, frozenset({VmState.SUSPENDED}), *_ON, None),
+    Operation(ev.InstanceStopRequested, ev.InstanceStopped,
+              "stop", TaskState.POWERING_OFF, frozenset({VmState.ACTIVE, VmState.ERROR}),
+              VmState.STOPPED, PowerState.SHUTDOWN, None),
+    Operation(ev.InstanceStartRequested, ev.InstanceStarted,
+              "start", TaskState.POWERING_ON, frozenset({VmState.STOPPED}), *_ON, None),
+    Operation(ev.InstanceRebootRequested, ev.InstanceRebooted,
+              "reboot", TaskState.REBOOTING, frozenset({VmState.ACTIVE}), *_ON, VmState.ERROR),
+    Operation(ev.InstanceDeleteRequested, ev.InstanceDeleted,
+              "delete", TaskState.DELETING, _ANY_LIVE, VmState.DELETED, PowerState.NOSTATE,
+              VmState.ERROR, interrupts=ALL_TASKS - {TaskState.DELETING}),
+)}
 
 # Nova lets a hard reboot start from more states, and interrupt these tasks.
 HARD_REBOOT = msgspec.structs.replace(
@@ -112,18 +119,6 @@ HARD_REBOOT = msgspec.structs.replace(
 # forceDelete: whatever is going on, even a delete that is stuck.
 FORCE_DELETE = msgspec.structs.replace(
     OPERATIONS[ev.InstanceDeleteRequested], interrupts=ALL_TASKS)
-
-OUTCOME_FOR: dict[type[ev.InstanceRequested], type[ev.InstanceOutcome]] = {
-    ev.InstanceCreateRequested: ev.InstanceSpawned,
-    ev.InstancePauseRequested: ev.InstancePaused,
-    ev.InstanceUnpauseRequested: ev.InstanceUnpaused,
-    ev.InstanceSuspendRequested: ev.InstanceSuspended,
-    ev.InstanceResumeRequested: ev.InstanceResumed,
-    ev.InstanceStopRequested: ev.InstanceStopped,
-    ev.InstanceStartRequested: ev.InstanceStarted,
-    ev.InstanceRebootRequested: ev.InstanceRebooted,
-    ev.InstanceDeleteRequested: ev.InstanceDeleted,
-}
 
 
 class Instance(msgspec.Struct, frozen=True, kw_only=True):
@@ -142,8 +137,7 @@ class Instance(msgspec.Struct, frozen=True, kw_only=True):
     vm_state: str
     task_state: str | None
     power_state: int
-    pending: str | None = None  # request id of the operation in flight
-    pending_kind: str | None = None  # its Requested event's class name
+    pending: Pending[ev.InstanceRequested] | None = None  # the operation in flight
     fault: str | None = None
     fault_at: datetime | None = None
     created_at: datetime
@@ -238,15 +232,18 @@ def complete(
     A report for an operation that already ended (a redelivered message), or
     that a later operation interrupted, is not an error: it changes nothing.
     """
-    if state.pending != request_id or state.pending_kind is None:
+    if state.pending is None or state.pending.request_id != request_id:
         return None
+    op = OPERATIONS[state.pending.step]
     if not ok:
-        return ev.InstanceOperationFailed(request_id=request_id, at=at, reason=reason)
-    return OUTCOME_FOR[_requested_kind(state.pending_kind)](request_id=request_id, at=at)
+        return op.failure(request_id=request_id, at=at, reason=reason)
+    return op.outcome(request_id=request_id, at=at)
 
 
 def evolve(state: Instance | None, event: ev.InstanceEvent, instance_id: str) -> Instance:
     """Fold one event into the state."""
+    if not isinstance(event, ev.AnyInstanceEvent):
+        raise UnknownEvent(event, "instance")
     if isinstance(event, ev.InstanceCreateRequested):
         return Instance(
             id=instance_id, project_id=event.project_id, user_id=event.user_id,
@@ -254,60 +251,79 @@ def evolve(state: Instance | None, event: ev.InstanceEvent, instance_id: str) ->
             image_ref=event.image_ref, vcpus=event.vcpus, memory_mb=event.memory_mb,
             disk_gb=event.disk_gb, vm_state=VmState.BUILDING,
             task_state=TaskState.SPAWNING, power_state=PowerState.NOSTATE,
-            pending=event.request_id, pending_kind=type(event).__name__,
-            created_at=event.at, updated_at=event.at, key_name=event.key_name,
+            pending=Pending(event.request_id, type(event)), created_at=event.at,
+            updated_at=event.at, key_name=event.key_name,
             public_key=event.public_key, metadata=dict(event.metadata),
             user_data=event.user_data, availability_zone=event.availability_zone,
             reservation_id=event.reservation_id, launch_index=event.launch_index,
             description=event.description,
         )
     assert state is not None, "an instance starts with InstanceCreateRequested"
-    if isinstance(event, ev.InstanceChanged):
-        return _changed(state, event)
-    if isinstance(event, ev.InstanceRequested):
-        return msgspec.structs.replace(
-            state, task_state=operation_of(event).task_state, pending=event.request_id,
-            pending_kind=type(event).__name__, updated_at=event.at,
-        )
-    if state.pending_kind is None:
+    match event:
+        case (ev.InstanceLocked() | ev.InstanceUnlocked() | ev.InstanceUpdated()
+              | ev.InstanceMetadataUpdated() | ev.InstanceMetadataItemDeleted()):
+            return _changed(state, event)
+        case (ev.InstancePauseRequested() | ev.InstanceUnpauseRequested()
+              | ev.InstanceDeleteRequested() | ev.InstanceRebootRequested()
+              | ev.InstanceSuspendRequested() | ev.InstanceResumeRequested()
+              | ev.InstanceStopRequested() | ev.InstanceStartRequested()):
+            return msgspec.structs.replace(
+                state, task_state=operation_of(event).task_state,
+                pending=Pending(event.request_id, type(event)), updated_at=event.at,
+            )
+        case (ev.InstanceOperationFailed() | ev.InstanceSpawned() | ev.InstancePaused()
+              | ev.InstanceUnpaused() | ev.InstanceDeleted() | ev.InstanceRebooted()
+              | ev.InstanceSuspended() | ev.InstanceResumed() | ev.InstanceStopped()
+              | ev.InstanceStarted()):
+            return _ended(state, event)
+        case _:
+            unknown_event(event, "instance")
+
+
+def _ended(state: Instance, event: ev.InstanceOutcome) -> Instance:
+    """Fold a host's report: the pending operation ends, done or failed."""
+    if state.pending is None:
         return state
-    op = OPERATIONS[_requested_kind(state.pending_kind)]
+    op = OPERATIONS[state.pending.step]
     if isinstance(event, ev.InstanceOperationFailed):
         return msgspec.structs.replace(
             state, vm_state=op.failed_vm_state or state.vm_state, task_state=None,
-            pending=None, pending_kind=None, fault=event.reason, fault_at=event.at,
+            pending=None, fault=event.reason, fault_at=event.at,
             updated_at=event.at,
         )
     return msgspec.structs.replace(
         state, vm_state=op.done_vm_state, power_state=op.done_power_state,
-        task_state=None, pending=None, pending_kind=None, fault=None, fault_at=None,
+        task_state=None, pending=None, fault=None, fault_at=None,
         updated_at=event.at,
         launched_at=event.at if isinstance(event, ev.InstanceSpawned) else state.launched_at,
         deleted_at=event.at if isinstance(event, ev.InstanceDeleted) else state.deleted_at,
     )
 
 
-def _changed(state: Instance, event: ev.InstanceChanged) -> Instance:
+def _changed(state: Instance, event: ev.AnyInstanceChange) -> Instance:
     """Fold a change that needed no host."""
     at = event.at
-    if isinstance(event, ev.InstanceLocked):
-        return msgspec.structs.replace(state, locked=True, locked_by_admin=event.by_admin,
-                                       locked_reason=event.reason, updated_at=at)
-    if isinstance(event, ev.InstanceUnlocked):
-        return msgspec.structs.replace(state, locked=False, locked_by_admin=False,
-                                       locked_reason=None, updated_at=at)
-    if isinstance(event, ev.InstanceUpdated):
-        return msgspec.structs.replace(
-            state, name=event.name if event.name is not None else state.name,
-            description=event.description if event.description_set else state.description,
-            updated_at=at)
-    if isinstance(event, ev.InstanceMetadataUpdated):
-        base = {} if event.replace else dict(state.metadata)
-        return msgspec.structs.replace(state, metadata={**base, **event.items}, updated_at=at)
-    if isinstance(event, ev.InstanceMetadataItemDeleted):
-        kept = {k: v for k, v in state.metadata.items() if k != event.key}
-        return msgspec.structs.replace(state, metadata=kept, updated_at=at)
-    return state
+    match event:
+        case ev.InstanceLocked():
+            return msgspec.structs.replace(state, locked=True, locked_by_admin=event.by_admin,
+                                           locked_reason=event.reason, updated_at=at)
+        case ev.InstanceUnlocked():
+            return msgspec.structs.replace(state, locked=False, locked_by_admin=False,
+                                           locked_reason=None, updated_at=at)
+        case ev.InstanceUpdated():
+            return msgspec.structs.replace(
+                state, name=event.name if event.name is not None else state.name,
+                description=event.description if event.description_set else state.description,
+                updated_at=at)
+        case ev.InstanceMetadataUpdated():
+            base = {} if event.replace else dict(state.metadata)
+            return msgspec.structs.replace(state, metadata={**base, **event.items},
+                                           updated_at=at)
+        case ev.InstanceMetadataItemDeleted():
+            kept = {k: v for k, v in state.metadata.items() if k != event.key}
+            return msgspec.structs.replace(state, metadata=kept, updated_at=at)
+        case _:
+            unknown_event(event, "change of an instance")
 
 
 _STATUS: dict[str, dict[str | None, str]] = {
@@ -334,8 +350,3 @@ def action_of(event: ev.InstanceRequested) -> str:
     """The instance-action name of a request (create, pause, ...)."""
     return OPERATIONS[type(event)].action
 
-
-def _requested_kind(name: str) -> type[ev.InstanceRequested]:
-    kind = ev.EVENT_TYPES[name]
-    assert issubclass(kind, ev.InstanceRequested)
-    return kind

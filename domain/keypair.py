@@ -19,7 +19,7 @@ from typing import ClassVar
 
 import msgspec
 
-from domain.base import Event
+from domain.base import Event, UnknownEvent, unknown_event
 from domain.errors import InvalidInput, InvalidState, NotFound
 
 NAMESPACE = uuid.UUID("c7e1b0a4-3d2f-4e8a-9b6c-5d4e3f2a1b09")
@@ -63,14 +63,18 @@ class KeypairState(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def evolve(state: KeypairState | None, event: Event, _id: str) -> KeypairState:
+    if not isinstance(event, AnyKeypairEvent):
+        raise UnknownEvent(event, "keypair")
     if isinstance(event, KeypairCreated):
         return KeypairState(user_id=event.user_id, name=event.name, public_key=event.public_key,
                             fingerprint=event.fingerprint, type=event.key_type,
                             created_at=event.at)
     assert state is not None, f"{type(event).__name__} before KeypairCreated"
-    if isinstance(event, KeypairDeleted):
-        return msgspec.structs.replace(state, deleted=True)
-    raise TypeError(f"not a keypair event: {event!r}")
+    match event:
+        case KeypairDeleted():
+            return msgspec.structs.replace(state, deleted=True)
+        case _:
+            unknown_event(event, "keypair")
 
 
 def invalid(reason: str) -> InvalidInput:

@@ -10,14 +10,13 @@ Messages are Nova's, word for word.
 
 from __future__ import annotations
 
-import typing
 import uuid
 from datetime import datetime
 from typing import ClassVar
 
 import msgspec
 
-from domain.base import Event
+from domain.base import Event, UnknownEvent, unknown_event
 from domain.errors import Forbidden, InvalidInput, TooLarge
 
 NAMESPACE = uuid.UUID("a3f6e1d2-4b5c-4d7e-8f90-1a2b3c4d5e6f")
@@ -124,10 +123,6 @@ AnyQuotaEvent = (QuotaLimitsSet | QuotaLimitsReset | QuotaUsageClaimed | QuotaUs
                  | QuotaVolumeClaimed | QuotaVolumeReleased | QuotaSnapshotClaimed
                  | QuotaSnapshotReleased)
 
-EVENT_TYPES: dict[str, type[QuotaEvent]] = {
-    cls.__name__: cls for cls in typing.get_args(AnyQuotaEvent)
-}
-
 
 class Usage(msgspec.Struct, frozen=True, kw_only=True):
     instances: int = 0
@@ -167,28 +162,32 @@ class Quota(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def evolve(state: Quota | None, event: QuotaEvent, _aggregate_id: str) -> Quota:
+    if not isinstance(event, AnyQuotaEvent):
+        raise UnknownEvent(event, "quota")
     quota = state or Quota(project_id=event.project_id)
-    if isinstance(event, QuotaLimitsSet):
-        return msgspec.structs.replace(quota, overrides={**quota.overrides, **event.limits})
-    if isinstance(event, QuotaLimitsReset):
-        return msgspec.structs.replace(quota, overrides={})
-    if isinstance(event, QuotaUsageClaimed):
-        usage = Usage(instances=event.instances, cores=event.cores, ram=event.ram)
-        return msgspec.structs.replace(quota, claims={**quota.claims, event.instance_id: usage})
-    if isinstance(event, QuotaUsageReleased):
-        claims = {k: v for k, v in quota.claims.items() if k != event.instance_id}
-        return msgspec.structs.replace(quota, claims=claims)
-    if isinstance(event, QuotaVolumeClaimed):
-        usage = Usage(volumes=1, gigabytes=event.gigabytes)
-        return msgspec.structs.replace(quota, claims={**quota.claims, event.volume_id: usage})
-    if isinstance(event, QuotaSnapshotClaimed):
-        usage = Usage(snapshots=1, gigabytes=event.gigabytes)
-        return msgspec.structs.replace(quota, claims={**quota.claims, event.snapshot_id: usage})
-    if isinstance(event, QuotaVolumeReleased | QuotaSnapshotReleased):
-        gone = event.volume_id if isinstance(event, QuotaVolumeReleased) else event.snapshot_id
-        claims = {k: v for k, v in quota.claims.items() if k != gone}
-        return msgspec.structs.replace(quota, claims=claims)
-    raise TypeError(f"not a quota event: {type(event).__name__}")
+    match event:
+        case QuotaLimitsSet():
+            return msgspec.structs.replace(quota, overrides={**quota.overrides, **event.limits})
+        case QuotaLimitsReset():
+            return msgspec.structs.replace(quota, overrides={})
+        case QuotaUsageClaimed():
+            usage = Usage(instances=event.instances, cores=event.cores, ram=event.ram)
+            return msgspec.structs.replace(quota, claims={**quota.claims, event.instance_id: usage})
+        case QuotaUsageReleased():
+            claims = {k: v for k, v in quota.claims.items() if k != event.instance_id}
+            return msgspec.structs.replace(quota, claims=claims)
+        case QuotaVolumeClaimed():
+            usage = Usage(volumes=1, gigabytes=event.gigabytes)
+            return msgspec.structs.replace(quota, claims={**quota.claims, event.volume_id: usage})
+        case QuotaSnapshotClaimed():
+            usage = Usage(snapshots=1, gigabytes=event.gigabytes)
+            return msgspec.structs.replace(quota, claims={**quota.claims, event.snapshot_id: usage})
+        case QuotaVolumeReleased() | QuotaSnapshotReleased():
+            gone = event.volume_id if isinstance(event, QuotaVolumeReleased) else event.snapshot_id
+            claims = {k: v for k, v in quota.claims.items() if k != gone}
+            return msgspec.structs.replace(quota, claims=claims)
+        case _:
+            unknown_event(event, "quota")
 
 
 class QuotaExceeded(Forbidden):

@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import re
 import string
-import typing
 import uuid
 from datetime import datetime
 from typing import ClassVar
 
 import msgspec
 
-from domain.base import Event
+from domain.base import Event, UnknownEvent, unknown_event
 from domain.errors import InvalidInput
 
 NAMESPACE = uuid.UUID("4d1f3a6b-2c8e-4f70-9b15-7e6a5c4d3b21")
@@ -59,10 +58,6 @@ class DisksDetachRequested(DiskEvent, frozen=True, kw_only=True):
 
 AnyDiskEvent = DiskReserved | DiskReleased | DisksDetachRequested
 
-EVENT_TYPES: dict[str, type[DiskEvent]] = {
-    cls.__name__: cls for cls in typing.get_args(AnyDiskEvent)
-}
-
 
 class ServerDisks(msgspec.Struct, frozen=True, kw_only=True):
     server_id: str
@@ -70,16 +65,20 @@ class ServerDisks(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def evolve(state: ServerDisks | None, event: DiskEvent, _aggregate_id: str) -> ServerDisks:
+    if not isinstance(event, AnyDiskEvent):
+        raise UnknownEvent(event, "server_disks")
     disks = state or ServerDisks(server_id=event.server_id)
-    if isinstance(event, DiskReserved):
-        return msgspec.structs.replace(disks, devices={**disks.devices,
-                                                       event.device: event.volume_id})
-    if isinstance(event, DiskReleased):
-        return msgspec.structs.replace(
-            disks, devices={d: v for d, v in disks.devices.items() if d != event.device})
-    if isinstance(event, DisksDetachRequested):
-        return disks
-    raise TypeError(f"not a disk event: {type(event).__name__}")
+    match event:
+        case DiskReserved():
+            return msgspec.structs.replace(disks, devices={**disks.devices,
+                                                           event.device: event.volume_id})
+        case DiskReleased():
+            return msgspec.structs.replace(
+                disks, devices={d: v for d, v in disks.devices.items() if d != event.device})
+        case DisksDetachRequested():
+            return disks
+        case _:
+            unknown_event(event, "server_disks")
 
 
 def reserve(state: ServerDisks | None, *, server_id: str, volume_id: str,

@@ -9,13 +9,12 @@ from the volume again. New volumes can be made from an available snapshot.
 
 from __future__ import annotations
 
-import typing
 from datetime import datetime
 from typing import ClassVar
 
 import msgspec
 
-from domain.base import Event
+from domain.base import Event, Pending, UnknownEvent, unknown_event
 from domain.copies import DELETABLE, Status, deleting, ended
 from domain.errors import InvalidInput, InvalidState
 from domain.volume import Status as VolumeStatus
@@ -51,10 +50,7 @@ class SnapshotFailed(SnapshotEvent, frozen=True, kw_only=True):
 
 AnySnapshotEvent = (SnapshotCreateRequested | SnapshotDeleteRequested | SnapshotSucceeded
                     | SnapshotFailed)
-
-EVENT_TYPES: dict[str, type[SnapshotEvent]] = {
-    cls.__name__: cls for cls in typing.get_args(AnySnapshotEvent)
-}
+StorageStep = SnapshotCreateRequested | SnapshotDeleteRequested  # what its storage host does
 
 
 class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
@@ -69,28 +65,31 @@ class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
     status: Status
     created_at: datetime
     updated_at: datetime
-    pending: str | None = None
-    pending_kind: str | None = None
+    pending: Pending[SnapshotEvent] | None = None
     fault: str | None = None
 
 
 def evolve(state: Snapshot | None, event: SnapshotEvent, snapshot_id: str) -> Snapshot:
+    if not isinstance(event, AnySnapshotEvent):
+        raise UnknownEvent(event, "snapshot")
     if isinstance(event, SnapshotCreateRequested):
         return Snapshot(
             id=snapshot_id, volume_id=event.volume_id, project_id=event.project_id,
             user_id=event.user_id, name=event.name, description=event.description,
             size_gb=event.size_gb, host=event.host, status=Status.CREATING,
-            created_at=event.at, updated_at=event.at, pending=event.request_id,
-            pending_kind=type(event).__name__)
+            created_at=event.at, updated_at=event.at,
+            pending=Pending(event.request_id, type(event)))
     assert state is not None, "a snapshot's first event creates it"
-    if isinstance(event, SnapshotDeleteRequested):
-        return deleting(state, request_id=event.request_id, kind=type(event).__name__,
-                        at=event.at)
-    if isinstance(event, SnapshotSucceeded):
-        return ended(state, ok=True, at=event.at)
-    if isinstance(event, SnapshotFailed):
-        return ended(state, ok=False, at=event.at, fault=event.reason)
-    raise TypeError(f"not a snapshot event: {type(event).__name__}")
+    match event:
+        case SnapshotDeleteRequested():
+            return deleting(state, request_id=event.request_id, step=type(event), at=event.at)
+        case SnapshotSucceeded():
+            return ended(state, create=SnapshotCreateRequested, ok=True, at=event.at)
+        case SnapshotFailed():
+            return ended(state, create=SnapshotCreateRequested, ok=False, at=event.at,
+                         fault=event.reason)
+        case _:
+            unknown_event(event, "snapshot")
 
 
 def take(volume: Volume, *, request_id: str, user_id: str, name: str, description: str,
@@ -130,7 +129,7 @@ def source_for(state: Snapshot, size_gb: int) -> None:
 
 def complete(state: Snapshot, request_id: str, *, ok: bool, reason: str,
              at: datetime) -> SnapshotEvent | None:
-    if state.pending != request_id:
+    if state.pending is None or state.pending.request_id != request_id:
         return None
     if ok:
         return SnapshotSucceeded(request_id=request_id, at=at)

@@ -22,13 +22,12 @@ detached even when removing the export failed.
 from __future__ import annotations
 
 import enum
-import typing
 from datetime import datetime
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 import msgspec
 
-from domain.base import Event
+from domain.base import Event, Pending, UnknownEvent, unknown_event
 from domain.errors import InvalidInput, InvalidState, NotFound
 from domain.instance import Instance, VmState
 from domain.instance_boot import AVAILABILITY_ZONES
@@ -144,10 +143,10 @@ AnyVolumeEvent = (VolumeCreateRequested | VolumeDeleteRequested | VolumeAttachRe
                   | VolumeExported | VolumeDetachRequested | VolumeUnexportRequested
                   | VolumeSnapshotAdded | VolumeSnapshotRemoved | VolumeUpdated | VolumeSucceeded
                   | VolumeFailed | VolumeDetachOnDeleteRequested)
-
-EVENT_TYPES: dict[str, type[VolumeEvent]] = {
-    cls.__name__: cls for cls in typing.get_args(AnyVolumeEvent)
-}
+# the steps the volume's storage host takes, and those the server's compute host takes
+StorageStep = (VolumeCreateRequested | VolumeDeleteRequested | VolumeAttachRequested
+               | VolumeUnexportRequested)
+ComputeStep = VolumeExported | VolumeDetachRequested
 
 
 class Volume(msgspec.Struct, frozen=True, kw_only=True):
@@ -164,8 +163,7 @@ class Volume(msgspec.Struct, frozen=True, kw_only=True):
     snapshot_id: str | None
     created_at: datetime
     updated_at: datetime
-    pending: str | None = None  # the request id a host still has to answer
-    pending_kind: str | None = None  # the class name of the step it answers
+    pending: Pending[VolumeEvent] | None = None  # the step a host still has to answer
     fault: str | None = None
     # the attachment (one at a time): the server, its host, the guest's device
     server_id: str | None = None
@@ -187,72 +185,100 @@ class Target(msgspec.Struct, frozen=True, kw_only=True):
     lun: int
 
 
-# What a host's success or refusal makes of each pending step.
-_ON_SUCCESS = {"VolumeCreateRequested": Status.AVAILABLE,
-               "VolumeDeleteRequested": Status.DELETED,
-               "VolumeExported": Status.IN_USE,
-               "VolumeUnexportRequested": Status.AVAILABLE}
-_ON_FAILURE = {"VolumeCreateRequested": Status.ERROR,
-               "VolumeDeleteRequested": Status.ERROR_DELETING,
-               "VolumeAttachRequested": Status.AVAILABLE,
-               "VolumeExported": Status.AVAILABLE,
-               "VolumeDetachRequested": Status.IN_USE,
-               "VolumeUnexportRequested": Status.IN_USE}
+class Step(NamedTuple):
+    """One step of a volume operation, as a host's report on it moves it on.
+
+    On success, the operation goes on with step ``then`` or ends ``done``;
+    on failure it ends ``failed``. While the volume's server is being
+    deleted the saga turns towards detached: a success goes on with
+    ``server_going_then`` and a failure with ``server_going_failed`` where
+    they are given (else as above), and no failure leaves it attached.
+    """
+
+    then: type[VolumeEvent] | None
+    done: Status | None
+    failed: Status
+    server_going_then: type[VolumeEvent] | None = None
+    server_going_failed: type[VolumeEvent] | None = None
+
+
+# Every step a host takes, by the event that asks for it. Create and delete
+# are one step each on the storage host; attach is export (storage), then
+# add the disk (compute); detach is remove the disk (compute), then unexport.
+STEPS: dict[type[VolumeEvent], Step] = {
+    VolumeCreateRequested: Step(None, Status.AVAILABLE, Status.ERROR),
+    VolumeDeleteRequested: Step(None, Status.DELETED, Status.ERROR_DELETING),
+    # an export just made while the server goes is ended again
+    VolumeAttachRequested: Step(VolumeExported, None, Status.AVAILABLE,
+                                server_going_then=VolumeUnexportRequested),
+    # a disk just added while the server goes is taken away again; a compute
+    # host's refusal (its guest is going anyway) does not keep the export
+    VolumeExported: Step(None, Status.IN_USE, Status.AVAILABLE,
+                         server_going_then=VolumeDetachRequested,
+                         server_going_failed=VolumeUnexportRequested),
+    VolumeDetachRequested: Step(VolumeUnexportRequested, None, Status.IN_USE,
+                                server_going_failed=VolumeUnexportRequested),
+    VolumeUnexportRequested: Step(None, Status.AVAILABLE, Status.IN_USE),
+}
 _DETACHED = {"server_id": None, "compute_host": None, "device": None, "portal": None,
              "iqn": None, "lun": None, "server_deleting": False}
 
 
 def evolve(state: Volume | None, event: VolumeEvent, volume_id: str) -> Volume:
+    if not isinstance(event, AnyVolumeEvent):
+        raise UnknownEvent(event, "volume")
     if isinstance(event, VolumeCreateRequested):
         return Volume(
             id=volume_id, project_id=event.project_id, user_id=event.user_id,
             name=event.name, description=event.description, size_gb=event.size_gb,
             volume_type=event.volume_type, availability_zone=event.availability_zone,
             host=event.host, status=Status.CREATING, snapshot_id=event.snapshot_id,
-            created_at=event.at, updated_at=event.at, pending=event.request_id,
-            pending_kind=type(event).__name__,
+            created_at=event.at, updated_at=event.at,
+            pending=Pending(event.request_id, type(event)),
         )
     assert state is not None, "a volume's first event creates it"
-    if isinstance(event, VolumeUpdated):
-        return msgspec.structs.replace(
-            state, updated_at=event.at,
-            name=state.name if event.name is None else event.name,
-            description=state.description if event.description is None else event.description)
-    if isinstance(event, VolumeSnapshotAdded):
-        return msgspec.structs.replace(state, snapshots=[*state.snapshots, event.snapshot_id])
-    if isinstance(event, VolumeSnapshotRemoved):
-        return msgspec.structs.replace(
-            state, snapshots=[s for s in state.snapshots if s != event.snapshot_id])
-    if isinstance(event, VolumeDetachOnDeleteRequested):
-        return msgspec.structs.replace(state, status=Status.DETACHING, server_deleting=True,
-                                       updated_at=event.at)
-    step = {"updated_at": event.at, "pending": event.request_id,
-            "pending_kind": type(event).__name__}
-    if isinstance(event, VolumeDeleteRequested):
-        return msgspec.structs.replace(state, status=Status.DELETING, **step)
-    if isinstance(event, VolumeAttachRequested):
-        return msgspec.structs.replace(
-            state, status=Status.ATTACHING, server_id=event.server_id,
-            compute_host=event.compute_host, device=event.device, fault=None, **step)
-    if isinstance(event, VolumeExported):
-        return msgspec.structs.replace(state, portal=event.portal, iqn=event.iqn,
-                                       lun=event.lun, **step)
-    if isinstance(event, VolumeDetachRequested):
-        return msgspec.structs.replace(state, status=Status.DETACHING, fault=None, **step)
-    if isinstance(event, VolumeUnexportRequested):
-        return msgspec.structs.replace(state, **step)
-    kind = state.pending_kind or ""
-    ended = {"updated_at": event.at, "pending": None, "pending_kind": None}
-    if isinstance(event, VolumeSucceeded):
-        status = _ON_SUCCESS[kind]
-        detached = _DETACHED if status is Status.AVAILABLE else {}
-        return msgspec.structs.replace(state, status=status, fault=None, **ended, **detached)
-    if isinstance(event, VolumeFailed):
-        status = Status.AVAILABLE if state.server_deleting else _ON_FAILURE[kind]
-        detached = _DETACHED if status is Status.AVAILABLE else {}
-        return msgspec.structs.replace(state, status=status, fault=event.reason, **ended,
-                                       **detached)
-    raise TypeError(f"not a volume event: {type(event).__name__}")
+    replace = msgspec.structs.replace
+    # a step a host is asked to take; the host's answer ends the step
+    step = {"updated_at": event.at, "pending": Pending(event.request_id, type(event))}
+    ended = {"updated_at": event.at, "pending": None}
+    match event:
+        case VolumeUpdated():
+            return replace(
+                state, updated_at=event.at,
+                name=state.name if event.name is None else event.name,
+                description=state.description if event.description is None
+                else event.description)
+        case VolumeSnapshotAdded():
+            return replace(state, snapshots=[*state.snapshots, event.snapshot_id])
+        case VolumeSnapshotRemoved():
+            return replace(state, snapshots=[s for s in state.snapshots if s != event.snapshot_id])
+        case VolumeDetachOnDeleteRequested():
+            return replace(state, status=Status.DETACHING, server_deleting=True,
+                           updated_at=event.at)
+        case VolumeDeleteRequested():
+            return replace(state, status=Status.DELETING, **step)
+        case VolumeAttachRequested():
+            return replace(state, status=Status.ATTACHING, server_id=event.server_id,
+                           compute_host=event.compute_host, device=event.device, fault=None,
+                           **step)
+        case VolumeExported():
+            return replace(state, portal=event.portal, iqn=event.iqn, lun=event.lun, **step)
+        case VolumeDetachRequested():
+            return replace(state, status=Status.DETACHING, fault=None, **step)
+        case VolumeUnexportRequested():
+            return replace(state, **step)
+        case VolumeSucceeded():
+            status = _step(state).done
+            if status is None:
+                raise TypeError(f"a success does not end volume {state.id}'s {state.pending}")
+            detached = _DETACHED if status is Status.AVAILABLE else {}
+            return replace(state, status=status, fault=None, **ended, **detached)
+        case VolumeFailed():
+            status = Status.AVAILABLE if state.server_deleting else _step(state).failed
+            detached = _DETACHED if status is Status.AVAILABLE else {}
+            return replace(state, status=status, fault=event.reason, **ended, **detached)
+        case _:
+            unknown_event(event, "volume")
 
 
 def create(
@@ -377,46 +403,49 @@ def detach_for_server_delete(state: Volume, *, server_id: str, request_id: str,
     return events
 
 
-def complete(state: Volume, request_id: str, *, step: str, ok: bool, reason: str,
+def complete(state: Volume, request_id: str, *, step: type[Event], ok: bool, reason: str,
              at: datetime, target: Target | None = None) -> VolumeEvent | None:
     """The event a host's report on ``step`` (the event class it handled)
     leads to: the next step of the pending operation, or its end. None for a
     report of a step that is not pending (a redelivered message changes nothing)."""
-    if state.pending != request_id or state.pending_kind != step:
+    if state.pending != Pending(request_id, step):
         return None
+    row = _step(state)
+    then = row.then if ok else None
     if state.server_deleting:
-        going = _towards_detached(state, request_id, ok=ok, at=at)
-        if going is not None:
-            return going
+        then = (row.server_going_then if ok else row.server_going_failed) or then
+    if then is not None:
+        return _next_step(state, then, request_id=request_id, at=at, target=target)
     if not ok:
         return VolumeFailed(request_id=request_id, at=at, reason=reason or "failed on the host")
-    if state.pending_kind == VolumeAttachRequested.__name__:
-        if (target is None or state.compute_host is None or state.server_id is None
-                or state.device is None):
-            return VolumeFailed(request_id=request_id, at=at,
-                                reason="the storage host reported no export")
-        return VolumeExported(request_id=request_id, at=at, host=state.compute_host,
-                              server_id=state.server_id, device=state.device,
-                              portal=target.portal, iqn=target.iqn, lun=target.lun)
-    if state.pending_kind == VolumeDetachRequested.__name__:
-        return VolumeUnexportRequested(request_id=request_id, at=at, host=state.host)
     return VolumeSucceeded(request_id=request_id, at=at)
 
 
-def _towards_detached(state: Volume, request_id: str, *, ok: bool,
-                      at: datetime) -> VolumeEvent | None:
-    """The next step for a volume whose server is being deleted, where it
-    differs from the ordinary one: an export just made is ended again, a disk
-    just added is taken away, and a compute host's refusal (its guest is
-    going anyway) does not keep the export. None: the ordinary next step."""
-    kind = state.pending_kind
-    if kind == VolumeAttachRequested.__name__ and ok:
+def _step(state: Volume) -> Step:
+    """The row of the step the volume waits on."""
+    if state.pending is None:
+        raise TypeError(f"volume {state.id} waits on no step")
+    return STEPS[state.pending.step]
+
+
+def _next_step(state: Volume, step: type[VolumeEvent], *, request_id: str, at: datetime,
+               target: Target | None) -> VolumeEvent:
+    """The event that asks for ``step``, from what the volume holds."""
+    if step is VolumeUnexportRequested:
         return VolumeUnexportRequested(request_id=request_id, at=at, host=state.host)
-    if kind == VolumeExported.__name__ and ok:
+    attached = state.compute_host, state.server_id, state.device
+    if step is VolumeExported:
+        if target is None or None in attached:
+            return VolumeFailed(request_id=request_id, at=at,
+                                reason="the storage host reported no export")
+        assert state.compute_host is not None and state.server_id is not None
+        assert state.device is not None
+        return VolumeExported(request_id=request_id, at=at, host=state.compute_host,
+                              server_id=state.server_id, device=state.device,
+                              portal=target.portal, iqn=target.iqn, lun=target.lun)
+    if step is VolumeDetachRequested:
         assert state.compute_host is not None and state.server_id is not None
         assert state.device is not None
         return VolumeDetachRequested(request_id=request_id, at=at, host=state.compute_host,
                                      server_id=state.server_id, device=state.device)
-    if kind in (VolumeExported.__name__, VolumeDetachRequested.__name__) and not ok:
-        return VolumeUnexportRequested(request_id=request_id, at=at, host=state.host)
-    return None
+    raise TypeError(f"{step.__name__} does not follow another step")

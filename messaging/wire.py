@@ -14,7 +14,7 @@ from datetime import datetime
 
 import msgspec
 
-from domain.codec import AnyEvent
+from domain.codec import EVENT_TYPES, AnyEvent
 from domain.volume import Target
 
 
@@ -57,13 +57,18 @@ class StepOutcome(msgspec.Struct, frozen=True, kw_only=True):
     a storage host's (create, delete, export, unexport, snapshot, backup) or a
     compute host's (add or remove the guest's disk).
 
-    ``aggregate_id`` is the id of the volume, snapshot or backup the step
-    acted on (the ``aggregate_id`` of the event handled); on the wire it keeps
-    its first name, ``volume_id``, so reports in flight across an upgrade
-    still decode. ``step`` is the class name of the event it handled, which
-    also tells which kind of aggregate the id is.
+    ``kind`` tags which kind of aggregate it is about (``volume``,
+    ``snapshot`` or ``backup``: the ``aggregate`` of the event handled,
+    domain/registry.py), and the ingester routes by it. ``aggregate_id`` is
+    the id of the volume, snapshot or backup the step acted on (the
+    ``aggregate_id`` of the event handled); on the wire it keeps its first
+    name, ``volume_id``. ``step`` is the class name of the event it handled.
+    Reports in flight across an upgrade still decode: one from a host that
+    predates ``kind`` has it empty, and its ``step``'s class tells the kind
+    (``aggregate_kind``).
     """
 
+    kind: str = ""
     aggregate_id: str = msgspec.field(name="volume_id")
     request_id: str
     step: str
@@ -74,6 +79,15 @@ class StepOutcome(msgspec.Struct, frozen=True, kw_only=True):
     target: Target | None = None  # where an export is, after an export
     checksum: str = ""  # after a backup: sha256 of the volume's bytes
     stored_bytes: int = 0  # after a backup: the archive's size
+
+    @property
+    def aggregate_kind(self) -> str:
+        """The kind of aggregate the step acted on (see the class docstring);
+        empty when neither field names one."""
+        if self.kind:
+            return self.kind
+        handled = EVENT_TYPES.get(self.step)
+        return "" if handled is None else handled.aggregate
 
 
 class ConsoleRequest(msgspec.Struct, frozen=True, kw_only=True):

@@ -20,11 +20,6 @@ from domain import image as im
 from domain import keypair as kp
 from projections.log import LogEntry
 
-# the events each view reads (projections/projector.py registers one Projection each)
-FLAVOR_EVENTS = fl.FlavorEvent
-IMAGE_EVENTS = im.ImageEvent
-KEYPAIR_EVENTS = kp.KeypairEvent
-
 _FLAVOR = (
     "INSERT INTO flavors (id, name, vcpus, ram, disk, ephemeral, swap, rxtx_factor,"
     " is_public, description, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"

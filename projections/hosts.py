@@ -13,8 +13,6 @@ import psycopg
 from domain import host as model
 from projections.log import LogEntry
 
-EVENTS = model.HostEvent
-
 
 def apply(conn: psycopg.Connection[Any], items: list[tuple[LogEntry, model.HostEvent]]) -> None:
     """Apply host events (in log order) inside the caller's transaction."""

@@ -17,8 +17,6 @@ import psycopg
 from domain import identity as ev
 from projections.log import LogEntry
 
-EVENTS = ev.IdentityEvent
-
 _REVOKE = ("INSERT INTO revocations (position, audit_id, user_id, project_id, revoked_at)"
            " VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING")
 

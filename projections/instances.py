@@ -12,15 +12,13 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-import msgspec
 import psycopg
 from psycopg.types.json import Jsonb
 
 from domain import events as ev
 from domain import instance as model
+from projections import pending
 from projections.log import LogEntry
-
-EVENTS = ev.InstanceEvent
 
 _COLUMNS = (
     "id", "version", "project_id", "user_id", "name", "host", "flavor_id", "image_ref",
@@ -93,12 +91,12 @@ def _load(conn: psycopg.Connection[Any], ids: list[UUID]) -> dict[UUID, model.In
     for row in rows.fetchall():
         values = dict(zip(_STATE_FIELDS, row, strict=True))
         values["id"] = str(values["id"])
-        out[row[0]] = msgspec.convert(values, model.Instance)
+        out[row[0]] = pending.from_row(values, model.Instance)
     return out
 
 
 def _row(state: model.Instance, version: int) -> tuple[Any, ...]:
-    values = msgspec.structs.asdict(state)
+    values = pending.to_row(state)
     values["id"] = UUID(state.id)
     values["version"] = version
     values["status"] = model.status(state.vm_state, state.task_state)

@@ -39,7 +39,7 @@ class LogEntry(msgspec.Struct, frozen=True):
         return EventMessage(
             id=f"{self.aggregate_id}:{self.version}", position=self.position,
             aggregate_id=str(self.aggregate_id), version=self.version,
-            type=self.event_type, event=self.decode(),  # type: ignore[arg-type]
+            type=self.event_type, event=self.decode(),
         )
 
 

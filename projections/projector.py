@@ -41,7 +41,9 @@ from typing import Any, NamedTuple
 import psycopg
 from psycopg import sql
 
+from domain import registry
 from domain.base import Event
+from domain.registry import Kind
 from migrations.runner import VIEWS_SCHEMA
 from projections import catalog, faults, hosts, identity, instances, quotas, volumes
 from projections.faults import ViewFault
@@ -58,21 +60,26 @@ class Projection(NamedTuple):
     """A view: its name, the events it reads and how it applies a batch of them."""
 
     name: str
-    events: type[Event]
+    events: tuple[type[Event], ...]
     apply: Callable[[psycopg.Connection[Any], list[Any]], None]
 
 
+def reads(*kinds: Kind[Any]) -> tuple[type[Event], ...]:
+    """The events of these aggregate kinds (domain/registry.py)."""
+    return tuple(cls for kind in kinds for cls in kind.events)
+
+
 PROJECTIONS: tuple[Projection, ...] = (
-    Projection("instances", instances.EVENTS, instances.apply),
-    Projection("identity", identity.EVENTS, identity.apply),
-    Projection("flavors", catalog.FLAVOR_EVENTS, catalog.apply_flavors),
-    Projection("images", catalog.IMAGE_EVENTS, catalog.apply_images),
-    Projection("keypairs", catalog.KEYPAIR_EVENTS, catalog.apply_keypairs),
-    Projection("quotas", quotas.EVENTS, quotas.apply),
-    Projection("hosts", hosts.EVENTS, hosts.apply),
-    Projection("volumes", volumes.VOLUME_EVENTS, volumes.apply_volumes),
-    Projection("snapshots", volumes.SNAPSHOT_EVENTS, volumes.apply_snapshots),
-    Projection("backups", volumes.BACKUP_EVENTS, volumes.apply_backups),
+    Projection("instances", reads(registry.INSTANCE), instances.apply),
+    Projection("identity", reads(registry.PROJECT, registry.USER, registry.TOKEN), identity.apply),
+    Projection("flavors", reads(registry.FLAVOR), catalog.apply_flavors),
+    Projection("images", reads(registry.IMAGE), catalog.apply_images),
+    Projection("keypairs", reads(registry.KEYPAIR), catalog.apply_keypairs),
+    Projection("quotas", reads(registry.QUOTA), quotas.apply),
+    Projection("hosts", reads(registry.HOST), hosts.apply),
+    Projection("volumes", reads(registry.VOLUME), volumes.apply_volumes),
+    Projection("snapshots", reads(registry.SNAPSHOT), volumes.apply_snapshots),
+    Projection("backups", reads(registry.BACKUP), volumes.apply_backups),
 )
 
 Decoded = tuple[LogEntry, Event | Exception]  # an entry and its event, or why it has none

@@ -15,8 +15,6 @@ import psycopg
 from domain import quota as model
 from projections.log import LogEntry
 
-EVENTS = model.QuotaEvent
-
 
 def apply(conn: psycopg.Connection[Any], items: list[tuple[LogEntry, model.QuotaEvent]]) -> None:
     """Apply quota events (in log order) inside the caller's transaction."""

@@ -9,7 +9,6 @@ without a schema so that replay can rebuild into a fresh one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
@@ -17,12 +16,10 @@ import msgspec
 import psycopg
 from psycopg.rows import dict_row
 
-from domain import backup, snapshot, volume
+from domain import registry
+from domain.registry import Kind
+from projections import pending
 from projections.log import LogEntry
-
-VOLUME_EVENTS = volume.VolumeEvent
-SNAPSHOT_EVENTS = snapshot.SnapshotEvent
-BACKUP_EVENTS = backup.BackupEvent
 
 S = TypeVar("S", bound=msgspec.Struct)
 
@@ -30,11 +27,10 @@ S = TypeVar("S", bound=msgspec.Struct)
 class _Folded(Generic[S]):
     """A view whose rows are one state struct each, folded with ``evolve``."""
 
-    def __init__(self, table: str, kind: type[S],
-                 evolve: Callable[[S | None, Any, str], S]) -> None:
-        self.kind = kind
-        self.evolve = evolve
-        self.columns = kind.__struct_fields__
+    def __init__(self, table: str, kind: Kind[S]) -> None:
+        self.kind = kind.state
+        self.evolve = kind.evolve
+        self.columns = pending.columns(kind.state)
         self.select = f"SELECT {', '.join(self.columns)} FROM {table} WHERE id = ANY(%s)"
         self.upsert = (
             f"INSERT INTO {table} ({', '.join(self.columns)}) "
@@ -47,16 +43,16 @@ class _Folded(Generic[S]):
         with conn.cursor(row_factory=dict_row) as cur:
             cur.execute(self.select, (ids,))
             states: dict[UUID, S] = {
-                UUID(str(r["id"])): msgspec.convert({**r, "id": str(r["id"])}, self.kind)
+                UUID(str(r["id"])): pending.from_row({**r, "id": str(r["id"])}, self.kind)
                 for r in cur.fetchall()}
         for entry, event in items:
             states[entry.aggregate_id] = self.evolve(states.get(entry.aggregate_id), event,
                                                      str(entry.aggregate_id))
         with conn.cursor() as cur:
-            cur.executemany(self.upsert, [tuple(getattr(v, c) for c in self.columns)
-                                          for v in states.values()])
+            rows = [pending.to_row(state) for state in states.values()]
+            cur.executemany(self.upsert, [tuple(row[c] for c in self.columns) for row in rows])
 
 
-apply_volumes = _Folded("volumes", volume.Volume, volume.evolve).apply
-apply_snapshots = _Folded("snapshots", snapshot.Snapshot, snapshot.evolve).apply
-apply_backups = _Folded("backups", backup.Backup, backup.evolve).apply
+apply_volumes = _Folded("volumes", registry.VOLUME).apply
+apply_snapshots = _Folded("snapshots", registry.SNAPSHOT).apply
+apply_backups = _Folded("backups", registry.BACKUP).apply

@@ -19,6 +19,7 @@ from domain.backup import Backup
 from domain.snapshot import Snapshot
 from domain.volume import Volume
 from migrations.runner import VIEWS_SCHEMA
+from projections import pending
 
 V = VIEWS_SCHEMA
 S = TypeVar("S", bound=msgspec.Struct)
@@ -26,7 +27,7 @@ TABLES: dict[type, str] = {Volume: "volumes", Snapshot: "snapshots", Backup: "ba
 
 
 def _row(kind: type[S], row: dict[str, Any]) -> S:
-    return msgspec.convert({**row, "id": str(row["id"])}, kind)
+    return pending.from_row({**row, "id": str(row["id"])}, kind)
 
 
 async def listed(pool: AsyncConnectionPool[Any], kind: type[S], *, limit: int,
@@ -43,7 +44,7 @@ async def listed(pool: AsyncConnectionPool[Any], kind: type[S], *, limit: int,
     if marker is not None:
         where.append(f"(created_at, id) < (SELECT created_at, id FROM {table} WHERE id = %s)")
         params.append(marker)
-    columns = ", ".join(kind.__struct_fields__)
+    columns = ", ".join(pending.columns(kind))
     async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(f"SELECT {columns} FROM {table} WHERE {' AND '.join(where)}"
                           " ORDER BY created_at DESC, id DESC LIMIT %s", (*params, limit))
@@ -53,7 +54,7 @@ async def listed(pool: AsyncConnectionPool[Any], kind: type[S], *, limit: int,
 async def one(pool: AsyncConnectionPool[Any], kind: type[S], ident: UUID,
               project_id: str | None) -> S | None:
     """A row that is not deleted, if ``project_id`` (None: any) owns it."""
-    columns = ", ".join(kind.__struct_fields__)
+    columns = ", ".join(pending.columns(kind))
     async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(f"SELECT {columns} FROM {V}.{TABLES[kind]} WHERE id = %s"
                           " AND status <> 'deleted'", (ident,))
@@ -78,7 +79,7 @@ async def volumes_of_servers(pool: AsyncConnectionPool[Any],
 
 async def attached_to(pool: AsyncConnectionPool[Any], server_id: UUID) -> list[Volume]:
     """The volumes attached, or being attached or detached, to a server."""
-    columns = ", ".join(Volume.__struct_fields__)
+    columns = ", ".join(pending.columns(Volume))
     async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(f"SELECT {columns} FROM {V}.volumes WHERE server_id = %s"
                           " ORDER BY device", (str(server_id),))

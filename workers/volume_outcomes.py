@@ -61,6 +61,7 @@ async def take_step(
         reason = str(error)
     done = done or StepDone()
     outcome = StepOutcome(
+        kind=request.aggregate,
         aggregate_id=message.aggregate_id, request_id=request.request_id, step=message.type,
         host=host, ok=not reason, at=datetime.now(UTC), reason=reason, target=done.target,
         checksum=done.checksum, stored_bytes=done.stored_bytes)

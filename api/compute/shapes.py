@@ -12,6 +12,7 @@ import msgspec
 from api.http import iso, links
 from domain import instance as model
 from domain.volume import Volume
+from projections import pending
 from projections.catalog_queries import FlavorView, KeypairView
 from projections.queries import ActionView, InstanceView
 
@@ -36,7 +37,7 @@ def server_brief(base: str, s: InstanceView) -> dict[str, Any]:
 
 def from_state(state: model.Instance) -> InstanceView:
     """The write side's instance in the view's shape (for command responses)."""
-    values = msgspec.structs.asdict(state)
+    values = pending.to_row(state)
     values.update(id=UUID(state.id), version=0,
                   status=model.status(state.vm_state, state.task_state))
     return msgspec.convert(values, InstanceView)

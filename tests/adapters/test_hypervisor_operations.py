@@ -24,10 +24,11 @@ from workers.hypervisor.worker import converge, tail
 AT = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def request(kind: type[ev.InstanceRequested], **extra: bool) -> ev.InstanceRequested:
+def request(kind: type[ev.InstanceRequested], **extra: bool) -> ev.AnyInstanceRequest:
     event = kind(request_id=f"r-{uuid.uuid4()}", at=AT, host="compute1", user_id="u")
     if extra:
         event = msgspec.structs.replace(event, **extra)
+    assert isinstance(event, ev.AnyInstanceRequest)
     return event
 
 

@@ -100,7 +100,7 @@ class Cloud:
         return EventMessage(
             id=f"{self.instance_id}:{self.version}", position=self.version,
             aggregate_id=self.instance_id, version=self.version, type=type(event).__name__,
-            event=event,  # type: ignore[arg-type]
+            event=event,
         )
 
 

@@ -11,7 +11,8 @@ from eventsourcing.persistence import IntegrityError
 
 from commands.messages import BootInstance, Caller, DeleteInstance
 from commands.volumes import AttachVolume, CreateVolume, detach_for_server_delete
-from domain.volume import Status
+from domain.base import Pending
+from domain.volume import Status, VolumeAttachRequested
 from messaging.wire import HostOutcome, StepOutcome
 from tests.e2e.test_volumes_api import booted, iscsi_targets, volumes_of, wait_for_volume
 from tests.support.cloud import IMAGE, ROOMY, open_cloud
@@ -133,7 +134,7 @@ def test_a_delete_deciding_while_an_attach_commits_conflicts_and_sees_the_volume
         cloud.instances.act(DeleteInstance(request_id="r-del", caller=admin,
                                            instance_id=booted_id))
         state = cloud.volumes.volume(volume.id, admin)
-        assert (state.status, state.server_deleting, state.pending) == (
-            Status.DETACHING, True, "r-att")  # it detaches once its export is made
+        assert (state.status, state.server_deleting, state.pending) == (  # it detaches
+            Status.DETACHING, True, Pending("r-att", VolumeAttachRequested))  # once exported
     finally:
         cloud.close()

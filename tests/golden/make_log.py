@@ -42,6 +42,7 @@ from commands.flavors import NewFlavor
 from commands.hosts import SetHostEnabled
 from commands.image_files import ImageFiles
 from commands.images import NewImage
+from commands.ingest import step_recorders
 from commands.messages import (
     BootInstance,
     Caller,
@@ -64,7 +65,6 @@ from commands.quotas import ResetQuotaLimits, SetQuotaLimits
 from commands.services import Commands
 from commands.snapshots import DeleteSnapshot, TakeSnapshot
 from commands.volumes import AttachVolume, CreateVolume, DeleteVolume, DetachVolume, UpdateVolume
-from domain import backup, snapshot
 from domain.codec import EVENT_TYPES, topic_of
 from domain.host import Capacity, HostReport
 from domain.idempotency import Use
@@ -137,12 +137,8 @@ class Scenario:
         outcome = StepOutcome(aggregate_id=subject_id, request_id=request_id, step=step,
                               host=host, ok=ok, at=self.clock.tick(), reason=reason,
                               target=target, checksum=checksum, stored_bytes=stored_bytes)
-        if step in snapshot.EVENT_TYPES:  # the ingester's routing, by step
-            self.cloud.snapshots.record_outcome(outcome)
-        elif step in backup.EVENT_TYPES:
-            self.cloud.backups.record_outcome(outcome)
-        else:
-            self.cloud.volumes.record_outcome(outcome)
+        record = step_recorders(self.cloud.volumes, self.cloud.snapshots, self.cloud.backups)
+        record[outcome.aggregate_kind](outcome)  # the ingester's routing
 
     # ---- the scenario ------------------------------------------------------
 

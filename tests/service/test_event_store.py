@@ -21,6 +21,7 @@ from commands.messages import (
 from commands.services import Commands
 from domain import events as ev
 from domain import instance as model
+from domain.base import Pending
 from domain.errors import NotFound
 from messaging.wire import HostOutcome
 from projections.log import read_after
@@ -61,7 +62,8 @@ def test_saving_over_a_version_someone_else_saved_first_is_a_conflict(
     app.app.save(theirs)
     with pytest.raises(IntegrityError):
         app.app.save(mine)
-    assert app.instances.instance(instance_id, ALICE).pending == "r-theirs"
+    assert app.instances.instance(instance_id, ALICE).pending == Pending(
+        "r-theirs", ev.InstancePauseRequested)
 
 
 def test_racing_pause_commands_start_exactly_one_pause(

@@ -15,13 +15,13 @@ import psycopg
 import pytest
 
 from commands.application import Aggregate, Change, nothing
-from commands.kinds import QUOTA
 from commands.messages import Accepted, BootInstance, Caller
 from commands.quotas import quota_of
 from commands.services import CloudLimits, Commands
 from domain import quota as quota_model
 from domain.host import Capacity
 from domain.quota import QuotaDefaults, QuotaExceeded
+from domain.registry import QUOTA
 from projections.log import EVENTS_TABLE
 from tests.support.cloud import IMAGE, events_of, open_cloud
 from tests.support.polling import eventually_sync

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from uuid import uuid4
 
 import psycopg
 import pytest
 
+from commands.application import NimbusApplication
 from commands.catalog import ensure_defaults
 from commands.messages import BootInstance, Caller, DeleteInstance, PauseInstance
 from commands.services import Commands
+from domain import registry, volume
 from messaging.wire import HostOutcome
-from projections import projector
+from projections import instances, projector
 from projections.log import head, read_after
 from projections.projector import catch_up
 from projections.replay import replay
@@ -120,3 +123,29 @@ def test_replay_reports_and_repairs_a_view_that_drifted_from_the_log(database_ur
     assert [t.table for t in report.tables if not t.equal] == ["instances"]
     with psycopg.connect(database_url, autocommit=True) as conn:
         assert view(conn) == before
+
+
+def test_a_view_whose_fold_meets_an_event_it_does_not_know_stops_there_naming_it(
+    database_url: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One behaviour for an unknown event: the fold raises, and the projector
+    records the view stuck at that event, loudly, while the others go on."""
+    app = NimbusApplication(database_url)
+    volume_id = uuid4()
+    made = app.load_or_new(volume_id, registry.VOLUME)
+    made.record(volume.create(request_id="r-vol", project_id="p", user_id="u", name="data",
+                              description="", size_gb=1, volume_type="__DEFAULT__",
+                              host="storage1", at=datetime.now(UTC)))
+    position = app.commit(made)
+    confused = projector.Projection("instances", projector.reads(registry.VOLUME),
+                                    instances.apply)  # the instances' fold, fed volumes
+    monkeypatch.setattr(projector, "PROJECTIONS", (confused, *projector.PROJECTIONS[1:]))
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        while catch_up(conn):
+            pass
+        faults = conn.execute("SELECT view, position, event_type, error FROM views.view_faults"
+                              ).fetchall()
+        assert faults == [("instances", position, "VolumeCreateRequested",
+                           "UnknownEvent: VolumeCreateRequested is not an event a instance"
+                           " handles")]
+        assert conn.execute("SELECT status FROM views.volumes").fetchall() == [("creating",)]

@@ -9,6 +9,7 @@ import psycopg
 import pytest
 
 from commands.messages import BootInstance, Caller
+from domain.events import InstanceCreateRequested
 from messaging import nats as bus
 from messaging.subjects import Subjects
 from messaging.wire import EventMessage
@@ -62,9 +63,9 @@ async def test_the_relay_publishes_every_event_in_log_order_to_its_hosts_subject
         assert await relay.pump(conn, js, subjects) == 0
     published = await stream_messages(js, subjects)
     assert [m.position for m in published] == logged
-    boots = [m for m in published if m.type == "InstanceCreateRequested"]
+    boots = [m.event for m in published if isinstance(m.event, InstanceCreateRequested)]
     assert len(boots) == 12
-    assert {m.event.host for m in boots} <= {"compute1", "compute2"}  # type: ignore[union-attr]
+    assert {boot.host for boot in boots} <= {"compute1", "compute2"}
 
 
 async def test_a_relay_that_crashed_after_publishing_republishes_without_duplicates(

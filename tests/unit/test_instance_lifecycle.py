@@ -11,6 +11,7 @@ from domain import events as ev
 from domain import instance as model
 from domain import instance_boot as boot_rules
 from domain import instance_changes as changes
+from domain.base import Pending
 from domain.catalog import FLAVORS, IMAGES
 from domain.errors import Forbidden, InvalidInput, InvalidState, NotFound
 
@@ -235,7 +236,8 @@ def test_a_hard_reboot_may_interrupt_a_soft_one_but_a_soft_one_may_not_interrupt
     with pytest.raises(InvalidState, match="task_state rebooting"):
         start_op(soft, ev.InstanceRebootRequested, "r-again")
     hard = start_op(soft, ev.InstanceRebootRequested, "r-hard", hard=True)
-    assert hard.task_state == TaskState.REBOOTING_HARD and hard.pending == "r-hard"
+    assert hard.task_state == TaskState.REBOOTING_HARD
+    assert hard.pending == Pending("r-hard", ev.InstanceRebootRequested)
     assert model.complete(hard, "r-soft", ok=True, at=AT) is None
 
 
@@ -265,7 +267,7 @@ def test_force_delete_interrupts_even_a_delete_that_a_plain_delete_may_not() -> 
     with pytest.raises(InvalidState, match="task_state deleting"):
         start_op(deleting, ev.InstanceDeleteRequested, "r-d2")
     forced = start_op(deleting, ev.InstanceDeleteRequested, "r-f", force=True)
-    assert forced.pending == "r-f"
+    assert forced.pending == Pending("r-f", ev.InstanceDeleteRequested)
     assert finish(forced, "r-f").vm_state == VmState.DELETED
 
 
@@ -286,7 +288,7 @@ def test_a_locked_instance_refuses_non_admins_and_obeys_admins(
     with pytest.raises(InvalidState) as refused:
         start_op(state, kind, "r-x", hard=hard)
     assert refused.value.message == "Instance i-1 is locked"
-    assert start_op(state, kind, "r-x", hard=hard, admin=True).pending == "r-x"
+    assert start_op(state, kind, "r-x", hard=hard, admin=True).pending == Pending("r-x", kind)
 
 
 def test_the_owner_unlocks_their_own_lock_but_not_an_admins() -> None:

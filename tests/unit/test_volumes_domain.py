@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing
 from datetime import UTC, datetime
 
 import msgspec
@@ -10,6 +11,7 @@ import pytest
 from domain import quota as q
 from domain import server_disks as d
 from domain import volume as v
+from domain.base import Pending
 from domain.errors import InvalidInput, InvalidState, NotFound
 
 AT = datetime(2026, 11, 26, tzinfo=UTC)
@@ -24,17 +26,16 @@ def created(size_gb: int = 1) -> v.Volume:
 
 def settle(state: v.Volume, *, ok: bool = True, reason: str = "") -> v.Volume:
     assert state.pending is not None
-    assert state.pending_kind is not None
-    event = v.complete(state, state.pending, step=state.pending_kind, ok=ok, reason=reason,
-                       at=AT)
+    event = v.complete(state, state.pending.request_id, step=state.pending.step, ok=ok,
+                       reason=reason, at=AT)
     assert event is not None
     return v.evolve(state, event, state.id)
 
 
 def test_a_new_volume_is_creating_on_its_storage_host_until_the_host_answers() -> None:
     state = created()
-    assert (state.status, state.host, state.pending) == (v.Status.CREATING, "storage1",
-                                                         "r-create")
+    assert (state.status, state.host, state.pending) == (
+        v.Status.CREATING, "storage1", Pending("r-create", v.VolumeCreateRequested))
     assert settle(state).status is v.Status.AVAILABLE
     failed = settle(state, ok=False, reason="no space left")
     assert (failed.status, failed.fault) == (v.Status.ERROR, "no space left")
@@ -67,10 +68,10 @@ def test_a_busy_or_attached_volume_is_not_deleted(status: v.Status) -> None:
 
 def test_a_report_for_no_pending_request_changes_nothing() -> None:
     available = settle(created())
-    create = "VolumeCreateRequested"
+    create = v.VolumeCreateRequested
     assert v.complete(available, "r-create", step=create, ok=True, reason="", at=AT) is None
     assert v.complete(created(), "r-other", step=create, ok=False, reason="x", at=AT) is None
-    assert v.complete(created(), "r-create", step="VolumeExported", ok=True, reason="",
+    assert v.complete(created(), "r-create", step=v.VolumeExported, ok=True, reason="",
                       at=AT) is None  # a report on another step of the same request
 
 
@@ -106,7 +107,7 @@ def attached(state: v.Volume) -> v.Volume:
                      device="/dev/vdb", at=AT)
     state = v.evolve(state, asked, state.id)
     target = v.Target(portal="127.0.0.1:3260", iqn="iqn.x:volume-vol-1", lun=1)
-    exported = v.complete(state, "r-att", step="VolumeAttachRequested", ok=True, reason="",
+    exported = v.complete(state, "r-att", step=v.VolumeAttachRequested, ok=True, reason="",
                           at=AT, target=target)
     assert isinstance(exported, v.VolumeExported) and exported.host == "compute1"
     state = v.evolve(state, exported, state.id)
@@ -125,7 +126,7 @@ def test_a_detach_removes_the_disk_then_ends_the_export() -> None:
     asked = v.detach(state, request_id="r-det", server_id="s-1", at=AT)
     assert (asked.host, asked.device) == ("compute1", "/dev/vdb")
     state = v.evolve(state, asked, state.id)
-    unexport = v.complete(state, "r-det", step="VolumeDetachRequested", ok=True, reason="",
+    unexport = v.complete(state, "r-det", step=v.VolumeDetachRequested, ok=True, reason="",
                           at=AT)
     assert isinstance(unexport, v.VolumeUnexportRequested) and unexport.host == "storage1"
     state = settle(v.evolve(state, unexport, state.id))
@@ -175,7 +176,7 @@ def test_a_server_delete_asks_an_attached_volume_to_detach_at_once() -> None:
                                                   "VolumeDetachRequested"]
     state = deleting_server(in_use)
     assert (state.status, state.pending, state.server_deleting) == (
-        v.Status.DETACHING, "r-del", True)
+        v.Status.DETACHING, Pending("r-del", v.VolumeDetachRequested), True)
     state = settle(settle(state))  # the compute host, then the storage host
     assert (state.status, state.server_id, state.iqn, state.server_deleting) == (
         v.Status.AVAILABLE, None, None, False)
@@ -197,9 +198,10 @@ def test_a_volume_still_being_exported_when_its_server_is_deleted_ends_the_expor
                                          compute_host="compute1", device="/dev/vdb", at=AT),
                      "vol-1")
     state = deleting_server(asked)
-    assert (state.status, state.pending) == (v.Status.DETACHING, "r-att")  # still in flight
+    assert (state.status, state.pending) == (  # still in flight
+        v.Status.DETACHING, Pending("r-att", v.VolumeAttachRequested))
     target = v.Target(portal="127.0.0.1:3260", iqn="iqn.x:volume-vol-1", lun=1)
-    step = v.complete(state, "r-att", step="VolumeAttachRequested", ok=True, reason="",
+    step = v.complete(state, "r-att", step=v.VolumeAttachRequested, ok=True, reason="",
                       at=AT, target=target)
     assert isinstance(step, v.VolumeUnexportRequested) and step.host == "storage1"
     state = settle(v.evolve(state, step, state.id))
@@ -213,11 +215,11 @@ def test_a_volume_whose_disk_is_being_added_when_its_server_is_deleted_has_it_ta
                                          compute_host="compute1", device="/dev/vdb", at=AT),
                      "vol-1")
     target = v.Target(portal="127.0.0.1:3260", iqn="iqn.x:volume-vol-1", lun=1)
-    exported = v.complete(state, "r-att", step="VolumeAttachRequested", ok=True, reason="",
+    exported = v.complete(state, "r-att", step=v.VolumeAttachRequested, ok=True, reason="",
                           at=AT, target=target)
     assert exported is not None
     state = deleting_server(v.evolve(state, exported, "vol-1"))
-    step = v.complete(state, "r-att", step="VolumeExported", ok=True, reason="", at=AT)
+    step = v.complete(state, "r-att", step=v.VolumeExported, ok=True, reason="", at=AT)
     assert isinstance(step, v.VolumeDetachRequested) and step.host == "compute1"
     state = settle(settle(v.evolve(state, step, state.id)))
     assert (state.status, state.server_id) == (v.Status.AVAILABLE, None)
@@ -225,7 +227,7 @@ def test_a_volume_whose_disk_is_being_added_when_its_server_is_deleted_has_it_ta
 
 def test_a_compute_hosts_refusal_does_not_keep_a_deleted_servers_volume_exported() -> None:
     state = deleting_server(attached(settle(created())))
-    step = v.complete(state, "r-del", step="VolumeDetachRequested", ok=False,
+    step = v.complete(state, "r-del", step=v.VolumeDetachRequested, ok=False,
                       reason="guest busy", at=AT)
     assert isinstance(step, v.VolumeUnexportRequested)  # the guest is going anyway
     state = settle(v.evolve(state, step, state.id))
@@ -235,7 +237,7 @@ def test_a_compute_hosts_refusal_does_not_keep_a_deleted_servers_volume_exported
 def test_a_refused_unexport_of_a_deleted_servers_volume_leaves_it_available_with_the_fault(
 ) -> None:
     state = settle(deleting_server(attached(settle(created()))))  # the disk is gone
-    assert state.pending_kind == "VolumeUnexportRequested"
+    assert state.pending is not None and state.pending.step is v.VolumeUnexportRequested
     state = settle(state, ok=False, reason="tgtadm: can't find the target")
     assert (state.status, state.server_id, state.fault) == (
         v.Status.AVAILABLE, None, "tgtadm: can't find the target")
@@ -251,3 +253,11 @@ def test_a_server_delete_lists_the_volumes_its_disks_hold_for_the_detach() -> No
     assert detach.volume_ids == ["vol-1", "vol-2"]
     assert d.evolve(disks, detach, "s-1") == disks  # each device is given back by its detach
     assert d.detach_all(None, server_id="s-2", at=AT).volume_ids == []
+
+
+def test_every_step_a_host_takes_has_its_row_in_the_saga_table() -> None:
+    hosts_steps = {*typing.get_args(v.StorageStep), *typing.get_args(v.ComputeStep)}
+    assert set(v.STEPS) == hosts_steps
+    for row in v.STEPS.values():  # each goes on with a step, or ends
+        assert (row.then is None) != (row.done is None)
+        assert {row.then, row.server_going_then, row.server_going_failed} - {None} <= hosts_steps

@@ -15,7 +15,10 @@ import asyncio
 
 import msgspec
 
+from domain import registry
 from domain import volume as model
+from domain.base import UnknownEvent, unknown_event
+from domain.registry import Role
 from messaging.consumer import Delivery
 from messaging.nats import JetStream
 from messaging.subjects import Subjects
@@ -23,7 +26,7 @@ from workers.hypervisor.port import Disk, GuestError, HostUnavailable, Hyperviso
 from workers.iscsi import initiator_for
 from workers.volume_outcomes import Request, take_step
 
-HANDLED = frozenset({model.VolumeExported.__name__, model.VolumeDetachRequested.__name__})
+HANDLED = registry.handled(Role.COMPUTE, registry.VOLUME)
 
 
 class _ServerOf(msgspec.Struct):
@@ -40,15 +43,16 @@ def server_key(_subject: str, data: bytes) -> str:
     return msgspec.json.decode(data, type=_Addressed).event.server_id
 
 
-def converge(guests: HypervisorHost, host: str, request: Request) -> None:
-    if isinstance(request, model.VolumeExported):
-        guests.attach_disk(request.server_id, Disk(
-            device=request.device, portal=request.portal, iqn=request.iqn, lun=request.lun,
-            initiator=initiator_for(host)))
-    elif isinstance(request, model.VolumeDetachRequested):
-        guests.detach_disk(request.server_id, request.device)
-    else:
-        raise GuestError(f"this worker cannot do {type(request).__name__}")
+def converge(guests: HypervisorHost, host: str, request: model.ComputeStep) -> None:
+    match request:
+        case model.VolumeExported():
+            guests.attach_disk(request.server_id, Disk(
+                device=request.device, portal=request.portal, iqn=request.iqn, lun=request.lun,
+                initiator=initiator_for(host)))
+        case model.VolumeDetachRequested():
+            guests.detach_disk(request.server_id, request.device)
+        case _:
+            unknown_event(request, "compute host's disks")
 
 
 class DiskWorker:
@@ -61,6 +65,8 @@ class DiskWorker:
 
     async def handle(self, delivery: Delivery) -> None:
         def work(_volume_id: str, request: Request) -> None:
+            if not isinstance(request, model.ComputeStep):  # HANDLED names only these
+                raise UnknownEvent(request, "compute host's disks")
             converge(self._guests, self.host, request)
 
         await take_step(self._js, self._subjects, self.host, delivery, HANDLED, work,

@@ -23,6 +23,9 @@ from datetime import UTC, datetime
 import msgspec
 
 from domain import events as ev
+from domain import registry
+from domain.base import UnknownEvent, unknown_event
+from domain.registry import Role
 from domain.volume import VolumeEvent
 from messaging.consumer import ConsumerSpec, Delivery, TransientError, aggregate_key, consume
 from messaging.nats import Connection, JetStream, connect, ensure_streams, publish, serve_requests
@@ -39,7 +42,7 @@ from workers.hypervisor.port import (
 
 log = logging.getLogger(__name__)
 
-HANDLED: frozenset[str] = frozenset(cls.__name__ for cls in ev.REQUESTED_EVENTS)
+HANDLED = registry.handled(Role.COMPUTE, registry.INSTANCE)
 
 
 def tail(text: str, length: int | None) -> str:
@@ -52,64 +55,65 @@ def tail(text: str, length: int | None) -> str:
     return "".join(lines[-length:])
 
 
-def converge(guests: HypervisorHost, instance_id: str, request: ev.InstanceRequested) -> None:
+def converge(guests: HypervisorHost, instance_id: str, request: ev.AnyInstanceRequest) -> None:
     """Bring the guest to what ``request`` asks for; done already is success.
 
     Raises ``GuestError`` when the request cannot be met on this host and
     ``HostUnavailable`` when the host cannot be asked.
     """
     state = guests.state(instance_id)
-    if isinstance(request, ev.InstanceCreateRequested):
-        if state is GuestState.ABSENT:
-            spec = GuestSpec(
-                instance_id=instance_id, name=request.name,
-                vcpus=request.vcpus, memory_mb=request.memory_mb,
-            )
-            guests.define(spec)
-            state = GuestState.SHUTOFF
-        if state is GuestState.SHUTOFF:
-            guests.start(instance_id)
-    elif isinstance(request, ev.InstancePauseRequested):
-        if state is GuestState.RUNNING:
-            guests.pause(instance_id)
-        elif state is not GuestState.PAUSED:
-            raise GuestError(f"cannot pause guest {instance_id}: it is {state}")
-    elif isinstance(request, ev.InstanceUnpauseRequested):
-        if state is GuestState.PAUSED:
-            guests.resume(instance_id)
-        elif state is not GuestState.RUNNING:
-            raise GuestError(f"cannot unpause guest {instance_id}: it is {state}")
-    elif isinstance(request, ev.InstanceRebootRequested):
-        _reboot(guests, instance_id, state, hard=request.hard)
-    elif isinstance(request, ev.InstanceSuspendRequested):
-        if state is GuestState.RUNNING:
-            guests.save(instance_id)
-        elif state is not GuestState.SUSPENDED:
-            raise GuestError(f"cannot suspend guest {instance_id}: it is {state}")
-    elif isinstance(request, ev.InstanceResumeRequested):
-        if state is GuestState.SUSPENDED:
-            guests.start(instance_id)
-        elif state is not GuestState.RUNNING:
-            raise GuestError(f"cannot resume guest {instance_id}: it is {state}")
-    elif isinstance(request, ev.InstanceStopRequested):
-        if state in (GuestState.RUNNING, GuestState.PAUSED):
-            guests.destroy(instance_id)
-        elif state is not GuestState.SHUTOFF:
-            raise GuestError(f"cannot stop guest {instance_id}: it is {state}")
-    elif isinstance(request, ev.InstanceStartRequested):
-        if state is GuestState.SHUTOFF:
-            guests.start(instance_id)
-        elif state is not GuestState.RUNNING:
-            raise GuestError(f"cannot start guest {instance_id}: it is {state}")
-    elif isinstance(request, ev.InstanceDeleteRequested):
-        if state in (GuestState.RUNNING, GuestState.PAUSED):
-            guests.destroy(instance_id)
-        elif state is GuestState.SUSPENDED:
-            guests.discard_saved(instance_id)
-        if state is not GuestState.ABSENT:
-            guests.undefine(instance_id)
-    else:
-        raise GuestError(f"this worker cannot do {type(request).__name__}")
+    match request:
+        case ev.InstanceCreateRequested():
+            if state is GuestState.ABSENT:
+                spec = GuestSpec(
+                    instance_id=instance_id, name=request.name,
+                    vcpus=request.vcpus, memory_mb=request.memory_mb,
+                )
+                guests.define(spec)
+                state = GuestState.SHUTOFF
+            if state is GuestState.SHUTOFF:
+                guests.start(instance_id)
+        case ev.InstancePauseRequested():
+            if state is GuestState.RUNNING:
+                guests.pause(instance_id)
+            elif state is not GuestState.PAUSED:
+                raise GuestError(f"cannot pause guest {instance_id}: it is {state}")
+        case ev.InstanceUnpauseRequested():
+            if state is GuestState.PAUSED:
+                guests.resume(instance_id)
+            elif state is not GuestState.RUNNING:
+                raise GuestError(f"cannot unpause guest {instance_id}: it is {state}")
+        case ev.InstanceRebootRequested():
+            _reboot(guests, instance_id, state, hard=request.hard)
+        case ev.InstanceSuspendRequested():
+            if state is GuestState.RUNNING:
+                guests.save(instance_id)
+            elif state is not GuestState.SUSPENDED:
+                raise GuestError(f"cannot suspend guest {instance_id}: it is {state}")
+        case ev.InstanceResumeRequested():
+            if state is GuestState.SUSPENDED:
+                guests.start(instance_id)
+            elif state is not GuestState.RUNNING:
+                raise GuestError(f"cannot resume guest {instance_id}: it is {state}")
+        case ev.InstanceStopRequested():
+            if state in (GuestState.RUNNING, GuestState.PAUSED):
+                guests.destroy(instance_id)
+            elif state is not GuestState.SHUTOFF:
+                raise GuestError(f"cannot stop guest {instance_id}: it is {state}")
+        case ev.InstanceStartRequested():
+            if state is GuestState.SHUTOFF:
+                guests.start(instance_id)
+            elif state is not GuestState.RUNNING:
+                raise GuestError(f"cannot start guest {instance_id}: it is {state}")
+        case ev.InstanceDeleteRequested():
+            if state in (GuestState.RUNNING, GuestState.PAUSED):
+                guests.destroy(instance_id)
+            elif state is GuestState.SUSPENDED:
+                guests.discard_saved(instance_id)
+            if state is not GuestState.ABSENT:
+                guests.undefine(instance_id)
+        case _:
+            unknown_event(request, "hypervisor host")
 
 
 def _reboot(guests: HypervisorHost, instance_id: str, state: GuestState, *, hard: bool) -> None:
@@ -147,7 +151,8 @@ class HypervisorWorker:
             return
         message = msgspec.json.decode(delivery.data, type=EventMessage)
         request = message.event
-        assert isinstance(request, ev.InstanceRequested)
+        if not isinstance(request, ev.AnyInstanceRequest):  # HANDLED names only these
+            raise UnknownEvent(request, "hypervisor host")
         try:
             await asyncio.to_thread(converge, self._guests, message.aggregate_id, request)
         except HostUnavailable as error:

@@ -15,8 +15,11 @@ import asyncio
 from pathlib import Path
 
 from domain import backup as backups
+from domain import registry
 from domain import snapshot as snapshots
 from domain import volume as model
+from domain.base import UnknownEvent, unknown_event
+from domain.registry import Role
 from messaging.consumer import ConsumerSpec, Delivery, aggregate_key, consume
 from messaging.nats import Connection, connect, ensure_streams
 from messaging.subjects import Subjects
@@ -25,52 +28,53 @@ from workers.storage.backups import archive, archive_path, checksum_path, restor
 from workers.storage.port import Backing, Exporter, StorageError, StorageUnavailable
 from workers.volume_outcomes import Request, StepDone, take_step
 
-HANDLED = frozenset(cls.__name__ for cls in (
-    model.VolumeCreateRequested, model.VolumeDeleteRequested, model.VolumeAttachRequested,
-    model.VolumeUnexportRequested, snapshots.SnapshotCreateRequested,
-    snapshots.SnapshotDeleteRequested, backups.BackupCreateRequested,
-    backups.BackupDeleteRequested))
+HANDLED = registry.handled(Role.STORAGE)
+# the same events, as the type ``converge`` is proven to handle in full
+StorageWork = model.StorageStep | snapshots.StorageStep | backups.StorageStep
 
 
 def converge(backing: Backing, exporter: Exporter | None, backup_dir: Path, volume_id: str,
-             request: Request) -> StepDone:
+             request: StorageWork) -> StepDone:
     """Bring the volume (or snapshot, or backup: ``volume_id`` is then its id)
     to what ``request`` asks for; done already is success."""
-    if isinstance(request, backups.BackupCreateRequested):
-        backup_dir.mkdir(parents=True, exist_ok=True)
-        record = archive(Path(backing.path(request.volume_id)), backup_dir, volume_id)
-        return StepDone(checksum=record.sha256, stored_bytes=record.stored_bytes)
-    if isinstance(request, backups.BackupDeleteRequested):
-        archived = archive_path(backup_dir, volume_id)
-        checksum_path(archived).unlink(missing_ok=True)
-        archived.unlink(missing_ok=True)
-    elif isinstance(request, snapshots.SnapshotCreateRequested):
-        backing.snapshot(volume_id, request.volume_id)
-    elif isinstance(request, snapshots.SnapshotDeleteRequested):
-        backing.delete_snapshot(volume_id)
-    elif isinstance(request, model.VolumeCreateRequested):
-        if request.backup_id:
-            backing.create(volume_id, request.size_gb)
-            restore(archive_path(backup_dir, request.backup_id), Path(backing.path(volume_id)))
-        elif request.snapshot_id:
-            backing.create_from_snapshot(volume_id, request.snapshot_id, request.size_gb)
-        else:
-            backing.create(volume_id, request.size_gb)
-    elif isinstance(request, model.VolumeDeleteRequested):
-        if exporter is not None:
-            exporter.unexport(volume_id)  # a failed attach may have left one
-        backing.wipe_and_delete(volume_id)
-    elif isinstance(request, model.VolumeAttachRequested):
-        if exporter is None:
-            raise StorageError("this storage host has no iSCSI target to export from")
-        export = exporter.export(volume_id, backing.path(volume_id),
-                                 initiator_for(request.compute_host))
-        return StepDone(target=model.Target(portal=export.portal, iqn=export.iqn, lun=export.lun))
-    elif isinstance(request, model.VolumeUnexportRequested):
-        if exporter is not None:
-            exporter.unexport(volume_id)
-    else:
-        raise StorageError(f"this worker cannot do {type(request).__name__}")
+    match request:
+        case backups.BackupCreateRequested():
+            backup_dir.mkdir(parents=True, exist_ok=True)
+            record = archive(Path(backing.path(request.volume_id)), backup_dir, volume_id)
+            return StepDone(checksum=record.sha256, stored_bytes=record.stored_bytes)
+        case backups.BackupDeleteRequested():
+            archived = archive_path(backup_dir, volume_id)
+            checksum_path(archived).unlink(missing_ok=True)
+            archived.unlink(missing_ok=True)
+        case snapshots.SnapshotCreateRequested():
+            backing.snapshot(volume_id, request.volume_id)
+        case snapshots.SnapshotDeleteRequested():
+            backing.delete_snapshot(volume_id)
+        case model.VolumeCreateRequested():
+            if request.backup_id:
+                backing.create(volume_id, request.size_gb)
+                restore(archive_path(backup_dir, request.backup_id),
+                        Path(backing.path(volume_id)))
+            elif request.snapshot_id:
+                backing.create_from_snapshot(volume_id, request.snapshot_id, request.size_gb)
+            else:
+                backing.create(volume_id, request.size_gb)
+        case model.VolumeDeleteRequested():
+            if exporter is not None:
+                exporter.unexport(volume_id)  # a failed attach may have left one
+            backing.wipe_and_delete(volume_id)
+        case model.VolumeAttachRequested():
+            if exporter is None:
+                raise StorageError("this storage host has no iSCSI target to export from")
+            export = exporter.export(volume_id, backing.path(volume_id),
+                                     initiator_for(request.compute_host))
+            return StepDone(target=model.Target(portal=export.portal, iqn=export.iqn,
+                                                lun=export.lun))
+        case model.VolumeUnexportRequested():
+            if exporter is not None:
+                exporter.unexport(volume_id)
+        case _:
+            unknown_event(request, "storage host")
     return StepDone()
 
 
@@ -86,6 +90,8 @@ class StorageWorker:
 
     async def handle(self, delivery: Delivery) -> None:
         def work(volume_id: str, request: Request) -> StepDone:
+            if not isinstance(request, StorageWork):  # HANDLED names only these
+                raise UnknownEvent(request, "storage host")
             return converge(self._backing, self._exporter, self._backup_dir, volume_id, request)
 
         await take_step(self._js, self._subjects, self.host, delivery, HANDLED, work,

@@ -1,0 +1,124 @@
+"""Every kind of aggregate nimbus stores, declared once.
+
+A ``Kind[S]`` names an aggregate kind (the ``aggregate`` its event classes
+declare: what stored events, subjects and views call it), the type of its
+state ``S``, the fold of its events into that state, its events (the union
+its module declares) and what hosts do for it (``work``: the events a
+compute or storage host acts on). Everything that must know every kind
+reads it here: the codec (every event type, by name and topic), the write
+side (``Aggregate[S]`` loads an aggregate as its kind, with its typed state),
+the projector's views, the ingester (which kind a host's report is about)
+and the workers (which events they act on).
+
+A new aggregate kind is its module in ``domain/`` (events, their union,
+state, ``evolve``, decisions) and one line here.
+"""
+
+from __future__ import annotations
+
+import enum
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from domain import (
+    backup,
+    flavor,
+    host,
+    idempotency,
+    identity,
+    image,
+    instance,
+    keypair,
+    quota,
+    server_disks,
+    snapshot,
+    volume,
+)
+from domain import events as ev
+from domain.base import Event
+
+S = TypeVar("S")
+
+
+class Role(enum.StrEnum):
+    """The hosts that act on events: a hypervisor host, a storage host."""
+
+    COMPUTE = "compute"
+    STORAGE = "storage"
+
+
+def event_types(union: object) -> tuple[type[Event], ...]:
+    """The event classes of a union of them (or of one class)."""
+    members = typing.get_args(union) or (union,)
+    assert all(isinstance(t, type) and issubclass(t, Event) for t in members), union
+    return tuple(typing.cast("tuple[type[Event], ...]", members))
+
+
+@dataclass(frozen=True, eq=False)
+class Kind(Generic[S]):
+    """One aggregate kind: events of ``name`` fold into an ``S`` with ``evolve``."""
+
+    name: str
+    state: type[S]
+    # (state so far, the event, the aggregate's id) -> the state after it; each
+    # fold is typed on its own events, which only ever meet their own kind
+    evolve: Callable[[S | None, Any, str], S]
+    events: tuple[type[Event], ...]
+    work: Mapping[Role, tuple[type[Event], ...]]  # the events each role's hosts act on
+
+
+def _kind(state: type[S], evolve: Callable[[S | None, Any, str], S], events: object,
+          **work: object) -> Kind[S]:
+    types = event_types(events)
+    (name,) = {t.aggregate for t in types}  # one kind's events all name it
+    acted = {Role(role): event_types(union) for role, union in work.items()}
+    assert all(set(on) <= set(types) for on in acted.values()), name
+    return Kind(name, state, evolve, types, acted)
+
+
+INSTANCE = _kind(instance.Instance, instance.evolve, ev.AnyInstanceEvent,
+                 compute=ev.AnyInstanceRequest)
+FLAVOR = _kind(flavor.FlavorState, flavor.evolve, flavor.AnyFlavorEvent)
+FLAVOR_NAME = _kind(flavor.NameClaim, flavor.evolve_name, flavor.AnyFlavorNameEvent)
+IMAGE = _kind(image.ImageState, image.evolve, image.AnyImageEvent)
+KEYPAIR = _kind(keypair.KeypairState, keypair.evolve, keypair.AnyKeypairEvent)
+PROJECT = _kind(identity.Project, identity.evolve_project, identity.AnyProjectEvent)
+USER = _kind(identity.User, identity.evolve_user, identity.AnyUserEvent)
+TOKEN = _kind(identity.RevokedToken, identity.evolve_token, identity.AnyTokenEvent)
+QUOTA = _kind(quota.Quota, quota.evolve, quota.AnyQuotaEvent)
+HOST = _kind(host.Host, host.evolve, host.AnyHostEvent)
+FLEET = _kind(host.Fleet, host.evolve_fleet, host.AnyFleetEvent)
+VOLUME = _kind(volume.Volume, volume.evolve, volume.AnyVolumeEvent,
+               storage=volume.StorageStep, compute=volume.ComputeStep)
+DISKS = _kind(server_disks.ServerDisks, server_disks.evolve, server_disks.AnyDiskEvent)
+SNAPSHOT = _kind(snapshot.Snapshot, snapshot.evolve, snapshot.AnySnapshotEvent,
+                 storage=snapshot.StorageStep)
+BACKUP = _kind(backup.Backup, backup.evolve, backup.AnyBackupEvent, storage=backup.StorageStep)
+IDEMPOTENCY_KEY = _kind(idempotency.IdempotencyKey, idempotency.evolve,
+                        idempotency.AnyIdempotencyEvent)
+
+# (in the order the published schema lists their events: docs/events.schema.json)
+KINDS: dict[str, Kind[Any]] = {kind.name: kind for kind in (
+    INSTANCE, PROJECT, USER, TOKEN, FLAVOR, FLAVOR_NAME, IMAGE, KEYPAIR, QUOTA, HOST, FLEET,
+    VOLUME, DISKS, SNAPSHOT, BACKUP, IDEMPOTENCY_KEY)}
+
+# every stored event class, by class name (names are unique across kinds)
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.__name__: cls for kind in KINDS.values() for cls in kind.events}
+assert len(EVENT_TYPES) == sum(len(kind.events) for kind in KINDS.values())
+
+
+def kind_of(event_type: str) -> Kind[Any]:
+    """The kind whose events include the class named ``event_type``."""
+    found = EVENT_TYPES.get(event_type)
+    if found is None:
+        raise LookupError(f"no aggregate kind has an event {event_type!r}")
+    return KINDS[found.aggregate]
+
+
+def handled(role: Role, *kinds: Kind[Any]) -> frozenset[str]:
+    """The names of the events ``role``'s hosts act on, of ``kinds`` (all: none given)."""
+    return frozenset(cls.__name__ for kind in kinds or KINDS.values()
+                     for cls in kind.work.get(role, ()))
