@@ -104,7 +104,7 @@ def _figure(row: Row) -> str:
 def text(rows: dict[str, Row], extras: list[tuple[str, str]], context: dict[str, Any]) -> str:
     lines = [f"nimbus benchmark: {context['title']}",
              f"  database {context['database']}   nats {context['nats']}", ""]
-    width = 58
+    width = max(len(_figure(rows[i])) for i in ROW_IDS)
     for i, row_id in enumerate(ROW_IDS, 1):
         row = rows[row_id]
         verdict = "-" if row.met is None else ("met" if row.met else "NOT met")
