@@ -11,12 +11,16 @@ run: install
 test:
 	scripts/test.sh
 
-# make bench [SERVERS=200 CLIENTS=8 PROJECTS=4 ROUNDS=10 VOLUMES=20]: the boot
-# benchmark (bench/boot.py), the lifecycle mix (bench/mix.py) and the volume
-# lives (bench/volumes.py), each in a throwaway place.
-.PHONY: bench
+# make bench [SERVERS=200 CLIENTS=8 UNLOADED=20 VOLUMES=20 GROWTH=1000000 JSON=...]:
+# the speed goals table (bench/run.py): nimbus up as its own process, the load from
+# another, each figure next to its baseline from the same run; the figures also as JSON.
+# make bench-quick: the same in about two minutes (fewer boots, a 100k-event log).
+.PHONY: bench bench-quick
+BENCH = .venv/bin/python -m bench --clients $(or $(CLIENTS),8) \
+	--json $(or $(JSON),bench/results/latest.json)
 bench:
-	.venv/bin/python -m bench.boot --servers $(or $(SERVERS),200) --clients $(or $(CLIENTS),8)
-	.venv/bin/python -m bench.mix --projects $(or $(PROJECTS),4) --clients $(or $(CLIENTS),8) \
-		--rounds $(or $(ROUNDS),10)
-	.venv/bin/python -m bench.volumes --volumes $(or $(VOLUMES),20) --clients 4
+	$(BENCH) --servers $(or $(SERVERS),200) --unloaded $(or $(UNLOADED),20) --volumes $(or $(VOLUMES),20) \
+		--growth-events $(or $(GROWTH),1000000)
+bench-quick:
+	$(BENCH) --servers $(or $(SERVERS),60) --unloaded $(or $(UNLOADED),5) \
+		--growth-events $(or $(GROWTH),100000) --latency-count 20 --volumes 8

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from runtime import stack
 from tests.e2e.test_hosts_api import member
-from tests.e2e.test_nimbus_up import NIMBUS
 from tests.e2e.test_volumes_api import volumes_of, wait_for_volume
+from tests.support.nimbus_process import NIMBUS
 from tests.support.processes import descendants, wait_until_gone
 from tests.support.stack import stack_running
 

@@ -5,13 +5,8 @@ stops every process it started on Ctrl-C, and keeps its data for next time."""
 from __future__ import annotations
 
 import asyncio
-import os
-import queue
 import re
-import signal
 import subprocess
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +17,7 @@ import pytest
 from messaging import nats as bus
 from messaging.subjects import Subjects
 from messaging.wire import EventMessage
+from tests.support.nimbus_process import NIMBUS, NimbusUp, nimbus_env
 from tests.support.processes import (
     alive,
     command_name,
@@ -33,11 +29,7 @@ from tests.support.processes import (
 )
 from tests.support.stack import auth_body, free_port
 
-REPO = Path(__file__).resolve().parents[2]
-NIMBUS = str(REPO / ".venv" / "bin" / "nimbus")
 IMAGE = "cirros-0.6.2-x86_64-disk"
-READY_SECONDS = 60.0
-STOP_SECONDS = 30.0
 
 
 @pytest.fixture(scope="module")
@@ -47,87 +39,7 @@ def state_dir() -> Iterator[Path]:
         yield folder
 
 
-def nimbus_env(state: Path) -> dict[str, str]:
-    """This environment without any nimbus or OpenStack setting, but the state dir."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("NIMBUS_", "OS_"))}
-    env["NIMBUS_STATE_DIR"] = str(state)
-    return env
-
-
 # -- the nimbus command ------------------------------------------------------
-
-
-class NimbusUp:
-    """``nimbus up`` running in the background; its output is read as it comes."""
-
-    def __init__(self, state: Path, port: int, env: dict[str, str] | None = None) -> None:
-        self.port = port
-        self.output: list[str] = []
-        self._lines: queue.Queue[str | None] = queue.Queue()
-        self._ended = False
-        self.process = subprocess.Popen(
-            [NIMBUS, "up", "--port", str(port)], env={**nimbus_env(state), **(env or {})},
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True,
-        )
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self._lines.put(line.rstrip("\n"))
-        self._lines.put(None)
-
-    def wait_for_line(self, containing: str, seconds: float = READY_SECONDS) -> str:
-        """The first further line containing ``containing``, waiting at most ``seconds``."""
-        deadline = time.monotonic() + seconds
-        while not self._ended:
-            try:
-                line = self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                break
-            if line is None:
-                self._ended = True
-                break
-            self.output.append(line)
-            if containing in line:
-                return line
-        raise AssertionError(
-                f"nimbus up never printed {containing!r} "
-                f"(exit code {self.process.poll()}); its output:\n" + "\n".join(self.output))
-
-    def ready(self) -> list[str]:
-        """The lines of the banner, once nimbus says it is up."""
-        first = self.wait_for_line("nimbus is up")
-        rest = [self.wait_for_line("") for _ in range(4)]
-        return [first, *rest]
-
-    def interrupt(self, sig: signal.Signals = signal.SIGINT) -> int:
-        """Ctrl-C (or ``sig``): the exit code, within a bound."""
-        self.process.send_signal(sig)
-        try:
-            return self.process.wait(STOP_SECONDS)
-        except subprocess.TimeoutExpired:
-            raise AssertionError(f"nimbus up did not exit {STOP_SECONDS:g} s after "
-                                 f"{sig.name}") from None
-
-    def remaining_output(self) -> list[str]:
-        """What it printed after the banner, once it has exited."""
-        assert self.process.poll() is not None
-        rest = []
-        while not self._ended:
-            line = self._lines.get(timeout=5)
-            if line is None:
-                self._ended = True
-            else:
-                rest.append(line)
-        self.output += rest
-        return rest
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
 
 
 def nimbus(state: Path, *args: str) -> subprocess.CompletedProcess[str]:

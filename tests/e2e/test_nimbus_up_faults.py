@@ -23,7 +23,7 @@ import pytest
 
 from projections.log import EVENTS_TABLE
 from runtime.embedded import EmbeddedPostgres
-from tests.e2e.test_nimbus_up import NimbusUp
+from tests.support.nimbus_process import NimbusUp
 from tests.support.processes import descendants, state_folder, wait_until_gone
 from tests.support.stack import auth_body, free_port
 
