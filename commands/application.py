@@ -53,6 +53,7 @@ from commands.event_store import STORE_ERRORS, SessionBounds, unavailable
 from commands.kinds import KINDS, Kind
 from commands.mapper import MsgspecMapper, Recorded
 from domain.base import Event
+from domain.clock import Clock
 from domain.codec import topic_of
 from domain.errors import Conflict
 
@@ -270,7 +271,7 @@ class NimbusApplication(Application[uuid.UUID]):
 
     name = "nimbus"
 
-    def __init__(self, database_url: str, clock: Callable[[], datetime] = now, *,
+    def __init__(self, database_url: str, clock: Clock = now, *,
                  bounds: SessionBounds | None = None, retries: Retries | None = None) -> None:
         super().__init__(env=postgres_env(database_url, bounds))
         self.clock = clock
