@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -42,16 +43,21 @@ async def identity(database_url: str) -> AsyncIterator[IdentityCommands]:
     app.close()
 
 
-def client(identity: IdentityCommands, database_url: str, role: Role,
-           ttl: int, clock: Clock = system_clock) -> httpx.AsyncClient:
+@asynccontextmanager
+async def client(identity: IdentityCommands, database_url: str, role: Role,
+                 ttl: int, clock: Clock = system_clock) -> AsyncIterator[httpx.AsyncClient]:
     ctx = Context(signer=TokenSigner(b"secret", ttl, clock), base_url="http://nimbus",
                   region="RegionOne", identity=identity,
                   revocations=RevocationCache(database_url),
                   settings=ApiSettings(image_dir=Path("/nonexistent"),
                                        quota_defaults=QuotaDefaults(), service_down_time=60.0,
                                        volume_types=()))
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(ctx, role)),
-                             base_url="http://nimbus")
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(ctx, role)),
+                                     base_url="http://nimbus") as http:
+            yield http
+    finally:
+        ctx.revocations.close()
 
 
 async def test_a_token_is_refused_once_its_lifetime_has_passed(identity: IdentityCommands,
