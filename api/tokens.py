@@ -1,7 +1,8 @@
 """Signed bearer tokens: any API process can check one without a lookup.
 
 A token is the msgspec-JSON claims, base64url-encoded, and an HMAC-SHA256 of
-them under the cloud's secret. Expiry is in the claims.
+them under the cloud's secret. Expiry is in the claims, and the signer's
+clock (the real one unless a test sets its own) tells when it has passed.
 """
 
 from __future__ import annotations
@@ -9,12 +10,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import time
 import uuid
 
 import msgspec
 
 from commands.messages import Caller
+from domain.clock import Clock, system_clock
 
 
 class Claims(msgspec.Struct, frozen=True, kw_only=True):
@@ -37,13 +38,14 @@ _decoder = msgspec.json.Decoder(Claims)
 
 
 class TokenSigner:
-    def __init__(self, secret: bytes, ttl_seconds: int) -> None:
+    def __init__(self, secret: bytes, ttl_seconds: int, clock: Clock = system_clock) -> None:
         self._secret = secret
         self.ttl = ttl_seconds
+        self._clock = clock
 
     def issue(self, *, user_id: str, user_name: str, project_id: str, project_name: str,
               roles: list[str]) -> tuple[str, Claims]:
-        now = time.time()
+        now = self._clock().timestamp()
         claims = Claims(
             user_id=user_id, user_name=user_name, project_id=project_id,
             project_name=project_name, roles=roles, issued_at=now,
@@ -61,7 +63,7 @@ class TokenSigner:
             claims = _decoder.decode(base64.urlsafe_b64decode(body + b"=" * (-len(body) % 4)))
         except (msgspec.DecodeError, ValueError):
             return None
-        return claims if claims.expires_at > time.time() else None
+        return claims if claims.expires_at > self._clock().timestamp() else None
 
     def _sign(self, body: bytes) -> str:
         return hmac.new(self._secret, body, hashlib.sha256).hexdigest()

@@ -73,6 +73,7 @@ from commands.event_store import (
 from commands.group_queue import GroupQueue
 from commands.mapper import MsgspecMapper, Recorded
 from domain.base import Event
+from domain.clock import Clock
 from domain.codec import topic_of
 from domain.errors import Conflict
 from domain.registry import KINDS, Kind
@@ -289,7 +290,7 @@ class NimbusApplication(Application[uuid.UUID]):
 
     name = "nimbus"
 
-    def __init__(self, database_url: str, clock: Callable[[], datetime] = now, *,
+    def __init__(self, database_url: str, clock: Clock = now, *,
                  bounds: SessionBounds | None = None, retries: Retries | None = None) -> None:
         self._local = threading.local()  # the batch this thread decides, if any
         super().__init__(env=postgres_env(database_url, bounds))

@@ -13,12 +13,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 import msgspec
 
 from domain import volume as model
 from domain.backup import BackupEvent
+from domain.clock import Clock, system_clock
 from domain.snapshot import SnapshotEvent
 from messaging.consumer import Delivery, TransientError
 from messaging.nats import JetStream, publish
@@ -44,6 +44,7 @@ Work = Callable[[str, Request], StepDone | None]  # (aggregate id, request) -> w
 async def take_step(
     js: JetStream, subjects: Subjects, host: str, delivery: Delivery, handled: frozenset[str],
     work: Work, *, transient: type[Exception], permanent: type[Exception],
+    clock: Clock = system_clock,
 ) -> None:
     header = msgspec.json.decode(delivery.data, type=EventHeader)
     if header.type not in handled:
@@ -63,7 +64,7 @@ async def take_step(
     outcome = StepOutcome(
         kind=request.aggregate,
         aggregate_id=message.aggregate_id, request_id=request.request_id, step=message.type,
-        host=host, ok=not reason, at=datetime.now(UTC), reason=reason, target=done.target,
+        host=host, ok=not reason, at=clock(), reason=reason, target=done.target,
         checksum=done.checksum, stored_bytes=done.stored_bytes)
     await publish(js, subjects.volume_outcome(host), msgspec.json.encode(outcome),
                   msg_id=f"{request.request_id}:{message.aggregate_id}:{message.type}")

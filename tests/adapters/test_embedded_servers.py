@@ -185,15 +185,13 @@ time.sleep(120)
 
 
 def test_servers_stop_when_nimbus_is_killed_without_cleaning_up(state_dir: Path) -> None:
-    parent = subprocess.Popen(
-        [sys.executable, "-c", PARENT, str(state_dir)], cwd=REPO, stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert parent.stdout is not None
-        postgres_pid, nats_pid = map(int, parent.stdout.readline().split())
-        servers = [postgres_pid, *children_of(postgres_pid), nats_pid]
-    finally:
-        parent.kill()
-        parent.wait()
+    with subprocess.Popen([sys.executable, "-c", PARENT, str(state_dir)], cwd=REPO,
+                          stdout=subprocess.PIPE, text=True) as parent:
+        try:
+            assert parent.stdout is not None
+            postgres_pid, nats_pid = map(int, parent.stdout.readline().split())
+            servers = [postgres_pid, *children_of(postgres_pid), nats_pid]
+        finally:
+            parent.kill()
 
     assert wait_until_gone(servers) == []

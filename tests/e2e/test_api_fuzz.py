@@ -45,7 +45,8 @@ from starlette.routing import Route
 from api.app import create_app
 from api.context import Context
 from migrations.runner import VIEWS_SCHEMA
-from projections.log import head
+from projections.log import EVENTS_TABLE, head
+from projections.projector import NAME as TRACKING
 from tests.support.stack import RunningStack, stack_running
 
 TOTAL_EXAMPLES = 600
@@ -279,25 +280,26 @@ class Fuzzer:
     def head(self) -> int:
         return head(self.db)
 
-    def pending(self) -> int:
-        """Operations accepted and not yet answered by their hosts (per the views)."""
+    def settled(self) -> bool:
+        """Every accepted operation has been answered by its host, and the views
+        include the whole log: nothing more will be written (one snapshot of the
+        database, so the views, the head and the pending counts agree)."""
+        pending = " + ".join(
+            f"(SELECT count(*) FROM {VIEWS_SCHEMA}.{table} WHERE pending IS NOT NULL)"
+            for table in ("instances", "volumes", "snapshots", "backups"))
         row = self.db.execute(
-            f"SELECT (SELECT count(*) FROM {VIEWS_SCHEMA}.instances WHERE pending IS NOT NULL)"
-            f" + (SELECT count(*) FROM {VIEWS_SCHEMA}.volumes WHERE pending IS NOT NULL)"
-        ).fetchone()
-        return int(row[0]) if row else 0
+            f"SELECT (SELECT position FROM {VIEWS_SCHEMA}.tracking WHERE projection = %s),"
+            f" (SELECT COALESCE(MAX(notification_id), 0) FROM {EVENTS_TABLE}), {pending}",
+            (TRACKING,)).fetchone()
+        assert row is not None
+        projected, logged, unanswered = row
+        return bool(projected == logged and unanswered == 0)
 
     def settle(self) -> None:
-        """Wait until accepted work is done (every host has answered and the log
-        has been quiet for a moment), max 10 s."""
+        """Wait until accepted work is done, max 10 s."""
         deadline = time.monotonic() + 10
-        last, quiet_since = self.head(), time.monotonic()
-        while time.monotonic() < deadline and (
-                self.pending() or time.monotonic() - quiet_since < 0.4):
-            time.sleep(0.05)
-            now = self.head()
-            if now != last:
-                last, quiet_since = now, time.monotonic()
+        while not self.settled() and time.monotonic() < deadline:
+            time.sleep(0.02)
 
     def check(self, method: str, path: str, query: list[tuple[str, str]], body: bytes | None,
               position: str | None) -> None:

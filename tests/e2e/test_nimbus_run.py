@@ -59,3 +59,5 @@ async def test_nimbus_run_storage_makes_the_volumes_the_rest_of_the_stack_asks_f
             if worker.poll() is None:
                 worker.kill()
                 worker.wait()
+            if worker.stdout:
+                worker.stdout.close()

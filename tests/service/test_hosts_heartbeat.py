@@ -1,5 +1,6 @@
 """A host's reports over real NATS: the first registers it, repeats only move its
-heartbeat, and a changed capacity registers it again; no report, no events."""
+heartbeat, and a changed capacity registers it again; no report, no events.
+Liveness is the database's clock; the report carries the host's own stamp."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import psycopg
 from commands import host_reports
 from commands.services import Commands
 from messaging.nats import connect
+from tests.support.clock import SetClock
 from tests.support.polling import eventually
 from workers.hypervisor import heartbeat
 from workers.hypervisor.port import NodeInfo
@@ -47,19 +49,23 @@ async def test_reports_register_once_then_only_beat_until_the_capacity_changes(
     cloud = Commands.open(database_url, [])
     stop = asyncio.Event()
     node = StubNode()
+    clock = SetClock()
     registrations = "SELECT count(*) FROM nimbus_events WHERE topic LIKE '%HostRegistered'"
     nc = await connect(nats_url)
     tasks = [
         asyncio.ensure_future(host_reports.run(cloud.hosts, database_url, nats_url,
                                                subject_prefix, stop)),
         asyncio.ensure_future(heartbeat.serve(nc, subject_prefix, "hv1", node, stop,
-                                              disk_gb=200, interval=0.05)),
+                                              disk_gb=200, interval=0.05, clock=clock)),
     ]
     try:
         await eventually(lambda: asyncio.to_thread(lambda: "hv1" in cloud.hosts.registered()))
         first = await asyncio.to_thread(count, database_url, "SELECT count(*) FROM"
                                         " host_heartbeats WHERE host = 'hv1'")
         assert first == 1
+        assert await asyncio.to_thread(count, database_url, "SELECT count(*) FROM"
+                                       " host_heartbeats WHERE report->>'at' ="
+                                       " '2026-01-01T00:00:00Z'") == 1
         host = cloud.hosts.host("hv1")
         assert host is not None and (host.vcpus, host.memory_mb, host.local_gb) == (8, 16384,
                                                                                      200)

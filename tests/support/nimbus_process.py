@@ -50,8 +50,9 @@ class NimbusProcess:
 
     def _read(self) -> None:
         assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self._lines.put(line.rstrip("\n"))
+        with self.process.stdout as output:  # closed once the last writer is gone
+            for line in output:
+                self._lines.put(line.rstrip("\n"))
         self._lines.put(None)
 
     def wait_for_line(self, containing: str, seconds: float = READY_SECONDS) -> str:

@@ -18,6 +18,7 @@ import msgspec
 from domain import registry
 from domain import volume as model
 from domain.base import UnknownEvent, unknown_event
+from domain.clock import Clock, system_clock
 from domain.registry import Role
 from messaging.consumer import Delivery
 from messaging.nats import JetStream
@@ -57,11 +58,12 @@ def converge(guests: HypervisorHost, host: str, request: model.ComputeStep) -> N
 
 class DiskWorker:
     def __init__(self, js: JetStream, subjects: Subjects, host: str,
-                 guests: HypervisorHost) -> None:
+                 guests: HypervisorHost, clock: Clock = system_clock) -> None:
         self.host = host
         self._js = js
         self._subjects = subjects
         self._guests = guests
+        self._clock = clock
 
     async def handle(self, delivery: Delivery) -> None:
         def work(_volume_id: str, request: Request) -> None:
@@ -70,7 +72,7 @@ class DiskWorker:
             converge(self._guests, self.host, request)
 
         await take_step(self._js, self._subjects, self.host, delivery, HANDLED, work,
-                        transient=HostUnavailable, permanent=GuestError)
+                        transient=HostUnavailable, permanent=GuestError, clock=self._clock)
 
     async def disks(self, request: bytes) -> bytes:
         """The disks of the guest named in the request (its instance id)."""

@@ -6,7 +6,9 @@ NATS request on ``<prefix>.hosts.<host>.report``. The control plane records a
 registration when the capacity is new or changed, and the time it heard from
 the host (liveness). An unanswered report (control plane not up yet) is sent
 again after a second rather than a whole interval, so a fresh cloud learns its
-hosts at once. Runs beside the worker, on its own libvirt connection.
+hosts at once. Runs beside the worker, on its own libvirt connection. Each
+report is stamped by the heartbeat's clock (the real one unless a test sets
+its own); liveness itself is judged by the database's clock when it is recorded.
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ import asyncio
 import contextlib
 import logging
 import socket
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Protocol
 
 import msgspec
 
+from domain.clock import Clock, system_clock
 from domain.host import HostReport
 from messaging.nats import Connection, connect, request
 from messaging.subjects import Subjects
@@ -44,23 +47,23 @@ def host_ip() -> str:
         return "127.0.0.1"
 
 
-def build_report(host: str, node: NodeInfo, disk_gb: int, ip: str) -> HostReport:
+def build_report(host: str, node: NodeInfo, disk_gb: int, ip: str, at: datetime) -> HostReport:
     return HostReport(
         host=host, vcpus=node.vcpus, memory_mb=node.memory_mb, local_gb=disk_gb,
         hypervisor_type=node.hypervisor_type, hypervisor_version=node.hypervisor_version,
-        host_ip=ip, at=datetime.now(UTC),
+        host_ip=ip, at=at,
     )
 
 
 async def report_once(nc: Connection, prefix: str, host: str, hypervisor: ReportsCapacity,
-                      disk_gb: int, ip: str) -> bool:
+                      disk_gb: int, ip: str, clock: Clock = system_clock) -> bool:
     """Send one report; True when the control plane acknowledged it."""
     try:
         node = await asyncio.to_thread(hypervisor.capacity)
     except HostUnavailable as error:
         log.warning("%s: cannot read the host's capacity: %s", host, error)
         return False
-    payload = msgspec.json.encode(build_report(host, node, disk_gb, ip))
+    payload = msgspec.json.encode(build_report(host, node, disk_gb, ip, clock()))
     try:
         await request(nc, Subjects(prefix).report(host), payload, timeout=5.0)
     except Exception as error:  # no responders, timeout, reconnecting: try again soon
@@ -70,11 +73,12 @@ async def report_once(nc: Connection, prefix: str, host: str, hypervisor: Report
 
 
 async def serve(nc: Connection, prefix: str, host: str, hypervisor: ReportsCapacity,
-                stop: asyncio.Event, *, disk_gb: int, interval: float) -> None:
+                stop: asyncio.Event, *, disk_gb: int, interval: float,
+                clock: Clock = system_clock) -> None:
     """Report until ``stop`` is set: every ``interval``, or sooner after a miss."""
     ip = host_ip()
     while not stop.is_set():
-        acknowledged = await report_once(nc, prefix, host, hypervisor, disk_gb, ip)
+        acknowledged = await report_once(nc, prefix, host, hypervisor, disk_gb, ip, clock)
         wait = interval if acknowledged else min(RETRY_SECONDS, interval)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), wait)

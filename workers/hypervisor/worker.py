@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime
 
 import msgspec
 
 from domain import events as ev
 from domain import registry
 from domain.base import UnknownEvent, unknown_event
+from domain.clock import Clock, system_clock
 from domain.registry import Role
 from domain.volume import VolumeEvent
 from messaging.consumer import ConsumerSpec, Delivery, TransientError, aggregate_key, consume
@@ -137,12 +137,14 @@ class HypervisorWorker:
     """Handles one host's deliveries and inspect requests."""
 
     def __init__(
-        self, js: JetStream, subjects: Subjects, host: str, guests: HypervisorHost
+        self, js: JetStream, subjects: Subjects, host: str, guests: HypervisorHost,
+        clock: Clock = system_clock,
     ) -> None:
         self.host = host
         self._js = js
         self._subjects = subjects
         self._guests = guests
+        self._clock = clock
 
     async def handle(self, delivery: Delivery) -> None:
         envelope = msgspec.json.decode(delivery.data, type=EventHeader)
@@ -176,7 +178,7 @@ class HypervisorWorker:
     async def _report(self, instance_id: str, request_id: str, reason: str = "") -> None:
         outcome = HostOutcome(
             instance_id=instance_id, request_id=request_id, host=self.host,
-            ok=not reason, at=datetime.now(UTC), reason=reason,
+            ok=not reason, at=self._clock(), reason=reason,
         )
         await publish(
             self._js, self._subjects.outcome(self.host), msgspec.json.encode(outcome),
@@ -186,19 +188,20 @@ class HypervisorWorker:
 
 async def serve(
     nc: Connection, subjects: Subjects, host: str, guests: HypervisorHost,
-    stop: asyncio.Event, *, nak_delay: float = 1.0,
+    stop: asyncio.Event, *, nak_delay: float = 1.0, clock: Clock = system_clock,
 ) -> None:
-    """Run the worker for ``host`` on an open connection until ``stop`` is set."""
+    """Run the worker for ``host`` on an open connection until ``stop`` is set;
+    ``clock`` stamps its outcomes."""
     js = nc.jetstream()
     await ensure_streams(js, subjects)
-    worker = HypervisorWorker(js, subjects, host, guests)
+    worker = HypervisorWorker(js, subjects, host, guests, clock)
     spec = ConsumerSpec(
         stream=subjects.events_stream,
         durable=f"hypervisor-{host}",
         filter_subject=subjects.host_events("instance", host),
         nak_delay=nak_delay,
     )
-    disks = DiskWorker(js, subjects, host, guests)
+    disks = DiskWorker(js, subjects, host, guests, clock)
     disk_spec = ConsumerSpec(
         stream=subjects.events_stream,
         durable=f"hypervisor-disks-{host}",

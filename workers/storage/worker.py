@@ -19,6 +19,7 @@ from domain import registry
 from domain import snapshot as snapshots
 from domain import volume as model
 from domain.base import UnknownEvent, unknown_event
+from domain.clock import Clock, system_clock
 from domain.registry import Role
 from messaging.consumer import ConsumerSpec, Delivery, aggregate_key, consume
 from messaging.nats import Connection, connect, ensure_streams
@@ -80,13 +81,15 @@ def converge(backing: Backing, exporter: Exporter | None, backup_dir: Path, volu
 
 class StorageWorker:
     def __init__(self, nc: Connection, subjects: Subjects, host: str, backing: Backing,
-                 exporter: Exporter | None, backup_dir: Path) -> None:
+                 exporter: Exporter | None, backup_dir: Path,
+                 clock: Clock = system_clock) -> None:
         self.host = host
         self._js = nc.jetstream()
         self._subjects = subjects
         self._backing = backing
         self._exporter = exporter
         self._backup_dir = backup_dir
+        self._clock = clock
 
     async def handle(self, delivery: Delivery) -> None:
         def work(volume_id: str, request: Request) -> StepDone:
@@ -95,16 +98,19 @@ class StorageWorker:
             return converge(self._backing, self._exporter, self._backup_dir, volume_id, request)
 
         await take_step(self._js, self._subjects, self.host, delivery, HANDLED, work,
-                        transient=StorageUnavailable, permanent=StorageError)
+                        transient=StorageUnavailable, permanent=StorageError,
+                        clock=self._clock)
 
 
 async def serve(nc: Connection, subjects: Subjects, host: str, backing: Backing,
                 exporter: Exporter | None, backup_dir: Path, stop: asyncio.Event, *,
-                nak_delay: float = 1.0, ack_wait: float = 30.0) -> None:
-    """Run the worker for ``host`` on an open connection until ``stop`` is set."""
+                nak_delay: float = 1.0, ack_wait: float = 30.0,
+                clock: Clock = system_clock) -> None:
+    """Run the worker for ``host`` on an open connection until ``stop`` is set;
+    ``clock`` stamps its outcomes."""
     js = nc.jetstream()
     await ensure_streams(js, subjects)
-    worker = StorageWorker(nc, subjects, host, backing, exporter, backup_dir)
+    worker = StorageWorker(nc, subjects, host, backing, exporter, backup_dir, clock)
     spec = ConsumerSpec(stream=subjects.events_stream, durable=f"storage-{host}",
                         filter_subject=subjects.host_events("*", host),  # volumes, snapshots
                         nak_delay=nak_delay, ack_wait=ack_wait)
