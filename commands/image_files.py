@@ -2,7 +2,10 @@
 
 An upload is written to a temporary file next to its final place while its
 size, MD5 and SHA-512 are computed, and renamed into place only when
-complete, so a half-written upload is never served. A size cap (Glance's
+complete, so a half-written upload is never served. A whole image written at
+once (``put``: the seeded images, which every API process of a cloud writes
+at its start) goes through a temporary file of its own writer's, so two
+writers of one image never rename each other's file away. A size cap (Glance's
 ``image_size_cap``) stops an upload as soon as it is exceeded. Removing an
 image's bytes removes a half-written upload of it too. The bytes of the
 default image (an empty qcow2, ``placeholder_qcow2``) are made here too: a
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import uuid
 from pathlib import Path
 
 import msgspec
@@ -23,9 +27,10 @@ GLANCE_SIZE_CAP = 1099511627776  # 1 TiB, Glance's default image_size_cap
 PARTIAL = ".partial"
 
 
-def partial_of(final: Path) -> Path:
-    """Where the upload of ``final`` is written until it is complete."""
-    return final.with_name(f".{final.name}{PARTIAL}")
+def partial_of(final: Path, writer: str = "") -> Path:
+    """Where the upload of ``final`` is written until it is complete (by
+    ``writer``, when several may write it at once)."""
+    return final.with_name(f".{final.name}{'.' + writer if writer else ''}{PARTIAL}")
 
 
 class Stored(msgspec.Struct, frozen=True):
@@ -38,9 +43,9 @@ class Stored(msgspec.Struct, frozen=True):
 class Upload:
     """One image's bytes on their way to disk."""
 
-    def __init__(self, final: Path, size_cap: int) -> None:
+    def __init__(self, final: Path, size_cap: int, writer: str = "") -> None:
         self.final = final
-        self.partial = partial_of(final)
+        self.partial = partial_of(final, writer)
         self.size_cap = size_cap
         self.size = 0
         self._md5 = hashlib.md5(usedforsecurity=False)
@@ -83,7 +88,7 @@ class ImageFiles:
         return Upload(self.path(image_id), self.size_cap)
 
     def put(self, image_id: str, data: bytes) -> Stored:
-        upload = self.upload(image_id)
+        upload = Upload(self.path(image_id), self.size_cap, writer=uuid.uuid4().hex)
         try:
             upload.write(data)
         except BaseException:
@@ -98,12 +103,14 @@ class ImageFiles:
 
     def remove_partial(self, image_id: str) -> None:
         partial_of(self.path(image_id)).unlink(missing_ok=True)
+        for path in self.directory.glob(f".{image_id}.*{PARTIAL}"):
+            path.unlink(missing_ok=True)
 
     def partial_uploads(self) -> list[str]:
         """The ids of the images with a half-written upload on disk."""
         if not self.directory.exists():
             return []
-        return sorted(p.name[1:-len(PARTIAL)] for p in self.directory.glob(f".*{PARTIAL}"))
+        return sorted({p.name[1:].split(".")[0] for p in self.directory.glob(f".*{PARTIAL}")})
 
 
 def placeholder_qcow2(virtual_size: int = 1 << 30) -> bytes:

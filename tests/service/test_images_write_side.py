@@ -4,6 +4,7 @@ transitions, the size cap, and the file's life."""
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -116,3 +117,35 @@ def test_only_an_admin_publishes_an_image(commands: Commands) -> None:
     admin = Caller(user_id="a", project_id="adm", is_admin=True)
     image_id = commands.images.create(public, admin, "req-p2").state.id
     assert commands.images.image(image_id, STRANGER).visibility == "public"
+
+
+def test_two_writers_of_one_image_at_once_both_finish_and_leave_the_bytes_whole(
+        tmp_path: Path) -> None:
+    files = ImageFiles(tmp_path)
+    data = b"q" * 65536
+    errors: list[BaseException] = []
+
+    def write_often() -> None:
+        try:
+            for _ in range(200):
+                files.put("seeded", data)
+        except BaseException as error:  # noqa: BLE001 - reported by the assertion below
+            errors.append(error)
+
+    writers = [threading.Thread(target=write_often) for _ in range(4)]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join()
+    assert errors == []
+    assert files.path("seeded").read_bytes() == data and files.partial_uploads() == []
+
+
+def test_removing_a_half_written_image_removes_every_writer_s_partial_file(
+        tmp_path: Path) -> None:
+    files = ImageFiles(tmp_path)
+    (tmp_path / ".img.partial").write_bytes(b"a")
+    (tmp_path / ".img.0f0f.partial").write_bytes(b"b")
+    assert files.partial_uploads() == ["img"]
+    files.remove_partial("img")
+    assert files.partial_uploads() == [] and list(tmp_path.iterdir()) == []
