@@ -125,7 +125,7 @@ class RevocationReader:
             return revocations_after(self._conn, position)
         except psycopg.Error as exc:
             log.warning("could not refresh token revocations: %s", exc)
-            self._conn = None
+            self.close()  # a failed statement leaves the connection open: not dropped unclosed
             return None
 
     def close(self) -> None:

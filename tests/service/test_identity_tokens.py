@@ -25,7 +25,9 @@ from commands.application import NimbusApplication
 from commands.identity import IdentityCommands
 from domain.clock import Clock, system_clock
 from domain.quota import QuotaDefaults
+from migrations.runner import VIEWS_SCHEMA
 from projections import projector
+from projections.identity_queries import RevocationReader
 from tests.support.clock import SetClock
 from tests.support.polling import eventually
 from tests.support.stack import auth_body
@@ -105,3 +107,17 @@ async def test_a_revoked_token_is_refused_by_another_process_once_it_is_projecte
             return (await queries.get(T, headers=headers)).status_code == 401
 
         await eventually(refused, what="the revocation reaching the query app")
+
+
+def test_a_revocation_read_that_fails_closes_its_connection(database_url: str) -> None:
+    """The reader opens its connection again on the next call; the failed one
+    is closed, not left open to the garbage collector (and the server)."""
+    reader = RevocationReader(database_url)
+    assert reader.after(0) == []
+    opened = reader._conn
+    assert opened is not None
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(f"DROP TABLE {VIEWS_SCHEMA}.revocations")
+    assert reader.after(0) is None
+    assert opened.closed
+    reader.close()
