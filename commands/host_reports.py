@@ -18,6 +18,7 @@ from typing import Any
 import msgspec
 import psycopg
 
+from commands.event_store import StoreUnavailable
 from commands.hosts import HostCommands
 from domain.host import HostReport
 from messaging.nats import connect, serve_requests
@@ -40,13 +41,17 @@ class HostReports:
         self.hosts = hosts
         self.database_url = database_url
         self._conn: psycopg.Connection[Any] | None = None
+        self._closed = False
 
     def record(self, report: HostReport) -> None:
+        if self._closed:  # a report answered late must not open a connection nobody closes
+            raise StoreUnavailable("The host reports are closed: the service is stopping.")
         self.hosts.register(report)
         conn = self._connection()
         conn.execute(_BEAT, (report.host, msgspec.json.encode(report).decode()))
 
     def close(self) -> None:
+        self._closed = True
         if self._conn is not None:
             self._conn.close()
             self._conn = None

@@ -19,6 +19,8 @@ from typing import Any
 
 import psycopg
 
+from commands.event_store import StoreUnavailable
+
 NAMESPACE_KEY = 0x6E696D75  # "nimu": the first half of every upload lease's lock key
 _KEEPALIVES = ("SET tcp_keepalives_idle = 10", "SET tcp_keepalives_interval = 5",
                "SET tcp_keepalives_count = 3")
@@ -41,6 +43,7 @@ class UploadLease:
         self._url = database_url
         self._conn: psycopg.Connection[Any] | None = None
         self._lock = threading.Lock()
+        self._closed = False
 
     def hold(self) -> str:
         """The owner id to record with an upload starting now; the lease is
@@ -63,19 +66,25 @@ class UploadLease:
 
     def close(self) -> None:
         with self._lock:
-            conn, self._conn = self._conn, None
+            conn, self._conn, self._closed = self._conn, None, True
         if conn is not None:
             conn.close()
 
     def _session(self) -> psycopg.Connection[Any]:
         with self._lock:
+            if self._closed:  # a late caller must not open a session nobody closes
+                raise StoreUnavailable("The upload lease is closed: the service is stopping.")
             if self._conn is None or self._conn.closed or self._conn.broken:
                 conn = psycopg.connect(self._url, autocommit=True, keepalives=1,
                                        keepalives_idle=10, keepalives_interval=5,
                                        keepalives_count=3)
-                for setting in _KEEPALIVES:
-                    conn.execute(setting)
-                conn.execute("SELECT pg_advisory_lock(%s::int4, %s::int4)",
-                             (NAMESPACE_KEY, _key(self.owner)))
+                try:
+                    for setting in _KEEPALIVES:
+                        conn.execute(setting)
+                    conn.execute("SELECT pg_advisory_lock(%s::int4, %s::int4)",
+                                 (NAMESPACE_KEY, _key(self.owner)))
+                except BaseException:
+                    conn.close()
+                    raise
                 self._conn = conn
             return self._conn

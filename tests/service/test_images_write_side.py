@@ -129,7 +129,7 @@ def test_two_writers_of_one_image_at_once_both_finish_and_leave_the_bytes_whole(
         try:
             for _ in range(200):
                 files.put("seeded", data)
-        except BaseException as error:  # noqa: BLE001 - reported by the assertion below
+        except BaseException as error:
             errors.append(error)
 
     writers = [threading.Thread(target=write_often) for _ in range(4)]
