@@ -29,9 +29,9 @@ class Upsert:
         self.table = table
         self.columns = tuple(columns)
         self.key = key
-        self._statement: sql.Composed | None = None
+        self._statement: str | None = None  # composed once: composing costs more than sending
 
-    def _compose(self, conn: psycopg.Connection[Any]) -> sql.Composed:
+    def _compose(self, conn: psycopg.Connection[Any]) -> str:
         types = dict(conn.execute(_TYPES, (self.table,)).fetchall())
         return sql.SQL(
             "INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays})"
@@ -43,7 +43,7 @@ class Upsert:
             key=sql.Identifier(self.key),
             updates=sql.SQL(", ").join(
                 sql.SQL("{c} = EXCLUDED.{c}").format(c=sql.Identifier(c))
-                for c in self.columns if c != self.key))
+                for c in self.columns if c != self.key)).as_string(conn)
 
     def send(self, conn: psycopg.Connection[Any], rows: Sequence[Sequence[Any]]) -> None:
         """Write ``rows`` (values in ``columns``' order) in the caller's transaction."""
