@@ -3,8 +3,9 @@
 A batch of log entries is applied in the caller's transaction: the rows it
 touches are read once, each event is folded with the same ``evolve`` the
 write side uses (so the view cannot drift from the model), and the rows are
-written back in one statement (projections/upsert.py). Every statement names tables without a schema: the caller's
-``search_path`` picks the live views or a schema being rebuilt by replay.
+written back in one statement (projections/upsert.py). Every statement names
+tables without a schema: the caller's ``search_path`` picks the live views or
+a schema being rebuilt by replay.
 """
 
 from __future__ import annotations
