@@ -33,11 +33,9 @@ _COLUMNS = (
 _STATE_FIELDS = tuple(c for c in _COLUMNS if c not in ("version", "status"))
 
 _UPSERT = Upsert("instances", _COLUMNS)
-_INSERT_ACTION = (
-    "INSERT INTO instance_actions (instance_id, request_id, action, project_id, user_id,"
-    " start_time, position, host, finish_time) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
-    " ON CONFLICT DO NOTHING"
-)
+_INSERT_ACTION = Upsert("instance_actions", (
+    "instance_id", "request_id", "action", "project_id", "user_id", "start_time", "position",
+    "host", "finish_time"), key=None)
 # Changes that need no host and that Nova records as actions (with no events).
 _INSTANT_ACTIONS: dict[type[ev.InstanceChanged], str] = {
     ev.InstanceLocked: "lock",
@@ -74,9 +72,8 @@ def apply(conn: psycopg.Connection[Any], items: list[tuple[LogEntry, ev.Instance
         elif isinstance(event, ev.InstanceOutcome):
             finished.append((event.at, "Success", None, entry.aggregate_id, event.request_id))
     _UPSERT.send(conn, [_row(states[i], versions[i]) for i in versions])
+    _INSERT_ACTION.send(conn, started)
     with conn.cursor() as cur:
-        if started:
-            cur.executemany(_INSERT_ACTION, started)
         if finished:
             cur.executemany(_FINISH_ACTION, finished)
 

@@ -23,9 +23,10 @@ _TYPES = ("SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute"
 
 
 class Upsert:
-    """Insert rows of ``columns`` into ``table``, updating those whose ``key`` exists."""
+    """Insert rows of ``columns`` into ``table``, updating those whose ``key``
+    exists (with no ``key``: leaving out those that conflict)."""
 
-    def __init__(self, table: str, columns: Sequence[str], key: str = "id") -> None:
+    def __init__(self, table: str, columns: Sequence[str], key: str | None = "id") -> None:
         self.table = table
         self.columns = tuple(columns)
         self.key = key
@@ -33,17 +34,19 @@ class Upsert:
 
     def _compose(self, conn: psycopg.Connection[Any]) -> str:
         types = dict(conn.execute(_TYPES, (self.table,)).fetchall())
-        return sql.SQL(
-            "INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays})"
-            " ON CONFLICT ({key}) DO UPDATE SET {updates}").format(
+        conflict = sql.SQL("ON CONFLICT DO NOTHING") if self.key is None else sql.SQL(
+            "ON CONFLICT ({key}) DO UPDATE SET {updates}").format(
+            key=sql.Identifier(self.key),
+            updates=sql.SQL(", ").join(
+                sql.SQL("{c} = EXCLUDED.{c}").format(c=sql.Identifier(c))
+                for c in self.columns if c != self.key))
+        return sql.SQL("INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays}) {conflict}"
+                       ).format(
             table=sql.Identifier(self.table),
             columns=sql.SQL(", ").join(map(sql.Identifier, self.columns)),
             arrays=sql.SQL(", ").join(
                 sql.SQL("%s::{}[]").format(sql.SQL(types[c])) for c in self.columns),
-            key=sql.Identifier(self.key),
-            updates=sql.SQL(", ").join(
-                sql.SQL("{c} = EXCLUDED.{c}").format(c=sql.Identifier(c))
-                for c in self.columns if c != self.key)).as_string(conn)
+            conflict=conflict).as_string(conn)
 
     def send(self, conn: psycopg.Connection[Any], rows: Sequence[Sequence[Any]]) -> None:
         """Write ``rows`` (values in ``columns``' order) in the caller's transaction."""
