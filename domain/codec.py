@@ -18,7 +18,7 @@ import msgspec
 from domain.base import Event
 from domain.registry import EVENT_TYPES
 
-__all__ = ["EVENT_TYPES", "AnyEvent", "decode", "encode", "topic_of"]
+__all__ = ["EVENT_TYPES", "AnyEvent", "decode", "encode", "event_class", "topic_of"]
 
 if TYPE_CHECKING:
     # the union is built from the registry at run time (msgspec decodes by
@@ -39,12 +39,17 @@ def encode(event: Event) -> bytes:
 
 
 @cache
-def _decoder(topic: str) -> msgspec.json.Decoder[Event]:
-    name = topic.partition(":")[2]
-    cls = EVENT_TYPES.get(name)
+def event_class(topic: str) -> type[Event]:
+    """The event class stored under ``topic``; ValueError for an unknown one."""
+    cls = EVENT_TYPES.get(topic.partition(":")[2])
     if cls is None or topic_of(cls) != topic:
         raise ValueError(f"unknown event topic {topic!r}")
-    return msgspec.json.Decoder(cls)
+    return cls
+
+
+@cache
+def _decoder(topic: str) -> msgspec.json.Decoder[Event]:
+    return msgspec.json.Decoder(event_class(topic))
 
 
 def decode(topic: str, state: bytes) -> Event:

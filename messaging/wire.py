@@ -34,6 +34,23 @@ class EventMessage(msgspec.Struct, frozen=True, kw_only=True):
     event: AnyEvent
 
 
+class StoredEventMessage(msgspec.Struct, frozen=True, kw_only=True):
+    """An ``EventMessage`` whose event is its stored JSON, sent as it is.
+
+    The fields, their order and their JSON are those of ``EventMessage``, and
+    the stored bytes are ``domain.codec``'s encoding of the event (its ``type``
+    tag in it), so a reader decodes this as an ``EventMessage``. The relay
+    sends it so as not to decode and encode again every event it publishes.
+    """
+
+    id: str
+    position: int
+    aggregate_id: str
+    version: int
+    type: str
+    event: msgspec.Raw
+
+
 class EventHeader(msgspec.Struct):
     """The part of an ``EventMessage`` a worker reads before deciding to decode it all."""
 

@@ -19,6 +19,7 @@ from domain import flavor as fl
 from domain import image as im
 from domain import keypair as kp
 from projections.log import LogEntry
+from projections.statements import Statements
 
 _FLAVOR = (
     "INSERT INTO flavors (id, name, vcpus, ram, disk, ephemeral, swap, rxtx_factor,"
@@ -45,52 +46,55 @@ _KEYPAIR = (
 
 def apply_flavors(conn: psycopg.Connection[Any],
                   items: list[tuple[LogEntry, fl.FlavorEvent]]) -> None:
-    with conn.cursor() as cur:
-        for _, e in items:
-            if isinstance(e, fl.FlavorCreated):
-                cur.execute(_FLAVOR, (e.flavor_id, e.name, e.vcpus, e.ram, e.disk, e.ephemeral,
-                                      e.swap, e.rxtx_factor, e.is_public, e.description, e.at))
-            elif isinstance(e, fl.FlavorDeleted):
-                cur.execute("DELETE FROM flavors WHERE id = %s", (e.flavor_id,))
-                cur.execute("DELETE FROM flavor_access WHERE flavor_id = %s", (e.flavor_id,))
-            elif isinstance(e, fl.FlavorAccessAdded):
-                cur.execute("INSERT INTO flavor_access (flavor_id, project_id) VALUES (%s, %s)"
-                            " ON CONFLICT DO NOTHING", (e.flavor_id, e.project_id))
-            elif isinstance(e, fl.FlavorAccessRemoved):
-                cur.execute("DELETE FROM flavor_access WHERE flavor_id = %s AND project_id = %s",
-                            (e.flavor_id, e.project_id))
+    out = Statements()
+    for _, e in items:
+        if isinstance(e, fl.FlavorCreated):
+            out.add(_FLAVOR, (e.flavor_id, e.name, e.vcpus, e.ram, e.disk, e.ephemeral,
+                                  e.swap, e.rxtx_factor, e.is_public, e.description, e.at))
+        elif isinstance(e, fl.FlavorDeleted):
+            out.add("DELETE FROM flavors WHERE id = %s", (e.flavor_id,))
+            out.add("DELETE FROM flavor_access WHERE flavor_id = %s", (e.flavor_id,))
+        elif isinstance(e, fl.FlavorAccessAdded):
+            out.add("INSERT INTO flavor_access (flavor_id, project_id) VALUES (%s, %s)"
+                    " ON CONFLICT DO NOTHING", (e.flavor_id, e.project_id))
+        elif isinstance(e, fl.FlavorAccessRemoved):
+            out.add("DELETE FROM flavor_access WHERE flavor_id = %s AND project_id = %s",
+                    (e.flavor_id, e.project_id))
+    out.send(conn)
 
 
 def apply_images(conn: psycopg.Connection[Any],
                  items: list[tuple[LogEntry, im.ImageEvent]]) -> None:
-    with conn.cursor() as cur:
-        for entry, e in items:
-            key: UUID = entry.aggregate_id
-            if isinstance(e, im.ImageCreated):
-                cur.execute(_IMAGE, (key, e.name, e.owner, e.visibility, e.disk_format,
-                                     e.container_format, e.min_disk, e.min_ram, e.protected,
-                                     Jsonb(e.tags), Jsonb(e.properties), e.at, e.at))
-            elif isinstance(e, im.ImageUploadStarted):
-                cur.execute("UPDATE images SET status = 'saving', updated_at = %s WHERE id = %s",
-                            (e.at, key))
-            elif isinstance(e, im.ImageUploadFailed):
-                cur.execute("UPDATE images SET status = 'queued', updated_at = %s WHERE id = %s",
-                            (e.at, key))
-            elif isinstance(e, im.ImageActivated):
-                cur.execute(
-                    "UPDATE images SET status = 'active', updated_at = %s, size = %s,"
-                    " checksum = %s, os_hash_algo = %s, os_hash_value = %s WHERE id = %s",
-                    (e.at, e.size, e.checksum, e.os_hash_algo, e.os_hash_value, key))
-            elif isinstance(e, im.ImageDeleted):
-                cur.execute("DELETE FROM images WHERE id = %s", (key,))
+    out = Statements()
+    for entry, e in items:
+        key: UUID = entry.aggregate_id
+        if isinstance(e, im.ImageCreated):
+            out.add(_IMAGE, (key, e.name, e.owner, e.visibility, e.disk_format,
+                                 e.container_format, e.min_disk, e.min_ram, e.protected,
+                                 Jsonb(e.tags), Jsonb(e.properties), e.at, e.at))
+        elif isinstance(e, im.ImageUploadStarted):
+            out.add("UPDATE images SET status = 'saving', updated_at = %s WHERE id = %s",
+                    (e.at, key))
+        elif isinstance(e, im.ImageUploadFailed):
+            out.add("UPDATE images SET status = 'queued', updated_at = %s WHERE id = %s",
+                    (e.at, key))
+        elif isinstance(e, im.ImageActivated):
+            out.add(
+                "UPDATE images SET status = 'active', updated_at = %s, size = %s,"
+                " checksum = %s, os_hash_algo = %s, os_hash_value = %s WHERE id = %s",
+                (e.at, e.size, e.checksum, e.os_hash_algo, e.os_hash_value, key))
+        elif isinstance(e, im.ImageDeleted):
+            out.add("DELETE FROM images WHERE id = %s", (key,))
+    out.send(conn)
 
 
 def apply_keypairs(conn: psycopg.Connection[Any],
                    items: list[tuple[LogEntry, kp.KeypairEvent]]) -> None:
-    with conn.cursor() as cur:
-        for entry, e in items:
-            if isinstance(e, kp.KeypairCreated):
-                cur.execute(_KEYPAIR, (entry.aggregate_id, e.user_id, e.name, e.public_key,
-                                       e.fingerprint, e.key_type, e.at))
-            elif isinstance(e, kp.KeypairDeleted):
-                cur.execute("DELETE FROM keypairs WHERE id = %s", (entry.aggregate_id,))
+    out = Statements()
+    for entry, e in items:
+        if isinstance(e, kp.KeypairCreated):
+            out.add(_KEYPAIR, (entry.aggregate_id, e.user_id, e.name, e.public_key,
+                                   e.fingerprint, e.key_type, e.at))
+        elif isinstance(e, kp.KeypairDeleted):
+            out.add("DELETE FROM keypairs WHERE id = %s", (entry.aggregate_id,))
+    out.send(conn)

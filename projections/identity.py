@@ -16,6 +16,7 @@ import psycopg
 
 from domain import identity as ev
 from projections.log import LogEntry
+from projections.statements import Statements
 
 _REVOKE = ("INSERT INTO revocations (position, audit_id, user_id, project_id, revoked_at)"
            " VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING")
@@ -23,38 +24,39 @@ _REVOKE = ("INSERT INTO revocations (position, audit_id, user_id, project_id, re
 
 def apply(conn: psycopg.Connection[Any], items: list[tuple[LogEntry, ev.IdentityEvent]]) -> None:
     """Apply identity events (in log order) inside the caller's transaction."""
-    with conn.cursor() as cur:
-        for entry, event in items:
-            own_id = entry.aggregate_id.hex
-            if isinstance(event, ev.ProjectCreated):
-                cur.execute("INSERT INTO projects (id, name, description, created_at)"
-                            " VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                            (own_id, event.name, event.description, event.at))
-            elif isinstance(event, ev.ProjectDeleted):
-                cur.execute("DELETE FROM projects WHERE id = %s", (own_id,))
-                cur.execute("DELETE FROM role_assignments WHERE project_id = %s", (own_id,))
-                cur.execute(_REVOKE, (entry.position, None, None, own_id, event.at))
-            elif isinstance(event, ev.UserCreated):
-                cur.execute("INSERT INTO users (id, name, default_project_id, created_at)"
-                            " VALUES (%s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET"
-                            " default_project_id = EXCLUDED.default_project_id,"
-                            " created_at = EXCLUDED.created_at",
-                            (own_id, event.name, event.default_project_id, event.at))
-            elif isinstance(event, ev.UserPasswordChanged):
-                cur.execute(_REVOKE, (entry.position, None, own_id, None, event.at))
-            elif isinstance(event, ev.UserDeleted):
-                cur.execute("DELETE FROM users WHERE id = %s", (own_id,))
-                cur.execute("DELETE FROM role_assignments WHERE user_id = %s", (own_id,))
-                cur.execute(_REVOKE, (entry.position, None, own_id, None, event.at))
-            elif isinstance(event, ev.RoleGranted):
-                cur.execute("INSERT INTO role_assignments (user_id, project_id, role)"
-                            " VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
-                            (own_id, event.project_id, event.role))
-            elif isinstance(event, ev.RoleRevoked):
-                cur.execute("DELETE FROM role_assignments WHERE user_id = %s"
-                            " AND project_id = %s AND role = %s",
-                            (own_id, event.project_id, event.role))
-                cur.execute(_REVOKE, (entry.position, None, own_id, event.project_id, event.at))
-            elif isinstance(event, ev.TokenRevoked):
-                cur.execute(_REVOKE, (entry.position, event.audit_id, event.user_id,
-                                      event.project_id, event.at))
+    out = Statements()
+    for entry, event in items:
+        own_id = entry.aggregate_id.hex
+        if isinstance(event, ev.ProjectCreated):
+            out.add("INSERT INTO projects (id, name, description, created_at)"
+                    " VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                    (own_id, event.name, event.description, event.at))
+        elif isinstance(event, ev.ProjectDeleted):
+            out.add("DELETE FROM projects WHERE id = %s", (own_id,))
+            out.add("DELETE FROM role_assignments WHERE project_id = %s", (own_id,))
+            out.add(_REVOKE, (entry.position, None, None, own_id, event.at))
+        elif isinstance(event, ev.UserCreated):
+            out.add("INSERT INTO users (id, name, default_project_id, created_at)"
+                    " VALUES (%s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET"
+                    " default_project_id = EXCLUDED.default_project_id,"
+                    " created_at = EXCLUDED.created_at",
+                    (own_id, event.name, event.default_project_id, event.at))
+        elif isinstance(event, ev.UserPasswordChanged):
+            out.add(_REVOKE, (entry.position, None, own_id, None, event.at))
+        elif isinstance(event, ev.UserDeleted):
+            out.add("DELETE FROM users WHERE id = %s", (own_id,))
+            out.add("DELETE FROM role_assignments WHERE user_id = %s", (own_id,))
+            out.add(_REVOKE, (entry.position, None, own_id, None, event.at))
+        elif isinstance(event, ev.RoleGranted):
+            out.add("INSERT INTO role_assignments (user_id, project_id, role)"
+                    " VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+                    (own_id, event.project_id, event.role))
+        elif isinstance(event, ev.RoleRevoked):
+            out.add("DELETE FROM role_assignments WHERE user_id = %s"
+                    " AND project_id = %s AND role = %s",
+                    (own_id, event.project_id, event.role))
+            out.add(_REVOKE, (entry.position, None, own_id, event.project_id, event.at))
+        elif isinstance(event, ev.TokenRevoked):
+            out.add(_REVOKE, (entry.position, event.audit_id, event.user_id,
+                                  event.project_id, event.at))
+    out.send(conn)

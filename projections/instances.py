@@ -3,8 +3,9 @@
 A batch of log entries is applied in the caller's transaction: the rows it
 touches are read once, each event is folded with the same ``evolve`` the
 write side uses (so the view cannot drift from the model), and the rows are
-written back. Every statement names tables without a schema: the caller's
-``search_path`` picks the live views or a schema being rebuilt by replay.
+written back in one statement (projections/upsert.py). Every statement names
+tables without a schema: the caller's ``search_path`` picks the live views or
+a schema being rebuilt by replay.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from domain import events as ev
 from domain import instance as model
 from projections import pending
 from projections.log import LogEntry
+from projections.upsert import Upsert
 
 _COLUMNS = (
     "id", "version", "project_id", "user_id", "name", "host", "flavor_id", "image_ref",
@@ -30,17 +32,10 @@ _COLUMNS = (
 )
 _STATE_FIELDS = tuple(c for c in _COLUMNS if c not in ("version", "status"))
 
-_UPSERT = (
-    f"INSERT INTO instances ({', '.join(_COLUMNS)}) "
-    f"VALUES ({', '.join(['%s'] * len(_COLUMNS))}) "
-    f"ON CONFLICT (id) DO UPDATE SET "
-    + ", ".join(f"{c} = EXCLUDED.{c}" for c in _COLUMNS if c != "id")
-)
-_INSERT_ACTION = (
-    "INSERT INTO instance_actions (instance_id, request_id, action, project_id, user_id,"
-    " start_time, position, host, finish_time) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
-    " ON CONFLICT DO NOTHING"
-)
+_UPSERT = Upsert("instances", _COLUMNS)
+_INSERT_ACTION = Upsert("instance_actions", (
+    "instance_id", "request_id", "action", "project_id", "user_id", "start_time", "position",
+    "host", "finish_time"), key=None)
 # Changes that need no host and that Nova records as actions (with no events).
 _INSTANT_ACTIONS: dict[type[ev.InstanceChanged], str] = {
     ev.InstanceLocked: "lock",
@@ -76,10 +71,9 @@ def apply(conn: psycopg.Connection[Any], items: list[tuple[LogEntry, ev.Instance
                              event.request_id))
         elif isinstance(event, ev.InstanceOutcome):
             finished.append((event.at, "Success", None, entry.aggregate_id, event.request_id))
+    _UPSERT.send(conn, [_row(states[i], versions[i]) for i in versions])
+    _INSERT_ACTION.send(conn, started)
     with conn.cursor() as cur:
-        cur.executemany(_UPSERT, [_row(states[i], versions[i]) for i in versions])
-        if started:
-            cur.executemany(_INSERT_ACTION, started)
         if finished:
             cur.executemany(_FINISH_ACTION, finished)
 

@@ -14,10 +14,20 @@ import psycopg
 
 from domain import codec
 from domain.base import Event
-from messaging.wire import EventMessage
+from messaging.subjects import NO_HOST
+from messaging.wire import EventMessage, StoredEventMessage
 
 EVENTS_TABLE = "public.nimbus_events"
 CHANNEL = "nimbus_events"  # eventsourcing NOTIFYs this channel on every insert
+
+
+class _Addressed(msgspec.Struct):
+    """The one field of a stored event the relay reads: the host it is for."""
+
+    host: str = ""
+
+
+_addressed = msgspec.json.Decoder(_Addressed)
 
 
 class LogEntry(msgspec.Struct, frozen=True):
@@ -41,6 +51,24 @@ class LogEntry(msgspec.Struct, frozen=True):
             aggregate_id=str(self.aggregate_id), version=self.version,
             type=self.event_type, event=self.decode(),
         )
+
+    def stored_message(self) -> StoredEventMessage:
+        """The same message as ``message``, its event the stored bytes as they are."""
+        return StoredEventMessage(
+            id=f"{self.aggregate_id}:{self.version}", position=self.position,
+            aggregate_id=str(self.aggregate_id), version=self.version,
+            type=self.event_type, event=msgspec.Raw(self.state),
+        )
+
+    @property
+    def aggregate(self) -> str:
+        """The kind of aggregate the event is about (``Event.aggregate``)."""
+        return codec.event_class(self.topic).aggregate
+
+    @property
+    def host(self) -> str:
+        """The host the event is addressed to, or NO_HOST (``subject_host``)."""
+        return _addressed.decode(self.state).host or NO_HOST
 
 
 _SELECT = (

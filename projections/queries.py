@@ -93,6 +93,9 @@ class ActionView(msgspec.Struct, frozen=True):
     host: str | None = None
 
 
+WAIT_FIRST, WAIT_LAST = 0.001, 0.008  # seconds between looks at the views' position
+
+
 async def position(pool: AsyncConnectionPool[Any]) -> int:
     async with pool.connection() as conn:
         cur = await conn.execute(
@@ -103,14 +106,19 @@ async def position(pool: AsyncConnectionPool[Any]) -> int:
 
 
 async def wait_for(pool: AsyncConnectionPool[Any], target: int, limit_seconds: float) -> bool:
-    """True once the views include log position ``target``; False after the limit."""
+    """True once the views include log position ``target``; False after the limit.
+
+    The projector applies a command's events within milliseconds, so the
+    views are looked at again after 1, 2, 4 and then every 8 ms: a longer
+    pause would be most of what a client waits for its own write.
+    """
     deadline = time.monotonic() + limit_seconds
-    delay = 0.002
+    delay = WAIT_FIRST
     while await position(pool) < target:
         if time.monotonic() >= deadline:
             return False
         await asyncio.sleep(delay)
-        delay = min(delay * 2, 0.05)
+        delay = min(delay * 2, WAIT_LAST)
     return True
 
 

@@ -14,51 +14,53 @@ import psycopg
 
 from domain import quota as model
 from projections.log import LogEntry
+from projections.statements import Statements
 
 
 def apply(conn: psycopg.Connection[Any], items: list[tuple[LogEntry, model.QuotaEvent]]) -> None:
     """Apply quota events (in log order) inside the caller's transaction."""
-    with conn.cursor() as cur:
-        for _entry, event in items:
-            if isinstance(event, model.QuotaLimitsSet):
-                cur.executemany(
-                    "INSERT INTO quota_limits (project_id, resource, hard_limit)"
-                    " VALUES (%s, %s, %s) ON CONFLICT (project_id, resource)"
-                    " DO UPDATE SET hard_limit = EXCLUDED.hard_limit",
-                    [(event.project_id, r, v) for r, v in sorted(event.limits.items())],
-                )
-            elif isinstance(event, model.QuotaLimitsReset):
-                cur.execute("DELETE FROM quota_limits WHERE project_id = %s",
-                            (event.project_id,))
-            elif isinstance(event, model.QuotaUsageClaimed):
-                cur.execute(
-                    "INSERT INTO quota_claims (project_id, instance_id, instances, cores, ram)"
-                    " VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                    (event.project_id, event.instance_id, event.instances, event.cores,
-                     event.ram),
-                )
-            elif isinstance(event, model.QuotaUsageReleased):
-                cur.execute(
-                    "DELETE FROM quota_claims WHERE project_id = %s AND instance_id = %s",
-                    (event.project_id, event.instance_id),
-                )
-            elif isinstance(event, model.QuotaVolumeClaimed):
-                cur.execute(
-                    "INSERT INTO quota_claims (project_id, instance_id, instances, cores, ram,"
-                    " volumes, gigabytes) VALUES (%s, %s, 0, 0, 0, 1, %s) ON CONFLICT DO NOTHING",
-                    (event.project_id, event.volume_id, event.gigabytes),
-                )
-            elif isinstance(event, model.QuotaSnapshotClaimed):
-                cur.execute(
-                    "INSERT INTO quota_claims (project_id, instance_id, instances, cores, ram,"
-                    " snapshots, gigabytes) VALUES (%s, %s, 0, 0, 0, 1, %s)"
-                    " ON CONFLICT DO NOTHING",
-                    (event.project_id, event.snapshot_id, event.gigabytes),
-                )
-            elif isinstance(event, model.QuotaVolumeReleased | model.QuotaSnapshotReleased):
-                gone = (event.volume_id if isinstance(event, model.QuotaVolumeReleased)
-                        else event.snapshot_id)
-                cur.execute(
-                    "DELETE FROM quota_claims WHERE project_id = %s AND instance_id = %s",
-                    (event.project_id, gone),
-                )
+    out = Statements()
+    for _entry, event in items:
+        if isinstance(event, model.QuotaLimitsSet):
+            out.add_many(
+                "INSERT INTO quota_limits (project_id, resource, hard_limit)"
+                " VALUES (%s, %s, %s) ON CONFLICT (project_id, resource)"
+                " DO UPDATE SET hard_limit = EXCLUDED.hard_limit",
+                [(event.project_id, r, v) for r, v in sorted(event.limits.items())],
+            )
+        elif isinstance(event, model.QuotaLimitsReset):
+            out.add("DELETE FROM quota_limits WHERE project_id = %s",
+                    (event.project_id,))
+        elif isinstance(event, model.QuotaUsageClaimed):
+            out.add(
+                "INSERT INTO quota_claims (project_id, instance_id, instances, cores, ram)"
+                " VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                (event.project_id, event.instance_id, event.instances, event.cores,
+                 event.ram),
+            )
+        elif isinstance(event, model.QuotaUsageReleased):
+            out.add(
+                "DELETE FROM quota_claims WHERE project_id = %s AND instance_id = %s",
+                (event.project_id, event.instance_id),
+            )
+        elif isinstance(event, model.QuotaVolumeClaimed):
+            out.add(
+                "INSERT INTO quota_claims (project_id, instance_id, instances, cores, ram,"
+                " volumes, gigabytes) VALUES (%s, %s, 0, 0, 0, 1, %s) ON CONFLICT DO NOTHING",
+                (event.project_id, event.volume_id, event.gigabytes),
+            )
+        elif isinstance(event, model.QuotaSnapshotClaimed):
+            out.add(
+                "INSERT INTO quota_claims (project_id, instance_id, instances, cores, ram,"
+                " snapshots, gigabytes) VALUES (%s, %s, 0, 0, 0, 1, %s)"
+                " ON CONFLICT DO NOTHING",
+                (event.project_id, event.snapshot_id, event.gigabytes),
+            )
+        elif isinstance(event, model.QuotaVolumeReleased | model.QuotaSnapshotReleased):
+            gone = (event.volume_id if isinstance(event, model.QuotaVolumeReleased)
+                    else event.snapshot_id)
+            out.add(
+                "DELETE FROM quota_claims WHERE project_id = %s AND instance_id = %s",
+                (event.project_id, gone),
+            )
+    out.send(conn)

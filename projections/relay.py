@@ -18,7 +18,7 @@ import psycopg
 from psycopg import sql
 
 from messaging import nats as bus
-from messaging.subjects import Subjects, subject_host
+from messaging.subjects import Subjects
 from projections.log import CHANNEL, LogEntry, read_after_async
 
 log = logging.getLogger(__name__)
@@ -45,9 +45,8 @@ async def publish(js: Any, subjects: Subjects, entries: list[LogEntry]) -> None:
     """Publish ``entries`` and wait until JetStream has acknowledged every one."""
     batch = []
     for entry in entries:
-        message = entry.message()
-        subject = subjects.event(message.event.aggregate, subject_host(message.event),
-                                 message.type)
+        message = entry.stored_message()  # the stored event as it is: no decode, no encode
+        subject = subjects.event(entry.aggregate, entry.host, message.type)
         batch.append((subject, _encoder.encode(message), message.id))
     await bus.publish_batch(js, batch)
 

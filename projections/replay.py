@@ -26,7 +26,7 @@ from migrations.runner import VIEWS_SCHEMA, create_views
 from projections import faults
 from projections.faults import ViewFault
 from projections.log import head
-from projections.projector import NAME, catch_up
+from projections.projector import BATCH, NAME, REBUILD_BATCH, catch_up
 
 NEXT_SCHEMA = f"{VIEWS_SCHEMA}_next"
 OLD_SCHEMA = f"{VIEWS_SCHEMA}_old"
@@ -76,7 +76,8 @@ def _live_position(conn: psycopg.Connection[Any]) -> int:
 def _fill(conn: psycopg.Connection[Any], schema: str, upto: int) -> None:
     """Bring ``schema``'s views to ``upto``; raise ReplayFailed for the rebuild
     if a view in it is stuck."""
-    while catch_up(conn, schema, upto=upto):
+    batch = REBUILD_BATCH if schema == NEXT_SCHEMA else BATCH
+    while catch_up(conn, schema, upto=upto, batch=batch):
         pass
     if schema == NEXT_SCHEMA and (stuck := faults.stuck(conn, schema)):
         raise ReplayFailed(upto, stuck)

@@ -11,7 +11,7 @@ import pytest
 from commands.messages import BootInstance, Caller
 from domain.events import InstanceCreateRequested
 from messaging import nats as bus
-from messaging.subjects import Subjects
+from messaging.subjects import Subjects, subject_host
 from messaging.wire import EventMessage
 from projections import relay
 from projections.log import read_after, read_after_async
@@ -83,3 +83,22 @@ async def test_a_relay_that_crashed_after_publishing_republishes_without_duplica
         assert await relay.position(conn, "relay") == logged[-1]
     published = await stream_messages(js, subjects)
     assert [m.position for m in published] == logged
+
+
+async def test_the_relay_sends_the_stored_events_as_the_messages_and_subjects_decoding_gives(
+    database_url: str, js: bus.JetStream, subject_prefix: str
+) -> None:
+    subjects = Subjects(subject_prefix)
+    boot_some(database_url, 5)
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+        entries = await read_after_async(conn, 0, 100_000)
+        assert await relay.pump(conn, js, subjects) == len(entries)
+    sub = await js.subscribe(subjects.all_events(), ordered_consumer=True)
+    try:
+        msgs = [await sub.next_msg(timeout=2) for _ in entries]
+    finally:
+        await sub.unsubscribe()
+    decoded = [entry.message() for entry in entries]
+    assert [msgspec.json.decode(m.data, type=EventMessage) for m in msgs] == decoded
+    assert [m.subject for m in msgs] == [
+        subjects.event(d.event.aggregate, subject_host(d.event), d.type) for d in decoded]
