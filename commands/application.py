@@ -327,11 +327,12 @@ class NimbusApplication(Application[uuid.UUID]):
         found: dict[uuid.UUID, Aggregate[Any] | None] = {}
         for aggregate_id in ids:
             try:
-                cached: Aggregate[Any] = cache.get(aggregate_id)
+                cached = cache.get(aggregate_id)
             except KeyError:
-                found[aggregate_id] = None
-            else:  # a copy: the cached one may be brought up to date meanwhile
-                found[aggregate_id] = cached.__deepcopy__({})
+                cached = None
+            # a copy: the cached one may be brought up to date meanwhile
+            found[aggregate_id] = cached.__deepcopy__({}) if isinstance(cached, Aggregate) \
+                else None
         try:
             stored = self._recorder.select_after(
                 [(i, a.version if a is not None else 0) for i, a in found.items()])
