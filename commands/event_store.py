@@ -8,8 +8,13 @@ reading that message (``ClientRead``), holds the event table's lock, every
 later writer queues behind it, and no server-side timeout fires while the
 server reads a message. So here:
 
-* an append is sent as plain statements, each flushed whole before its answer
-  is awaited (``Recorder``);
+* an append is ONE plain statement, flushed whole before its answer is
+  awaited: ``nimbus_append`` (migrations/events) locks the log, notifies and
+  inserts, and autocommit makes the statement its transaction, so the log's
+  lock is held from the insert to its commit, never across a round trip to
+  the client (``Recorder``);
+* the aggregates a batch decides on are brought up to date in one query
+  (``Recorder.select_after``), not one query each;
 * every session carries ``SessionBounds``: how long it may wait for a lock,
   run a statement, sit idle inside a transaction, or wait for a connection.
   A writer that cannot get the lock in time fails, and an idle holder is cut
@@ -179,13 +184,20 @@ class Recorder(PostgresApplicationRecorder):
 
     def insert_events(self, stored_events: Sequence[StoredEvent],
                       **kwargs: Any) -> Sequence[int] | None:
-        with (self.datastore.get_connection() as conn, conn.transaction(),
-              conn.cursor() as curs):
-            self._insert_events(curs, stored_events, **kwargs)
-            if not stored_events:
-                return None
-            self._insert_stored_events(curs, stored_events, **kwargs)  # lock, notify, insert
-            return self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        """Append in one round trip: ``nimbus_append`` (migrations/events)
+        takes the log's lock, notifies and inserts in one statement, which
+        autocommit makes its own transaction; the events' log positions."""
+        if not stored_events:
+            return None
+        statement = SQL("SELECT * FROM {schema}.nimbus_append(%s::{schema}.{type}[])").format(
+            schema=Identifier(self.datastore.schema),
+            type=Identifier(self.stored_event_type_name))
+        events = [self.construct_pg_stored_event(s.originator_id, s.originator_version,
+                                                 s.topic, s.state) for s in stored_events]
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            assert conn.autocommit  # the statement is the transaction
+            curs.execute(statement, (events,), prepare=True)
+            return [int(row["nimbus_append"]) for row in curs.fetchall()]
 
     def insert_decided(self, decide: Callable[[], Sequence[StoredEvent]]) -> Sequence[int]:
         """Take the log's lock first, then ``decide`` the events and append
@@ -221,6 +233,25 @@ class Recorder(PostgresApplicationRecorder):
                                   originator_version=row["originator_version"],
                                   topic=row["topic"], state=bytes(row["state"]))
                       for row in rows if row["originator_id"] is not None]
+
+    def select_after(self, versions: Sequence[tuple[UUID, int]]) -> list[StoredEvent]:
+        """In one query: the events of each aggregate after the version
+        given for it (0: all of them), in version order."""
+        statement = SQL(
+            "SELECT e.originator_id, e.originator_version, e.topic, e.state"
+            " FROM unnest(%s::uuid[], %s::bigint[]) AS k(id, version)"
+            " JOIN {schema}.{table} AS e"
+            " ON e.originator_id = k.id AND e.originator_version > k.version"
+            " ORDER BY e.originator_id, e.originator_version"
+        ).format(schema=Identifier(self.datastore.schema),
+                 table=Identifier(self.events_table_name))
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, ([i for i, _ in versions], [v for _, v in versions]),
+                         prepare=True)
+            rows = curs.fetchall()
+        return [StoredEvent(originator_id=row["originator_id"],
+                            originator_version=row["originator_version"],
+                            topic=row["topic"], state=bytes(row["state"])) for row in rows]
 
     # the library's query without its retry loop
     select_events = inspect.unwrap(PostgresApplicationRecorder.select_events)

@@ -73,7 +73,8 @@ class InstanceCommands:
                     description=cmd.description)))
             return [*made, *claims]
 
-        return _accepted(self.app.execute(cmd.request_id, lambda: self._load(ids[0]), decide))
+        return _accepted(self.app.execute(cmd.request_id, lambda: self._load(ids[0]), decide,
+                                          touches=ids))
 
     def act(self, cmd: InstanceCommand) -> Accepted:
         """A host operation: reboot, pause, unpause, suspend, resume, stop, start, delete."""
@@ -93,7 +94,7 @@ class InstanceCommands:
             return [(instance, asked), *((aggregate, None) for aggregate in detached)]
 
         return _accepted(self.app.execute(cmd.request_id, lambda: self._load(instance_id),
-                                          decide))
+                                          decide, touches=[instance_id]))
 
     def change(self, cmd: InstanceChange) -> Accepted:
         """Lock, unlock, rename or change metadata: decided and done at once."""
@@ -101,7 +102,7 @@ class InstanceCommands:
         return _accepted(self.app.execute(
             cmd.request_id, lambda: self._load(instance_id),
             lambda instance, at: [(instance, instance_changes.decide(
-                _visible(instance, cmd.caller), cmd, at))]))
+                _visible(instance, cmd.caller), cmd, at))], touches=[instance_id]))
 
     def record_outcome(self, outcome: HostOutcome) -> int | None:
         """Record a host's report as an event; a repeated report writes nothing.
@@ -120,7 +121,7 @@ class InstanceCommands:
             return [(instance, event), *released]
 
         return self.app.execute(None, lambda: self._load(instance_id), decide,
-                                answer=nothing).position
+                                answer=nothing, touches=[instance_id]).position
 
     def instance(self, instance_id: str, caller: Caller) -> model.Instance:
         return _visible(self._load(_parse_id(instance_id)), caller)

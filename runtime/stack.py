@@ -7,6 +7,9 @@ others, so a broken stack never looks healthy: a lost database fails the
 relay and the projector at once, every other database wait is bounded
 (``session_bounds``), and the stack stops saying so in one line. This is the
 only module that knows every concrete class.
+
+uvicorn parses HTTP with httptools (a dependency; its C parser costs a
+fraction of h11's per request), which it picks by itself when installed.
 """
 
 from __future__ import annotations

@@ -64,8 +64,9 @@ def wait_until(condition: Callable[[], bool], what: str) -> None:
 def writers_waiting_for_the_log(database_url: str) -> int:
     with psycopg.connect(database_url, autocommit=True) as conn:
         row = conn.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-            " AND wait_event_type = 'Lock' AND query ILIKE 'LOCK TABLE%'").fetchone()
+            "SELECT count(*) FROM pg_locks WHERE NOT granted"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            f" AND relation = '{EVENTS_TABLE}'::regclass").fetchone()
     return int(row[0]) if row else 0
 
 

@@ -183,3 +183,37 @@ def test_a_follower_sees_every_event_of_many_concurrent_writers_once_in_order(
     # a transaction that lost a race leaves a gap in the numbers, never a hole)
     assert seen == stored
     assert set(committed) <= set(seen)
+
+
+def test_one_query_brings_several_aggregates_up_to_date_from_the_versions_held(
+    app: Commands,
+) -> None:
+    first, second = boot(app, "r-one"), boot(app, "r-two")
+    spawned(app, first, "r-one")
+    never = UUID(int=7)
+    recorder = app.app._recorder
+    found = recorder.select_after([(UUID(first), 1), (UUID(second), 0), (never, 0)])
+    assert [(UUID(str(s.originator_id)), s.originator_version) for s in found] == sorted(
+        [(UUID(first), 2), (UUID(second), 1)])
+    fetched = app.app._stored_many([UUID(first), UUID(second), never])
+    held_first, held_second = fetched[UUID(first)], fetched[UUID(second)]
+    assert fetched[never] is None
+    assert held_first is not None and held_first.version == 2
+    assert held_first.state.vm_state == model.VmState.ACTIVE
+    assert held_second is not None and held_second.version == 1
+
+
+def test_an_append_is_one_statement_that_answers_each_event_with_its_log_position(
+    app: Commands, database_url: str,
+) -> None:
+    instance_id = boot(app, "r-boot")
+    with psycopg.connect(database_url) as conn:
+        before = conn.execute("SELECT max(notification_id) FROM nimbus_events").fetchone()
+    assert before is not None
+    position = app.instances.record_outcome(HostOutcome(
+        instance_id=instance_id, request_id="r-boot", host="h1", ok=True, at=datetime.now(UTC)))
+    assert position == before[0] + 1
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute("SELECT originator_id, originator_version FROM nimbus_events"
+                           " WHERE notification_id = %s", (position,)).fetchone()
+    assert row == (UUID(instance_id), 2)
