@@ -79,7 +79,7 @@ def rate_row(row: Row, value: float, unit: str, baseline: float, what: str,
     row.measured, row.why_not = True, None
     row.value, row.unit = round(value, 1), unit
     row.baseline, row.baseline_unit, row.baseline_what = round(baseline, 1), unit, what
-    row.ratio = round(value / baseline, 3) if baseline else None
+    row.ratio = float(f"{value / baseline:.3g}") if baseline else None  # 3 significant digits
     row.met = met(row.ratio) if row.ratio is not None else False
     row.figures.update(figures)
     return row

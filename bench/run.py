@@ -322,6 +322,15 @@ def grown(at: Place, pieces: list[growth.Piece], size: int, args: argparse.Names
     return made
 
 
+def caught_up(at: Place, args: argparse.Namespace, extras: list[tuple[str, str]]) -> None:
+    """Wait for the views to catch up on a grown log, and say how fast they did."""
+    caught = views_catch_up(at.database_url, args.growth_timeout)
+    extras.append((f"views caught up on {caught['events']:,} events",
+                   f"{caught['seconds']} s ({caught['events_per_second']} "
+                   f"events/s, {caught['behind']} behind)"))
+    settle(at.database_url)
+
+
 def measure(args: argparse.Namespace) -> tuple[dict[str, Row], list[tuple[str, str]],
                                                dict[str, Any]]:
     rows = empty_rows()
@@ -348,11 +357,7 @@ def measure(args: argparse.Namespace) -> tuple[dict[str, Row], list[tuple[str, s
                 pieces = growth.template(conn)  # the run's own tenants, copied at both sizes
             made = grown(at, pieces, SMALL_LOG, args, extras)
             with stacks.up():
-                caught = views_catch_up(at.database_url, args.growth_timeout)
-                extras.append((f"views caught up on {caught['events']:,} events",
-                               f"{caught['seconds']} s ({caught['events_per_second']} "
-                               f"events/s, {caught['behind']} behind)"))
-                settle(at.database_url)
+                caught_up(at, args, extras)
                 if len(servers) >= 2:
                     small = command_latency(user, servers[0], args) | {"log": made.size}
         with phase("replay", notes):
@@ -363,11 +368,7 @@ def measure(args: argparse.Namespace) -> tuple[dict[str, Row], list[tuple[str, s
             with phase(f"log to {args.growth_events:,} events", notes):
                 made = grown(at, pieces, args.growth_events, args, extras)
                 with stacks.up():
-                    caught = views_catch_up(at.database_url, args.growth_timeout)
-                    extras.append((f"views caught up on {caught['events']:,} events",
-                                   f"{caught['seconds']} s ({caught['events_per_second']} "
-                                   f"events/s, {caught['behind']} behind)"))
-                    settle(at.database_url)
+                    caught_up(at, args, extras)
                     large = command_latency(user, servers[1], args) | {"log": made.size}
         if small and large and small["p50_s"] and large["p50_s"]:
             row = rows["growth_latency"]
