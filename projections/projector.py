@@ -210,28 +210,55 @@ def catch_up(
     return len(entries)
 
 
-def run(database_url: str, stop: threading.Event) -> None:
-    """Follow the log until ``stop`` is set (blocking; run it in a thread)."""
-    with (
-        psycopg.connect(database_url, autocommit=True) as listener,
-        psycopg.connect(database_url, autocommit=True) as conn,
-    ):
-        listener.execute(sql.SQL("LISTEN {}").format(sql.Identifier(CHANNEL)))
-        delay = RETRY_FIRST
-        while not stop.is_set():
-            try:
-                if catch_up(conn) == BATCH:
-                    continue
-                delay = RETRY_FIRST
-            except psycopg.Error as exc:
-                # The attempt failed, not an event (see cannot_apply), e.g. a
-                # replay swapped the views under a waiting batch: the batch
-                # rolled back, so try it again after a while.
-                log.warning("projector batch rolled back, retrying in %.1f s: %s", delay, exc)
-                stop.wait(delay)
-                delay = min(delay * 2, RETRY_LAST)
+def _follow(conn: psycopg.Connection[Any], listener: psycopg.Connection[Any],
+            stop: threading.Event) -> None:
+    """Apply batches as the log grows, until ``stop``; raise OperationalError
+    once either connection is lost for good."""
+    delay = RETRY_FIRST
+    while not stop.is_set():
+        try:
+            if catch_up(conn) == BATCH:
                 continue
-            # Wake on the next insert, or look again after a short while.
-            for _ in listener.notifies(timeout=0.5, stop_after=1):
-                pass
+            delay = RETRY_FIRST
+        except psycopg.Error as exc:
+            if conn.broken or conn.closed:
+                raise psycopg.OperationalError(f"the connection is lost: {exc}") from exc
+            # The attempt failed, not an event (see cannot_apply), e.g. a
+            # replay swapped the views under a waiting batch: the batch
+            # rolled back, so try it again after a while.
+            log.warning("projector batch rolled back, retrying in %.1f s: %s", delay, exc)
+            stop.wait(delay)
+            delay = min(delay * 2, RETRY_LAST)
+            continue
+        # Wake on the next insert, or look again after a short while.
+        for _ in listener.notifies(timeout=0.5, stop_after=1):
+            pass
+
+
+APPLICATION_NAME = "nimbus-projector"  # how its sessions are told apart in pg_stat_activity
+
+
+def run(database_url: str, stop: threading.Event) -> None:
+    """Follow the log until ``stop`` is set (blocking; run it in a thread).
+
+    A lost connection (the server restarted, the session was terminated) is
+    opened again, waiting longer each time, instead of retrying a batch on a
+    connection that can never answer again."""
+    delay = RETRY_FIRST
+    while not stop.is_set():
+        try:
+            with (
+                psycopg.connect(database_url, autocommit=True,
+                                application_name=APPLICATION_NAME) as listener,
+                psycopg.connect(database_url, autocommit=True,
+                                application_name=APPLICATION_NAME) as conn,
+            ):
+                listener.execute(sql.SQL("LISTEN {}").format(sql.Identifier(CHANNEL)))
+                delay = RETRY_FIRST
+                _follow(conn, listener, stop)
+        except psycopg.OperationalError as exc:
+            log.warning("projector lost the database, connecting again in %.1f s: %s",
+                        delay, exc)
+            stop.wait(delay)
+            delay = min(delay * 2, RETRY_LAST)
     log.info("projector stopped")

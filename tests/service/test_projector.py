@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 from uuid import uuid4
 
@@ -18,6 +19,7 @@ from projections import instances, projector
 from projections.log import head, read_after
 from projections.projector import catch_up
 from projections.replay import replay
+from tests.support.polling import eventually_sync
 
 CALLER = Caller(user_id="u", project_id="p")
 
@@ -149,3 +151,41 @@ def test_a_view_whose_fold_meets_an_event_it_does_not_know_stops_there_naming_it
                            "UnknownEvent: VolumeCreateRequested is not an event a instance"
                            " handles")]
         assert conn.execute("SELECT status FROM views.volumes").fetchall() == [("creating",)]
+
+
+def test_a_projector_whose_sessions_are_terminated_connects_again_and_goes_on(
+        database_url: str) -> None:
+    stop = threading.Event()
+    follower = threading.Thread(target=projector.run, args=(database_url, stop))
+    follower.start()
+    try:
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            history(database_url, 1)
+            eventually_sync(lambda: at_head(conn), what="the first boot projected")
+            terminated = conn.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE application_name = %s AND datname = current_database()",
+                (projector.APPLICATION_NAME,)).fetchone()
+            assert terminated == (2,)
+            before = head(conn)
+            boot(database_url, "after-terminate")  # written while it has no session
+            assert head(conn) > before
+            eventually_sync(lambda: at_head(conn), what="the later boot projected")
+    finally:
+        stop.set()
+        follower.join(30)
+    assert not follower.is_alive()
+
+
+def boot(database_url: str, request_id: str) -> None:
+    app = Commands.open(database_url, ["h1"])
+    try:
+        app.instances.boot(BootInstance(request_id=request_id, caller=CALLER, name=request_id,
+                                        flavor_ref="2", image_ref="cirros-0.6.2-x86_64-disk"))
+    finally:
+        app.close()
+
+
+def at_head(conn: psycopg.Connection[tuple[object, ...]]) -> bool:
+    position = conn.execute("SELECT position FROM views.tracking").fetchone()
+    return position == (head(conn),) and head(conn) > 0
