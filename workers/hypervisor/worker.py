@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 import msgspec
 
@@ -74,37 +75,26 @@ def converge(guests: HypervisorHost, instance_id: str, request: ev.AnyInstanceRe
             if state is GuestState.SHUTOFF:
                 guests.start(instance_id)
         case ev.InstancePauseRequested():
-            if state is GuestState.RUNNING:
-                guests.pause(instance_id)
-            elif state is not GuestState.PAUSED:
-                raise GuestError(f"cannot pause guest {instance_id}: it is {state}")
+            _move(instance_id, state, "pause", {GuestState.RUNNING: guests.pause},
+                  done=GuestState.PAUSED)
         case ev.InstanceUnpauseRequested():
-            if state is GuestState.PAUSED:
-                guests.resume(instance_id)
-            elif state is not GuestState.RUNNING:
-                raise GuestError(f"cannot unpause guest {instance_id}: it is {state}")
+            _move(instance_id, state, "unpause", {GuestState.PAUSED: guests.resume},
+                  done=GuestState.RUNNING)
         case ev.InstanceRebootRequested():
             _reboot(guests, instance_id, state, hard=request.hard)
         case ev.InstanceSuspendRequested():
-            if state is GuestState.RUNNING:
-                guests.save(instance_id)
-            elif state is not GuestState.SUSPENDED:
-                raise GuestError(f"cannot suspend guest {instance_id}: it is {state}")
+            _move(instance_id, state, "suspend", {GuestState.RUNNING: guests.save},
+                  done=GuestState.SUSPENDED)
         case ev.InstanceResumeRequested():
-            if state is GuestState.SUSPENDED:
-                guests.start(instance_id)
-            elif state is not GuestState.RUNNING:
-                raise GuestError(f"cannot resume guest {instance_id}: it is {state}")
+            _move(instance_id, state, "resume", {GuestState.SUSPENDED: guests.start},
+                  done=GuestState.RUNNING)
         case ev.InstanceStopRequested():
-            if state in (GuestState.RUNNING, GuestState.PAUSED):
-                guests.destroy(instance_id)
-            elif state is not GuestState.SHUTOFF:
-                raise GuestError(f"cannot stop guest {instance_id}: it is {state}")
+            _move(instance_id, state, "stop", {GuestState.RUNNING: guests.destroy,
+                                               GuestState.PAUSED: guests.destroy},
+                  done=GuestState.SHUTOFF)
         case ev.InstanceStartRequested():
-            if state is GuestState.SHUTOFF:
-                guests.start(instance_id)
-            elif state is not GuestState.RUNNING:
-                raise GuestError(f"cannot start guest {instance_id}: it is {state}")
+            _move(instance_id, state, "start", {GuestState.SHUTOFF: guests.start},
+                  done=GuestState.RUNNING)
         case ev.InstanceDeleteRequested():
             if state in (GuestState.RUNNING, GuestState.PAUSED):
                 guests.destroy(instance_id)
@@ -114,6 +104,16 @@ def converge(guests: HypervisorHost, instance_id: str, request: ev.AnyInstanceRe
                 guests.undefine(instance_id)
         case _:
             unknown_event(request, "hypervisor host")
+
+
+def _move(instance_id: str, state: GuestState, verb: str,
+          acts: dict[GuestState, Callable[[str], None]], *, done: GuestState) -> None:
+    """Act on a guest in one of the states ``acts`` names; a guest already in
+    ``done`` needs nothing (a request delivered again); any other is refused."""
+    if state in acts:
+        acts[state](instance_id)
+    elif state is not done:
+        raise GuestError(f"cannot {verb} guest {instance_id}: it is {state}")
 
 
 def _reboot(guests: HypervisorHost, instance_id: str, state: GuestState, *, hard: bool) -> None:
