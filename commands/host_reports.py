@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from typing import Any
 
 import msgspec
@@ -42,19 +43,24 @@ class HostReports:
         self.database_url = database_url
         self._conn: psycopg.Connection[Any] | None = None
         self._closed = False
+        # a report still recording in its thread when the service stops must
+        # finish before the close, or it opens a connection nobody closes
+        self._guard = threading.Lock()
 
     def record(self, report: HostReport) -> None:
-        if self._closed:  # a report answered late must not open a connection nobody closes
-            raise StoreUnavailable("The host reports are closed: the service is stopping.")
-        self.hosts.register(report)
-        conn = self._connection()
-        conn.execute(_BEAT, (report.host, msgspec.json.encode(report).decode()))
+        with self._guard:
+            if self._closed:
+                raise StoreUnavailable("The host reports are closed: the service is stopping.")
+            self.hosts.register(report)
+            conn = self._connection()
+            conn.execute(_BEAT, (report.host, msgspec.json.encode(report).decode()))
 
     def close(self) -> None:
-        self._closed = True
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        with self._guard:
+            self._closed = True
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
 
     def _connection(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed:
