@@ -58,7 +58,7 @@ from domain import registry
 from domain.base import Event
 from domain.registry import Kind
 from migrations.runner import VIEWS_SCHEMA
-from projections import catalog, faults, hosts, identity, instances, quotas, volumes
+from projections import catalog, faults, hosts, identity, instances, networks, quotas, volumes
 from projections.faults import ViewFault
 from projections.log import CHANNEL, LogEntry, read_after
 
@@ -94,6 +94,9 @@ PROJECTIONS: tuple[Projection, ...] = (
     Projection("volumes", reads(registry.VOLUME), volumes.apply_volumes),
     Projection("snapshots", reads(registry.SNAPSHOT), volumes.apply_snapshots),
     Projection("backups", reads(registry.BACKUP), volumes.apply_backups),
+    Projection("networks", reads(registry.NETWORK), networks.apply_networks),
+    Projection("ports", reads(registry.PORT), networks.apply_ports),
+    Projection("routers", reads(registry.ROUTER), networks.apply_routers),
 )
 
 Decoded = tuple[LogEntry, Event | Exception]  # an entry and its event, or why it has none

@@ -1,5 +1,5 @@
-"""The network answers the clients need before a network service exists."""
+"""Neutron v2.0: networks, subnets, ports, routers, the extension list and quotas."""
 
-from api.network import networks, quotas, versions
+from api.network import extensions, networks, ports, quotas, routers, subnets, versions
 
-RESOURCES = (versions, quotas, networks)
+RESOURCES = (versions, extensions, quotas, networks, subnets, ports, routers)
