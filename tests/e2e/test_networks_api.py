@@ -117,6 +117,12 @@ async def test_bad_input_is_refused_in_neutrons_words_and_writes_nothing(
         "network_id": net["id"], "fixed_ips": [{"ip_address": "10.2.0.9"}]}})
     assert "10.2.0.9 is in use" in neutron_error(again, 409, "IpAddressInUse")
 
+    tiny = await post(http, "subnet", {"network_id": other["id"], "cidr": "10.7.0.0/30"})
+    assert tiny["allocation_pools"] == [{"start": "10.7.0.2", "end": "10.7.0.2"}]
+    last = await post(http, "port", {"network_id": other["id"]})
+    full = await http.post(f"{N}/ports", json={"port": {"network_id": other["id"]}})
+    assert "No more IP addresses" in neutron_error(full, 409, "IpAddressGenerationFailure")
+
     member = member_token(running_stack, "proj-a")
     neutron_error(await http.get(f"{N}/networks/{net['id']}", headers=member), 404,
                   "NetworkNotFound")
@@ -132,9 +138,9 @@ async def test_bad_input_is_refused_in_neutrons_words_and_writes_nothing(
     names = {n["name"] for n in (await http.get(f"{N}/networks")).json()["networks"]}
     assert names == {"a", "b"}
     assert [s["id"] for s in (await http.get(f"{N}/subnets")).json()["subnets"]] == [
-        sub["id"]]
+        sub["id"], tiny["id"]]
     assert [p["id"] for p in (await http.get(f"{N}/ports")).json()["ports"]] == [
-        taken["id"]]
+        taken["id"], last["id"]]
 
 
 async def test_a_shared_or_external_network_is_seen_by_every_project_but_changed_by_its_own(
