@@ -78,6 +78,9 @@ class NetworkCommands:
         """The network as the write side knows it now (for a caller allowed to see it)."""
         return model.existing(self._network(network_id).current, network_id, _scope(caller))
 
+    def port(self, port_id: str, caller: Caller) -> port_model.Port:
+        return port_model.existing(self._port(port_id).current, port_id, _scope(caller))
+
     # ---- networks and subnets ---------------------------------------------
 
     def create_network(self, caller: Caller, request_id: str, *, name: str,

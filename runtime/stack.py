@@ -275,8 +275,8 @@ async def serve(
         "projector": lambda: asyncio.to_thread(projector.run, bounded_url, projector_stop),
         "ingester": lambda: ingest.run(
             _required(commands).instances, _required(commands).volumes,
-            _required(commands).snapshots, _required(commands).backups, nats_url, subjects,
-            stop),
+            _required(commands).snapshots, _required(commands).backups,
+            _required(commands).networks, nats_url, subjects, stop),
     }
     started: dict[str, Awaitable[None]] = {n: runnable[n]() for n in runnable if n in parts}
     if "hypervisor" in parts:
