@@ -11,7 +11,7 @@ create names the same thing.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from commands.application import Aggregate, Change, NimbusApplication, Written
@@ -24,6 +24,7 @@ from domain import quota as quota_model
 from domain import router as router_model
 from domain import security_group as sg_model
 from domain.errors import InvalidInput, NotFound
+from domain.events import Nic
 from domain.registry import (
     FLOATING_IP,
     NETWORK,
@@ -73,6 +74,34 @@ class NetworkCommands:
 
     def _quota(self, project_id: str) -> Aggregate[quota_model.Quota]:
         return self.app.load_or_new(quota_model.quota_id(project_id), QUOTA)
+
+    def load_port(self, port_id: str) -> Aggregate[port_model.Port]:
+        return self._port(port_id)
+
+    def load_network(self, network_id: str) -> Aggregate[model.Network]:
+        return self._network(network_id)
+
+    def unplug(self, nics: Iterable[Nic], *, request_id: str, at: datetime) -> list[Change]:
+        """A deleted server's ports: those its boot made are deleted (their addresses
+        given back), the ones it was given are only unbound."""
+        changes: list[Change] = []
+        networks: dict[str, Aggregate[model.Network]] = {}
+        for nic in nics:
+            port = self._port(nic.port_id)
+            state = port.current
+            if state is None or state.deleted:
+                continue
+            if not nic.owned:
+                changes.append((port, port_model.PortUnbound(at=at, request_id=request_id)))
+                continue
+            network = networks.setdefault(state.network_id, self._network(state.network_id))
+            released = model.release(network.state, str(port.id), request_id=request_id,
+                                     at=at)
+            if released is not None:
+                network.record(released)  # so the next port of the network sees it
+            changes += [(port, port_model.delete(state, request_id=request_id, at=at)),
+                        (network, None)]
+        return changes
 
     def network(self, network_id: str, caller: Caller) -> model.Network:
         """The network as the write side knows it now (for a caller allowed to see it)."""
@@ -164,7 +193,8 @@ class NetworkCommands:
                      device_owner: str = "", project_id: str | None = None,
                      gateway: bool = False) -> list[Change]:
         """A new port's events and its address's, for any command that makes one
-        (a port create, a boot, a router interface)."""
+        (a port create, a boot, a router interface). Several in one decision
+        must share each network's aggregate (load it once)."""
         state = model.existing(network.current, str(network.id), _scope(caller))
         for group in security_groups:
             sg_model.existing(self.app.load_or_new(parse_id(group, "Security group"),
@@ -173,12 +203,14 @@ class NetworkCommands:
         mac = model.mac_of(port.id)
         allocated = model.allocate(state, owner=str(port.id), request_id=request_id, at=at,
                                    subnet_id=subnet_id, ip=fixed_ip, mac=mac, gateway=gateway)
+        # recorded now, so another port of the same decision sees this address taken
+        network.record(allocated)
         created = port_model.PortCreated(
             at=at, request_id=request_id, project_id=project_id or caller.project_id,
             network_id=str(network.id), name=name, mac_address=mac,
             fixed_ips=(port_model.FixedIp(allocated.subnet_id, allocated.ip),),
             device_id=device_id, device_owner=device_owner, security_groups=security_groups)
-        return [(port, created), (network, allocated)]
+        return [(port, created), (network, None)]
 
     def create_port(self, caller: Caller, request_id: str, network_id: str, *, name: str = "",
                     fixed_ip: str | None = None, subnet_id: str | None = None,

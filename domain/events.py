@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+import msgspec
+
 from domain.base import Event
 
 
@@ -26,6 +28,17 @@ class InstanceRequested(InstanceEvent, frozen=True, kw_only=True):
 
     host: str
     user_id: str
+
+
+class Nic(msgspec.Struct, frozen=True, kw_only=True):
+    """A server's network interface: its port, the port's MAC, and the bridge
+    of the port's network that the hypervisor plugs it into."""
+
+    port_id: str
+    network_id: str
+    mac: str
+    bridge: str
+    owned: bool = True  # made by the boot (deleted with the server), else only unbound
 
 
 class InstanceCreateRequested(InstanceRequested, frozen=True, kw_only=True):
@@ -44,6 +57,7 @@ class InstanceCreateRequested(InstanceRequested, frozen=True, kw_only=True):
     reservation_id: str = ""
     launch_index: int = 0
     description: str | None = None
+    nics: list[Nic] = []
 
 
 class InstancePauseRequested(InstanceRequested, frozen=True, kw_only=True):

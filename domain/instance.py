@@ -155,6 +155,7 @@ class Instance(msgspec.Struct, frozen=True, kw_only=True):
     locked: bool = False
     locked_by_admin: bool = False
     locked_reason: str | None = None
+    nics: tuple[ev.Nic, ...] = ()
 
 
 def create(
@@ -163,7 +164,7 @@ def create(
     key_name: str | None = None, public_key: str | None = None,
     metadata: dict[str, str] | None = None, user_data: str | None = None,
     availability_zone: str = "nova", reservation_id: str = "", launch_index: int = 0,
-    description: str | None = None,
+    description: str | None = None, nics: list[ev.Nic] | None = None,
 ) -> ev.InstanceCreateRequested:
     """Boot: the first event of every instance."""
     return ev.InstanceCreateRequested(
@@ -173,6 +174,7 @@ def create(
         key_name=key_name, public_key=public_key, metadata=dict(metadata or {}),
         user_data=user_data, availability_zone=availability_zone,
         reservation_id=reservation_id, launch_index=launch_index, description=description,
+        nics=list(nics or ()),
     )
 
 
@@ -256,7 +258,7 @@ def evolve(state: Instance | None, event: ev.InstanceEvent, instance_id: str) ->
             public_key=event.public_key, metadata=dict(event.metadata),
             user_data=event.user_data, availability_zone=event.availability_zone,
             reservation_id=event.reservation_id, launch_index=event.launch_index,
-            description=event.description,
+            description=event.description, nics=tuple(event.nics),
         )
     assert state is not None, "an instance starts with InstanceCreateRequested"
     match event:
