@@ -18,6 +18,7 @@ from commands.application import Aggregate, Change, NimbusApplication, Written
 from commands.lookups import parse_id
 from commands.messages import Caller
 from domain import floating_ip as fip_model
+from domain import instance as instance_model
 from domain import network as model
 from domain import port as port_model
 from domain import quota as quota_model
@@ -27,6 +28,7 @@ from domain.errors import InvalidInput, NotFound
 from domain.events import Nic
 from domain.registry import (
     FLOATING_IP,
+    INSTANCE,
     NETWORK,
     NETWORK_FABRIC,
     PORT,
@@ -285,7 +287,9 @@ class NetworkCommands:
 
     def activate_ports(self, host: str, port_ids: list[str],
                        request_id: str) -> Written[port_model.Port] | None:
-        """Ports the network host ``host`` reported applied become ACTIVE."""
+        """Ports the network host ``host`` reported applied become ACTIVE, and
+        each server holding one hears its interface is plugged (in the same
+        transaction: a boot waiting for it and this meet on the instance)."""
         if not port_ids:
             return None
         first, *rest = port_ids
@@ -293,13 +297,31 @@ class NetworkCommands:
         def decide(port: Aggregate[port_model.Port], at: datetime) -> list[Change]:
             changes: list[Change] = []
             for aggregate in [port, *(self._port(p) for p in rest)]:
-                if aggregate.current is not None:
-                    changes.append((aggregate, port_model.activate(
-                        aggregate.current, host=host, request_id=request_id, at=at)))
+                state = aggregate.current
+                if state is None:
+                    continue
+                activated = port_model.activate(state, host=host, request_id=request_id,
+                                                at=at)
+                changes.append((aggregate, activated))
+                if activated is not None and state.device_owner == port_model.SERVER_OWNER:
+                    changes += self._plugged(state, request_id, at)
             return changes
 
         return self.app.execute(None, lambda: self._port(first), decide,
                                 touches=[parse_id(p, "Port") for p in port_ids])
+
+    def _plugged(self, port: port_model.Port, request_id: str, at: datetime) -> list[Change]:
+        """The server holding ``port`` hears it is plugged (a device id naming no
+        instance of nimbus, which Neutron allows, hears nothing)."""
+        try:
+            instance_id = uuid.UUID(port.device_id)
+        except ValueError:
+            return []
+        instance = self.app.find(INSTANCE, instance_id)
+        if instance is None:
+            return []
+        return [(instance, instance_model.vif_plugged(instance.state, port.id,
+                                                      request_id=request_id, at=at))]
 
     # ---- floating IPs ----------------------------------------------------------
 

@@ -134,6 +134,20 @@ class InstanceSpawned(InstanceOutcome, frozen=True, kw_only=True):
     pass
 
 
+class InstanceGuestStarted(InstanceEvent, frozen=True, kw_only=True):
+    """The host started a booting guest whose ports are not all plugged yet: the
+    boot ends (``InstanceSpawned``) once they are (Nova's network-vif-plugged)."""
+
+    answers: ClassVar[bool] = False
+
+
+class InstanceVifPlugged(InstanceEvent, frozen=True, kw_only=True):
+    """A port of the instance went ACTIVE: its network host serves it."""
+
+    port_id: str
+    answers: ClassVar[bool] = False
+
+
 class InstancePaused(InstanceOutcome, frozen=True, kw_only=True):
     pass
 
@@ -214,4 +228,6 @@ AnyInstanceEvent = (
     | InstanceUpdated
     | InstanceMetadataUpdated
     | InstanceMetadataItemDeleted
+    | InstanceGuestStarted
+    | InstanceVifPlugged
 )

@@ -286,7 +286,10 @@ class Scenario:
         nets.activate_ports("network1", [port], "golden-port-active")
         server, host = self.boot(caller, "golden-boot-networked", "networked",
                                  networks=[NicRequest(network_id=private)])
-        self.host_outcome(server, "golden-boot-networked", host)
+        self.host_outcome(server, "golden-boot-networked", host)  # the guest runs, unplugged
+        tick()
+        (nic,) = self.cloud.instances.instance(server, caller).nics
+        nets.activate_ports("network1", [nic.port_id], "golden-network1-plugged")
         self.act(DeleteInstance(request_id="golden-delete-networked", caller=caller,
                                 instance_id=server), host)
         tick()

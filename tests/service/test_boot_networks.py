@@ -6,12 +6,14 @@ unbinds a port the user brought."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 
 from commands.instances import instance_id_for
 from commands.messages import BootInstance, Caller, DeleteInstance, NicRequest
 from domain.errors import Conflict, InvalidInput, NotFound
+from messaging.wire import HostOutcome
 from tests.support.cloud import IMAGE, open_cloud
 
 OWNER = Caller(user_id="u1", project_id="p1")
@@ -86,3 +88,36 @@ def test_a_boot_asking_for_a_taken_address_writes_nothing(database_url: str) -> 
 
 def _instance_ids(request_id: str, count: int) -> list[uuid.UUID]:
     return [instance_id_for(request_id, i) for i in range(count)]
+
+
+@pytest.mark.parametrize("first", ["guest", "port"])
+def test_a_boot_ends_once_its_guest_runs_and_its_port_is_served_whichever_comes_first(
+        database_url: str, first: str) -> None:
+    cloud = open_cloud(database_url, ["h1"])
+    try:
+        nets = cloud.networks
+        net = nets.create_network(OWNER, "net", name="private").state.id
+        nets.create_subnet(OWNER, "sub", net, name="", cidr="10.0.0.0/24")
+        accepted = cloud.instances.boot(boot("boot", NicRequest(network_id=net)))
+        instance = cloud.instances.instance(accepted.instance_id, OWNER)
+        (nic,) = instance.nics
+
+        def guest_runs() -> None:
+            cloud.instances.record_outcome(HostOutcome(
+                instance_id=instance.id, request_id="boot", host=instance.host, ok=True,
+                at=datetime.now(UTC)))
+
+        def port_served() -> None:
+            nets.activate_ports("network1", [nic.port_id], "network-network1-9")
+
+        steps = [guest_runs, port_served] if first == "guest" else [port_served, guest_runs]
+        steps[0]()
+        assert cloud.instances.instance(instance.id, OWNER).vm_state == "building"
+        steps[1]()
+        done = cloud.instances.instance(instance.id, OWNER)
+        assert (done.vm_state, done.task_state, done.plugged) == (
+            "active", None, frozenset({nic.port_id}))
+        steps[0]()  # a report delivered again changes nothing
+        assert cloud.instances.instance(instance.id, OWNER).vm_state == "active"
+    finally:
+        cloud.close()
