@@ -94,6 +94,11 @@ class Settings(msgspec.Struct, kw_only=True):
     max_request_body_bytes: int = 114688
     # a body must arrive within this (408); an image upload may not pause this long
     request_body_timeout_seconds: float = 30.0
+    # the metadata service guests reach at 169.254.169.254 (the network host DNATs it here)
+    metadata_host: str = "127.0.0.1"  # the seed's metadata_host
+    metadata_port: int = 8775  # the seed's metadata_port
+    # what a metadata proxy signs X-Instance-ID with; None: generated once, kept in state_dir
+    metadata_proxy_shared_secret: str | None = None
 
     @property
     def state_path(self) -> Path:

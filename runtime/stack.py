@@ -29,6 +29,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from api.app import Role, create_app
 from api.context import ApiSettings, Context
+from api.metadata.service import MetadataContext, create_metadata_app
 from api.revocations import RevocationCache
 from api.tokens import TokenSigner
 from commands import host_reports, ingest
@@ -61,8 +62,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # the parts `nimbus up` runs, and `nimbus run` offers; these need the database
-PARTS = frozenset({"api", "relay", "projector", "ingester", "hypervisor", "storage"})
-DATABASE_PARTS = frozenset({"api", "relay", "projector", "ingester"})
+PARTS = frozenset({"api", "relay", "projector", "ingester", "hypervisor", "storage",
+                   "metadata"})
+DATABASE_PARTS = frozenset({"api", "relay", "projector", "ingester", "metadata"})
 GRACE_SECONDS = 10  # what requests in flight get to finish when the stack stops
 
 
@@ -221,6 +223,19 @@ async def ensure_catalog(settings: Settings, commands: Commands) -> None:
     await asyncio.to_thread(ensure_defaults, commands.flavors, commands.images)
 
 
+async def _until(server: uvicorn.Server, stop: asyncio.Event) -> None:
+    """Serve until ``stop`` is set (the API's server is stopped by ``serve`` itself)."""
+    async def stopper() -> None:
+        await stop.wait()
+        server.should_exit = True
+
+    watching = asyncio.ensure_future(stopper())
+    try:
+        await server.serve()
+    finally:
+        watching.cancel()
+
+
 def _first_line(error: BaseException) -> str:
     return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
@@ -261,7 +276,7 @@ async def serve(
         commands.volume_types = types
         await ensure_catalog(settings, commands)
     pool: AsyncConnectionPool[Any] | None = None
-    if "api" in parts and api_role != "command":
+    if ("api" in parts and api_role != "command") or "metadata" in parts:
         pool = AsyncConnectionPool(bounded_url, min_size=2, max_size=10, open=False,
                                    timeout=bounds.connect_timeout or 30.0,
                                    check=AsyncConnectionPool.check_connection)
@@ -293,6 +308,13 @@ async def serve(
             started[f"storage-{host}"] = storage_worker.run(
                 nats_url, subjects.prefix, host, volume_backing(settings, host), exporter,
                 settings.state_path / "backups" / host, stop)
+    if "metadata" in parts:
+        metadata = uvicorn.Server(uvicorn.Config(
+            create_metadata_app(MetadataContext(
+                views=_required(pool), shared_secret=credentials.metadata_secret(settings))),
+            host=settings.metadata_host, port=settings.metadata_port, log_level="warning",
+            lifespan="off", timeout_graceful_shutdown=GRACE_SECONDS))
+        started["metadata"] = _until(metadata, stop)
     if "ingester" in parts:
         started["host-reports"] = host_reports.run(
             _required(commands).hosts, bounded_url, nats_url, subjects.prefix, stop)

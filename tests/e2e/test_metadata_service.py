@@ -12,7 +12,9 @@ import pytest
 from psycopg_pool import AsyncConnectionPool
 
 from api.metadata.service import MetadataContext, create_metadata_app, signature
+from runtime import credentials
 from tests.support.cloud import IMAGE
+from tests.support.polling import eventually
 from tests.support.stack import RunningStack
 
 PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMc9apYODuCMDlNQ8vfLiNA7jq0vRbsbwfC/QJiqoK7k"
@@ -76,3 +78,25 @@ async def test_a_request_it_cannot_tie_to_an_instance_is_refused(
     anonymous = await metadata.get("/openstack/latest/meta_data.json")
     assert anonymous.status_code == 404
     assert (await metadata.get("/2001-01-01/meta-data/", headers=forged)).status_code == 404
+
+
+async def test_the_stack_serves_it_on_the_metadata_port_with_its_own_secret(
+        running_stack: RunningStack) -> None:
+    settings = running_stack.settings
+    booted = await running_stack.http.post("/compute/v2.1/servers", json={"server": {
+        "name": "vm", "flavorRef": "1", "imageRef": IMAGE}})
+    server = booted.json()["server"]["id"]
+    secret = credentials.metadata_secret(settings)
+    async with httpx.AsyncClient(
+            base_url=f"http://{settings.metadata_host}:{settings.metadata_port}") as guest:
+        signed = {"X-Instance-ID": server, "X-Instance-ID-Signature": signature(secret, server)}
+        answer = await eventually(lambda: _found(guest, signed))
+        assert answer.json()["uuid"] == server
+        wrong = {**signed, "X-Instance-ID-Signature": signature(SECRET, server)}
+        assert (await guest.get("/openstack/latest/meta_data.json",
+                                headers=wrong)).status_code == 403
+
+
+async def _found(guest: httpx.AsyncClient, headers: dict[str, str]) -> httpx.Response | None:
+    answer = await guest.get("/openstack/latest/meta_data.json", headers=headers)
+    return answer if answer.status_code == 200 else None  # the view may lag the boot
