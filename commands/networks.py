@@ -40,6 +40,10 @@ from domain.registry import (
 NAMESPACE = uuid.UUID("3f9d2b71-6a0e-4c58-8e13-7b4a2d9c6f05")
 
 
+# the default network's id (the one a client found before networks were served)
+DEFAULT_NETWORK_ID = uuid.uuid5(uuid.NAMESPACE_URL, "nimbus:network:private")
+
+
 def new_id(request_id: str, what: str = "") -> uuid.UUID:
     return uuid.uuid5(NAMESPACE, f"{request_id}{what}")
 
@@ -116,8 +120,10 @@ class NetworkCommands:
 
     def create_network(self, caller: Caller, request_id: str, *, name: str,
                        external: bool = False, shared: bool = False,
-                       admin_state_up: bool = True, mtu: int = 1500) -> Written[model.Network]:
-        network_id = new_id(request_id)
+                       admin_state_up: bool = True, mtu: int = 1500,
+                       network_id: uuid.UUID | None = None) -> Written[model.Network]:
+        """A new network (its id from the request's unless given)."""
+        network_id = network_id or new_id(request_id)
 
         def decide(network: Aggregate[model.Network], at: datetime) -> list[Change]:
             fabric = self._fabric()
@@ -129,6 +135,17 @@ class NetworkCommands:
 
         return self.app.execute(request_id, lambda: self._network(network_id), decide,
                                 touches=[network_id, model.FABRIC_ID])
+
+    def ensure_default(self, *, project_id: str, name: str, cidr: str) -> None:
+        """The fixed network every cloud starts with (nova-network's first
+        ``nova-manage network create``), shared, made once: its requests are
+        answered as before on every later start, even after an admin deleted it."""
+        admin = Caller(user_id="nimbus", project_id=project_id, is_admin=True)
+        network = self.create_network(admin, "nimbus-default-network", name=name,
+                                      shared=True, network_id=DEFAULT_NETWORK_ID).state
+        if not network.deleted:
+            self.create_subnet(admin, "nimbus-default-subnet", network.id,
+                               name=f"{name}-subnet", cidr=cidr)
 
     def update_network(self, caller: Caller, request_id: str, network_id: str, *,
                        name: str | None = None, admin_state_up: bool | None = None,

@@ -51,6 +51,9 @@ from runtime.host_requests import HostRequests
 from runtime.settings import Settings
 from workers.hypervisor import heartbeat, worker
 from workers.hypervisor.libvirt_adapter import empty_host_uri
+from workers.network import worker as network_worker
+from workers.network.port import NetworkHost
+from workers.network.recorded import RecordedNetworkHost
 from workers.storage import worker as storage_worker
 from workers.storage.file_backing import FileBacking
 from workers.storage.lio_exporter import LioExporter
@@ -63,7 +66,7 @@ T = TypeVar("T")
 
 # the parts `nimbus up` runs, and `nimbus run` offers; these need the database
 PARTS = frozenset({"api", "relay", "projector", "ingester", "hypervisor", "storage",
-                   "metadata"})
+                   "network", "metadata"})
 DATABASE_PARTS = frozenset({"api", "relay", "projector", "ingester", "metadata"})
 GRACE_SECONDS = 10  # what requests in flight get to finish when the stack stops
 
@@ -221,6 +224,13 @@ async def ensure_catalog(settings: Settings, commands: Commands) -> None:
         log.warning("uploads cut off by a stop, their images queued again: %s",
                     ", ".join(given_up))
     await asyncio.to_thread(ensure_defaults, commands.flavors, commands.images)
+    await asyncio.to_thread(commands.networks.ensure_default, project_id=settings.admin_project,
+                            name=settings.network_label, cidr=settings.fixed_range)
+
+
+def network_host(settings: Settings, host: str) -> NetworkHost:
+    """The network host ``host`` renders on (settings ``network_driver``)."""
+    return RecordedNetworkHost(settings.state_path / "network" / host)
 
 
 async def _until(server: uvicorn.Server, stop: asyncio.Event) -> None:
@@ -308,6 +318,10 @@ async def serve(
             started[f"storage-{host}"] = storage_worker.run(
                 nats_url, subjects.prefix, host, volume_backing(settings, host), exporter,
                 settings.state_path / "backups" / host, stop)
+    if "network" in parts:
+        for host in settings.network_hosts:
+            started[f"network-{host}"] = network_worker.run(
+                nats_url, subjects.prefix, host, network_host(settings, host), stop)
     if "metadata" in parts:
         metadata = uvicorn.Server(uvicorn.Config(
             create_metadata_app(MetadataContext(
