@@ -18,7 +18,7 @@ import msgspec
 
 from commands.backups import BackupCommands
 from commands.instances import InstanceCommands
-from commands.networks import NetworkCommands
+from commands.network_reports import NetworkReports
 from commands.snapshots import SnapshotCommands
 from commands.volumes import VolumeCommands
 from domain import registry
@@ -45,15 +45,9 @@ def step_recorders(volumes: VolumeCommands, snapshots: SnapshotCommands,
             registry.BACKUP.name: backups.record_outcome}
 
 
-def record_network(networks: NetworkCommands, applied: NetworkApplied) -> None:
-    """The ports a network host rendered become ACTIVE."""
-    networks.activate_ports(applied.host, applied.ports,
-                            f"network-{applied.host}-{applied.position}")
-
-
 async def run(instances: InstanceCommands, volumes: VolumeCommands,
               snapshots: SnapshotCommands, backups: BackupCommands,
-              networks: NetworkCommands, nats_url: str, subjects: Subjects,
+              networks: NetworkReports, nats_url: str, subjects: Subjects,
               stop: asyncio.Event) -> None:
     """Record outcomes until ``stop`` is set."""
 
@@ -93,7 +87,7 @@ async def run(instances: InstanceCommands, volumes: VolumeCommands,
                     return
                 await asyncio.to_thread(record, outcome)
             elif isinstance(outcome, NetworkApplied):
-                await asyncio.to_thread(record_network, networks, outcome)
+                await asyncio.to_thread(networks.record, outcome)
             else:
                 await asyncio.to_thread(instances.record_outcome, outcome)
 

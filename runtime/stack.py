@@ -38,6 +38,7 @@ from commands.catalog import ensure_defaults
 from commands.event_store import SessionBounds, StoreUnavailable
 from commands.identity import IdentityCommands
 from commands.image_files import ImageFiles
+from commands.network_reports import NetworkReports
 from commands.services import CloudLimits, Commands
 from domain import volume_types
 from domain.host import AllocationRatios, Capacity
@@ -293,6 +294,8 @@ async def serve(
         await pool.open()
     api = (await Api.open(settings, commands, pool, database_url, bounds, types, nats_url,
                           api_role) if "api" in parts else None)
+    network_reports = (NetworkReports(commands.networks, bounded_url)
+                       if commands is not None else None)
     projector_stop = threading.Event()
     runnable: dict[str, Callable[[], Awaitable[None]]] = {
         "api": lambda: _required(api).server.serve(),
@@ -301,7 +304,7 @@ async def serve(
         "ingester": lambda: ingest.run(
             _required(commands).instances, _required(commands).volumes,
             _required(commands).snapshots, _required(commands).backups,
-            _required(commands).networks, nats_url, subjects, stop),
+            _required(network_reports), nats_url, subjects, stop),
     }
     started: dict[str, Awaitable[None]] = {n: runnable[n]() for n in runnable if n in parts}
     if "hypervisor" in parts:
@@ -356,6 +359,8 @@ async def serve(
             await api.close()
         if pool is not None:
             await pool.close()
+        if network_reports is not None:
+            network_reports.close()
         if commands is not None:
             commands.close()
     failures = {name: r for name, r in zip(tasks.values(), results, strict=True)

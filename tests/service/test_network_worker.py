@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import asyncio
 
+import psycopg
+
 from commands import ingest
 from commands.messages import Caller
+from commands.network_reports import NetworkReports
 from commands.services import Commands
 from domain import security_group as sg
 from messaging.nats import connect
@@ -49,11 +52,12 @@ async def test_a_bound_port_is_rendered_with_its_group_and_floating_ip_then_goes
     subjects = Subjects(subject_prefix)
     stop = asyncio.Event()
     host = RecordingHost()
+    reports = NetworkReports(nets, database_url)
     nc = await connect(nats_url)
     tasks = [
         asyncio.ensure_future(relay.run(database_url, nats_url, subjects, stop)),
         asyncio.ensure_future(ingest.run(cloud.instances, cloud.volumes, cloud.snapshots,
-                                         cloud.backups, nets, nats_url, subjects, stop)),
+                                         cloud.backups, reports, nats_url, subjects, stop)),
         asyncio.ensure_future(worker.serve(nc, subjects, "network1", host, stop)),
     ]
     try:
@@ -75,6 +79,18 @@ async def test_a_bound_port_is_rendered_with_its_group_and_floating_ip_then_goes
 
         await eventually(active, what="the port ACTIVE")
         last = host.plans[-1]
+
+        def reported() -> tuple[int, str] | None:
+            with psycopg.connect(database_url) as conn:
+                row = conn.execute("SELECT position, digest FROM network_hosts"
+                                   " WHERE host = 'network1'").fetchone()
+            return (int(row[0]), str(row[1])) if row else None
+
+        # what it rendered is on record, for drift to be seen (later plans that
+        # render the same, such as after the port's own activation, are not reported)
+        on_record = await asyncio.to_thread(reported)
+        assert on_record is not None and on_record[1] == host.rendered
+        assert on_record[0] in {p.position for p in host.plans if digest(p) == host.rendered}
         assert [(n.bridge, n.cidr, n.gateway, [h.ip for h in n.hosts]) for n in last.networks] \
             == [("br100", "10.0.0.0/24", "10.0.0.1", ["10.0.0.2"])]
         (rendered,) = last.ports
@@ -105,4 +121,5 @@ async def test_a_bound_port_is_rendered_with_its_group_and_floating_ip_then_goes
         stop.set()
         await asyncio.gather(*tasks)
         await nc.close()
+        reports.close()
         cloud.close()

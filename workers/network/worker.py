@@ -88,7 +88,7 @@ class NetworkWorker:
         self.folded = Folded()
         self._changed = asyncio.Event()
         self._behind: set[str] = {kind.name for kind in KINDS}  # kinds not caught up yet
-        self._reported = -1
+        self._reported: tuple[int, str] = (-1, "")  # the position and digest last reported
 
     async def follow(self, kind: str, stop: asyncio.Event) -> None:
         """Fold one kind's events from the stream's start; caught up once none is pending."""
@@ -125,14 +125,17 @@ class NetworkWorker:
             await self._report(plan, applied)
 
     async def _report(self, plan: HostPlan, applied: Applied) -> None:
+        """Report a render that changed what the host serves, or that serves ports
+        not ACTIVE yet (a report the ingester lost is then sent again)."""
         waiting = self.folded.inactive(plan)
-        if not waiting or plan.position <= self._reported:
+        position, digest = self._reported
+        if plan.position <= position or (not waiting and applied.digest == digest):
             return
         report = NetworkApplied(host=self.host, position=plan.position, digest=applied.digest,
                                 ports=waiting, at=self._clock())
         await publish(self._js, self._subjects.network_outcome(self.host),
                       msgspec.json.encode(report), msg_id=f"network:{self.host}:{plan.position}")
-        self._reported = plan.position
+        self._reported = (plan.position, applied.digest)
 
 
 async def serve(nc: Connection, subjects: Subjects, host: str, network: NetworkHost,
