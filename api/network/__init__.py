@@ -1,5 +1,5 @@
 """The network answers the clients need before a network service exists."""
 
-from api.network import networks, quotas, versions
+from api.network import agents, networks, quotas, versions
 
-RESOURCES = (versions, quotas, networks)
+RESOURCES = (versions, quotas, networks, agents)
