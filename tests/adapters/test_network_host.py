@@ -208,7 +208,8 @@ def test_the_same_plan_twice_changes_nothing_also_after_a_restart_or_a_lost_reco
     # once, with one of each address, rule and lease
     (host.state_dir / RENDERED).unlink()
     assert restarted.observe() is None
-    assert restarted.apply(first).digest == digest(first)
+    converged = restarted.apply(first)
+    assert (converged.changed, converged.digest) == (False, digest(first))  # nothing to redo
     assert restarted.observe() == digest(first)
     assert addresses(host.namespace, "brpub") == brpub
     assert addresses(host.namespace, "br100") == ["10.0.0.1/24"]
@@ -216,6 +217,37 @@ def test_the_same_plan_twice_changes_nothing_also_after_a_restart_or_a_lost_reco
     assert restarted.dnsmasq.pids() == pid
     assert (host.state_dir / "dnsmasq" / "br100.hosts").read_text() == hosts_file
     assert len(hosts_file.splitlines()) == 2
+
+
+def test_a_crash_half_way_through_a_new_plan_converges_on_the_next_apply(
+        host: NamespaceNetworkHost) -> None:
+    one, two = port(1), port(2, rules=SSH_ONLY)
+    host.apply(plan(1, [one]))
+    grown = plan(2, [one, two], floating=[Floating(floating_ip="172.24.4.10", fixed_ip=two.ip)])
+    # killed after the links and dnsmasq, before nft and the record
+    host.links.reconcile(grown)
+    host.dnsmasq.reconcile(grown)
+    assert host.observe() is None
+    loads = host.nft.loads
+    assert host.apply(grown).changed
+    assert host.nft.loads == loads + 1 and host.observe() == digest(grown)
+    assert addresses(host.namespace, "brpub") == ["172.24.4.1/24", "172.24.4.10/32"]
+    rules = nft_table(host)[1]
+    assert not host.apply(grown).changed and nft_table(host)[1] == rules
+
+
+def test_drift_from_the_record_is_observed_and_rendered_away_by_the_next_apply(
+        host: NamespaceNetworkHost) -> None:
+    one = port(1)
+    rendered = plan(1, [one], metadata="10.0.0.1:8775")
+    host.apply(rendered)
+    subprocess.run(["ip", "netns", "exec", host.namespace, "nft", "delete", "table", "inet",
+                    "nimbus"], check=True)
+    subprocess.run(["ip", "-n", host.namespace, "link", "del", one.device], check=True)
+    assert host.observe() is None
+    assert host.apply(rendered).changed
+    assert host.observe() == digest(rendered)
+    assert link_index(host.namespace, one.device) is not None
 
 
 def test_a_dnsmasq_that_died_is_started_again_on_the_next_apply(

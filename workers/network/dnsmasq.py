@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from workers.network import namespace
-from workers.network.plan import HostPlan, NetworkPlan, first_host, netmask
+from workers.network.plan import HostPlan, NetworkPlan, dhcp_start, netmask
 from workers.network.port import NetworkHostError
 
 LEASE_TIME = "120s"
@@ -50,7 +50,7 @@ def command_line(network: NetworkPlan, files: Files) -> list[str]:
         "dnsmasq", "--strict-order", "--bind-interfaces", "--conf-file=",
         f"--pid-file={files.pid}", f"--listen-address={network.gateway}",
         "--except-interface=lo",
-        f"--dhcp-range=set:{tag},{first_host(network.cidr)},static,{netmask(network.cidr)},"
+        f"--dhcp-range=set:{tag},{dhcp_start(network)},static,{netmask(network.cidr)},"
         f"{LEASE_TIME}",
         f"--dhcp-hostsfile={files.hosts}",
         f"--dhcp-option=tag:{tag},option:router,{network.gateway}",
@@ -82,10 +82,18 @@ class Dnsmasq:
             changed |= self._serve(network, Files(self.folder, bridge))
         return changed
 
-    def all_running(self, plan: HostPlan) -> bool:
-        """Whether every DHCP network's dnsmasq runs with the command line it needs."""
-        return all(self.running_pid(Files(self.folder, n.bridge), command_line(n, Files(
-            self.folder, n.bridge))) is not None for n in plan.networks if n.dhcp)
+    def matches(self, plan: HostPlan) -> bool:
+        """Whether every DHCP network's dnsmasq runs with the command line and the
+        hosts file it needs, and no other runs."""
+        serving = {n.bridge: n for n in plan.networks if n.dhcp}
+        if {p.stem for p in self.folder.glob("*.pid")} - set(serving):
+            return False
+        for bridge, network in serving.items():
+            files = Files(self.folder, bridge)
+            if (self.running_pid(files, command_line(network, files)) is None
+                    or _read(files.hosts) != hosts_file(network)):
+                return False
+        return True
 
     def pids(self) -> dict[str, int]:
         """bridge -> pid of each live dnsmasq this adapter started (by its pid file)."""

@@ -15,13 +15,16 @@ is rendered and written only once every part matches, and every part reads
 the host back (links from the kernel, dnsmasq from /proc and its hosts files,
 the nft table's fingerprint from the kernel), so a crash between rendering and
 recording converges on the next apply without a duplicate address, rule or
-lease. The one check done even when the digest matches is that each network's
-dnsmasq still runs: one that died is started again.
+lease. Before trusting the record, ``observe`` checks the host still holds it
+(links, dnsmasq and its hosts files, the nft table's fingerprint), so a
+dnsmasq that died or a table somebody flushed is rendered again on the next
+apply; all of that is read only and takes milliseconds.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -34,6 +37,8 @@ from workers.network.links import Links, ensure_namespace, remove_namespace
 from workers.network.nft import Nft
 from workers.network.plan import Applied, HostPlan, digest, encode, problems
 from workers.network.port import IllegalPlan
+
+log = logging.getLogger(__name__)
 
 SYSCTLS = {"net.ipv4.ip_forward": "1", "net.bridge.bridge-nf-call-iptables": "1"}
 RENDERED = "rendered.json"
@@ -56,10 +61,8 @@ class NamespaceNetworkHost:
             raise IllegalPlan(found)
         wanted = digest(plan)
         if self.observe() == wanted:
-            if self.dnsmasq.all_running(plan):
-                return Applied(position=plan.position, digest=wanted, changed=False)
-        else:
-            self._rendered.unlink(missing_ok=True)
+            return Applied(position=plan.position, digest=wanted, changed=False)
+        self._rendered.unlink(missing_ok=True)
         self.state_dir.mkdir(parents=True, exist_ok=True)
         changed = ensure_namespace(self.namespace)
         namespace.set_sysctls(self.namespace, SYSCTLS)
@@ -70,12 +73,23 @@ class NamespaceNetworkHost:
         return Applied(position=plan.position, digest=wanted, changed=changed)
 
     def observe(self) -> str | None:
-        """The digest of the plan recorded as rendered, while the namespace exists."""
+        """The digest of the plan recorded as rendered, when the host still holds
+        it: the namespace exists, its links, dnsmasq processes and hosts files and
+        nft table match that plan (read back from the kernel, /proc and the files).
+        None when nothing is rendered or the host drifted from the record; the next
+        apply then renders again (a dnsmasq that died is started again)."""
         if not namespace.exists(self.namespace):
             return None
         try:
             rendered = msgspec.json.decode(self._rendered.read_bytes(), type=HostPlan)
         except (OSError, msgspec.ValidationError, msgspec.DecodeError):
+            return None
+        drift = self.links.drift(rendered)
+        if drift:
+            log.warning("network host %s drifted from its record: %s", self.namespace,
+                        "; ".join(drift))
+            return None
+        if not (self.dnsmasq.matches(rendered) and self.nft.matches(rendered)):
             return None
         return digest(rendered)
 

@@ -115,6 +115,38 @@ class Links:
             changed |= self._remove_unwanted(ip, want, segments)
         return changed
 
+    def drift(self, plan: HostPlan) -> list[str]:
+        """How the namespace's links differ from the plan (read only); [] when they
+        match. Segment links are checked by their master only, whatever their kind."""
+        want = wanted(plan)
+        found = []
+        with self._netns() as ip:
+            links = _links(ip)
+            for name, addresses_wanted in want.bridges.items():
+                bridge = links.get(name)
+                if bridge is None or not bridge.up:
+                    found.append(f"bridge {name} is missing or down")
+                    continue
+                present = {(a.get("address"), a["prefixlen"])
+                           for a in ip.get_addr(family=2, index=bridge.index)}
+                if present != set(addresses_wanted):
+                    found.append(f"bridge {name} has {sorted(present)}")
+            for device, (bridge_name, _) in want.ports.items():
+                port, bridge = links.get(device), links.get(bridge_name)
+                if port is None or bridge is None or port.master != bridge.index or not port.up:
+                    found.append(f"port {device} is missing, down or off {bridge_name}")
+            for network in plan.networks:
+                if network.segment is not None and not any(
+                        link.alias == ALIAS + "segment" and link.master is not None
+                        and link.master == getattr(links.get(network.bridge), "index", None)
+                        for link in links.values()):
+                    found.append(f"bridge {network.bridge} lacks its segment link")
+            keep = set(want.bridges) | set(want.ports) | {guest_device(d) for d in want.ports}
+            found += [f"{link.name} is no longer planned" for link in links.values()
+                      if link.alias.startswith(ALIAS) and link.name not in keep
+                      and link.alias != ALIAS + "segment"]
+        return found
+
     @contextmanager
     def _netns(self) -> Iterator[NetNS]:
         try:

@@ -177,12 +177,15 @@ class Nft:
         self.loads = 0  # how many times nft was run to replace the table
 
     def reconcile(self, plan: HostPlan) -> bool:
-        text = render(plan)
-        if self.loaded_fingerprint() == fingerprint(text):
+        if self.matches(plan):
             return False
-        namespace.run(self.namespace, ["nft", "-f", "-"], stdin=script(text))
+        namespace.run(self.namespace, ["nft", "-f", "-"], stdin=script(render(plan)))
         self.loads += 1
         return True
+
+    def matches(self, plan: HostPlan) -> bool:
+        """Whether the kernel holds the table rendered from ``plan``."""
+        return self.loaded_fingerprint() == fingerprint(render(plan))
 
     def loaded_fingerprint(self) -> str | None:
         """The comment of the table in the kernel; None when there is no table."""

@@ -144,9 +144,11 @@ def netmask(cidr: str) -> str:
     return str(ipaddress.ip_network(cidr, strict=False).netmask)
 
 
-def first_host(cidr: str) -> str:
-    """The first usable address: where dnsmasq's static range starts."""
-    return str(next(ipaddress.ip_network(cidr, strict=False).hosts()))
+def dhcp_start(network: NetworkPlan) -> str:
+    """Where dnsmasq's static range starts: the first host address that is not
+    the gateway (nova's ``dhcp_start``)."""
+    hosts = ipaddress.ip_network(network.cidr, strict=False).hosts()
+    return str(next(h for h in hosts if str(h) != network.gateway))
 
 
 def problems(plan: HostPlan) -> list[str]:
