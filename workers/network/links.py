@@ -22,15 +22,22 @@ without it (an uplink somebody enslaved to ``brpub``, the underlay) are left
 alone, and ours that the plan no longer names are deleted. Everything is read
 back from the kernel, so a crash half-way converges on the next apply without
 a duplicate address or link.
+
+Changes go through pyroute2. The read-back (every link and address of the
+namespace, on every apply and observe) comes from iproute2's JSON dump
+(``ip -n NS -j``), which is about fifteen times faster than pyroute2's
+decoding at a thousand ports (35 ms against 0.5 s for 2000 links here).
 """
 
 from __future__ import annotations
 
 import errno
+import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from pyroute2 import NetNS, netns
 from pyroute2.netlink.exceptions import NetlinkError
@@ -42,7 +49,6 @@ from workers.network.port import NetworkHostError
 log = logging.getLogger(__name__)
 
 ALIAS = "nimbus:"
-IFF_UP = 1
 VXLAN_PORT = 4789
 MAX_VLAN_ID = 4094
 PROBE = "nimbusprobe"  # the throwaway VLAN link of the 8021q probe
@@ -68,29 +74,37 @@ class _Link:
     name: str
     kind: str | None
     alias: str
-    master: int | None
+    master: str | None  # the name of the bridge it is enslaved to
     up: bool
     mac: str
     vni: int | None
+    addresses: set[tuple[str, int]] = field(default_factory=set)  # IPv4 (address, prefix)
 
 
 @dataclass
 class _Wanted:
     """The links one plan asks for, by name and role."""
 
-    bridges: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # name -> addrs
-    segments: dict[str, tuple[str, int]] = field(default_factory=dict)  # bridge -> (kind, id)
+    bridges: dict[str, set[tuple[str, int]]] = field(default_factory=dict)  # name -> addrs
+    segments: dict[str, int] = field(default_factory=dict)  # bridge -> segment id
     ports: dict[str, tuple[str, str]] = field(default_factory=dict)  # device -> (bridge, mac)
+
+    def names(self) -> set[str]:
+        """Every link of ours the plan keeps (segment links by either kind's name)."""
+        return (set(self.bridges) | set(self.ports) | {guest_device(d) for d in self.ports}
+                | {f"{kind}{s}" for s in self.segments.values() for kind in ("vlan", "vx")})
 
 
 def wanted(plan: HostPlan) -> _Wanted:
     want = _Wanted()
     bridges = {n.network_id: n.bridge for n in plan.networks}
     for network in plan.networks:
-        want.bridges[network.bridge] = [(network.gateway, prefix_length(network.cidr))]
+        want.bridges[network.bridge] = {(network.gateway, prefix_length(network.cidr))}
+        if network.segment is not None:
+            want.segments[network.bridge] = network.segment
     if plan.public_cidr is not None and plan.public_gateway is not None:
-        want.bridges[PUBLIC_BRIDGE] = [(plan.public_gateway, prefix_length(plan.public_cidr)),
-                                       *((f.floating_ip, 32) for f in plan.floating)]
+        want.bridges[PUBLIC_BRIDGE] = {(plan.public_gateway, prefix_length(plan.public_cidr)),
+                                       *((f.floating_ip, 32) for f in plan.floating)}
     for port in plan.ports:
         want.ports[port.device] = (bridges[port.network_id], port.mac.lower())
     return want
@@ -107,44 +121,38 @@ class Links:
     def reconcile(self, plan: HostPlan) -> bool:
         """Make the namespace's links match the plan; True when anything changed."""
         want = wanted(plan)
-        segments = {n.bridge: n.segment for n in plan.networks if n.segment is not None}
         with self._netns() as ip:
-            changed = self._bridges(ip, want)
-            changed |= self._segments(ip, segments)
-            changed |= self._ports(ip, want)
-            changed |= self._remove_unwanted(ip, want, segments)
+            changed = self._remove_unwanted(ip, want, read_links(self.namespace))
+            links = read_links(self.namespace)
+            changed |= self._bridges(ip, want, links)
+            changed |= self._segments(ip, want, links)
+            changed |= self._ports(ip, want, links)
         return changed
 
     def drift(self, plan: HostPlan) -> list[str]:
         """How the namespace's links differ from the plan (read only); [] when they
-        match. Segment links are checked by their master only, whatever their kind."""
+        match."""
         want = wanted(plan)
+        links = read_links(self.namespace)
         found = []
-        with self._netns() as ip:
-            links = _links(ip)
-            for name, addresses_wanted in want.bridges.items():
-                bridge = links.get(name)
-                if bridge is None or not bridge.up:
-                    found.append(f"bridge {name} is missing or down")
-                    continue
-                present = {(a.get("address"), a["prefixlen"])
-                           for a in ip.get_addr(family=2, index=bridge.index)}
-                if present != set(addresses_wanted):
-                    found.append(f"bridge {name} has {sorted(present)}")
-            for device, (bridge_name, _) in want.ports.items():
-                port, bridge = links.get(device), links.get(bridge_name)
-                if port is None or bridge is None or port.master != bridge.index or not port.up:
-                    found.append(f"port {device} is missing, down or off {bridge_name}")
-            for network in plan.networks:
-                if network.segment is not None and not any(
-                        link.alias == ALIAS + "segment" and link.master is not None
-                        and link.master == getattr(links.get(network.bridge), "index", None)
-                        for link in links.values()):
-                    found.append(f"bridge {network.bridge} lacks its segment link")
-            keep = set(want.bridges) | set(want.ports) | {guest_device(d) for d in want.ports}
-            found += [f"{link.name} is no longer planned" for link in links.values()
-                      if link.alias.startswith(ALIAS) and link.name not in keep
-                      and link.alias != ALIAS + "segment"]
+        for name, addresses in want.bridges.items():
+            bridge = links.get(name)
+            if bridge is None or not bridge.up:
+                found.append(f"bridge {name} is missing or down")
+            elif bridge.addresses != addresses:
+                found.append(f"bridge {name} has {sorted(bridge.addresses)}")
+        for device, (bridge_name, _) in want.ports.items():
+            port = links.get(device)
+            if port is None or port.master != bridge_name or not port.up:
+                found.append(f"port {device} is missing, down or off {bridge_name}")
+        for bridge_name, segment in want.segments.items():
+            if not any(links.get(f"{kind}{segment}") is not None
+                       and links[f"{kind}{segment}"].master == bridge_name
+                       for kind in ("vlan", "vx")):
+                found.append(f"bridge {bridge_name} lacks its segment {segment}")
+        keep = want.names()
+        found += [f"{link.name} is no longer planned" for link in links.values()
+                  if link.alias.startswith(ALIAS) and link.name not in keep]
         return found
 
     @contextmanager
@@ -160,35 +168,38 @@ class Links:
         finally:
             ip.close()
 
-    def _bridges(self, ip: NetNS, want: _Wanted) -> bool:
+    def _bridges(self, ip: NetNS, want: _Wanted, links: dict[str, _Link]) -> bool:
         changed = False
-        links = _links(ip)
         for name, addresses in want.bridges.items():
             link = links.get(name)
             if link is None:
                 ip.link("add", ifname=name, kind="bridge")
-                link = _links(ip)[name]
-                ip.link("set", index=link.index, ifalias=ALIAS + "bridge")
+                index = _index(ip, name)
+                ip.link("set", index=index, ifalias=ALIAS + "bridge", state="up")
+                present: set[tuple[str, int]] = set()
                 changed = True
             elif link.kind != "bridge":
                 raise NetworkHostError(f"{name} in {self.namespace} is a {link.kind}, not a bridge")
-            if not link.up:
-                ip.link("set", index=link.index, state="up")
-                changed = True
-            changed |= _addresses(ip, link.index, set(addresses))
+            else:
+                index, present = link.index, link.addresses
+                if not link.up:
+                    ip.link("set", index=index, state="up")
+                    changed = True
+            for address, prefix in sorted(addresses - present):
+                ip.addr("add", index=index, address=address, prefixlen=prefix)
+            for address, prefix in sorted(present - addresses):
+                ip.addr("del", index=index, address=address, prefixlen=prefix)
+            changed |= present != addresses
         return changed
 
-    def _segments(self, ip: NetNS, segments: dict[str, int]) -> bool:
+    def _segments(self, ip: NetNS, want: _Wanted, links: dict[str, _Link]) -> bool:
         changed = False
-        for bridge, segment in segments.items():
-            links = _links(ip)
-            master = links[bridge].index
+        for bridge, segment in want.segments.items():
+            master = _index(ip, bridge)
             kind = self._kind_for(ip, segment)
             name = f"vlan{segment}" if kind == "vlan" else f"vx{segment}"
             link = links.get(name)
-            stale = link is not None and (
-                link.kind != kind or (kind == "vxlan" and link.vni != segment))
-            if link is not None and stale:
+            if link is not None and (link.kind != kind or link.vni not in (None, segment)):
                 ip.link("del", index=link.index)
                 link = None
             if link is None:
@@ -201,10 +212,10 @@ class Links:
                 else:
                     ip.link("add", ifname=name, kind="vxlan", vxlan_id=segment,
                             vxlan_port=VXLAN_PORT)
-                link = _links(ip)[name]
-                ip.link("set", index=link.index, ifalias=ALIAS + "segment")
+                ip.link("set", index=_index(ip, name), ifalias=ALIAS + "segment", master=master,
+                        state="up")
                 changed = True
-            if link.master != master or not link.up:
+            elif link.master != bridge or not link.up:
                 ip.link("set", index=link.index, master=master, state="up")
                 changed = True
         return changed
@@ -230,7 +241,7 @@ class Links:
             log.warning("network host %s: this kernel has no 8021q (a VLAN link: %s);"
                         " segments are vxlan VNIs", self.namespace, error)
             return "vxlan"
-        ip.link("del", index=ip.link_lookup(ifname=PROBE)[0])
+        ip.link("del", index=_index(ip, PROBE))
         log.info("network host %s: segments are VLANs on %s", self.namespace, self.underlay)
         return "vlan"
 
@@ -242,9 +253,9 @@ class Links:
             raise NetworkHostError(f"underlay {self.underlay} is not in {self.namespace}")
         return int(found[0])
 
-    def _ports(self, ip: NetNS, want: _Wanted) -> bool:
+    def _ports(self, ip: NetNS, want: _Wanted, links: dict[str, _Link]) -> bool:
         changed = False
-        links = _links(ip)
+        masters = {bridge: _index(ip, bridge) for bridge in want.bridges}
         for device, (bridge, mac) in want.ports.items():
             guest = guest_device(device)
             link = links.get(device)
@@ -252,25 +263,23 @@ class Links:
                 if guest in links:  # half a pair from an interrupted apply
                     ip.link("del", index=links[guest].index)
                 ip.link("add", ifname=device, kind="veth", peer={"ifname": guest, "address": mac})
-                links = _links(ip)
-                link = links[device]
-                ip.link("set", index=link.index, ifalias=ALIAS + "port")
-                ip.link("set", index=links[guest].index, ifalias=ALIAS + "guest")
+                ip.link("set", index=_index(ip, guest), ifalias=ALIAS + "guest")
+                ip.link("set", index=_index(ip, device), ifalias=ALIAS + "port",
+                        master=masters[bridge], state="up")
                 changed = True
-            elif guest in links and links[guest].mac != mac:
+                continue
+            if guest in links and links[guest].mac != mac:
                 ip.link("set", index=links[guest].index, address=mac)
                 changed = True
-            master = links[bridge].index
-            if link.master != master or not link.up:
-                ip.link("set", index=link.index, master=master, state="up")
+            if link.master != bridge or not link.up:
+                ip.link("set", index=link.index, master=masters[bridge], state="up")
                 changed = True
         return changed
 
-    def _remove_unwanted(self, ip: NetNS, want: _Wanted, segments: dict[str, int]) -> bool:
-        keep = set(want.bridges) | set(want.ports) | {guest_device(d) for d in want.ports}
-        keep |= {name for s in segments.values() for name in (f"vlan{s}", f"vx{s}")}
+    def _remove_unwanted(self, ip: NetNS, want: _Wanted, links: dict[str, _Link]) -> bool:
+        keep = want.names()
         changed = False
-        for link in _links(ip).values():
+        for link in links.values():
             if link.alias.startswith(ALIAS) and link.name not in keep:
                 try:
                     ip.link("del", index=link.index)
@@ -281,34 +290,39 @@ class Links:
         return changed
 
 
-def _links(ip: NetNS) -> dict[str, _Link]:
+def read_links(namespace_name: str) -> dict[str, _Link]:
+    """Every link of the namespace with its IPv4 addresses, from iproute2's JSON."""
+    links: list[dict[str, Any]] = json.loads(_ip(namespace_name, ["-d", "link", "show"]))
+    addresses: list[dict[str, Any]] = json.loads(_ip(namespace_name, ["-4", "addr", "show"]))
     found = {}
-    for message in ip.get_links():
-        name = message.get("ifname")
+    for item in links:
+        info = item.get("linkinfo") or {}
+        name = str(item["ifname"]).partition("@")[0]
         found[name] = _Link(
-            index=message["index"], name=name,
-            kind=message.get_nested("IFLA_LINKINFO", "IFLA_INFO_KIND"),
-            alias=message.get("ifalias") or "", master=message.get("master"),
-            up=bool(message["flags"] & IFF_UP), mac=(message.get("address") or "").lower(),
-            vni=message.get_nested("IFLA_LINKINFO", "IFLA_INFO_DATA", "IFLA_VXLAN_ID"))
+            index=int(item["ifindex"]), name=name, kind=info.get("info_kind"),
+            alias=item.get("ifalias") or "", master=item.get("master"),
+            up="UP" in item.get("flags", []), mac=str(item.get("address", "")).lower(),
+            vni=(info.get("info_data") or {}).get("id") if info.get("info_kind") == "vxlan"
+            else None)
+    for item in addresses:
+        link = found.get(str(item.get("ifname", "")).partition("@")[0])
+        if link is not None:
+            link.addresses = {(a["local"], int(a["prefixlen"])) for a in item.get("addr_info", [])
+                              if a.get("family") == "inet"}
     return found
 
 
-def _addresses(ip: NetNS, index: int, wanted_addresses: set[tuple[str, int]]) -> bool:
-    """Exactly ``wanted_addresses`` (IPv4) on the link; True when any was added or removed."""
-    present = {(a.get("address"), a["prefixlen"]) for a in ip.get_addr(family=2, index=index)}
-    for address, prefix in sorted(wanted_addresses - present):
-        ip.addr("add", index=index, address=address, prefixlen=prefix)
-    for address, prefix in sorted(present - wanted_addresses):
-        ip.addr("del", index=index, address=address, prefixlen=prefix)
-    return present != wanted_addresses
+def _ip(namespace_name: str, argv: list[str]) -> str:
+    if not namespace.exists(namespace_name):
+        raise NetworkHostError(f"network namespace {namespace_name!r} is missing")
+    return namespace.run_plain(["ip", "-n", namespace_name, "-j", *argv]) or "[]"
+
+
+def _index(ip: NetNS, name: str) -> int:
+    return int(ip.link_lookup(ifname=name)[0])
 
 
 def addresses(namespace_name: str, device: str) -> list[str]:
     """The IPv4 addresses on a link of the namespace, as "a.b.c.d/n" (for reading back)."""
-    with NetNS(namespace_name, flags=0) as ip:
-        found = ip.link_lookup(ifname=device)
-        if not found:
-            return []
-        return sorted(f"{a.get('address')}/{a['prefixlen']}"
-                      for a in ip.get_addr(family=2, index=found[0]))
+    link = read_links(namespace_name).get(device)
+    return [] if link is None else sorted(f"{a}/{p}" for a, p in link.addresses)

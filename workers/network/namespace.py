@@ -34,14 +34,19 @@ def run(namespace: str, argv: list[str], stdin: str | None = None) -> str:
     namespace that does not exist) raises NetworkHostError with the tool's words."""
     if not exists(namespace):
         raise NetworkHostError(f"network namespace {namespace!r} does not exist")
+    return run_plain(command(namespace, argv), stdin)
+
+
+def run_plain(argv: list[str], stdin: str | None = None) -> str:
+    """Run a command that names the namespace itself (``ip -n NS …``)."""
     try:
-        done = subprocess.run(command(namespace, argv), input=stdin, capture_output=True,
-                              text=True, timeout=TOOL_TIMEOUT, check=False)
+        done = subprocess.run(argv, input=stdin, capture_output=True, text=True,
+                              timeout=TOOL_TIMEOUT, check=False)
     except (OSError, subprocess.TimeoutExpired) as error:
-        raise NetworkHostError(f"{argv[0]} in {namespace}: {error}") from error
+        raise NetworkHostError(f"{argv[0]}: {error}") from error
     if done.returncode != 0:
         raise NetworkHostError(
-            f"{argv[0]} in {namespace} exited {done.returncode}: "
+            f"{' '.join(argv[:6])} exited {done.returncode}: "
             f"{(done.stderr or done.stdout).strip()}")
     return done.stdout
 
