@@ -161,17 +161,25 @@ def test_a_floating_ip_is_reached_from_the_public_side_and_outbound_traffic_leav
 def test_a_security_group_allowing_only_ssh_blocks_ping_and_other_ports(
         spaces: Namespaces, host: NamespaceNetworkHost) -> None:
     guarded, other = port(1, rules=SSH_ONLY), port(2)
-    host.apply(plan(1, [guarded, other]))
+    floating = [Floating(floating_ip="172.24.4.10", fixed_ip=guarded.ip)]
+    host.apply(plan(1, [guarded, other], floating=floating))
     vm1, vm2 = instance(spaces, host, guarded), instance(spaces, host, other)
+    public = spaces.create("pub")
+    spaces.uplink(host.namespace, "brpub", public, f"{PUBLIC_CLIENT}/24")
     spaces.listen(vm1, "0.0.0.0", 22, "vm1-ssh")
     spaces.listen(vm1, "0.0.0.0", 80, "vm1-http")
+    # bridged traffic from a neighbour
     assert spaces.connect(vm2, guarded.ip, 22) == f"vm1-ssh {other.ip}"
     assert not spaces.ping(vm2, guarded.ip)
     assert spaces.connect(vm2, guarded.ip, 80, timeout=0.5) is None
+    # routed traffic through the floating IP
+    assert spaces.connect(public, "172.24.4.10", 22) == f"vm1-ssh {PUBLIC_CLIENT}"
+    assert spaces.connect(public, "172.24.4.10", 80, timeout=0.5) is None
     # without the security group the same traffic passes: it was the group
-    host.apply(plan(2, [port(1), other]))
+    host.apply(plan(2, [port(1), other], floating=floating))
     assert spaces.ping(vm2, guarded.ip)
     assert spaces.connect(vm2, guarded.ip, 80) == f"vm1-http {other.ip}"
+    assert spaces.connect(public, "172.24.4.10", 80) == f"vm1-http {PUBLIC_CLIENT}"
 
 
 def test_the_metadata_address_reaches_the_planned_metadata_listener(
