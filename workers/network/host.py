@@ -60,7 +60,8 @@ class NamespaceNetworkHost:
         if found:
             raise IllegalPlan(found)
         wanted = digest(plan)
-        if self.observe() == wanted:
+        recorded = self._recorded()
+        if recorded is not None and digest(recorded) == wanted and self._holds(recorded):
             return Applied(position=plan.position, digest=wanted, changed=False)
         self._rendered.unlink(missing_ok=True)
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -78,20 +79,25 @@ class NamespaceNetworkHost:
         nft table match that plan (read back from the kernel, /proc and the files).
         None when nothing is rendered or the host drifted from the record; the next
         apply then renders again (a dnsmasq that died is started again)."""
-        if not namespace.exists(self.namespace):
-            return None
+        recorded = self._recorded()
+        return digest(recorded) if recorded is not None and self._holds(recorded) else None
+
+    def _recorded(self) -> HostPlan | None:
         try:
-            rendered = msgspec.json.decode(self._rendered.read_bytes(), type=HostPlan)
+            return msgspec.json.decode(self._rendered.read_bytes(), type=HostPlan)
         except (OSError, msgspec.ValidationError, msgspec.DecodeError):
             return None
+
+    def _holds(self, rendered: HostPlan) -> bool:
+        """Whether the host still holds what ``rendered`` asks for (read only)."""
+        if not namespace.exists(self.namespace):
+            return False
         drift = self.links.drift(rendered)
         if drift:
             log.warning("network host %s drifted from its record: %s", self.namespace,
                         "; ".join(drift))
-            return None
-        if not (self.dnsmasq.matches(rendered) and self.nft.matches(rendered)):
-            return None
-        return digest(rendered)
+            return False
+        return self.dnsmasq.matches(rendered) and self.nft.matches(rendered)
 
     def close(self) -> None:
         """Nothing to release (netlink handles live for one apply); the host keeps
