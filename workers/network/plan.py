@@ -50,14 +50,14 @@ class NetworkPlan(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Rule(msgspec.Struct, frozen=True, kw_only=True):
-    """One allow rule of a security group (Neutron's shape, IPv4 only)."""
+    """One allow rule of a security group, IPv4 only (the planner leaves IPv6
+    rules out)."""
 
     direction: str  # "ingress" | "egress"
     protocol: str | None = None  # "tcp" | "udp" | "icmp" | None (any)
     port_min: int | None = None  # tcp/udp: first port; icmp: the type
     port_max: int | None = None  # tcp/udp: last port; icmp: the code
     remote_cidr: str | None = None  # None: anywhere
-    ethertype: str = "IPv4"
 
 
 class PortPlan(msgspec.Struct, frozen=True, kw_only=True):
@@ -115,10 +115,9 @@ def canonical(plan: HostPlan) -> HostPlan:
                                    floating=floating)
 
 
-def _rule_key(rule: Rule) -> tuple[str, str, int, int, str, str]:
+def _rule_key(rule: Rule) -> tuple[str, str, int, int, str]:
     return (rule.direction, rule.protocol or "", -1 if rule.port_min is None else rule.port_min,
-            -1 if rule.port_max is None else rule.port_max, rule.remote_cidr or "",
-            rule.ethertype)
+            -1 if rule.port_max is None else rule.port_max, rule.remote_cidr or "")
 
 
 def encode(plan: HostPlan) -> bytes:
@@ -251,8 +250,6 @@ def _rule_problems(rule: Rule) -> list[str]:
         found.append(f"rule direction {rule.direction!r} is not ingress or egress")
     if rule.protocol not in PROTOCOLS:
         found.append(f"rule protocol {rule.protocol!r} is not tcp, udp, icmp or any")
-    if rule.ethertype != "IPv4":
-        found.append(f"rule ethertype {rule.ethertype!r} is not IPv4")
     limit = 255 if rule.protocol == "icmp" else 65535
     for bound in (rule.port_min, rule.port_max):
         if bound is not None and not 0 <= bound <= limit:
