@@ -17,6 +17,7 @@ from commands.image_files import ImageFiles
 from commands.images import ImageCommands
 from commands.instances import InstanceCommands
 from commands.keypairs import KeypairCommands
+from commands.networks import NetworkCommands
 from commands.placement import Placement
 from commands.quotas import QuotaCommands
 from commands.snapshots import SnapshotCommands
@@ -100,6 +101,10 @@ class Commands:
     @property
     def backups(self) -> BackupCommands:
         return BackupCommands(self.app)
+
+    @property
+    def networks(self) -> NetworkCommands:
+        return NetworkCommands(self.app, self.placement.quotas)
 
     @property
     def keypairs(self) -> KeypairCommands:

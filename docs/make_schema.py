@@ -27,7 +27,7 @@ def canonical(node: Any) -> Any:
     if isinstance(node, dict):
         return {k: " ".join(v.split()) if k in PROSE and isinstance(v, str) else canonical(v)
                 for k, v in node.items()}
-    if isinstance(node, list):
+    if isinstance(node, list | tuple):  # a tuple default is a JSON array
         return [canonical(v) for v in node]
     return node
 

@@ -17,7 +17,7 @@ from typing import ClassVar
 import msgspec
 
 from domain.base import Event, UnknownEvent, unknown_event
-from domain.errors import Forbidden, InvalidInput, TooLarge
+from domain.errors import Conflict, Forbidden, InvalidInput, TooLarge
 
 NAMESPACE = uuid.UUID("a3f6e1d2-4b5c-4d7e-8f90-1a2b3c4d5e6f")
 UNLIMITED = -1
@@ -119,9 +119,22 @@ class QuotaSnapshotReleased(QuotaEvent, frozen=True, kw_only=True):
     snapshot_id: str
 
 
+class QuotaNetworkClaimed(QuotaEvent, frozen=True, kw_only=True):
+    """A new floating IP or security group holds one of the project's ``resource``."""
+
+    owner_id: str
+    resource: str  # "floating_ips" | "security_groups"
+
+
+class QuotaNetworkReleased(QuotaEvent, frozen=True, kw_only=True):
+    owner_id: str
+
+
+NETWORK_RESOURCES = ("floating_ips", "security_groups")
+
 AnyQuotaEvent = (QuotaLimitsSet | QuotaLimitsReset | QuotaUsageClaimed | QuotaUsageReleased
                  | QuotaVolumeClaimed | QuotaVolumeReleased | QuotaSnapshotClaimed
-                 | QuotaSnapshotReleased)
+                 | QuotaSnapshotReleased | QuotaNetworkClaimed | QuotaNetworkReleased)
 
 
 class Usage(msgspec.Struct, frozen=True, kw_only=True):
@@ -131,13 +144,17 @@ class Usage(msgspec.Struct, frozen=True, kw_only=True):
     volumes: int = 0
     gigabytes: int = 0
     snapshots: int = 0
+    floating_ips: int = 0
+    security_groups: int = 0
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(instances=self.instances + other.instances,
                      cores=self.cores + other.cores, ram=self.ram + other.ram,
                      volumes=self.volumes + other.volumes,
                      gigabytes=self.gigabytes + other.gigabytes,
-                     snapshots=self.snapshots + other.snapshots)
+                     snapshots=self.snapshots + other.snapshots,
+                     floating_ips=self.floating_ips + other.floating_ips,
+                     security_groups=self.security_groups + other.security_groups)
 
     def get(self, resource: str) -> int:
         value: int = getattr(self, resource, 0)
@@ -182,8 +199,13 @@ def evolve(state: Quota | None, event: QuotaEvent, _aggregate_id: str) -> Quota:
         case QuotaSnapshotClaimed():
             usage = Usage(snapshots=1, gigabytes=event.gigabytes)
             return msgspec.structs.replace(quota, claims={**quota.claims, event.snapshot_id: usage})
-        case QuotaVolumeReleased() | QuotaSnapshotReleased():
-            gone = event.volume_id if isinstance(event, QuotaVolumeReleased) else event.snapshot_id
+        case QuotaNetworkClaimed():
+            usage = Usage(**{event.resource: 1})
+            return msgspec.structs.replace(quota, claims={**quota.claims, event.owner_id: usage})
+        case QuotaVolumeReleased() | QuotaSnapshotReleased() | QuotaNetworkReleased():
+            gone = (event.volume_id if isinstance(event, QuotaVolumeReleased) else
+                    event.snapshot_id if isinstance(event, QuotaSnapshotReleased) else
+                    event.owner_id)
             claims = {k: v for k, v in quota.claims.items() if k != gone}
             return msgspec.structs.replace(quota, claims=claims)
         case _:
@@ -268,6 +290,30 @@ def claim_snapshot(state: Quota | None, defaults: QuotaDefaults, *, project_id: 
                               f"({limits['snapshots']}) exceeded")
     return QuotaSnapshotClaimed(at=at, project_id=project_id, snapshot_id=snapshot_id,
                                 gigabytes=gigabytes)
+
+
+class NetworkOverQuota(Conflict):
+    """Neutron's OverQuota: 409 naming the resource."""
+
+
+def claim_network(state: Quota | None, defaults: QuotaDefaults, *, project_id: str,
+                  owner_id: str, resource: str, at: datetime) -> QuotaNetworkClaimed:
+    """One floating IP's or security group's claim, or Neutron's OverQuota."""
+    assert resource in NETWORK_RESOURCES, resource
+    quota = state or Quota(project_id=project_id)
+    limit = quota.limits(defaults)[resource]
+    if limit != UNLIMITED and quota.in_use().get(resource) + 1 > limit:
+        singular = resource.removesuffix("s")
+        raise NetworkOverQuota(f"Quota exceeded for resources: ['{singular}'].")
+    return QuotaNetworkClaimed(at=at, project_id=project_id, owner_id=owner_id,
+                               resource=resource)
+
+
+def release_network(state: Quota | None, owner_id: str,
+                    at: datetime) -> QuotaNetworkReleased | None:
+    if state is None or owner_id not in state.claims:
+        return None
+    return QuotaNetworkReleased(at=at, project_id=state.project_id, owner_id=owner_id)
 
 
 def release_snapshot(state: Quota | None, snapshot_id: str,

@@ -25,13 +25,18 @@ from typing import Any, Generic, TypeVar
 from domain import (
     backup,
     flavor,
+    floating_ip,
     host,
     idempotency,
     identity,
     image,
     instance,
     keypair,
+    network,
+    port,
     quota,
+    router,
+    security_group,
     server_disks,
     snapshot,
     volume,
@@ -43,10 +48,11 @@ S = TypeVar("S")
 
 
 class Role(enum.StrEnum):
-    """The hosts that act on events: a hypervisor host, a storage host."""
+    """The hosts that act on events: a hypervisor host, a storage host, a network host."""
 
     COMPUTE = "compute"
     STORAGE = "storage"
+    NETWORK = "network"
 
 
 def event_types(union: object) -> tuple[type[Event], ...]:
@@ -96,13 +102,25 @@ DISKS = _kind(server_disks.ServerDisks, server_disks.evolve, server_disks.AnyDis
 SNAPSHOT = _kind(snapshot.Snapshot, snapshot.evolve, snapshot.AnySnapshotEvent,
                  storage=snapshot.StorageStep)
 BACKUP = _kind(backup.Backup, backup.evolve, backup.AnyBackupEvent, storage=backup.StorageStep)
+# a network host renders the whole of what these say should exist, on any change
+NETWORK_FABRIC = _kind(network.Fabric, network.evolve_fabric, network.AnyFabricEvent)
+NETWORK = _kind(network.Network, network.evolve, network.AnyNetworkEvent,
+                network=network.AnyNetworkEvent)
+PORT = _kind(port.Port, port.evolve, port.AnyPortEvent, network=port.AnyPortEvent)
+FLOATING_IP = _kind(floating_ip.FloatingIp, floating_ip.evolve, floating_ip.AnyFloatingIpEvent,
+                    network=floating_ip.AnyFloatingIpEvent)
+SECURITY_GROUP = _kind(security_group.SecurityGroup, security_group.evolve,
+                       security_group.AnySecurityGroupEvent,
+                       network=security_group.AnySecurityGroupEvent)
+ROUTER = _kind(router.Router, router.evolve, router.AnyRouterEvent, network=router.AnyRouterEvent)
 IDEMPOTENCY_KEY = _kind(idempotency.IdempotencyKey, idempotency.evolve,
                         idempotency.AnyIdempotencyEvent)
 
 # (in the order the published schema lists their events: docs/events.schema.json)
 KINDS: dict[str, Kind[Any]] = {kind.name: kind for kind in (
     INSTANCE, PROJECT, USER, TOKEN, FLAVOR, FLAVOR_NAME, IMAGE, KEYPAIR, QUOTA, HOST, FLEET,
-    VOLUME, DISKS, SNAPSHOT, BACKUP, IDEMPOTENCY_KEY)}
+    VOLUME, DISKS, SNAPSHOT, BACKUP, IDEMPOTENCY_KEY, NETWORK_FABRIC, NETWORK, PORT,
+    FLOATING_IP, SECURITY_GROUP, ROUTER)}
 
 # every stored event class, by class name (names are unique across kinds)
 EVENT_TYPES: dict[str, type[Event]] = {

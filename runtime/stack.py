@@ -29,6 +29,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from api.app import Role, create_app
 from api.context import ApiSettings, Context
+from api.metadata.service import MetadataContext, create_metadata_app
 from api.revocations import RevocationCache
 from api.tokens import TokenSigner
 from commands import host_reports, ingest
@@ -50,6 +51,9 @@ from runtime.host_requests import HostRequests
 from runtime.settings import Settings
 from workers.hypervisor import heartbeat, worker
 from workers.hypervisor.libvirt_adapter import empty_host_uri
+from workers.network import worker as network_worker
+from workers.network.port import NetworkHost
+from workers.network.recorded import RecordedNetworkHost
 from workers.storage import worker as storage_worker
 from workers.storage.file_backing import FileBacking
 from workers.storage.lio_exporter import LioExporter
@@ -61,8 +65,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # the parts `nimbus up` runs, and `nimbus run` offers; these need the database
-PARTS = frozenset({"api", "relay", "projector", "ingester", "hypervisor", "storage"})
-DATABASE_PARTS = frozenset({"api", "relay", "projector", "ingester"})
+PARTS = frozenset({"api", "relay", "projector", "ingester", "hypervisor", "storage",
+                   "network", "metadata"})
+DATABASE_PARTS = frozenset({"api", "relay", "projector", "ingester", "metadata"})
 GRACE_SECONDS = 10  # what requests in flight get to finish when the stack stops
 
 
@@ -219,6 +224,26 @@ async def ensure_catalog(settings: Settings, commands: Commands) -> None:
         log.warning("uploads cut off by a stop, their images queued again: %s",
                     ", ".join(given_up))
     await asyncio.to_thread(ensure_defaults, commands.flavors, commands.images)
+    await asyncio.to_thread(commands.networks.ensure_default, project_id=settings.admin_project,
+                            name=settings.network_label, cidr=settings.fixed_range)
+
+
+def network_host(settings: Settings, host: str) -> NetworkHost:
+    """The network host ``host`` renders on (settings ``network_driver``)."""
+    return RecordedNetworkHost(settings.state_path / "network" / host)
+
+
+async def _until(server: uvicorn.Server, stop: asyncio.Event) -> None:
+    """Serve until ``stop`` is set (the API's server is stopped by ``serve`` itself)."""
+    async def stopper() -> None:
+        await stop.wait()
+        server.should_exit = True
+
+    watching = asyncio.ensure_future(stopper())
+    try:
+        await server.serve()
+    finally:
+        watching.cancel()
 
 
 def _first_line(error: BaseException) -> str:
@@ -261,7 +286,7 @@ async def serve(
         commands.volume_types = types
         await ensure_catalog(settings, commands)
     pool: AsyncConnectionPool[Any] | None = None
-    if "api" in parts and api_role != "command":
+    if ("api" in parts and api_role != "command") or "metadata" in parts:
         pool = AsyncConnectionPool(bounded_url, min_size=2, max_size=10, open=False,
                                    timeout=bounds.connect_timeout or 30.0,
                                    check=AsyncConnectionPool.check_connection)
@@ -275,8 +300,8 @@ async def serve(
         "projector": lambda: asyncio.to_thread(projector.run, bounded_url, projector_stop),
         "ingester": lambda: ingest.run(
             _required(commands).instances, _required(commands).volumes,
-            _required(commands).snapshots, _required(commands).backups, nats_url, subjects,
-            stop),
+            _required(commands).snapshots, _required(commands).backups,
+            _required(commands).networks, nats_url, subjects, stop),
     }
     started: dict[str, Awaitable[None]] = {n: runnable[n]() for n in runnable if n in parts}
     if "hypervisor" in parts:
@@ -293,6 +318,17 @@ async def serve(
             started[f"storage-{host}"] = storage_worker.run(
                 nats_url, subjects.prefix, host, volume_backing(settings, host), exporter,
                 settings.state_path / "backups" / host, stop)
+    if "network" in parts:
+        for host in settings.network_hosts:
+            started[f"network-{host}"] = network_worker.run(
+                nats_url, subjects.prefix, host, network_host(settings, host), stop)
+    if "metadata" in parts:
+        metadata = uvicorn.Server(uvicorn.Config(
+            create_metadata_app(MetadataContext(
+                views=_required(pool), shared_secret=credentials.metadata_secret(settings))),
+            host=settings.metadata_host, port=settings.metadata_port, log_level="warning",
+            lifespan="off", timeout_graceful_shutdown=GRACE_SECONDS))
+        started["metadata"] = _until(metadata, stop)
     if "ingester" in parts:
         started["host-reports"] = host_reports.run(
             _required(commands).hosts, bounded_url, nats_url, subjects.prefix, stop)

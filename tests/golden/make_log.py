@@ -31,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
@@ -50,6 +51,7 @@ from commands.messages import (
     DeleteInstanceMetadataItem,
     InstanceCommand,
     LockInstance,
+    NicRequest,
     PauseInstance,
     RebootInstance,
     ResumeInstance,
@@ -65,6 +67,7 @@ from commands.quotas import ResetQuotaLimits, SetQuotaLimits
 from commands.services import Commands
 from commands.snapshots import DeleteSnapshot, TakeSnapshot
 from commands.volumes import AttachVolume, CreateVolume, DeleteVolume, DetachVolume, UpdateVolume
+from domain import security_group as sg_model
 from domain.codec import EVENT_TYPES, topic_of
 from domain.host import Capacity, HostReport
 from domain.idempotency import Use
@@ -152,6 +155,7 @@ class Scenario:
         self.quotas(caller)
         alpha = self.instances(caller)
         self.volumes(caller, alpha)
+        self.networks(caller)
 
     def hosts(self) -> None:
         hosts = self.cloud.hosts
@@ -242,6 +246,86 @@ class Scenario:
         keypairs.create("golden-doomed-key", PUBLIC_KEY, caller, "golden-keypair-doomed")
         self.clock.tick()
         keypairs.delete("golden-doomed-key", caller, "golden-keypair-doomed-delete")
+
+    def networks(self, caller: Caller) -> None:
+        nets = self.cloud.networks
+        admin = msgspec.structs.replace(caller, is_admin=True)
+        tick = self.clock.tick
+        tick()
+        private = nets.create_network(caller, "golden-net", name="private").state.id
+        tick()
+        nets.update_network(caller, "golden-net-update", private, name="private-1")
+        tick()
+        subnet = nets.create_subnet(caller, "golden-subnet", private, name="private-subnet",
+                                    cidr="10.0.0.0/24", dns_nameservers=["10.0.0.1"]).state.id
+        tick()
+        public = nets.create_network(admin, "golden-public", name="public",
+                                     external=True).state.id
+        tick()
+        public_subnet = nets.create_subnet(admin, "golden-public-subnet", public,
+                                           name="public-subnet", cidr="172.24.4.0/24").state.id
+        tick()
+        group = nets.create_security_group(caller, "golden-sg", name="web",
+                                           description="ssh in").state.id
+        tick()
+        rule = nets.add_rule(caller, "golden-sg-rule", group, lambda rule_id: sg_model.rule(
+            rule_id=rule_id, direction="ingress", protocol="tcp", port_range_min=22,
+            port_range_max=22, remote_ip_prefix="0.0.0.0/0", remote_group_id=None)).state.id
+        tick()
+        nets.update_security_group(caller, "golden-sg-update", group, name="web",
+                                   description="ssh and more")
+        tick()
+        port = nets.create_port(caller, "golden-port", private, name="web-port",
+                                security_groups=(group,)).state.id
+        tick()
+        nets.update_port(caller, "golden-port-update", port, name="web-port-1")
+        tick()
+        nets.bind_port(caller, "golden-port-bind", port, device_id="golden-server",
+                       host="compute1")
+        tick()
+        nets.activate_ports("network1", [port], "golden-port-active")
+        server, host = self.boot(caller, "golden-boot-networked", "networked",
+                                 networks=[NicRequest(network_id=private)])
+        self.host_outcome(server, "golden-boot-networked", host)  # the guest runs, unplugged
+        tick()
+        (nic,) = self.cloud.instances.instance(server, caller).nics
+        nets.activate_ports("network1", [nic.port_id], "golden-network1-plugged")
+        self.act(DeleteInstance(request_id="golden-delete-networked", caller=caller,
+                                instance_id=server), host)
+        tick()
+        fip = nets.create_floating_ip(caller, "golden-fip", public).state.id
+        tick()
+        nets.update_floating_ip(caller, "golden-fip-associate", fip, port_id=port)
+        tick()
+        nets.update_floating_ip(caller, "golden-fip-disassociate", fip, port_id=None)
+        tick()
+        nets.delete_floating_ip(caller, "golden-fip-delete", fip)
+        tick()
+        router = nets.create_router(caller, "golden-router", name="edge").state.id
+        tick()
+        nets.set_gateway(caller, "golden-router-gateway", router, public)
+        tick()
+        nets.add_interface(caller, "golden-router-interface", router, network_id=private,
+                           subnet_id=subnet)
+        tick()
+        nets.remove_interface(caller, "golden-router-interface-remove", router,
+                              subnet_id=subnet)
+        tick()
+        nets.set_gateway(caller, "golden-router-gateway-clear", router, None)
+        tick()
+        nets.delete_router(caller, "golden-router-delete", router)
+        tick()
+        nets.unbind_port(caller, "golden-port-unbind", port)
+        tick()
+        nets.delete_port(caller, "golden-port-delete", port)
+        tick()
+        nets.remove_rule(caller, "golden-sg-rule-delete", group, rule)
+        tick()
+        nets.delete_security_group(caller, "golden-sg-delete", group, in_use=False)
+        tick()
+        nets.delete_subnet(admin, "golden-public-subnet-delete", public, public_subnet)
+        tick()
+        nets.delete_network(admin, "golden-public-delete", public)
 
     def quotas(self, caller: Caller) -> None:
         quotas = self.cloud.quotas

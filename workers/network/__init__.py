@@ -1,2 +1,1 @@
-"""The network worker's host side: one network host's bridges, DHCP and firewall
-made to match a plan (nova-network's Linux bridge, dnsmasq and iptables roles)."""
+"""The network worker: renders on a network host what the log says should exist."""
