@@ -23,6 +23,7 @@ from pyroute2 import NetNS
 
 from tests.support.netns import Namespaces, missing_tools
 from tests.support.polling import eventually_sync
+from tests.unit.test_network_plan import planned
 from workers.network.host import RENDERED, NamespaceNetworkHost
 from workers.network.links import addresses
 from workers.network.plan import (
@@ -319,6 +320,16 @@ def test_a_segmented_network_gets_a_vxlan_on_this_kernel_which_has_no_8021q(
                                           ports=[port(1)])).changed
     finally:
         adapter.teardown()
+
+
+def test_a_plan_built_by_the_planner_renders_and_renders_once(
+        host: NamespaceNetworkHost) -> None:
+    built = planned()
+    assert host.apply(built).changed
+    assert host.observe() == digest(built)
+    assert set(host.dnsmasq.pids()) == {"br100", "br101"}
+    assert link_index(host.namespace, "vx100") is not None  # the vlan manager's segment
+    assert not host.apply(built).changed
 
 
 def test_an_illegal_plan_is_refused_before_anything_is_rendered(

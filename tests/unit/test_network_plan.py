@@ -8,6 +8,12 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from domain import floating_ip as fips
+from domain import security_group as groups
+from tests.unit.test_network_planner import AT
+from tests.unit.test_network_planner import network as folded_network
+from tests.unit.test_network_planner import port as folded_port
+from workers.network import planner
 from workers.network.dnsmasq import Files, command_line, hosts_file
 from workers.network.fake import FakeNetworkHost
 from workers.network.nft import render, script
@@ -88,9 +94,10 @@ ILLEGAL = {
     "a rule with an unknown protocol": (
         host_plan(ports=[port(1, rules=[Rule(direction="ingress", protocol="sctp")])]),
         "rule protocol 'sctp' is not tcp, udp, icmp or any"),
-    "a floating IP of no port": (
-        host_plan(floating=[Floating(floating_ip="172.24.4.10", fixed_ip="10.0.0.99")]),
-        "points at '10.0.0.99', which no port of the plan has"),
+    "two floating IPs on one fixed IP": (
+        host_plan(floating=[Floating(floating_ip="172.24.4.10", fixed_ip="10.0.0.11"),
+                            Floating(floating_ip="172.24.4.11", fixed_ip="10.0.0.11")]),
+        "fixed IP with a floating IP '10.0.0.11' appears more than once"),
     "a device name too long": (host_plan(ports=[port(1, device="tap0123456789abc")]),
                                "device 'tap0123456789abc' is not 4-15"),
 }
@@ -106,6 +113,47 @@ def test_the_fake_refuses_an_illegal_plan_naming_the_problem_and_renders_nothing
     assert any(problem in found for found in refused.value.problems), refused.value.problems
     assert problem in str(refused.value)
     assert fake.rendered is None and fake.observe() is None
+
+
+def planned() -> HostPlan:
+    """A plan as the network worker's planner builds it: the vlan manager, two
+    networks, a public one, security groups with a remote group, a floating IP."""
+    ssh = groups.rule(rule_id="r1", direction="ingress", protocol="tcp", port_range_min=22,
+                      port_range_max=22, remote_ip_prefix="0.0.0.0/0", remote_group_id=None)
+    peers = groups.rule(rule_id="r2", direction="ingress", protocol="icmp", port_range_min=None,
+                        port_range_max=None, remote_ip_prefix=None, remote_group_id="sg1")
+    group = groups.SecurityGroup(id="sg1", project_id="p", name="web", description="",
+                                 rules=(ssh, peers), created_at=AT, updated_at=AT)
+    floating = fips.FloatingIp(id="f1", project_id="p", floating_network_id="pub",
+                               floating_ip_address="172.24.4.10", description="",
+                               port_id="3f2a1b4c-5d6e-4f70-8a9b-0c1d2e3f4a5b",
+                               fixed_ip_address="10.0.0.2", created_at=AT, updated_at=AT)
+    return planner.plan(
+        position=3, manager="vlan", metadata="10.0.0.1:8775",
+        networks={"n1": folded_network("n1", 0, "10.0.0.0/24"),
+                  "n2": folded_network("n2", 1, "10.0.1.0/24"),
+                  "pub": folded_network("pub", 9, "172.24.4.0/24", external=True)},
+        ports={p.id: p for p in (
+            folded_port("3f2a1b4c-5d6e-4f70-8a9b-0c1d2e3f4a5b", "10.0.0.2", groups_=("sg1",)),
+            folded_port("9e8d7c6b-5a49-4382-9170-6f5e4d3c2b1a", "10.0.1.3", network_id="n2",
+                        groups_=("sg1",)))},
+        floating={"f1": floating}, groups={"sg1": group})
+
+
+def test_a_plan_the_planner_builds_from_folded_states_has_no_problems() -> None:
+    built = planned()
+    assert len(built.ports) == 2 and built.floating and built.public_cidr == "172.24.4.0/24"
+    assert problems(built) == []
+    assert "in-tap3f2a1b4c-5d" in render(built)
+
+
+def test_what_renders_harmlessly_is_no_problem() -> None:
+    """A DHCP host outside its range is never served and a floating IP whose
+    fixed IP no port has leads nowhere; neither stops the rest of the plan."""
+    stray = msgspec.structs.replace(NET, hosts=[*NET.hosts, DhcpHost(
+        mac="fa:16:3e:00:00:99", ip="10.5.0.9", hostname="elsewhere")])
+    assert problems(host_plan(networks=[stray], floating=[
+        Floating(floating_ip="172.24.4.10", fixed_ip="10.0.0.99")])) == []
 
 
 def test_the_fake_renders_a_plan_once_and_reports_the_same_plan_again_as_unchanged() -> None:
@@ -142,8 +190,9 @@ def test_the_dnsmasq_command_line_is_nova_networks_static_one() -> None:
                  "--leasefile-ro", "--user=root", "--pid-file=/state/dnsmasq/br100.pid",
                  "--dhcp-option=tag:br100,6,8.8.8.8,1.1.1.1"):
         assert flag in argv
-    bare = command_line(msgspec.structs.replace(NET, dns_servers=[]), Files(Path("/s"), "br100"))
-    assert not any(",6," in arg for arg in bare)
+    bare = command_line(msgspec.structs.replace(NET, dns_servers=["2001:db8::1"]),
+                        Files(Path("/s"), "br100"))
+    assert not any(",6," in arg for arg in bare)  # option 6 carries IPv4 servers only
 
 
 def test_the_nft_table_nats_the_fixed_range_the_floating_ips_and_metadata() -> None:

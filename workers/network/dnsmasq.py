@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from workers.network import namespace
-from workers.network.plan import HostPlan, NetworkPlan, dhcp_start, netmask
+from workers.network.plan import HostPlan, NetworkPlan, dhcp_start, is_ipv4, netmask
 from workers.network.port import NetworkHostError
 
 LEASE_TIME = "120s"
@@ -55,8 +55,9 @@ def command_line(network: NetworkPlan, files: Files) -> list[str]:
         f"--dhcp-hostsfile={files.hosts}",
         f"--dhcp-option=tag:{tag},option:router,{network.gateway}",
     ]
-    if network.dns_servers:
-        argv.append(f"--dhcp-option=tag:{tag},6,{','.join(network.dns_servers)}")
+    servers = [server for server in network.dns_servers if is_ipv4(server)]  # option 6: IPv4
+    if servers:
+        argv.append(f"--dhcp-option=tag:{tag},6,{','.join(servers)}")
     argv += ["--no-hosts", "--no-resolv", "--leasefile-ro", "--user=root",
              f"--log-facility={files.log}"]
     return argv

@@ -152,7 +152,9 @@ def dhcp_start(network: NetworkPlan) -> str:
 
 def problems(plan: HostPlan) -> list[str]:
     """Why a plan cannot be rendered; empty when it can. Nothing is rendered
-    from a plan with problems."""
+    from a plan with problems, so only what cannot be rendered (or would make
+    one port's traffic another's) is a problem: a DHCP host outside its range
+    or a floating IP whose fixed IP no port has renders harmlessly."""
     found: list[str] = []
     networks = {n.network_id: n for n in plan.networks}
     found += _duplicates("network", [n.network_id for n in plan.networks])
@@ -205,14 +207,9 @@ def _network_problems(network: NetworkPlan) -> list[str]:
                      " digits, '_', '.' or '-' starting with a letter")
     if not _inside(network.gateway, cidr):
         found.append(f"{name}: gateway {network.gateway!r} is outside {network.cidr}")
-    for host in network.hosts:
-        if not _inside(host.ip, cidr):
-            found.append(f"{name}: DHCP host {host.mac} has {host.ip!r}, outside {network.cidr}")
+    for host in network.hosts:  # one outside the range is simply never served
         if "," in host.hostname or "\n" in host.hostname:
             found.append(f"{name}: hostname {host.hostname!r} has a comma or newline")
-    for server in network.dns_servers:
-        if not _inside(server, ipaddress.IPv4Network("0.0.0.0/0")):
-            found.append(f"{name}: DNS server {server!r} is not an IPv4 address")
     if network.segment is not None and not 0 < network.segment < 2**24:
         found.append(f"{name}: segment {network.segment} is not a VNI (1 to 2**24-1)")
     return found
@@ -279,14 +276,15 @@ def _public_problems(plan: HostPlan) -> list[str]:
     found = []
     if plan.public_gateway is None or not _inside(plan.public_gateway, public):
         found.append(f"public_gateway {plan.public_gateway!r} is outside {plan.public_cidr}")
-    fixed = {p.ip for p in plan.ports}
     for floating in plan.floating:
-        if not _inside(floating.floating_ip, public):
-            found.append(f"floating IP {floating.floating_ip!r} is outside {plan.public_cidr}")
-        if floating.fixed_ip not in fixed:
-            found.append(f"floating IP {floating.floating_ip} points at {floating.fixed_ip!r},"
-                         " which no port of the plan has")
+        for address in (floating.floating_ip, floating.fixed_ip):
+            if not _inside(address, ipaddress.IPv4Network("0.0.0.0/0")):
+                found.append(f"floating IP pair has {address!r}, not an IPv4 address")
     return found
+
+
+def is_ipv4(address: str) -> bool:
+    return _inside(address, ipaddress.IPv4Network("0.0.0.0/0"))
 
 
 def _inside(address: str, network: ipaddress.IPv4Network) -> bool:
