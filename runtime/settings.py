@@ -100,9 +100,12 @@ class Settings(msgspec.Struct, kw_only=True):
     network_label: str = "private"
     # the network hosts: each runs a network worker that renders every fixed network
     network_hosts: list[str] = msgspec.field(default_factory=lambda: ["network1"])
-    # recorded: the host's plan is written under state_dir and nothing else (no guest
-    # traffic: for machines where nimbus may not touch networking, and for tests)
-    network_driver: Literal["recorded"] = "recorded"
+    # namespace: each network host's bridges, dnsmasq and nftables live in a network
+    # namespace of its own (nimbus-<host>; never the root namespace; needs root, ip,
+    # dnsmasq and nft: scripts/install.sh); recorded: the host's plan is written under
+    # state_dir and nothing else (no guest traffic: for machines where nimbus may not
+    # touch networking, and for tests)
+    network_driver: Literal["namespace", "recorded"] = "namespace"
     # the metadata service guests reach at 169.254.169.254 (the network host DNATs it here)
     metadata_host: str = "127.0.0.1"  # the seed's metadata_host
     metadata_port: int = 8775  # the seed's metadata_port

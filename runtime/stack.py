@@ -53,6 +53,7 @@ from runtime.settings import Settings
 from workers.hypervisor import heartbeat, worker
 from workers.hypervisor.libvirt_adapter import empty_host_uri
 from workers.network import worker as network_worker
+from workers.network.host import NamespaceNetworkHost
 from workers.network.port import NetworkHost
 from workers.network.recorded import RecordedNetworkHost
 from workers.storage import worker as storage_worker
@@ -229,9 +230,19 @@ async def ensure_catalog(settings: Settings, commands: Commands) -> None:
                             name=settings.network_label, cidr=settings.fixed_range)
 
 
+def network_namespace(subject_prefix: str, host: str) -> str:
+    """The namespace network host ``host`` renders in: one per host and per cloud
+    (clouds on one machine keep apart by their subject prefix)."""
+    cloud = "nimbus" if subject_prefix == "nimbus" else f"nimbus-{subject_prefix}"
+    return f"{cloud}-{host}"
+
+
 def network_host(settings: Settings, host: str) -> NetworkHost:
     """The network host ``host`` renders on (settings ``network_driver``)."""
-    return RecordedNetworkHost(settings.state_path / "network" / host)
+    state = settings.state_path / "network" / host
+    if settings.network_driver == "recorded":
+        return RecordedNetworkHost(state)
+    return NamespaceNetworkHost(network_namespace(settings.subject_prefix, host), state)
 
 
 async def _until(server: uvicorn.Server, stop: asyncio.Event) -> None:

@@ -28,6 +28,8 @@ def nimbus_env(state: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NIMBUS_", "OS_"))}
     env["NIMBUS_STATE_DIR"] = str(state)
     env["NIMBUS_METADATA_PORT"] = str(free_port())  # tests run side by side: never 8775
+    # no namespaces left behind by every test's cloud (the namespace host has its tests)
+    env["NIMBUS_NETWORK_DRIVER"] = "recorded"
     return env
 
 

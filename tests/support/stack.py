@@ -153,7 +153,7 @@ async def stack_running(
     storage worker for storage1; ``settings`` over the defaults."""
     loaded = load({
         "state_dir": str(state_dir), "api_port": free_port(), "metadata_port": free_port(),
-        "subject_prefix": subject_prefix,
+        "subject_prefix": subject_prefix, "network_driver": "recorded",
         "admin_password": ADMIN_PASSWORD, "hosts": ["compute1", "compute2"], **settings,
     }, env={})
     async with (serving(loaded, database_url, nats_url, hosts=worker_hosts, parts=parts),
