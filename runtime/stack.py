@@ -69,6 +69,7 @@ T = TypeVar("T")
 # the parts `nimbus up` runs, and `nimbus run` offers; these need the database
 PARTS = frozenset({"api", "relay", "projector", "ingester", "hypervisor", "storage",
                    "network", "metadata"})
+METADATA_PROXY_PORT = 8775  # in each network host's namespace (Nova's metadata port)
 DATABASE_PARTS = frozenset({"api", "relay", "projector", "ingester", "metadata"})
 GRACE_SECONDS = 10  # what requests in flight get to finish when the stack stops
 
@@ -237,6 +238,16 @@ def network_namespace(subject_prefix: str, host: str) -> str:
     return f"{cloud}-{host}"
 
 
+def network_settings(settings: Settings, host: str) -> network_worker.Settings:
+    """The network worker's settings; on a namespace host, its metadata proxy."""
+    on_namespace = settings.network_driver == "namespace"
+    return network_worker.Settings(
+        metadata_port=METADATA_PROXY_PORT if on_namespace else None,
+        namespace=network_namespace(settings.subject_prefix, host) if on_namespace else None,
+        metadata_upstream=(settings.metadata_host, settings.metadata_port),
+        metadata_secret=credentials.metadata_secret(settings))
+
+
 def network_host(settings: Settings, host: str) -> NetworkHost:
     """The network host ``host`` renders on (settings ``network_driver``)."""
     state = settings.state_path / "network" / host
@@ -335,7 +346,8 @@ async def serve(
     if "network" in parts:
         for host in settings.network_hosts:
             started[f"network-{host}"] = network_worker.run(
-                nats_url, subjects.prefix, host, network_host(settings, host), stop)
+                nats_url, subjects.prefix, host, network_host(settings, host), stop,
+                network_settings(settings, host))
     if "metadata" in parts:
         metadata = uvicorn.Server(uvicorn.Config(
             create_metadata_app(MetadataContext(

@@ -129,7 +129,7 @@ def planned() -> HostPlan:
                                port_id="3f2a1b4c-5d6e-4f70-8a9b-0c1d2e3f4a5b",
                                fixed_ip_address="10.0.0.2", created_at=AT, updated_at=AT)
     return planner.plan(
-        position=3, manager="vlan", metadata="10.0.0.1:8775",
+        position=3, manager="vlan", metadata_port=8775,
         networks={"n1": folded_network("n1", 0, "10.0.0.0/24"),
                   "n2": folded_network("n2", 1, "10.0.1.0/24"),
                   "pub": folded_network("pub", 9, "172.24.4.0/24", external=True)},

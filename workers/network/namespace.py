@@ -9,7 +9,11 @@ pyroute2's default), so nothing of a plan ever lands in the root namespace.
 
 from __future__ import annotations
 
+import ctypes
+import os
+import socket
 import subprocess
+import threading
 from pathlib import Path
 
 from workers.network.port import NetworkHostError
@@ -55,3 +59,50 @@ def set_sysctls(namespace: str, values: dict[str, str]) -> None:
     """Per-namespace sysctls (ip_forward, bridge-nf-call-iptables); the root
     namespace's values are never touched."""
     run(namespace, ["sysctl", "-q", "-w", *(f"{k}={v}" for k, v in sorted(values.items()))])
+
+
+CLONE_NEWNET = 0x40000000
+
+
+def _setns(fd: int) -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.setns(fd, CLONE_NEWNET) != 0:
+        error = ctypes.get_errno()
+        raise OSError(error, os.strerror(error))
+
+
+def listen_in(namespace: str, port: int, address: str = "0.0.0.0") -> socket.socket:
+    """A listening TCP socket inside ``namespace`` (which must exist). A thread
+    enters the namespace (``setns`` acts on the calling thread only), makes the
+    socket and goes back; the socket stays bound in the namespace."""
+    if not exists(namespace):
+        raise NetworkHostError(f"network namespace {namespace!r} does not exist")
+    made: list[socket.socket] = []
+    failed: list[BaseException] = []
+
+    def bind() -> None:
+        home = os.open(f"/proc/self/task/{threading.get_native_id()}/ns/net", os.O_RDONLY)
+        target = os.open(RUN_DIR / namespace, os.O_RDONLY)
+        try:
+            _setns(target)
+            try:
+                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                sock.bind((address, port))
+                sock.listen(128)
+                sock.setblocking(False)
+                made.append(sock)
+            finally:
+                _setns(home)
+        except BaseException as error:  # handed to the caller's thread
+            failed.append(error)
+        finally:
+            os.close(home)
+            os.close(target)
+
+    thread = threading.Thread(target=bind, name=f"listen-in-{namespace}")
+    thread.start()
+    thread.join()
+    if failed:
+        raise failed[0]
+    return made[0]

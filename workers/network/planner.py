@@ -60,9 +60,11 @@ def _rules(port: port_model.Port, groups: Mapping[str, sg_model.SecurityGroup],
 def plan(*, position: int, networks: Mapping[str, net_model.Network],
          ports: Mapping[str, port_model.Port], floating: Mapping[str, fip_model.FloatingIp],
          groups: Mapping[str, sg_model.SecurityGroup], manager: str = "flatdhcp",
-         vlan_start: int = 100, metadata: str | None = None) -> HostPlan:
+         vlan_start: int = 100, metadata_port: int | None = None) -> HostPlan:
     """What the network host renders for these states (``manager``: the seed's
-    ``network_manager``; ``flat`` hands out no DHCP leases)."""
+    ``network_manager``; ``flat`` hands out no DHCP leases). With
+    ``metadata_port``, 169.254.169.254:80 goes to the metadata proxy there on
+    the first network's gateway."""
     live = {i: p for i, p in ports.items() if not p.deleted and p.fixed_ips}
     servers = {i: p for i, p in live.items() if p.device_owner == port_model.SERVER_OWNER}
     members: dict[str, list[str]] = {}
@@ -102,4 +104,6 @@ def plan(*, position: int, networks: Mapping[str, net_model.Network],
     return HostPlan(position=position, networks=rendered, ports=port_plans,
                     floating=pointed if public else [],
                     public_cidr=public.cidr if public else None,
-                    public_gateway=public.gateway_ip if public else None, metadata=metadata)
+                    public_gateway=public.gateway_ip if public else None,
+                    metadata=f"{rendered[0].gateway}:{metadata_port}"
+                    if rendered and metadata_port else None)

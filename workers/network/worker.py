@@ -27,10 +27,12 @@ import msgspec
 
 from domain import registry
 from domain.clock import Clock, system_clock
+from domain.port import SERVER_OWNER
 from messaging.nats import Connection, JetStream, connect, ensure_streams, publish, replay
 from messaging.subjects import Subjects
 from messaging.wire import EventMessage, NetworkApplied
-from workers.network import planner
+from workers.network import namespace, planner
+from workers.network.metadata_proxy import MetadataProxy
 from workers.network.plan import Applied, HostPlan
 from workers.network.port import NetworkHost
 
@@ -45,7 +47,12 @@ RETRY_SECONDS = 1.0  # after the host refused or failed a plan
 class Settings:
     manager: str = "flatdhcp"  # the seed's network_manager: flat | flatdhcp | vlan
     vlan_start: int = 100
-    metadata: str | None = None
+    # the metadata proxy: where it listens in the host's namespace (None: no proxy),
+    # the metadata service it forwards to, and the secret it signs with
+    metadata_port: int | None = None
+    namespace: str | None = None
+    metadata_upstream: tuple[str, int] = ("127.0.0.1", 8775)
+    metadata_secret: str = ""
 
 
 @dataclass
@@ -69,7 +76,16 @@ class Folded:
             ports=self.states[registry.PORT.name],
             floating=self.states[registry.FLOATING_IP.name],
             groups=self.states[registry.SECURITY_GROUP.name], manager=settings.manager,
-            vlan_start=settings.vlan_start, metadata=settings.metadata)
+            vlan_start=settings.vlan_start,
+            metadata_port=settings.metadata_port if settings.namespace else None)
+
+    def instance_at(self, address: str) -> str | None:
+        """The instance whose port holds ``address`` (the metadata proxy's question)."""
+        for port in self.states[registry.PORT.name].values():
+            if (not port.deleted and port.device_owner == SERVER_OWNER
+                    and any(f.ip_address == address for f in port.fixed_ips)):
+                return str(port.device_id)
+        return None
 
     def inactive(self, plan: HostPlan) -> list[str]:
         ports = self.states[registry.PORT.name]
@@ -89,6 +105,7 @@ class NetworkWorker:
         self._changed = asyncio.Event()
         self._behind: set[str] = {kind.name for kind in KINDS}  # kinds not caught up yet
         self._reported: tuple[int, str] = (-1, "")  # the position and digest last reported
+        self._proxy: asyncio.Future[None] | None = None
 
     async def follow(self, kind: str, stop: asyncio.Event) -> None:
         """Fold one kind's events from the stream's start; caught up once none is pending."""
@@ -123,6 +140,26 @@ class NetworkWorker:
                 self._changed.set()
                 continue
             await self._report(plan, applied)
+            if self._proxy is None and plan.metadata:
+                self._proxy = asyncio.ensure_future(self._serve_metadata(stop))
+        if self._proxy is not None:
+            await self._proxy
+
+    async def _serve_metadata(self, stop: asyncio.Event) -> None:
+        """The metadata proxy, in the namespace the first render made (a proxy
+        that cannot listen is logged, and the rest of the host goes on)."""
+        settings = self._settings
+        assert settings.namespace is not None and settings.metadata_port is not None
+        try:
+            sock = await asyncio.to_thread(namespace.listen_in, settings.namespace,
+                                           settings.metadata_port)
+        except OSError:
+            log.exception("%s: the metadata proxy cannot listen in %s", self.host,
+                          settings.namespace)
+            return
+        proxy = MetadataProxy(self.folded.instance_at, settings.metadata_upstream,
+                              settings.metadata_secret)
+        await proxy.serve(sock, stop)
 
     async def _report(self, plan: HostPlan, applied: Applied) -> None:
         """Report a render that changed what the host serves, or that serves ports
