@@ -1,10 +1,10 @@
 """The metadata service: each guest asks about itself, and only itself.
 
-A guest is known by the address it asks from, or, behind a proxy (the network
-host's), by ``X-Instance-ID`` signed with the shared secret
+A guest is known by ``X-Instance-ID`` signed with the shared secret
 (``X-Instance-ID-Signature``: HMAC-SHA256 of the id, hex, as Neutron's
-metadata proxy signs it). A request naming no instance it can prove is
-refused; nothing else about the cloud is served. Runs as its own app on the
+metadata proxy signs it), which the network host's proxy adds for the guest
+asking (workers/network/metadata_proxy.py). A request naming no instance it
+can prove is refused; nothing else about the cloud is served. Runs as its own app on the
 metadata port (8775, the seed's ``metadata_port``).
 """
 
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -26,15 +25,11 @@ from projections import queries
 from projections.queries import InstanceView
 from projections.views import Views
 
-# a guest's fixed address -> its instance (None: no instance there)
-AddressLookup = Callable[[str], Awaitable[UUID | None]]
-
 
 @dataclass
 class MetadataContext:
     views: Views
     shared_secret: str
-    by_address: AddressLookup | None = None
 
 
 def signature(secret: str, instance_id: str) -> str:
@@ -61,10 +56,8 @@ async def _instance(request: Request) -> InstanceView:
             instance_id = UUID(claimed)
         except ValueError:
             raise Refused(400, "X-Instance-ID is not an instance id.") from None
-    elif ctx.by_address is not None and request.client is not None:
-        instance_id = await ctx.by_address(request.client.host)
     if instance_id is None:
-        raise Refused(404, "No instance is known by this request's address.")
+        raise Refused(404, "No instance is named by this request (X-Instance-ID).")
     found = await queries.get_instance(ctx.views, instance_id, None)
     if found is None:
         raise Refused(404, f"Instance {instance_id} could not be found.")
