@@ -43,7 +43,7 @@ import httpx
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
-from bench import baseline, growth, volumes
+from bench import baseline, growth, network, volumes
 from bench.place import Place, place
 from bench.report import Row, as_json, empty_rows, percentile, rate_row, spread, text
 from bench.stack import Stack, Stacks
@@ -231,6 +231,18 @@ def volume_figures(user: dict[str, str], args: argparse.Namespace,
                        f"{s['p50_ms']} / {s['p99_ms']} ms (n={s['n']})"))
 
 
+def network_figures(args: argparse.Namespace, extras: list[tuple[str, str]],
+                    context: dict[str, Any]) -> None:
+    """The network host's render and change times next to a direct script's."""
+    why = network.available()
+    if why is not None:
+        extras.append(("network host", f"not measured: {why}"))
+        return
+    rows = network.measure([int(n) for n in args.network_ports.split(",")])
+    extras.extend(network.lines(rows))
+    context["network_host"] = rows
+
+
 def command_latency(user: dict[str, str], server: str, args: argparse.Namespace) -> dict[
         str, Any]:
     found = load({**user, "mode": "latency", "server": server, "count": args.latency_count,
@@ -348,6 +360,9 @@ def measure(args: argparse.Namespace) -> tuple[dict[str, Row], list[tuple[str, s
             if args.volumes:
                 with phase("volumes", notes):
                     volume_figures(user, args, extras)
+        if args.network_ports:
+            with phase("network host", notes):
+                network_figures(args, extras, context)
         if len(servers) < 2:
             for row_id in ("growth_latency",):
                 rows[row_id].not_measured("fewer than two servers became ACTIVE under load")
@@ -396,6 +411,9 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
                         "(900)")
     parser.add_argument("--volumes", type=int, default=20,
                         help="volume lives, a figure besides the goals; 0: none (20)")
+    parser.add_argument("--network-ports", default="10,100,1000",
+                        help="port counts the network host renders, next to ip -batch + "
+                        "nft -f (bench/network.py); empty: none (10,100,1000)")
     parser.add_argument("--latency-count", type=int, default=50,
                         help="commands timed at each log size, row 6 (50)")
     parser.add_argument("--poll-interval", type=float, default=0.002,

@@ -18,18 +18,21 @@ import msgspec
 
 from commands.backups import BackupCommands
 from commands.instances import InstanceCommands
+from commands.network_reports import NetworkReports
 from commands.snapshots import SnapshotCommands
 from commands.volumes import VolumeCommands
 from domain import registry
 from messaging import nats as bus
 from messaging.consumer import ConsumerSpec, Delivery, consume
 from messaging.subjects import Subjects
-from messaging.wire import HostOutcome, StepOutcome
+from messaging.wire import HostOutcome, NetworkApplied, StepOutcome
 
 log = logging.getLogger(__name__)
 
 _instance_outcome = msgspec.json.Decoder(HostOutcome)
 _step_outcome = msgspec.json.Decoder(StepOutcome)
+_network_applied = msgspec.json.Decoder(NetworkApplied)
+Outcome = HostOutcome | StepOutcome | NetworkApplied
 
 Recorder = Callable[[StepOutcome], int | None]
 
@@ -43,13 +46,16 @@ def step_recorders(volumes: VolumeCommands, snapshots: SnapshotCommands,
 
 
 async def run(instances: InstanceCommands, volumes: VolumeCommands,
-              snapshots: SnapshotCommands, backups: BackupCommands, nats_url: str,
-              subjects: Subjects, stop: asyncio.Event) -> None:
+              snapshots: SnapshotCommands, backups: BackupCommands,
+              networks: NetworkReports, nats_url: str, subjects: Subjects,
+              stop: asyncio.Event) -> None:
     """Record outcomes until ``stop`` is set."""
 
-    def decode(subject: str, data: bytes) -> HostOutcome | StepOutcome:
+    def decode(subject: str, data: bytes) -> Outcome:
         if subjects.is_volume_outcome(subject):
             return _step_outcome.decode(data)
+        if subjects.is_network_outcome(subject):
+            return _network_applied.decode(data)
         return _instance_outcome.decode(data)
 
     def key_of(subject: str, data: bytes) -> str:
@@ -57,6 +63,8 @@ async def run(instances: InstanceCommands, volumes: VolumeCommands,
             outcome = decode(subject, data)
         except msgspec.DecodeError:
             return ""
+        if isinstance(outcome, NetworkApplied):
+            return f"network:{outcome.host}"
         return outcome.aggregate_id if isinstance(outcome, StepOutcome) else outcome.instance_id
 
     record_step = step_recorders(volumes, snapshots, backups)
@@ -78,6 +86,8 @@ async def run(instances: InstanceCommands, volumes: VolumeCommands,
                               outcome.step, delivery.subject)
                     return
                 await asyncio.to_thread(record, outcome)
+            elif isinstance(outcome, NetworkApplied):
+                await asyncio.to_thread(networks.record, outcome)
             else:
                 await asyncio.to_thread(instances.record_outcome, outcome)
 

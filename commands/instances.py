@@ -23,16 +23,20 @@ from commands.messages import (
     DeleteInstance,
     InstanceChange,
     InstanceCommand,
+    NicRequest,
     RebootInstance,
 )
+from commands.networks import NetworkCommands
 from commands.placement import Placement
 from commands.volumes import detach_for_server_delete
 from domain import events as ev
 from domain import instance as model
 from domain import instance_boot as boot_rules
-from domain.errors import NotFound
+from domain import network as net_model
+from domain import port as port_model
+from domain.errors import InvalidInput, NotFound
 from domain.instance_changes import check_metadata
-from domain.registry import INSTANCE
+from domain.registry import INSTANCE, PORT
 from messaging.wire import HostOutcome
 
 REQUEST_NAMESPACE = uuid.UUID("6f1c3c52-8d8e-4c1e-9a55-4b1f0f0c2a10")
@@ -58,23 +62,68 @@ class InstanceCommands:
         names = boot_rules.display_names(cmd.name, count)
         reservation = f"r-{uuid.uuid5(REQUEST_NAMESPACE, cmd.request_id).hex[:8]}"
 
+        if any(nic.port_id for nic in cmd.networks) and count > 1:
+            raise InvalidInput("Unable to launch multiple instances with a single configured"
+                               " port ID. Please launch your instance one by one with"
+                               " different ports.")
+
         def decide(first: Aggregate[model.Instance], at: datetime) -> list[Change]:
             hosts, claims = self.placement.place(ids, flavor, cmd.caller, at)
             made: list[Change] = []
+            networks: dict[str, Aggregate[net_model.Network]] = {}  # each loaded once
             for index, (instance_id, host, name) in enumerate(zip(ids, hosts, names,
                                                                   strict=True)):
                 instance = first if index == 0 else Aggregate(instance_id, INSTANCE)
+                nics: list[ev.Nic] = []
+                for number, nic in enumerate(cmd.networks):
+                    plugged, changes = self._plug(cmd, at, nic, networks, str(instance_id),
+                                                  host, f"#{index}#nic{number}")
+                    nics.append(plugged)
+                    made += changes
                 made.append((instance, model.create(
                     str(instance_id), request_id=cmd.request_id, at=at,
                     project_id=cmd.caller.project_id, user_id=cmd.caller.user_id, name=name,
                     flavor=flavor, image=image, host=host, key_name=cmd.key_name,
                     public_key=public_key, metadata=cmd.metadata, user_data=cmd.user_data,
                     availability_zone=zone, reservation_id=reservation, launch_index=index,
-                    description=cmd.description)))
+                    description=cmd.description, nics=nics)))
             return [*made, *claims]
 
         return _accepted(self.app.execute(cmd.request_id, lambda: self._load(ids[0]), decide,
                                           touches=ids))
+
+    @property
+    def networks(self) -> NetworkCommands:
+        return NetworkCommands(self.app, self.placement.quotas)
+
+    def _plug(self, cmd: BootInstance, at: datetime, nic: NicRequest,
+              networks: dict[str, Aggregate[net_model.Network]], instance_id: str, host: str,
+              which: str) -> tuple[ev.Nic, list[Change]]:
+        """One interface of a booting instance: a new port on a network, or an
+        existing port bound to it; in the boot's transaction."""
+        ports = self.networks
+        if nic.port_id is not None:
+            port = ports.load_port(nic.port_id)
+            state = port_model.existing(port.current, nic.port_id,
+                                        None if cmd.caller.is_admin else cmd.caller.project_id)
+            network = networks.setdefault(state.network_id, ports.load_network(state.network_id))
+            bound = port_model.bind(state, device_id=instance_id, host=host,
+                                    request_id=cmd.request_id, at=at)
+            return (ev.Nic(port_id=nic.port_id, network_id=state.network_id,
+                           mac=state.mac_address, bridge=network.state.bridge, owned=False),
+                    [(port, bound)])
+        assert nic.network_id is not None
+        network = networks.setdefault(nic.network_id, ports.load_network(nic.network_id))
+        port = Aggregate(uuid.uuid5(REQUEST_NAMESPACE, cmd.request_id + which), PORT)
+        changes = ports.port_changes(
+            cmd.caller, cmd.request_id, at, port=port, network=network, fixed_ip=nic.fixed_ip,
+            device_id=instance_id, device_owner=port_model.SERVER_OWNER)
+        changes.append((port, port_model.PortBound(
+            at=at, request_id=cmd.request_id, device_id=instance_id,
+            device_owner=port_model.SERVER_OWNER, host=host)))
+        return (ev.Nic(port_id=str(port.id), network_id=nic.network_id,
+                       mac=net_model.mac_of(port.id), bridge=network.state.bridge),
+                changes)
 
     def act(self, cmd: InstanceCommand) -> Accepted:
         """A host operation: reboot, pause, unpause, suspend, resume, stop, start, delete."""
@@ -89,9 +138,12 @@ class InstanceCommands:
                                   is_admin=cmd.caller.is_admin, hard=hard, force=force)
             if kind is not ev.InstanceDeleteRequested:
                 return [(instance, asked)]
-            # its volumes detach in the same commit
+            # its volumes detach and its ports go in the same commit
             detached = detach_for_server_delete(self.app, str(instance_id), cmd.request_id, at)
-            return [(instance, asked), *((aggregate, None) for aggregate in detached)]
+            unplugged = self.networks.unplug(instance.state.nics, request_id=cmd.request_id,
+                                             at=at)
+            return [(instance, asked), *((aggregate, None) for aggregate in detached),
+                    *unplugged]
 
         return _accepted(self.app.execute(cmd.request_id, lambda: self._load(instance_id),
                                           decide, touches=[instance_id]))

@@ -19,6 +19,15 @@ class Caller(msgspec.Struct, frozen=True, kw_only=True):
     is_admin: bool = False
 
 
+class NicRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """One interface a boot asks for: on a network (a new port, with
+    ``fixed_ip`` if given) or an existing port."""
+
+    network_id: str | None = None
+    port_id: str | None = None
+    fixed_ip: str | None = None
+
+
 class BootInstance(msgspec.Struct, frozen=True, kw_only=True):
     request_id: str
     caller: Caller
@@ -32,6 +41,7 @@ class BootInstance(msgspec.Struct, frozen=True, kw_only=True):
     min_count: int = 1
     max_count: int | None = None
     description: str | None = None
+    networks: list[NicRequest] = []
 
 
 class InstanceCommand(msgspec.Struct, frozen=True, kw_only=True):

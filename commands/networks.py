@@ -11,21 +11,24 @@ create names the same thing.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from commands.application import Aggregate, Change, NimbusApplication, Written
 from commands.lookups import parse_id
 from commands.messages import Caller
 from domain import floating_ip as fip_model
+from domain import instance as instance_model
 from domain import network as model
 from domain import port as port_model
 from domain import quota as quota_model
 from domain import router as router_model
 from domain import security_group as sg_model
 from domain.errors import InvalidInput, NotFound
+from domain.events import Nic
 from domain.registry import (
     FLOATING_IP,
+    INSTANCE,
     NETWORK,
     NETWORK_FABRIC,
     PORT,
@@ -35,6 +38,10 @@ from domain.registry import (
 )
 
 NAMESPACE = uuid.UUID("3f9d2b71-6a0e-4c58-8e13-7b4a2d9c6f05")
+
+
+# the default network's id (the one a client found before networks were served)
+DEFAULT_NETWORK_ID = uuid.uuid5(uuid.NAMESPACE_URL, "nimbus:network:private")
 
 
 def new_id(request_id: str, what: str = "") -> uuid.UUID:
@@ -74,6 +81,34 @@ class NetworkCommands:
     def _quota(self, project_id: str) -> Aggregate[quota_model.Quota]:
         return self.app.load_or_new(quota_model.quota_id(project_id), QUOTA)
 
+    def load_port(self, port_id: str) -> Aggregate[port_model.Port]:
+        return self._port(port_id)
+
+    def load_network(self, network_id: str) -> Aggregate[model.Network]:
+        return self._network(network_id)
+
+    def unplug(self, nics: Iterable[Nic], *, request_id: str, at: datetime) -> list[Change]:
+        """A deleted server's ports: those its boot made are deleted (their addresses
+        given back), the ones it was given are only unbound."""
+        changes: list[Change] = []
+        networks: dict[str, Aggregate[model.Network]] = {}
+        for nic in nics:
+            port = self._port(nic.port_id)
+            state = port.current
+            if state is None or state.deleted:
+                continue
+            if not nic.owned:
+                changes.append((port, port_model.PortUnbound(at=at, request_id=request_id)))
+                continue
+            network = networks.setdefault(state.network_id, self._network(state.network_id))
+            released = model.release(network.state, str(port.id), request_id=request_id,
+                                     at=at)
+            if released is not None:
+                network.record(released)  # so the next port of the network sees it
+            changes += [(port, port_model.delete(state, request_id=request_id, at=at)),
+                        (network, None)]
+        return changes
+
     def network(self, network_id: str, caller: Caller) -> model.Network:
         """The network as the write side knows it now (for a caller allowed to see it)."""
         return model.existing(self._network(network_id).current, network_id, _scope(caller))
@@ -83,12 +118,17 @@ class NetworkCommands:
         parse_id(subnet_id, "Subnet")
         return (self._fabric().current or model.Fabric()).network_of(subnet_id)
 
+    def port(self, port_id: str, caller: Caller) -> port_model.Port:
+        return port_model.existing(self._port(port_id).current, port_id, _scope(caller))
+
     # ---- networks and subnets ---------------------------------------------
 
     def create_network(self, caller: Caller, request_id: str, *, name: str,
                        external: bool = False, shared: bool = False,
-                       admin_state_up: bool = True, mtu: int = 1500) -> Written[model.Network]:
-        network_id = new_id(request_id)
+                       admin_state_up: bool = True, mtu: int = 1500,
+                       network_id: uuid.UUID | None = None) -> Written[model.Network]:
+        """A new network (its id from the request's unless given)."""
+        network_id = network_id or new_id(request_id)
 
         def decide(network: Aggregate[model.Network], at: datetime) -> list[Change]:
             fabric = self._fabric()
@@ -124,6 +164,17 @@ class NetworkCommands:
 
         return self.app.execute(request_id, lambda: self._network(network_id), decide,
                                 touches=[network_id, model.FABRIC_ID])
+
+    def ensure_default(self, *, project_id: str, name: str, cidr: str) -> None:
+        """The fixed network every cloud starts with (nova-network's first
+        ``nova-manage network create``), shared, made once: its requests are
+        answered as before on every later start, even after an admin deleted it."""
+        admin = Caller(user_id="nimbus", project_id=project_id, is_admin=True)
+        network = self.create_network(admin, "nimbus-default-network", name=name,
+                                      shared=True, network_id=DEFAULT_NETWORK_ID).state
+        if not network.deleted:
+            self.create_subnet(admin, "nimbus-default-subnet", network.id,
+                               name=f"{name}-subnet", cidr=cidr)
 
     def update_network(self, caller: Caller, request_id: str, network_id: str, *,
                        name: str | None = None, admin_state_up: bool | None = None,
@@ -190,7 +241,8 @@ class NetworkCommands:
                      device_owner: str = "", project_id: str | None = None,
                      gateway: bool = False) -> list[Change]:
         """A new port's events and its address's, for any command that makes one
-        (a port create, a boot, a router interface)."""
+        (a port create, a boot, a router interface). Several in one decision
+        must share each network's aggregate (load it once)."""
         state = model.existing(network.current, str(network.id), _scope(caller))
         for group in security_groups:
             sg_model.existing(self.app.load_or_new(parse_id(group, "Security group"),
@@ -199,12 +251,14 @@ class NetworkCommands:
         mac = model.mac_of(port.id)
         allocated = model.allocate(state, owner=str(port.id), request_id=request_id, at=at,
                                    subnet_id=subnet_id, ip=fixed_ip, mac=mac, gateway=gateway)
+        # recorded now, so another port of the same decision sees this address taken
+        network.record(allocated)
         created = port_model.PortCreated(
             at=at, request_id=request_id, project_id=project_id or caller.project_id,
             network_id=str(network.id), name=name, mac_address=mac,
             fixed_ips=(port_model.FixedIp(allocated.subnet_id, allocated.ip),),
             device_id=device_id, device_owner=device_owner, security_groups=security_groups)
-        return [(port, created), (network, allocated)]
+        return [(port, created), (network, None)]
 
     def create_port(self, caller: Caller, request_id: str, network_id: str, *, name: str = "",
                     fixed_ip: str | None = None, subnet_id: str | None = None,
@@ -279,7 +333,9 @@ class NetworkCommands:
 
     def activate_ports(self, host: str, port_ids: list[str],
                        request_id: str) -> Written[port_model.Port] | None:
-        """Ports the network host ``host`` reported applied become ACTIVE."""
+        """Ports the network host ``host`` reported applied become ACTIVE, and
+        each server holding one hears its interface is plugged (in the same
+        transaction: a boot waiting for it and this meet on the instance)."""
         if not port_ids:
             return None
         first, *rest = port_ids
@@ -287,13 +343,31 @@ class NetworkCommands:
         def decide(port: Aggregate[port_model.Port], at: datetime) -> list[Change]:
             changes: list[Change] = []
             for aggregate in [port, *(self._port(p) for p in rest)]:
-                if aggregate.current is not None:
-                    changes.append((aggregate, port_model.activate(
-                        aggregate.current, host=host, request_id=request_id, at=at)))
+                state = aggregate.current
+                if state is None:
+                    continue
+                activated = port_model.activate(state, host=host, request_id=request_id,
+                                                at=at)
+                changes.append((aggregate, activated))
+                if activated is not None and state.device_owner == port_model.SERVER_OWNER:
+                    changes += self._plugged(state, request_id, at)
             return changes
 
         return self.app.execute(None, lambda: self._port(first), decide,
                                 touches=[parse_id(p, "Port") for p in port_ids])
+
+    def _plugged(self, port: port_model.Port, request_id: str, at: datetime) -> list[Change]:
+        """The server holding ``port`` hears it is plugged (a device id naming no
+        instance of nimbus, which Neutron allows, hears nothing)."""
+        try:
+            instance_id = uuid.UUID(port.device_id)
+        except ValueError:
+            return []
+        instance = self.app.find(INSTANCE, instance_id)
+        if instance is None:
+            return []
+        return [(instance, instance_model.vif_plugged(instance.state, port.id,
+                                                      request_id=request_id, at=at))]
 
     # ---- floating IPs ----------------------------------------------------------
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+import msgspec
+
 from domain.base import Event
 
 
@@ -26,6 +28,17 @@ class InstanceRequested(InstanceEvent, frozen=True, kw_only=True):
 
     host: str
     user_id: str
+
+
+class Nic(msgspec.Struct, frozen=True, kw_only=True):
+    """A server's network interface: its port, the port's MAC, and the bridge
+    of the port's network that the hypervisor plugs it into."""
+
+    port_id: str
+    network_id: str
+    mac: str
+    bridge: str
+    owned: bool = True  # made by the boot (deleted with the server), else only unbound
 
 
 class InstanceCreateRequested(InstanceRequested, frozen=True, kw_only=True):
@@ -44,6 +57,7 @@ class InstanceCreateRequested(InstanceRequested, frozen=True, kw_only=True):
     reservation_id: str = ""
     launch_index: int = 0
     description: str | None = None
+    nics: list[Nic] = []
 
 
 class InstancePauseRequested(InstanceRequested, frozen=True, kw_only=True):
@@ -118,6 +132,20 @@ class InstanceOutcome(InstanceEvent, frozen=True, kw_only=True):
 
 class InstanceSpawned(InstanceOutcome, frozen=True, kw_only=True):
     pass
+
+
+class InstanceGuestStarted(InstanceEvent, frozen=True, kw_only=True):
+    """The host started a booting guest whose ports are not all plugged yet: the
+    boot ends (``InstanceSpawned``) once they are (Nova's network-vif-plugged)."""
+
+    answers: ClassVar[bool] = False
+
+
+class InstanceVifPlugged(InstanceEvent, frozen=True, kw_only=True):
+    """A port of the instance went ACTIVE: its network host serves it."""
+
+    port_id: str
+    answers: ClassVar[bool] = False
 
 
 class InstancePaused(InstanceOutcome, frozen=True, kw_only=True):
@@ -200,4 +228,6 @@ AnyInstanceEvent = (
     | InstanceUpdated
     | InstanceMetadataUpdated
     | InstanceMetadataItemDeleted
+    | InstanceGuestStarted
+    | InstanceVifPlugged
 )

@@ -155,6 +155,12 @@ class Instance(msgspec.Struct, frozen=True, kw_only=True):
     locked: bool = False
     locked_by_admin: bool = False
     locked_reason: str | None = None
+    nics: tuple[ev.Nic, ...] = ()
+    plugged: frozenset[str] = frozenset()  # its ports a network host serves
+    guest_started: bool = False  # booting: the host started it, its ports are awaited
+
+    def unplugged(self) -> list[str]:
+        return [n.port_id for n in self.nics if n.port_id not in self.plugged]
 
 
 def create(
@@ -163,7 +169,7 @@ def create(
     key_name: str | None = None, public_key: str | None = None,
     metadata: dict[str, str] | None = None, user_data: str | None = None,
     availability_zone: str = "nova", reservation_id: str = "", launch_index: int = 0,
-    description: str | None = None,
+    description: str | None = None, nics: list[ev.Nic] | None = None,
 ) -> ev.InstanceCreateRequested:
     """Boot: the first event of every instance."""
     return ev.InstanceCreateRequested(
@@ -173,6 +179,7 @@ def create(
         key_name=key_name, public_key=public_key, metadata=dict(metadata or {}),
         user_data=user_data, availability_zone=availability_zone,
         reservation_id=reservation_id, launch_index=launch_index, description=description,
+        nics=list(nics or ()),
     )
 
 
@@ -226,8 +233,9 @@ def request(
 
 def complete(
     state: Instance, request_id: str, *, ok: bool, at: datetime, reason: str = ""
-) -> ev.InstanceOutcome | None:
+) -> ev.InstanceOutcome | ev.InstanceGuestStarted | None:
     """The event that ends the pending operation; None if it is not pending.
+    A boot whose ports are not all plugged yet only has its guest started.
 
     A report for an operation that already ended (a redelivered message), or
     that a later operation interrupted, is not an error: it changes nothing.
@@ -237,7 +245,25 @@ def complete(
     op = OPERATIONS[state.pending.step]
     if not ok:
         return op.failure(request_id=request_id, at=at, reason=reason)
+    if state.pending.step is ev.InstanceCreateRequested and state.unplugged():
+        return None if state.guest_started else ev.InstanceGuestStarted(
+            request_id=request_id, at=at)
     return op.outcome(request_id=request_id, at=at)
+
+
+def vif_plugged(state: Instance, port_id: str, *, request_id: str,
+                at: datetime) -> list[ev.InstanceVifPlugged | ev.InstanceSpawned]:
+    """A port of the instance is served; the boot ends if it was the last one
+    awaited by a started guest. Nothing for a port it no longer has."""
+    if port_id not in {n.port_id for n in state.nics} or port_id in state.plugged:
+        return []
+    plugged = ev.InstanceVifPlugged(request_id=request_id, at=at, port_id=port_id)
+    pending = state.pending
+    if (state.guest_started and pending is not None
+            and pending.step is ev.InstanceCreateRequested
+            and state.unplugged() == [port_id]):
+        return [plugged, ev.InstanceSpawned(request_id=pending.request_id, at=at)]
+    return [plugged]
 
 
 def evolve(state: Instance | None, event: ev.InstanceEvent, instance_id: str) -> Instance:
@@ -256,7 +282,7 @@ def evolve(state: Instance | None, event: ev.InstanceEvent, instance_id: str) ->
             public_key=event.public_key, metadata=dict(event.metadata),
             user_data=event.user_data, availability_zone=event.availability_zone,
             reservation_id=event.reservation_id, launch_index=event.launch_index,
-            description=event.description,
+            description=event.description, nics=tuple(event.nics),
         )
     assert state is not None, "an instance starts with InstanceCreateRequested"
     match event:
@@ -271,6 +297,11 @@ def evolve(state: Instance | None, event: ev.InstanceEvent, instance_id: str) ->
                 state, task_state=operation_of(event).task_state,
                 pending=Pending(event.request_id, type(event)), updated_at=event.at,
             )
+        case ev.InstanceGuestStarted():
+            return msgspec.structs.replace(state, guest_started=True, updated_at=event.at)
+        case ev.InstanceVifPlugged():
+            return msgspec.structs.replace(state, plugged=state.plugged | {event.port_id},
+                                           updated_at=event.at)
         case (ev.InstanceOperationFailed() | ev.InstanceSpawned() | ev.InstancePaused()
               | ev.InstanceUnpaused() | ev.InstanceDeleted() | ev.InstanceRebooted()
               | ev.InstanceSuspended() | ev.InstanceResumed() | ev.InstanceStopped()

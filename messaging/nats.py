@@ -196,3 +196,25 @@ async def follow(
             yield msg.subject, msg.data
     finally:
         await sub.unsubscribe()
+
+
+async def replay(js: JetStream, subject: str, *, stop: asyncio.Event,
+                 idle: float = 0.25) -> AsyncIterator[bytes | None]:
+    """Every message on ``subject`` from the stream's start, in order, then the
+    new ones, until ``stop`` is set: for a worker that folds a whole history.
+    ``None`` is yielded whenever it has caught up (nothing pending) and then
+    whenever ``idle`` seconds pass with nothing new."""
+    sub = await js.subscribe(subject, ordered_consumer=True,
+                             config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL))
+    try:
+        while not stop.is_set():
+            try:
+                msg = await sub.next_msg(timeout=idle)
+            except nats.errors.TimeoutError:
+                yield None
+                continue
+            yield msg.data
+            if msg.metadata.num_pending == 0:
+                yield None
+    finally:
+        await sub.unsubscribe()

@@ -10,9 +10,10 @@ Under a prefix (``nimbus`` unless configured):
 
 * ``<prefix>.events.<aggregate>.<host or _>.<EventType>`` in the stream
   ``<PREFIX>_EVENTS``: every committed event;
-* ``<prefix>.outcomes.<host>`` (hypervisors) and
+* ``<prefix>.outcomes.<host>`` (hypervisors),
   ``<prefix>.outcomes.volumes.<host>`` (steps of volume, snapshot and backup
-  operations) in ``<PREFIX>_OUTCOMES``: the hosts' reports;
+  operations) and ``<prefix>.outcomes.network.<host>`` (what a network host
+  rendered) in ``<PREFIX>_OUTCOMES``: the hosts' reports;
 * ``<prefix>.hosts.<host>.report|inspect|console|disks``: core NATS
   request/reply with one host (its heartbeat, and questions to its worker).
 """
@@ -63,6 +64,17 @@ class Subjects:
 
     def is_volume_outcome(self, subject: str) -> bool:
         return subject.startswith(self.volume_outcome(""))
+
+    def network_outcome(self, host: str) -> str:
+        """Where a network host reports what it rendered (``NetworkApplied``)."""
+        return f"{self.prefix}.outcomes.network.{host}"
+
+    def is_network_outcome(self, subject: str) -> bool:
+        return subject.startswith(self.network_outcome(""))
+
+    def kind_events(self, aggregate: str) -> str:
+        """Every event of one kind of aggregate, whatever host it names."""
+        return f"{self.prefix}.events.{aggregate}.>"
 
     def all_outcomes(self) -> str:
         return f"{self.prefix}.outcomes.>"

@@ -107,6 +107,18 @@ class StepOutcome(msgspec.Struct, frozen=True, kw_only=True):
         return "" if handled is None else handled.aggregate
 
 
+class NetworkApplied(msgspec.Struct, frozen=True, kw_only=True):
+    """A network host's report: it rendered the plan of log position
+    ``position`` (``digest``: workers/network/plan.py), serving ``ports``; the
+    ingester makes those ports ACTIVE (Nova's ``network-vif-plugged``)."""
+
+    host: str
+    position: int
+    digest: str
+    ports: list[str]
+    at: datetime
+
+
 class ConsoleRequest(msgspec.Struct, frozen=True, kw_only=True):
     """What the API asks a hypervisor worker for a guest's console output."""
 

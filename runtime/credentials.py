@@ -40,6 +40,12 @@ def token_secret(settings: Settings) -> bytes:
     return _kept(settings.state_path / "token-secret", secrets.token_hex(32)).encode()
 
 
+def metadata_secret(settings: Settings) -> str:
+    if settings.metadata_proxy_shared_secret:
+        return settings.metadata_proxy_shared_secret
+    return _kept(settings.state_path / "metadata-secret", secrets.token_hex(32))
+
+
 def _yaml(value: str) -> str:
     """A YAML scalar: plain when that is unambiguous, else a quoted string."""
     return value if re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", value) else json.dumps(value)

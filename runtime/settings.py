@@ -98,6 +98,23 @@ class Settings(msgspec.Struct, kw_only=True):
     max_request_body_bytes: int = 114688
     # a body must arrive within this (408); an image upload may not pause this long
     request_body_timeout_seconds: float = 30.0
+    # the fixed network made at first start (the seed's fixed_range, network_size 256:
+    # its first network), shared by every project; `nimbus network create` makes more
+    fixed_range: str = "10.0.0.0/24"
+    network_label: str = "private"
+    # the network hosts: each runs a network worker that renders every fixed network
+    network_hosts: list[str] = msgspec.field(default_factory=lambda: ["network1"])
+    # namespace: each network host's bridges, dnsmasq and nftables live in a network
+    # namespace of its own (nimbus-<host>; never the root namespace; needs root, ip,
+    # dnsmasq and nft: scripts/install.sh); recorded: the host's plan is written under
+    # state_dir and nothing else (no guest traffic: for machines where nimbus may not
+    # touch networking, and for tests)
+    network_driver: Literal["namespace", "recorded"] = "namespace"
+    # the metadata service guests reach at 169.254.169.254 (the network host DNATs it here)
+    metadata_host: str = "127.0.0.1"  # the seed's metadata_host
+    metadata_port: int = 8775  # the seed's metadata_port
+    # what a metadata proxy signs X-Instance-ID with; None: generated once, kept in state_dir
+    metadata_proxy_shared_secret: str | None = None
 
     @property
     def state_path(self) -> Path:
@@ -108,7 +125,7 @@ class Settings(msgspec.Struct, kw_only=True):
         return (self.public_url or f"http://{self.api_host}:{self.api_port}").rstrip("/")
 
 
-_LIST_FIELDS = {"hosts", "storage_hosts"}
+_LIST_FIELDS = {"hosts", "storage_hosts", "network_hosts"}
 
 
 def load(overrides: dict[str, Any] | None = None, env: dict[str, str] | None = None) -> Settings:

@@ -29,6 +29,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from api.app import Role, create_app
 from api.context import ApiSettings, Context
+from api.metadata.service import MetadataContext, create_metadata_app
 from api.revocations import RevocationCache
 from api.tokens import TokenSigner
 from commands import host_reports, ingest
@@ -37,6 +38,7 @@ from commands.catalog import ensure_defaults
 from commands.event_store import SessionBounds, StoreUnavailable
 from commands.identity import IdentityCommands
 from commands.image_files import ImageFiles
+from commands.network_reports import NetworkReports
 from commands.services import CloudLimits, Commands
 from domain import volume_types
 from domain.host import AllocationRatios, Capacity
@@ -50,6 +52,10 @@ from runtime.host_requests import HostRequests
 from runtime.settings import Settings
 from workers.hypervisor import heartbeat, worker
 from workers.hypervisor.libvirt_adapter import empty_host_uri
+from workers.network import worker as network_worker
+from workers.network.host import NamespaceNetworkHost
+from workers.network.port import NetworkHost
+from workers.network.recorded import RecordedNetworkHost
 from workers.storage import worker as storage_worker
 from workers.storage.file_backing import FileBacking
 from workers.storage.lio_exporter import LioExporter
@@ -61,8 +67,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # the parts `nimbus up` runs, and `nimbus run` offers; these need the database
-PARTS = frozenset({"api", "relay", "projector", "ingester", "hypervisor", "storage"})
-DATABASE_PARTS = frozenset({"api", "relay", "projector", "ingester"})
+PARTS = frozenset({"api", "relay", "projector", "ingester", "hypervisor", "storage",
+                   "network", "metadata"})
+METADATA_PROXY_PORT = 8775  # in each network host's namespace (Nova's metadata port)
+DATABASE_PARTS = frozenset({"api", "relay", "projector", "ingester", "metadata"})
 GRACE_SECONDS = 10  # what requests in flight get to finish when the stack stops
 
 
@@ -222,6 +230,46 @@ async def ensure_catalog(settings: Settings, commands: Commands) -> None:
         log.warning("uploads cut off by a stop, their images queued again: %s",
                     ", ".join(given_up))
     await asyncio.to_thread(ensure_defaults, commands.flavors, commands.images)
+    await asyncio.to_thread(commands.networks.ensure_default, project_id=settings.admin_project,
+                            name=settings.network_label, cidr=settings.fixed_range)
+
+
+def network_namespace(subject_prefix: str, host: str) -> str:
+    """The namespace network host ``host`` renders in: one per host and per cloud
+    (clouds on one machine keep apart by their subject prefix)."""
+    cloud = "nimbus" if subject_prefix == "nimbus" else f"nimbus-{subject_prefix}"
+    return f"{cloud}-{host}"
+
+
+def network_settings(settings: Settings, host: str) -> network_worker.Settings:
+    """The network worker's settings; on a namespace host, its metadata proxy."""
+    on_namespace = settings.network_driver == "namespace"
+    return network_worker.Settings(
+        metadata_port=METADATA_PROXY_PORT if on_namespace else None,
+        namespace=network_namespace(settings.subject_prefix, host) if on_namespace else None,
+        metadata_upstream=(settings.metadata_host, settings.metadata_port),
+        metadata_secret=credentials.metadata_secret(settings))
+
+
+def network_host(settings: Settings, host: str) -> NetworkHost:
+    """The network host ``host`` renders on (settings ``network_driver``)."""
+    state = settings.state_path / "network" / host
+    if settings.network_driver == "recorded":
+        return RecordedNetworkHost(state)
+    return NamespaceNetworkHost(network_namespace(settings.subject_prefix, host), state)
+
+
+async def _until(server: uvicorn.Server, stop: asyncio.Event) -> None:
+    """Serve until ``stop`` is set (the API's server is stopped by ``serve`` itself)."""
+    async def stopper() -> None:
+        await stop.wait()
+        server.should_exit = True
+
+    watching = asyncio.ensure_future(stopper())
+    try:
+        await server.serve()
+    finally:
+        watching.cancel()
 
 
 def _first_line(error: BaseException) -> str:
@@ -264,13 +312,15 @@ async def serve(
         commands.volume_types = types
         await ensure_catalog(settings, commands)
     pool: AsyncConnectionPool[Any] | None = None
-    if "api" in parts and api_role != "command":
+    if ("api" in parts and api_role != "command") or "metadata" in parts:
         pool = AsyncConnectionPool(bounded_url, min_size=2, max_size=10, open=False,
                                    timeout=bounds.connect_timeout or 30.0,
                                    check=AsyncConnectionPool.check_connection)
         await pool.open()
     api = (await Api.open(settings, commands, pool, database_url, bounds, types, nats_url,
                           api_role) if "api" in parts else None)
+    network_reports = (NetworkReports(commands.networks, bounded_url)
+                       if commands is not None else None)
     projector_stop = threading.Event()
     runnable: dict[str, Callable[[], Awaitable[None]]] = {
         "api": lambda: _required(api).server.serve(),
@@ -278,8 +328,8 @@ async def serve(
         "projector": lambda: asyncio.to_thread(projector.run, bounded_url, projector_stop),
         "ingester": lambda: ingest.run(
             _required(commands).instances, _required(commands).volumes,
-            _required(commands).snapshots, _required(commands).backups, nats_url, subjects,
-            stop),
+            _required(commands).snapshots, _required(commands).backups,
+            _required(network_reports), nats_url, subjects, stop),
     }
     started: dict[str, Awaitable[None]] = {n: runnable[n]() for n in runnable if n in parts}
     if "hypervisor" in parts:
@@ -296,6 +346,18 @@ async def serve(
             started[f"storage-{host}"] = storage_worker.run(
                 nats_url, subjects.prefix, host, volume_backing(settings, host), exporter,
                 settings.state_path / "backups" / host, stop)
+    if "network" in parts:
+        for host in settings.network_hosts:
+            started[f"network-{host}"] = network_worker.run(
+                nats_url, subjects.prefix, host, network_host(settings, host), stop,
+                network_settings(settings, host))
+    if "metadata" in parts:
+        metadata = uvicorn.Server(uvicorn.Config(
+            create_metadata_app(MetadataContext(
+                views=_required(pool), shared_secret=credentials.metadata_secret(settings))),
+            host=settings.metadata_host, port=settings.metadata_port, log_level="warning",
+            lifespan="off", timeout_graceful_shutdown=GRACE_SECONDS))
+        started["metadata"] = _until(metadata, stop)
     if "ingester" in parts:
         started["host-reports"] = host_reports.run(
             _required(commands).hosts, bounded_url, nats_url, subjects.prefix, stop)
@@ -323,6 +385,8 @@ async def serve(
             await api.close()
         if pool is not None:
             await pool.close()
+        if network_reports is not None:
+            network_reports.close()
         if commands is not None:
             commands.close()
     failures = {name: r for name, r in zip(tasks.values(), results, strict=True)

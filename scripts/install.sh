@@ -11,12 +11,15 @@ cd "$(dirname "$0")/.."
 # the network tests drive (ip netns), and the storage host's: the userspace
 # iSCSI target (tgt), a userspace initiator (libiscsi-bin), and qemu-img with
 # its iSCSI driver (qemu-utils, qemu-block-extra) for qcow2 files and reading
-# a LUN's bytes back.
+# a LUN's bytes back; the network host's (dnsmasq for DHCP, nftables for NAT
+# and security groups) and what its tests drive inside namespaces (busybox's
+# udhcpc as the DHCP client, ping, procps's sysctl).
 PACKAGES=(
     gcc pkg-config libvirt-dev python3-dev
     python3.11 python3.11-dev python3.11-venv
     postgresql make iproute2
     tgt libiscsi-bin qemu-utils qemu-block-extra
+    dnsmasq-base nftables busybox iputils-ping procps
 )
 
 missing=()

@@ -2,10 +2,10 @@
 
 Decoding into these (api/bodies.py) gives a 400 naming the field for a
 wrong type or a value beyond the rules of api/fields.py. Fields
-that OpenStack clients send and nimbus does not implement (``networks``, a
-local image ``block_device_mapping_v2``, ``security_groups``) are typed so
-that nonsense is refused, then ignored; unknown fields are ignored, as they
-would be by an older Nova microversion's client.
+that OpenStack clients send and nimbus does not implement (a local image
+``block_device_mapping_v2``, ``security_groups``) are typed so that nonsense
+is refused, then ignored; unknown fields are ignored, as they would be by an
+older Nova microversion's client.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from api.fields import (
     Text255,
     UserData,
 )
+from commands.messages import NicRequest
 from domain.errors import InvalidInput
 
 Count = PositiveInt | Digits
@@ -85,6 +86,25 @@ class ServerCreate(msgspec.Struct):
             raise InvalidInput("Invalid input for field/attribute imageRef: "
                                "an image is required")
         return images[0]
+
+
+    def nics(self) -> list[NicRequest]:
+        """The interfaces asked for: a network (``uuid``, maybe ``fixed_ip``) or a
+        ``port`` each; "auto" and "none" ask for none (nimbus allocates no
+        network of its own for "auto")."""
+        if not isinstance(self.networks, list):
+            return []
+        nics = []
+        for ref in self.networks:
+            if (ref.uuid is None) == (ref.port is None):
+                raise InvalidInput("Bad networks format: each network needs either a uuid"
+                                   " or a port")
+            if ref.port is not None and ref.fixed_ip is not None:
+                raise InvalidInput("Bad networks format: a fixed_ip goes with a network"
+                                   " uuid, not with a port")
+            nics.append(NicRequest(network_id=ref.uuid, port_id=ref.port,
+                                   fixed_ip=ref.fixed_ip))
+        return nics
 
 
 class CreateServerBody(msgspec.Struct):

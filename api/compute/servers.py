@@ -165,6 +165,7 @@ async def create_server(request: Request) -> Response:
         availability_zone=body.availability_zone,
         min_count=count(body.min_count, "min_count") or 1,
         max_count=count(body.max_count, "max_count"), description=body.description,
+        networks=body.nics(),
     )
     accepted = await run_in_threadpool(commands(request).instances.boot, cmd)
     if body.return_reservation_id:

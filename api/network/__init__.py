@@ -1,5 +1,5 @@
-"""Neutron v2.0: networks, subnets, ports, routers, the extension list and quotas."""
+"""Neutron v2.0: networks, subnets, ports, routers, agents, the extension list and quotas."""
 
-from api.network import extensions, networks, ports, quotas, routers, subnets, versions
+from api.network import agents, extensions, networks, ports, quotas, routers, subnets, versions
 
-RESOURCES = (versions, extensions, quotas, networks, subnets, ports, routers)
+RESOURCES = (versions, extensions, quotas, networks, subnets, ports, routers, agents)

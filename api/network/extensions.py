@@ -31,6 +31,8 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
                " access to external networks via a NAT gateway."),
     "provider": ("Provider Network", "Expose mapping of virtual networks to physical"
                  " networks (read-only here: the operator's network_manager decides)."),
+    "agent": ("agent", "The agent management extension (list only: each network host"
+              " is an agent, alive while it reports)."),
     "binding": ("Port Binding", "Expose port bindings of a virtual port to external"
                 " application (binding:host_id, read-only)."),
     "net-mtu": ("Network MTU", "Provides MTU attribute for a network resource."),

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from workers.hypervisor.libvirt_adapter import LibvirtHost, empty_host_uri
@@ -86,3 +88,17 @@ def test_an_invalid_guest_definition_is_a_guest_error(host: LibvirtHost) -> None
 def test_an_unreachable_libvirt_daemon_is_a_transient_fault() -> None:
     with pytest.raises(HostUnavailable):
         LibvirtHost("qemu+tcp://127.0.0.1:1/system")
+
+
+def test_a_guest_is_defined_with_an_interface_on_its_networks_bridge_per_port(
+        host: LibvirtHost, guest: GuestSpec) -> None:
+    spec = msgspec.structs.replace(guest, nics=[("fa:16:3e:00:00:02", "br100", "tap12345678901")])
+    host.define(spec)
+    host.start(spec.instance_id)
+    # (through the host's own connection: each connection to a test URI is its own host)
+    xml = ET.fromstring(host._call(
+        lambda conn: conn.lookupByUUIDString(spec.instance_id).XMLDesc(0)))
+    (interface,) = xml.findall("./devices/interface")
+    assert interface.get("type") == "bridge"
+    assert interface.find("mac").get("address") == "fa:16:3e:00:00:02"  # type: ignore[union-attr]
+    assert interface.find("source").get("bridge") == "br100"  # type: ignore[union-attr]

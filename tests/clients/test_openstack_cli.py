@@ -100,9 +100,6 @@ async def test_server_create_waits_until_active_then_list_and_show_find_it(
 @SHARED
 async def test_server_create_on_the_private_network_by_name(
         module_stack: RunningStack, cli: OpenStackCli) -> None:
-    r = await module_stack.http.post("/network/v2.0/networks",
-                                     json={"network": {"name": "private"}})
-    assert r.status_code == 201, r.text
     created = await cli.json("server", "create", "--flavor", FLAVOR, "--image", IMAGE,
                              "--network", "private", "vm-net")
     await module_stack.wait_for_status(created["id"], "ACTIVE")

@@ -27,13 +27,13 @@ async def test_networks_subnets_ports_and_routers_through_the_openstack_cli(
     cli, http = own_cli, running_stack.http
     public = await cli.json("network", "create", "--external", "public")
     assert public["router:external"] is True and public["status"] == "ACTIVE"
-    net = await cli.json("network", "create", "--share", "private")
+    net = await cli.json("network", "create", "--share", "mynet")
     assert net["shared"] is True and net["provider:network_type"] == "flat"
     listed = by_key(await cli.json("network", "list"), "ID")
-    assert {listed[public["id"]]["Name"], listed[net["id"]]["Name"]} == {"public", "private"}
+    assert {listed[public["id"]]["Name"], listed[net["id"]]["Name"]} == {"public", "mynet"}
     external = await cli.json("network", "list", "--external")
     assert [n["ID"] for n in external] == [public["id"]]
-    await cli.ok("network", "set", "--name", "inside", "private")
+    await cli.ok("network", "set", "--name", "inside", "mynet")
     assert (await cli.json("network", "show", "inside"))["id"] == net["id"]
 
     await cli.json("subnet", "create", "--network", "public", "--subnet-range",
@@ -45,8 +45,8 @@ async def test_networks_subnets_ports_and_routers_through_the_openstack_cli(
     assert (sub["gateway_ip"], sub["enable_dhcp"], sub["dns_nameservers"]) == (
         "10.8.0.254", False, ["8.8.8.8"])
     assert sub["allocation_pools"] == [{"start": "10.8.0.10", "end": "10.8.0.20"}]
-    assert {s["Name"] for s in await cli.json("subnet", "list")} == {"public-sub",
-                                                                     "inside-sub"}
+    assert {s["Name"] for s in await cli.json("subnet", "list")} == {
+        "private-subnet", "public-sub", "inside-sub"}  # the cloud's default one too
     assert (await cli.json("subnet", "show", "inside-sub"))["cidr"] == "10.8.0.0/24"
     overlap = await cli.run("subnet", "create", "--network", "public", "--subnet-range",
                             "10.8.0.0/25", "bad")
@@ -89,5 +89,6 @@ async def test_networks_subnets_ports_and_routers_through_the_openstack_cli(
     await cli.ok("port", "delete", "p1-renamed", "vm-port-p")
     await cli.ok("subnet", "delete", "inside-sub")
     await cli.ok("network", "delete", "inside")
-    assert [n["Name"] for n in await cli.json("network", "list")] == ["public"]
+    assert sorted(n["Name"] for n in await cli.json("network", "list")) == [
+        "private", "public"]
     assert (await http.get(f"{N}/networks/{net['id']}")).status_code == 404

@@ -137,4 +137,4 @@ async def test_the_sdk_makes_finds_and_removes_networks_subnets_ports_and_router
     assert seen["ports"] == ["", "network:router_interface"] and seen["ip"] == "10.6.0.7"
     assert seen["gateway"]["network_id"] == seen["public"]
     assert seen["router_ext"] is True and seen["multihoming"] is None
-    assert seen["after"] == ["public"]
+    assert seen["after"] == ["private", "public"]  # the cloud's default network stays

@@ -18,7 +18,8 @@ from bench.report import GOALS, ROW_IDS
 
 REPO = Path(__file__).resolve().parents[2]
 SMALLEST = ["--servers", "4", "--clients", "2", "--unloaded", "1", "--growth-events", "10500",
-            "--latency-count", "2", "--volumes", "1", "--baseline-rows", "50", "--timeout", "60"]
+            "--latency-count", "2", "--volumes", "1", "--baseline-rows", "50", "--timeout", "60",
+            "--network-ports", "2"]
 HANG_SECONDS = 280  # a hang detector, not a timing assertion
 
 
@@ -58,4 +59,5 @@ def test_the_benchmark_fills_every_row_of_the_goals_table_and_writes_it_as_json(
         assert f"{number}. " in printed and row["goal"] in printed
     assert f"figures written to {results}" in printed
     assert found["throwaway_database"].startswith("nimbus_bench_")
+    assert "network host" in printed  # its figures, or why they were not measured
     assert not database_exists(server_database_url, found["throwaway_database"])

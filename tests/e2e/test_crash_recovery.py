@@ -73,7 +73,9 @@ class Cloud:
         env.update(
             NIMBUS_STATE_DIR=str(self.state), NIMBUS_DATABASE_URL=self.database_url,
             NIMBUS_NATS_URL=self.nats_url, NIMBUS_SUBJECT_PREFIX=self.prefix,
-            NIMBUS_API_PORT=str(self.port), NIMBUS_HOSTS="compute1",
+            NIMBUS_API_PORT=str(self.port), NIMBUS_METADATA_PORT=str(free_port()),
+            NIMBUS_NETWORK_DRIVER="recorded",
+            NIMBUS_HOSTS="compute1",
             NIMBUS_STORAGE_HOSTS="storage1", NIMBUS_ADMIN_PASSWORD=ADMIN_PASSWORD,
             NIMBUS_REPORT_INTERVAL="1", NIMBUS_QUOTA_INSTANCES="-1", NIMBUS_QUOTA_CORES="-1",
             NIMBUS_QUOTA_RAM="-1",

@@ -42,20 +42,20 @@ async def network_with_subnet(http: httpx.AsyncClient, name: str, cidr: str,
 async def test_a_network_with_a_subnet_and_a_port_is_listed_filtered_shown_and_deleted(
         running_stack: RunningStack) -> None:
     http = running_stack.http
-    net, sub = await network_with_subnet(http, "private", "10.1.0.0/24")
+    net, sub = await network_with_subnet(http, "net-one", "10.1.0.0/24")
     assert (net["status"], net["router:external"], net["shared"], net["mtu"]) == (
         "ACTIVE", False, False, 1500)
     assert net["provider:network_type"] == "flat"  # the default manager, flatdhcp
-    assert net["provider:physical_network"] == "br100"
+    assert net["provider:physical_network"] == "br101"  # the default network has br100
     assert (sub["gateway_ip"], sub["allocation_pools"]) == (
         "10.1.0.1", [{"start": "10.1.0.2", "end": "10.1.0.254"}])
 
-    listed = (await http.get(f"{N}/networks", params={"name": "private"})).json()["networks"]
+    listed = (await http.get(f"{N}/networks", params={"name": "net-one"})).json()["networks"]
     assert [n["id"] for n in listed] == [net["id"]] and listed[0]["subnets"] == [sub["id"]]
     assert (await http.get(f"{N}/networks", params={"name": "other"})).json() == {
         "networks": []}
     only = (await http.get(f"{N}/networks/{net['id']}", params={"fields": ["id", "name"]}))
-    assert only.json() == {"network": {"id": net["id"], "name": "private"}}
+    assert only.json() == {"network": {"id": net["id"], "name": "net-one"}}
 
     port = await post(http, "port", {"network_id": net["id"], "name": "p1", "fixed_ips": [
         {"subnet_id": sub["id"], "ip_address": "10.1.0.50"}]})
@@ -79,7 +79,8 @@ async def test_a_network_with_a_subnet_and_a_port_is_listed_filtered_shown_and_d
     neutron_error(await http.get(f"{N}/networks/{net['id']}"), 404, "NetworkNotFound")
     neutron_error(await http.get(f"{N}/subnets/{sub['id']}"), 404, "SubnetNotFound")
     neutron_error(await http.get(f"{N}/ports/{port['id']}"), 404, "PortNotFound")
-    assert (await http.get(f"{N}/ports")).json() == {"ports": []}
+    assert (await http.get(f"{N}/ports", params={"network_id": net["id"]})).json() == {
+        "ports": []}
 
 
 async def test_bad_input_is_refused_in_neutrons_words_and_writes_nothing(
@@ -132,14 +133,16 @@ async def test_bad_input_is_refused_in_neutrons_words_and_writes_nothing(
                                   headers=member), 404, "NetworkNotFound")
     neutron_error(await http.delete(f"{N}/ports/{taken['id']}", headers=member), 404,
                   "PortNotFound")
-    assert (await http.get(f"{N}/networks", headers=member)).json() == {"networks": []}
+    seen = (await http.get(f"{N}/networks", headers=member)).json()["networks"]
+    assert [n["name"] for n in seen] == ["private"]  # the cloud's shared default only
 
     # every refusal wrote nothing: only what was accepted is there
     names = {n["name"] for n in (await http.get(f"{N}/networks")).json()["networks"]}
-    assert names == {"a", "b"}
-    assert [s["id"] for s in (await http.get(f"{N}/subnets")).json()["subnets"]] == [
-        sub["id"], tiny["id"]]
-    assert [p["id"] for p in (await http.get(f"{N}/ports")).json()["ports"]] == [
+    assert names == {"private", "a", "b"}  # the cloud's default network and these
+    mine = {"network_id": [net["id"], other["id"]]}
+    assert [s["id"] for s in (await http.get(f"{N}/subnets", params=mine)
+                              ).json()["subnets"]] == [sub["id"], tiny["id"]]
+    assert [p["id"] for p in (await http.get(f"{N}/ports", params=mine)).json()["ports"]] == [
         taken["id"], last["id"]]
 
 
@@ -151,7 +154,7 @@ async def test_a_shared_or_external_network_is_seen_by_every_project_but_changed
     shared = await post(http, "network", {"name": "shared", "shared": True})
     member = member_token(running_stack, "proj-b")
     seen = (await http.get(f"{N}/networks", headers=member)).json()["networks"]
-    assert {n["name"] for n in seen} == {"public", "shared"}
+    assert {n["name"] for n in seen} == {"private", "public", "shared"}
     assert "provider:network_type" not in seen[0]  # admin only, as in Neutron
     external = (await http.get(f"{N}/networks", params={"router:external": "True"},
                                headers=member)).json()["networks"]
@@ -212,15 +215,16 @@ async def test_the_extension_list_names_what_is_served_and_nothing_else(
     http = running_stack.http
     aliases = {e["alias"] for e in (await http.get(f"{N}/extensions")).json()["extensions"]}
     assert {"external-net", "router", "quotas", "binding"} <= aliases
-    assert "external-gateway-multihoming" not in aliases and "agent" not in aliases
+    assert "external-gateway-multihoming" not in aliases and "port-security" not in aliases
+    assert "agent" in aliases  # the network hosts, as agents
     assert (await http.get(f"{N}/extensions/router")).json()["extension"]["alias"] == "router"
-    neutron_error(await http.get(f"{N}/extensions/agent"), 404, "ExtensionNotFound")
+    neutron_error(await http.get(f"{N}/extensions/port-security"), 404, "ExtensionNotFound")
 
 
 async def test_a_servers_ports_are_its_addresses_and_nova_lists_the_networks(
         running_stack: RunningStack) -> None:
     http = running_stack.http
-    net, _ = await network_with_subnet(http, "private", "10.5.0.0/24")
+    net, _ = await network_with_subnet(http, "net-five", "10.5.0.0/24")
     r = await http.post("/compute/v2.1/servers", json={"server": {
         "name": "vm", "imageRef": "cirros-0.6.2-x86_64-disk", "flavorRef": "1"}})
     assert r.status_code == 202, r.text
@@ -228,12 +232,13 @@ async def test_a_servers_ports_are_its_addresses_and_nova_lists_the_networks(
     port = await post(http, "port", {"network_id": net["id"], "device_id": server_id,
                                      "device_owner": "compute:nova"})
     shown = (await http.get(f"/compute/v2.1/servers/{server_id}")).json()["server"]
-    assert shown["addresses"] == {"private": [{
+    assert shown["addresses"] == {"net-five": [{
         "version": 4, "addr": "10.5.0.2", "OS-EXT-IPS:type": "fixed",
         "OS-EXT-IPS-MAC:mac_addr": port["mac_address"]}]}
     detail = (await http.get("/compute/v2.1/servers/detail")).json()["servers"]
     assert detail[0]["addresses"] == shown["addresses"]
     nova = (await http.get("/compute/v2.1/os-networks")).json()["networks"]
-    assert nova == [{"id": net["id"], "label": "private", "cidr": "10.5.0.0/24"}]
+    assert nova[-1] == {"id": net["id"], "label": "net-five", "cidr": "10.5.0.0/24"}
+    assert nova[0]["label"] == "private"  # the cloud's default network, made first
     r = await http.get(f"/compute/v2.1/os-networks/{net['id']}")
-    assert r.json()["network"]["label"] == "private"
+    assert r.json()["network"]["label"] == "net-five"

@@ -51,6 +51,7 @@ from commands.messages import (
     DeleteInstanceMetadataItem,
     InstanceCommand,
     LockInstance,
+    NicRequest,
     PauseInstance,
     RebootInstance,
     ResumeInstance,
@@ -283,6 +284,14 @@ class Scenario:
                        host="compute1")
         tick()
         nets.activate_ports("network1", [port], "golden-port-active")
+        server, host = self.boot(caller, "golden-boot-networked", "networked",
+                                 networks=[NicRequest(network_id=private)])
+        self.host_outcome(server, "golden-boot-networked", host)  # the guest runs, unplugged
+        tick()
+        (nic,) = self.cloud.instances.instance(server, caller).nics
+        nets.activate_ports("network1", [nic.port_id], "golden-network1-plugged")
+        self.act(DeleteInstance(request_id="golden-delete-networked", caller=caller,
+                                instance_id=server), host)
         tick()
         fip = nets.create_floating_ip(caller, "golden-fip", public).state.id
         tick()

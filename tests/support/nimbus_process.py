@@ -16,6 +16,8 @@ import threading
 import time
 from pathlib import Path
 
+from tests.support.stack import free_port
+
 NIMBUS = str(Path(sys.executable).with_name("nimbus"))
 READY_SECONDS = 60.0
 STOP_SECONDS = 30.0
@@ -25,6 +27,9 @@ def nimbus_env(state: Path) -> dict[str, str]:
     """This environment without any nimbus or OpenStack setting, but the state dir."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NIMBUS_", "OS_"))}
     env["NIMBUS_STATE_DIR"] = str(state)
+    env["NIMBUS_METADATA_PORT"] = str(free_port())  # tests run side by side: never 8775
+    # no namespaces left behind by every test's cloud (the namespace host has its tests)
+    env["NIMBUS_NETWORK_DRIVER"] = "recorded"
     return env
 
 

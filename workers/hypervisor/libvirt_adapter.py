@@ -340,6 +340,12 @@ class LibvirtHost:
         console = ET.SubElement(devices, "console", type="file")
         ET.SubElement(console, "source", path=log)
         ET.SubElement(console, "target", type="serial", port="0")
+        for mac, bridge, device in spec.nics:  # the network host makes the bridge
+            interface = ET.SubElement(devices, "interface", type="bridge")
+            ET.SubElement(interface, "mac", address=mac)
+            ET.SubElement(interface, "source", bridge=bridge)
+            ET.SubElement(interface, "target", dev=device)
+            ET.SubElement(interface, "model", type="virtio")
         return ET.tostring(domain, encoding="unicode")
 
     def _console_path(self, instance_id: str) -> Path:

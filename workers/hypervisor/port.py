@@ -28,6 +28,8 @@ class GuestSpec(msgspec.Struct, frozen=True, kw_only=True):
     name: str  # the instance's display name
     vcpus: int
     memory_mb: int
+    # (MAC, bridge, host-side device) of each interface, plugged into its network's bridge
+    nics: list[tuple[str, str, str]] = []
 
 
 class Guest(msgspec.Struct, frozen=True, kw_only=True):

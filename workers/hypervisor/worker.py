@@ -40,6 +40,7 @@ from workers.hypervisor.port import (
     HostUnavailable,
     HypervisorHost,
 )
+from workers.network import planner
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ def converge(guests: HypervisorHost, instance_id: str, request: ev.AnyInstanceRe
                 spec = GuestSpec(
                     instance_id=instance_id, name=request.name,
                     vcpus=request.vcpus, memory_mb=request.memory_mb,
+                    nics=[(n.mac, n.bridge, planner.device(n.port_id)) for n in request.nics],
                 )
                 guests.define(spec)
                 state = GuestState.SHUTOFF
