@@ -27,7 +27,7 @@ class ApiSettings:
     """The configuration the routes read, typed (runtime/stack.py fills it from
     the settings): where image files live, the default quota limits, how long
     a silent host stays "up", the volume types offered, and how networks are
-    carried (network_manager, vlan_start, flat_network_bridge)."""
+    carried (network_manager, vlan_start)."""
 
     image_dir: Path
     quota_defaults: QuotaDefaults
@@ -35,7 +35,6 @@ class ApiSettings:
     volume_types: tuple[VolumeType, ...]
     network_manager: str = "flatdhcp"  # the seed's flags, for networks' provider:* fields
     vlan_start: int = 100
-    flat_network_bridge: str = "br100"
 
 
 @dataclass

@@ -115,12 +115,8 @@ def evolve_fabric(state: Fabric | None, event: AnyFabricEvent, _id: str) -> Fabr
             unknown_event(event, "network_fabric")
 
 
-def bridge(number: int, first: str = f"br{FIRST_BRIDGE}") -> str:
-    """The host bridge of network ``number``: ``first`` (nova's
-    ``flat_network_bridge``, br100) for network 0, counting up from its digits."""
-    stem = first.rstrip("0123456789")
-    start = int(first[len(stem):] or FIRST_BRIDGE)
-    return f"{stem}{start + number}"
+def bridge(number: int) -> str:
+    return f"br{FIRST_BRIDGE + number}"
 
 
 class Provider(msgspec.Struct, frozen=True):
@@ -132,16 +128,16 @@ class Provider(msgspec.Struct, frozen=True):
 
 
 def provider(manager: str, number: int, *, vlan_start: int = 100,
-             flat_network_bridge: str = f"br{FIRST_BRIDGE}", vlan_capable: bool = False
-             ) -> Provider:
-    """The flat managers put every network on its own bridge; the vlan manager gives
-    each its segment ``vlan_start`` + number: a VLAN where the kernel has 8021q,
-    else a vxlan segment with the same number (``vlan_capable`` False)."""
+             vlan_capable: bool = False) -> Provider:
+    """The flat managers put every network on its own bridge (``br100`` + number, the
+    one the hosts plug into); the vlan manager gives each its segment ``vlan_start`` +
+    number: a VLAN where the kernel has 8021q, else a vxlan segment with the same
+    number (``vlan_capable`` False)."""
     if manager not in MANAGERS:
         raise InvalidInput(f"network_manager {manager!r} is not one of {', '.join(MANAGERS)}")
     if manager == "vlan":
         return Provider("vlan" if vlan_capable else "vxlan", None, vlan_start + number)
-    return Provider("flat", bridge(number, flat_network_bridge), None)
+    return Provider("flat", bridge(number), None)
 
 
 # --- a network -----------------------------------------------------------------------

@@ -36,8 +36,7 @@ def cmd_create(args: argparse.Namespace) -> int:
         print(f"nimbus: error: {exc.message}", file=sys.stderr)
         return 1
     carried = model.provider(settings.network_manager, state.number,
-                             vlan_start=settings.vlan_start,
-                             flat_network_bridge=settings.flat_network_bridge)
+                             vlan_start=settings.vlan_start)
     subnet = state.subnets[0]
     print(format_table(
         ("ID", "Label", "CIDR", "Gateway", "Project", "Type", "Bridge", "Segment"),

@@ -48,7 +48,6 @@ class Settings(msgspec.Struct, kw_only=True):
     # the seed's network flags: how fixed networks are carried (domain.network.provider)
     network_manager: Literal["flat", "flatdhcp", "vlan"] = "flatdhcp"
     vlan_start: int = 100  # the vlan manager's first segment; network n gets vlan_start + n
-    flat_network_bridge: str = "br100"  # network 0's bridge; network n gets br(100 + n)
     libvirt_uri: str | None = None  # None: libvirt's test driver, one per host
     admin_user: str = "admin"
     admin_project: str = "admin"

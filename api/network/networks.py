@@ -68,8 +68,7 @@ def shape(request: Request, n: q.NetworkView, who: Claims) -> dict[str, Any]:
     if who.caller.is_admin:
         settings = context(request).settings
         carried = model.provider(settings.network_manager, n.number,
-                                 vlan_start=settings.vlan_start,
-                                 flat_network_bridge=settings.flat_network_bridge)
+                                 vlan_start=settings.vlan_start)
         body.update({"provider:network_type": carried.network_type,
                      "provider:physical_network": carried.physical_network,
                      "provider:segmentation_id": carried.segmentation_id})

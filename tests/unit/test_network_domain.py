@@ -269,8 +269,7 @@ def test_the_fabric_knows_which_network_each_subnet_belongs_to_until_it_is_relea
 
 def test_the_managers_carry_a_network_on_its_bridge_or_on_its_numbered_segment() -> None:
     assert nets.provider("flatdhcp", 0) == nets.Provider("flat", "br100", None)
-    assert nets.provider("flat", 3, flat_network_bridge="br200") == nets.Provider(
-        "flat", "br203", None)
+    assert nets.provider("flat", 3) == nets.Provider("flat", "br103", None)
     assert nets.provider("vlan", 2, vlan_start=100) == nets.Provider("vxlan", None, 102)
     assert nets.provider("vlan", 2, vlan_capable=True).network_type == "vlan"
     with pytest.raises(InvalidInput, match="network_manager"):
