@@ -11,7 +11,7 @@ create names the same thing.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 
 from commands.application import Aggregate, Change, NimbusApplication, Written
@@ -336,13 +336,26 @@ class NetworkCommands:
                                          by_owner=by_owner)),
                 (network, released)]
 
-    def delete_port(self, caller: Caller, request_id: str,
-                    port_id: str) -> Written[port_model.Port]:
+    def delete_port(self, caller: Caller, request_id: str, port_id: str, *,
+                    floating_ips: Sequence[str] = ()) -> Written[port_model.Port]:
+        """``floating_ips``: those pointing at the port, as the views show them (no
+        aggregate lists a port's floating IPs). Each that still points at it is
+        disassociated in the same transaction, as Neutron does, so its address
+        is not left routed to a fixed IP that the next port may be given."""
         def decide(port: Aggregate[port_model.Port], at: datetime) -> list[Change]:
             state = port_model.existing(port.current, port_id, _scope(caller))
-            return self.port_removal(state, port, request_id=request_id, at=at)
+            changes = self.port_removal(state, port, request_id=request_id, at=at)
+            for fip_id in floating_ips:
+                fip = self._fip(fip_id)
+                if (fip.current is not None and not fip.current.deleted
+                        and fip.current.port_id == port_id):
+                    changes.append((fip, fip_model.disassociate(
+                        fip.current, request_id=request_id, at=at)))
+            return changes
 
-        return self.app.execute(request_id, lambda: self._port(port_id), decide)
+        return self.app.execute(request_id, lambda: self._port(port_id), decide,
+                                touches=[parse_id(port_id, "Port"),
+                                         *(parse_id(f, "Floating IP") for f in floating_ips)])
 
     def activate_ports(self, host: str, port_ids: list[str],
                        request_id: str) -> Written[port_model.Port] | None:

@@ -137,6 +137,13 @@ async def test_what_is_released_leaves_the_views_and_the_quota(
         assert not await q.group_in_use(views, uuid.UUID(group.id))
         assert await q.ports_of_server(views, uuid.UUID(SERVER)) == []
 
+        other = nets.create_port(OWNER, "port-2", private).state
+        nets.update_floating_ip(OWNER, "fip-on-2", fip.id, port_id=other.id)
+        nets.delete_port(OWNER, "port-2-off", other.id, floating_ips=[fip.id])
+        caught_up(database_url)
+        left = await q.floating_ip(views, uuid.UUID(fip.id), "p1")
+        assert left is not None and left.port_id is None  # not routed to a freed address
+
         nets.delete_floating_ip(OWNER, "fip-gone", fip.id)
         nets.delete_security_group(OWNER, "sg-gone", group.id, in_use=False)
     finally:
