@@ -121,8 +121,13 @@ def existing(state: SecurityGroup | None, group_id: str,
 
 
 def create(*, request_id: str, project_id: str, name: str, description: str,
-           egress_rule_ids: tuple[str, str], at: datetime) -> SecurityGroupCreated:
-    """A group that lets everything out and nothing in (Neutron's new group)."""
+           egress_rule_ids: tuple[str, str], at: datetime,
+           default: bool = False) -> SecurityGroupCreated:
+    """A group that lets everything out and nothing in (Neutron's new group).
+    Only the project's ``default`` group may be named "default" (it can then
+    be neither renamed nor deleted)."""
+    if name == "default" and not default:
+        raise Conflict("Default security group already exists.")
     _checked(name, description)
     egress = tuple(Rule(id=rid, direction="egress", ethertype=eth)
                    for rid, eth in zip(egress_rule_ids, ("IPv4", "IPv6"), strict=True))

@@ -185,6 +185,8 @@ async def test_bad_floating_ip_and_security_group_requests_are_refused_and_write
          "PolicyNotAuthorized", "(rule:create_security_group) is disallowed by policy"),
         ("POST", f"{N}/security-groups", netadmin, {"security_group": {"name": "x" * 256}},
          400, "BadRequest", "Invalid input for name."),
+        ("POST", f"{N}/security-groups", netadmin, {"security_group": {"name": "default"}},
+         409, "Conflict", "Default security group already exists."),
         ("POST", rules, member, new_rule(), 403, "PolicyNotAuthorized",
          "create_security_group_rule"),
         ("POST", rules, netadmin, new_rule(port_range_min=80, port_range_max=22), 400,

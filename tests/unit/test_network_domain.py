@@ -238,6 +238,19 @@ def test_an_icmp_rule_takes_a_type_and_an_optional_code_not_a_range() -> None:
         rule(protocol="icmp", port_range_min=3, port_range_max=256)
 
 
+def test_only_the_default_group_may_be_named_default_and_it_stays() -> None:
+    with pytest.raises(Conflict, match="Default security group already exists"):
+        groups.create(request_id="r", project_id="p", name="default", description="",
+                      egress_rule_ids=("e4", "e6"), at=AT)
+    made = groups.create(request_id="r", project_id="p", name="default", description="",
+                         egress_rule_ids=("e4", "e6"), at=AT, default=True)
+    group = groups.evolve(None, made, "sg-1")
+    with pytest.raises(Conflict, match="removing default security group"):
+        groups.delete(group, in_use=False, request_id="r", at=AT)
+    with pytest.raises(Conflict, match="renaming the default security group"):
+        groups.update(group, name="web", description=None, request_id="r", at=AT)
+
+
 def test_a_floating_ip_and_a_group_count_their_changes_as_neutrons_revision_number() -> None:
     created = groups.create(request_id="r", project_id="p", name="web", description="",
                             egress_rule_ids=("e4", "e6"), at=AT)
