@@ -13,6 +13,7 @@ import pytest
 from api.tokens import TokenSigner
 from commands.messages import Caller
 from commands.services import Commands
+from domain.port import Port
 from projections.log import head
 from runtime import credentials
 from tests.support.stack import RunningStack
@@ -36,10 +37,10 @@ def log_head(stack: RunningStack) -> int:
 
 
 class Networks:
-    """An external network, and a private one of project p1 with a server's port
-    on it, made on the write side (their own routes are not these)."""
+    """An external network, and a private one of project p1 with a port on it,
+    made on the write side (their own routes are not these)."""
 
-    def __init__(self, stack: RunningStack, server_id: str = "") -> None:
+    def __init__(self, stack: RunningStack) -> None:
         cloud = Commands.open(stack.database_url, [])
         try:
             nets = cloud.networks
@@ -51,11 +52,21 @@ class Networks:
             self.private = nets.create_network(owner, "private", name="private").state.id
             nets.create_subnet(owner, "private-sub", self.private, name="",
                                cidr="10.0.0.0/24")
-            port = nets.create_port(owner, "port-1", self.private, device_id=server_id,
-                                    device_owner="compute:nova").state
+            port = nets.create_port(owner, "port-1", self.private).state
             self.port, self.fixed_ip = port.id, port.fixed_ips[0].ip_address
         finally:
             cloud.close()
+
+
+def ports_of(stack: RunningStack, server_id: str) -> list[Port]:
+    """The server's ports as the write side holds them (the boot names them)."""
+    cloud = Commands.open(stack.database_url, [])
+    try:
+        owner = Caller(user_id="u1", project_id="p1")
+        nics = cloud.instances.instance(server_id, owner).nics
+        return [cloud.networks.port(nic.port_id, owner) for nic in nics]
+    finally:
+        cloud.close()
 
 
 def neutron_error(r: Any, status: int, kind: str, words: str) -> None:
@@ -275,16 +286,17 @@ async def test_rules_are_added_listed_and_removed_and_a_group_renamed_and_delete
 
 
 @pytest.mark.timeout(120)
-async def test_nova_adds_a_group_to_every_port_of_a_server_and_removes_it(
+async def test_nova_adds_a_group_to_both_ports_of_a_server_and_removes_it(
         running_stack: RunningStack) -> None:
     http = running_stack.http
     member = token(running_stack, "p1", "member")
     netadmin = token(running_stack, "p1", "member", "netadmin")
+    nets = Networks(running_stack)
     r = await http.post(f"{C}/servers", headers=member, json={"server": {
-        "name": "vm1", "imageRef": "cirros-0.6.2-x86_64-disk", "flavorRef": "1"}})
+        "name": "vm1", "imageRef": "cirros-0.6.2-x86_64-disk", "flavorRef": "1",
+        "networks": [{"uuid": nets.private}, {"uuid": nets.private}]}})  # two ports
     assert r.status_code == 202, r.text
     server = r.json()["server"]["id"]
-    Networks(running_stack, server_id=server)  # the server's port on p1's network
     r = await http.post(f"{N}/security-groups", headers=netadmin,
                         json={"security_group": {"name": "web"}})
     group = r.json()["security_group"]
@@ -296,6 +308,8 @@ async def test_nova_adds_a_group_to_every_port_of_a_server_and_removes_it(
 
     r = await http.post(action, headers=member, json={"addSecurityGroup": {"name": "web"}})
     assert r.status_code == 202, r.text
+    assert [p.security_groups for p in ports_of(running_stack, server)] == [
+        (group["id"],), (group["id"],)]
     groups = (await http.get(f"{C}/servers/{server}/os-security-groups",
                              headers=member)).json()["security_groups"]
     assert [(g["id"], g["name"]) for g in groups] == [(group["id"], "web")]
@@ -314,6 +328,7 @@ async def test_nova_adds_a_group_to_every_port_of_a_server_and_removes_it(
     assert r.status_code == 202, r.text
     assert (await http.get(f"{C}/servers/{server}/os-security-groups",
                            headers=member)).json()["security_groups"] == []
+    assert [p.security_groups for p in ports_of(running_stack, server)] == [(), ()]
     r = await http.post(action, headers=member,
                         json={"removeSecurityGroup": {"name": "web"}})
     assert (r.status_code, "not associated with the instance" in r.text) == (404, True)
