@@ -51,7 +51,7 @@ class Networks:
                                cidr="172.24.4.0/24")
             self.private = nets.create_network(owner, "private", name="private").state.id
             nets.create_subnet(owner, "private-sub", self.private, name="",
-                               cidr="10.0.0.0/24")
+                               cidr="10.20.0.0/24")
             port = nets.create_port(owner, "port-1", self.private).state
             self.port, self.fixed_ip = port.id, port.fixed_ips[0].ip_address
         finally:
