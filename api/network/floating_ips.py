@@ -124,11 +124,11 @@ async def update_floating_ip(request: Request) -> Response:
     if change.port_id is msgspec.UNSET:  # nothing to change: the floating IP as it is
         state = await run_in_threadpool(nets.floating_ip, raw, who.caller)
         return done(None, {"floatingip": shape(state)})
-    taken = await _taken(request, change.port_id)
+    port_id = change.port_id or None  # null (or ""): disassociate
+    taken = await _taken(request, port_id)
     changed = await run_in_threadpool(
-        lambda: nets.update_floating_ip(who.caller, request_id, raw, port_id=change.port_id
-                                        or None, fixed_ip=change.fixed_ip_address,
-                                        taken=taken))
+        lambda: nets.update_floating_ip(who.caller, request_id, raw, port_id=port_id,
+                                        fixed_ip=change.fixed_ip_address, taken=taken))
     return done(changed.position, {"floatingip": shape(changed.state)})
 
 

@@ -334,3 +334,17 @@ async def test_nova_adds_a_group_to_both_ports_of_a_server_and_removes_it(
     assert (r.status_code, "not associated with the instance" in r.text) == (404, True)
     r = await http.delete(f"{N}/security-groups/{group['id']}", headers=netadmin)
     assert r.status_code == 204, r.text  # no port uses it any more
+
+    # `server add floating ip --fixed-ip-address`: the port found, the floating IP PUT
+    second = ports_of(running_stack, server)[1]
+    r = await http.post(f"{N}/floatingips", headers=netadmin,
+                        json={"floatingip": {"floating_network_id": nets.public}})
+    fip = r.json()["floatingip"]["id"]
+    r = await http.put(f"{N}/floatingips/{fip}", headers=netadmin, json={"floatingip": {
+        "port_id": second.id, "fixed_ip_address": second.fixed_ips[0].ip_address}})
+    assert r.status_code == 200, r.text
+    assert (r.json()["floatingip"]["port_id"], r.json()["floatingip"]["fixed_ip_address"]) == (
+        second.id, second.fixed_ips[0].ip_address)
+    r = await http.put(f"{N}/floatingips/{fip}", headers=netadmin, json={"floatingip": {
+        "port_id": second.id, "fixed_ip_address": "10.20.0.250"}})
+    neutron_error(r, 400, "BadRequest", "does not have fixed ip 10.20.0.250")
