@@ -240,3 +240,23 @@ async def ports_of_server(pool: AsyncConnectionPool[Any],
                           f" {V}.port_security_groups WHERE device_id = %s ORDER BY port_id",
                           (str(server_id),))
         return [msgspec.convert(r, PortGroupsView) for r in await cur.fetchall()]
+
+
+async def groups_of_servers(pool: AsyncConnectionPool[Any],
+                            server_ids: list[UUID]) -> dict[str, list[str]]:
+    """Server id -> the names of its ports' groups (each once, in port order), for
+    each server with a port; a server without ports has no entry."""
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            f"SELECT p.device_id, g.name FROM {V}.port_security_groups p"
+            " LEFT JOIN LATERAL unnest(p.security_groups) WITH ORDINALITY AS u(gid, n)"
+            " ON true"
+            f" LEFT JOIN {V}.security_groups g ON g.id::text = u.gid AND NOT g.deleted"
+            " WHERE p.device_id = ANY(%s) ORDER BY p.device_id, p.port_id, u.n",
+            ([str(s) for s in server_ids],))
+        found: dict[str, list[str]] = {}
+        for device_id, name in await cur.fetchall():
+            names = found.setdefault(str(device_id), [])
+            if name is not None and name not in names:
+                names.append(str(name))
+        return found

@@ -310,6 +310,8 @@ async def test_nova_adds_a_group_to_both_ports_of_a_server_and_removes_it(
     assert r.status_code == 202, r.text
     assert [p.security_groups for p in ports_of(running_stack, server)] == [
         (group["id"],), (group["id"],)]
+    shown = (await http.get(f"{C}/servers/{server}", headers=member)).json()["server"]
+    assert shown["security_groups"] == [{"name": "web"}]  # what `server show` prints
     groups = (await http.get(f"{C}/servers/{server}/os-security-groups",
                              headers=member)).json()["security_groups"]
     assert [(g["id"], g["name"]) for g in groups] == [(group["id"], "web")]
@@ -329,6 +331,8 @@ async def test_nova_adds_a_group_to_both_ports_of_a_server_and_removes_it(
     assert (await http.get(f"{C}/servers/{server}/os-security-groups",
                            headers=member)).json()["security_groups"] == []
     assert [p.security_groups for p in ports_of(running_stack, server)] == [(), ()]
+    listed = (await http.get(f"{C}/servers/detail", headers=member)).json()["servers"]
+    assert [s["security_groups"] for s in listed] == [[]]
     r = await http.post(action, headers=member,
                         json={"removeSecurityGroup": {"name": "web"}})
     assert (r.status_code, "not associated with the instance" in r.text) == (404, True)

@@ -101,6 +101,8 @@ async def test_floating_ips_and_groups_are_viewed_as_written_and_rebuilt_equal(
     assert not await q.group_in_use(views, uuid.UUID(theirs.id))
     assert [(p.port_id, p.security_groups) for p in await q.ports_of_server(
         views, uuid.UUID(SERVER))] == [(uuid.UUID(port.id), [web.id])]
+    assert await q.groups_of_servers(views, [uuid.UUID(SERVER), uuid.uuid4()]) == {
+        SERVER: ["web"]}
     usage = await quota_usage(views, "p1")
     assert (usage.in_use["floating_ips"], usage.in_use["security_groups"]) == (2, 1)
 
