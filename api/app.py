@@ -24,14 +24,18 @@ from api.errors import error_response
 from api.idempotency import new_request_id
 from api.identity import auth
 from api.image.images import streams_upload
+from api.network.errors import PREFIX as NETWORK_PREFIX
+from api.network.errors import neutron_body, neutron_error
 from api.request_target import RequestTarget
-from domain.errors import DomainError
+from domain.errors import DomainError, Unauthorized
 
 Role = Literal["all", "command", "query"]
 
 
 async def _domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
+    if request.url.path.startswith(NETWORK_PREFIX) and not isinstance(exc, Unauthorized):
+        return neutron_error(exc)  # Neutron's bodies; a 401 stays Keystone's everywhere
     return error_response(exc)
 
 
@@ -39,6 +43,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     key = {404: "itemNotFound", 405: "badMethod"}.get(exc.status_code, "computeFault")
     message = {404: "The resource could not be found."}.get(exc.status_code, str(exc.detail))
+    if request.url.path.startswith(NETWORK_PREFIX):
+        return neutron_body(exc.status_code, message)
     return JSONResponse({key: {"code": exc.status_code, "message": message}},
                         status_code=exc.status_code)
 

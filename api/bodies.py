@@ -5,7 +5,8 @@ are declared in api/fields.py. msgspec's refusal ("Expected `str` of length
 <= 255 - at `$.server.name`") is reworded as the route's service words it:
 Nova and Cinder ``Invalid input for field/attribute name. Value: 'x...'.
 'x...' is too long``, Glance ``Provided object does not match schema
-'image': ...``, Keystone ``Invalid input for field 'name': ...``. A quoted
+'image': ...``, Keystone ``Invalid input for field 'name': ...``, Neutron
+``Invalid input for name. Reason: ...``. A quoted
 value is shortened, so a refusal never echoes a large body back.
 """
 
@@ -22,7 +23,7 @@ from api.fields import PATTERN_REASONS
 from domain.errors import InvalidInput
 
 T = TypeVar("T")
-Service = Literal["nova", "cinder", "glance", "keystone"]
+Service = Literal["nova", "cinder", "glance", "keystone", "neutron"]
 
 _WHERE = re.compile(r"^(?P<what>.*?)(?: - at `(?P<where>[^`]*)`(?: in `(?P<inside>[^`]*)`)?)?$",
                     re.S)
@@ -79,6 +80,8 @@ def refusal(error: str, root: Any, service: Service, field: str | None = None,
         return reason
     if service == "keystone":
         return f"Invalid input for field '{name}': {reason}"
+    if service == "neutron":
+        return f"Invalid input for {name}. Reason: {reason}."
     shown = "" if value is _UNKNOWN else f" Value: {_shown(value)}."
     return f"Invalid input for field/attribute {name}.{shown} {reason}"
 

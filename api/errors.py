@@ -38,10 +38,13 @@ class IdentityForbidden(errors.Forbidden):
     """A Keystone policy refusal: 403 in Keystone's body shape."""
 
 
+def status_and_key(exc: errors.DomainError) -> tuple[int, str]:
+    """The HTTP status of a domain error and Nova's body key for it."""
+    return next((v for cls, v in TABLE.items() if isinstance(exc, cls)), (400, "badRequest"))
+
+
 def error_response(exc: errors.DomainError) -> JSONResponse:
-    status, key = next(
-        (v for cls, v in TABLE.items() if isinstance(exc, cls)), (400, "badRequest")
-    )
+    status, key = status_and_key(exc)
     if status == 401:
         # Keystone's shape; clients only read "message" from any top-level object.
         body = {"error": {"code": 401, "title": "Unauthorized", "message": exc.message}}

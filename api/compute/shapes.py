@@ -43,9 +43,11 @@ def from_state(state: model.Instance) -> InstanceView:
     return msgspec.convert(values, InstanceView)
 
 
-def server(base: str, s: InstanceView, *, admin: bool,
-           volumes: list[str] | None = None) -> dict[str, Any]:
-    """Nova's server body; ``volumes`` are the ids of the volumes attached."""
+def server(base: str, s: InstanceView, *, admin: bool, volumes: list[str] | None = None,
+           groups: list[str] | None = None) -> dict[str, Any]:
+    """Nova's server body; ``volumes`` are the ids of the volumes attached,
+    ``groups`` the names of its ports' security groups (None: it has no port,
+    and shows Nova's "default")."""
     ident = str(s.id)
     body: dict[str, Any] = {
         **server_brief(base, s),
@@ -74,7 +76,8 @@ def server(base: str, s: InstanceView, *, admin: bool,
         "OS-SRV-USG:launched_at": iso(s.launched_at),
         "OS-SRV-USG:terminated_at": iso(s.deleted_at),
         "os-extended-volumes:volumes_attached": [{"id": v} for v in volumes or []],
-        "security_groups": [{"name": "default"}],
+        "security_groups": [{"name": g} for g in (["default"] if groups is None
+                                                   else groups)],
     }
     if admin:
         body["OS-EXT-SRV-ATTR:host"] = s.host

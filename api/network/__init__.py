@@ -1,5 +1,15 @@
-"""The network answers the clients need before a network service exists."""
+"""Neutron's API: the network answers the clients need, the network hosts as
+agents, floating IPs and security groups."""
 
-from api.network import agents, networks, quotas, versions
+from api.network import (
+    agents,
+    floating_ips,
+    networks,
+    quotas,
+    security_group_rules,
+    security_groups,
+    versions,
+)
 
-RESOURCES = (versions, quotas, networks, agents)
+RESOURCES = (versions, quotas, networks, agents, floating_ips, security_groups,
+             security_group_rules)
