@@ -20,32 +20,31 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import compute, health, identity, image, network, stream, volume
 from api.body_limits import BodyLimits
 from api.context import Context
-from api.errors import error_response, neutron_error_response
+from api.errors import error_response
 from api.idempotency import new_request_id
 from api.identity import auth
 from api.image.images import streams_upload
+from api.network.errors import PREFIX as NETWORK_PREFIX
+from api.network.errors import neutron_body, neutron_error
 from api.request_target import RequestTarget
-from domain.errors import DomainError
+from domain.errors import DomainError, Unauthorized
 
 Role = Literal["all", "command", "query"]
 
 
 async def _domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
-    if request.url.path.startswith("/network/"):
-        return neutron_error_response(exc)
+    if request.url.path.startswith(NETWORK_PREFIX) and not isinstance(exc, Unauthorized):
+        return neutron_error(exc)  # Neutron's bodies; a 401 stays Keystone's everywhere
     return error_response(exc)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    if request.url.path.startswith("/network/"):
-        kind = {404: "HTTPNotFound", 405: "HTTPMethodNotAllowed"}.get(exc.status_code,
-                                                                      "HTTPError")
-        return JSONResponse({"NeutronError": {"type": kind, "message": str(exc.detail),
-                                              "detail": ""}}, status_code=exc.status_code)
     key = {404: "itemNotFound", 405: "badMethod"}.get(exc.status_code, "computeFault")
     message = {404: "The resource could not be found."}.get(exc.status_code, str(exc.detail))
+    if request.url.path.startswith(NETWORK_PREFIX):
+        return neutron_body(exc.status_code, message)
     return JSONResponse({key: {"code": exc.status_code, "message": message}},
                         status_code=exc.status_code)
 

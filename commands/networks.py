@@ -11,7 +11,7 @@ create names the same thing.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 
 from commands.application import Aggregate, Change, NimbusApplication, Written
@@ -312,6 +312,48 @@ class NetworkCommands:
 
         return self.app.execute(request_id, lambda: self._port(port_id), decide)
 
+    def change_server_groups(self, caller: Caller, request_id: str, server_id: str,
+                             port_ids: list[str], group_id: str, *,
+                             add: bool) -> Written[port_model.Port]:
+        """Add the group to (or remove it from) each of the server's ports, in one
+        transaction (Nova's addSecurityGroup / removeSecurityGroup).
+
+        ``port_ids``: the server's ports as the caller found them (ports whose
+        ``device_id`` is the server, in the views: no aggregate lists a server's
+        ports). A port that is gone or no longer the server's is passed over;
+        with none left, or (removing) none that has the group, Nova's 404."""
+        if not port_ids:
+            raise NotFound(f"instance_id {server_id} could not be found as device id on any"
+                           " ports")
+        first, *rest = port_ids
+
+        def decide(port: Aggregate[port_model.Port], at: datetime) -> list[Change]:
+            sg_model.existing(self._group(group_id).current, group_id, _scope(caller))
+            ports = [(a, a.current) for a in [port, *(self._port(p) for p in rest)]
+                     if a.current is not None and not a.current.deleted
+                     and a.current.device_id == server_id
+                     and (caller.is_admin or a.current.project_id == caller.project_id)]
+            if not ports:
+                raise NotFound(f"instance_id {server_id} could not be found as device id on"
+                               " any ports")
+            changes: list[Change] = []
+            for aggregate, state in ports:
+                groups = (state.security_groups if group_id in state.security_groups
+                          else (*state.security_groups, group_id)) if add else tuple(
+                    g for g in state.security_groups if g != group_id)
+                if groups != state.security_groups:
+                    changes.append((aggregate, port_model.PortUpdated(
+                        at=at, request_id=request_id, name=state.name,
+                        security_groups=groups, admin_state_up=state.admin_state_up)))
+            if not add and not changes:
+                raise NotFound(f"Security group {group_id} not associated with the instance"
+                               f" {server_id}")
+            return changes
+
+        return self.app.execute(request_id, lambda: self._port(first), decide,
+                                touches=[*(parse_id(p, "Port") for p in port_ids),
+                                         parse_id(group_id, "Security group")])
+
     def port_removal(self, state: port_model.Port, port: Aggregate[port_model.Port], *,
                      request_id: str, at: datetime, by_owner: bool = False) -> list[Change]:
         """A port's deletion and its address given back (for a port delete, a server
@@ -323,13 +365,26 @@ class NetworkCommands:
                                          by_owner=by_owner)),
                 (network, released)]
 
-    def delete_port(self, caller: Caller, request_id: str,
-                    port_id: str) -> Written[port_model.Port]:
+    def delete_port(self, caller: Caller, request_id: str, port_id: str, *,
+                    floating_ips: Sequence[str] = ()) -> Written[port_model.Port]:
+        """``floating_ips``: those pointing at the port, as the views show them (no
+        aggregate lists a port's floating IPs). Each that still points at it is
+        disassociated in the same transaction, as Neutron does, so its address
+        is not left routed to a fixed IP that the next port may be given."""
         def decide(port: Aggregate[port_model.Port], at: datetime) -> list[Change]:
             state = port_model.existing(port.current, port_id, _scope(caller))
-            return self.port_removal(state, port, request_id=request_id, at=at)
+            changes = self.port_removal(state, port, request_id=request_id, at=at)
+            for fip_id in floating_ips:
+                fip = self._fip(fip_id)
+                if (fip.current is not None and not fip.current.deleted
+                        and fip.current.port_id == port_id):
+                    changes.append((fip, fip_model.disassociate(
+                        fip.current, request_id=request_id, at=at)))
+            return changes
 
-        return self.app.execute(request_id, lambda: self._port(port_id), decide)
+        return self.app.execute(request_id, lambda: self._port(port_id), decide,
+                                touches=[parse_id(port_id, "Port"),
+                                         *(parse_id(f, "Floating IP") for f in floating_ips)])
 
     def activate_ports(self, host: str, port_ids: list[str],
                        request_id: str) -> Written[port_model.Port] | None:
@@ -377,16 +432,26 @@ class NetworkCommands:
 
     def _association(self, fip: Aggregate[fip_model.FloatingIp], state: fip_model.FloatingIp,
                      caller: Caller, request_id: str, at: datetime, port_id: str,
-                     fixed_ip: str | None, taken_by: str | None) -> Change:
+                     fixed_ip: str | None, taken: Mapping[str, str]) -> Change:
         port = port_model.existing(self._port(port_id).current, port_id, _scope(caller))
+        fixed_ips = [f.ip_address for f in port.fixed_ips]
+        chosen = fixed_ip or next(iter(fixed_ips), None)
         return (fip, fip_model.associate(
-            state, port_id=port_id, fixed_ips=[f.ip_address for f in port.fixed_ips],
-            fixed_ip=fixed_ip, taken_by=taken_by, request_id=request_id, at=at))
+            state, port_id=port_id, fixed_ips=fixed_ips, fixed_ip=fixed_ip,
+            taken_by=taken.get(chosen) if chosen else None, request_id=request_id, at=at))
+
+    def floating_ip(self, fip_id: str, caller: Caller) -> fip_model.FloatingIp:
+        """The floating IP as the write side knows it now (if the caller may see it)."""
+        return fip_model.existing(self._fip(fip_id).current, fip_id, _scope(caller))
 
     def create_floating_ip(self, caller: Caller, request_id: str, network_id: str, *,
                            address: str | None = None, port_id: str | None = None,
                            fixed_ip: str | None = None, description: str = "",
-                           taken_by: str | None = None) -> Written[fip_model.FloatingIp]:
+                           taken: Mapping[str, str] | None = None
+                           ) -> Written[fip_model.FloatingIp]:
+        """A floating IP of external network ``network_id``, pointed at ``port_id``
+        when given. ``taken``: the floating IPs the views show on that port's fixed
+        IPs (fixed IP -> floating IP id; see ``update_floating_ip``)."""
         fip_id = new_id(request_id)
 
         def decide(fip: Aggregate[fip_model.FloatingIp], at: datetime) -> list[Change]:
@@ -406,7 +471,7 @@ class NetworkCommands:
             changes: list[Change] = [(fip, created), (network, allocated), (quota, claim)]
             if port_id is not None:
                 changes.append(self._association(fip, fip.after(created), caller, request_id,
-                                                 at, port_id, fixed_ip, taken_by))
+                                                 at, port_id, fixed_ip, taken or {}))
             return changes
 
         return self.app.execute(request_id, lambda: self._fip(fip_id), decide,
@@ -415,14 +480,18 @@ class NetworkCommands:
 
     def update_floating_ip(self, caller: Caller, request_id: str, fip_id: str, *,
                            port_id: str | None, fixed_ip: str | None = None,
-                           taken_by: str | None = None) -> Written[fip_model.FloatingIp]:
-        """Associate with ``port_id`` or, when None, disassociate."""
+                           taken: Mapping[str, str] | None = None
+                           ) -> Written[fip_model.FloatingIp]:
+        """Associate with ``port_id`` or, when None, disassociate. ``taken``: the
+        floating IPs already on the port's fixed IPs (fixed IP -> floating IP id),
+        as the views show them: no aggregate here holds the floating IPs of a port,
+        so the write side refuses what it can see and the view closes the rest."""
         def decide(fip: Aggregate[fip_model.FloatingIp], at: datetime) -> list[Change]:
             state = fip_model.existing(fip.current, fip_id, _scope(caller))
             if port_id is None:
                 return [(fip, fip_model.disassociate(state, request_id=request_id, at=at))]
             return [self._association(fip, state, caller, request_id, at, port_id, fixed_ip,
-                                      taken_by)]
+                                      taken or {})]
 
         return self.app.execute(request_id, lambda: self._fip(fip_id), decide)
 
@@ -445,6 +514,10 @@ class NetworkCommands:
         key = group_id if isinstance(group_id, uuid.UUID) else parse_id(group_id,
                                                                          "Security group")
         return self.app.load_or_new(key, SECURITY_GROUP)
+
+    def security_group(self, group_id: str, caller: Caller) -> sg_model.SecurityGroup:
+        """The group as the write side knows it now (if the caller may see it)."""
+        return sg_model.existing(self._group(group_id).current, group_id, _scope(caller))
 
     def create_security_group(self, caller: Caller, request_id: str, *, name: str,
                               description: str = "") -> Written[sg_model.SecurityGroup]:

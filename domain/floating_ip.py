@@ -58,6 +58,7 @@ class FloatingIp(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime
     updated_at: datetime
     deleted: bool = False
+    revision_number: int = 0  # changes since its creation (Neutron's revision_number)
 
     @property
     def status(self) -> str:
@@ -74,6 +75,7 @@ def evolve(state: FloatingIp | None, event: AnyFloatingIpEvent, fip_id: str) -> 
                           description=event.description, port_id=None,
                           fixed_ip_address=None, created_at=event.at, updated_at=event.at)
     assert state is not None, f"{type(event).__name__} before FloatingIpCreated"
+    state = msgspec.structs.replace(state, revision_number=state.revision_number + 1)
     match event:
         case FloatingIpAssociated():
             return msgspec.structs.replace(state, port_id=event.port_id,

@@ -81,6 +81,7 @@ class SecurityGroup(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime
     updated_at: datetime
     deleted: bool = False
+    revision_number: int = 0  # changes since its creation, rules too (Neutron's)
 
 
 def evolve(state: SecurityGroup | None, event: AnySecurityGroupEvent,
@@ -92,6 +93,7 @@ def evolve(state: SecurityGroup | None, event: AnySecurityGroupEvent,
                              description=event.description, rules=event.rules,
                              created_at=event.at, updated_at=event.at)
     assert state is not None, f"{type(event).__name__} before SecurityGroupCreated"
+    state = msgspec.structs.replace(state, revision_number=state.revision_number + 1)
     match event:
         case SecurityGroupUpdated():
             return msgspec.structs.replace(state, name=event.name,
@@ -119,8 +121,13 @@ def existing(state: SecurityGroup | None, group_id: str,
 
 
 def create(*, request_id: str, project_id: str, name: str, description: str,
-           egress_rule_ids: tuple[str, str], at: datetime) -> SecurityGroupCreated:
-    """A group that lets everything out and nothing in (Neutron's new group)."""
+           egress_rule_ids: tuple[str, str], at: datetime,
+           default: bool = False) -> SecurityGroupCreated:
+    """A group that lets everything out and nothing in (Neutron's new group).
+    Only the project's ``default`` group may be named "default" (it can then
+    be neither renamed nor deleted)."""
+    if name == "default" and not default:
+        raise Conflict("Default security group already exists.")
     _checked(name, description)
     egress = tuple(Rule(id=rid, direction="egress", ethertype=eth)
                    for rid, eth in zip(egress_rule_ids, ("IPv4", "IPv6"), strict=True))
@@ -168,17 +175,27 @@ def rule(*, rule_id: str, direction: str, ethertype: str = "IPv4", protocol: str
                                f" protocol values {sorted(PROTOCOLS)} and integer"
                                " representations [0 to 255] are supported.")
     ports = (port_range_min, port_range_max)
-    if ports != (None, None):
-        if protocol not in ("tcp", "udp", "icmp"):
-            raise InvalidInput("Must also specify protocol if port range is given.")
+    if ports != (None, None) and protocol not in ("tcp", "udp", "icmp"):
+        raise InvalidInput("Must also specify protocol if port range is given.")
+    if ports != (None, None) and protocol == "icmp":
+        # ICMP's are not a range: port_range_min is the type, port_range_max the
+        # code, and a type without a code is every code of that type (Neutron's)
+        if port_range_min is None:
+            raise InvalidInput(f"ICMP code (port-range-max) {port_range_max} is provided but"
+                               " ICMP type (port-range-min) is missing.")
+        for field, value in (("type", port_range_min), ("code", port_range_max)):
+            if value is not None and not 0 <= value <= 255:
+                raise InvalidInput(f"Invalid value for ICMP {field} (port-range-"
+                                   f"{'min' if field == 'type' else 'max'}): {value}. It"
+                                   " must be 0 to 255.")
+    elif ports != (None, None):
         low = port_range_min if port_range_min is not None else port_range_max
         high = port_range_max if port_range_max is not None else port_range_min
         assert low is not None and high is not None
-        bottom, top = (0, 255) if protocol == "icmp" else (1, 65535)
         for value in (low, high):
-            if not bottom <= value <= top:
+            if not 1 <= value <= 65535:
                 raise InvalidInput(f"Invalid value for port {value}.")
-        if protocol != "icmp" and low > high:
+        if low > high:
             raise InvalidInput("For TCP/UDP protocols, port_range_min must be <="
                                " port_range_max")
         port_range_min, port_range_max = low, high

@@ -58,7 +58,17 @@ from domain import registry
 from domain.base import Event
 from domain.registry import Kind
 from migrations.runner import VIEWS_SCHEMA
-from projections import catalog, faults, hosts, identity, instances, networks, quotas, volumes
+from projections import (
+    catalog,
+    faults,
+    hosts,
+    identity,
+    instances,
+    network_security,
+    networks,
+    quotas,
+    volumes,
+)
 from projections.faults import ViewFault
 from projections.log import CHANNEL, LogEntry, read_after
 
@@ -97,6 +107,10 @@ PROJECTIONS: tuple[Projection, ...] = (
     Projection("networks", reads(registry.NETWORK), networks.apply_networks),
     Projection("ports", reads(registry.PORT), networks.apply_ports),
     Projection("routers", reads(registry.ROUTER), networks.apply_routers),
+    Projection("floating_ips", reads(registry.FLOATING_IP), network_security.apply_floating_ips),
+    Projection("security_groups", reads(registry.SECURITY_GROUP),
+               network_security.apply_security_groups),
+    Projection("port_security_groups", reads(registry.PORT), network_security.apply_port_groups),
 )
 
 Decoded = tuple[LogEntry, Event | Exception]  # an entry and its event, or why it has none

@@ -1,5 +1,6 @@
 """The quota view: each project's overridden limits and its usage claims
-(an instance's or a volume's; ``instance_id`` holds the claimant's id).
+(an instance's, a volume's, a floating IP's or a security group's;
+``instance_id`` holds the claimant's id).
 
 In-use counts are sums over the claims, so a released claim simply
 disappears. Defaults are not stored: they are configuration, and the query
@@ -56,9 +57,19 @@ def apply(conn: psycopg.Connection[Any], items: list[tuple[LogEntry, model.Quota
                 " ON CONFLICT DO NOTHING",
                 (event.project_id, event.snapshot_id, event.gigabytes),
             )
-        elif isinstance(event, model.QuotaVolumeReleased | model.QuotaSnapshotReleased):
+        elif isinstance(event, model.QuotaNetworkClaimed):
+            out.add(
+                "INSERT INTO quota_claims (project_id, instance_id, instances, cores, ram,"
+                " floating_ips, security_groups) VALUES (%s, %s, 0, 0, 0, %s, %s)"
+                " ON CONFLICT DO NOTHING",
+                (event.project_id, event.owner_id, int(event.resource == "floating_ips"),
+                 int(event.resource == "security_groups")),
+            )
+        elif isinstance(event, model.QuotaVolumeReleased | model.QuotaSnapshotReleased
+                        | model.QuotaNetworkReleased):
             gone = (event.volume_id if isinstance(event, model.QuotaVolumeReleased)
-                    else event.snapshot_id)
+                    else event.snapshot_id if isinstance(event, model.QuotaSnapshotReleased)
+                    else event.owner_id)
             out.add(
                 "DELETE FROM quota_claims WHERE project_id = %s AND instance_id = %s",
                 (event.project_id, gone),

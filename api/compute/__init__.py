@@ -12,12 +12,13 @@ from api.compute import (
     quota_sets,
     server_actions,
     server_metadata,
+    server_security_groups,
     servers,
     services,
     versions,
     volume_attachments,
 )
 
-RESOURCES = (versions, servers, server_actions, server_metadata, instance_actions,
-             volume_attachments, flavors, flavor_access, keypairs, quota_sets, limits,
-             services, hypervisors, hosts)
+RESOURCES = (versions, servers, server_actions, server_metadata, server_security_groups,
+             instance_actions, volume_attachments, flavors, flavor_access, keypairs,
+             quota_sets, limits, services, hypervisors, hosts)

@@ -33,10 +33,10 @@ async def limits(request: Request) -> Response:
         "maxTotalKeypairs": limit["key_pairs"],
         "maxTotalRAMSize": limit["ram"],
         "totalCoresUsed": usage.in_use["cores"],
-        "totalFloatingIpsUsed": 0,
+        "totalFloatingIpsUsed": usage.in_use["floating_ips"],
         "totalInstancesUsed": usage.in_use["instances"],
         "totalRAMUsed": usage.in_use["ram"],
-        "totalSecurityGroupsUsed": 0,
+        "totalSecurityGroupsUsed": usage.in_use["security_groups"],
         "totalServerGroupsUsed": 0,
     }
     return microversion.answer({"limits": {"absolute": absolute, "rate": []}}, request)

@@ -4,6 +4,12 @@ body names into a command, answer as Nova does.
 An action only appends events, as every write does (api/compute/servers.py).
 The one exception to "no I/O beyond the store" is os-getConsoleOutput, which
 asks the instance's host through ``Context.console``.
+
+``addSecurityGroup`` / ``removeSecurityGroup`` (``openstack server add
+security group``) change the server's ports, as Nova does with Neutron: the
+group is found by id or name in the caller's project and the server's ports
+(those whose ``device_id`` is the server) in the views, then the write side
+changes every one of them in one transaction.
 """
 
 from __future__ import annotations
@@ -18,10 +24,17 @@ from starlette.routing import BaseRoute, Route
 
 from api import idempotency, microversion
 from api.bodies import decode
-from api.compute.bodies import ConsoleOutputBody, LockBody, RebootBody, argument
+from api.compute.bodies import (
+    ConsoleOutputBody,
+    LockBody,
+    RebootBody,
+    SecurityGroupRef,
+    argument,
+)
 from api.compute.servers import accepted_answer
+from api.consistency import caught_up, positioned
 from api.context import claims, context
-from api.http import commands
+from api.http import commands, uuid_or_404
 from api.tokens import Claims
 from commands.instances import InstanceCommands
 from commands.messages import (
@@ -39,7 +52,8 @@ from commands.messages import (
     UnlockInstance,
     UnpauseInstance,
 )
-from domain.errors import InvalidInput, InvalidState, NotFound
+from domain.errors import Conflict, InvalidInput, InvalidState, NotFound
+from projections import network_security_queries as network_q
 
 # actions that start host work and take no argument
 SIMPLE_ACTIONS: dict[str, type[InstanceCommand]] = {
@@ -89,6 +103,8 @@ async def server_action(request: Request) -> Response:
     ((name, value),) = body.items()
     if name == "os-getConsoleOutput":
         return await _console_output(request, who, value, version)
+    if name in ("addSecurityGroup", "removeSecurityGroup"):
+        return await _security_group(request, who, name, value, version)
     cmd = _command(request, who, name, value, await idempotency.request_id(request, who))
     run: Callable[[Any], Accepted] = (
         _instances(request).change if isinstance(cmd, InstanceChange)
@@ -116,6 +132,31 @@ async def _console_output(request: Request, who: Claims, value: Any,
     if output is None:
         raise NotFound("Guest does not have a console available.")
     return JSONResponse({"output": output}, headers=microversion.headers(version))
+
+
+async def _security_group(request: Request, who: Claims, name: str, value: Any,
+                          version: tuple[int, int]) -> Response:
+    wanted = argument(value, SecurityGroupRef, name).name
+    server_id = uuid_or_404(request.path_params["server_id"], "Instance")
+    await run_in_threadpool(_instances(request).instance, str(server_id), who.caller)
+    if context(request).pool is None:
+        raise InvalidState(f"The security groups of instance {server_id} cannot be changed"
+                           " here: this process has no views.")
+    views = await caught_up(request)
+    groups = await network_q.groups_named(views, who.project_id, wanted)
+    if not groups:
+        raise NotFound(f"Security group {wanted} not found for project {who.project_id}.")
+    if len(groups) > 1:
+        raise Conflict(f"Multiple security_group matches found for name '{wanted}', use an"
+                       " ID to be more specific.")
+    ports = await network_q.ports_of_server(views, server_id)
+    request_id = await idempotency.request_id(request, who)
+    changed = await run_in_threadpool(
+        lambda: commands(request).networks.change_server_groups(
+            who.caller, request_id, str(server_id), [str(p.port_id) for p in ports],
+            str(groups[0].id), add=name == "addSecurityGroup"))
+    return Response(status_code=202, headers={**microversion.headers(version),
+                                              **positioned(changed.position)})
 
 
 command_routes: list[BaseRoute] = [

@@ -32,6 +32,7 @@ from api.tokens import Claims
 from commands.messages import Accepted, BootInstance, DeleteInstance, UpdateInstance
 from domain.errors import InvalidInput, NotFound
 from projections import queries
+from projections.network_security_queries import groups_of_servers
 from projections.networks_queries import addresses_of
 from projections.volumes_queries import volumes_of_servers
 
@@ -105,9 +106,10 @@ async def _list(request: Request, *, detail: bool) -> Response:
         pool, scope, filters=_filters(request, who), limit=limit, marker=marker)
     if detail:
         volumes = await volumes_of_servers(pool, [s.id for s in found])
+        groups = await groups_of_servers(pool, [s.id for s in found])
         addresses = await addresses_of(pool, [s.id for s in found])
         body = [shapes.server(ctx.base_url, s, admin=who.caller.is_admin,
-                             volumes=volumes.get(str(s.id)),
+                             volumes=volumes.get(str(s.id)), groups=groups.get(str(s.id)),
                              addresses=addresses.get(str(s.id))) for s in found]
     else:
         body = [shapes.server_brief(ctx.base_url, s) for s in found]
@@ -124,9 +126,10 @@ async def show_server(request: Request) -> Response:
     pool = context(request).pool
     assert pool is not None, "query routes need the views"
     volumes = await volumes_of_servers(pool, [found.id])
+    groups = await groups_of_servers(pool, [found.id])
     addresses = await addresses_of(pool, [found.id])
     body = shapes.server(context(request).base_url, found, admin=admin,
-                        volumes=volumes.get(str(found.id)),
+                        volumes=volumes.get(str(found.id)), groups=groups.get(str(found.id)),
                         addresses=addresses.get(str(found.id)))
     return microversion.answer({"server": body}, request)
 

@@ -43,11 +43,12 @@ def from_state(state: model.Instance) -> InstanceView:
     return msgspec.convert(values, InstanceView)
 
 
-def server(base: str, s: InstanceView, *, admin: bool,
-           volumes: list[str] | None = None,
+def server(base: str, s: InstanceView, *, admin: bool, volumes: list[str] | None = None,
+           groups: list[str] | None = None,
            addresses: dict[str, list[dict[str, Any]]] | None = None) -> dict[str, Any]:
     """Nova's server body; ``volumes`` are the ids of the volumes attached,
-    ``addresses`` its ports' addresses by network name."""
+    ``groups`` the names of its ports' security groups (None: it has no port,
+    and shows Nova's "default"), ``addresses`` its ports' addresses by network name."""
     ident = str(s.id)
     body: dict[str, Any] = {
         **server_brief(base, s),
@@ -76,7 +77,8 @@ def server(base: str, s: InstanceView, *, admin: bool,
         "OS-SRV-USG:launched_at": iso(s.launched_at),
         "OS-SRV-USG:terminated_at": iso(s.deleted_at),
         "os-extended-volumes:volumes_attached": [{"id": v} for v in volumes or []],
-        "security_groups": [{"name": "default"}],
+        "security_groups": [{"name": g} for g in (["default"] if groups is None
+                                                   else groups)],
     }
     if admin:
         body["OS-EXT-SRV-ATTR:host"] = s.host

@@ -38,6 +38,7 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
     "net-mtu": ("Network MTU", "Provides MTU attribute for a network resource."),
     "quotas": ("Quota management support", "Expose functions for quotas management per"
                " tenant (read-only here)."),
+    "security-group": ("security-group", "The security groups extension."),
     "standard-attr-revisions": ("Resource revision numbers", "This extension will display"
                                 " the revision number of neutron resources."),
     "standard-attr-timestamp": ("Resource timestamps", "Adds created_at and updated_at"

@@ -1,6 +1,7 @@
 """Neutron's quotas (read-only): the network limits of the one per-project quota
 that Nova's and Cinder's routes also read (api/quotas.py), for ``openstack
-quota show``. Nothing claims them, so their usage is 0."""
+quota show``. Floating IPs and security groups hold claims (their usage);
+nothing counts rules yet, so theirs is 0."""
 
 from __future__ import annotations
 
@@ -21,9 +22,10 @@ async def show_quota(request: Request) -> Response:
     who = claims(request)
     project_id = request.path_params["project_id"]
     readable(who, project_id, "get_quota")
-    limits, _ = await usage_of(request, project_id)
+    limits, usage = await usage_of(request, project_id)
     details = request.url.path.endswith("/details.json")
-    body = {name: ({"limit": limits[ours], "used": 0, "reserved": 0} if details
+    body = {name: ({"limit": limits[ours], "used": usage.in_use.get(ours, 0), "reserved": 0}
+                   if details
                    else limits[ours]) for name, ours in NEUTRON_QUOTAS.items()}
     return JSONResponse({"quota": body})
 

@@ -20,6 +20,8 @@ from typing import Any
 
 import pytest
 
+from commands.messages import Caller
+from commands.services import Commands
 from tests.e2e.test_volumes_api import wait_for
 from tests.support.clients import OpenStackCli
 from tests.support.shared import SHARED
@@ -324,3 +326,40 @@ async def test_volume_create_attach_detach_and_delete_with_the_cli(
     await cli.ok("volume", "delete", "data")
     left = by_key(await cli.json("volume", "list"), "Name")
     assert left.get("data", {"Status": "deleting"})["Status"] == "deleting"  # or gone
+
+
+@SHARED
+async def test_security_groups_and_their_rules_are_made_shown_used_and_deleted(
+        module_stack: RunningStack, cli: OpenStackCli) -> None:
+    group = await cli.json("security", "group", "create", "sg-cli", "--description", "web")
+    assert (group["name"], group["description"]) == ("sg-cli", "web")
+    rule = await cli.json("security", "group", "rule", "create", "--protocol", "tcp",
+                          "--dst-port", "22", "sg-cli")
+    assert (rule["protocol"], rule["port_range_min"], rule["port_range_max"],
+            rule["remote_ip_prefix"]) == ("tcp", 22, 22, "0.0.0.0/0")
+    shown = await cli.json("security", "group", "show", "sg-cli")
+    assert shown["id"] == group["id"] and len(shown["rules"]) == 3
+    listed = await cli.json("security", "group", "rule", "list", "sg-cli")
+    assert rule["id"] in {r["ID"] for r in listed}
+    assert "sg-cli" in {g["Name"] for g in await cli.json("security", "group", "list")}
+
+    cloud = Commands.open(module_stack.database_url, [])
+    try:  # a network to boot on (the network routes are not these)
+        admin = Caller(user_id="admin", project_id=group["project_id"], is_admin=True)
+        net = cloud.networks.create_network(admin, "cli-sg-net", name="cli-sg").state.id
+        cloud.networks.create_subnet(admin, "cli-sg-sub", net, name="", cidr="10.77.0.0/24")
+    finally:
+        cloud.close()
+    r = await module_stack.http.post(f"{C}/servers", json={"server": {
+        "name": "vm-sg", "imageRef": IMAGE, "flavorRef": "1", "networks": [{"uuid": net}]}})
+    assert r.status_code == 202, r.text
+    server_id = r.json()["server"]["id"]  # its port is made in the boot's transaction
+    await cli.ok("server", "add", "security", "group", "vm-sg", "sg-cli")
+    r = await module_stack.http.get(f"{C}/servers/{server_id}/os-security-groups")
+    assert [g["name"] for g in r.json()["security_groups"]] == ["sg-cli"]
+    refused = await cli.run("security", "group", "delete", "sg-cli")
+    assert refused.returncode != 0 and "in use" in refused.stderr, refused.explain()
+    await cli.ok("server", "remove", "security", "group", "vm-sg", "sg-cli")
+    await cli.ok("security", "group", "rule", "delete", rule["id"])
+    await cli.ok("security", "group", "delete", "sg-cli")
+    assert "sg-cli" not in {g["Name"] for g in await cli.json("security", "group", "list")}

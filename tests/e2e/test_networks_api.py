@@ -214,7 +214,7 @@ async def test_the_extension_list_names_what_is_served_and_nothing_else(
         running_stack: RunningStack) -> None:
     http = running_stack.http
     aliases = {e["alias"] for e in (await http.get(f"{N}/extensions")).json()["extensions"]}
-    assert {"external-net", "router", "quotas", "binding"} <= aliases
+    assert {"external-net", "router", "quotas", "binding", "security-group"} <= aliases
     assert "external-gateway-multihoming" not in aliases and "port-security" not in aliases
     assert "agent" in aliases  # the network hosts, as agents
     assert (await http.get(f"{N}/extensions/router")).json()["extension"]["alias"] == "router"

@@ -226,6 +226,49 @@ def test_a_bad_rule_is_refused_naming_what_is_wrong(fields: dict[str, object],
         rule(**fields)
 
 
+def test_an_icmp_rule_takes_a_type_and_an_optional_code_not_a_range() -> None:
+    echo = rule(protocol="icmp", port_range_min=8, port_range_max=None)
+    assert (echo.port_range_min, echo.port_range_max) == (8, None)  # every code of type 8
+    unreachable = rule(protocol="1", port_range_min=3, port_range_max=4)
+    assert (unreachable.protocol, unreachable.port_range_min,
+            unreachable.port_range_max) == ("icmp", 3, 4)
+    with pytest.raises(InvalidInput, match="ICMP type \\(port-range-min\\) is missing"):
+        rule(protocol="icmp", port_range_min=None, port_range_max=0)
+    with pytest.raises(InvalidInput, match="ICMP code \\(port-range-max\\): 256"):
+        rule(protocol="icmp", port_range_min=3, port_range_max=256)
+
+
+def test_only_the_default_group_may_be_named_default_and_it_stays() -> None:
+    with pytest.raises(Conflict, match="Default security group already exists"):
+        groups.create(request_id="r", project_id="p", name="default", description="",
+                      egress_rule_ids=("e4", "e6"), at=AT)
+    made = groups.create(request_id="r", project_id="p", name="default", description="",
+                         egress_rule_ids=("e4", "e6"), at=AT, default=True)
+    group = groups.evolve(None, made, "sg-1")
+    with pytest.raises(Conflict, match="removing default security group"):
+        groups.delete(group, in_use=False, request_id="r", at=AT)
+    with pytest.raises(Conflict, match="renaming the default security group"):
+        groups.update(group, name="web", description=None, request_id="r", at=AT)
+
+
+def test_a_floating_ip_and_a_group_count_their_changes_as_neutrons_revision_number() -> None:
+    created = groups.create(request_id="r", project_id="p", name="web", description="",
+                            egress_rule_ids=("e4", "e6"), at=AT)
+    group = groups.evolve(None, created, "sg-1")
+    assert group.revision_number == 0
+    group = groups.evolve(group, groups.add_rule(group, rule(), request_id="r", at=AT),
+                          "sg-1")
+    group = groups.evolve(group, groups.update(group, name="www", description=None,
+                                               request_id="r", at=AT), "sg-1")
+    assert group.revision_number == 2
+    fip = fips.evolve(None, fips.FloatingIpCreated(
+        at=AT, request_id="r", project_id="p", floating_network_id="n",
+        floating_ip_address="172.24.4.2"), "fip-1")
+    fip = fips.evolve(fip, fips.FloatingIpAssociated(
+        at=AT, request_id="r", port_id="p1", fixed_ip_address="10.0.0.2"), "fip-1")
+    assert (fip.revision_number, fip.status) == (1, "ACTIVE")
+
+
 def test_a_rule_accepts_protocol_numbers_and_a_group_refuses_the_same_rule_twice() -> None:
     assert rule(protocol="6").protocol == "tcp"
     created = groups.create(request_id="r", project_id="p", name="web", description="",
