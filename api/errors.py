@@ -54,4 +54,3 @@ def error_response(exc: errors.DomainError) -> JSONResponse:
         return JSONResponse({"error": {"code": 403, "title": "Forbidden", "message": exc.message}},
                             status_code=403)
     return JSONResponse({key: {"code": status, "message": exc.message}}, status_code=status)
-
