@@ -113,6 +113,11 @@ class NetworkCommands:
         """The network as the write side knows it now (for a caller allowed to see it)."""
         return model.existing(self._network(network_id).current, network_id, _scope(caller))
 
+    def network_of_subnet(self, subnet_id: str) -> str:
+        """The id of the network a subnet belongs to (the fabric knows every subnet)."""
+        parse_id(subnet_id, "Subnet")
+        return (self._fabric().current or model.Fabric()).network_of(subnet_id)
+
     def port(self, port_id: str, caller: Caller) -> port_model.Port:
         return port_model.existing(self._port(port_id).current, port_id, _scope(caller))
 
@@ -132,6 +137,30 @@ class NetworkCommands:
                 project_id=caller.project_id, name=name, external=external, shared=shared,
                 admin_state_up=admin_state_up, mtu=mtu, at=at)
             return [(network, created), (fabric, numbered)]
+
+        return self.app.execute(request_id, lambda: self._network(network_id), decide,
+                                touches=[network_id, model.FABRIC_ID])
+
+    def create_fixed_network(self, caller: Caller, request_id: str, *, name: str, cidr: str,
+                             external: bool = False,
+                             shared: bool = False) -> Written[model.Network]:
+        """A network and its one subnet in one transaction (the seed's ``nova-manage
+        network create``): a refused range leaves no network behind."""
+        network_id = new_id(request_id)
+        subnet_id = str(new_id(request_id, "#subnet"))
+
+        def decide(network: Aggregate[model.Network], at: datetime) -> list[Change]:
+            fabric = self._fabric()
+            numbered, created = model.create(
+                fabric.current, network_id=str(network_id), request_id=request_id,
+                project_id=caller.project_id, name=name, external=external, shared=shared,
+                at=at)
+            fabric_after = model.evolve_fabric(fabric.current, numbered, str(fabric.id))
+            added, claimed = model.add_subnet(
+                model.evolve(None, created, str(network_id)), fabric_after,
+                subnet_id=subnet_id, request_id=request_id, project_id=caller.project_id,
+                name=name, cidr=cidr, at=at)
+            return [(network, [created, added]), (fabric, [numbered, claimed])]
 
         return self.app.execute(request_id, lambda: self._network(network_id), decide,
                                 touches=[network_id, model.FABRIC_ID])

@@ -80,6 +80,14 @@ class Fabric(msgspec.Struct, frozen=True, kw_only=True):
     numbers: dict[str, int] = {}  # network id -> number
     cidrs: dict[str, str] = {}  # subnet id -> cidr
     next_number: int = 0
+    subnet_networks: dict[str, str] = {}  # subnet id -> its network's id
+
+    def network_of(self, subnet_id: str) -> str:
+        """The network a subnet belongs to (a Neutron request names the subnet alone)."""
+        found = self.subnet_networks.get(subnet_id)
+        if found is None:
+            raise NotFound(f"Subnet {subnet_id} could not be found.")
+        return found
 
 
 def evolve_fabric(state: Fabric | None, event: AnyFabricEvent, _id: str) -> Fabric:
@@ -95,17 +103,41 @@ def evolve_fabric(state: Fabric | None, event: AnyFabricEvent, _id: str) -> Fabr
             return msgspec.structs.replace(state, numbers={
                 k: v for k, v in state.numbers.items() if k != event.network_id})
         case CidrClaimed():
-            return msgspec.structs.replace(state, cidrs={**state.cidrs,
-                                                         event.subnet_id: event.cidr})
+            return msgspec.structs.replace(
+                state, cidrs={**state.cidrs, event.subnet_id: event.cidr},
+                subnet_networks={**state.subnet_networks, event.subnet_id: event.network_id})
         case CidrReleased():
             return msgspec.structs.replace(state, cidrs={
-                k: v for k, v in state.cidrs.items() if k != event.subnet_id})
+                k: v for k, v in state.cidrs.items() if k != event.subnet_id},
+                subnet_networks={k: v for k, v in state.subnet_networks.items()
+                                 if k != event.subnet_id})
         case _:
             unknown_event(event, "network_fabric")
 
 
 def bridge(number: int) -> str:
     return f"br{FIRST_BRIDGE + number}"
+
+
+class Provider(msgspec.Struct, frozen=True):
+    """How a network is carried, in Neutron's ``provider:*`` words."""
+
+    network_type: str
+    physical_network: str | None
+    segmentation_id: int | None
+
+
+def provider(manager: str, number: int, *, vlan_start: int = 100,
+             vlan_capable: bool = False) -> Provider:
+    """The flat managers put every network on its own bridge (``br100`` + number, the
+    one the hosts plug into); the vlan manager gives each its segment ``vlan_start`` +
+    number: a VLAN where the kernel has 8021q, else a vxlan segment with the same
+    number (``vlan_capable`` False)."""
+    if manager not in MANAGERS:
+        raise InvalidInput(f"network_manager {manager!r} is not one of {', '.join(MANAGERS)}")
+    if manager == "vlan":
+        return Provider("vlan" if vlan_capable else "vxlan", None, vlan_start + number)
+    return Provider("flat", bridge(number), None)
 
 
 # --- a network -----------------------------------------------------------------------

@@ -65,6 +65,7 @@ from projections import (
     identity,
     instances,
     network_security,
+    networks,
     quotas,
     volumes,
 )
@@ -103,6 +104,9 @@ PROJECTIONS: tuple[Projection, ...] = (
     Projection("volumes", reads(registry.VOLUME), volumes.apply_volumes),
     Projection("snapshots", reads(registry.SNAPSHOT), volumes.apply_snapshots),
     Projection("backups", reads(registry.BACKUP), volumes.apply_backups),
+    Projection("networks", reads(registry.NETWORK), networks.apply_networks),
+    Projection("ports", reads(registry.PORT), networks.apply_ports),
+    Projection("routers", reads(registry.ROUTER), networks.apply_routers),
     Projection("floating_ips", reads(registry.FLOATING_IP), network_security.apply_floating_ips),
     Projection("security_groups", reads(registry.SECURITY_GROUP),
                network_security.apply_security_groups),

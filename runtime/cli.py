@@ -23,6 +23,7 @@ from runtime import (
     cli_backups,
     cli_hosts,
     cli_identity,
+    cli_networks,
     cli_quotas,
     cli_servers,
     credentials,
@@ -218,6 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_hosts.register(sub)
     cli_identity.register(sub)
     cli_quotas.register(sub)
+    cli_networks.register(sub)
     cli_backups.register(sub)
     return parser
 

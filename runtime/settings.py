@@ -45,6 +45,9 @@ class Settings(msgspec.Struct, kw_only=True):
     # the seed's flag: tgtadm (a private userspace tgtd) or lioadm (the kernel's LIO target)
     iscsi_helper: Literal["tgtadm", "lioadm"] = "tgtadm"
     backups_retention_days: int = 7  # the seed's backup script; `nimbus backup prune`
+    # the seed's network flags: how fixed networks are carried (domain.network.provider)
+    network_manager: Literal["flat", "flatdhcp", "vlan"] = "flatdhcp"
+    vlan_start: int = 100  # the vlan manager's first segment; network n gets vlan_start + n
     libvirt_uri: str | None = None  # None: libvirt's test driver, one per host
     admin_user: str = "admin"
     admin_project: str = "admin"

@@ -161,7 +161,9 @@ def context(settings: Settings, commands: Commands | None,
         settings=ApiSettings(image_dir=settings.state_path / "images",
                              quota_defaults=quota_defaults(settings),
                              service_down_time=settings.service_down_time,
-                             volume_types=tuple(types)),
+                             volume_types=tuple(types),
+                             network_manager=settings.network_manager,
+                             vlan_start=settings.vlan_start),
         query_wait_seconds=settings.query_wait_seconds, commands=commands, pool=pool,
         max_request_body_bytes=settings.max_request_body_bytes,
         request_body_timeout_seconds=settings.request_body_timeout_seconds,
@@ -239,9 +241,11 @@ def network_namespace(subject_prefix: str, host: str) -> str:
 
 
 def network_settings(settings: Settings, host: str) -> network_worker.Settings:
-    """The network worker's settings; on a namespace host, its metadata proxy."""
+    """The network worker's settings: the manager the API's ``provider:*`` names too;
+    on a namespace host, its metadata proxy."""
     on_namespace = settings.network_driver == "namespace"
     return network_worker.Settings(
+        manager=settings.network_manager, vlan_start=settings.vlan_start,
         metadata_port=METADATA_PROXY_PORT if on_namespace else None,
         namespace=network_namespace(settings.subject_prefix, host) if on_namespace else None,
         metadata_upstream=(settings.metadata_host, settings.metadata_port),

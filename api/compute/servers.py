@@ -33,6 +33,7 @@ from commands.messages import Accepted, BootInstance, DeleteInstance, UpdateInst
 from domain.errors import InvalidInput, NotFound
 from projections import queries
 from projections.network_security_queries import groups_of_servers
+from projections.networks_queries import addresses_of
 from projections.volumes_queries import volumes_of_servers
 
 
@@ -106,9 +107,10 @@ async def _list(request: Request, *, detail: bool) -> Response:
     if detail:
         volumes = await volumes_of_servers(pool, [s.id for s in found])
         groups = await groups_of_servers(pool, [s.id for s in found])
+        addresses = await addresses_of(pool, [s.id for s in found])
         body = [shapes.server(ctx.base_url, s, admin=who.caller.is_admin,
-                             volumes=volumes.get(str(s.id)), groups=groups.get(str(s.id)))
-                for s in found]
+                             volumes=volumes.get(str(s.id)), groups=groups.get(str(s.id)),
+                             addresses=addresses.get(str(s.id))) for s in found]
     else:
         body = [shapes.server_brief(ctx.base_url, s) for s in found]
     answer: dict[str, Any] = {"servers": body}
@@ -125,8 +127,10 @@ async def show_server(request: Request) -> Response:
     assert pool is not None, "query routes need the views"
     volumes = await volumes_of_servers(pool, [found.id])
     groups = await groups_of_servers(pool, [found.id])
+    addresses = await addresses_of(pool, [found.id])
     body = shapes.server(context(request).base_url, found, admin=admin,
-                        volumes=volumes.get(str(found.id)), groups=groups.get(str(found.id)))
+                        volumes=volumes.get(str(found.id)), groups=groups.get(str(found.id)),
+                        addresses=addresses.get(str(found.id)))
     return microversion.answer({"server": body}, request)
 
 

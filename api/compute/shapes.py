@@ -44,10 +44,11 @@ def from_state(state: model.Instance) -> InstanceView:
 
 
 def server(base: str, s: InstanceView, *, admin: bool, volumes: list[str] | None = None,
-           groups: list[str] | None = None) -> dict[str, Any]:
+           groups: list[str] | None = None,
+           addresses: dict[str, list[dict[str, Any]]] | None = None) -> dict[str, Any]:
     """Nova's server body; ``volumes`` are the ids of the volumes attached,
     ``groups`` the names of its ports' security groups (None: it has no port,
-    and shows Nova's "default")."""
+    and shows Nova's "default"), ``addresses`` its ports' addresses by network name."""
     ident = str(s.id)
     body: dict[str, Any] = {
         **server_brief(base, s),
@@ -60,7 +61,7 @@ def server(base: str, s: InstanceView, *, admin: bool, volumes: list[str] | None
         "flavor": {"id": s.flavor_id, "links": links(base, "flavors", s.flavor_id)[1:]},
         "created": iso(s.created_at),
         "updated": iso(s.updated_at),
-        "addresses": {},
+        "addresses": addresses or {},
         "accessIPv4": "",
         "accessIPv6": "",
         "key_name": s.key_name,

@@ -1,15 +1,19 @@
-"""Neutron's API: the network answers the clients need, the network hosts as
-agents, floating IPs and security groups."""
+"""Neutron's API: networks, subnets, ports, routers, the network hosts as agents,
+floating IPs, security groups, the extension list and quotas."""
 
 from api.network import (
     agents,
+    extensions,
     floating_ips,
     networks,
+    ports,
     quotas,
+    routers,
     security_group_rules,
     security_groups,
+    subnets,
     versions,
 )
 
-RESOURCES = (versions, quotas, networks, agents, floating_ips, security_groups,
-             security_group_rules)
+RESOURCES = (versions, extensions, quotas, networks, subnets, ports, routers, agents,
+             floating_ips, security_groups, security_group_rules)

@@ -22,7 +22,13 @@ _NOT_FOUND = (("Floating IP", "FloatingIPNotFound"),
               ("Security group rule", "SecurityGroupRuleNotFound"),
               ("Security group", "SecurityGroupNotFound"), ("Network", "NetworkNotFound"),
               ("Subnet", "SubnetNotFound"), ("Port", "PortNotFound"),
-              ("Router", "RouterNotFound"))
+              ("Router", "RouterNotFound"), ("Extension", "ExtensionNotFound"))
+# A conflict's phrase -> Neutron's exception (the first that the message holds).
+_CONFLICTS = (("ports still in use on the network", "NetworkInUse"),
+              ("have an IP allocation from this subnet", "SubnetInUse"),
+              ("No more IP addresses available", "IpAddressGenerationFailure"),
+              ("The IP address", "IpAddressInUse"), ("The mac address", "MacAddressInUse"),
+              ("still has ports", "RouterInUse"))
 _BY_STATUS = {400: "BadRequest", 401: "Unauthorized", 403: "PolicyNotAuthorized",
               404: "NotFound", 405: "HTTPMethodNotAllowed", 408: "RequestTimeout",
               409: "Conflict", 413: "OverLimit", 503: "ServiceUnavailable"}
@@ -40,6 +46,10 @@ def _kind(exc: errors.DomainError, status: int) -> str | None:
     if status == 404:
         return next((kind for subject, kind in _NOT_FOUND
                      if exc.message.startswith(subject)), None)
+    if status == 409:
+        found = next((kind for phrase, kind in _CONFLICTS if phrase in exc.message), None)
+        if found is not None:
+            return found
     if status == 409 and " in use" in exc.message:
         return "SecurityGroupInUse" if exc.message.startswith("Security Group") else "InUse"
     return None

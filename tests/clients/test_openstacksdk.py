@@ -100,3 +100,41 @@ async def test_the_sdk_reads_absolute_limits_with_usage(running_stack: RunningSt
 
     limits = await in_thread(running_stack, scenario)
     assert limits == {"instances": 10, "used": 1, "cores": 20, "ram_used": 512}
+
+
+async def test_the_sdk_makes_finds_and_removes_networks_subnets_ports_and_routers(
+        running_stack: RunningStack) -> None:
+    def scenario(conn: Connection) -> dict[str, Any]:
+        public = conn.network.create_network(name="public", is_router_external=True)
+        conn.network.create_subnet(network_id=public.id, cidr="172.24.6.0/24", ip_version=4)
+        net = conn.network.create_network(name="sdk-net")
+        subnet = conn.network.create_subnet(network_id=net.id, cidr="10.6.0.0/24",
+                                            ip_version=4, name="sdk-sub")
+        port = conn.network.create_port(network_id=net.id, fixed_ips=[
+            {"subnet_id": subnet.id, "ip_address": "10.6.0.7"}])
+        router = conn.network.create_router(name="sdk-r",
+                                            external_gateway_info={"network_id": public.id})
+        conn.network.add_interface_to_router(router, subnet=subnet.id)
+        seen = {
+            "found": conn.network.find_network("sdk-net", ignore_missing=False).id,
+            "subnets": [s.id for s in conn.network.subnets(network_id=net.id)],
+            "ports": sorted(p.device_owner for p in conn.network.ports(network_id=net.id)),
+            "ip": conn.network.get_port(port.id).fixed_ips[0]["ip_address"],
+            "gateway": conn.network.get_router(router.id).external_gateway_info,
+            "router_ext": conn.network.find_extension("router") is not None,
+            "multihoming": conn.network.find_extension("external-gateway-multihoming"),
+        }
+        conn.network.remove_interface_from_router(router, subnet=subnet.id)
+        conn.network.delete_router(router)
+        conn.network.delete_port(port)
+        conn.network.delete_subnet(subnet)
+        conn.network.delete_network(net)
+        seen["after"] = sorted(n.name for n in conn.network.networks())
+        return seen | {"net": net.id, "subnet": subnet.id, "public": public.id}
+
+    seen = await in_thread(running_stack, scenario)
+    assert seen["found"] == seen["net"] and seen["subnets"] == [seen["subnet"]]
+    assert seen["ports"] == ["", "network:router_interface"] and seen["ip"] == "10.6.0.7"
+    assert seen["gateway"]["network_id"] == seen["public"]
+    assert seen["router_ext"] is True and seen["multihoming"] is None
+    assert seen["after"] == ["private", "public"]  # the cloud's default network stays

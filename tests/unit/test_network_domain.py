@@ -298,3 +298,22 @@ def test_a_router_has_one_interface_per_subnet_and_is_deleted_only_without_any()
     removed, freed = routers.remove_interface(router, subnet_id="s1", request_id="r", at=AT)
     assert freed == "port-1"
     routers.delete(routers.evolve(router, removed, "r1"), request_id="r", at=AT)
+
+
+def test_the_fabric_knows_which_network_each_subnet_belongs_to_until_it_is_released(
+) -> None:
+    state, fabric = network()
+    assert fabric.network_of("sub-1") == "net-1"
+    _, released = nets.remove_subnet(state, "sub-1", request_id="r", at=AT)
+    fabric = nets.evolve_fabric(fabric, released, "fabric")
+    with pytest.raises(NotFound, match="Subnet sub-1 could not be found"):
+        fabric.network_of("sub-1")
+
+
+def test_the_managers_carry_a_network_on_its_bridge_or_on_its_numbered_segment() -> None:
+    assert nets.provider("flatdhcp", 0) == nets.Provider("flat", "br100", None)
+    assert nets.provider("flat", 3) == nets.Provider("flat", "br103", None)
+    assert nets.provider("vlan", 2, vlan_start=100) == nets.Provider("vxlan", None, 102)
+    assert nets.provider("vlan", 2, vlan_capable=True).network_type == "vlan"
+    with pytest.raises(InvalidInput, match="network_manager"):
+        nets.provider("vpn", 0)
