@@ -11,7 +11,7 @@ create names the same thing.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from commands.application import Aggregate, Change, NimbusApplication, Written
@@ -100,13 +100,8 @@ class NetworkCommands:
             if not nic.owned:
                 changes.append((port, port_model.PortUnbound(at=at, request_id=request_id)))
                 continue
-            network = networks.setdefault(state.network_id, self._network(state.network_id))
-            released = model.release(network.state, str(port.id), request_id=request_id,
-                                     at=at)
-            if released is not None:
-                network.record(released)  # so the next port of the network sees it
-            changes += [(port, port_model.delete(state, request_id=request_id, at=at)),
-                        (network, None)]
+            changes += self.port_removal(state, port, request_id=request_id, at=at,
+                                         networks=networks)
         return changes
 
     def network(self, network_id: str, caller: Caller) -> model.Network:
@@ -355,36 +350,36 @@ class NetworkCommands:
                                          parse_id(group_id, "Security group")])
 
     def port_removal(self, state: port_model.Port, port: Aggregate[port_model.Port], *,
-                     request_id: str, at: datetime, by_owner: bool = False) -> list[Change]:
-        """A port's deletion and its address given back (for a port delete, a server
-        delete, a router interface removal)."""
-        network = self._network(state.network_id)
-        released = (model.release(network.current, str(port.id), request_id=request_id, at=at)
-                    if network.current is not None else None)
+                     request_id: str, at: datetime, by_owner: bool = False,
+                     networks: dict[str, Aggregate[model.Network]] | None = None
+                     ) -> list[Change]:
+        """A port's deletion, its address given back and its floating IPs pointed
+        nowhere, as Neutron does (for a port delete, a server delete, a router
+        interface removal). ``networks``: the decision's network aggregates, when
+        it removes several ports (each network is loaded once)."""
+        networks = {} if networks is None else networks
+        network = networks.setdefault(state.network_id, self._network(state.network_id))
+        if network.current is not None:
+            released = model.release(network.current, str(port.id), request_id=request_id,
+                                     at=at)
+            if released is not None:
+                network.record(released)  # so the next port of the network sees it
+        changes: list[Change] = [(network, None)]
+        for fip_id in state.floating.values():
+            fip = self._fip(fip_id)
+            if fip.current is not None and not fip.current.deleted:
+                changes.append((fip, fip_model.disassociate(fip.current,
+                                                            request_id=request_id, at=at)))
         return [(port, port_model.delete(state, request_id=request_id, at=at,
-                                         by_owner=by_owner)),
-                (network, released)]
+                                         by_owner=by_owner)), *changes]
 
-    def delete_port(self, caller: Caller, request_id: str, port_id: str, *,
-                    floating_ips: Sequence[str] = ()) -> Written[port_model.Port]:
-        """``floating_ips``: those pointing at the port, as the views show them (no
-        aggregate lists a port's floating IPs). Each that still points at it is
-        disassociated in the same transaction, as Neutron does, so its address
-        is not left routed to a fixed IP that the next port may be given."""
+    def delete_port(self, caller: Caller, request_id: str,
+                    port_id: str) -> Written[port_model.Port]:
         def decide(port: Aggregate[port_model.Port], at: datetime) -> list[Change]:
             state = port_model.existing(port.current, port_id, _scope(caller))
-            changes = self.port_removal(state, port, request_id=request_id, at=at)
-            for fip_id in floating_ips:
-                fip = self._fip(fip_id)
-                if (fip.current is not None and not fip.current.deleted
-                        and fip.current.port_id == port_id):
-                    changes.append((fip, fip_model.disassociate(
-                        fip.current, request_id=request_id, at=at)))
-            return changes
+            return self.port_removal(state, port, request_id=request_id, at=at)
 
-        return self.app.execute(request_id, lambda: self._port(port_id), decide,
-                                touches=[parse_id(port_id, "Port"),
-                                         *(parse_id(f, "Floating IP") for f in floating_ips)])
+        return self.app.execute(request_id, lambda: self._port(port_id), decide)
 
     def activate_ports(self, host: str, port_ids: list[str],
                        request_id: str) -> Written[port_model.Port] | None:
@@ -432,13 +427,41 @@ class NetworkCommands:
 
     def _association(self, fip: Aggregate[fip_model.FloatingIp], state: fip_model.FloatingIp,
                      caller: Caller, request_id: str, at: datetime, port_id: str,
-                     fixed_ip: str | None, taken: Mapping[str, str]) -> Change:
-        port = port_model.existing(self._port(port_id).current, port_id, _scope(caller))
-        fixed_ips = [f.ip_address for f in port.fixed_ips]
+                     fixed_ip: str | None) -> list[Change]:
+        """Point the floating IP at ``port_id``: written on both, so two floating IPs
+        racing for one fixed IP conflict on the port, and one of them is refused."""
+        port = self._port(port_id)
+        target = port_model.existing(port.current, port_id, _scope(caller))
+        fixed_ips = [f.ip_address for f in target.fixed_ips]
         chosen = fixed_ip or next(iter(fixed_ips), None)
-        return (fip, fip_model.associate(
+        associated = fip_model.associate(
             state, port_id=port_id, fixed_ips=fixed_ips, fixed_ip=fixed_ip,
-            taken_by=taken.get(chosen) if chosen else None, request_id=request_id, at=at))
+            taken_by=target.floating.get(chosen) if chosen else None,
+            request_id=request_id, at=at)
+        if associated is None:
+            return []
+        changes: list[Change] = [(fip, associated)]
+        if state.port_id is not None:  # moved: its old port lets go of it first
+            changes += self._let_go(state, request_id, at,
+                                    port if state.port_id == port_id else None)
+        changes.append((port, port_model.attach_floating(
+            port.state, floating_ip_id=state.id, fixed_ip=associated.fixed_ip_address,
+            request_id=request_id, at=at)))
+        return changes
+
+    def _let_go(self, state: fip_model.FloatingIp, request_id: str, at: datetime,
+                port: Aggregate[port_model.Port] | None = None) -> list[Change]:
+        """The port the floating IP points at forgets it (recorded at once, so an
+        attach to the same port in this decision sees it gone)."""
+        if state.port_id is None:
+            return []
+        held = port or self._port(state.port_id)
+        if held.current is not None:
+            detached = port_model.detach_floating(held.current, state.id,
+                                                  request_id=request_id, at=at)
+            if detached is not None:
+                held.record(detached)
+        return [(held, None)]
 
     def floating_ip(self, fip_id: str, caller: Caller) -> fip_model.FloatingIp:
         """The floating IP as the write side knows it now (if the caller may see it)."""
@@ -446,12 +469,10 @@ class NetworkCommands:
 
     def create_floating_ip(self, caller: Caller, request_id: str, network_id: str, *,
                            address: str | None = None, port_id: str | None = None,
-                           fixed_ip: str | None = None, description: str = "",
-                           taken: Mapping[str, str] | None = None
+                           fixed_ip: str | None = None, description: str = ""
                            ) -> Written[fip_model.FloatingIp]:
         """A floating IP of external network ``network_id``, pointed at ``port_id``
-        when given. ``taken``: the floating IPs the views show on that port's fixed
-        IPs (fixed IP -> floating IP id; see ``update_floating_ip``)."""
+        when given."""
         fip_id = new_id(request_id)
 
         def decide(fip: Aggregate[fip_model.FloatingIp], at: datetime) -> list[Change]:
@@ -470,8 +491,8 @@ class NetworkCommands:
                 description=description)
             changes: list[Change] = [(fip, created), (network, allocated), (quota, claim)]
             if port_id is not None:
-                changes.append(self._association(fip, fip.after(created), caller, request_id,
-                                                 at, port_id, fixed_ip, taken or {}))
+                changes += self._association(fip, fip.after(created), caller, request_id, at,
+                                             port_id, fixed_ip)
             return changes
 
         return self.app.execute(request_id, lambda: self._fip(fip_id), decide,
@@ -479,19 +500,15 @@ class NetworkCommands:
                                          quota_model.quota_id(caller.project_id)])
 
     def update_floating_ip(self, caller: Caller, request_id: str, fip_id: str, *,
-                           port_id: str | None, fixed_ip: str | None = None,
-                           taken: Mapping[str, str] | None = None
+                           port_id: str | None, fixed_ip: str | None = None
                            ) -> Written[fip_model.FloatingIp]:
-        """Associate with ``port_id`` or, when None, disassociate. ``taken``: the
-        floating IPs already on the port's fixed IPs (fixed IP -> floating IP id),
-        as the views show them: no aggregate here holds the floating IPs of a port,
-        so the write side refuses what it can see and the view closes the rest."""
+        """Associate with ``port_id`` or, when None, disassociate."""
         def decide(fip: Aggregate[fip_model.FloatingIp], at: datetime) -> list[Change]:
             state = fip_model.existing(fip.current, fip_id, _scope(caller))
             if port_id is None:
-                return [(fip, fip_model.disassociate(state, request_id=request_id, at=at))]
-            return [self._association(fip, state, caller, request_id, at, port_id, fixed_ip,
-                                      taken or {})]
+                return [(fip, fip_model.disassociate(state, request_id=request_id, at=at)),
+                        *self._let_go(state, request_id, at)]
+            return self._association(fip, state, caller, request_id, at, port_id, fixed_ip)
 
         return self.app.execute(request_id, lambda: self._fip(fip_id), decide)
 
@@ -504,7 +521,8 @@ class NetworkCommands:
             return [(fip, fip_model.FloatingIpDeleted(at=at, request_id=request_id)),
                     (network, model.release(network.state, fip_id, request_id=request_id,
                                             at=at)),
-                    (quota, quota_model.release_network(quota.current, fip_id, at))]
+                    (quota, quota_model.release_network(quota.current, fip_id, at)),
+                    *self._let_go(state, request_id, at)]
 
         return self.app.execute(request_id, lambda: self._fip(fip_id), decide)
 

@@ -74,8 +74,21 @@ class PortDeleted(PortEvent, frozen=True, kw_only=True):
     pass
 
 
+class PortFloatingIpAttached(PortEvent, frozen=True, kw_only=True):
+    """A floating IP points at one of the port's fixed IPs (written with the
+    floating IP's ``FloatingIpAssociated``: the port knows its floating IPs, so
+    one fixed IP never gets two, and a deleted port lets go of them)."""
+
+    floating_ip_id: str
+    fixed_ip_address: str
+
+
+class PortFloatingIpDetached(PortEvent, frozen=True, kw_only=True):
+    floating_ip_id: str
+
+
 AnyPortEvent = (PortCreated | PortUpdated | PortBound | PortUnbound | PortActivated
-                | PortDeleted)
+                | PortDeleted | PortFloatingIpAttached | PortFloatingIpDetached)
 
 
 class Port(msgspec.Struct, frozen=True, kw_only=True):
@@ -94,6 +107,7 @@ class Port(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime
     updated_at: datetime
     deleted: bool = False
+    floating: dict[str, str] = {}  # fixed IP -> the floating IP pointed at it
 
 
 def evolve(state: Port | None, event: AnyPortEvent, port_id: str) -> Port:
@@ -125,6 +139,12 @@ def evolve(state: Port | None, event: AnyPortEvent, port_id: str) -> Port:
         case PortDeleted():
             return msgspec.structs.replace(state, deleted=True, status="DOWN",
                                            updated_at=event.at)
+        case PortFloatingIpAttached():
+            return msgspec.structs.replace(state, floating={
+                **state.floating, event.fixed_ip_address: event.floating_ip_id})
+        case PortFloatingIpDetached():
+            return msgspec.structs.replace(state, floating={
+                k: v for k, v in state.floating.items() if v != event.floating_ip_id})
         case _:
             unknown_event(event, "port")
 
@@ -151,6 +171,27 @@ def activate(state: Port, *, host: str, request_id: str, at: datetime) -> PortAc
     if state.deleted or state.status == "ACTIVE":
         return None
     return PortActivated(at=at, request_id=request_id, host=host)
+
+
+def attach_floating(state: Port, *, floating_ip_id: str, fixed_ip: str, request_id: str,
+                    at: datetime) -> PortFloatingIpAttached | None:
+    """Refused when another floating IP already points at that fixed IP."""
+    holder = state.floating.get(fixed_ip)
+    if holder == floating_ip_id:
+        return None
+    if holder is not None:
+        raise Conflict(f"Cannot associate floating IP {floating_ip_id} with port {state.id}"
+                       f" using fixed IP {fixed_ip}, as that fixed IP already has a floating"
+                       f" IP ({holder}).")
+    return PortFloatingIpAttached(at=at, request_id=request_id, floating_ip_id=floating_ip_id,
+                                  fixed_ip_address=fixed_ip)
+
+
+def detach_floating(state: Port, floating_ip_id: str, *, request_id: str,
+                    at: datetime) -> PortFloatingIpDetached | None:
+    if floating_ip_id not in state.floating.values():
+        return None
+    return PortFloatingIpDetached(at=at, request_id=request_id, floating_ip_id=floating_ip_id)
 
 
 def delete(state: Port, *, request_id: str, at: datetime,

@@ -147,16 +147,6 @@ async def floating_ip(pool: AsyncConnectionPool[Any], ident: UUID,
     return found[0] if found else None
 
 
-async def floating_ips_on_port(pool: AsyncConnectionPool[Any], port_id: str) -> dict[str, str]:
-    """The port's fixed IPs that a floating IP points at -> that floating IP's id,
-    whatever its project."""
-    async with pool.connection() as conn:
-        cur = await conn.execute(
-            f"SELECT fixed_ip_address, id FROM {V}.floating_ips WHERE port_id = %s"
-            " AND NOT deleted", (port_id,))
-        return {str(ip): str(ident) for ip, ident in await cur.fetchall()}
-
-
 # --- security groups and their rules -------------------------------------------------
 
 _RULE_COLUMNS = ", ".join(f"r.{c}" for c in RuleView.__struct_fields__)

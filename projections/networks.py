@@ -32,7 +32,9 @@ _NETWORK_COLUMNS = ("id", "version", "project_id", "name", "number", "external",
 _SUBNET_COLUMNS = ("id", "network_id", "project_id", "name", "cidr", "gateway_ip",
                    "allocation_pools", "enable_dhcp", "dns_nameservers", "created_at",
                    "updated_at")
-_PORT_COLUMNS = ("id", "version", *(f for f in port_model.Port.__struct_fields__ if f != "id"))
+# (a port's floating IPs are the floating_ips view's, not columns here)
+_PORT_COLUMNS = ("id", "version", *(f for f in port_model.Port.__struct_fields__
+                                    if f not in ("id", "floating")))
 _ROUTER_COLUMNS = ("id", "version",
                    *(f for f in router_model.Router.__struct_fields__ if f != "id"))
 _JSON = {"allocation_pools", "dns_nameservers", "fixed_ips", "security_groups", "interfaces"}

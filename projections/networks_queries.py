@@ -197,17 +197,24 @@ async def networks_named(views: Views, ids: Sequence[str]) -> dict[str, str]:
 async def addresses_of(views: Views, server_ids: Sequence[UUID | str]
                        ) -> dict[str, dict[str, list[dict[str, Any]]]]:
     """Server id -> Nova's ``addresses``: network name -> the fixed addresses of the
-    server's ports on it (oldest port first)."""
+    server's ports on it (oldest port first), each followed by the floating IP
+    pointed at it, if any."""
     rows = await _rows(views, (
-        f"SELECT p.device_id, n.name, p.mac_address, p.fixed_ips FROM {V}.ports p"
-        f" JOIN {V}.networks n ON n.id::text = p.network_id"
+        f"SELECT p.device_id, n.name, p.mac_address, p.fixed_ips,"
+        f" COALESCE((SELECT jsonb_object_agg(f.fixed_ip_address, f.floating_ip_address)"
+        f"  FROM {V}.floating_ips f WHERE f.port_id = p.id::text AND NOT f.deleted),"
+        " '{}'::jsonb) AS floating"
+        f" FROM {V}.ports p JOIN {V}.networks n ON n.id::text = p.network_id"
         " WHERE NOT p.deleted AND p.device_id = ANY(%s) ORDER BY p.created_at, p.id"),
         ([str(s) for s in server_ids],))
     found: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for row in rows:
         addresses = found.setdefault(row["device_id"], {}).setdefault(row["name"], [])
-        addresses.extend({"version": 4, "addr": fixed["ip_address"],
-                          "OS-EXT-IPS:type": "fixed",
-                          "OS-EXT-IPS-MAC:mac_addr": row["mac_address"]}
-                         for fixed in row["fixed_ips"])
+        for fixed in row["fixed_ips"]:
+            ip = fixed["ip_address"]
+            mac = {"OS-EXT-IPS-MAC:mac_addr": row["mac_address"]}
+            addresses.append({"version": 4, "addr": ip, "OS-EXT-IPS:type": "fixed", **mac})
+            if ip in row["floating"]:
+                addresses.append({"version": 4, "addr": row["floating"][ip],
+                                  "OS-EXT-IPS:type": "floating", **mac})
     return found

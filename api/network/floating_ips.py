@@ -24,7 +24,7 @@ from api.consistency import caught_up
 from api.context import claims
 from api.fields import Text255
 from api.http import uuid_or_none
-from api.network.requests import done, filters, listing_scope, stamps, views_if_any, who_asks
+from api.network.requests import done, filters, listing_scope, stamps, who_asks
 from api.policy import require_netadmin
 from domain.errors import InvalidInput, NotFound
 from domain.floating_ip import FloatingIp
@@ -70,12 +70,6 @@ def _not_found(raw: str) -> NotFound:
     return NotFound(f"Floating IP {raw} could not be found")
 
 
-async def _taken(request: Request, port_id: str | None) -> dict[str, str]:
-    views = await views_if_any(request)
-    return {} if views is None or port_id is None else await q.floating_ips_on_port(
-        views, port_id)
-
-
 async def list_floating_ips(request: Request) -> Response:
     who = claims(request)
     views = await caught_up(request)
@@ -105,11 +99,10 @@ async def create_floating_ip(request: Request) -> Response:
             raise InvalidInput("Specifying 'project_id' or 'tenant_id' other than the"
                                " authenticated project in request requires admin"
                                " privileges")
-    taken = await _taken(request, new.port_id)
     made = await run_in_threadpool(
         commands.networks.create_floating_ip, who.caller, request_id,
         new.floating_network_id, address=new.floating_ip_address, port_id=new.port_id,
-        fixed_ip=new.fixed_ip_address, description=new.description, taken=taken)
+        fixed_ip=new.fixed_ip_address, description=new.description)
     return done(made.position, {"floatingip": shape(made.state)}, 201)
 
 
@@ -125,10 +118,9 @@ async def update_floating_ip(request: Request) -> Response:
         state = await run_in_threadpool(nets.floating_ip, raw, who.caller)
         return done(None, {"floatingip": shape(state)})
     port_id = change.port_id or None  # null (or ""): disassociate
-    taken = await _taken(request, port_id)
     changed = await run_in_threadpool(
         lambda: nets.update_floating_ip(who.caller, request_id, raw, port_id=port_id,
-                                        fixed_ip=change.fixed_ip_address, taken=taken))
+                                        fixed_ip=change.fixed_ip_address))
     return done(changed.position, {"floatingip": shape(changed.state)})
 
 

@@ -92,3 +92,29 @@ async def test_networks_subnets_ports_and_routers_through_the_openstack_cli(
     assert sorted(n["Name"] for n in await cli.json("network", "list")) == [
         "private", "public"]
     assert (await http.get(f"{N}/networks/{net['id']}")).status_code == 404
+
+
+async def test_a_floating_ip_is_made_put_on_a_server_taken_off_and_given_back(
+        running_stack: RunningStack, own_cli: OpenStackCli) -> None:
+    cli, http = own_cli, running_stack.http
+    await cli.json("network", "create", "--external", "public")
+    await cli.json("subnet", "create", "--network", "public", "--subnet-range",
+                   "172.24.4.0/24", "public-sub")
+    created = await cli.json("server", "create", "--flavor", "m1.tiny", "--image",
+                             "cirros-0.6.2-x86_64-disk", "--network", "private", "--wait",
+                             "vm-fip")
+    fip = await cli.json("floating", "ip", "create", "public")
+    address = fip["floating_ip_address"]
+    assert address.startswith("172.24.4.") and fip["status"] == "DOWN"
+    await cli.ok("server", "add", "floating", "ip", "vm-fip", address)
+    shown = await cli.json("floating", "ip", "show", address)
+    ports = (await http.get(f"{N}/ports", params={"device_id": created["id"]})).json()["ports"]
+    assert (shown["port_id"], shown["fixed_ip_address"]) == (
+        ports[0]["id"], ports[0]["fixed_ips"][0]["ip_address"])
+    server = await cli.json("server", "show", "vm-fip")
+    assert address in str(server["addresses"])
+    await cli.ok("server", "remove", "floating", "ip", "vm-fip", address)
+    assert (await cli.json("floating", "ip", "show", address))["port_id"] is None
+    await cli.ok("floating", "ip", "delete", address)
+    gone = await cli.run("floating", "ip", "show", address)
+    assert gone.returncode == 1, gone.explain()

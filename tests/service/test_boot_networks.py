@@ -121,3 +121,30 @@ def test_a_boot_ends_once_its_guest_runs_and_its_port_is_served_whichever_comes_
         assert cloud.instances.instance(instance.id, OWNER).vm_state == "active"
     finally:
         cloud.close()
+
+
+def test_a_fixed_ip_holds_one_floating_ip_and_a_deleted_server_lets_its_floating_ip_go(
+        database_url: str) -> None:
+    cloud = open_cloud(database_url, ["h1"])
+    admin = Caller(user_id="admin", project_id="admin", is_admin=True)
+    try:
+        nets = cloud.networks
+        net = nets.create_network(OWNER, "net", name="private").state.id
+        nets.create_subnet(OWNER, "sub", net, name="", cidr="10.0.0.0/24")
+        public = nets.create_network(admin, "pub", name="public", external=True).state.id
+        nets.create_subnet(admin, "pub-sub", public, name="", cidr="172.24.4.0/24")
+        accepted = cloud.instances.boot(boot("boot", NicRequest(network_id=net)))
+        (nic,) = cloud.instances.instance(accepted.instance_id, OWNER).nics
+        first = nets.create_floating_ip(OWNER, "fip-1", public, port_id=nic.port_id).state
+        second = nets.create_floating_ip(OWNER, "fip-2", public).state
+        with pytest.raises(Conflict, match="already has a floating IP"):
+            nets.update_floating_ip(OWNER, "fip-2-on", second.id, port_id=nic.port_id)
+        assert nets.port(nic.port_id, OWNER).floating == {
+            first.fixed_ip_address: first.id}
+        cloud.instances.act(DeleteInstance(request_id="del", caller=OWNER,
+                                           instance_id=accepted.instance_id))
+        let_go = nets.floating_ip(first.id, OWNER)
+        assert (let_go.port_id, let_go.fixed_ip_address) == (None, None)
+        nets.update_floating_ip(OWNER, "fip-2-free", second.id, port_id=None)  # nothing to do
+    finally:
+        cloud.close()

@@ -83,8 +83,6 @@ async def test_floating_ips_and_groups_are_viewed_as_written_and_rebuilt_equal(
         "floating_ip_address": [spare.floating_ip_address]})] == ["spare"]
     assert await q.floating_ips(views, "p2", {}) == []
     assert await q.floating_ips(views, "p1", {"id": ["not-a-uuid"]}) == []
-    assert await q.floating_ips_on_port(views, port.id) == {
-        port.fixed_ips[0].ip_address: fip.id}
 
     groups = await q.security_groups(views, "p1", {"name": ["web"]})
     assert [g.id for g in groups] == [uuid.UUID(web.id)]
@@ -134,14 +132,13 @@ async def test_what_is_released_leaves_the_views_and_the_quota(
         caught_up(database_url)
         off = await q.floating_ip(views, uuid.UUID(fip.id), "p1")
         assert off is not None and (off.status, off.port_id) == ("DOWN", None)
-        assert await q.floating_ips_on_port(views, port.id) == {}
         assert await q.security_group_rule(views, uuid.UUID(rule.id), "p1") is None
         assert not await q.group_in_use(views, uuid.UUID(group.id))
         assert await q.ports_of_server(views, uuid.UUID(SERVER)) == []
 
         other = nets.create_port(OWNER, "port-2", private).state
         nets.update_floating_ip(OWNER, "fip-on-2", fip.id, port_id=other.id)
-        nets.delete_port(OWNER, "port-2-off", other.id, floating_ips=[fip.id])
+        nets.delete_port(OWNER, "port-2-off", other.id)  # its floating IP lets go of it
         caught_up(database_url)
         left = await q.floating_ip(views, uuid.UUID(fip.id), "p1")
         assert left is not None and left.port_id is None  # not routed to a freed address
