@@ -23,4 +23,4 @@ bench:
 		--growth-events $(or $(GROWTH),1000000)
 bench-quick:
 	$(BENCH) --servers $(or $(SERVERS),60) --unloaded $(or $(UNLOADED),5) \
-		--growth-events $(or $(GROWTH),100000) --latency-count 20 --volumes 8 --network-ports 10,100
+		--growth-events $(or $(GROWTH),100000) --latency-count 20 --volumes 8 --network-ports 10,100 --network-servers 5

@@ -43,7 +43,7 @@ import httpx
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
-from bench import baseline, growth, network, volumes
+from bench import baseline, growth, network, reachable, volumes
 from bench.place import Place, place
 from bench.report import Row, as_json, empty_rows, percentile, rate_row, spread, text
 from bench.stack import Stack, Stacks
@@ -241,6 +241,12 @@ def network_figures(args: argparse.Namespace, extras: list[tuple[str, str]],
     rows = network.measure([int(n) for n in args.network_ports.split(",")])
     extras.extend(network.lines(rows))
     context["network_host"] = rows
+    if args.network_servers:
+        reached = reachable.measure(args.network_servers, timeout=args.timeout)
+        extras.append((f"time to reachable ({args.network_servers} servers, a group and"
+                       " a floating IP each) p50 / p99",
+                       f"{reached['p50_ms']} / {reached['p99_ms']} ms"))
+        context["network_reachable"] = reached
 
 
 def command_latency(user: dict[str, str], server: str, args: argparse.Namespace) -> dict[
@@ -414,6 +420,9 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--network-ports", default="10,100,1000",
                         help="port counts the network host renders, next to ip -batch + "
                         "nft -f (bench/network.py); empty: none (10,100,1000)")
+    parser.add_argument("--network-servers", type=int, default=10,
+                        help="servers booted on a namespace network host, each with a group"
+                        " and a floating IP, timed to reachable (bench/reachable.py; 10)")
     parser.add_argument("--latency-count", type=int, default=50,
                         help="commands timed at each log size, row 6 (50)")
     parser.add_argument("--poll-interval", type=float, default=0.002,

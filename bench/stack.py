@@ -31,6 +31,7 @@ def settings_env(at: Place, prefix: str, password: str, servers: int) -> dict[st
         "NIMBUS_SUBJECT_PREFIX": prefix, "NIMBUS_ADMIN_PASSWORD": password,
         "NIMBUS_HOSTS": ",".join(HOSTS),
         "NIMBUS_QUOTA_INSTANCES": "-1", "NIMBUS_QUOTA_CORES": "-1", "NIMBUS_QUOTA_RAM": "-1",
+        "NIMBUS_QUOTA_SECURITY_GROUPS": "-1", "NIMBUS_QUOTA_FLOATING_IPS": "-1",
         "NIMBUS_HOST_VCPUS": str(max(16, 4 * servers)),
         "NIMBUS_HOST_MEMORY_MB": str(max(32768, 1024 * servers)),
         "NIMBUS_HOST_DISK_GB": str(max(500, 2 * servers)),

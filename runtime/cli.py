@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 from collections.abc import Iterator
@@ -67,16 +68,30 @@ def backing_servers(
         yield database_url, nats_url
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _forget_stop_signals() -> None:
+    """In a process forked from nimbus (pyroute2 forks one for each socket it
+    opens in a namespace, and stops it with SIGTERM): the stop signals are its
+    own again. Inherited, the event loop's wakeup descriptor would carry the
+    child's SIGTERM to nimbus, which then stopped as if told to."""
+    signal.set_wakeup_fd(-1)
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_DFL)
+
+
 def _run_until_signalled(main: Any) -> None:
     """Run ``main(stop)`` until SIGINT/SIGTERM sets ``stop``."""
 
     async def runner() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in STOP_SIGNALS:
             loop.add_signal_handler(sig, stop.set)
         await main(stop)
 
+    os.register_at_fork(after_in_child=_forget_stop_signals)
     asyncio.run(runner())
 
 

@@ -19,7 +19,7 @@ from bench.report import GOALS, ROW_IDS
 REPO = Path(__file__).resolve().parents[2]
 SMALLEST = ["--servers", "4", "--clients", "2", "--unloaded", "1", "--growth-events", "10500",
             "--latency-count", "2", "--volumes", "1", "--baseline-rows", "50", "--timeout", "60",
-            "--network-ports", "2"]
+            "--network-ports", "2", "--network-servers", "1"]
 HANG_SECONDS = 280  # a hang detector, not a timing assertion
 
 
