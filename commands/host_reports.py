@@ -13,13 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
-from typing import Any
 
 import msgspec
-import psycopg
 
-from commands.event_store import StoreUnavailable
+from commands.fact_table import FactTable
 from commands.hosts import HostCommands
 from domain.host import HostReport
 from messaging.nats import connect, serve_requests
@@ -40,32 +37,15 @@ class HostReports:
 
     def __init__(self, hosts: HostCommands, database_url: str) -> None:
         self.hosts = hosts
-        self.database_url = database_url
-        self._conn: psycopg.Connection[Any] | None = None
-        self._closed = False
-        # a report still recording in its thread when the service stops must
-        # finish before the close, or it opens a connection nobody closes
-        self._guard = threading.Lock()
+        self.beats = FactTable(database_url, "host reports")
 
     def record(self, report: HostReport) -> None:
-        with self._guard:
-            if self._closed:
-                raise StoreUnavailable("The host reports are closed: the service is stopping.")
+        with self.beats.recording() as write:
             self.hosts.register(report)
-            conn = self._connection()
-            conn.execute(_BEAT, (report.host, msgspec.json.encode(report).decode()))
+            write(_BEAT, (report.host, msgspec.json.encode(report).decode()))
 
     def close(self) -> None:
-        with self._guard:
-            self._closed = True
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-
-    def _connection(self) -> psycopg.Connection[Any]:
-        if self._conn is None or self._conn.closed:
-            self._conn = psycopg.connect(self.database_url, autocommit=True)
-        return self._conn
+        self.beats.close()
 
 
 async def run(hosts: HostCommands, database_url: str, nats_url: str, prefix: str,

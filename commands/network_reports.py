@@ -7,12 +7,7 @@ the hypervisors' heartbeats: a fact about now, not history.
 
 from __future__ import annotations
 
-import threading
-from typing import Any
-
-import psycopg
-
-from commands.event_store import StoreUnavailable
+from commands.fact_table import FactTable
 from commands.networks import NetworkCommands
 from messaging.wire import NetworkApplied
 
@@ -28,26 +23,13 @@ _SEEN = (
 class NetworkReports:
     def __init__(self, networks: NetworkCommands, database_url: str) -> None:
         self.networks = networks
-        self.database_url = database_url
-        self._conn: psycopg.Connection[Any] | None = None
-        self._closed = False
-        self._guard = threading.Lock()  # one report at a time; none after the close
+        self.hosts = FactTable(database_url, "network reports")
 
     def record(self, applied: NetworkApplied) -> None:
-        with self._guard:
-            if self._closed:
-                raise StoreUnavailable("The network reports are closed: the service is"
-                                       " stopping.")
+        with self.hosts.recording() as write:
             self.networks.activate_ports(applied.host, applied.ports,
                                          f"network-{applied.host}-{applied.position}")
-            if self._conn is None or self._conn.closed:
-                self._conn = psycopg.connect(self.database_url, autocommit=True)
-            self._conn.execute(_SEEN, (applied.host, applied.position, applied.digest,
-                                       applied.at))
+            write(_SEEN, (applied.host, applied.position, applied.digest, applied.at))
 
     def close(self) -> None:
-        with self._guard:
-            self._closed = True
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+        self.hosts.close()
