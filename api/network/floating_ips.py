@@ -4,9 +4,9 @@ associate or disassociate, release (commands, for a ``netadmin`` or an admin).
 ``openstack server add floating ip S F`` finds F (``GET /floatingips/F``,
 then ``?floating_ip_address=F``), the server's ports by ``device_id``, and
 PUTs ``{"floatingip": {"port_id": P}}``; ``port_id: null`` disassociates.
-A fixed IP holds one floating IP at most: which floating IPs a port's fixed
-IPs already hold is known only to the view, so the route asks it and the
-write side refuses what that shows (api/network/requests.py).
+A fixed IP holds one floating IP at most: the port records the floating IPs
+pointed at it (domain/port.py), so the write side refuses a second, even
+when two race.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from api.consistency import caught_up
 from api.context import claims
 from api.fields import Text255
 from api.http import uuid_or_none
-from api.network.requests import done, filters, listing_scope, stamps, who_asks
+from api.network import neutron
 from api.policy import require_netadmin
 from domain.errors import InvalidInput, NotFound
 from domain.floating_ip import FloatingIp
@@ -63,7 +63,7 @@ def shape(fip: FloatingIp | q.FloatingIpView) -> dict[str, Any]:
         "floating_network_id": fip.floating_network_id, "router_id": None,
         "port_id": fip.port_id, "fixed_ip_address": fip.fixed_ip_address,
         "status": fip.status, "description": fip.description, "port_details": None,
-        **stamps(fip.created_at, fip.updated_at, fip.revision_number)}
+        **neutron.stamps(fip.created_at, fip.updated_at, fip.revision_number)}
 
 
 def _not_found(raw: str) -> NotFound:
@@ -73,9 +73,9 @@ def _not_found(raw: str) -> NotFound:
 async def list_floating_ips(request: Request) -> Response:
     who = claims(request)
     views = await caught_up(request)
-    matches, project_id = listing_scope(request, who)
-    found = await q.floating_ips(views, project_id, filters(
-        request, q.FLOATING_IP_FILTERS)) if matches else []
+    matches, project_id = neutron.listing_scope(request, who)
+    found = await q.floating_ips(views, project_id, neutron.filters(
+        request, {n: n for n in q.FLOATING_IP_FILTERS})) if matches else []
     return JSONResponse({"floatingips": [shape(f) for f in found]})
 
 
@@ -91,7 +91,7 @@ async def show_floating_ip(request: Request) -> Response:
 
 
 async def create_floating_ip(request: Request) -> Response:
-    who, request_id, commands = await who_asks(request)
+    who, request_id, commands = await neutron.who_asks(request)
     require_netadmin(who, "create_floatingip")
     new = decode(await request.body(), _NewBody, service="neutron").floatingip
     for asked in (new.project_id, new.tenant_id):
@@ -103,11 +103,11 @@ async def create_floating_ip(request: Request) -> Response:
         commands.networks.create_floating_ip, who.caller, request_id,
         new.floating_network_id, address=new.floating_ip_address, port_id=new.port_id,
         fixed_ip=new.fixed_ip_address, description=new.description)
-    return done(made.position, {"floatingip": shape(made.state)}, 201)
+    return neutron.answer("floatingip", shape(made.state), made.position, 201)
 
 
 async def update_floating_ip(request: Request) -> Response:
-    who, request_id, commands = await who_asks(request)
+    who, request_id, commands = await neutron.who_asks(request)
     require_netadmin(who, "update_floatingip")
     raw = request.path_params["fip_id"]
     if uuid_or_none(raw) is None:
@@ -116,23 +116,23 @@ async def update_floating_ip(request: Request) -> Response:
     nets = commands.networks
     if change.port_id is msgspec.UNSET:  # nothing to change: the floating IP as it is
         state = await run_in_threadpool(nets.floating_ip, raw, who.caller)
-        return done(None, {"floatingip": shape(state)})
+        return neutron.answer("floatingip", shape(state), None)
     port_id = change.port_id or None  # null (or ""): disassociate
     changed = await run_in_threadpool(
         lambda: nets.update_floating_ip(who.caller, request_id, raw, port_id=port_id,
                                         fixed_ip=change.fixed_ip_address))
-    return done(changed.position, {"floatingip": shape(changed.state)})
+    return neutron.answer("floatingip", shape(changed.state), changed.position)
 
 
 async def delete_floating_ip(request: Request) -> Response:
-    who, request_id, commands = await who_asks(request)
+    who, request_id, commands = await neutron.who_asks(request)
     require_netadmin(who, "delete_floatingip")
     raw = request.path_params["fip_id"]
     if uuid_or_none(raw) is None:
         raise _not_found(raw)
     gone = await run_in_threadpool(commands.networks.delete_floating_ip, who.caller,
                                    request_id, raw)
-    return done(gone.position, status=204)
+    return neutron.answer("", None, gone.position, 204)
 
 
 command_routes: list[BaseRoute] = [

@@ -1,5 +1,10 @@
-"""The pieces every Neutron v2.0 resource shares: who sees what, the list
-filters and ``fields`` the clients send, and a command's answer.
+"""The pieces every Neutron v2.0 resource shares: who asks and what they see,
+the list filters and ``fields`` the clients send, and a command's answer.
+
+Some refusals depend on what no aggregate holds (whether a port uses a
+group, which ports a server has): the write side refuses what it can see and
+the views, caught up to the log's head, answer the rest; a command-only
+process has none (``views_if_any``), and there the write side decides alone.
 
 Errors on /network paths are Neutron's bodies (api/errors.py,
 ``neutron_error_response``), chosen by the app's one handler.
@@ -14,10 +19,15 @@ from typing import Any, TypeVar
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from api import idempotency
 from api.bodies import decode
-from api.consistency import positioned
+from api.consistency import caught_up, positioned
+from api.context import claims, context
+from api.http import commands, iso
 from api.tokens import Claims
+from commands.services import Commands
 from domain.errors import InvalidInput
+from projections.views import Views
 
 T = TypeVar("T")
 PREFIX = "/network/v2.0"
@@ -87,3 +97,30 @@ def standard(project_id: str, version: int, created_at: datetime,
     return {"project_id": project_id, "tenant_id": project_id, "description": "",
             "tags": [], "created_at": stamp(created_at), "updated_at": stamp(updated_at),
             "revision_number": version}
+
+
+async def who_asks(request: Request) -> tuple[Claims, str, Commands]:
+    """Who asks, the request's id and the command services."""
+    who = claims(request)
+    return who, await idempotency.request_id(request, who), commands(request)
+
+
+async def views_if_any(request: Request) -> Views | None:
+    """The views caught up with the log (None in a command-only process)."""
+    return None if context(request).pool is None else await caught_up(request)
+
+
+def listing_scope(request: Request, who: Claims) -> tuple[bool, str | None]:
+    """Whether anything can match, and the project whose rows a list shows
+    (None: every project's). A member sees their project's alone, whatever
+    ``project_id``/``tenant_id`` asks; an admin sees all, or the one asked."""
+    asked = (request.query_params.getlist("project_id")
+             + request.query_params.getlist("tenant_id"))
+    if who.caller.is_admin:
+        return True, asked[0] if asked else None
+    return all(p == who.project_id for p in asked), who.project_id
+
+
+def stamps(created_at: Any, updated_at: Any, revision_number: int) -> dict[str, Any]:
+    return {"created_at": iso(created_at), "updated_at": iso(updated_at),
+            "revision_number": revision_number, "tags": []}

@@ -23,7 +23,7 @@ from api.consistency import caught_up
 from api.context import claims
 from api.fields import Integer, Text255
 from api.http import uuid_or_none
-from api.network.requests import done, filters, listing_scope, views_if_any, who_asks
+from api.network import neutron
 from api.network.security_groups import rule_shape, viewed_rule
 from api.policy import require_netadmin
 from domain import security_group as sg_model
@@ -73,9 +73,9 @@ def _not_found(raw: str) -> NotFound:
 async def list_rules(request: Request) -> Response:
     who = claims(request)
     views = await caught_up(request)
-    matches, project_id = listing_scope(request, who)
-    found = await q.security_group_rules(views, project_id, filters(
-        request, q.RULE_FILTERS)) if matches else []
+    matches, project_id = neutron.listing_scope(request, who)
+    found = await q.security_group_rules(views, project_id, neutron.filters(
+        request, {n: n for n in q.RULE_FILTERS})) if matches else []
     return JSONResponse({"security_group_rules": [viewed_rule(r) for r in found]})
 
 
@@ -91,7 +91,7 @@ async def show_rule(request: Request) -> Response:
 
 
 async def create_rule(request: Request) -> Response:
-    who, request_id, commands = await who_asks(request)
+    who, request_id, commands = await neutron.who_asks(request)
     require_netadmin(who, "create_security_group_rule")
     new = decode(await request.body(), _NewBody, service="neutron").security_group_rule
     for asked in (new.project_id, new.tenant_id):
@@ -114,24 +114,24 @@ async def create_rule(request: Request) -> Response:
                                     new.security_group_id, make)
     group = await run_in_threadpool(commands.networks.security_group,
                                     new.security_group_id, who.caller)
-    return done(added.position, {"security_group_rule": rule_shape(
+    return neutron.answer("security_group_rule", rule_shape(
         added.state, group_id=group.id, project_id=group.project_id,
-        created_at=group.updated_at)}, 201)
+        created_at=group.updated_at), added.position, 201)
 
 
 async def delete_rule(request: Request) -> Response:
-    who, request_id, commands = await who_asks(request)
+    who, request_id, commands = await neutron.who_asks(request)
     require_netadmin(who, "delete_security_group_rule")
     raw = request.path_params["rule_id"]
     ident = uuid_or_none(raw)
-    views = await views_if_any(request)
+    views = await neutron.views_if_any(request)
     found = None if ident is None or views is None else await q.security_group_rule(
         views, UUID(raw), None if who.caller.is_admin else who.project_id)
     if found is None:
         raise _not_found(raw)
     gone = await run_in_threadpool(commands.networks.remove_rule, who.caller, request_id,
                                    str(found.security_group_id), raw)
-    return done(gone.position, status=204)
+    return neutron.answer("", None, gone.position, 204)
 
 
 command_routes: list[BaseRoute] = [

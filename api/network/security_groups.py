@@ -5,7 +5,7 @@ an admin's).
 A new group lets everything out and nothing in (its two egress rules). A
 group a port uses cannot be deleted: which ports use it is known only to the
 view, so the route asks it and the write side refuses what that shows
-(api/network/requests.py). The rules' own routes are in
+(api/network/neutron.py). The rules' own routes are in
 security_group_rules.py; both show rules in the one shape here.
 """
 
@@ -26,7 +26,7 @@ from api.consistency import caught_up
 from api.context import claims
 from api.fields import LooseName, Text255
 from api.http import iso, uuid_or_none
-from api.network.requests import done, filters, listing_scope, stamps, views_if_any, who_asks
+from api.network import neutron
 from api.policy import require_netadmin
 from domain.errors import InvalidInput, NotFound
 from domain.security_group import Rule, SecurityGroup
@@ -83,7 +83,7 @@ def shape(group: SecurityGroup | q.SecurityGroupView) -> dict[str, Any]:
     return {"id": str(group.id), "name": group.name, "description": group.description,
             "project_id": group.project_id, "tenant_id": group.project_id,
             "security_group_rules": rules, "stateful": True, "shared": False,
-            **stamps(group.created_at, group.updated_at, group.revision_number)}
+            **neutron.stamps(group.created_at, group.updated_at, group.revision_number)}
 
 
 def _not_found(raw: str) -> NotFound:
@@ -100,9 +100,9 @@ def _id(request: Request) -> str:
 async def list_groups(request: Request) -> Response:
     who = claims(request)
     views = await caught_up(request)
-    matches, project_id = listing_scope(request, who)
-    found = await q.security_groups(views, project_id, filters(
-        request, q.GROUP_FILTERS)) if matches else []
+    matches, project_id = neutron.listing_scope(request, who)
+    found = await q.security_groups(views, project_id, neutron.filters(
+        request, {n: n for n in q.GROUP_FILTERS})) if matches else []
     return JSONResponse({"security_groups": [shape(g) for g in found]})
 
 
@@ -118,7 +118,7 @@ async def show_group(request: Request) -> Response:
 
 
 async def create_group(request: Request) -> Response:
-    who, request_id, commands = await who_asks(request)
+    who, request_id, commands = await neutron.who_asks(request)
     require_netadmin(who, "create_security_group")
     new = decode(await request.body(), _NewBody, service="neutron").security_group
     for asked in (new.project_id, new.tenant_id):
@@ -132,11 +132,11 @@ async def create_group(request: Request) -> Response:
     made = await run_in_threadpool(
         lambda: commands.networks.create_security_group(
             who.caller, request_id, name=new.name, description=new.description))
-    return done(made.position, {"security_group": shape(made.state)}, 201)
+    return neutron.answer("security_group", shape(made.state), made.position, 201)
 
 
 async def update_group(request: Request) -> Response:
-    who, request_id, commands = await who_asks(request)
+    who, request_id, commands = await neutron.who_asks(request)
     require_netadmin(who, "update_security_group")
     group_id = _id(request)
     change = decode(await request.body(), _ChangeBody, service="neutron").security_group
@@ -144,19 +144,19 @@ async def update_group(request: Request) -> Response:
         lambda: commands.networks.update_security_group(
             who.caller, request_id, group_id, name=change.name,
             description=change.description))
-    return done(changed.position, {"security_group": shape(changed.state)})
+    return neutron.answer("security_group", shape(changed.state), changed.position)
 
 
 async def delete_group(request: Request) -> Response:
-    who, request_id, commands = await who_asks(request)
+    who, request_id, commands = await neutron.who_asks(request)
     require_netadmin(who, "delete_security_group")
     group_id = _id(request)
-    views = await views_if_any(request)
+    views = await neutron.views_if_any(request)
     in_use = views is not None and await q.group_in_use(views, UUID(group_id))
     gone = await run_in_threadpool(
         lambda: commands.networks.delete_security_group(who.caller, request_id, group_id,
                                                         in_use=in_use))
-    return done(gone.position, status=204)
+    return neutron.answer("", None, gone.position, 204)
 
 
 command_routes: list[BaseRoute] = [
