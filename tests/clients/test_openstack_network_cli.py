@@ -118,3 +118,17 @@ async def test_a_floating_ip_is_made_put_on_a_server_taken_off_and_given_back(
     await cli.ok("floating", "ip", "delete", address)
     gone = await cli.run("floating", "ip", "show", address)
     assert gone.returncode == 1, gone.explain()
+
+
+async def test_a_server_booted_with_a_nic_gets_the_fixed_ip_it_asked_for(
+        running_stack: RunningStack, own_cli: OpenStackCli) -> None:
+    private = await own_cli.json("network", "show", "private")
+    created = await own_cli.json(
+        "server", "create", "--flavor", "m1.tiny", "--image", "cirros-0.6.2-x86_64-disk",
+        "--nic", f"net-id={private['id']},v4-fixed-ip=10.0.0.50", "--wait", "vm-nic")
+    shown = await own_cli.json("server", "show", created["id"])
+    assert shown["addresses"] == {"private": ["10.0.0.50"]}
+    taken = await own_cli.run(
+        "server", "create", "--flavor", "m1.tiny", "--image", "cirros-0.6.2-x86_64-disk",
+        "--nic", f"net-id={private['id']},v4-fixed-ip=10.0.0.50", "vm-nic-2")
+    assert taken.returncode == 1 and "10.0.0.50" in taken.stderr, taken.explain()
