@@ -1,4 +1,4 @@
-"""The floating IP and security group views, and the ports' groups, from their events.
+"""The floating IP and security group views, from their events.
 
 Each batch is folded with the same ``evolve`` the write side uses, so a view
 cannot drift from the model: the rows a batch touches are read once, the
@@ -7,9 +7,8 @@ each (projections/upsert.py). A deleted floating IP or group keeps its row,
 ``deleted``; lists leave it out. A group's rules are rows of their own,
 written again whole for each group the batch touched.
 
-``port_security_groups`` keeps, of every live port, only its project, its
-server (``device_id``) and its groups: what tells that a group is in use and
-which ports a server has, for the security group and server action routes.
+Which groups are in use and which ports a server has are read from the
+``ports`` view (projections/networks.py).
 Tables are named without a schema so that replay can rebuild into a fresh one.
 """
 
@@ -23,7 +22,6 @@ import msgspec
 import psycopg
 
 from domain import floating_ip as fip_model
-from domain import port as port_model
 from domain import security_group as sg_model
 from projections.log import LogEntry
 from projections.upsert import Upsert
@@ -106,57 +104,3 @@ def apply_security_groups(conn: psycopg.Connection[Any],
          since[rule.id], place)
         for i in touched if not (state := states[i]).deleted
         for place, rule in enumerate(state.rules)])
-
-
-# --- the ports' groups ---------------------------------------------------------------
-
-class _PortGroups(msgspec.Struct):
-    project_id: str
-    device_id: str
-    security_groups: list[str]
-
-
-# executemany, not Upsert: a column of arrays cannot go as one array parameter
-_PORT_UPSERT = ("INSERT INTO port_security_groups (port_id, project_id, device_id,"
-                " security_groups) VALUES (%s, %s, %s, %s) ON CONFLICT (port_id) DO UPDATE"
-                " SET device_id = EXCLUDED.device_id,"
-                " security_groups = EXCLUDED.security_groups")
-
-
-def apply_port_groups(conn: psycopg.Connection[Any],
-                      items: list[tuple[LogEntry, port_model.AnyPortEvent]]) -> None:
-    """Apply port events (in log order) inside the caller's transaction: only
-    a port's project, server and groups are kept, and only while it lives."""
-    ids = list({entry.aggregate_id for entry, _ in items})
-    ports: dict[UUID, _PortGroups | None] = {
-        row[0]: _PortGroups(row[1], row[2], list(row[3]))
-        for row in conn.execute("SELECT port_id, project_id, device_id, security_groups"
-                                " FROM port_security_groups WHERE port_id = ANY(%s)",
-                                (ids,)).fetchall()}
-    touched: set[UUID] = set()
-    for entry, event in items:
-        port = ports.get(entry.aggregate_id)
-        match event:
-            case port_model.PortCreated():
-                port = _PortGroups(event.project_id, event.device_id,
-                                   list(event.security_groups))
-            case port_model.PortUpdated() if port is not None:
-                port.security_groups = list(event.security_groups)
-            case port_model.PortBound() if port is not None:
-                port.device_id = event.device_id
-            case port_model.PortUnbound() if port is not None:
-                port.device_id = ""
-            case port_model.PortDeleted():
-                port = None
-            case _:
-                continue
-        ports[entry.aggregate_id] = port
-        touched.add(entry.aggregate_id)
-    gone = [i for i in touched if ports[i] is None]
-    if gone:
-        conn.execute("DELETE FROM port_security_groups WHERE port_id = ANY(%s)", (gone,))
-    kept = [(i, p.project_id, p.device_id, p.security_groups)
-            for i in touched if (p := ports[i]) is not None]
-    if kept:
-        with conn.cursor() as cur:
-            cur.executemany(_PORT_UPSERT, kept)

@@ -216,8 +216,8 @@ async def group_in_use(pool: AsyncConnectionPool[Any], group_id: UUID) -> bool:
     """Whether a live port has the group."""
     async with pool.connection() as conn:
         cur = await conn.execute(
-            f"SELECT EXISTS (SELECT 1 FROM {V}.port_security_groups"
-            " WHERE security_groups @> ARRAY[%s]::text[])", (str(group_id),))
+            f"SELECT EXISTS (SELECT 1 FROM {V}.ports WHERE NOT deleted"
+            " AND security_groups @> jsonb_build_array(%s::text))", (str(group_id),))
         row = await cur.fetchone()
     return bool(row and row[0])
 
@@ -226,9 +226,11 @@ async def ports_of_server(pool: AsyncConnectionPool[Any],
                           server_id: UUID) -> list[PortGroupsView]:
     """The live ports plugged into the server (``device_id``), oldest id first."""
     async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(f"SELECT port_id, project_id, device_id, security_groups FROM"
-                          f" {V}.port_security_groups WHERE device_id = %s ORDER BY port_id",
-                          (str(server_id),))
+        await cur.execute(
+            "SELECT id AS port_id, project_id, device_id,"
+            " ARRAY(SELECT jsonb_array_elements_text(security_groups)) AS security_groups"
+            f" FROM {V}.ports WHERE NOT deleted AND device_id = %s ORDER BY id",
+            (str(server_id),))
         return [msgspec.convert(r, PortGroupsView) for r in await cur.fetchall()]
 
 
@@ -238,11 +240,10 @@ async def groups_of_servers(pool: AsyncConnectionPool[Any],
     each server with a port; a server without ports has no entry."""
     async with pool.connection() as conn:
         cur = await conn.execute(
-            f"SELECT p.device_id, g.name FROM {V}.port_security_groups p"
-            " LEFT JOIN LATERAL unnest(p.security_groups) WITH ORDINALITY AS u(gid, n)"
-            " ON true"
-            f" LEFT JOIN {V}.security_groups g ON g.id::text = u.gid AND NOT g.deleted"
-            " WHERE p.device_id = ANY(%s) ORDER BY p.device_id, p.port_id, u.n",
+            f"SELECT p.device_id, g.name FROM {V}.ports p LEFT JOIN LATERAL"
+            " jsonb_array_elements_text(p.security_groups) WITH ORDINALITY AS u(gid, n)"
+            f" ON true LEFT JOIN {V}.security_groups g ON g.id::text = u.gid AND NOT g.deleted"
+            " WHERE NOT p.deleted AND p.device_id = ANY(%s) ORDER BY p.device_id, p.id, u.n",
             ([str(s) for s in server_ids],))
         found: dict[str, list[str]] = {}
         for device_id, name in await cur.fetchall():

@@ -110,7 +110,6 @@ PROJECTIONS: tuple[Projection, ...] = (
     Projection("floating_ips", reads(registry.FLOATING_IP), network_security.apply_floating_ips),
     Projection("security_groups", reads(registry.SECURITY_GROUP),
                network_security.apply_security_groups),
-    Projection("port_security_groups", reads(registry.PORT), network_security.apply_port_groups),
 )
 
 Decoded = tuple[LogEntry, Event | Exception]  # an entry and its event, or why it has none

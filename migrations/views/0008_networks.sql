@@ -55,6 +55,7 @@ CREATE TABLE ports (
 
 CREATE INDEX ports_by_network ON ports (network_id) WHERE NOT deleted;
 CREATE INDEX ports_by_device ON ports (device_id) WHERE NOT deleted AND device_id <> '';
+CREATE INDEX ports_by_group ON ports USING gin (security_groups) WHERE NOT deleted;
 
 CREATE TABLE routers (
     id uuid PRIMARY KEY,

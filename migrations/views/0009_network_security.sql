@@ -53,15 +53,3 @@ CREATE TABLE security_group_rules (
 );
 
 CREATE INDEX security_group_rules_by_group ON security_group_rules (security_group_id, position);
-
--- Each live port's server and groups: which groups are in use, and a server's ports.
-CREATE TABLE port_security_groups (
-    port_id uuid PRIMARY KEY,
-    project_id text NOT NULL,
-    device_id text NOT NULL,
-    security_groups text[] NOT NULL
-);
-
-CREATE INDEX port_security_groups_by_device ON port_security_groups (device_id)
-    WHERE device_id <> '';
-CREATE INDEX port_security_groups_by_group ON port_security_groups USING gin (security_groups);

@@ -23,7 +23,7 @@ OWNER = Caller(user_id="u1", project_id="p1")
 OTHER = Caller(user_id="u2", project_id="p2")
 ADMIN = Caller(user_id="admin", project_id="admin", is_admin=True)
 SERVER = str(uuid.uuid4())
-TABLES = ("floating_ips", "security_groups", "security_group_rules", "port_security_groups")
+TABLES = ("floating_ips", "security_groups", "security_group_rules")
 
 
 def caught_up(database_url: str) -> dict[str, list[tuple[object, ...]]]:
