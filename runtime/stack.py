@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -260,15 +261,24 @@ def network_host(settings: Settings, host: str) -> NetworkHost:
     return NamespaceNetworkHost(network_namespace(settings.subject_prefix, host), state)
 
 
-async def _until(server: uvicorn.Server, stop: asyncio.Event) -> None:
-    """Serve until ``stop`` is set (the API's server is stopped by ``serve`` itself)."""
+async def _until(server: uvicorn.Server, stop: asyncio.Event, what: str) -> None:
+    """Serve until ``stop`` is set (the API's server is stopped by ``serve`` itself),
+    on a socket bound here: a port in use is this part's error, said plainly,
+    not uvicorn's exit of the whole process."""
+    host, port = server.config.host, server.config.port
+    try:
+        sock = socket.create_server((host, port))
+    except OSError as error:
+        raise OSError(error.errno, f"the {what} cannot listen on {host}:{port}:"
+                      f" {error.strerror}") from error
+
     async def stopper() -> None:
         await stop.wait()
         server.should_exit = True
 
     watching = asyncio.ensure_future(stopper())
     try:
-        await server.serve()
+        await server.serve(sockets=[sock])
     finally:
         watching.cancel()
 
@@ -358,7 +368,7 @@ async def serve(
                 views=_required(pool), shared_secret=credentials.metadata_secret(settings))),
             host=settings.metadata_host, port=settings.metadata_port, log_level="warning",
             lifespan="off", timeout_graceful_shutdown=GRACE_SECONDS))
-        started["metadata"] = _until(metadata, stop)
+        started["metadata"] = _until(metadata, stop, "metadata service")
     if "ingester" in parts:
         started["host-reports"] = host_reports.run(
             _required(commands).hosts, bounded_url, nats_url, subjects.prefix, stop)

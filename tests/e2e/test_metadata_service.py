@@ -4,8 +4,11 @@ public key of its keypair; a request it cannot tie to an instance is refused."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import socket
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -13,9 +16,11 @@ from psycopg_pool import AsyncConnectionPool
 
 from api.metadata.service import MetadataContext, create_metadata_app, signature
 from runtime import credentials
+from runtime.settings import load
+from runtime.stack import PARTS, StackFailed, serve
 from tests.support.cloud import IMAGE
 from tests.support.polling import eventually
-from tests.support.stack import RunningStack
+from tests.support.stack import RunningStack, stack_running
 
 PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMc9apYODuCMDlNQ8vfLiNA7jq0vRbsbwfC/QJiqoK7k"
 SECRET = "s3cret"
@@ -80,8 +85,18 @@ async def test_a_request_it_cannot_tie_to_an_instance_is_refused(
     assert (await metadata.get("/2001-01-01/meta-data/", headers=forged)).status_code == 404
 
 
+@pytest.fixture
+async def with_metadata(database_url: str, nats_url: str, subject_prefix: str,
+                        tmp_path: Path) -> AsyncIterator[RunningStack]:
+    """The whole stack, the metadata service included."""
+    async with stack_running(database_url, nats_url, subject_prefix, tmp_path,
+                             parts=PARTS) as running:
+        yield running
+
+
 async def test_the_stack_serves_it_on_the_metadata_port_with_its_own_secret(
-        running_stack: RunningStack) -> None:
+        with_metadata: RunningStack) -> None:
+    running_stack = with_metadata
     settings = running_stack.settings
     booted = await running_stack.http.post("/compute/v2.1/servers", json={"server": {
         "name": "vm", "flavorRef": "1", "imageRef": IMAGE}})
@@ -100,3 +115,15 @@ async def test_the_stack_serves_it_on_the_metadata_port_with_its_own_secret(
 async def _found(guest: httpx.AsyncClient, headers: dict[str, str]) -> httpx.Response | None:
     answer = await guest.get("/openstack/latest/meta_data.json", headers=headers)
     return answer if answer.status_code == 200 else None  # the view may lag the boot
+
+
+async def test_a_metadata_port_in_use_stops_the_stack_saying_so_not_exiting_the_process(
+        database_url: str, nats_url: str, subject_prefix: str, tmp_path: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        settings = load({"state_dir": str(tmp_path), "subject_prefix": subject_prefix,
+                         "metadata_port": port}, env={})
+        with pytest.raises(StackFailed, match=f"metadata service cannot listen on"
+                                               f" 127.0.0.1:{port}"):
+            await serve(settings, database_url, nats_url, asyncio.Event(),
+                        parts=frozenset({"metadata"}))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from runtime.stack import network_namespace
+from runtime.stack import PARTS, network_namespace
 from tests.support.cloud import IMAGE
 from tests.support.netns import Namespaces, missing_tools
 from tests.support.stack import RunningStack, stack_running
@@ -52,7 +52,7 @@ async def stack(database_url: str, nats_url: str, subject_prefix: str,
     namespace = network_namespace(subject_prefix, "network1")
     try:
         async with stack_running(database_url, nats_url, subject_prefix, tmp_path,
-                                 network_driver="namespace") as running:
+                                 network_driver="namespace", parts=PARTS) as running:
             yield running
     finally:  # whatever happened: no namespace or dnsmasq left behind
         NamespaceNetworkHost(namespace, tmp_path / "network" / "network1").teardown()

@@ -145,10 +145,11 @@ async def serving(
 @contextlib.asynccontextmanager
 async def stack_running(
     database_url: str, nats_url: str, subject_prefix: str, state_dir: Path,
-    *, worker_hosts: list[str] | None = None, parts: frozenset[str] = stack.PARTS,
+    *, worker_hosts: list[str] | None = None, parts: frozenset[str] = stack.PARTS - {"metadata"},
     **settings: Any,
 ) -> AsyncIterator[RunningStack]:
-    """The stack's ``parts`` (default: all) with hosts compute1 and compute2,
+    """The stack's ``parts`` (default: all but the metadata service, which only
+    its own tests need: one port fewer to find free) with hosts compute1 and compute2,
     a hypervisor worker for each of ``worker_hosts`` (default: both) and a
     storage worker for storage1; ``settings`` over the defaults."""
     loaded = load({
