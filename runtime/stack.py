@@ -80,13 +80,14 @@ class StackFailed(RuntimeError):
 
 
 def host_uri(settings: Settings, host: str) -> str:
-    """The libvirt URI of a host: configured, or an empty simulated host."""
+    """The libvirt URI of a host: configured, or a simulated host that keeps its
+    guests across restarts (in the state dir, as a real host keeps its disks)."""
     if settings.libvirt_uri:
         return settings.libvirt_uri
     directory = settings.state_path / "hosts"
     directory.mkdir(parents=True, exist_ok=True)
     return empty_host_uri(Path(directory), host, vcpus=settings.host_vcpus,
-                          memory_mb=settings.host_memory_mb)
+                          memory_mb=settings.host_memory_mb, keep_guests=True)
 
 
 def quota_defaults(settings: Settings) -> QuotaDefaults:

@@ -102,3 +102,29 @@ def test_a_guest_is_defined_with_an_interface_on_its_networks_bridge_per_port(
     assert interface.get("type") == "bridge"
     assert interface.find("mac").get("address") == "fa:16:3e:00:00:02"  # type: ignore[union-attr]
     assert interface.find("source").get("bridge") == "br100"  # type: ignore[union-attr]
+
+
+def test_a_host_started_again_on_its_file_finds_its_guests_as_they_were(
+        tmp_path: Path) -> None:
+    first = LibvirtHost(empty_host_uri(tmp_path, "compute1", keep_guests=True))
+    states = {}
+    for wanted in ("running", "paused", "suspended", "shutoff"):
+        spec = GuestSpec(instance_id=str(uuid.uuid4()), name=wanted, vcpus=1, memory_mb=64)
+        first.define(spec)
+        if wanted != "shutoff":
+            first.start(spec.instance_id)
+        if wanted == "paused":
+            first.pause(spec.instance_id)
+        if wanted == "suspended":
+            first.save(spec.instance_id)
+        states[spec.instance_id] = first.state(spec.instance_id)
+    first.close()  # the worker's process ends; the host does not lose power
+    again = LibvirtHost(empty_host_uri(tmp_path, "compute1", vcpus=4, keep_guests=True))
+    assert {g.instance_id: g.state for g in again.guests()} == states
+    assert set(states.values()) == {GuestState.RUNNING, GuestState.PAUSED,
+                                    GuestState.SUSPENDED, GuestState.SHUTOFF}
+    assert again.capacity().vcpus == 4  # the node's size as configured now
+    again.close()
+    fresh = LibvirtHost(empty_host_uri(tmp_path, "compute1"))  # a host made anew is empty
+    assert fresh.guests() == []
+    fresh.close()

@@ -3,8 +3,10 @@
 In production the URI is ``qemu:///system`` (KVM guests); tests and the
 embedded default use libvirt's own test driver, a real libvirt API without a
 daemon. Each connection to ``test:///<abs path>`` holds a private host whose
-initial contents come from that file, so ``empty_host_uri`` writes one with
-no guests for each simulated host. Calls block: the worker runs them in
+initial contents come from that file: ``empty_host_uri`` writes one for each
+simulated host (with ``keep_guests``, the guests the file already holds stay),
+and the adapter writes every change of its guests back into it, so a host
+outlives its worker's process as a real one does. Calls block: the worker runs them in
 threads. Errors are sorted into ``HostUnavailable`` (connection trouble:
 retry later) and ``GuestError`` (libvirt refused: report a failure).
 
@@ -68,8 +70,12 @@ def _state_of(dom: libvirt.virDomain) -> GuestState:
     return state
 
 
+TEST_NAMESPACE = "http://libvirt.org/schemas/domain/test/1.0"  # the test driver's own
+ET.register_namespace("test", TEST_NAMESPACE)
+
+
 def empty_host_uri(directory: Path, host: str, *, vcpus: int | None = None,
-                   memory_mb: int | None = None) -> str:
+                   memory_mb: int | None = None, keep_guests: bool = False) -> str:
     """A test-driver URI for a simulated host that starts with no guests.
 
     The test driver accepts a bare ``<node/>``: with no ``<domain>``,
@@ -78,6 +84,10 @@ def empty_host_uri(directory: Path, host: str, *, vcpus: int | None = None,
     ``vcpus`` and ``memory_mb`` set what its node info (``getInfo``) reports.
     """
     path = (directory / f"{host}.xml").resolve()
+    kept = ""
+    if keep_guests and path.exists():  # a restart, not a power loss: the guests stay
+        kept = "".join(f"  {ET.tostring(d, encoding='unicode').strip()}\n"
+                       for d in ET.parse(path).getroot().findall("domain"))
     node = ""
     if vcpus is not None:
         node += (f"  <cpu><nodes>1</nodes><sockets>1</sockets><cores>{vcpus}</cores>"
@@ -85,8 +95,16 @@ def empty_host_uri(directory: Path, host: str, *, vcpus: int | None = None,
                  "<model>x86_64</model></cpu>\n")
     if memory_mb is not None:
         node += f"  <memory>{memory_mb * 1024}</memory>\n"
-    path.write_text(f"<node>\n  <!-- simulated hypervisor host {host} -->\n{node}</node>\n")
+    path.write_text(f"<node>\n  <!-- simulated hypervisor host {host} -->\n{node}{kept}</node>\n")
     return f"test://{path}"
+
+
+def _host_file(uri: str) -> Path | None:
+    """The file a test-driver host starts from (None: a real host, or the shared default)."""
+    parsed = urlparse(uri)
+    if parsed.scheme == "test" and parsed.path not in ("", "/default"):
+        return Path(parsed.path)
+    return None
 
 
 def default_console_dir(uri: str) -> Path:
@@ -130,11 +148,16 @@ class LibvirtHost:
         # would be undone, so definitions change one at a time
         self._definitions = threading.Lock()
         self._conn: libvirt.virConnect | None = None
+        # a test-driver host keeps its guests in its file, as a real host keeps its
+        # disks and definitions: the next process on it finds them as they were
+        self._host_file = _host_file(uri)
+        self._saving = threading.Lock()
         self._connection()
 
     def define(self, spec: GuestSpec) -> None:
         xml = self._domain_xml(spec)
         self._call(lambda conn: conn.defineXML(xml))
+        self._keep()
         self._note(spec.instance_id, f"defined {domain_name(spec.instance_id)} "
                    f"({spec.vcpus} vCPU, {spec.memory_mb} MiB)")
 
@@ -361,6 +384,34 @@ class LibvirtHost:
 
     def _on_domain(self, instance_id: str, action: Callable[[libvirt.virDomain], object]) -> None:
         self._call(lambda conn: action(conn.lookupByUUIDString(instance_id)))
+        self._keep()
+
+    def _keep(self) -> None:
+        """Write a test-driver host's guests (definitions, run states, managed saves)
+        into its file, so they outlive this process."""
+        if self._host_file is None:
+            return
+
+        def guests(conn: libvirt.virConnect) -> list[ET.Element]:
+            kept = []
+            for dom in conn.listAllDomains():
+                element = ET.fromstring(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+                ET.SubElement(element, f"{{{TEST_NAMESPACE}}}runstate").text = str(
+                    dom.state()[0])
+                if dom.hasManagedSaveImage(0):
+                    ET.SubElement(element, f"{{{TEST_NAMESPACE}}}hasmanagedsave").text = "yes"
+                kept.append(element)
+            return kept
+
+        with self._saving:
+            found = self._call(guests)
+            node = ET.parse(self._host_file).getroot()
+            for old in node.findall("domain"):
+                node.remove(old)
+            node.extend(found)
+            temporary = self._host_file.with_name(f".{self._host_file.name}.tmp")
+            temporary.write_text(ET.tostring(node, encoding="unicode") + "\n")
+            temporary.replace(self._host_file)
 
     def _call(self, action: Callable[[libvirt.virConnect], T]) -> T:
         conn = self._connection()

@@ -1,0 +1,33 @@
+"""A hypervisor worker started again is a process restart, not a power loss:
+its simulated host keeps its guests (in the state dir, as a real host keeps
+its disks and definitions), so they are as the views say and the next
+operation on them works."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.e2e.test_api_end_to_end import BOOT, guest_state
+from tests.support.stack import stack_running
+
+
+async def test_guests_outlive_their_workers_restart_and_take_the_next_operation(
+        database_url: str, nats_url: str, subject_prefix: str, tmp_path: Path) -> None:
+    async with stack_running(database_url, nats_url, subject_prefix, tmp_path) as first:
+        running = (await first.http.post("/compute/v2.1/servers", json=BOOT)).json()
+        paused = (await first.http.post("/compute/v2.1/servers", json=BOOT)).json()
+        running_id, paused_id = running["server"]["id"], paused["server"]["id"]
+        server = await first.wait_for_status(running_id, "ACTIVE")
+        await first.wait_for_status(paused_id, "ACTIVE")
+        await first.http.post(f"/compute/v2.1/servers/{paused_id}/action", json={"pause": None})
+        await first.wait_for_status(paused_id, "PAUSED")
+        host = server["OS-EXT-SRV-ATTR:host"]
+    async with stack_running(database_url, nats_url, subject_prefix, tmp_path) as again:
+        assert await guest_state(again, running_id, host) == "running"
+        paused_host = (await again.wait_for_status(paused_id, "PAUSED"))["OS-EXT-SRV-ATTR:host"]
+        assert await guest_state(again, paused_id, paused_host) == "paused"
+        r = await again.http.post(f"/compute/v2.1/servers/{running_id}/action",
+                                  json={"pause": None})
+        assert r.status_code == 202, r.text
+        await again.wait_for_status(running_id, "PAUSED")
+        assert await guest_state(again, running_id, host) == "paused"
