@@ -96,6 +96,10 @@ class Subjects:
         """Where a hypervisor worker answers a ``ConsoleRequest``."""
         return f"{self.prefix}.hosts.{host}.console"
 
+    def power_loss(self, host: str) -> str:
+        """Where a hypervisor worker takes a simulated power loss of its host."""
+        return f"{self.prefix}.hosts.{host}.power-loss"
+
     def disks(self, host: str) -> str:
         """Where a hypervisor worker answers with a guest's disks."""
         return f"{self.prefix}.hosts.{host}.disks"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
@@ -18,13 +19,18 @@ from runtime.tables import format_table
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    host = subparsers.add_parser("host", help="the hypervisor hosts: list, describe")
+    host = subparsers.add_parser("host", help="the hypervisor hosts: list, describe,"
+                                 " power-loss")
     commands = host.add_subparsers(dest="host_command", metavar="COMMAND", required=True)
     p = commands.add_parser("list", help="every registered host, enabled or not, up or down")
     p.set_defaults(func=cmd_list)
     p = commands.add_parser("describe", help="a host's total, used and per-project resources")
     p.add_argument("host", help="the host's name (compute1)")
     p.set_defaults(func=cmd_describe)
+    p = commands.add_parser("power-loss", help="simulate a power loss of a host: every guest"
+                            " off, its saved memory gone (tests and demos)")
+    p.add_argument("host", help="the host's name (compute1)")
+    p.set_defaults(func=cmd_power_loss)
 
 
 def _with_pool(work: Any) -> Any:
@@ -81,4 +87,30 @@ def cmd_describe(args: argparse.Namespace) -> int:
     if table is None:
         raise SystemExit(f"nimbus: error: host {args.host} is not registered")
     print(table)
+    return 0
+
+
+def cmd_power_loss(args: argparse.Namespace) -> int:
+    """Ask the host's hypervisor worker, over NATS, to cut its power."""
+    from runtime.cli import backing_servers
+    from runtime.host_requests import HostRequests
+
+    settings = load()
+
+    async def cut(nats_url: str) -> list[str]:
+        requests = HostRequests(nats_url, settings.subject_prefix, timeout=10.0)
+        try:
+            return await requests.power_loss(args.host)
+        finally:
+            await requests.close()
+
+    with backing_servers(settings, database=False) as (_, nats_url):
+        try:
+            were_on = asyncio.run(cut(nats_url))
+        except TimeoutError:
+            print(f"nimbus: no hypervisor worker answered for host {args.host}",
+                  file=sys.stderr)
+            return 1
+    print(f"{args.host}: power lost; {len(were_on)} guests were on"
+          + "".join(f"\n  {i}" for i in were_on))
     return 0

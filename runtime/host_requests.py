@@ -35,6 +35,11 @@ class HostRequests:
         answer = msgspec.json.decode(reply, type=ConsoleReply)
         return answer.output if answer.found else None
 
+    async def power_loss(self, host: str) -> list[str]:
+        """Cut ``host``'s power (simulated): the ids of the guests that were on."""
+        reply = await self._ask(self.subjects.power_loss(host), b"")
+        return msgspec.json.decode(reply, type=list[str])
+
     async def close(self) -> None:
         if self._nc is not None:
             await self._nc.close()

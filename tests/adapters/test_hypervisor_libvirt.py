@@ -128,3 +128,25 @@ def test_a_host_started_again_on_its_file_finds_its_guests_as_they_were(
     fresh = LibvirtHost(empty_host_uri(tmp_path, "compute1"))  # a host made anew is empty
     assert fresh.guests() == []
     fresh.close()
+
+
+def test_a_power_loss_turns_every_guest_off_and_drops_saved_memory(tmp_path: Path) -> None:
+    host = LibvirtHost(empty_host_uri(tmp_path, "compute1", keep_guests=True))
+    ids = []
+    for step in ("running", "paused", "suspended", "off"):
+        spec = GuestSpec(instance_id=str(uuid.uuid4()), name=step, vcpus=1, memory_mb=64)
+        host.define(spec)
+        if step != "off":
+            host.start(spec.instance_id)
+        if step == "paused":
+            host.pause(spec.instance_id)
+        if step == "suspended":
+            host.save(spec.instance_id)
+        ids.append(spec.instance_id)
+    assert host.power_loss() == sorted(ids[:3])
+    assert {g.state for g in host.guests()} == {GuestState.SHUTOFF}
+    assert host.power_loss() == []  # nothing was on
+    host.close()
+    again = LibvirtHost(empty_host_uri(tmp_path, "compute1", keep_guests=True))
+    assert {g.state for g in again.guests()} == {GuestState.SHUTOFF}
+    again.close()

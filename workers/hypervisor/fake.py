@@ -83,6 +83,13 @@ class FakeHost:
         self._reachable("state", instance_id)
         return self.states.get(instance_id, GuestState.ABSENT)
 
+    def power_loss(self) -> list[str]:
+        self._reachable("power_loss", "")
+        were_on = [i for i, s in self.states.items() if s is not GuestState.SHUTOFF]
+        for instance_id in were_on:
+            self.states[instance_id] = GuestState.SHUTOFF
+        return sorted(were_on)
+
     def guests(self) -> list[Guest]:
         self._reachable("guests", "")
         return [

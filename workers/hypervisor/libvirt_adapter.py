@@ -234,6 +234,24 @@ class LibvirtHost:
 
         return self._call(listing)
 
+    def power_loss(self) -> list[str]:
+        def cut(conn: libvirt.virConnect) -> list[str]:
+            were_on = []
+            for dom in conn.listAllDomains():
+                if dom.isActive():
+                    dom.destroy()
+                    were_on.append(dom.UUIDString())
+                elif dom.hasManagedSaveImage(0):
+                    dom.managedSaveRemove(0)
+                    were_on.append(dom.UUIDString())
+            return sorted(were_on)
+
+        were_on = self._call(cut)
+        self._keep()
+        for instance_id in were_on:
+            self._note(instance_id, "power lost")
+        return were_on
+
     def capacity(self) -> NodeInfo:
         """The host's CPUs and memory, from libvirt's node info."""
 

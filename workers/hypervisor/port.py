@@ -119,4 +119,9 @@ class HypervisorHost(Protocol):
 
     def guests(self) -> list[Guest]: ...
 
+    def power_loss(self) -> list[str]:
+        """Every guest off and its saved memory gone, as after the host lost
+        power (definitions and disks stay); the ids of the guests that were on."""
+        ...
+
     def close(self) -> None: ...

@@ -171,6 +171,12 @@ class HypervisorWorker:
         guests = await asyncio.to_thread(self._guests.guests)
         return msgspec.json.encode(guests)
 
+    async def power_loss(self, _request: bytes) -> bytes:
+        """A simulated power loss (``nimbus host power-loss``): every guest off."""
+        were_on = await asyncio.to_thread(self._guests.power_loss)
+        log.warning("%s: power lost: %d guests off", self.host, len(were_on))
+        return msgspec.json.encode(were_on)
+
     async def console(self, request: bytes) -> bytes:
         asked = msgspec.json.decode(request, type=ConsoleRequest)
         output = await asyncio.to_thread(self._guests.console, asked.instance_id)
@@ -212,6 +218,7 @@ async def serve(
     )
     inspector = await serve_requests(nc, subjects.inspect(host), worker.inspect)
     console = await serve_requests(nc, subjects.console(host), worker.console)
+    power = await serve_requests(nc, subjects.power_loss(host), worker.power_loss)
     disk_lister = await serve_requests(nc, subjects.disks(host), disks.disks)
     try:
         await asyncio.gather(consume(js, spec, worker.handle, aggregate_key, stop),
@@ -219,6 +226,7 @@ async def serve(
     finally:
         await inspector.unsubscribe()
         await console.unsubscribe()
+        await power.unsubscribe()
         await disk_lister.unsubscribe()
 
 
