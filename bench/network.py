@@ -75,7 +75,7 @@ def _run(argv: list[str], stdin: str | None = None) -> None:
     subprocess.run(argv, input=stdin, text=True, check=True, capture_output=True)
 
 
-def _links(namespace: str, ports: list[PortPlan], bridge: bool) -> str:
+def _links(ports: list[PortPlan], bridge: bool) -> str:
     lines = ["link add br100 type bridge", "addr add 10.0.0.1/16 dev br100",
              "link set br100 up"] if bridge else []
     for p in ports:
@@ -90,7 +90,7 @@ def direct(namespace: str, ports: int) -> tuple[float, float]:
     try:
         whole = plan(ports)
         start = time.perf_counter()
-        _run(["ip", "-n", namespace, "-batch", "-"], _links(namespace, whole.ports, True))
+        _run(["ip", "-n", namespace, "-batch", "-"], _links(whole.ports, True))
         _run(["ip", "netns", "exec", namespace, "nft", "-f", "-"],
              nft.script(nft.render(whole)))
         first = time.perf_counter() - start
@@ -99,7 +99,7 @@ def direct(namespace: str, ports: int) -> tuple[float, float]:
             bigger = plan(ports + extra + 1)
             start = time.perf_counter()
             _run(["ip", "-n", namespace, "-batch", "-"],
-                 _links(namespace, bigger.ports[-1:], False))
+                 _links(bigger.ports[-1:], False))
             _run(["ip", "netns", "exec", namespace, "nft", "-f", "-"],
                  nft.script(nft.render(bigger)))
             changes.append(time.perf_counter() - start)

@@ -124,14 +124,21 @@ async def _rows(views: Views, query: str, params: Sequence[Any]) -> list[dict[st
         return list(await cur.fetchall())
 
 
-async def list_networks(views: Views, scope: str | None, filters: Filters) -> list[NetworkView]:
+async def _seen(views: Views, select: str, alias: str, scope: str | None,
+                filters: Filters) -> list[dict[str, Any]]:
+    """Rows of a live network (or of its subnets, ``alias`` "s") that ``scope``
+    may see (None: every one), narrowed by ``filters``, oldest first."""
     where, params = ["NOT n.deleted"], []
     if scope is not None:
         where.append(_NETWORK_SEEN)
         params.append(scope)
-    _where("n", filters, where, params)
-    rows = await _rows(views, f"{_NETWORK_SELECT} WHERE {' AND '.join(where)}"
-                       " ORDER BY n.created_at, n.id", params)
+    _where(alias, filters, where, params)
+    return await _rows(views, f"{select} WHERE {' AND '.join(where)}"
+                       f" ORDER BY {alias}.created_at, {alias}.id", params)
+
+
+async def list_networks(views: Views, scope: str | None, filters: Filters) -> list[NetworkView]:
+    rows = await _seen(views, _NETWORK_SELECT, "n", scope, filters)
     return [msgspec.convert(r, NetworkView) for r in rows]
 
 
@@ -141,13 +148,7 @@ async def get_network(views: Views, network_id: str, scope: str | None) -> Netwo
 
 
 async def list_subnets(views: Views, scope: str | None, filters: Filters) -> list[SubnetView]:
-    where, params = ["NOT n.deleted"], []
-    if scope is not None:
-        where.append(_NETWORK_SEEN)
-        params.append(scope)
-    _where("s", filters, where, params)
-    rows = await _rows(views, f"{_SUBNET_SELECT} WHERE {' AND '.join(where)}"
-                       " ORDER BY s.created_at, s.id", params)
+    rows = await _seen(views, _SUBNET_SELECT, "s", scope, filters)
     return [msgspec.convert(r, SubnetView) for r in rows]
 
 

@@ -10,7 +10,6 @@ metadata port (8775, the seed's ``metadata_port``).
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from dataclasses import dataclass
 from uuid import UUID
@@ -21,6 +20,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from api.metadata import documents
+from domain.metadata import signature
 from projections import queries
 from projections.queries import InstanceView
 from projections.views import Views
@@ -30,10 +30,6 @@ from projections.views import Views
 class MetadataContext:
     views: Views
     shared_secret: str
-
-
-def signature(secret: str, instance_id: str) -> str:
-    return hmac.new(secret.encode(), instance_id.encode(), hashlib.sha256).hexdigest()
 
 
 class Refused(Exception):

@@ -14,7 +14,8 @@ import httpx
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
-from api.metadata.service import MetadataContext, create_metadata_app, signature
+from api.metadata.service import MetadataContext, create_metadata_app
+from domain.metadata import signature
 from runtime import credentials
 from runtime.settings import load
 from runtime.stack import PARTS, StackFailed, serve

@@ -3,7 +3,8 @@ a guest cannot name another instance by sending them itself."""
 
 from __future__ import annotations
 
-from workers.network.metadata_proxy import signature, signed_head
+from domain.metadata import signature
+from workers.network.metadata_proxy import signed_head
 
 
 def test_a_guests_own_identity_headers_are_replaced_by_the_proxys_signed_ones() -> None:
@@ -18,8 +19,3 @@ def test_a_guests_own_identity_headers_are_replaced_by_the_proxys_signed_ones() 
     assert {"X-Instance-ID: vm-1", "X-Forwarded-For: 10.0.0.2", "Connection: close",
             "Host: 169.254.169.254"} <= set(lines)
     assert sent.endswith("\r\n\r\n")
-
-
-def test_the_proxy_signs_as_the_metadata_service_checks() -> None:
-    from api.metadata.service import signature as checked
-    assert signature("s", "vm-1") == checked("s", "vm-1")

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import hmac
 import logging
 import socket
 from collections.abc import Callable
+
+from domain.metadata import signature
 
 log = logging.getLogger(__name__)
 
@@ -28,11 +28,6 @@ Lookup = Callable[[str], str | None]
 HEAD_LIMIT = 16384  # bytes of request line and headers
 TIMEOUT = 10.0
 _SET_HERE = ("x-instance-id", "x-instance-id-signature", "x-forwarded-for", "connection")
-
-
-def signature(secret: str, instance_id: str) -> str:
-    """What api/metadata/service.py checks: HMAC-SHA256 of the id, hex."""
-    return hmac.new(secret.encode(), instance_id.encode(), hashlib.sha256).hexdigest()
 
 
 def signed_head(head: bytes, instance_id: str, asking: str, secret: str) -> bytes:
