@@ -100,6 +100,12 @@ class Subjects:
         """Where a hypervisor worker takes a simulated power loss of its host."""
         return f"{self.prefix}.hosts.{host}.power-loss"
 
+    def reconcile(self, host: str) -> str:
+        """Where a host's worker (hypervisor, storage or network) brings its
+        host back in line with the log when asked (a ``ReconcileRequest``),
+        answering with ``Reconciled``: ``nimbus recover`` asks every host."""
+        return f"{self.prefix}.hosts.{host}.reconcile"
+
     def disks(self, host: str) -> str:
         """Where a hypervisor worker answers with a guest's disks."""
         return f"{self.prefix}.hosts.{host}.disks"

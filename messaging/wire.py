@@ -129,3 +129,23 @@ class ConsoleRequest(msgspec.Struct, frozen=True, kw_only=True):
 class ConsoleReply(msgspec.Struct, frozen=True, kw_only=True):
     found: bool  # False: the host has no such guest
     output: str = ""
+
+
+class ReconcileRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """What ``nimbus recover`` asks a host (``Subjects.reconcile``): bring it in
+    line with the log, or with ``dry_run`` only say what that would take;
+    ``instance_id`` limits it to one instance (the seed's test mode)."""
+
+    dry_run: bool = True
+    instance_id: str | None = None
+
+
+class Reconciled(msgspec.Struct, frozen=True, kw_only=True):
+    """A host's answer to a ``ReconcileRequest``: what it did (or, dry, would
+    do), one line each in an operator's words, and the log position its view
+    of what should exist was taken at."""
+
+    host: str
+    role: str  # compute | storage | network
+    changes: list[str] = []
+    position: int = 0
