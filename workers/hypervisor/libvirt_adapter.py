@@ -4,11 +4,13 @@ In production the URI is ``qemu:///system`` (KVM guests); tests and the
 embedded default use libvirt's own test driver, a real libvirt API without a
 daemon. Each connection to ``test:///<abs path>`` holds a private host whose
 initial contents come from that file: ``empty_host_uri`` writes one for each
-simulated host (with ``keep_guests``, the guests the file already holds stay),
-and the adapter writes every change of its guests back into it, so a host
-outlives its worker's process as a real one does. Calls block: the worker runs them in
-threads. Errors are sorted into ``HostUnavailable`` (connection trouble:
-retry later) and ``GuestError`` (libvirt refused: report a failure).
+simulated host (with ``keep_guests``, the guests it kept stay), and the adapter
+writes each change of a guest into that guest's own file beside it
+(``<host>-guests/<uuid>.xml``: one small write per change, however many guests
+the host has), so a host outlives its worker's process as a real one does.
+Calls block: the worker runs them in threads. Errors are sorted into
+``HostUnavailable`` (connection trouble: retry later) and ``GuestError``
+(libvirt refused: report a failure).
 
 Suspend is libvirt's managed save (``virDomainManagedSave``); ``start``
 (``virDomainCreate``) restores a managed-saved guest. Every guest gets a
@@ -85,9 +87,12 @@ def empty_host_uri(directory: Path, host: str, *, vcpus: int | None = None,
     """
     path = (directory / f"{host}.xml").resolve()
     kept = ""
-    if keep_guests and path.exists():  # a restart, not a power loss: the guests stay
+    if keep_guests:  # a restart, not a power loss: the guests stay
         kept = "".join(f"  {ET.tostring(d, encoding='unicode').strip()}\n"
-                       for d in ET.parse(path).getroot().findall("domain"))
+                       for d in _kept_guests(path))
+    else:
+        for guest in _guests_dir(path).glob("*.xml"):
+            guest.unlink()
     node = ""
     if vcpus is not None:
         node += (f"  <cpu><nodes>1</nodes><sockets>1</sockets><cores>{vcpus}</cores>"
@@ -97,6 +102,22 @@ def empty_host_uri(directory: Path, host: str, *, vcpus: int | None = None,
         node += f"  <memory>{memory_mb * 1024}</memory>\n"
     path.write_text(f"<node>\n  <!-- simulated hypervisor host {host} -->\n{node}{kept}</node>\n")
     return f"test://{path}"
+
+
+def _guests_dir(host_file: Path) -> Path:
+    """Where a test-driver host keeps one file per guest."""
+    return host_file.with_name(f"{host_file.stem}-guests")
+
+
+def _kept_guests(host_file: Path) -> list[ET.Element]:
+    """The guests a test-driver host kept: its guests' files (or, for a host
+    kept before those existed, the domains inside its own file)."""
+    guests = _guests_dir(host_file)
+    if guests.is_dir():
+        return [ET.parse(f).getroot() for f in sorted(guests.glob("*.xml"))]
+    if host_file.exists():
+        return ET.parse(host_file).getroot().findall("domain")
+    return []
 
 
 def _host_file(uri: str) -> Path | None:
@@ -157,7 +178,7 @@ class LibvirtHost:
     def define(self, spec: GuestSpec) -> None:
         xml = self._domain_xml(spec)
         self._call(lambda conn: conn.defineXML(xml))
-        self._keep()
+        self._keep(spec.instance_id)
         self._note(spec.instance_id, f"defined {domain_name(spec.instance_id)} "
                    f"({spec.vcpus} vCPU, {spec.memory_mb} MiB)")
 
@@ -247,7 +268,8 @@ class LibvirtHost:
             return sorted(were_on)
 
         were_on = self._call(cut)
-        self._keep()
+        for instance_id in were_on:
+            self._keep(instance_id)
         for instance_id in were_on:
             self._note(instance_id, "power lost")
         return were_on
@@ -402,34 +424,38 @@ class LibvirtHost:
 
     def _on_domain(self, instance_id: str, action: Callable[[libvirt.virDomain], object]) -> None:
         self._call(lambda conn: action(conn.lookupByUUIDString(instance_id)))
-        self._keep()
+        self._keep(instance_id)
 
-    def _keep(self) -> None:
-        """Write a test-driver host's guests (definitions, run states, managed saves)
-        into its file, so they outlive this process."""
+    def _keep(self, instance_id: str) -> None:
+        """Write a test-driver guest (its definition, run state and managed save)
+        into its file, or remove the file once the guest is gone, so the host's
+        next process finds it as it is now."""
         if self._host_file is None:
             return
+        path = _guests_dir(self._host_file) / f"{instance_id}.xml"
 
-        def guests(conn: libvirt.virConnect) -> list[ET.Element]:
-            kept = []
-            for dom in conn.listAllDomains():
-                element = ET.fromstring(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
-                ET.SubElement(element, f"{{{TEST_NAMESPACE}}}runstate").text = str(
-                    dom.state()[0])
-                if dom.hasManagedSaveImage(0):
-                    ET.SubElement(element, f"{{{TEST_NAMESPACE}}}hasmanagedsave").text = "yes"
-                kept.append(element)
-            return kept
+        def kept(conn: libvirt.virConnect) -> ET.Element | None:
+            try:
+                dom = conn.lookupByUUIDString(instance_id)
+            except libvirt.libvirtError as error:
+                if error.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+                    return None
+                raise
+            element = ET.fromstring(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+            ET.SubElement(element, f"{{{TEST_NAMESPACE}}}runstate").text = str(dom.state()[0])
+            if dom.hasManagedSaveImage(0):
+                ET.SubElement(element, f"{{{TEST_NAMESPACE}}}hasmanagedsave").text = "yes"
+            return element
 
         with self._saving:
-            found = self._call(guests)
-            node = ET.parse(self._host_file).getroot()
-            for old in node.findall("domain"):
-                node.remove(old)
-            node.extend(found)
-            temporary = self._host_file.with_name(f".{self._host_file.name}.tmp")
-            temporary.write_text(ET.tostring(node, encoding="unicode") + "\n")
-            temporary.replace(self._host_file)
+            element = self._call(kept)
+            if element is None:
+                path.unlink(missing_ok=True)
+                return
+            path.parent.mkdir(exist_ok=True)
+            temporary = path.with_name(f".{path.name}.tmp")
+            temporary.write_text(ET.tostring(element, encoding="unicode") + "\n")
+            temporary.replace(path)
 
     def _call(self, action: Callable[[libvirt.virConnect], T]) -> T:
         conn = self._connection()
