@@ -131,7 +131,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             database_url, nats_url):
         _run_until_signalled(lambda stop: stack.serve(
             settings, database_url, nats_url, stop, parts=parts, hosts=hosts,
-            api_role=args.role,
+            api_role=args.role, reuse_port=args.reuse_port,
         ))
     return 0
 
@@ -214,6 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--role", choices=["all", "command", "query"], default="all",
                    help="which API routes to serve")
     p.add_argument("--host", help="the hypervisor host to run (default: every configured one)")
+    p.add_argument("--reuse-port", action="store_true",
+                   help="share the API's port with other processes serving it (SO_REUSEPORT)")
     p.set_defaults(func=cmd_run)
 
     db = sub.add_parser("db", help="the database").add_subparsers(
