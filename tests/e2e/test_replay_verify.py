@@ -22,18 +22,25 @@ from tests.e2e.test_stuck_views import (
     NIMBUS,
     NUL_NAME,
     boot,
-    commands,  # noqa: F401 (a fixture)
     instance_named,
     names,
     project_all,
     schema_oid,
 )
+from tests.support.cloud import open_cloud
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 
 
 @pytest.fixture
-def cloud(database_url: str, commands: Commands) -> Iterator[str]:  # noqa: F811
+def commands(database_url: str) -> Iterator[Commands]:
+    opened = open_cloud(database_url, ["h1"])
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def cloud(database_url: str, commands: Commands) -> Iterator[str]:
     """A log with a few servers, and live views that follow it."""
     for name in ("vm1", "vm2", "vm3"):
         boot(commands, name)
@@ -110,7 +117,7 @@ def test_the_checksums_are_the_same_for_the_same_log(cloud: str) -> None:
 
 
 def test_a_rebuild_that_cannot_reach_the_log_head_refuses_to_swap_or_verify(
-        cloud: str, commands: Commands, tmp_path: Path) -> None:  # noqa: F811
+        cloud: str, commands: Commands, tmp_path: Path) -> None:
     _, bad_position = instance_named(commands.app, NUL_NAME)
     with psycopg.connect(cloud, autocommit=True) as conn:
         live = schema_oid(conn, "views")
