@@ -10,7 +10,6 @@ import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import psycopg
 import pytest
@@ -28,8 +27,6 @@ from tests.e2e.test_stuck_views import (
     schema_oid,
 )
 from tests.support.cloud import open_cloud
-
-Conn = psycopg.Connection[tuple[Any, ...]]
 
 
 @pytest.fixture
