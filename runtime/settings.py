@@ -118,6 +118,10 @@ class Settings(msgspec.Struct, kw_only=True):
     metadata_port: int = 8775  # the seed's metadata_port
     # what a metadata proxy signs X-Instance-ID with; None: generated once, kept in state_dir
     metadata_proxy_shared_secret: str | None = None
+    # an operation a host has not answered this long (its worker dead, its message
+    # lost) ends failed, as if the host refused it: a boot in ERROR, a pause back to
+    # ACTIVE, an attach leaving the volume available (domain/deadlines.py); 0: never
+    operation_deadline_seconds: float = 300.0
 
     @property
     def state_path(self) -> Path:

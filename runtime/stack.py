@@ -36,7 +36,7 @@ from api.context import ApiSettings, Context
 from api.metadata.service import MetadataContext, create_metadata_app
 from api.revocations import RevocationCache
 from api.tokens import TokenSigner
-from commands import host_reports, ingest
+from commands import deadlines, host_reports, ingest
 from commands.application import NimbusApplication, Retries
 from commands.catalog import ensure_defaults
 from commands.event_store import SessionBounds, StoreUnavailable
@@ -50,7 +50,7 @@ from domain.quota import QuotaDefaults
 from domain.volume_types import VolumeType
 from messaging.subjects import Subjects
 from migrations.runner import upgrade
-from projections import projector, relay
+from projections import overdue, projector, relay
 from runtime import credentials
 from runtime.host_requests import HostRequests
 from runtime.settings import Settings
@@ -414,6 +414,12 @@ async def serve(
     if "ingester" in parts:
         started["host-reports"] = host_reports.run(
             _required(commands).hosts, bounded_url, nats_url, subjects.prefix, stop)
+    if "ingester" in parts and settings.operation_deadline_seconds > 0:
+        started["deadlines"] = deadlines.run(
+            deadlines.Deadlines(_required(commands).app,
+                                lambda before: overdue.overdue(bounded_url, before),
+                                deadline_seconds=settings.operation_deadline_seconds),
+            deadlines.interval_for(settings.operation_deadline_seconds), stop)
     tasks = {asyncio.ensure_future(part): name for name, part in started.items()}
     try:
         while api is not None and not api.server.started:
