@@ -5,9 +5,10 @@ embedded default use libvirt's own test driver, a real libvirt API without a
 daemon. Each connection to ``test:///<abs path>`` holds a private host whose
 initial contents come from that file: ``empty_host_uri`` writes one for each
 simulated host (with ``keep_guests``, the guests it kept stay), and the adapter
-writes each change of a guest into that guest's own file beside it
-(``<host>-guests/<uuid>.xml``: one small write per change, however many guests
-the host has), so a host outlives its worker's process as a real one does.
+appends each change of a guest to the host's journal beside it
+(``<host>-guests.jsonl``: one line per change, however many guests the host
+has; appending costs a small fraction of rewriting a file), so a host
+outlives its worker's process as a real one does.
 Calls block: the worker runs them in threads. Errors are sorted into
 ``HostUnavailable`` (connection trouble: retry later) and ``GuestError``
 (libvirt refused: report a failure).
@@ -33,6 +34,7 @@ from typing import TypeVar
 from urllib.parse import urlparse
 
 import libvirt
+import msgspec
 
 from workers.hypervisor.port import (
     Disk,
@@ -87,12 +89,9 @@ def empty_host_uri(directory: Path, host: str, *, vcpus: int | None = None,
     """
     path = (directory / f"{host}.xml").resolve()
     kept = ""
-    if keep_guests:  # a restart, not a power loss: the guests stay
-        kept = "".join(f"  {ET.tostring(d, encoding='unicode').strip()}\n"
-                       for d in _kept_guests(path))
-    else:
-        for guest in _guests_dir(path).glob("*.xml"):
-            guest.unlink()
+    guests = _kept_guests(path) if keep_guests else {}  # a restart, not a power loss
+    kept = "".join(f"  {xml.strip()}\n" for xml in guests.values())
+    _compact(path, guests)
     node = ""
     if vcpus is not None:
         node += (f"  <cpu><nodes>1</nodes><sockets>1</sockets><cores>{vcpus}</cores>"
@@ -104,20 +103,52 @@ def empty_host_uri(directory: Path, host: str, *, vcpus: int | None = None,
     return f"test://{path}"
 
 
-def _guests_dir(host_file: Path) -> Path:
-    """Where a test-driver host keeps one file per guest."""
-    return host_file.with_name(f"{host_file.stem}-guests")
+def _journal(host_file: Path) -> Path:
+    """Where a test-driver host appends its guests' changes."""
+    return host_file.with_name(f"{host_file.stem}-guests.jsonl")
 
 
-def _kept_guests(host_file: Path) -> list[ET.Element]:
-    """The guests a test-driver host kept: its guests' files (or, for a host
-    kept before those existed, the domains inside its own file)."""
-    guests = _guests_dir(host_file)
-    if guests.is_dir():
-        return [ET.parse(f).getroot() for f in sorted(guests.glob("*.xml"))]
-    if host_file.exists():
-        return ET.parse(host_file).getroot().findall("domain")
-    return []
+class _Kept(msgspec.Struct, frozen=True):
+    """One line of a host's journal: a guest as it is now (None: it is gone)."""
+
+    id: str
+    xml: str | None = None
+
+
+def _kept_guests(host_file: Path) -> dict[str, str]:
+    """The guests a test-driver host kept, by id: the last line of each in
+    its journal (a line cut short by a crash is skipped), or, for a host kept
+    before the journal existed, the domains inside its own file."""
+    journal = _journal(host_file)
+    if not journal.exists():
+        if not host_file.exists():
+            return {}
+        return {d.findtext("uuid", ""): ET.tostring(d, encoding="unicode")
+                for d in ET.parse(host_file).getroot().findall("domain")}
+    guests: dict[str, str] = {}
+    for line in journal.read_bytes().splitlines():
+        try:
+            kept = _decode_kept(line)
+        except msgspec.DecodeError:
+            continue
+        if kept.xml is None:
+            guests.pop(kept.id, None)
+        else:
+            guests[kept.id] = kept.xml
+    return guests
+
+
+def _compact(host_file: Path, guests: dict[str, str]) -> None:
+    """Start the host's journal anew with just ``guests`` (at each start of the
+    host, so it holds one line per guest plus the changes since)."""
+    journal = _journal(host_file)
+    temporary = journal.with_name(f".{journal.name}.tmp")
+    temporary.write_bytes(b"".join(msgspec.json.encode(_Kept(i, xml)) + b"\n"
+                                   for i, xml in guests.items()))
+    temporary.replace(journal)
+
+
+_decode_kept = msgspec.json.Decoder(_Kept).decode
 
 
 def _host_file(uri: str) -> Path | None:
@@ -427,14 +458,13 @@ class LibvirtHost:
         self._keep(instance_id)
 
     def _keep(self, instance_id: str) -> None:
-        """Write a test-driver guest (its definition, run state and managed save)
-        into its file, or remove the file once the guest is gone, so the host's
-        next process finds it as it is now."""
+        """Append a test-driver guest as it is now (its definition, run state and
+        managed save; or that it is gone) to the host's journal, so the host's
+        next process finds it so."""
         if self._host_file is None:
             return
-        path = _guests_dir(self._host_file) / f"{instance_id}.xml"
 
-        def kept(conn: libvirt.virConnect) -> ET.Element | None:
+        def kept(conn: libvirt.virConnect) -> str | None:
             try:
                 dom = conn.lookupByUUIDString(instance_id)
             except libvirt.libvirtError as error:
@@ -445,17 +475,12 @@ class LibvirtHost:
             ET.SubElement(element, f"{{{TEST_NAMESPACE}}}runstate").text = str(dom.state()[0])
             if dom.hasManagedSaveImage(0):
                 ET.SubElement(element, f"{{{TEST_NAMESPACE}}}hasmanagedsave").text = "yes"
-            return element
+            return ET.tostring(element, encoding="unicode")
 
         with self._saving:
-            element = self._call(kept)
-            if element is None:
-                path.unlink(missing_ok=True)
-                return
-            path.parent.mkdir(exist_ok=True)
-            temporary = path.with_name(f".{path.name}.tmp")
-            temporary.write_text(ET.tostring(element, encoding="unicode") + "\n")
-            temporary.replace(path)
+            line = msgspec.json.encode(_Kept(instance_id, self._call(kept))) + b"\n"
+            with _journal(self._host_file).open("ab") as journal:
+                journal.write(line)
 
     def _call(self, action: Callable[[libvirt.virConnect], T]) -> T:
         conn = self._connection()
