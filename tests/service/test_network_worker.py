@@ -41,6 +41,10 @@ class RecordingHost:
     def observe(self) -> str | None:
         return self.rendered
 
+    def power_loss(self) -> list[str]:
+        lost, self.rendered = self.rendered, None
+        return [] if lost is None else [lost]
+
     def close(self) -> None:
         pass
 
