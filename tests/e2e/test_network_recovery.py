@@ -5,7 +5,11 @@ run only says what it would do, and a second reconcile has nothing to do."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -14,18 +18,34 @@ import pytest
 from runtime.stack import PARTS, network_namespace
 from tests.support.cloud import IMAGE
 from tests.support.host_recovery import power_loss, reconcile
-from tests.support.netns import missing_tools
+from tests.support.netns import Namespaces, missing_tools
 from tests.support.stack import RunningStack, stack_running
 from workers.network import namespace
 from workers.network.host import NamespaceNetworkHost
 from workers.network.links import read_links
+from workers.network.plan import guest_device
 from workers.network.planner import device
 from workers.network.recorded import RecordedNetworkHost
 
+GUEST_GET = """
+import sys, urllib.request
+print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode(), end="")
+"""
 
-async def server_on_private(stack: RunningStack) -> tuple[str, str]:
+
+def metadata_seen_by(guest: str) -> str:
+    """The metadata document a guest namespace reads at 169.254.169.254."""
+    done = subprocess.run(
+        ["ip", "netns", "exec", guest, sys.executable, "-c", GUEST_GET,
+         "http://169.254.169.254/openstack/latest/meta_data.json"],
+        capture_output=True, text=True, timeout=30, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+async def server_on_private(stack: RunningStack) -> tuple[str, str, str]:
     """A server booted on the default network, ACTIVE (so its port is served):
-    its id and its port's host-side device."""
+    its id, its port's host-side device and its address."""
     http = stack.http
     networks = (await http.get("/compute/v2.1/os-networks")).json()["networks"]
     private = next(n["id"] for n in networks if n["label"] == "private")
@@ -36,7 +56,7 @@ async def server_on_private(stack: RunningStack) -> tuple[str, str]:
     await stack.wait_for_status(server, "ACTIVE")
     (port,) = (await http.get("/network/v2.0/ports", params={"device_id": server})).json()[
         "ports"]
-    return server, device(port["id"])
+    return server, device(port["id"]), port["fixed_ips"][0]["ip_address"]
 
 
 @pytest.fixture
@@ -58,7 +78,7 @@ async def namespace_stack(database_url: str, nats_url: str, subject_prefix: str,
 
 async def test_a_network_host_that_lost_power_renders_its_bridges_and_rules_again(
         namespace_stack: RunningStack, tmp_path: Path) -> None:
-    _server, tap = await server_on_private(namespace_stack)
+    server, tap, address = await server_on_private(namespace_stack)
     name = network_namespace(namespace_stack.settings.subject_prefix, "network1")
     host = NamespaceNetworkHost(name, tmp_path / "network" / "network1")  # to look, not act
     held = host.observe()
@@ -84,10 +104,21 @@ async def test_a_network_host_that_lost_power_renders_its_bridges_and_rules_agai
     assert {"br100", tap} <= set(read_links(name)) and "br100" in host.dnsmasq.pids()
     assert (await reconcile(namespace_stack, "network1", dry_run=False)).changes == []
 
+    # the guest gets its address by DHCP again, and its metadata through the proxy
+    spaces = Namespaces(tmp_path)
+    try:
+        guest = await asyncio.to_thread(spaces.create, "guest")
+        await asyncio.to_thread(spaces.plug, name, guest_device(tap), guest)
+        assert await asyncio.to_thread(spaces.lease, guest) == address
+        document = json.loads(await asyncio.to_thread(metadata_seen_by, guest))
+        assert document["uuid"] == server
+    finally:
+        spaces.cleanup()
+
 
 async def test_a_recorded_network_host_that_lost_power_records_its_plan_again(
         running_stack: RunningStack, tmp_path: Path) -> None:
-    server, tap = await server_on_private(running_stack)
+    server, tap, _address = await server_on_private(running_stack)
     host = RecordedNetworkHost(tmp_path / "network" / "network1")
     held = host.observe()
     assert held is not None
