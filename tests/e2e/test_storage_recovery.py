@@ -94,6 +94,27 @@ async def test_after_a_power_loss_the_storage_host_reconciles_each_export_once(
     assert (await reconcile(running_stack, "storage1", dry_run=False)).changes == []
 
 
+async def test_the_test_mode_exports_again_only_the_named_servers_volumes(
+        running_stack: RunningStack, tmp_path: Path) -> None:
+    first, second = await booted(running_stack), await booted(running_stack)
+    _, first_volume = await attached_volume(running_stack, first)
+    _, second_volume = await attached_volume(running_stack, second)
+    cut = await power_loss(running_stack, "storage1")
+    assert cut.stdout.splitlines()[0] == "storage1: power lost; 2 exports gone"
+
+    only = await reconcile(running_stack, "storage1", dry_run=False, instance_id=first["id"])
+    assert [line.split()[2] for line in only.changes] == [first_volume]
+    assert exports_of(tmp_path, iqn_for(first_volume)) == 1
+    assert exports_of(tmp_path, iqn_for(second_volume)) == 0
+    rest = await reconcile(running_stack, "storage1", dry_run=False)
+    assert [line.split()[2] for line in rest.changes] == [second_volume]
+    assert [exports_of(tmp_path, iqn_for(v)) for v in (first_volume, second_volume)] == [1, 1]
+    # the compute hosts' guests kept their disks through it all: nothing to attach
+    for server in (first, second):
+        host = server["OS-EXT-SRV-ATTR:host"]
+        assert (await reconcile(running_stack, host, dry_run=True)).changes == []
+
+
 async def test_a_guest_that_lost_its_disk_gets_it_again_at_its_mountpoint(
         database_url: str, nats_url: str, subject_prefix: str, tmp_path: Path) -> None:
     async with stack_running(database_url, nats_url, subject_prefix, tmp_path,
