@@ -1,8 +1,9 @@
 """What a storage host and a compute host restore by themselves, on real
 parts: a private tgtd (LIO where the kernel has configfs; skipped with the
 probe's reason elsewhere) serving sparse volume files to libiscsi's
-initiators, and guests on libvirt's test driver. The volumes are as the
-domain's fold leaves them after an attach."""
+initiators, and guests on libvirt's test driver (the strict fake host
+stands for one that cannot be asked). The volumes are as the domain's fold
+leaves them after an attach."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import pytest
 
 from domain import volume as model
 from workers.hypervisor.disks import reconcile_disks, recorded_disk
+from workers.hypervisor.fake import FakeHost
 from workers.hypervisor.libvirt_adapter import LibvirtHost, empty_host_uri
 from workers.hypervisor.port import Disk, GuestSpec
 from workers.iscsi import initiator_for, iqn_for
@@ -162,3 +164,19 @@ def test_a_device_holding_another_disk_gets_the_recorded_one_and_an_absent_guest
     assert reconcile_disks(guests, "compute1", [nowhere], dry_run=False) == [
         f"cannot attach volume {nowhere.id} to server {nowhere.server_id} at /dev/vdb: the"
         " guest is not on this host"]
+
+
+def test_a_host_that_cannot_be_asked_is_said_per_disk_and_asked_again_next_time() -> None:
+    fake = FakeHost()
+    for server in ("s1", "s2"):
+        fake.define(GuestSpec(instance_id=server, name="vm", vcpus=1, memory_mb=64))
+    volumes = [attached(str(uuid.uuid4()), "s1"), attached(str(uuid.uuid4()), "s2")]
+    fake.unavailable = True
+    assert reconcile_disks(fake, "compute1", volumes, dry_run=False) == [
+        f"cannot attach volume {v.id} to server {v.server_id} at /dev/vdb: the fake host is"
+        " unavailable" for v in volumes]
+    fake.unavailable = False
+    assert reconcile_disks(fake, "compute1", volumes, dry_run=False) == [
+        f"attach volume {v.id} to server {v.server_id} at /dev/vdb again" for v in volumes]
+    assert [fake.disks(s) for s in ("s1", "s2")] == [
+        [recorded_disk("compute1", v)] for v in volumes]

@@ -79,26 +79,36 @@ def reconcile_disks(guests: HypervisorHost, host: str, volumes: list[model.Volum
     attached (or, dry, to attach), or that cannot be and why. Blocks."""
     changes = []
     for volume in volumes:
-        server = volume.server_id
-        assert server is not None
-        wanted = recorded_disk(host, volume)
-        if guests.state(server) is GuestState.ABSENT:
-            changes.append(f"cannot attach volume {volume.id} to server {server} at"
-                           f" {wanted.device}: the guest is not on this host")
-            continue
-        found = next((d for d in guests.disks(server) if d.device == wanted.device), None)
-        if found is not None and (found.portal, found.iqn, found.lun) == (
-                wanted.portal, wanted.iqn, wanted.lun):
-            continue
-        line = f"attach volume {volume.id} to server {server} at {wanted.device} again"
-        if found is not None:
-            line += f" (in place of {found.iqn})"
-        if not dry_run:
-            if found is not None:
-                guests.detach_disk(server, wanted.device)
-            guests.attach_disk(server, wanted)
-        changes.append(line)
+        try:
+            line = _restore_disk(guests, host, volume, dry_run=dry_run)
+        except (GuestError, HostUnavailable) as error:
+            line = (f"cannot attach volume {volume.id} to server {volume.server_id} at"
+                    f" {volume.device}: {error}")
+        if line is not None:
+            changes.append(line)
     return changes
+
+
+def _restore_disk(guests: HypervisorHost, host: str, volume: model.Volume, *,
+                  dry_run: bool) -> str | None:
+    server = volume.server_id
+    assert server is not None
+    wanted = recorded_disk(host, volume)
+    if guests.state(server) is GuestState.ABSENT:
+        return (f"cannot attach volume {volume.id} to server {server} at {wanted.device}:"
+                " the guest is not on this host")
+    found = next((d for d in guests.disks(server) if d.device == wanted.device), None)
+    if found is not None and (found.portal, found.iqn, found.lun) == (
+            wanted.portal, wanted.iqn, wanted.lun):
+        return None
+    line = f"attach volume {volume.id} to server {server} at {wanted.device} again"
+    if found is not None:
+        line += f" (in place of {found.iqn})"
+    if not dry_run:
+        if found is not None:
+            guests.detach_disk(server, wanted.device)
+        guests.attach_disk(server, wanted)
+    return line
 
 
 class DiskWorker:
