@@ -192,7 +192,13 @@ class NetworkWorker:
             if await asyncio.to_thread(self._network.observe) == digest(plan):
                 return [], plan.position
             if not asked.dry_run:
-                await self._render(plan, stop)
+                try:
+                    await self._render(plan, stop)
+                except Exception as error:  # as the render loop: said, and tried again later
+                    log.exception("%s: the network host did not render the plan of position"
+                                  " %d", self.host, plan.position)
+                    return [f"cannot render the network plan of log position {plan.position}:"
+                            f" {error}"], plan.position
         return describe(plan), plan.position
 
     async def power_loss(self) -> list[str]:
