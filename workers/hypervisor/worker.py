@@ -31,7 +31,15 @@ from domain.volume import VolumeEvent
 from messaging.consumer import ConsumerSpec, Delivery, TransientError, aggregate_key, consume
 from messaging.nats import Connection, JetStream, connect, ensure_streams, publish, serve_requests
 from messaging.subjects import Subjects
-from messaging.wire import ConsoleReply, ConsoleRequest, EventHeader, EventMessage, HostOutcome
+from messaging.wire import (
+    ConsoleReply,
+    ConsoleRequest,
+    EventHeader,
+    EventMessage,
+    HostOutcome,
+    Reconciled,
+    ReconcileRequest,
+)
 from workers.hypervisor.disks import DiskWorker, server_key
 from workers.hypervisor.port import (
     GuestError,
@@ -220,14 +228,25 @@ async def serve(
     console = await serve_requests(nc, subjects.console(host), worker.console)
     power = await serve_requests(nc, subjects.power_loss(host), worker.power_loss)
     disk_lister = await serve_requests(nc, subjects.disks(host), disks.disks)
+
+    async def reconcile(request: bytes) -> bytes:
+        """The host's reconcile: the guests' disks (workers/hypervisor/disks.py)."""
+        asked = msgspec.json.decode(request or b"{}", type=ReconcileRequest)
+        changes = await disks.reconcile(asked)
+        return msgspec.json.encode(Reconciled(host=host, role="compute", changes=changes,
+                                              position=disks.fold.position))
+
+    reconciler = await serve_requests(nc, subjects.reconcile(host), reconcile)
     try:
         await asyncio.gather(consume(js, spec, worker.handle, aggregate_key, stop),
-                             consume(js, disk_spec, disks.handle, server_key, stop))
+                             consume(js, disk_spec, disks.handle, server_key, stop),
+                             disks.follow(stop))
     finally:
         await inspector.unsubscribe()
         await console.unsubscribe()
         await power.unsubscribe()
         await disk_lister.unsubscribe()
+        await reconciler.unsubscribe()
 
 
 async def run(nats_url: str, prefix: str, host: str, libvirt_uri: str, stop: asyncio.Event) -> None:
