@@ -56,7 +56,6 @@ from workers.network.restore import describe
 log = logging.getLogger(__name__)
 
 KINDS = (registry.NETWORK, registry.PORT, registry.FLOATING_IP, registry.SECURITY_GROUP)
-QUIET_SECONDS = 0.02  # changes arriving together are rendered together
 RETRY_SECONDS = 1.0  # after the host refused or failed a plan
 CATCH_UP_SECONDS = 10.0  # a reconcile waits this long for the fold, then gives up
 
@@ -150,13 +149,16 @@ class NetworkWorker:
                 self._ready.set()
 
     async def render(self, stop: asyncio.Event) -> None:
-        """Render the plan whenever the folded states changed (once caught up)."""
+        """Render the plan whenever the folded states changed (once caught up),
+        at once: the changes that arrive while one plan renders are rendered
+        together next, so a burst costs a few renders and a lone change waits
+        for none (a boot's port is on its way to ACTIVE meanwhile)."""
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), 0.5)
             if not self._changed.is_set() or self._behind:
                 continue
-            await asyncio.sleep(QUIET_SECONDS)
+            await asyncio.sleep(0)  # the messages already received are folded first
             self._changed.clear()
             plan = self.folded.plan(self._settings)
             try:
