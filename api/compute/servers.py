@@ -62,7 +62,8 @@ def _changes_since(request: Request) -> datetime | None:
 
 
 def _filters(request: Request, who: Claims) -> queries.ServerFilters:
-    """Nova's list filters; ``host`` only for admins (ignored for others)."""
+    """Nova's list filters; ``host`` only for admins (ignored for others), and
+    ``ip6`` also before 2.5."""
     q = request.query_params
     image = q.get("image")
     return queries.ServerFilters(
@@ -71,6 +72,9 @@ def _filters(request: Request, who: Claims) -> queries.ServerFilters:
         flavor_id=q.get("flavor") or None,
         image_ref=image.rstrip("/").rpartition("/")[2] if image else None,
         changes_since=_changes_since(request),
+        ip=q.get("ip") or None,
+        ip6=(q.get("ip6") or None)
+        if who.caller.is_admin or microversion.at_least(request, 5) else None,
     )
 
 

@@ -310,3 +310,33 @@ async def test_a_server_on_a_forced_down_host_shows_host_status_down(
     position = {"Nimbus-Log-Position": up.headers["Nimbus-Log-Position"]}
     maintenance = await http.get(f"{S}/{server_id}", headers={**position, **at("2.16")})
     assert maintenance.json()["server"]["host_status"] == "MAINTENANCE"
+
+
+@SHARED
+async def test_the_ip_filter_finds_a_server_by_address_and_ip6_is_everyones_from_2_5(
+        module_stack: RunningStack) -> None:
+    http = module_stack.http
+    private = (await http.get("/network/v2.0/networks", params={"name": "private"})).json()
+    network_id = private["networks"][0]["id"]
+    server_id = await boot(module_stack, "mv-ip", networks=[{"uuid": network_id}])
+    (address,) = [a["addr"] for a in (await shown(http, server_id, "2.1"))["addresses"]["private"]]
+
+    async def ids(token: dict[str, str] | None = None, version: str = "2.1",
+                  **params: str) -> list[str]:
+        r = await http.get(S, params=params, headers={**(token or {}), **at(version)})
+        assert r.status_code == 200, r.text
+        return [s["id"] for s in r.json()["servers"]]
+
+    assert server_id in await ids(ip=address.replace(".", r"\."))
+    assert server_id in await ids(ip=address.rpartition(".")[0])  # from the start
+    assert server_id not in await ids(ip=address.partition(".")[2])
+    assert await ids(ip6=".") == []  # an admin's at every version; no port has IPv6
+    bad = await http.get(S, params={"ip": "("})
+    assert bad.status_code == 400 and "ip" in bad.json()["badRequest"]["message"]
+
+    member = member_token(module_stack, "mv-ip6")
+    r = await http.post(S, headers=member, json={"server": {
+        "name": "theirs", "imageRef": IMAGE, "flavorRef": FLAVOR}})
+    assert r.status_code == 202, r.text
+    assert await ids(member, "2.4", ip6=".") == [r.json()["server"]["id"]]  # ignored
+    assert await ids(member, "2.5", ip6=".") == []
