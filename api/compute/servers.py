@@ -247,8 +247,10 @@ async def update_server(request: Request) -> Response:
     )
     accepted = await run_in_threadpool(commands(request).instances.change, cmd)
     assert accepted.state is not None
-    shown = shapes.server(context(request).base_url, shapes.from_state(accepted.state),
-                          admin=who.caller.is_admin, version=microversion.requested(request))
+    version = microversion.requested(request)
+    shown = shapes.updated_server(shapes.server(
+        context(request).base_url, shapes.from_state(accepted.state),
+        admin=who.caller.is_admin, version=version), version)
     return accepted_answer(request, accepted, 200, {"server": shown})
 
 

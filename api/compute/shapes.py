@@ -113,6 +113,22 @@ def server(base: str, s: InstanceView, *, admin: bool, volumes: list[str] | None
     return body
 
 
+# what a rename's answer (PUT /servers/{id}) shows before 2.75, as Nova's view does
+# with its extensions off; from 2.75 it is the whole body
+UPDATED_KEYS = frozenset({
+    "id", "name", "links", "status", "tenant_id", "user_id", "metadata", "hostId", "image",
+    "flavor", "created", "updated", "addresses", "accessIPv4", "accessIPv6",
+    "OS-DCF:diskConfig", "progress", "fault", "locked", "description",
+})
+
+
+def updated_server(body: dict[str, Any], version: Version) -> dict[str, Any]:
+    """The server body as an update answers it at ``version``."""
+    if version >= (2, 75):
+        return body
+    return {k: v for k, v in body.items() if k in UPDATED_KEYS}
+
+
 def action(a: ActionView) -> dict[str, Any]:
     return {
         "action": a.action,

@@ -191,6 +191,9 @@ async def test_a_description_before_2_19_is_refused_and_nothing_is_written(
     assert ok.json()["server"]["description"] == "later"
     plain = await http.put(f"{S}/{server_id}", json={"server": {"name": "mv-renamed"}})
     assert plain.status_code == 200 and "description" not in plain.json()["server"]
+    answered = plain.json()["server"]  # Nova's update answer before 2.75: no extensions
+    assert answered["name"] == "mv-renamed" and "key_name" not in answered
+    assert not [k for k in answered if k.startswith("OS-EXT-")]
 
 
 @SHARED
