@@ -115,6 +115,20 @@ async def test_a_member_sees_neither_extended_attributes_nor_host_status(
     server = await shown(module_stack.http, server_id, MAX, member)
     assert not [k for k in server if k.startswith("OS-EXT-SRV-ATTR:")]
     assert "host_status" not in server and server["locked"] is False
+    actions = f"{S}/{server_id}/os-instance-actions"
+    (created,) = (await module_stack.http.get(actions, headers=member)).json()["instanceActions"]
+    detail = await module_stack.http.get(f"{actions}/{created['request_id']}", headers=member)
+    assert "events" not in detail.json()["instanceAction"]  # an admin's before 2.51
+
+
+@SHARED
+async def test_a_flavor_description_is_refused_below_2_55(module_stack: RunningStack) -> None:
+    before = log_head(module_stack)
+    r = await module_stack.http.post(f"{C}/flavors", headers=at(MAX), json={"flavor": {
+        "name": "mv-described", "ram": 64, "vcpus": 1, "disk": 1, "description": "d"}})
+    assert r.status_code == 400
+    assert "('description' was unexpected)" in r.json()["badRequest"]["message"]
+    assert log_head(module_stack) == before
 
 
 @SHARED
