@@ -242,6 +242,22 @@ async def test_a_deleted_servers_actions_are_shown_from_2_21(module_stack: Runni
 
 
 @SHARED
+async def test_a_keypair_has_a_type_from_2_2_and_answers_201_and_204(
+        module_stack: RunningStack) -> None:
+    http = module_stack.http
+    typed = {"keypair": {"name": "mv-typed", "type": "ssh"}}
+    early = await http.post(f"{C}/os-keypairs", json=typed)
+    assert early.status_code == 400 and "('type' was unexpected)" in early.text
+    made = await http.post(f"{C}/os-keypairs", json=typed, headers=at("2.2"))
+    assert made.status_code == 201 and made.json()["keypair"]["type"] == "ssh"
+    position = {"Nimbus-Log-Position": made.headers["Nimbus-Log-Position"]}
+    base = await http.get(f"{C}/os-keypairs/mv-typed", headers=position)
+    assert "type" not in base.json()["keypair"]
+    gone = await http.delete(f"{C}/os-keypairs/mv-typed", headers=at("2.2"))
+    assert gone.status_code == 204
+
+
+@SHARED
 async def test_an_admin_names_another_users_keypairs_from_2_10(
         module_stack: RunningStack) -> None:
     http = module_stack.http
