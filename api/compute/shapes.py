@@ -91,25 +91,26 @@ def server(base: str, s: InstanceView, *, admin: bool, volumes: list[str] | None
         body["OS-EXT-SRV-ATTR:host"] = s.host
         body["OS-EXT-SRV-ATTR:hypervisor_hostname"] = s.host
         body["OS-EXT-SRV-ATTR:instance_name"] = f"instance-{ident}"
-        if version >= (2, 3):
-            body.update({
-                "OS-EXT-SRV-ATTR:reservation_id": s.reservation_id,
-                "OS-EXT-SRV-ATTR:launch_index": s.launch_index,
-                "OS-EXT-SRV-ATTR:hostname": hostname(s).removesuffix(".novalocal"),
-                "OS-EXT-SRV-ATTR:kernel_id": "",
-                "OS-EXT-SRV-ATTR:ramdisk_id": "",
-                "OS-EXT-SRV-ATTR:root_device_name": "/dev/vda",
-                "OS-EXT-SRV-ATTR:user_data": s.user_data,
-            })
+    if s.vm_state in (model.VmState.ERROR, model.VmState.DELETED) and s.fault:
+        body["fault"] = {"code": 500, "message": s.fault,
+                         "created": iso(s.fault_at or s.updated_at)}
+
+    if admin and version >= (2, 3):
+        body.update({
+            "OS-EXT-SRV-ATTR:reservation_id": s.reservation_id,
+            "OS-EXT-SRV-ATTR:launch_index": s.launch_index,
+            "OS-EXT-SRV-ATTR:hostname": hostname(s).removesuffix(".novalocal"),
+            "OS-EXT-SRV-ATTR:kernel_id": "",
+            "OS-EXT-SRV-ATTR:ramdisk_id": "",
+            "OS-EXT-SRV-ATTR:root_device_name": "/dev/vda",
+            "OS-EXT-SRV-ATTR:user_data": s.user_data,
+        })
     if version >= (2, 9):
         body["locked"] = s.locked
     if version >= (2, 16) and host_status is not None:
         body["host_status"] = host_status
     if version >= (2, 19):
         body["description"] = s.description
-    if s.vm_state in (model.VmState.ERROR, model.VmState.DELETED) and s.fault:
-        body["fault"] = {"code": 500, "message": s.fault,
-                         "created": iso(s.fault_at or s.updated_at)}
     return body
 
 
