@@ -10,9 +10,11 @@ a schema being rebuilt by replay.
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 from uuid import UUID
 
+import msgspec
 import psycopg
 from psycopg.types.json import Jsonb
 
@@ -57,27 +59,36 @@ def apply(conn: psycopg.Connection[Any], items: list[tuple[LogEntry, ev.Instance
     """Apply instance events (in log order) inside the caller's transaction.
 
     An action that starts and ends in the same batch is inserted ended; the
-    others that end in it are updated together, in one statement."""
-    states = _load(conn, list({entry.aggregate_id for entry, _ in items}))
+    others that end in it are updated together, in one statement. An
+    instance whose first event in the batch is its first of all (version 1)
+    has no row yet: it is not looked for, and its row and actions are
+    written as new ones (projections/upsert.py ``fresh``)."""
+    first = {entry.aggregate_id: entry.version for entry, _ in reversed(items)}
+    states = _load(conn, [i for i, version in first.items() if version > 1])
+    held = set(states)  # the instances the table holds
     versions: dict[UUID, int] = {}
     started: dict[Action, list[Any]] = {}
     finished: dict[Action, tuple[Any, ...]] = {}
     for entry, event in items:
         instance_id = entry.aggregate_id
-        state = model.evolve(states.get(instance_id), event, str(instance_id))
+        before = states.get(instance_id)
+        state = model.evolve(before, event, str(instance_id) if before is None else before.id)
         states[instance_id] = state
         versions[instance_id] = entry.version
-        if isinstance(event, ev.InstanceRequested):
+        role = _ROLES.get(type(event)) or _role(type(event))
+        if role is _REQUESTED:
+            assert isinstance(event, ev.InstanceRequested)
             started[instance_id, event.request_id] = [
                 instance_id, event.request_id, model.action_of(event), state.project_id,
                 event.user_id, event.at, entry.position, event.host, None, None, None]
-        elif type(event) in _INSTANT_ACTIONS:
+        elif role is _INSTANT:
             assert isinstance(event, ev.InstanceChanged)
             started[instance_id, event.request_id] = [
                 instance_id, event.request_id, _INSTANT_ACTIONS[type(event)],
                 state.project_id, event.user_id, event.at, entry.position, None, event.at,
                 None, None]
-        elif isinstance(event, ev.InstanceOutcome):
+        elif role is _OUTCOME:
+            assert isinstance(event, ev.InstanceOutcome)
             reason = event.reason if isinstance(event, ev.InstanceOperationFailed) else None
             end = (event.at, "Success" if reason is None else "Error", reason)
             action = (instance_id, event.request_id)
@@ -85,11 +96,30 @@ def apply(conn: psycopg.Connection[Any], items: list[tuple[LogEntry, ev.Instance
                 started[action][8:] = end
             else:
                 finished[action] = end
-    _UPSERT.send(conn, [_row(states[i], versions[i]) for i in versions])
-    _INSERT_ACTION.send(conn, list(started.values()))
+    rows: tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]] = ([], [])
+    for instance_id, version in versions.items():
+        rows[instance_id not in held].append(_row(instance_id, states[instance_id], version))
+    _UPSERT.send(conn, *rows)
+    actions: tuple[list[list[Any]], list[list[Any]]] = ([], [])
+    for started_action in started.values():
+        actions[started_action[0] not in held].append(started_action)
+    _INSERT_ACTION.send(conn, *actions)
     if finished:
         columns = list(zip(*((*action, *end) for action, end in finished.items()), strict=True))
         conn.execute(_FINISH_ACTIONS, [list(c) for c in columns])
+
+
+# What an event is to the actions view, by its class (looked up once per class).
+_REQUESTED, _INSTANT, _OUTCOME, _NONE = "requested", "instant", "outcome", "none"
+_ROLES: dict[type[Any], str] = {}
+
+
+def _role(kind: type[Any]) -> str:
+    role = (_REQUESTED if issubclass(kind, ev.InstanceRequested)
+            else _INSTANT if kind in _INSTANT_ACTIONS
+            else _OUTCOME if issubclass(kind, ev.InstanceOutcome) else _NONE)
+    _ROLES[kind] = role
+    return role
 
 
 def _load(conn: psycopg.Connection[Any], ids: list[UUID]) -> dict[UUID, model.Instance]:
@@ -103,10 +133,13 @@ def _load(conn: psycopg.Connection[Any], ids: list[UUID]) -> dict[UUID, model.In
     return out
 
 
-def _row(state: model.Instance, version: int) -> tuple[Any, ...]:
+_TAKE = operator.itemgetter(*_COLUMNS)
+
+
+def _row(instance_id: UUID, state: model.Instance, version: int) -> tuple[Any, ...]:
     values = pending.to_row(state)
-    values["id"] = UUID(state.id)
+    values["id"] = instance_id
     values["version"] = version
     values["status"] = model.status(state.vm_state, state.task_state)
-    values["metadata"] = Jsonb(state.metadata)
-    return tuple(values[c] for c in _COLUMNS)
+    values["metadata"] = Jsonb(state.metadata, dumps=msgspec.json.encode)
+    return _TAKE(values)  # type: ignore[no-any-return]
