@@ -21,6 +21,7 @@ rebuilt view's checksum in table order, ``live_checksum`` the live ones'.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 from collections.abc import Iterable
 from typing import Any
@@ -33,7 +34,7 @@ from migrations.runner import VIEWS_SCHEMA, create_views
 from projections import faults
 from projections.faults import ViewFault
 from projections.log import head
-from projections.projector import BATCH, NAME, REBUILD_BATCH, catch_up
+from projections.projector import NAME, REBUILD_BATCH, catch_up
 
 NEXT_SCHEMA = f"{VIEWS_SCHEMA}_next"
 OLD_SCHEMA = f"{VIEWS_SCHEMA}_old"
@@ -107,15 +108,32 @@ def _position(conn: psycopg.Connection[Any], schema: str = VIEWS_SCHEMA) -> int:
 def _fill(conn: psycopg.Connection[Any], schema: str, upto: int) -> None:
     """Bring ``schema``'s views to ``upto``; raise ReplayFailed for the rebuild
     if a view in it is stuck, or it did not get there."""
-    rebuild = schema == NEXT_SCHEMA
-    while catch_up(conn, schema, upto=upto, batch=REBUILD_BATCH if rebuild else BATCH,
-                   pipeline=not rebuild):
-        pass
     if schema != NEXT_SCHEMA:
+        while catch_up(conn, schema, upto=upto):
+            pass
         return
+    while _rebuild_batch(conn, upto):
+        pass
     reached = _position(conn, schema)
     if (stuck := faults.stuck(conn, schema)) or reached < upto:
         raise ReplayFailed(upto, stuck, reached)
+
+
+def _rebuild_batch(conn: psycopg.Connection[Any], upto: int) -> int:
+    """One of the rebuild's batches, with the cyclic garbage collector off.
+
+    A batch's entries, events and folded rows (a few hundred thousand
+    objects) all live until it ends, so the collector would walk them again
+    and again for nothing: that cost as much as the fold itself. Reference
+    counting still frees what the batch drops, and the collector runs again
+    between batches."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return catch_up(conn, NEXT_SCHEMA, upto=upto, batch=REBUILD_BATCH, pipeline=False)
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def checksum(conn: psycopg.Connection[Any], schema: str, table: str) -> tuple[int, str]:
