@@ -78,7 +78,7 @@ from projections.log import CHANNEL, LogEntry, read_after
 log = logging.getLogger(__name__)
 
 BATCH = 1000
-REBUILD_BATCH = 50_000  # a replay's rebuild holds nothing until its swap: fewer, larger batches
+REBUILD_BATCH = 20_000  # a replay's rebuild holds nothing until its swap: fewer, larger batches
 NAME = "views"  # the tracking row: every view that is not stuck moves with it
 RETRY_FIRST, RETRY_LAST = 0.5, 30.0  # seconds between attempts at a failed batch
 

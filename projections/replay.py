@@ -161,6 +161,8 @@ def _tables(conn: psycopg.Connection[Any], schema: str) -> list[str]:
 
 def _rebuild(conn: psycopg.Connection[Any], swap: bool) -> ReplayReport:
     with conn.transaction():
+        # nothing to keep until the swap: a crash loses a rebuild, never a view
+        conn.execute("SET LOCAL synchronous_commit TO off")
         create_views(conn, NEXT_SCHEMA)
     _fill(conn, NEXT_SCHEMA, _position(conn))
     with conn.transaction():
