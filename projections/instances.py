@@ -52,9 +52,6 @@ _FINISH_ACTIONS = (
     " WHERE a.instance_id = f.instance_id AND a.request_id = f.request_id"
 )
 
-Action = tuple[UUID, str]  # instance id, request id
-
-
 def apply(conn: psycopg.Connection[Any], items: list[tuple[LogEntry, ev.InstanceEvent]]) -> None:
     """Apply instance events (in log order) inside the caller's transaction.
 
@@ -63,27 +60,29 @@ def apply(conn: psycopg.Connection[Any], items: list[tuple[LogEntry, ev.Instance
     instance whose first event in the batch is its first of all (version 1)
     has no row yet: it is not looked for, and its row and actions are
     written as new ones (projections/upsert.py ``fresh``)."""
-    first = {entry.aggregate_id: entry.version for entry, _ in reversed(items)}
-    states = _load(conn, [i for i, version in first.items() if version > 1])
+    # Instances are keyed by their ids' ints here: a UUID hashes in Python, an int in C.
+    first = {entry.aggregate_id.int: entry for entry, _ in reversed(items)}
+    states = _load(conn, [e.aggregate_id for e in first.values() if e.version > 1])
     held = set(states)  # the instances the table holds
-    versions: dict[UUID, int] = {}
-    started: dict[Action, list[Any]] = {}
-    finished: dict[Action, tuple[Any, ...]] = {}
+    versions: dict[int, int] = {}
+    started: dict[tuple[int, str], list[Any]] = {}
+    finished: dict[tuple[int, str], tuple[Any, ...]] = {}
     for entry, event in items:
         instance_id = entry.aggregate_id
-        before = states.get(instance_id)
+        key = instance_id.int
+        before = states.get(key)
         state = model.evolve(before, event, str(instance_id) if before is None else before.id)
-        states[instance_id] = state
-        versions[instance_id] = entry.version
+        states[key] = state
+        versions[key] = entry.version
         role = _ROLES.get(type(event)) or _role(type(event))
         if role is _REQUESTED:
             assert isinstance(event, ev.InstanceRequested)
-            started[instance_id, event.request_id] = [
+            started[key, event.request_id] = [
                 instance_id, event.request_id, model.action_of(event), state.project_id,
                 event.user_id, event.at, entry.position, event.host, None, None, None]
         elif role is _INSTANT:
             assert isinstance(event, ev.InstanceChanged)
-            started[instance_id, event.request_id] = [
+            started[key, event.request_id] = [
                 instance_id, event.request_id, _INSTANT_ACTIONS[type(event)],
                 state.project_id, event.user_id, event.at, entry.position, None, event.at,
                 None, None]
@@ -91,21 +90,21 @@ def apply(conn: psycopg.Connection[Any], items: list[tuple[LogEntry, ev.Instance
             assert isinstance(event, ev.InstanceOutcome)
             reason = event.reason if isinstance(event, ev.InstanceOperationFailed) else None
             end = (event.at, "Success" if reason is None else "Error", reason)
-            action = (instance_id, event.request_id)
+            action = (key, event.request_id)
             if action in started:
                 started[action][8:] = end
             else:
-                finished[action] = end
+                finished[action] = (instance_id, event.request_id, *end)
     rows: tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]] = ([], [])
-    for instance_id, version in versions.items():
-        rows[instance_id not in held].append(_row(instance_id, states[instance_id], version))
+    for key, version in versions.items():
+        rows[key not in held].append(_row(first[key].aggregate_id, states[key], version))
     _UPSERT.send(conn, *rows)
     actions: tuple[list[list[Any]], list[list[Any]]] = ([], [])
     for started_action in started.values():
-        actions[started_action[0] not in held].append(started_action)
+        actions[started_action[0].int not in held].append(started_action)
     _INSERT_ACTION.send(conn, *actions)
     if finished:
-        columns = list(zip(*((*action, *end) for action, end in finished.items()), strict=True))
+        columns = list(zip(*finished.values(), strict=True))
         conn.execute(_FINISH_ACTIONS, [list(c) for c in columns])
 
 
@@ -122,14 +121,15 @@ def _role(kind: type[Any]) -> str:
     return role
 
 
-def _load(conn: psycopg.Connection[Any], ids: list[UUID]) -> dict[UUID, model.Instance]:
+def _load(conn: psycopg.Connection[Any], ids: list[UUID]) -> dict[int, model.Instance]:
+    """The instances of ``ids`` the table holds, by their ids' ints."""
     fields = ", ".join(_STATE_FIELDS)
     rows = conn.execute(f"SELECT {fields} FROM instances WHERE id = ANY(%s)", (ids,))
-    out: dict[UUID, model.Instance] = {}
+    out: dict[int, model.Instance] = {}
     for row in rows.fetchall():
         values = dict(zip(_STATE_FIELDS, row, strict=True))
         values["id"] = str(values["id"])
-        out[row[0]] = pending.from_row(values, model.Instance)
+        out[row[0].int] = pending.from_row(values, model.Instance)
     return out
 
 
