@@ -12,7 +12,9 @@ same rows):
   ``COPY`` in binary into a temporary table of the same columns, then one
   ``INSERT ... SELECT`` from it. The driver's ``COPY`` writes rows in C, where
   arrays are built in Python; ``COPY`` cannot run in pipeline mode. Rows the
-  caller knows are not in the table (``fresh``) are copied straight into it.
+  caller knows are not in the table (``fresh``) are copied straight into it,
+  and so are the rows of a table without ``key`` (a conflicting row is left
+  out) unless one of them conflicts.
 
 Values are cast to the table's own column types, read from the catalog once
 per table (every schema of views has the same tables: migrations/views), so
@@ -100,11 +102,24 @@ class Upsert:
         with conn.cursor() as cur:
             if fresh:
                 self._write(cur, self._copy, fresh)
+            if rows and self.key is None and self._copied(conn, cur, rows):
+                return
             if rows:
                 cur.execute(self._create_stage)
                 self._write(cur, self._copy_stage, rows)
                 cur.execute(self._from_stage)
                 cur.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(self._stage)))
+
+    def _copied(self, conn: psycopg.Connection[Any], cur: psycopg.Cursor[Any],
+                rows: Sequence[Sequence[Any]]) -> bool:
+        """Rows that are left out when they conflict are most often all new:
+        try them straight in, in a savepoint; False if one conflicts."""
+        try:
+            with conn.transaction():
+                self._write(cur, str(self._copy), rows)
+        except psycopg.errors.UniqueViolation:
+            return False
+        return True
 
     def _write(self, cur: psycopg.Cursor[Any], statement: str,
                rows: Sequence[Sequence[Any]]) -> None:
