@@ -141,12 +141,18 @@ def checksum(conn: psycopg.Connection[Any], schema: str, table: str) -> tuple[in
     md5 of the sum of its rows' 64-bit hashes (``hash_record_extended``: rows
     of equal values hash equal). No sort, and no row turned into text, which
     cost most of a replay's comparison."""
-    row = conn.execute(
-        sql.SQL(
-            "SELECT count(*), md5(coalesce(sum(hash_record_extended(t, 0))::text, ''))"
-            " FROM {}.{} t"
-        ).format(sql.Identifier(schema), sql.Identifier(table))
-    ).fetchone()
+    return _counted(conn.execute(_checksum(schema, table)))
+
+
+def _checksum(schema: str, table: str) -> sql.Composed:
+    return sql.SQL(
+        "SELECT count(*), md5(coalesce(sum(hash_record_extended(t, 0))::text, ''))"
+        " FROM {}.{} t"
+    ).format(sql.Identifier(schema), sql.Identifier(table))
+
+
+def _counted(cursor: psycopg.Cursor[Any]) -> tuple[int, str]:
+    row = cursor.fetchone()
     assert row is not None
     return int(row[0]), str(row[1])
 
@@ -172,11 +178,14 @@ def _rebuild(conn: psycopg.Connection[Any], swap: bool) -> ReplayReport:
         _fill(conn, NEXT_SCHEMA, position)
         _fill(conn, VIEWS_SCHEMA, position)
         cleared = faults.stuck(conn, VIEWS_SCHEMA)
+        with conn.pipeline():  # every table's checksums in one round trip
+            sent = [(table, conn.execute(_checksum(VIEWS_SCHEMA, table)),
+                     conn.execute(_checksum(NEXT_SCHEMA, table)))
+                    for table in _tables(conn, VIEWS_SCHEMA)]
         reports = []
-        for table in _tables(conn, VIEWS_SCHEMA):
-            rows, old = checksum(conn, VIEWS_SCHEMA, table)
-            _, new = checksum(conn, NEXT_SCHEMA, table)
-            reports.append(TableReport(table, rows, old, new))
+        for table, live, rebuilt in sent:
+            rows, old = _counted(live)
+            reports.append(TableReport(table, rows, old, _counted(rebuilt)[1]))
         if not swap:
             conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(NEXT_SCHEMA)))
             return ReplayReport(position, reports, cleared, swapped=False)
