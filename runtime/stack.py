@@ -268,6 +268,27 @@ def network_host(settings: Settings, host: str) -> NetworkHost:
     return NamespaceNetworkHost(network_namespace(settings.subject_prefix, host), state)
 
 
+def listening_socket(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
+    """A TCP socket listening on ``host``:``port``, made as asyncio makes its
+    own: its protocol named (``IPPROTO_TCP``), for asyncio sets TCP_NODELAY on
+    the connections it accepts only then. ``socket.create_server`` names none,
+    and its connections' answers then waited for the client's delayed ACK
+    (40 ms per request on a kept-alive connection)."""
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 async def _until(server: uvicorn.Server, stop: asyncio.Event, what: str, *,
                  reuse_port: bool = False) -> None:
     """Serve until ``stop`` is set, on a socket bound here: a port in use is
@@ -275,7 +296,7 @@ async def _until(server: uvicorn.Server, stop: asyncio.Event, what: str, *,
     ``reuse_port``: other processes serve the same port (``api_processes``)."""
     host, port = server.config.host, server.config.port
     try:
-        sock = socket.create_server((host, port), reuse_port=reuse_port)
+        sock = listening_socket(host, port, reuse_port=reuse_port)
     except OSError as error:
         raise OSError(error.errno, f"the {what} cannot listen on {host}:{port}:"
                       f" {error.strerror}") from error
