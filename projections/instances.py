@@ -18,6 +18,7 @@ from psycopg.types.json import Jsonb
 
 from domain import events as ev
 from domain import instance as model
+from domain import instance_observations as observations
 from projections import pending
 from projections.log import LogEntry
 from projections.upsert import Upsert
@@ -41,6 +42,10 @@ _INSTANT_ACTIONS: dict[type[ev.InstanceChanged], str] = {
     ev.InstanceLocked: "lock",
     ev.InstanceUnlocked: "unlock",
 }
+# What a host reported that differs from the record: an action of the reconciler's.
+_INSERT_OBSERVATION = Upsert("instance_actions", (
+    "instance_id", "request_id", "action", "project_id", "user_id", "start_time", "position",
+    "host", "finish_time", "result", "message"), key=None)
 _FINISH_ACTION = (
     "UPDATE instance_actions SET finish_time = %s, result = %s, message = %s"
     " WHERE instance_id = %s AND request_id = %s"
@@ -53,6 +58,7 @@ def apply(conn: psycopg.Connection[Any], items: list[tuple[LogEntry, ev.Instance
     versions: dict[UUID, int] = {}
     started: list[tuple[Any, ...]] = []
     finished: list[tuple[Any, ...]] = []
+    observed: list[tuple[Any, ...]] = []
     for entry, event in items:
         state = model.evolve(states.get(entry.aggregate_id), event, str(entry.aggregate_id))
         states[entry.aggregate_id] = state
@@ -66,6 +72,11 @@ def apply(conn: psycopg.Connection[Any], items: list[tuple[LogEntry, ev.Instance
             started.append((entry.aggregate_id, event.request_id, _INSTANT_ACTIONS[type(event)],
                             state.project_id, event.user_id, event.at, entry.position,
                             None, event.at))
+        elif isinstance(event, ev.InstanceObserved):
+            observed.append((entry.aggregate_id, event.request_id,
+                             observations.ACTIONS[type(event)], state.project_id,
+                             model.RECONCILER_USER, event.at, entry.position, event.host,
+                             event.at, "Success", event.reason))
         elif isinstance(event, ev.InstanceOperationFailed):
             finished.append((event.at, "Error", event.reason, entry.aggregate_id,
                              event.request_id))
@@ -73,6 +84,7 @@ def apply(conn: psycopg.Connection[Any], items: list[tuple[LogEntry, ev.Instance
             finished.append((event.at, "Success", None, entry.aggregate_id, event.request_id))
     _UPSERT.send(conn, [_row(states[i], versions[i]) for i in versions])
     _INSERT_ACTION.send(conn, started)
+    _INSERT_OBSERVATION.send(conn, observed)
     with conn.cursor() as cur:
         if finished:
             cur.executemany(_FINISH_ACTION, finished)
