@@ -19,6 +19,8 @@ import uuid
 from datetime import datetime
 from typing import Final
 
+import msgspec
+
 from domain import events as ev
 from domain.instance import RECONCILER_USER, Instance, VmState, request
 
@@ -83,26 +85,29 @@ def observe(state: Instance, guest: str, *, host: str, request_id: str, at: date
     if state.host != host or state.updated_at > seen_at or not differs(state, guest):
         return None
     was = state.vm_state
-    facts = {"request_id": request_id, "at": at, "host": host, "observed": guest,
-             "was_vm_state": was, "was_power_state": state.power_state}
+    kind: type[ev.InstanceObserved]
+    resuming = False
     if guest == Guest.ABSENT:
-        return ev.InstanceObservedMissing(
-            **facts, reason=f"host {host} has no guest for instance {state.id}"
-                            f" (it was recorded {was})")
-    if guest in (Guest.SHUTOFF, Guest.SUSPENDED):
+        kind, reason = (ev.InstanceObservedMissing,
+                        f"host {host} has no guest for instance {state.id}"
+                        f" (it was recorded {was})")
+    elif guest in (Guest.SHUTOFF, Guest.SUSPENDED):
         resuming = resume and was in RESUMABLE
         then = ("; the reconciler brings it back" if resuming else
                 "; not resumed (resume_guests_state_on_host_boot is off)")
-        return ev.InstanceObservedStopped(
-            **facts, resume=resuming,
-            reason=f"host {host} reported the guest shut off while it was recorded {was}{then}")
-    if guest == Guest.RUNNING:
-        return ev.InstanceObservedRunning(
-            **facts, reason=f"host {host} reported the guest running while it was recorded {was}")
-    if guest == Guest.PAUSED:
-        return ev.InstanceObservedPaused(
-            **facts, reason=f"host {host} reported the guest paused while it was recorded {was}")
-    return None  # a state this control plane does not know: nothing to say
+        kind, reason = (ev.InstanceObservedStopped,
+                        f"host {host} reported the guest shut off while it was recorded"
+                        f" {was}{then}")
+    elif guest in (Guest.RUNNING, Guest.PAUSED):
+        kind = ev.InstanceObservedRunning if guest == Guest.RUNNING else ev.InstanceObservedPaused
+        reason = f"host {host} reported the guest {guest} while it was recorded {was}"
+    else:
+        return None  # a state this control plane does not know: nothing to say
+    event = kind(request_id=request_id, at=at, host=host, observed=guest, was_vm_state=was,
+                 was_power_state=state.power_state, reason=reason)
+    if isinstance(event, ev.InstanceObservedStopped):
+        return msgspec.structs.replace(event, resume=resuming)
+    return event
 
 
 def restore_step(state: Instance) -> type[ev.InstanceRequested] | None:

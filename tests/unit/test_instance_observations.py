@@ -20,9 +20,11 @@ LATER = AT + timedelta(seconds=1)
 
 def recorded(vm_state: str) -> model.Instance:
     state = booted()
-    steps = {VmState.ACTIVE: [], VmState.PAUSED: [ev.InstancePauseRequested],
-             VmState.SUSPENDED: [ev.InstanceSuspendRequested],
-             VmState.STOPPED: [ev.InstanceStopRequested]}[vm_state]
+    to: dict[str, list[type[ev.InstanceRequested]]] = {
+        VmState.ACTIVE: [], VmState.PAUSED: [ev.InstancePauseRequested],
+        VmState.SUSPENDED: [ev.InstanceSuspendRequested],
+        VmState.STOPPED: [ev.InstanceStopRequested]}
+    steps = to[vm_state]
     for number, kind in enumerate(steps):
         state = finish(start(state, kind, f"r{number}"), f"r{number}")
     assert state.vm_state == vm_state
