@@ -7,7 +7,9 @@ publishes a ``HostOutcome`` and only then lets the message be acked. A host
 that cannot be reached is a transient fault (the message comes back later);
 a host that refuses is a permanent one (an outcome with ``ok=False``). It
 also answers ``<prefix>.hosts.<host>.inspect`` with the guests it has, for
-tests and the recovery tool, and ``<prefix>.hosts.<host>.console`` with a
+tests and the recovery tool, ``<prefix>.hosts.<host>.reconcile`` by reporting
+its guests (workers/hypervisor/reconcile.py, which also reports them on start
+and periodically), and ``<prefix>.hosts.<host>.console`` with a
 guest's console output (what the guest wrote to its serial console; on
 libvirt's test driver, which has no console, the lines the adapter logged for
 that guest's lifecycle). The libvirt adapter is imported only by ``run``, so
@@ -40,6 +42,7 @@ from workers.hypervisor.port import (
     HostUnavailable,
     HypervisorHost,
 )
+from workers.hypervisor.reconcile import Reconciler
 from workers.network import planner
 
 log = logging.getLogger(__name__)
@@ -197,9 +200,11 @@ class HypervisorWorker:
 async def serve(
     nc: Connection, subjects: Subjects, host: str, guests: HypervisorHost,
     stop: asyncio.Event, *, nak_delay: float = 1.0, clock: Clock = system_clock,
+    reconcile_interval: float = 60.0,
 ) -> None:
     """Run the worker for ``host`` on an open connection until ``stop`` is set;
-    ``clock`` stamps its outcomes."""
+    ``clock`` stamps its outcomes. It reports its guests at once and every
+    ``reconcile_interval`` seconds (workers/hypervisor/reconcile.py)."""
     js = nc.jetstream()
     await ensure_streams(js, subjects)
     worker = HypervisorWorker(js, subjects, host, guests, clock)
@@ -220,17 +225,22 @@ async def serve(
     console = await serve_requests(nc, subjects.console(host), worker.console)
     power = await serve_requests(nc, subjects.power_loss(host), worker.power_loss)
     disk_lister = await serve_requests(nc, subjects.disks(host), disks.disks)
+    reconciler = Reconciler(js, subjects, host, guests, clock)
+    reconciling = await serve_requests(nc, subjects.reconcile(host), reconciler.answer)
     try:
         await asyncio.gather(consume(js, spec, worker.handle, aggregate_key, stop),
-                             consume(js, disk_spec, disks.handle, server_key, stop))
+                             consume(js, disk_spec, disks.handle, server_key, stop),
+                             reconciler.periodically(reconcile_interval, stop))
     finally:
+        await reconciling.unsubscribe()
         await inspector.unsubscribe()
         await console.unsubscribe()
         await power.unsubscribe()
         await disk_lister.unsubscribe()
 
 
-async def run(nats_url: str, prefix: str, host: str, libvirt_uri: str, stop: asyncio.Event) -> None:
+async def run(nats_url: str, prefix: str, host: str, libvirt_uri: str, stop: asyncio.Event,
+              *, reconcile_interval: float = 60.0) -> None:
     """The hypervisor worker process for one host, on libvirt at ``libvirt_uri``."""
     from workers.hypervisor.libvirt_adapter import LibvirtHost
 
@@ -238,7 +248,8 @@ async def run(nats_url: str, prefix: str, host: str, libvirt_uri: str, stop: asy
     try:
         nc = await connect(nats_url, name=f"hypervisor-{host}")
         try:
-            await serve(nc, Subjects(prefix), host, guests, stop)
+            await serve(nc, Subjects(prefix), host, guests, stop,
+                        reconcile_interval=reconcile_interval)
         finally:
             await nc.drain()
     finally:
