@@ -8,7 +8,7 @@ the log. The ingester compares the report with the write side's state of the
 instances placed on this host and records the differences as observation
 events, then the reconciler's requests come back here as ordinary ones
 (domain/instance_observations.py). Asked with ``dry_run``, the host only
-answers with what it would report.
+answers that it is there: what would change is the control plane's to say.
 """
 
 from __future__ import annotations
@@ -64,16 +64,14 @@ class Reconciler:
         return observed
 
     async def answer(self, request: bytes) -> bytes:
-        """A ``ReconcileRequest``: report (or, dry, only say what would be reported)."""
+        """A ``ReconcileRequest``: report what the host has (dry: nothing, as the
+        host itself changes nothing; the control plane's plan says what would)."""
         asked = msgspec.json.decode(request or b"{}", type=ReconcileRequest)
-        if asked.dry_run:
-            observed = await self.observe(asked.instance_id)
-            head = f"would report {len(observed.guests)} guests (digest {observed.digest})"
-        else:
+        changes: list[str] = []
+        if not asked.dry_run:
             observed = await self.report(asked.instance_id)
-            head = f"reported {len(observed.guests)} guests (digest {observed.digest})"
-        lines = [head, *(f"guest {g.instance_id} is {g.state}" for g in observed.guests)]
-        return msgspec.json.encode(Reconciled(host=self.host, role="compute", changes=lines))
+            changes = [f"reported {len(observed.guests)} guests (digest {observed.digest})"]
+        return msgspec.json.encode(Reconciled(host=self.host, role="compute", changes=changes))
 
     async def periodically(self, interval: float, stop: asyncio.Event) -> None:
         """Report at once, then every ``interval`` seconds until ``stop`` is set; a
