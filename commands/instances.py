@@ -221,19 +221,21 @@ class InstanceCommands:
             self.continue_restore(instance_id)
         return observed
 
-    def continue_restore(self, instance_id: str) -> int | None:
+    def continue_restore(self, instance_id: str, *, take_over: bool = False) -> int | None:
         """The reconciler's next request for an instance it brings back (an
         ordinary request, with an id derived from the observation: asked
-        twice, it is written once); None when there is none to make."""
+        twice, it is written once); None when there is none to make.
+        ``take_over``: also one its host lost while the policy was off."""
         key = _parse_id(instance_id)
         state = self._load(key).current
-        step = observations.restore_step(state) if state is not None else None
+        step = observations.restore_step(state, take_over=take_over) \
+            if state is not None else None
         if state is None or step is None:
             return None
         request_id = observations.restore_request_id(state, step)
 
         def decide(instance: Aggregate[model.Instance], at: datetime) -> list[Change]:
-            asked = observations.restore_request(instance.state, at=at)
+            asked = observations.restore_request(instance.state, at=at, take_over=take_over)
             return [(instance, asked)] if asked and asked.request_id == request_id else []
 
         return self.app.execute(request_id, lambda: self._load(key), decide,

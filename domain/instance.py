@@ -125,13 +125,14 @@ RECONCILER_USER: Final = "nimbus-reconciler"  # who the reconciler's requests ar
 
 
 class Restore(msgspec.Struct, frozen=True, kw_only=True):
-    """What the reconciler is bringing an instance back to after its host
-    reported the guest shut off (domain/instance_observations.py): the
-    recorded vm_state before, and the observation's request id (its own
-    requests' ids are derived from it)."""
+    """What an instance is to be brought back to after its host reported the
+    guest shut off (domain/instance_observations.py): the recorded vm_state
+    before, and the observation's request id (the reconciler's requests'
+    ids are derived from it)."""
 
     to: str
     observation: str
+    resume: bool = True  # False: the policy was off; ``nimbus recover`` may take it over
 
 
 class Instance(msgspec.Struct, frozen=True, kw_only=True):
@@ -310,8 +311,9 @@ def evolve(state: Instance | None, event: ev.InstanceEvent, instance_id: str) ->
             return msgspec.structs.replace(
                 state, task_state=operation_of(event).task_state,
                 pending=Pending(event.request_id, type(event)), updated_at=event.at,
-                # a user's request takes over from the reconciler
-                restore=state.restore if event.user_id == RECONCILER_USER else None,
+                # the reconciler's request brings it back; a user's takes over
+                restore=msgspec.structs.replace(state.restore, resume=True)
+                if state.restore is not None and event.user_id == RECONCILER_USER else None,
             )
         case ev.InstanceGuestStarted():
             return msgspec.structs.replace(state, guest_started=True, updated_at=event.at)
@@ -335,8 +337,9 @@ def _observed(state: Instance, event: ev.AnyInstanceObserved) -> Instance:
     at = event.at
     match event:
         case ev.InstanceObservedStopped():
-            restore = Restore(to=event.was_vm_state, observation=event.request_id) \
-                if event.resume else None
+            lost = event.was_vm_state in (VmState.ACTIVE, VmState.PAUSED, VmState.SUSPENDED)
+            restore = Restore(to=event.was_vm_state, observation=event.request_id,
+                              resume=event.resume) if lost else None
             return msgspec.structs.replace(
                 state, vm_state=VmState.STOPPED, power_state=PowerState.SHUTDOWN,
                 task_state=None, fault=event.reason, fault_at=at, updated_at=at,

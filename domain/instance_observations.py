@@ -110,12 +110,16 @@ def observe(state: Instance, guest: str, *, host: str, request_id: str, at: date
     return event
 
 
-def restore_step(state: Instance) -> type[ev.InstanceRequested] | None:
+def restore_step(state: Instance, *,
+                 take_over: bool = False) -> type[ev.InstanceRequested] | None:
     """The next request that brings the instance back to what it was, if the
-    reconciler is doing that and nothing is pending."""
-    if state.restore is None or state.pending is not None or state.task_state is not None:
+    reconciler is doing that (or, ``take_over``, the host lost it while the
+    policy was off: ``nimbus recover``) and nothing is pending."""
+    restore = state.restore
+    if (restore is None or not (restore.resume or take_over) or state.pending is not None
+            or state.task_state is not None):
         return None
-    return _STEPS.get(state.restore.to, {}).get(state.vm_state)
+    return _STEPS.get(restore.to, {}).get(state.vm_state)
 
 
 def restore_request_id(state: Instance, step: type[ev.InstanceRequested]) -> str:
@@ -124,10 +128,11 @@ def restore_request_id(state: Instance, step: type[ev.InstanceRequested]) -> str
     return f"{state.restore.observation}-{step.__name__}"
 
 
-def restore_request(state: Instance, *, at: datetime) -> ev.InstanceRequested | None:
+def restore_request(state: Instance, *, at: datetime,
+                    take_over: bool = False) -> ev.InstanceRequested | None:
     """The reconciler's next request for the instance (an ordinary one, from
     ``RECONCILER_USER``), or None when there is nothing to do."""
-    step = restore_step(state)
+    step = restore_step(state, take_over=take_over)
     if step is None:
         return None
     return request(state, step, request_id=restore_request_id(state, step), at=at,

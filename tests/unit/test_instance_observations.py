@@ -63,15 +63,25 @@ def test_a_shut_off_guest_of_a_live_instance_is_observed_stopped_with_what_was_r
     assert (after.vm_state, after.power_state, after.task_state) == (
         VmState.STOPPED, PowerState.SHUTDOWN, None)
     assert after.fault == event.reason
-    assert after.restore == model.Restore(to=vm_state, observation="req-obs")
+    assert after.restore == model.Restore(to=vm_state, observation="req-obs", resume=True)
 
 
 def test_with_the_policy_off_the_instance_stays_stopped_with_a_fault_saying_so() -> None:
     event = seen(recorded(VmState.ACTIVE), Guest.SHUTOFF, resume=False)
     assert isinstance(event, ev.InstanceObservedStopped) and not event.resume
     after = fold(recorded(VmState.ACTIVE), event)
-    assert after.restore is None and obs.restore_request(after, at=LATER) is None
+    assert obs.restore_request(after, at=LATER) is None
     assert after.fault is not None and "resume_guests_state_on_host_boot is off" in after.fault
+
+
+def test_nimbus_recover_may_take_over_an_instance_lost_while_the_policy_was_off() -> None:
+    before = recorded(VmState.PAUSED)
+    state = fold(before, seen(before, Guest.SHUTOFF, resume=False))
+    step = obs.restore_request(state, at=LATER, take_over=True)
+    assert isinstance(step, ev.InstanceStartRequested)
+    state = finish(fold(state, step), step.request_id)
+    follow = obs.restore_request(state, at=LATER)  # the reconciler's own now
+    assert isinstance(follow, ev.InstancePauseRequested)
 
 
 def test_a_missing_guest_puts_the_instance_in_error_with_a_fault_naming_it() -> None:
