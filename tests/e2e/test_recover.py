@@ -27,7 +27,9 @@ from tests.e2e.test_host_reconcile import (
 from tests.support.nimbus_process import NIMBUS, NimbusProcess, nimbus_env
 from tests.support.stack import RunningStack, stack_running
 
-MANUAL = {"resume_guests_state_on_host_boot": False, "reconcile_interval_seconds": 3600}
+# the seed's manual recovery: nothing comes back by itself, no periodic report meanwhile
+MANUAL: dict[str, Any] = {"resume_guests_state_on_host_boot": False,
+                          "reconcile_interval_seconds": 3600}
 
 
 def recover_env(tmp_path: Path, database_url: str, nats_url: str,
