@@ -70,8 +70,8 @@ async def run(instances: InstanceCommands, volumes: VolumeCommands,
             return ""
         if isinstance(outcome, NetworkApplied):
             return f"network:{outcome.host}"
-        if isinstance(outcome, GuestsObserved):
-            return f"observed:{outcome.host}"
+        if isinstance(outcome, GuestsObserved):  # one guest's: after its outcome, in order
+            return outcome.instance_id or f"observed:{outcome.host}"
         return outcome.aggregate_id if isinstance(outcome, StepOutcome) else outcome.instance_id
 
     record_step = step_recorders(volumes, snapshots, backups)

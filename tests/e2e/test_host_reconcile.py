@@ -117,3 +117,31 @@ async def test_with_the_policy_off_the_servers_stay_shut_off_with_the_observatio
             assert shown["OS-EXT-STS:power_state"] == 4
             assert await guest_state(again, server["id"],
                                      server["OS-EXT-SRV-ATTR:host"]) == "shutoff"
+
+
+async def test_an_operation_on_a_guest_its_host_lost_fails_visibly_and_the_host_says_why(
+        database_url: str, nats_url: str, subject_prefix: str, tmp_path: Path) -> None:
+    async with stack_running(database_url, nats_url, subject_prefix, tmp_path,
+                             reconcile_interval_seconds=3600) as stack:
+        r = await stack.http.post("/compute/v2.1/servers", json=BOOT)
+        server_id = r.json()["server"]["id"]
+        host = (await stack.wait_for_status(server_id, "ACTIVE"))["OS-EXT-SRV-ATTR:host"]
+        await stack.http.post(f"/compute/v2.1/servers/{server_id}/action", json={"pause": None})
+        await stack.wait_for_status(server_id, "PAUSED")
+        await power_loss(stack, host)
+
+        r = await stack.http.post(f"/compute/v2.1/servers/{server_id}/action",
+                                  json={"unpause": None})
+        assert r.status_code == 202, r.text
+        unpause = r.headers["x-openstack-request-id"]
+
+        async def failed() -> dict[str, Any] | None:
+            found = [a for a in await actions(stack, server_id) if a["request_id"] == unpause]
+            return found[0] if found and found[0]["message"] else None
+        action = await eventually(failed, what="the unpause failing")
+        assert action["message"] == f"cannot unpause guest {server_id}: it is shutoff"
+
+        done = await reconciler_actions(stack, server_id, 3)
+        assert [a["action"] for a in done] == ["observed-stopped", "start", "pause"]
+        await stack.wait_for_status(server_id, "PAUSED")
+        assert await guest_state(stack, server_id, host) == "paused"

@@ -5,7 +5,8 @@ the state the request asks for, level-based (it looks at the guest first, so
 a redelivered request finds the work done and reports success again), then
 publishes a ``HostOutcome`` and only then lets the message be acked. A host
 that cannot be reached is a transient fault (the message comes back later);
-a host that refuses is a permanent one (an outcome with ``ok=False``). It
+a host that refuses is a permanent one (an outcome with ``ok=False``, then a
+report of that guest, so the control plane sees what it is really in). It
 also answers ``<prefix>.hosts.<host>.inspect`` with the guests it has, for
 tests and the recovery tool, ``<prefix>.hosts.<host>.reconcile`` by reporting
 its guests (workers/hypervisor/reconcile.py, which also reports them on start
@@ -150,6 +151,7 @@ class HypervisorWorker:
         self._subjects = subjects
         self._guests = guests
         self._clock = clock
+        self.reconciler: Reconciler | None = None  # reports the guest after a refusal
 
     async def handle(self, delivery: Delivery) -> None:
         envelope = msgspec.json.decode(delivery.data, type=EventHeader)
@@ -167,6 +169,8 @@ class HypervisorWorker:
         except GuestError as error:
             log.warning("%s: %s failed: %s", self.host, envelope.type, error)
             await self._report(message.aggregate_id, request.request_id, reason=str(error))
+            if self.reconciler is not None:  # the guest may not be what the log says
+                await self.reconciler.report(message.aggregate_id)
             return
         await self._report(message.aggregate_id, request.request_id)
 
@@ -225,7 +229,7 @@ async def serve(
     console = await serve_requests(nc, subjects.console(host), worker.console)
     power = await serve_requests(nc, subjects.power_loss(host), worker.power_loss)
     disk_lister = await serve_requests(nc, subjects.disks(host), disks.disks)
-    reconciler = Reconciler(js, subjects, host, guests, clock)
+    reconciler = worker.reconciler = Reconciler(js, subjects, host, guests, clock)
     reconciling = await serve_requests(nc, subjects.reconcile(host), reconciler.answer)
     try:
         await asyncio.gather(consume(js, spec, worker.handle, aggregate_key, stop),
