@@ -24,6 +24,7 @@ from tests.e2e.test_host_reconcile import (
     reconciler_actions,
     servers_in_every_state,
 )
+from tests.e2e.test_volumes_api import volumes_of, wait_for_volume
 from tests.support.nimbus_process import NIMBUS, NimbusProcess, nimbus_env
 from tests.support.stack import RunningStack, stack_running
 
@@ -69,6 +70,15 @@ async def test_recover_brings_the_cloud_back_from_the_log_in_the_seeds_order(
     async with stack_running(database_url, nats_url, subject_prefix, tmp_path,
                              **MANUAL) as first:
         servers = await servers_in_every_state(first)
+        active = servers["ACTIVE"]
+        volumes = volumes_of(active["tenant_id"])
+        r = await first.http.post(volumes, json={"volume": {"size": 1, "name": "data"}})
+        volume_id = r.json()["volume"]["id"]
+        await wait_for_volume(first.http, f"{volumes}/{volume_id}", "available", {})
+        r = await first.http.post(f"/compute/v2.1/servers/{active['id']}/os-volume_attachments",
+                                  json={"volumeAttachment": {"volumeId": volume_id}})
+        assert r.status_code == 200, r.text
+        await wait_for_volume(first.http, f"{volumes}/{volume_id}", "in-use", {})
         for host in first.settings.hosts:
             await power_loss(first, host)
     with psycopg.connect(database_url, autocommit=True) as conn:
@@ -105,6 +115,9 @@ async def test_recover_brings_the_cloud_back_from_the_log_in_the_seeds_order(
             (3, "restart instances"), (4, "re-export and re-attach volumes"),
             (5, "networks"))] == sorted(lines.index(line) for line in lines if line[:2] in (
                 "1.", "2.", "3.", "4.", "5."))
+        relation = lines[lines.index(
+            "1. relations from the log (volume, instance, mountpoint):") + 1]
+        assert relation.startswith(f"   {volume_id}  {active['id']}  /dev/vdb")
         paused = servers["PAUSED"]
         assert (f"   {paused['id']} (vm-paused) on {paused['OS-EXT-SRV-ATTR:host']}:"
                 " recorded SHUTOFF, guest shutoff -> start, pause") in lines
@@ -114,8 +127,7 @@ async def test_recover_brings_the_cloud_back_from_the_log_in_the_seeds_order(
         assert await statuses(again, servers) == dict.fromkeys(STATES, "SHUTOFF")
 
         # the seed's test mode: one instance, and only it
-        active = servers["ACTIVE"]["id"]
-        one = await recover(env, "--apply", "--instance", active)
+        one = await recover(env, "--apply", "--instance", active["id"])
         assert one.returncode == 0, one.stdout + one.stderr
         assert "the cloud is back as the log says" in one.stdout
         assert (await statuses(again, servers))["ACTIVE"] == "ACTIVE"
@@ -139,6 +151,11 @@ async def test_recover_brings_the_cloud_back_from_the_log_in_the_seeds_order(
             mine = [a["action"] for a in await actions(again, servers[status]["id"])
                     if a["user_id"] == RECONCILER_USER]
             assert mine == steps  # each request once, however many runs asked
+        shown = await wait_for_volume(again.http, f"{volumes}/{volume_id}", "in-use", {})
+        assert [(a["server_id"], a["device"]) for a in shown["attachments"]] == [
+            (active["id"], "/dev/vdb")]
+        disks = await again.disks(active["OS-EXT-SRV-ATTR:host"], active["id"])
+        assert [d["device"] for d in disks] == ["/dev/vdb"]  # its definition kept the disk
 
         # back: nothing to do
         settled = log_head(database_url)
