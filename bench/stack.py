@@ -23,10 +23,12 @@ class Stack:
     prefix: str
 
 
-def settings_env(at: Place, prefix: str, password: str, servers: int) -> dict[str, str]:
+def settings_env(at: Place, prefix: str, password: str, servers: int,
+                 api_processes: int = 1) -> dict[str, str]:
     """nimbus's settings for a run: quotas lifted and hosts big enough for
     ``servers`` boots, so that the run measures the boot path, not the limits."""
     return {
+        "NIMBUS_API_PROCESSES": str(api_processes),
         "NIMBUS_DATABASE_URL": at.database_url, "NIMBUS_NATS_URL": at.nats_url,
         "NIMBUS_SUBJECT_PREFIX": prefix, "NIMBUS_ADMIN_PASSWORD": password,
         "NIMBUS_HOSTS": ",".join(HOSTS),
@@ -42,12 +44,12 @@ class Stacks:
     """Starts and stops ``nimbus up`` on one place, always with the same
     settings (prefix, port, password), so a restart is the same cloud."""
 
-    def __init__(self, at: Place, servers: int) -> None:
+    def __init__(self, at: Place, servers: int, api_processes: int = 1) -> None:
         self.at = at
         self.prefix = at.new_prefix()
         self.password = secrets.token_urlsafe(16)
         self.port = free_port()
-        self.env = settings_env(at, self.prefix, self.password, servers)
+        self.env = settings_env(at, self.prefix, self.password, servers, api_processes)
 
     @contextlib.contextmanager
     def up(self) -> Iterator[Stack]:

@@ -79,7 +79,7 @@ from domain.errors import Conflict
 from domain.registry import KINDS, Kind
 
 MAX_ATTEMPTS = 12
-MAX_HOT = 64  # aggregates a batch fetches for the next because it loaded them
+MAX_HOT = 64  # aggregates a batch fetches because recent batches loaded them
 
 S = TypeVar("S", default=Any)  # a bare ``Aggregate`` is one of any kind
 R = TypeVar("R")
@@ -299,7 +299,10 @@ class NimbusApplication(Application[uuid.UUID]):
         self.clock = clock
         self.retries = retries or Retries()
         self._queue: GroupQueue[_Request] = GroupQueue(self._serve)
-        self._hot: set[uuid.UUID] = set()  # what the last batch loaded besides its named ones
+        # what recent batches loaded besides what their requests named, the most
+        # recent last: fetched with each batch (a project's quota, the hosts, the
+        # fleet), so a batch of one kind of request does not drop another's
+        self._hot: dict[uuid.UUID, None] = {}
 
     def construct_mapper(self) -> Mapper[uuid.UUID]:
         return MsgspecMapper()
@@ -467,7 +470,7 @@ class NimbusApplication(Application[uuid.UUID]):
         batch = self._local.batch = Batch(self._stored, self._stored_many)
         named = {i for request in requests for i in request.touches}
         try:
-            batch.prefetch(named | self._hot)
+            batch.prefetch(named | self._hot.keys())
             for request in requests:
                 request.error = None
                 try:
@@ -480,7 +483,11 @@ class NimbusApplication(Application[uuid.UUID]):
                 else:
                     decided.append((request, written, stored))
             # what it loaded beyond what its requests named: likely the next one's too
-            self._hot = set(list(batch.loaded - named)[:MAX_HOT])
+            for aggregate_id in batch.loaded - named:
+                self._hot.pop(aggregate_id, None)
+                self._hot[aggregate_id] = None
+            for aggregate_id in list(self._hot)[:max(0, len(self._hot) - MAX_HOT)]:
+                del self._hot[aggregate_id]
         finally:
             self._local.batch = None
 

@@ -9,9 +9,9 @@ request being decided *forks* of them (``layer``): ``accept`` keeps what the
 request changed, ``discard`` drops it.
 
 The aggregates a batch will need are fetched in one query before its first
-decision (``prefetch``): those its requests name, and those the previous
-batch loaded besides (a project's quota, the fleet, the hosts), which the
-next one likely needs again. Any other is fetched when first loaded.
+decision (``prefetch``): those its requests name, and those recent batches
+loaded besides (a project's quota, the fleet, the hosts), which the next one
+likely needs again. Any other is fetched when first loaded.
 
 An aggregate a request made afresh although the batch already holds it (an
 ``Aggregate(id, kind)`` over one an earlier request changed) cannot be saved

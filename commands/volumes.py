@@ -181,19 +181,7 @@ class VolumeCommands:
                 return []
             event = model.complete(state, outcome.request_id, step=step, ok=outcome.ok,
                                    reason=outcome.reason, at=outcome.at, target=outcome.target)
-            if event is None:
-                return []
-            after = volume.after(event)
-            changes: list[Change] = [(volume, event)]
-            if state.server_id is not None and after.server_id is None:  # detached
-                disks = _disks_of(self.app, state.server_id)
-                changes.append((disks, disks_model.release(
-                    disks.current, volume_id=str(volume_id), at=outcome.at)))
-            if after.status is model.Status.DELETED:
-                quota = quota_of(self.app, state.project_id)
-                changes.append((quota, quota_model.release_volume(
-                    quota.current, str(volume_id), outcome.at)))
-            return changes
+            return step_changes(self.app, volume, event, outcome.at)
 
         return self.app.execute(None, lambda: self._load(volume_id), decide,
                                 answer=nothing).position
@@ -209,6 +197,25 @@ class VolumeCommands:
 
     def _load(self, volume_id: uuid.UUID) -> Aggregate[model.Volume]:
         return self.app.load_or_new(volume_id, VOLUME)
+
+
+def step_changes(app: NimbusApplication, volume: Aggregate[model.Volume],
+                 event: model.VolumeEvent | None, at: datetime) -> list[Change]:
+    """What the end of a volume's step (``event``, None: nothing) records: the
+    event, the server's device given back once it is detached, the quota once
+    the volume is deleted (a host's report, or a deadline: commands/deadlines.py)."""
+    state = volume.current
+    if event is None or state is None:
+        return []
+    after = volume.after(event)
+    changes: list[Change] = [(volume, event)]
+    if state.server_id is not None and after.server_id is None:  # detached
+        disks = _disks_of(app, state.server_id)
+        changes.append((disks, disks_model.release(disks.current, volume_id=state.id, at=at)))
+    if after.status is model.Status.DELETED:
+        quota = quota_of(app, state.project_id)
+        changes.append((quota, quota_model.release_volume(quota.current, state.id, at)))
+    return changes
 
 
 def _disks_of(app: NimbusApplication, server_id: str) -> Aggregate[disks_model.ServerDisks]:

@@ -80,7 +80,7 @@ def evolve(state: Backup | None, event: BackupEvent, backup_id: str) -> Backup:
             user_id=event.user_id, name=event.name, description=event.description,
             size_gb=event.size_gb, host=event.host, status=Status.CREATING,
             created_at=event.at, updated_at=event.at,
-            pending=Pending(event.request_id, type(event)))
+            pending=Pending(event.request_id, type(event), event.at))
     assert state is not None, "a backup's first event creates it"
     match event:
         case BackupDeleteRequested():

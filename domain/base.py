@@ -23,12 +23,28 @@ class Event(msgspec.Struct, frozen=True, tag=True, kw_only=True):
 E = TypeVar("E", bound=Event, covariant=True)
 
 
-class Pending(msgspec.Struct, Generic[E], frozen=True):
+class Pending(msgspec.Struct, Generic[E], frozen=True, eq=False):
     """An operation a host still has to answer: the request's id, and the
-    step it answers (the class of the event that asked the host)."""
+    step it answers (the class of the event that asked the host); ``at``,
+    when the host was asked (None where it is not known: a view's row), from
+    which its deadline runs (``domain.deadlines``).
+
+    Two are equal when they are the same operation: the same request and
+    step, whenever it was asked."""
 
     request_id: str
     step: type[E]
+    at: datetime | None = None
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, Pending) and self.request_id == other.request_id
+                and self.step is other.step)
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    def __hash__(self) -> int:
+        return hash((self.request_id, self.step))
 
 
 class UnknownEvent(TypeError):

@@ -30,7 +30,7 @@ DELETABLE = frozenset({Status.AVAILABLE, Status.ERROR, Status.ERROR_DELETING})
 def deleting(state: C, *, request_id: str, step: type[Event], at: datetime) -> C:
     """A delete was asked for (by an event of class ``step``): the host is to remove the copy."""
     return msgspec.structs.replace(state, status=Status.DELETING, updated_at=at,
-                                   pending=Pending(request_id, step))
+                                   pending=Pending(request_id, step, at))
 
 
 def ended(state: C, *, create: type[Event], ok: bool, at: datetime, fault: str | None = None,

@@ -34,6 +34,15 @@ class Capacity(msgspec.Struct, frozen=True, kw_only=True):
     memory_mb: int
     local_gb: int
 
+    def plus(self, claim: Claim, sign: int = 1) -> Capacity:
+        """With ``claim`` added (``sign`` -1: taken away)."""
+        return Capacity(vcpus=self.vcpus + sign * claim.vcpus,
+                        memory_mb=self.memory_mb + sign * claim.memory_mb,
+                        local_gb=self.local_gb + sign * claim.disk_gb)
+
+
+NOTHING = Capacity(vcpus=0, memory_mb=0, local_gb=0)
+
 
 class AllocationRatios(msgspec.Struct, frozen=True, kw_only=True):
     """How far a host may be over-committed (nova.conf's *_allocation_ratio);
@@ -130,15 +139,14 @@ class Host(msgspec.Struct, frozen=True, kw_only=True):
     disabled: bool = False
     disabled_reason: str | None = None
     claims: dict[str, Claim] = {}
+    claimed: Capacity = NOTHING  # the claims' running sum: deciding adds up none
 
     @property
     def registered(self) -> bool:
         return self.number > 0
 
     def used(self) -> Capacity:
-        return Capacity(vcpus=sum(c.vcpus for c in self.claims.values()),
-                        memory_mb=sum(c.memory_mb for c in self.claims.values()),
-                        local_gb=sum(c.disk_gb for c in self.claims.values()))
+        return self.claimed
 
     def free(self, ratios: AllocationRatios) -> Capacity:
         used = self.used()
@@ -168,10 +176,19 @@ def evolve(state: Host | None, event: HostEvent, _aggregate_id: str) -> Host:
         case HostCapacityClaimed():
             claim = Claim(project_id=event.project_id, vcpus=event.vcpus,
                           memory_mb=event.memory_mb, disk_gb=event.disk_gb)
-            return msgspec.structs.replace(host, claims={**host.claims, event.instance_id: claim})
+            before = host.claims.get(event.instance_id)
+            claimed = host.claimed.plus(claim)
+            return msgspec.structs.replace(
+                host, claims={**host.claims, event.instance_id: claim},
+                claimed=claimed if before is None else claimed.plus(before, -1))
         case HostCapacityReleased():
-            claims = {k: v for k, v in host.claims.items() if k != event.instance_id}
-            return msgspec.structs.replace(host, claims=claims)
+            gone = host.claims.get(event.instance_id)
+            if gone is None:
+                return host
+            claims = dict(host.claims)  # a copy at C speed: states are shared, never changed
+            del claims[event.instance_id]
+            return msgspec.structs.replace(host, claims=claims,
+                                           claimed=host.claimed.plus(gone, -1))
         case _:
             unknown_event(event, "host")
 

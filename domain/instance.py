@@ -292,7 +292,8 @@ def evolve(state: Instance | None, event: ev.InstanceEvent, instance_id: str) ->
             image_ref=event.image_ref, vcpus=event.vcpus, memory_mb=event.memory_mb,
             disk_gb=event.disk_gb, vm_state=VmState.BUILDING,
             task_state=TaskState.SPAWNING, power_state=PowerState.NOSTATE,
-            pending=Pending(event.request_id, type(event)), created_at=event.at,
+            pending=Pending(event.request_id, type(event), event.at),
+            created_at=event.at,
             updated_at=event.at, key_name=event.key_name,
             public_key=event.public_key, metadata=dict(event.metadata),
             user_data=event.user_data, availability_zone=event.availability_zone,
@@ -310,7 +311,8 @@ def evolve(state: Instance | None, event: ev.InstanceEvent, instance_id: str) ->
               | ev.InstanceStopRequested() | ev.InstanceStartRequested()):
             return msgspec.structs.replace(
                 state, task_state=operation_of(event).task_state,
-                pending=Pending(event.request_id, type(event)), updated_at=event.at,
+                pending=Pending(event.request_id, type(event), event.at),
+                updated_at=event.at,
                 # the reconciler's request brings it back; a user's takes over
                 restore=msgspec.structs.replace(state.restore, resume=True)
                 if state.restore is not None and event.user_id == RECONCILER_USER else None,

@@ -78,7 +78,7 @@ def evolve(state: Snapshot | None, event: SnapshotEvent, snapshot_id: str) -> Sn
             user_id=event.user_id, name=event.name, description=event.description,
             size_gb=event.size_gb, host=event.host, status=Status.CREATING,
             created_at=event.at, updated_at=event.at,
-            pending=Pending(event.request_id, type(event)))
+            pending=Pending(event.request_id, type(event), event.at))
     assert state is not None, "a snapshot's first event creates it"
     match event:
         case SnapshotDeleteRequested():

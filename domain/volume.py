@@ -234,12 +234,13 @@ def evolve(state: Volume | None, event: VolumeEvent, volume_id: str) -> Volume:
             volume_type=event.volume_type, availability_zone=event.availability_zone,
             host=event.host, status=Status.CREATING, snapshot_id=event.snapshot_id,
             created_at=event.at, updated_at=event.at,
-            pending=Pending(event.request_id, type(event)),
+            pending=Pending(event.request_id, type(event), event.at),
         )
     assert state is not None, "a volume's first event creates it"
     replace = msgspec.structs.replace
     # a step a host is asked to take; the host's answer ends the step
-    step = {"updated_at": event.at, "pending": Pending(event.request_id, type(event))}
+    step = {"updated_at": event.at, "pending": Pending(event.request_id, type(event),
+                                                         event.at)}
     ended = {"updated_at": event.at, "pending": None}
     match event:
         case VolumeUpdated():

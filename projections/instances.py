@@ -34,60 +34,68 @@ _COLUMNS = (
 _STATE_FIELDS = tuple(c for c in _COLUMNS if c not in ("version", "status"))
 
 _UPSERT = Upsert("instances", _COLUMNS)
-_INSERT_ACTION = Upsert("instance_actions", (
-    "instance_id", "request_id", "action", "project_id", "user_id", "start_time", "position",
-    "host", "finish_time"), key=None)
+_ACTION_COLUMNS = ("instance_id", "request_id", "action", "project_id", "user_id", "start_time",
+                   "position", "host", "finish_time", "result", "message")
+_INSERT_ACTION = Upsert("instance_actions", _ACTION_COLUMNS, key=None)
 # Changes that need no host and that Nova records as actions (with no events).
 _INSTANT_ACTIONS: dict[type[ev.InstanceChanged], str] = {
     ev.InstanceLocked: "lock",
     ev.InstanceUnlocked: "unlock",
 }
-# What a host reported that differs from the record: an action of the reconciler's.
-_INSERT_OBSERVATION = Upsert("instance_actions", (
-    "instance_id", "request_id", "action", "project_id", "user_id", "start_time", "position",
-    "host", "finish_time", "result", "message"), key=None)
-_FINISH_ACTION = (
-    "UPDATE instance_actions SET finish_time = %s, result = %s, message = %s"
-    " WHERE instance_id = %s AND request_id = %s"
+# the actions that started before this batch and end in it, in one statement
+_FINISH_ACTIONS = (
+    "UPDATE instance_actions AS a"
+    " SET finish_time = f.finish_time, result = f.result, message = f.message"
+    " FROM unnest(%s::uuid[], %s::text[], %s::timestamptz[], %s::text[], %s::text[])"
+    " AS f(instance_id, request_id, finish_time, result, message)"
+    " WHERE a.instance_id = f.instance_id AND a.request_id = f.request_id"
 )
+
+Action = tuple[UUID, str]  # instance id, request id
 
 
 def apply(conn: psycopg.Connection[Any], items: list[tuple[LogEntry, ev.InstanceEvent]]) -> None:
-    """Apply instance events (in log order) inside the caller's transaction."""
+    """Apply instance events (in log order) inside the caller's transaction.
+
+    An action that starts and ends in the same batch is inserted ended; the
+    others that end in it are updated together, in one statement."""
     states = _load(conn, list({entry.aggregate_id for entry, _ in items}))
     versions: dict[UUID, int] = {}
-    started: list[tuple[Any, ...]] = []
-    finished: list[tuple[Any, ...]] = []
-    observed: list[tuple[Any, ...]] = []
+    started: dict[Action, list[Any]] = {}
+    finished: dict[Action, tuple[Any, ...]] = {}
     for entry, event in items:
-        state = model.evolve(states.get(entry.aggregate_id), event, str(entry.aggregate_id))
-        states[entry.aggregate_id] = state
-        versions[entry.aggregate_id] = entry.version
+        instance_id = entry.aggregate_id
+        state = model.evolve(states.get(instance_id), event, str(instance_id))
+        states[instance_id] = state
+        versions[instance_id] = entry.version
         if isinstance(event, ev.InstanceRequested):
-            started.append((entry.aggregate_id, event.request_id, model.action_of(event),
-                            state.project_id, event.user_id, event.at, entry.position,
-                            event.host, None))
+            started[instance_id, event.request_id] = [
+                instance_id, event.request_id, model.action_of(event), state.project_id,
+                event.user_id, event.at, entry.position, event.host, None, None, None]
         elif type(event) in _INSTANT_ACTIONS:
             assert isinstance(event, ev.InstanceChanged)
-            started.append((entry.aggregate_id, event.request_id, _INSTANT_ACTIONS[type(event)],
-                            state.project_id, event.user_id, event.at, entry.position,
-                            None, event.at))
-        elif isinstance(event, ev.InstanceObserved):
-            observed.append((entry.aggregate_id, event.request_id,
-                             observations.ACTIONS[type(event)], state.project_id,
-                             model.RECONCILER_USER, event.at, entry.position, event.host,
-                             event.at, "Success", event.reason))
-        elif isinstance(event, ev.InstanceOperationFailed):
-            finished.append((event.at, "Error", event.reason, entry.aggregate_id,
-                             event.request_id))
+            started[instance_id, event.request_id] = [
+                instance_id, event.request_id, _INSTANT_ACTIONS[type(event)],
+                state.project_id, event.user_id, event.at, entry.position, None, event.at,
+                None, None]
+        elif isinstance(event, ev.InstanceObserved):  # what a host saw: the reconciler's
+            started[instance_id, event.request_id] = [
+                instance_id, event.request_id, observations.ACTIONS[type(event)],
+                state.project_id, model.RECONCILER_USER, event.at, entry.position, event.host,
+                event.at, "Success", event.reason]
         elif isinstance(event, ev.InstanceOutcome):
-            finished.append((event.at, "Success", None, entry.aggregate_id, event.request_id))
+            reason = event.reason if isinstance(event, ev.InstanceOperationFailed) else None
+            end = (event.at, "Success" if reason is None else "Error", reason)
+            action = (instance_id, event.request_id)
+            if action in started:
+                started[action][8:] = end
+            else:
+                finished[action] = end
     _UPSERT.send(conn, [_row(states[i], versions[i]) for i in versions])
-    _INSERT_ACTION.send(conn, started)
-    _INSERT_OBSERVATION.send(conn, observed)
-    with conn.cursor() as cur:
-        if finished:
-            cur.executemany(_FINISH_ACTION, finished)
+    _INSERT_ACTION.send(conn, list(started.values()))
+    if finished:
+        columns = list(zip(*((*action, *end) for action, end in finished.items()), strict=True))
+        conn.execute(_FINISH_ACTIONS, [list(c) for c in columns])
 
 
 def _load(conn: psycopg.Connection[Any], ids: list[UUID]) -> dict[UUID, model.Instance]:

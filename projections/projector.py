@@ -112,9 +112,6 @@ PROJECTIONS: tuple[Projection, ...] = (
                network_security.apply_security_groups),
 )
 
-Decoded = tuple[LogEntry, Event | Exception]  # an entry and its event, or why it has none
-
-
 def cannot_apply(exc: Exception) -> bool:
     """True when ``exc`` is the entry's fault (stop the view), False when it
     is the attempt's (roll back and retry); see the module's docstring."""
@@ -160,27 +157,30 @@ def _applied(conn: psycopg.Connection[Any], projection: Projection,
     return None  # applied one by one after all
 
 
-def _apply_view(conn: psycopg.Connection[Any], projection: Projection,
-                items: list[Decoded]) -> ViewFault | None:
-    mine: list[tuple[LogEntry, Event]] = []
-    for entry, event in items:
-        if isinstance(event, Exception):  # no view can tell whether it is theirs
-            return _applied(conn, projection, mine) or _fault(projection, entry, event)
-        if isinstance(event, projection.events):
-            mine.append((entry, event))
-    return _applied(conn, projection, mine)
-
-
 def apply(conn: psycopg.Connection[Any], entries: list[LogEntry],
           stuck: Collection[str] = ()) -> list[ViewFault]:
     """Hand every view but the ``stuck`` ones the entries it reads; record and
     return the views that meet an entry they cannot apply."""
-    items = [(entry, _decode(entry)) for entry in entries]
+    mine: dict[str, list[tuple[LogEntry, Event]]] = {p.name: [] for p in PROJECTIONS}
+    readers: dict[type[Event], list[list[tuple[LogEntry, Event]]]] = {}  # by event class
+    broken: tuple[LogEntry, Exception] | None = None
+    for entry in entries:
+        event = _decode(entry)
+        if isinstance(event, Exception):  # no view can tell whether it is theirs: all stop
+            broken = (entry, event)
+            break
+        kind = type(event)
+        if kind not in readers:
+            readers[kind] = [mine[p.name] for p in PROJECTIONS if issubclass(kind, p.events)]
+        for items in readers[kind]:
+            items.append((entry, event))
     found: list[ViewFault] = []
     for projection in PROJECTIONS:
         if projection.name in stuck:
             continue
-        fault = _apply_view(conn, projection, items)
+        fault = _applied(conn, projection, mine[projection.name])
+        if fault is None and broken is not None:
+            fault = _fault(projection, *broken)
         if fault is not None:
             faults.record(conn, fault)
             found.append(fault)

@@ -12,10 +12,17 @@ cannot apply: projections/faults.py) swaps nothing and raises
 ``ReplayFailed``: views that stop short of the log must never replace the
 live ones as if they were whole. A rebuild that does reach it clears what
 the live views had recorded as stuck (the swap reports those in ``cleared``).
+
+``swap=False`` verifies instead (``nimbus replay --verify``): the same
+rebuild and comparison at the same log position, then the rebuild is dropped
+and the live views stay as they are. The report's ``checksum`` digests every
+rebuilt view's checksum in table order, ``live_checksum`` the live ones'.
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
 from typing import Any
 
 import msgspec
@@ -45,42 +52,69 @@ class TableReport(msgspec.Struct, frozen=True):
 
 
 class ReplayReport(msgspec.Struct, frozen=True):
-    position: int
+    position: int  # the log position the rebuilt (and the live) views reached
     tables: list[TableReport]
-    cleared: list[ViewFault] = []  # the live views that were stuck until this replay
+    cleared: list[ViewFault] = []  # the live views that were stuck (until this replay)
+    swapped: bool = True  # False: verified only, the live views were kept
 
     @property
     def equal(self) -> bool:
         return all(t.equal for t in self.tables)
 
+    @property
+    def checksum(self) -> str:
+        """One digest of every rebuilt view (its tables' checksums, in name order)."""
+        return _digest((t.table, t.new_checksum) for t in self.tables)
+
+    @property
+    def live_checksum(self) -> str:
+        """The same digest of the live views as they were at ``position``."""
+        return _digest((t.table, t.old_checksum) for t in self.tables)
+
+    @property
+    def different(self) -> list[str]:
+        return [t.table for t in self.tables if not t.equal]
+
+
+def _digest(checksums: Iterable[tuple[str, str]]) -> str:
+    return hashlib.md5("".join(f"{table} {checksum}\n" for table, checksum in checksums)
+                       .encode(), usedforsecurity=False).hexdigest()
+
 
 class ReplayFailed(Exception):
     """The rebuilt views cannot reach the log head, so nothing was swapped."""
 
-    def __init__(self, position: int, stuck: list[ViewFault]) -> None:
+    def __init__(self, position: int, stuck: list[ViewFault], reached: int | None = None
+                 ) -> None:
         self.position = position  # where the rebuild was going
         self.faults = stuck
+        self.reached = position if reached is None else reached
+        why = [f.describe() for f in stuck] or [
+            f"the rebuild stopped at log position {self.reached}"]
         super().__init__(
-            "replay cannot rebuild the views up to the log head: "
-            + "; ".join(f.describe() for f in stuck) + "; nothing was swapped")
+            f"replay cannot rebuild the views up to the log head (position {position}): "
+            + "; ".join(why) + "; nothing was swapped")
 
 
-def _live_position(conn: psycopg.Connection[Any]) -> int:
+def _position(conn: psycopg.Connection[Any], schema: str = VIEWS_SCHEMA) -> int:
     row = conn.execute(
         sql.SQL("SELECT position FROM {}.tracking WHERE projection = %s").format(
-            sql.Identifier(VIEWS_SCHEMA)), (NAME,),
+            sql.Identifier(schema)), (NAME,),
     ).fetchone()
     return int(row[0]) if row else 0
 
 
 def _fill(conn: psycopg.Connection[Any], schema: str, upto: int) -> None:
     """Bring ``schema``'s views to ``upto``; raise ReplayFailed for the rebuild
-    if a view in it is stuck."""
+    if a view in it is stuck, or it did not get there."""
     batch = REBUILD_BATCH if schema == NEXT_SCHEMA else BATCH
     while catch_up(conn, schema, upto=upto, batch=batch):
         pass
-    if schema == NEXT_SCHEMA and (stuck := faults.stuck(conn, schema)):
-        raise ReplayFailed(upto, stuck)
+    if schema != NEXT_SCHEMA:
+        return
+    reached = _position(conn, schema)
+    if (stuck := faults.stuck(conn, schema)) or reached < upto:
+        raise ReplayFailed(upto, stuck, reached)
 
 
 def checksum(conn: psycopg.Connection[Any], schema: str, table: str) -> tuple[int, str]:
@@ -103,10 +137,10 @@ def _tables(conn: psycopg.Connection[Any], schema: str) -> list[str]:
     return [str(r[0]) for r in rows]
 
 
-def _rebuild(conn: psycopg.Connection[Any]) -> ReplayReport:
+def _rebuild(conn: psycopg.Connection[Any], swap: bool) -> ReplayReport:
     with conn.transaction():
         create_views(conn, NEXT_SCHEMA)
-    _fill(conn, NEXT_SCHEMA, _live_position(conn))
+    _fill(conn, NEXT_SCHEMA, _position(conn))
     with conn.transaction():
         conn.execute(sql.SQL("LOCK TABLE {}.tracking IN ACCESS EXCLUSIVE MODE").format(
             sql.Identifier(VIEWS_SCHEMA)))
@@ -119,6 +153,9 @@ def _rebuild(conn: psycopg.Connection[Any]) -> ReplayReport:
             rows, old = checksum(conn, VIEWS_SCHEMA, table)
             _, new = checksum(conn, NEXT_SCHEMA, table)
             reports.append(TableReport(table, rows, old, new))
+        if not swap:
+            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(NEXT_SCHEMA)))
+            return ReplayReport(position, reports, cleared, swapped=False)
         conn.execute(sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(
             sql.Identifier(VIEWS_SCHEMA), sql.Identifier(OLD_SCHEMA)))
         conn.execute(sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(
@@ -127,12 +164,13 @@ def _rebuild(conn: psycopg.Connection[Any]) -> ReplayReport:
     return ReplayReport(position, reports, cleared)
 
 
-def replay(database_url: str) -> ReplayReport:
+def replay(database_url: str, *, swap: bool = True) -> ReplayReport:
     """Rebuild, compare and swap in every view; ReplayFailed if the rebuild
-    cannot reach the log head (the live views are then left as they were)."""
+    cannot reach the log head (the live views are then left as they were).
+    ``swap=False``: rebuild and compare only, keeping the live views."""
     with psycopg.connect(database_url, autocommit=True) as conn:
         try:
-            return _rebuild(conn)
+            return _rebuild(conn, swap)
         except ReplayFailed:
             conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
                 sql.Identifier(NEXT_SCHEMA)))

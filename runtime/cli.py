@@ -27,6 +27,7 @@ from runtime import (
     cli_networks,
     cli_quotas,
     cli_recover,
+    cli_replay,
     cli_servers,
     credentials,
     stack,
@@ -132,7 +133,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             database_url, nats_url):
         _run_until_signalled(lambda stop: stack.serve(
             settings, database_url, nats_url, stop, parts=parts, hosts=hosts,
-            api_role=args.role,
+            api_role=args.role, reuse_port=args.reuse_port,
         ))
     return 0
 
@@ -153,19 +154,11 @@ def cmd_replay(args: argparse.Namespace) -> int:
     with backing_servers(load(), nats=False) as (database_url, _):
         upgrade(database_url)
         try:
-            report = replay(database_url)
+            report = replay(database_url, swap=not args.verify)
         except ReplayFailed as failed:
             print(f"nimbus: error: {failed}", file=sys.stderr)
             return 1
-    print(f"rebuilt every view from the log up to position {report.position}")
-    for t in report.tables:
-        verdict = "equal" if t.equal else "DIFFERENT (the rebuilt view is now live)"
-        print(f"  {t.table:<20} {t.rows:>8} rows  {t.new_checksum}  {verdict}")
-    for fault in report.cleared:
-        print(f"  the {fault.view} view was stuck at position {fault.position}"
-              " and follows the log again")
-    print("the rebuilt views equal the old ones" if report.equal
-          else "the rebuilt views differ from the old ones")
+    print(cli_replay.as_json(report) if args.json else cli_replay.as_text(report))
     return 0 if report.equal else 1
 
 
@@ -215,6 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--role", choices=["all", "command", "query"], default="all",
                    help="which API routes to serve")
     p.add_argument("--host", help="the hypervisor host to run (default: every configured one)")
+    p.add_argument("--reuse-port", action="store_true",
+                   help="share the API's port with other processes serving it (SO_REUSEPORT)")
     p.set_defaults(func=cmd_run)
 
     db = sub.add_parser("db", help="the database").add_subparsers(
@@ -222,6 +217,10 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_parser("upgrade", help="apply the migrations").set_defaults(func=cmd_db_upgrade)
 
     p = sub.add_parser("replay", help="rebuild every view from the event log and swap it in")
+    p.add_argument("--verify", action="store_true",
+                   help="compare a rebuild with the live views and keep the live ones "
+                        "(exit 1 if they differ)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=cmd_replay)
 
     events = sub.add_parser("events", help="the event stream").add_subparsers(

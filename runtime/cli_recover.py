@@ -245,7 +245,7 @@ def rebuild_views(database_url: str) -> bool:
     took = max(time.monotonic() - started, 1e-6)
     differed = [t.table for t in report.tables if not t.equal]
     say(f"   rebuilt up to position {report.position} in {took:.1f} s"
-        f" ({report.position / took:,.0f} events/s); "
+        f" ({report.position / took:,.0f} events/s), checksum {report.checksum}; "
         + (f"replaced what differed: {', '.join(differed)}" if differed
            else "they equal the views they replace"))
     return True

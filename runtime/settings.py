@@ -33,6 +33,10 @@ class Settings(msgspec.Struct, kw_only=True):
     subject_prefix: str = "nimbus"
     api_host: str = "127.0.0.1"
     api_port: int = 8774  # the seed's osapi_listen_port
+    # processes serving the API on its port (the seed's osapi_workers): above 1,
+    # `nimbus up` starts the others as `nimbus run api --reuse-port`, and the
+    # kernel spreads connections over them; each has a core and a GIL of its own
+    api_processes: int = 1
     public_url: str | None = None  # what the catalog advertises
     region: str = "RegionOne"
     hosts: list[str] = msgspec.field(default_factory=lambda: ["compute1", "compute2"])
@@ -120,6 +124,10 @@ class Settings(msgspec.Struct, kw_only=True):
     metadata_port: int = 8775  # the seed's metadata_port
     # what a metadata proxy signs X-Instance-ID with; None: generated once, kept in state_dir
     metadata_proxy_shared_secret: str | None = None
+    # an operation a host has not answered this long (its worker dead, its message
+    # lost) ends failed, as if the host refused it: a boot in ERROR, a pause back to
+    # ACTIVE, an attach leaving the volume available (domain/deadlines.py); 0: never
+    operation_deadline_seconds: float = 300.0
 
     @property
     def state_path(self) -> Path:

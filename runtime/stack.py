@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
 import socket
+import sys
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -33,7 +36,7 @@ from api.context import ApiSettings, Context
 from api.metadata.service import MetadataContext, create_metadata_app
 from api.revocations import RevocationCache
 from api.tokens import TokenSigner
-from commands import host_reports, ingest
+from commands import deadlines, host_reports, ingest
 from commands.application import NimbusApplication, Retries
 from commands.catalog import ensure_defaults
 from commands.event_store import SessionBounds, StoreUnavailable
@@ -47,10 +50,11 @@ from domain.quota import QuotaDefaults
 from domain.volume_types import VolumeType
 from messaging.subjects import Subjects
 from migrations.runner import upgrade
-from projections import projector, relay
+from projections import overdue, projector, relay
 from runtime import credentials
 from runtime.host_requests import HostRequests
 from runtime.settings import Settings
+from workers.child_process import parent_death_hook
 from workers.hypervisor import heartbeat, worker
 from workers.hypervisor.libvirt_adapter import empty_host_uri
 from workers.network import worker as network_worker
@@ -262,13 +266,14 @@ def network_host(settings: Settings, host: str) -> NetworkHost:
     return NamespaceNetworkHost(network_namespace(settings.subject_prefix, host), state)
 
 
-async def _until(server: uvicorn.Server, stop: asyncio.Event, what: str) -> None:
-    """Serve until ``stop`` is set (the API's server is stopped by ``serve`` itself),
-    on a socket bound here: a port in use is this part's error, said plainly,
-    not uvicorn's exit of the whole process."""
+async def _until(server: uvicorn.Server, stop: asyncio.Event, what: str, *,
+                 reuse_port: bool = False) -> None:
+    """Serve until ``stop`` is set, on a socket bound here: a port in use is
+    this part's error, said plainly, not uvicorn's exit of the whole process.
+    ``reuse_port``: other processes serve the same port (``api_processes``)."""
     host, port = server.config.host, server.config.port
     try:
-        sock = socket.create_server((host, port))
+        sock = socket.create_server((host, port), reuse_port=reuse_port)
     except OSError as error:
         raise OSError(error.errno, f"the {what} cannot listen on {host}:{port}:"
                       f" {error.strerror}") from error
@@ -282,6 +287,37 @@ async def _until(server: uvicorn.Server, stop: asyncio.Event, what: str) -> None
         await server.serve(sockets=[sock])
     finally:
         watching.cancel()
+
+
+async def api_processes(settings: Settings, database_url: str, nats_url: str, count: int,
+                        stop: asyncio.Event) -> None:
+    """``count`` more processes serving the API on its port, as ``nimbus run api
+    --reuse-port`` on the same database and NATS, until ``stop`` is set; one
+    that exits before is this part's failure. They die with this process."""
+    env = {**os.environ, "NIMBUS_DATABASE_URL": database_url, "NIMBUS_NATS_URL": nats_url,
+           "NIMBUS_API_PORT": str(settings.api_port), "NIMBUS_API_PROCESSES": "1"}
+    children = [await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "runtime.cli", "run", "api", "--reuse-port", env=env,
+        preexec_fn=parent_death_hook(signal.SIGTERM)) for _ in range(count)]
+    exits = [asyncio.ensure_future(child.wait()) for child in children]
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait([stopping, *exits], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+        for child in children:
+            if child.returncode is None:
+                child.terminate()
+        try:
+            await asyncio.wait_for(asyncio.gather(*exits), GRACE_SECONDS + 5)
+        except TimeoutError:
+            for child in children:
+                if child.returncode is None:
+                    child.kill()
+            await asyncio.gather(*exits)
+    if not stop.is_set():
+        codes = ", ".join(str(c.returncode) for c in children if c.returncode is not None)
+        raise RuntimeError(f"an API process exited ({codes}) while nimbus was running")
 
 
 def _first_line(error: BaseException) -> str:
@@ -306,6 +342,7 @@ async def serve(
     settings: Settings, database_url: str, nats_url: str, stop: asyncio.Event,
     on_ready: Callable[[], None] | None = None, *, parts: frozenset[str] = PARTS,
     hosts: list[str] | None = None, api_role: Role = "all", retries: Retries | None = None,
+    reuse_port: bool = False,
 ) -> None:
     """Run ``parts`` of the stack until ``stop`` is set or one part fails
     (then raise StackFailed). Workers alone never touch the database.
@@ -336,7 +373,8 @@ async def serve(
                        if commands is not None else None)
     projector_stop = threading.Event()
     runnable: dict[str, Callable[[], Awaitable[None]]] = {
-        "api": lambda: _required(api).server.serve(),
+        "api": lambda: _until(_required(api).server, stop, "API",
+                              reuse_port=reuse_port or settings.api_processes > 1),
         "relay": lambda: relay.run(bounded_url, nats_url, subjects, stop),
         "projector": lambda: asyncio.to_thread(projector.run, bounded_url, projector_stop),
         "ingester": lambda: ingest.run(
@@ -372,9 +410,18 @@ async def serve(
             host=settings.metadata_host, port=settings.metadata_port, log_level="warning",
             lifespan="off", timeout_graceful_shutdown=GRACE_SECONDS))
         started["metadata"] = _until(metadata, stop, "metadata service")
+    if "api" in parts and settings.api_processes > 1:
+        started["api-processes"] = api_processes(settings, database_url, nats_url,
+                                                 settings.api_processes - 1, stop)
     if "ingester" in parts:
         started["host-reports"] = host_reports.run(
             _required(commands).hosts, bounded_url, nats_url, subjects.prefix, stop)
+    if "ingester" in parts and settings.operation_deadline_seconds > 0:
+        started["deadlines"] = deadlines.run(
+            deadlines.Deadlines(_required(commands).app,
+                                lambda before: overdue.overdue(bounded_url, before),
+                                deadline_seconds=settings.operation_deadline_seconds),
+            deadlines.interval_for(settings.operation_deadline_seconds), stop)
     tasks = {asyncio.ensure_future(part): name for name, part in started.items()}
     try:
         while api is not None and not api.server.started:

@@ -150,3 +150,37 @@ def test_a_power_loss_turns_every_guest_off_and_drops_saved_memory(tmp_path: Pat
     again = LibvirtHost(empty_host_uri(tmp_path, "compute1", keep_guests=True))
     assert {g.state for g in again.guests()} == {GuestState.SHUTOFF}
     again.close()
+
+
+def test_a_guest_undefined_before_a_restart_stays_gone_and_the_others_stay(
+        tmp_path: Path) -> None:
+    first = LibvirtHost(empty_host_uri(tmp_path, "compute1", keep_guests=True))
+    kept, gone = (GuestSpec(instance_id=str(uuid.uuid4()), name=n, vcpus=1, memory_mb=64)
+                  for n in ("kept", "gone"))
+    for spec in (kept, gone):
+        first.define(spec)
+        first.start(spec.instance_id)
+    first.close()
+    second = LibvirtHost(empty_host_uri(tmp_path, "compute1", keep_guests=True))
+    second.destroy(gone.instance_id)
+    second.undefine(gone.instance_id)
+    second.close()
+    third = LibvirtHost(empty_host_uri(tmp_path, "compute1", keep_guests=True))
+    assert [(g.instance_id, g.state) for g in third.guests()] == [
+        (kept.instance_id, GuestState.RUNNING)]
+    third.close()
+
+
+def test_a_journal_line_cut_short_by_a_crash_is_skipped_and_the_guests_before_it_stay(
+        tmp_path: Path) -> None:
+    first = LibvirtHost(empty_host_uri(tmp_path, "compute1", keep_guests=True))
+    spec = GuestSpec(instance_id=str(uuid.uuid4()), name="kept", vcpus=1, memory_mb=64)
+    first.define(spec)
+    first.start(spec.instance_id)
+    first.close()
+    with (tmp_path / "compute1-guests.jsonl").open("ab") as journal:
+        journal.write(b'{"id": "' + spec.instance_id.encode() + b'", "xml": "<domain')
+    again = LibvirtHost(empty_host_uri(tmp_path, "compute1", keep_guests=True))
+    assert [(g.instance_id, g.state) for g in again.guests()] == [
+        (spec.instance_id, GuestState.RUNNING)]
+    again.close()

@@ -18,11 +18,13 @@ from messaging import nats as bus
 from messaging.subjects import Subjects
 from messaging.wire import EventMessage
 from tests.support.nimbus_process import NIMBUS, NimbusUp, nimbus_env
+from tests.support.polling import eventually_sync
 from tests.support.processes import (
     alive,
     command_name,
     descendants,
     identity,
+    kill,
     processes_using,
     state_folder,
     wait_until_gone,
@@ -182,6 +184,37 @@ def test_nimbus_up_with_a_port_serves_the_api_on_that_port(state_dir: Path) -> N
 
         started = descendants(up.process.pid)
         assert up.interrupt() == 0
+        assert wait_until_gone(list(started)) == []
+    finally:
+        up.kill()
+
+
+def api_listeners(port: int) -> set[int]:
+    """The processes listening on ``port`` (from ``ss``)."""
+    out = subprocess.run(["ss", "-Hltnp", f"sport = :{port}"], capture_output=True, text=True,
+                         check=True).stdout
+    return {int(pid) for pid in re.findall(r"pid=(\d+)", out)}
+
+
+def test_nimbus_up_with_api_processes_serves_the_port_from_each_and_fails_when_one_dies(
+        state_dir: Path) -> None:
+    port = free_port()
+    up = NimbusUp(state_dir, port, {"NIMBUS_API_PROCESSES": "3"})
+    try:
+        up.ready()
+        started = descendants(up.process.pid)
+        children = {pid for pid, _ in started
+                    if b"--reuse-port" in Path(f"/proc/{pid}/cmdline").read_bytes()}
+        assert len(children) == 2
+        eventually_sync(lambda: api_listeners(port) == {up.process.pid, *children})
+        password = (state_dir / "admin-password").read_text().strip()
+        for _ in range(12):  # new connections, spread over the three by the kernel
+            r = httpx.post(f"http://127.0.0.1:{port}/identity/v3/auth/tokens",
+                           json=auth_body("admin", password, "admin"), timeout=10)
+            assert r.status_code == 201, r.text
+        kill(min(children))
+        assert up.process.wait(30) == 1
+        assert any("an API process exited" in line for line in up.remaining_output())
         assert wait_until_gone(list(started)) == []
     finally:
         up.kill()

@@ -47,6 +47,8 @@ NIMBUS = str(REPO / ".venv" / "bin" / "nimbus")
 ADMIN = Caller(user_id="admin", project_id="admin", is_admin=True)
 USER = Caller(user_id="u", project_id="p")
 NUL_NAME = "vm\x00evil"
+# what the database says of the row (its text goes to it in binary: projections/upsert.py)
+NUL_REFUSED = 'invalid byte sequence for encoding "UTF8": 0x00'
 Conn = psycopg.Connection[tuple[Any, ...]]
 
 
@@ -127,7 +129,7 @@ def test_an_instance_named_with_a_nul_byte_stops_the_instances_view_at_its_posit
     with psycopg.connect(database_url, autocommit=True) as conn:
         project_all(conn)
         assert faults(conn) == [("instances", bad_position, "InstanceCreateRequested", bad_id,
-                                 "PostgreSQL text fields cannot contain NUL (0x00) bytes")]
+                                 NUL_REFUSED)]
         assert names(conn) == {"before"}  # as of the event it cannot apply
         assert "after" in flavors(conn)
         assert conn.execute("SELECT hard_limit FROM views.quota_limits WHERE project_id = 'p'"
@@ -239,7 +241,7 @@ def test_a_running_projector_reports_a_stuck_view_once_and_does_not_retry_it(
     assert [r.levelname for r in reported] == ["ERROR"], [r.getMessage() for r in reported]
     message = reported[0].getMessage()
     assert "instances" in message and f"position {bad_position}" in message
-    assert "InstanceCreateRequested" in message and "NUL" in message
+    assert "InstanceCreateRequested" in message and "0x00" in message
     with psycopg.connect(database_url, autocommit=True) as conn:
         assert [f[:2] for f in faults(conn)] == [("instances", bad_position)]
         assert {"later0", "later1", "later2"} <= flavors(conn)
@@ -264,7 +266,7 @@ def test_replay_fails_naming_the_stuck_view_and_swaps_nothing(
             ("instances", bad_position)]
         message = str(failed.value)
         assert f"instances cannot apply log position {bad_position}" in message
-        assert "NUL" in message and "nothing was swapped" in message
+        assert "0x00" in message and "nothing was swapped" in message
         assert schema_oid(conn, "views") == live
         assert schema_oid(conn, rebuild.NEXT_SCHEMA) is None
         assert [f[:2] for f in faults(conn)] == [("instances", bad_position)]
@@ -344,7 +346,7 @@ async def test_readyz_names_the_stuck_view_while_healthz_and_the_other_views_ans
         assert body["stuck"] == [{
             "view": "instances", "position": bad_position,
             "event_type": "InstanceCreateRequested",
-            "error": "PostgreSQL text fields cannot contain NUL (0x00) bytes",
+            "error": NUL_REFUSED,
             "since": body["stuck"][0]["since"]}]
         assert body["status"] == "not ready" and body["lag"] == 0
 

@@ -80,3 +80,24 @@ def test_enabling_and_disabling_an_unknown_host_is_not_found_and_repeats_write_n
     assert model.disable(host, "a", reason=None, request_id="r2", at=AT) is None
     enabled = model.enable(host, "a", request_id="r3", at=AT)
     assert enabled is not None and not model.evolve(host, enabled, "h").disabled
+
+
+def test_a_hosts_running_use_is_the_sum_of_its_claims_through_claims_and_releases() -> None:
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def claimed(instance_id: str, vcpus: int) -> model.HostCapacityClaimed:
+        return model.HostCapacityClaimed(at=at, host="h", instance_id=instance_id,
+                                         project_id="p", vcpus=vcpus, memory_mb=vcpus * 512,
+                                         disk_gb=vcpus)
+
+    host = None
+    for event in (claimed("a", 2), claimed("b", 4), claimed("b", 1),
+                  model.HostCapacityReleased(at=at, host="h", instance_id="a"),
+                  model.HostCapacityReleased(at=at, host="h", instance_id="a")):
+        host = model.evolve(host, event, "h")
+        claims = host.claims.values()
+        assert host.used() == model.Capacity(vcpus=sum(c.vcpus for c in claims),
+                                             memory_mb=sum(c.memory_mb for c in claims),
+                                             local_gb=sum(c.disk_gb for c in claims))
+    assert host is not None and host.used() == model.Capacity(vcpus=1, memory_mb=512,
+                                                              local_gb=1)

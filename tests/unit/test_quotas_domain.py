@@ -104,3 +104,29 @@ def test_a_reset_drops_the_overrides() -> None:
     assert state.limits(DEFAULTS)["cores"] == 99
     state = model.evolve(state, model.reset("p", "r2", AT), "q")
     assert state.limits(DEFAULTS)["cores"] == 20
+
+
+def test_the_running_usage_is_the_sum_of_the_claims_held_through_claims_and_releases() -> None:
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    events: list[model.QuotaEvent] = [
+        model.QuotaUsageClaimed(at=at, project_id="p", instance_id="a", instances=1, cores=2,
+                                ram=512),
+        model.QuotaVolumeClaimed(at=at, project_id="p", volume_id="v", gigabytes=10),
+        model.QuotaUsageClaimed(at=at, project_id="p", instance_id="b", instances=1, cores=4,
+                                ram=1024),
+        model.QuotaUsageReleased(at=at, project_id="p", instance_id="a"),
+        model.QuotaUsageReleased(at=at, project_id="p", instance_id="a"),  # again: no change
+        model.QuotaUsageClaimed(at=at, project_id="p", instance_id="b", instances=1, cores=1,
+                                ram=256),  # in place of b's first claim
+        model.QuotaNetworkClaimed(at=at, project_id="p", owner_id="f", resource="floating_ips"),
+    ]
+    quota = None
+    for event in events:
+        quota = model.evolve(quota, event, "p")
+        summed = model.Usage()
+        for claim in quota.claims.values():
+            summed = summed + claim
+        assert quota.in_use() == summed
+    assert quota is not None
+    assert quota.in_use() == model.Usage(instances=1, cores=1, ram=256, volumes=1,
+                                         gigabytes=10, floating_ips=1)

@@ -4,11 +4,14 @@ In production the URI is ``qemu:///system`` (KVM guests); tests and the
 embedded default use libvirt's own test driver, a real libvirt API without a
 daemon. Each connection to ``test:///<abs path>`` holds a private host whose
 initial contents come from that file: ``empty_host_uri`` writes one for each
-simulated host (with ``keep_guests``, the guests the file already holds stay),
-and the adapter writes every change of its guests back into it, so a host
-outlives its worker's process as a real one does. Calls block: the worker runs them in
-threads. Errors are sorted into ``HostUnavailable`` (connection trouble:
-retry later) and ``GuestError`` (libvirt refused: report a failure).
+simulated host (with ``keep_guests``, the guests it kept stay), and the adapter
+appends each change of a guest to the host's journal beside it
+(``<host>-guests.jsonl``: one line per change, however many guests the host
+has; appending costs a small fraction of rewriting a file), so a host
+outlives its worker's process as a real one does.
+Calls block: the worker runs them in threads. Errors are sorted into
+``HostUnavailable`` (connection trouble: retry later) and ``GuestError``
+(libvirt refused: report a failure).
 
 Suspend is libvirt's managed save (``virDomainManagedSave``); ``start``
 (``virDomainCreate``) restores a managed-saved guest. Every guest gets a
@@ -31,6 +34,7 @@ from typing import TypeVar
 from urllib.parse import urlparse
 
 import libvirt
+import msgspec
 
 from workers.hypervisor.port import (
     Disk,
@@ -85,9 +89,9 @@ def empty_host_uri(directory: Path, host: str, *, vcpus: int | None = None,
     """
     path = (directory / f"{host}.xml").resolve()
     kept = ""
-    if keep_guests and path.exists():  # a restart, not a power loss: the guests stay
-        kept = "".join(f"  {ET.tostring(d, encoding='unicode').strip()}\n"
-                       for d in ET.parse(path).getroot().findall("domain"))
+    guests = _kept_guests(path) if keep_guests else {}  # a restart, not a power loss
+    kept = "".join(f"  {xml.strip()}\n" for xml in guests.values())
+    _compact(path, guests)
     node = ""
     if vcpus is not None:
         node += (f"  <cpu><nodes>1</nodes><sockets>1</sockets><cores>{vcpus}</cores>"
@@ -97,6 +101,54 @@ def empty_host_uri(directory: Path, host: str, *, vcpus: int | None = None,
         node += f"  <memory>{memory_mb * 1024}</memory>\n"
     path.write_text(f"<node>\n  <!-- simulated hypervisor host {host} -->\n{node}{kept}</node>\n")
     return f"test://{path}"
+
+
+def _journal(host_file: Path) -> Path:
+    """Where a test-driver host appends its guests' changes."""
+    return host_file.with_name(f"{host_file.stem}-guests.jsonl")
+
+
+class _Kept(msgspec.Struct, frozen=True):
+    """One line of a host's journal: a guest as it is now (None: it is gone)."""
+
+    id: str
+    xml: str | None = None
+
+
+def _kept_guests(host_file: Path) -> dict[str, str]:
+    """The guests a test-driver host kept, by id: the last line of each in
+    its journal (a line cut short by a crash is skipped), or, for a host kept
+    before the journal existed, the domains inside its own file."""
+    journal = _journal(host_file)
+    if not journal.exists():
+        if not host_file.exists():
+            return {}
+        return {d.findtext("uuid", ""): ET.tostring(d, encoding="unicode")
+                for d in ET.parse(host_file).getroot().findall("domain")}
+    guests: dict[str, str] = {}
+    for line in journal.read_bytes().splitlines():
+        try:
+            kept = _decode_kept(line)
+        except msgspec.DecodeError:
+            continue
+        if kept.xml is None:
+            guests.pop(kept.id, None)
+        else:
+            guests[kept.id] = kept.xml
+    return guests
+
+
+def _compact(host_file: Path, guests: dict[str, str]) -> None:
+    """Start the host's journal anew with just ``guests`` (at each start of the
+    host, so it holds one line per guest plus the changes since)."""
+    journal = _journal(host_file)
+    temporary = journal.with_name(f".{journal.name}.tmp")
+    temporary.write_bytes(b"".join(msgspec.json.encode(_Kept(i, xml)) + b"\n"
+                                   for i, xml in guests.items()))
+    temporary.replace(journal)
+
+
+_decode_kept = msgspec.json.Decoder(_Kept).decode
 
 
 def _host_file(uri: str) -> Path | None:
@@ -157,7 +209,7 @@ class LibvirtHost:
     def define(self, spec: GuestSpec) -> None:
         xml = self._domain_xml(spec)
         self._call(lambda conn: conn.defineXML(xml))
-        self._keep()
+        self._keep(spec.instance_id)
         self._note(spec.instance_id, f"defined {domain_name(spec.instance_id)} "
                    f"({spec.vcpus} vCPU, {spec.memory_mb} MiB)")
 
@@ -247,7 +299,8 @@ class LibvirtHost:
             return sorted(were_on)
 
         were_on = self._call(cut)
-        self._keep()
+        for instance_id in were_on:
+            self._keep(instance_id)
         for instance_id in were_on:
             self._note(instance_id, "power lost")
         return were_on
@@ -402,34 +455,32 @@ class LibvirtHost:
 
     def _on_domain(self, instance_id: str, action: Callable[[libvirt.virDomain], object]) -> None:
         self._call(lambda conn: action(conn.lookupByUUIDString(instance_id)))
-        self._keep()
+        self._keep(instance_id)
 
-    def _keep(self) -> None:
-        """Write a test-driver host's guests (definitions, run states, managed saves)
-        into its file, so they outlive this process."""
+    def _keep(self, instance_id: str) -> None:
+        """Append a test-driver guest as it is now (its definition, run state and
+        managed save; or that it is gone) to the host's journal, so the host's
+        next process finds it so."""
         if self._host_file is None:
             return
 
-        def guests(conn: libvirt.virConnect) -> list[ET.Element]:
-            kept = []
-            for dom in conn.listAllDomains():
-                element = ET.fromstring(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
-                ET.SubElement(element, f"{{{TEST_NAMESPACE}}}runstate").text = str(
-                    dom.state()[0])
-                if dom.hasManagedSaveImage(0):
-                    ET.SubElement(element, f"{{{TEST_NAMESPACE}}}hasmanagedsave").text = "yes"
-                kept.append(element)
-            return kept
+        def kept(conn: libvirt.virConnect) -> str | None:
+            try:
+                dom = conn.lookupByUUIDString(instance_id)
+            except libvirt.libvirtError as error:
+                if error.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+                    return None
+                raise
+            element = ET.fromstring(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+            ET.SubElement(element, f"{{{TEST_NAMESPACE}}}runstate").text = str(dom.state()[0])
+            if dom.hasManagedSaveImage(0):
+                ET.SubElement(element, f"{{{TEST_NAMESPACE}}}hasmanagedsave").text = "yes"
+            return ET.tostring(element, encoding="unicode")
 
         with self._saving:
-            found = self._call(guests)
-            node = ET.parse(self._host_file).getroot()
-            for old in node.findall("domain"):
-                node.remove(old)
-            node.extend(found)
-            temporary = self._host_file.with_name(f".{self._host_file.name}.tmp")
-            temporary.write_text(ET.tostring(node, encoding="unicode") + "\n")
-            temporary.replace(self._host_file)
+            line = msgspec.json.encode(_Kept(instance_id, self._call(kept))) + b"\n"
+            with _journal(self._host_file).open("ab") as journal:
+                journal.write(line)
 
     def _call(self, action: Callable[[libvirt.virConnect], T]) -> T:
         conn = self._connection()
