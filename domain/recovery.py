@@ -66,11 +66,15 @@ class Restart(msgspec.Struct, frozen=True, kw_only=True):
     observation: str = ""  # the observation's action name ("": none to record)
     requests: list[str] = []  # the actions asked, in order
 
+    @property
+    def todo(self) -> str:
+        """What is recorded and asked, in order (``observed-stopped, start, pause``)."""
+        return ", ".join([self.observation, *self.requests] if self.observation
+                         else self.requests)
+
     def describe(self) -> str:
-        todo = [self.observation] if self.observation else []
-        todo += self.requests
         return (f"{self.instance_id} ({self.name}) on {self.host}: recorded {self.recorded},"
-                f" guest {self.guest} -> {', '.join(todo)}")
+                f" guest {self.guest} -> {self.todo}")
 
 
 class Plan(msgspec.Struct, frozen=True, kw_only=True):

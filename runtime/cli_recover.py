@@ -277,7 +277,7 @@ async def recover(settings: Settings, database_url: str, nats_url: str,
         say("3. restart instances:")
         for step in plan.restarts:
             await asyncio.to_thread(work.restart, step, facts)
-            say(f"   {step.instance_id} ({step.name}): {step.describe().split('-> ')[-1]}")
+            say(f"   {step.instance_id} ({step.name}): {step.todo}")
         back = await work.wait_back(plan.restarts, args.timeout)
         say("4. re-export and re-attach volumes:")
         await work.reconcile_all(facts.answers, ("storage", "compute"))
