@@ -136,8 +136,9 @@ async def test_recover_brings_the_cloud_back_from_the_log_in_the_seeds_order(
 
         # a recovery cut off midway, then run again: it finishes
         cut = NimbusProcess(tmp_path, ["recover", "--apply"], env)
-        try:
-            cut.wait_for_line("3. restart instances:", seconds=120)
+        try:  # (waited for off the loop: the stack under test runs in it)
+            await asyncio.to_thread(cut.wait_for_line, "applying:", 120)
+            await asyncio.to_thread(cut.wait_for_line, "): start", 60)  # the first restart
         finally:
             cut.kill()
         done = await recover(env, "--apply")
