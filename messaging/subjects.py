@@ -104,7 +104,8 @@ class Subjects:
         return f"{self.prefix}.hosts.{host}.console"
 
     def power_loss(self, host: str) -> str:
-        """Where a hypervisor worker takes a simulated power loss of its host."""
+        """Where a host's worker (hypervisor, storage or network) takes a
+        simulated power loss of its host."""
         return f"{self.prefix}.hosts.{host}.power-loss"
 
     def reconcile(self, host: str) -> str:

@@ -151,6 +151,16 @@ class Reconciled(msgspec.Struct, frozen=True, kw_only=True):
     position: int = 0
 
 
+class PowerLost(msgspec.Struct, frozen=True, kw_only=True):
+    """A storage or network host's answer to a simulated power loss
+    (``Subjects.power_loss``): what it was serving and no longer is, one line
+    each. A hypervisor host answers with the ids of the guests that were on."""
+
+    host: str
+    role: str  # storage | network
+    lost: list[str] = []
+
+
 class ObservedGuest(msgspec.Struct, frozen=True, kw_only=True):
     """One guest as a hypervisor host sees it: its instance and its state
     (running, paused, suspended, shutoff)."""

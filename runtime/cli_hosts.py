@@ -19,17 +19,19 @@ from runtime.tables import format_table
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    host = subparsers.add_parser("host", help="the hypervisor hosts: list, describe,"
-                                 " power-loss")
+    host = subparsers.add_parser("host", help="the hypervisor hosts: list, describe;"
+                                 " any host: power-loss")
     commands = host.add_subparsers(dest="host_command", metavar="COMMAND", required=True)
     p = commands.add_parser("list", help="every registered host, enabled or not, up or down")
     p.set_defaults(func=cmd_list)
     p = commands.add_parser("describe", help="a host's total, used and per-project resources")
     p.add_argument("host", help="the host's name (compute1)")
     p.set_defaults(func=cmd_describe)
-    p = commands.add_parser("power-loss", help="simulate a power loss of a host: every guest"
-                            " off, its saved memory gone (tests and demos)")
-    p.add_argument("host", help="the host's name (compute1)")
+    p = commands.add_parser("power-loss", help="simulate a power loss of a host (tests and"
+                            " demos): a hypervisor's guests off, their saved memory gone; a"
+                            " storage host's iSCSI exports gone; a network host's bridges,"
+                            " dnsmasq and rules gone")
+    p.add_argument("host", help="the host's name (compute1, storage1, network1)")
     p.set_defaults(func=cmd_power_loss)
 
 
@@ -91,13 +93,16 @@ def cmd_describe(args: argparse.Namespace) -> int:
 
 
 def cmd_power_loss(args: argparse.Namespace) -> int:
-    """Ask the host's hypervisor worker, over NATS, to cut its power."""
+    """Ask the host's worker, over NATS, to cut its power: whichever worker
+    serves that host name answers (host names are unique across roles), and
+    says what it lost."""
+    from messaging.wire import PowerLost
     from runtime.cli import backing_servers
     from runtime.host_requests import HostRequests
 
     settings = load()
 
-    async def cut(nats_url: str) -> list[str]:
+    async def cut(nats_url: str) -> PowerLost:
         requests = HostRequests(nats_url, settings.subject_prefix, timeout=10.0)
         try:
             return await requests.power_loss(args.host)
@@ -106,11 +111,13 @@ def cmd_power_loss(args: argparse.Namespace) -> int:
 
     with backing_servers(settings, database=False) as (_, nats_url):
         try:
-            were_on = asyncio.run(cut(nats_url))
+            lost = asyncio.run(cut(nats_url))
         except TimeoutError:
-            print(f"nimbus: no hypervisor worker answered for host {args.host}",
-                  file=sys.stderr)
+            print(f"nimbus: no hypervisor, storage or network worker answered for host"
+                  f" {args.host}", file=sys.stderr)
             return 1
-    print(f"{args.host}: power lost; {len(were_on)} guests were on"
-          + "".join(f"\n  {i}" for i in were_on))
+    what = {"compute": "guests were on", "storage": "exports gone",
+            "network": "parts gone"}.get(lost.role, "parts gone")
+    print(f"{args.host}: power lost; {len(lost.lost)} {what}"
+          + "".join(f"\n  {line}" for line in lost.lost))
     return 0

@@ -17,7 +17,14 @@ import msgspec
 
 from messaging import nats as bus
 from messaging.subjects import Subjects
-from messaging.wire import ConsoleReply, ConsoleRequest, ObservedGuest, Reconciled, ReconcileRequest
+from messaging.wire import (
+    ConsoleReply,
+    ConsoleRequest,
+    ObservedGuest,
+    PowerLost,
+    Reconciled,
+    ReconcileRequest,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +45,15 @@ class HostRequests:
         answer = msgspec.json.decode(reply, type=ConsoleReply)
         return answer.output if answer.found else None
 
-    async def power_loss(self, host: str) -> list[str]:
-        """Cut ``host``'s power (simulated): the ids of the guests that were on."""
+    async def power_loss(self, host: str) -> PowerLost:
+        """Cut ``host``'s power (simulated), whatever its role: what it lost. A
+        hypervisor host answers with the ids of the guests that were on (its
+        ``lost``, role ``compute``); a storage or network host with ``PowerLost``."""
         reply = await self._ask(self.subjects.power_loss(host), b"")
-        return msgspec.json.decode(reply, type=list[str])
+        answer = msgspec.json.decode(reply, type=list[str] | PowerLost)
+        if isinstance(answer, PowerLost):
+            return answer
+        return PowerLost(host=host, role="compute", lost=answer)
 
     async def inspect(self, host: str) -> list[ObservedGuest]:
         """The guests a hypervisor host has, and their states."""

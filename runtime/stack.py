@@ -139,10 +139,12 @@ def volume_exporter(settings: Settings, host: str, daemons: list[TgtDaemon]) -> 
     the kernel's parent-death signal that stops it if nimbus is killed belongs
     to the thread that forked it, and a worker thread may end before nimbus.
     Its pid file under the state dir lets the next start stop a tgtd that a
-    crash left behind anyway."""
+    crash left behind anyway; its port file keeps its portal where the log's
+    exports say it is."""
     if settings.iscsi_helper == "lioadm":
         return LioExporter()
-    daemon = TgtDaemon(pid_file=settings.state_path / "tgtd" / f"{host}.pid")
+    daemon = TgtDaemon(pid_file=settings.state_path / "tgtd" / f"{host}.pid",
+                       port_file=settings.state_path / "tgtd" / f"{host}.port")
     try:
         daemon.start()
     except StorageUnavailable as error:

@@ -272,6 +272,26 @@ def test_a_dnsmasq_that_died_is_started_again_on_the_next_apply(
     assert spaces.ping(vm1, "10.0.0.1")
 
 
+def test_a_power_loss_takes_every_link_dnsmasq_and_rule_and_the_next_apply_serves_again(
+        spaces: Namespaces, host: NamespaceNetworkHost) -> None:
+    one = port(1, rules=SSH_ONLY)
+    rendered = plan(1, [one, port(2)],
+                    floating=[Floating(floating_ip="172.24.4.10", fixed_ip=one.ip)])
+    host.apply(rendered)
+    lost = host.power_loss()
+    assert {"bridge br100", "bridge brpub", f"veth {one.device}", "dnsmasq on br100",
+            "nft table (NAT and security groups)"} <= set(lost)
+    assert not Path("/run/netns", host.namespace).exists() and host.dnsmasq.pids() == {}
+    assert host.observe() is None and host.power_loss() == []  # nothing more to lose
+    assert (host.state_dir / RENDERED).exists()  # what is on disk stays
+    assert host.apply(rendered).changed
+    assert host.observe() == digest(rendered)
+    assert addresses(host.namespace, "brpub") == ["172.24.4.1/24", "172.24.4.10/32"]
+    vm1 = instance(spaces, host, one)  # a lease from the dnsmasq started again
+    assert spaces.ping(vm1, "10.0.0.1")
+    assert not host.apply(rendered).changed
+
+
 def test_a_removed_network_loses_its_dnsmasq_and_bridge_and_a_new_dns_server_restarts_one(
         host: NamespaceNetworkHost) -> None:
     second = NetworkPlan(network_id="net2", bridge="br101", cidr="10.0.1.0/24",

@@ -60,3 +60,14 @@ def test_a_pid_file_naming_another_process_signals_nothing(tmp_path: Path) -> No
     finally:
         other.kill()
         other.wait()
+
+
+def test_a_tgtd_started_again_listens_on_the_portal_the_last_one_used(tmp_path: Path) -> None:
+    port_file = tmp_path / "tgtd" / "storage1.port"
+    with TgtDaemon(port_file=port_file) as first:
+        portal = first.portal
+    assert port_file.read_text().split() == [portal.rpartition(":")[2]]
+    with TgtDaemon(port_file=port_file) as again:
+        assert again.portal == portal
+        with TgtDaemon(port_file=port_file) as beside:  # that port is taken: another one
+            assert beside.portal != portal

@@ -41,6 +41,10 @@ class RecordingHost:
     def observe(self) -> str | None:
         return self.rendered
 
+    def power_loss(self) -> list[str]:
+        lost, self.rendered = self.rendered, None
+        return [] if lost is None else [lost]
+
     def close(self) -> None:
         pass
 
@@ -88,8 +92,11 @@ async def test_a_bound_port_is_rendered_with_its_group_and_floating_ip_then_goes
 
         # what it rendered is on record, for drift to be seen (later plans that
         # render the same, such as after the port's own activation, are not reported)
-        on_record = await asyncio.to_thread(reported)
-        assert on_record is not None and on_record[1] == host.rendered
+        async def recorded() -> tuple[int, str] | None:  # written just after the ports' events
+            return await asyncio.to_thread(reported)
+
+        on_record = await eventually(recorded, what="the report on record")
+        assert on_record[1] == host.rendered
         assert on_record[0] in {p.position for p in host.plans if digest(p) == host.rendered}
         assert [(n.bridge, n.cidr, n.gateway, [h.ip for h in n.hosts]) for n in last.networks] \
             == [("br100", "10.0.0.0/24", "10.0.0.1", ["10.0.0.2"])]

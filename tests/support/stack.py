@@ -112,11 +112,13 @@ class RunningStack:
 
 @contextlib.asynccontextmanager
 async def serving(
-    settings: Settings, database_url: str, nats_url: str, **serve: Any,
+    settings: Settings, database_url: str, nats_url: str, *, keep_streams: bool = False,
+    **serve: Any,
 ) -> AsyncIterator[asyncio.Future[None]]:
     """``runtime.stack.serve`` in this loop, ready (or what stopped it raised);
-    stopped, and its streams deleted, on the way out. ``serve`` are its keyword
-    arguments (``hosts``, ``parts``)."""
+    stopped, and its streams deleted (unless ``keep_streams``: a stack started
+    again on them finds them as a restart does), on the way out. ``serve`` are
+    its keyword arguments (``hosts``, ``parts``)."""
     stop = asyncio.Event()
     ready = asyncio.Event()
     task = asyncio.ensure_future(stack.serve(settings, database_url, nats_url, stop,
@@ -135,29 +137,36 @@ async def serving(
         try:
             await asyncio.wait_for(task, 30)
         finally:
-            nc = await bus.connect(nats_url)
-            try:
-                await bus.delete_streams(nc.jetstream(), Subjects(settings.subject_prefix))
-            finally:
-                await nc.close()
+            if not keep_streams:
+                await _delete_streams(nats_url, settings)
+
+
+async def _delete_streams(nats_url: str, settings: Settings) -> None:
+    nc = await bus.connect(nats_url)
+    try:
+        await bus.delete_streams(nc.jetstream(), Subjects(settings.subject_prefix))
+    finally:
+        await nc.close()
 
 
 @contextlib.asynccontextmanager
 async def stack_running(
     database_url: str, nats_url: str, subject_prefix: str, state_dir: Path,
     *, worker_hosts: list[str] | None = None, parts: frozenset[str] = stack.PARTS - {"metadata"},
-    **settings: Any,
+    keep_streams: bool = False, **settings: Any,
 ) -> AsyncIterator[RunningStack]:
     """The stack's ``parts`` (default: all but the metadata service, which only
     its own tests need: one port fewer to find free) with hosts compute1 and compute2,
     a hypervisor worker for each of ``worker_hosts`` (default: both) and a
-    storage worker for storage1; ``settings`` over the defaults."""
+    storage worker for storage1; ``settings`` over the defaults. ``keep_streams``:
+    the streams stay for a stack started next on them (see ``serving``)."""
     loaded = load({
         "state_dir": str(state_dir), "api_port": free_port(), "metadata_port": free_port(),
         "subject_prefix": subject_prefix, "network_driver": "recorded",
         "admin_password": ADMIN_PASSWORD, "hosts": ["compute1", "compute2"], **settings,
     }, env={})
-    async with (serving(loaded, database_url, nats_url, hosts=worker_hosts, parts=parts),
+    async with (serving(loaded, database_url, nats_url, hosts=worker_hosts, parts=parts,
+                        keep_streams=keep_streams),
                 httpx.AsyncClient(base_url=loaded.base_url, timeout=20) as http):
         r = await http.post("/identity/v3/auth/tokens",
                             json=auth_body("admin", ADMIN_PASSWORD, "admin"))

@@ -67,6 +67,16 @@ _TRANSIENT_CODES = frozenset({
 _TRANSIENT_DOMAINS = frozenset({libvirt.VIR_FROM_RPC, libvirt.VIR_FROM_REMOTE})
 
 
+def _domain(conn: libvirt.virConnect, instance_id: str) -> libvirt.virDomain | None:
+    """The guest ``instance_id`` on ``conn``; None when the host has no such guest."""
+    try:
+        return conn.lookupByUUIDString(instance_id)
+    except libvirt.libvirtError as error:
+        if error.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+            return None
+        raise
+
+
 def _state_of(dom: libvirt.virDomain) -> GuestState:
     state = _STATES.get(dom.state()[0], GuestState.SHUTOFF)
     if state is GuestState.SHUTOFF and dom.hasManagedSaveImage(0):
@@ -259,13 +269,8 @@ class LibvirtHost:
 
     def state(self, instance_id: str) -> GuestState:
         def look(conn: libvirt.virConnect) -> GuestState:
-            try:
-                dom = conn.lookupByUUIDString(instance_id)
-            except libvirt.libvirtError as error:
-                if error.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
-                    return GuestState.ABSENT
-                raise
-            return _state_of(dom)
+            dom = _domain(conn, instance_id)
+            return GuestState.ABSENT if dom is None else _state_of(dom)
 
         return self._call(look)
 
@@ -377,13 +382,8 @@ class LibvirtHost:
         """The iSCSI disks in the guest's persistent definition (none when
         there is no guest: a deleted guest's disks went with it)."""
         def read(conn: libvirt.virConnect) -> str | None:
-            try:
-                dom = conn.lookupByUUIDString(instance_id)
-            except libvirt.libvirtError as error:
-                if error.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
-                    return None
-                raise
-            return str(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+            dom = _domain(conn, instance_id)
+            return None if dom is None else str(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
 
         xml = self._call(read)
         if xml is None:
@@ -465,12 +465,9 @@ class LibvirtHost:
             return
 
         def kept(conn: libvirt.virConnect) -> str | None:
-            try:
-                dom = conn.lookupByUUIDString(instance_id)
-            except libvirt.libvirtError as error:
-                if error.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
-                    return None
-                raise
+            dom = _domain(conn, instance_id)
+            if dom is None:
+                return None
             element = ET.fromstring(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
             ET.SubElement(element, f"{{{TEST_NAMESPACE}}}runstate").text = str(dom.state()[0])
             if dom.hasManagedSaveImage(0):

@@ -3,7 +3,8 @@
 The worker reports every guest it has and its state (``GuestsObserved`` on
 ``<prefix>.outcomes.observed.<host>``) when it starts, every
 ``reconcile_interval_seconds``, and when ``Subjects.reconcile`` asks (the
-``nimbus recover`` command). It does not decide anything: it has no view of
+``nimbus recover`` command; the worker answers it with this and with the
+guests' disks, workers/hypervisor/disks.py). It does not decide anything: it has no view of
 the log. The ingester compares the report with the write side's state of the
 instances placed on this host and records the differences as observation
 events, then the reconciler's requests come back here as ordinary ones
@@ -23,7 +24,7 @@ import msgspec
 from domain.clock import Clock, system_clock
 from messaging.nats import JetStream, publish
 from messaging.subjects import Subjects
-from messaging.wire import GuestsObserved, ObservedGuest, Reconciled, ReconcileRequest
+from messaging.wire import GuestsObserved, ObservedGuest, ReconcileRequest
 from workers.hypervisor.port import HostUnavailable, HypervisorHost
 
 log = logging.getLogger(__name__)
@@ -63,15 +64,14 @@ class Reconciler:
                       msg_id=f"observed:{self.host}:{observed.at.isoformat()}:{instance_id or ''}")
         return observed
 
-    async def answer(self, request: bytes) -> bytes:
-        """A ``ReconcileRequest``: report what the host has (dry: nothing, as the
-        host itself changes nothing; the control plane's plan says what would)."""
-        asked = msgspec.json.decode(request or b"{}", type=ReconcileRequest)
-        changes: list[str] = []
-        if not asked.dry_run:
-            observed = await self.report(asked.instance_id)
-            changes = [f"reported {len(observed.guests)} guests (digest {observed.digest})"]
-        return msgspec.json.encode(Reconciled(host=self.host, role="compute", changes=changes))
+    async def reconcile(self, asked: ReconcileRequest) -> list[str]:
+        """Its part of the host's reconcile: report what the host has (dry:
+        nothing, as the host itself changes nothing; the control plane's plan
+        says what would)."""
+        if asked.dry_run:
+            return []
+        observed = await self.report(asked.instance_id)
+        return [f"reported {len(observed.guests)} guests (digest {observed.digest})"]
 
     async def periodically(self, interval: float, stop: asyncio.Event) -> None:
         """Report at once, then every ``interval`` seconds until ``stop`` is set; a

@@ -34,7 +34,15 @@ from domain.volume import VolumeEvent
 from messaging.consumer import ConsumerSpec, Delivery, TransientError, aggregate_key, consume
 from messaging.nats import Connection, JetStream, connect, ensure_streams, publish, serve_requests
 from messaging.subjects import Subjects
-from messaging.wire import ConsoleReply, ConsoleRequest, EventHeader, EventMessage, HostOutcome
+from messaging.wire import (
+    ConsoleReply,
+    ConsoleRequest,
+    EventHeader,
+    EventMessage,
+    HostOutcome,
+    Reconciled,
+    ReconcileRequest,
+)
 from workers.hypervisor.disks import DiskWorker, server_key
 from workers.hypervisor.port import (
     GuestError,
@@ -230,11 +238,21 @@ async def serve(
     power = await serve_requests(nc, subjects.power_loss(host), worker.power_loss)
     disk_lister = await serve_requests(nc, subjects.disks(host), disks.disks)
     reconciler = worker.reconciler = Reconciler(js, subjects, host, guests, clock)
-    reconciling = await serve_requests(nc, subjects.reconcile(host), reconciler.answer)
+
+    async def reconcile(request: bytes) -> bytes:
+        """The host's reconcile: the guests' disks (workers/hypervisor/disks.py),
+        then (not dry) its guests reported (workers/hypervisor/reconcile.py)."""
+        asked = msgspec.json.decode(request or b"{}", type=ReconcileRequest)
+        changes = await disks.reconcile(asked)
+        changes += await reconciler.reconcile(asked)
+        return msgspec.json.encode(Reconciled(host=host, role="compute", changes=changes,
+                                              position=disks.fold.position))
+
+    reconciling = await serve_requests(nc, subjects.reconcile(host), reconcile)
     try:
         await asyncio.gather(consume(js, spec, worker.handle, aggregate_key, stop),
                              consume(js, disk_spec, disks.handle, server_key, stop),
-                             reconciler.periodically(reconcile_interval, stop))
+                             disks.follow(stop), reconciler.periodically(reconcile_interval, stop))
     finally:
         await reconciling.unsubscribe()
         await inspector.unsubscribe()

@@ -109,6 +109,11 @@ class Dnsmasq:
         for pid_file in sorted(self.folder.glob("*.pid")):
             self._stop(Files(self.folder, pid_file.stem), remove=True)
 
+    def power_off(self) -> None:
+        """Every dnsmasq stopped, as a power loss stops them; their hosts files stay."""
+        for pid_file in sorted(self.folder.glob("*.pid")):
+            self._stop(Files(self.folder, pid_file.stem), remove=False)
+
     def _serve(self, network: NetworkPlan, files: Files) -> bool:
         wanted_hosts = hosts_file(network)
         hosts_changed = _read(files.hosts) != wanted_hosts

@@ -39,5 +39,10 @@ class FakeNetworkHost:
     def observe(self) -> str | None:
         return None if self.rendered is None else digest(self.rendered)
 
+    def power_loss(self) -> list[str]:
+        lost = [] if self.rendered is None else [f"plan of position {self.rendered.position}"]
+        self.rendered = None
+        return lost
+
     def close(self) -> None:
         pass

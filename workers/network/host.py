@@ -19,6 +19,11 @@ lease. Before trusting the record, ``observe`` checks the host still holds it
 (links, dnsmasq and its hosts files, the nft table's fingerprint), so a
 dnsmasq that died or a table somebody flushed is rendered again on the next
 apply; all of that is read only and takes milliseconds.
+
+``power_loss`` simulates the host losing power: its dnsmasq processes stop
+and its namespace goes (namespaces do not outlive a boot), with every bridge,
+veth, address and nft rule in it; what is on disk stays, so the next apply
+finds the host drifted from its record and renders it all again.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ import msgspec
 
 from workers.network import namespace
 from workers.network.dnsmasq import Dnsmasq
-from workers.network.links import Links, ensure_namespace, remove_namespace
+from workers.network.links import ALIAS, Links, ensure_namespace, read_links, remove_namespace
 from workers.network.nft import Nft
 from workers.network.plan import Applied, HostPlan, digest, encode, problems
 from workers.network.port import IllegalPlan
@@ -98,6 +103,21 @@ class NamespaceNetworkHost:
                         "; ".join(drift))
             return False
         return self.dnsmasq.matches(rendered) and self.nft.matches(rendered)
+
+    def power_loss(self) -> list[str]:
+        """Every link, dnsmasq and rule of the host gone (see the module's
+        docstring); what it was serving, one line each."""
+        if not namespace.exists(self.namespace):
+            return []
+        lost = [f"{link.kind or 'link'} {name}"
+                for name, link in sorted(read_links(self.namespace).items())
+                if link.alias.startswith(ALIAS)]
+        lost += [f"dnsmasq on {bridge}" for bridge in self.dnsmasq.pids()]
+        if self.nft.loaded_fingerprint() is not None:
+            lost.append("nft table (NAT and security groups)")
+        self.dnsmasq.power_off()
+        remove_namespace(self.namespace)
+        return lost
 
     def close(self) -> None:
         """Nothing to release (netlink handles live for one apply); the host keeps

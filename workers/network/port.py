@@ -41,6 +41,11 @@ class NetworkHost(Protocol):
         """The digest of what the host has rendered now; None when nothing is."""
         ...
 
+    def power_loss(self) -> list[str]:
+        """Drop everything rendered, as the host's power loss would (tests and
+        demos); what was served, one line each. The next ``apply`` renders again."""
+        ...
+
     def close(self) -> None:
         """Release handles; what was rendered stays in place."""
         ...

@@ -49,5 +49,12 @@ class RecordedNetworkHost:
         except FileNotFoundError:
             return None
 
+    def power_loss(self) -> list[str]:
+        """The recorded plan dropped, as a real host's rendering goes with its power."""
+        plan = self.rendered()
+        self._plan.unlink(missing_ok=True)
+        self._digest.unlink(missing_ok=True)
+        return [] if plan is None else [f"the rendered plan of log position {plan.position}"]
+
     def close(self) -> None:
         pass

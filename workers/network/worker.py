@@ -13,6 +13,14 @@ served that are not ACTIVE yet; the ingester makes them ACTIVE.
 
 Reading from the stream's start on every start is simple and exact; a very
 long log would want a snapshot of these states (what recovery will add).
+
+It answers ``<prefix>.hosts.<host>.reconcile``: when the host no longer holds
+the plan (a power loss, a flushed table), the plan is rendered again and the
+answer says what that restored (workers/network/restore.py); a dry run only
+says it. ``<prefix>.hosts.<host>.power-loss`` drops everything the host
+rendered (``NetworkHost.power_loss``), for tests and demos; the metadata
+proxy, whose socket was in the lost namespace, is started again with the
+next render.
 """
 
 from __future__ import annotations
@@ -28,19 +36,28 @@ import msgspec
 from domain import registry
 from domain.clock import Clock, system_clock
 from domain.port import SERVER_OWNER
-from messaging.nats import Connection, JetStream, connect, ensure_streams, publish, replay
+from messaging.nats import (
+    Connection,
+    JetStream,
+    connect,
+    ensure_streams,
+    publish,
+    replay,
+    serve_requests,
+)
 from messaging.subjects import Subjects
-from messaging.wire import EventMessage, NetworkApplied
+from messaging.wire import EventMessage, NetworkApplied, PowerLost, Reconciled, ReconcileRequest
 from workers.network import namespace, planner
 from workers.network.metadata_proxy import MetadataProxy
-from workers.network.plan import Applied, HostPlan
+from workers.network.plan import Applied, HostPlan, digest
 from workers.network.port import NetworkHost
+from workers.network.restore import describe
 
 log = logging.getLogger(__name__)
 
 KINDS = (registry.NETWORK, registry.PORT, registry.FLOATING_IP, registry.SECURITY_GROUP)
-QUIET_SECONDS = 0.02  # changes arriving together are rendered together
 RETRY_SECONDS = 1.0  # after the host refused or failed a plan
+CATCH_UP_SECONDS = 10.0  # a reconcile waits this long for the fold, then gives up
 
 
 @dataclass
@@ -87,6 +104,11 @@ class Folded:
                 return str(port.device_id)
         return None
 
+    def serves(self, plan: HostPlan, instance_id: str) -> bool:
+        """Whether the plan has one of the instance's ports."""
+        ports = self.states[registry.PORT.name]
+        return any(ports[p.port_id].device_id == instance_id for p in plan.ports)
+
     def inactive(self, plan: HostPlan) -> list[str]:
         ports = self.states[registry.PORT.name]
         return [p.port_id for p in plan.ports if ports[p.port_id].status != "ACTIVE"]
@@ -106,6 +128,9 @@ class NetworkWorker:
         self._behind: set[str] = {kind.name for kind in KINDS}  # kinds not caught up yet
         self._reported: tuple[int, str] = (-1, "")  # the position and digest last reported
         self._proxy: asyncio.Future[None] | None = None
+        self._proxy_off = asyncio.Event()  # set: the running proxy stops
+        self._rendering = asyncio.Lock()  # one apply (or power loss) at a time
+        self._ready = asyncio.Event()  # every kind caught up
 
     async def follow(self, kind: str, stop: asyncio.Event) -> None:
         """Fold one kind's events from the stream's start; caught up once none is pending."""
@@ -120,32 +145,75 @@ class NetworkWorker:
         if kind in self._behind:
             self._behind.discard(kind)
             self._changed.set()
+            if not self._behind:
+                self._ready.set()
 
     async def render(self, stop: asyncio.Event) -> None:
-        """Render the plan whenever the folded states changed (once caught up)."""
+        """Render the plan whenever the folded states changed (once caught up),
+        at once: the changes that arrive while one plan renders are rendered
+        together next, so a burst costs a few renders and a lone change waits
+        for none (a boot's port is on its way to ACTIVE meanwhile)."""
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), 0.5)
             if not self._changed.is_set() or self._behind:
                 continue
-            await asyncio.sleep(QUIET_SECONDS)
+            await asyncio.sleep(0)  # the messages already received are folded first
             self._changed.clear()
             plan = self.folded.plan(self._settings)
             try:
-                applied = await asyncio.to_thread(self._network.apply, plan)
+                async with self._rendering:
+                    await self._render(plan, stop)
             except Exception:
                 log.exception("%s: the network host did not render the plan of position %d",
                               self.host, plan.position)
                 await asyncio.sleep(RETRY_SECONDS)
                 self._changed.set()
                 continue
-            await self._report(plan, applied)
-            if self._proxy is None and plan.metadata:
-                self._proxy = asyncio.ensure_future(self._serve_metadata(stop))
         if self._proxy is not None:
             await self._proxy
 
-    async def _serve_metadata(self, stop: asyncio.Event) -> None:
+    async def _render(self, plan: HostPlan, stop: asyncio.Event) -> None:
+        """Apply ``plan``, report it, and serve its metadata proxy (``_rendering`` held)."""
+        applied = await asyncio.to_thread(self._network.apply, plan)
+        await self._report(plan, applied)
+        if self._proxy is None and plan.metadata:
+            self._proxy_off = asyncio.Event()
+            self._proxy = asyncio.ensure_future(self._serve_metadata(stop, self._proxy_off))
+
+    async def reconcile(self, asked: ReconcileRequest, stop: asyncio.Event) -> tuple[
+            list[str], int]:
+        """Render the plan again unless the host holds it (with ``instance_id``:
+        only when the plan has one of its ports); what that restores, or with
+        ``dry_run`` would, and the log position of the plan."""
+        await asyncio.wait_for(self._ready.wait(), CATCH_UP_SECONDS)
+        plan = self.folded.plan(self._settings)
+        if asked.instance_id is not None and not self.folded.serves(plan, asked.instance_id):
+            return [], plan.position
+        async with self._rendering:
+            if await asyncio.to_thread(self._network.observe) == digest(plan):
+                return [], plan.position
+            if not asked.dry_run:
+                try:
+                    await self._render(plan, stop)
+                except Exception as error:  # as the render loop: said, and tried again later
+                    log.exception("%s: the network host did not render the plan of position"
+                                  " %d", self.host, plan.position)
+                    return [f"cannot render the network plan of log position {plan.position}:"
+                            f" {error}"], plan.position
+        return describe(plan), plan.position
+
+    async def power_loss(self) -> list[str]:
+        """Everything the host rendered gone (``NetworkHost.power_loss``), its
+        metadata proxy stopped; what it was serving."""
+        async with self._rendering:
+            if self._proxy is not None:
+                self._proxy_off.set()
+                await self._proxy
+                self._proxy = None
+            return await asyncio.to_thread(self._network.power_loss)
+
+    async def _serve_metadata(self, stop: asyncio.Event, off: asyncio.Event) -> None:
         """The metadata proxy, in the namespace the first render made (a proxy
         that cannot listen is logged, and the rest of the host goes on)."""
         settings = self._settings
@@ -159,7 +227,12 @@ class NetworkWorker:
             return
         proxy = MetadataProxy(self.folded.instance_at, settings.metadata_upstream,
                               settings.metadata_secret)
-        await proxy.serve(sock, stop)
+        stopping = asyncio.ensure_future(stop.wait())
+        stopping.add_done_callback(lambda _: off.set())
+        try:
+            await proxy.serve(sock, off)
+        finally:
+            stopping.cancel()
 
     async def _report(self, plan: HostPlan, applied: Applied) -> None:
         """Report a render that changed what the host serves, or that serves ports
@@ -182,8 +255,26 @@ async def serve(nc: Connection, subjects: Subjects, host: str, network: NetworkH
     js = nc.jetstream()
     await ensure_streams(js, subjects)
     worker = NetworkWorker(js, subjects, host, network, settings or Settings(), clock)
-    await asyncio.gather(worker.render(stop),
-                         *(worker.follow(kind.name, stop) for kind in KINDS))
+
+    async def reconcile(request: bytes) -> bytes:
+        asked = msgspec.json.decode(request or b"{}", type=ReconcileRequest)
+        changes, position = await worker.reconcile(asked, stop)
+        return msgspec.json.encode(Reconciled(host=host, role="network", changes=changes,
+                                              position=position))
+
+    async def power_loss(_request: bytes) -> bytes:
+        lost = await worker.power_loss()
+        log.warning("%s: power lost: %d parts gone", host, len(lost))
+        return msgspec.json.encode(PowerLost(host=host, role="network", lost=lost))
+
+    answering = [await serve_requests(nc, subjects.reconcile(host), reconcile),
+                 await serve_requests(nc, subjects.power_loss(host), power_loss)]
+    try:
+        await asyncio.gather(worker.render(stop),
+                             *(worker.follow(kind.name, stop) for kind in KINDS))
+    finally:
+        for subscription in answering:
+            await subscription.unsubscribe()
     return worker
 
 

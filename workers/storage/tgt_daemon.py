@@ -15,6 +15,11 @@ SIGINT, so the kernel's parent-death signal for it is SIGKILL (armed when it
 is started from the main thread, workers/child_process.py). And with a pid
 file, a start first stops the tgtd that file names, if one still runs (it is
 checked to be a tgtd on the recorded control port before it is signalled).
+
+With a port file, a tgtd started again listens on the portal port the last
+one used (when it is still free) and keeps it there: the log records each
+export's portal, and an export made again after a restart is then where the
+log, and the guest's disk, say it is.
 """
 
 from __future__ import annotations
@@ -110,10 +115,11 @@ class TgtDaemon:
     """``with TgtDaemon() as tgtd: tgtd.exporter()`` gives a working exporter."""
 
     def __init__(self, host: str = "127.0.0.1", *, ready_timeout: float = 10.0,
-                 pid_file: Path | None = None) -> None:
+                 pid_file: Path | None = None, port_file: Path | None = None) -> None:
         self.host = host
         self.ready_timeout = ready_timeout
         self.pid_file = pid_file
+        self.port_file = port_file
         self.control_port = 0
         self.iscsi_port = 0
         self.process: subprocess.Popen[bytes] | None = None
@@ -130,9 +136,9 @@ class TgtDaemon:
         if self.pid_file is not None:
             stop_leftover(self.pid_file)
         failures = []
-        for _attempt in range(3):  # a port taken between choosing and binding: choose again
+        for attempt in range(3):  # a port taken between choosing and binding: choose again
             self.control_port = free_control_port()
-            self.iscsi_port = free_tcp_port(self.host)
+            self.iscsi_port = (attempt == 0 and self._last_port()) or free_tcp_port(self.host)
             self._log = tempfile.TemporaryFile()  # noqa: SIM115 (closed by stop)
             try:
                 self.process = subprocess.Popen(
@@ -148,6 +154,9 @@ class TgtDaemon:
                 if self.pid_file is not None:
                     self.pid_file.parent.mkdir(parents=True, exist_ok=True)
                     self.pid_file.write_text(f"{self.process.pid} {self.control_port}\n")
+                if self.port_file is not None:
+                    self.port_file.parent.mkdir(parents=True, exist_ok=True)
+                    self.port_file.write_text(f"{self.iscsi_port}\n")
                 return
             failures.append(failure)
             self.stop()
@@ -180,6 +189,22 @@ class TgtDaemon:
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  traceback: TracebackType | None) -> None:
         self.stop()
+
+    def _last_port(self) -> int | None:
+        """The portal port the port file names, when nothing listens there now."""
+        try:
+            port = int(self.port_file.read_text()) if self.port_file is not None else 0
+        except (OSError, ValueError):
+            return None
+        if not 0 < port < 65536:
+            return None
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as tgtd binds
+            try:
+                probe.bind((self.host, port))
+            except OSError:
+                return None
+        return port
 
     def _wait_until_ready(self) -> str | None:
         """None once tgtd answers and its portal accepts connections; else what went wrong."""
