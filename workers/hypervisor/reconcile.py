@@ -64,14 +64,15 @@ class Reconciler:
                       msg_id=f"observed:{self.host}:{observed.at.isoformat()}:{instance_id or ''}")
         return observed
 
-    async def reconcile(self, asked: ReconcileRequest) -> list[str]:
-        """Its part of the host's reconcile: report what the host has (dry:
-        nothing, as the host itself changes nothing; the control plane's plan
-        says what would)."""
-        if asked.dry_run:
-            return []
-        observed = await self.report(asked.instance_id)
-        return [f"reported {len(observed.guests)} guests (digest {observed.digest})"]
+    async def reconcile(self, asked: ReconcileRequest) -> None:
+        """Its part of the host's reconcile: report what the host has (not when
+        dry). That changes nothing on the host, so the answer says nothing of
+        it: what the report leads to is the control plane's (its plan, its
+        observation events)."""
+        if not asked.dry_run:
+            observed = await self.report(asked.instance_id)
+            log.info("%s: reported %d guests (digest %s)", self.host, len(observed.guests),
+                     observed.digest)
 
     async def periodically(self, interval: float, stop: asyncio.Event) -> None:
         """Report at once, then every ``interval`` seconds until ``stop`` is set; a

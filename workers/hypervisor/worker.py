@@ -244,7 +244,7 @@ async def serve(
         then (not dry) its guests reported (workers/hypervisor/reconcile.py)."""
         asked = msgspec.json.decode(request or b"{}", type=ReconcileRequest)
         changes = await disks.reconcile(asked)
-        changes += await reconciler.reconcile(asked)
+        await reconciler.reconcile(asked)
         return msgspec.json.encode(Reconciled(host=host, role="compute", changes=changes,
                                               position=disks.fold.position))
 
