@@ -24,6 +24,7 @@ from api.errors import error_response
 from api.idempotency import new_request_id
 from api.identity import auth
 from api.image.images import streams_upload
+from api.microversion import Microversions
 from api.network.errors import PREFIX as NETWORK_PREFIX
 from api.network.errors import neutron_body, neutron_error
 from api.request_target import RequestTarget
@@ -105,5 +106,6 @@ def create_app(ctx: Context, role: Role = "all") -> Starlette:
     app.add_middleware(BodyLimits, max_bytes=ctx.max_request_body_bytes,
                        timeout=ctx.request_body_timeout_seconds,
                        unbounded=streams_upload)
+    app.add_middleware(Microversions)
     app.add_middleware(RequestIdMiddleware)
     return app

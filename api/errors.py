@@ -20,13 +20,6 @@ TABLE: dict[type[errors.DomainError], tuple[int, str]] = {
 }
 
 
-class NotAcceptable(errors.DomainError):
-    """A microversion the API does not implement was asked for."""
-
-
-TABLE[NotAcceptable] = (406, "notAcceptable")
-
-
 class RequestTimeout(errors.DomainError):
     """The request's body did not arrive in time (api/body_limits.py)."""
 

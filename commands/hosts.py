@@ -25,6 +25,12 @@ class SetHostEnabled(msgspec.Struct, frozen=True, kw_only=True):
     reason: str | None = None
 
 
+class ForceHostDown(msgspec.Struct, frozen=True, kw_only=True):
+    request_id: str
+    host: str
+    forced_down: bool
+
+
 class HostCommands:
     def __init__(self, app: NimbusApplication) -> None:
         self.app = app
@@ -60,6 +66,15 @@ class HostCommands:
                                             at=at))]
             return [(host, model.disable(host.current, cmd.host, reason=cmd.reason,
                                          request_id=cmd.request_id, at=at))]
+
+        return self.app.execute(cmd.request_id, lambda: self._load(cmd.host), decide)
+
+    def force_down(self, cmd: ForceHostDown) -> Written[model.Host]:
+        """Say a host is down (or no longer) whatever its heartbeat says."""
+
+        def decide(host: Aggregate[model.Host], at: datetime) -> list[Change]:
+            return [(host, model.force_down(host.current, cmd.host, forced=cmd.forced_down,
+                                            request_id=cmd.request_id, at=at))]
 
         return self.app.execute(cmd.request_id, lambda: self._load(cmd.host), decide)
 

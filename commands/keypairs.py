@@ -56,7 +56,9 @@ class KeypairCommands:
         self.app = app
 
     def create(self, name: str, public_key: str | None, caller: Caller, request_id: str,
-               key_type: str = "ssh") -> KeypairWritten:
+               key_type: str = "ssh", owner: str | None = None) -> KeypairWritten:
+        """``owner``: the user whose keypair it is (an admin's, for another
+        user); the caller by default."""
         model.validate_name(name)  # before generating a key for nothing
         private_key = None
         if public_key is None:
@@ -64,19 +66,22 @@ class KeypairCommands:
         else:
             public_key = checked_public_key(public_key)
         written = self.app.execute(
-            request_id, lambda: self._load(name, caller),
+            request_id, lambda: self._load(name, owner or caller.user_id),
             lambda keypair, at: [(keypair, model.create(
-                keypair.current, request_id=request_id, user_id=caller.user_id, name=name,
+                keypair.current, request_id=request_id, user_id=owner or caller.user_id,
+                name=name,
                 public_key=public_key, key_type=key_type, generated=private_key is not None,
                 at=at))])
         return KeypairWritten(state=written.state, position=written.position,
                               request_id=request_id,
                               private_key=private_key if written.position is not None else None)
 
-    def delete(self, name: str, caller: Caller, request_id: str) -> Written[model.KeypairState]:
+    def delete(self, name: str, caller: Caller, request_id: str,
+               owner: str | None = None) -> Written[model.KeypairState]:
+        user_id = owner or caller.user_id
         return self.app.execute(
-            request_id, lambda: self._load(name, caller),
-            lambda keypair, at: [(keypair, model.delete(keypair.current, name, caller.user_id,
+            request_id, lambda: self._load(name, user_id),
+            lambda keypair, at: [(keypair, model.delete(keypair.current, name, user_id,
                                                         request_id=request_id, at=at))])
 
     def public_key(self, name: str, user_id: str) -> str | None:
@@ -86,5 +91,5 @@ class KeypairCommands:
             return None
         return found.state.public_key
 
-    def _load(self, name: str, caller: Caller) -> Aggregate[model.KeypairState]:
-        return self.app.load_or_new(model.aggregate_id(caller.user_id, name), KEYPAIR)
+    def _load(self, name: str, user_id: str) -> Aggregate[model.KeypairState]:
+        return self.app.load_or_new(model.aggregate_id(user_id, name), KEYPAIR)

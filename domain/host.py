@@ -94,6 +94,14 @@ class HostEnabled(HostEvent, frozen=True, kw_only=True):
     request_id: str
 
 
+class HostForcedDown(HostEvent, frozen=True, kw_only=True):
+    """An operator says the host is down (or no longer) whatever its heartbeat
+    says (Nova's os-services force-down): placement skips it while it is."""
+
+    request_id: str
+    forced_down: bool = True
+
+
 class HostCapacityClaimed(HostEvent, frozen=True, kw_only=True):
     instance_id: str
     project_id: str
@@ -116,6 +124,7 @@ class HostJoinedFleet(Event, frozen=True, kw_only=True):
 
 AnyHostEvent = (
     HostRegistered | HostDisabled | HostEnabled | HostCapacityClaimed | HostCapacityReleased
+    | HostForcedDown
 )
 AnyFleetEvent = HostJoinedFleet
 
@@ -140,6 +149,7 @@ class Host(msgspec.Struct, frozen=True, kw_only=True):
     disabled_reason: str | None = None
     claims: dict[str, Claim] = {}
     claimed: Capacity = NOTHING  # the claims' running sum: deciding adds up none
+    forced_down: bool = False
 
     @property
     def registered(self) -> bool:
@@ -189,6 +199,8 @@ def evolve(state: Host | None, event: HostEvent, _aggregate_id: str) -> Host:
             del claims[event.instance_id]
             return msgspec.structs.replace(host, claims=claims,
                                            claimed=host.claimed.plus(gone, -1))
+        case HostForcedDown():
+            return msgspec.structs.replace(host, forced_down=event.forced_down)
         case _:
             unknown_event(event, "host")
 
@@ -254,6 +266,15 @@ def enable(state: Host | None, host: str, *, request_id: str, at: datetime) -> H
     return HostEnabled(at=at, host=host, request_id=request_id)
 
 
+def force_down(state: Host | None, host: str, *, forced: bool, request_id: str,
+               at: datetime) -> HostForcedDown | None:
+    """Say a host is down (or no longer) whatever its heartbeat; already so is nothing."""
+    current = _known(state, host)
+    if current.forced_down == forced:
+        return None
+    return HostForcedDown(at=at, host=host, request_id=request_id, forced_down=forced)
+
+
 class NoValidHost(InvalidState):
     """No enabled host has room (Nova's scheduler wording)."""
 
@@ -263,7 +284,8 @@ class NoValidHost(InvalidState):
 
 def fits(host: Host, ratios: AllocationRatios, vcpus: int, memory_mb: int, disk_gb: int) -> bool:
     free = host.free(ratios)
-    return (host.registered and not host.disabled and free.vcpus >= vcpus
+    return (host.registered and not host.disabled and not host.forced_down
+            and free.vcpus >= vcpus
             and free.memory_mb >= memory_mb and free.local_gb >= disk_gb)
 
 

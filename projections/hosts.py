@@ -41,6 +41,9 @@ def apply(conn: psycopg.Connection[Any], items: list[tuple[LogEntry, model.HostE
             out.add(
                 "UPDATE hosts SET disabled = false, disabled_reason = NULL, updated_at = %s"
                 " WHERE host = %s", (event.at, event.host))
+        elif isinstance(event, model.HostForcedDown):
+            out.add("UPDATE hosts SET forced_down = %s, updated_at = %s WHERE host = %s",
+                    (event.forced_down, event.at, event.host))
         elif isinstance(event, model.HostCapacityClaimed):
             out.add(
                 "INSERT INTO host_claims (host, instance_id, project_id, vcpus, memory_mb,"

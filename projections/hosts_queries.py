@@ -33,9 +33,10 @@ class HostView(msgspec.Struct, frozen=True, kw_only=True):
     running_vms: int
     last_seen: datetime | None
     seconds_since_seen: float | None  # by the database's clock
+    forced_down: bool = False  # an operator's word: down whatever the heartbeat
 
     def is_up(self, service_down_time: float) -> bool:
-        return (self.seconds_since_seen is not None
+        return (not self.forced_down and self.seconds_since_seen is not None
                 and self.seconds_since_seen <= service_down_time)
 
 

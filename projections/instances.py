@@ -10,9 +10,11 @@ a schema being rebuilt by replay.
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 from uuid import UUID
 
+import msgspec
 import psycopg
 from psycopg.types.json import Jsonb
 
@@ -51,68 +53,102 @@ _FINISH_ACTIONS = (
     " WHERE a.instance_id = f.instance_id AND a.request_id = f.request_id"
 )
 
-Action = tuple[UUID, str]  # instance id, request id
-
-
 def apply(conn: psycopg.Connection[Any], items: list[tuple[LogEntry, ev.InstanceEvent]]) -> None:
     """Apply instance events (in log order) inside the caller's transaction.
 
     An action that starts and ends in the same batch is inserted ended; the
-    others that end in it are updated together, in one statement."""
-    states = _load(conn, list({entry.aggregate_id for entry, _ in items}))
-    versions: dict[UUID, int] = {}
-    started: dict[Action, list[Any]] = {}
-    finished: dict[Action, tuple[Any, ...]] = {}
+    others that end in it are updated together, in one statement. An
+    instance whose first event in the batch is its first of all (version 1)
+    has no row yet: it is not looked for, and its row and actions are
+    written as new ones (projections/upsert.py ``fresh``)."""
+    # Instances are keyed by their ids' ints here: a UUID hashes in Python, an int in C.
+    first = {entry.aggregate_id.int: entry for entry, _ in reversed(items)}
+    states = _load(conn, [e.aggregate_id for e in first.values() if e.version > 1])
+    held = set(states)  # the instances the table holds
+    versions: dict[int, int] = {}
+    started: dict[tuple[int, str], list[Any]] = {}
+    finished: dict[tuple[int, str], tuple[Any, ...]] = {}
     for entry, event in items:
         instance_id = entry.aggregate_id
-        state = model.evolve(states.get(instance_id), event, str(instance_id))
-        states[instance_id] = state
-        versions[instance_id] = entry.version
-        if isinstance(event, ev.InstanceRequested):
-            started[instance_id, event.request_id] = [
+        key = instance_id.int
+        before = states.get(key)
+        state = model.evolve(before, event, str(instance_id) if before is None else before.id)
+        states[key] = state
+        versions[key] = entry.version
+        role = _ROLES.get(type(event)) or _role(type(event))
+        if role is _REQUESTED:
+            assert isinstance(event, ev.InstanceRequested)
+            started[key, event.request_id] = [
                 instance_id, event.request_id, model.action_of(event), state.project_id,
                 event.user_id, event.at, entry.position, event.host, None, None, None]
-        elif type(event) in _INSTANT_ACTIONS:
+        elif role is _INSTANT:
             assert isinstance(event, ev.InstanceChanged)
-            started[instance_id, event.request_id] = [
+            started[key, event.request_id] = [
                 instance_id, event.request_id, _INSTANT_ACTIONS[type(event)],
                 state.project_id, event.user_id, event.at, entry.position, None, event.at,
                 None, None]
-        elif isinstance(event, ev.InstanceObserved):  # what a host saw: the reconciler's
-            started[instance_id, event.request_id] = [
+        elif role is _OBSERVED:  # what a host saw: the reconciler's action
+            assert isinstance(event, ev.InstanceObserved)
+            started[key, event.request_id] = [
                 instance_id, event.request_id, observations.ACTIONS[type(event)],
                 state.project_id, model.RECONCILER_USER, event.at, entry.position, event.host,
                 event.at, "Success", event.reason]
-        elif isinstance(event, ev.InstanceOutcome):
+        elif role is _OUTCOME:
+            assert isinstance(event, ev.InstanceOutcome)
             reason = event.reason if isinstance(event, ev.InstanceOperationFailed) else None
             end = (event.at, "Success" if reason is None else "Error", reason)
-            action = (instance_id, event.request_id)
+            action = (key, event.request_id)
             if action in started:
                 started[action][8:] = end
             else:
-                finished[action] = end
-    _UPSERT.send(conn, [_row(states[i], versions[i]) for i in versions])
-    _INSERT_ACTION.send(conn, list(started.values()))
+                finished[action] = (instance_id, event.request_id, *end)
+    rows: tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]] = ([], [])
+    for key, version in versions.items():
+        rows[key not in held].append(_row(first[key].aggregate_id, states[key], version))
+    _UPSERT.send(conn, *rows)
+    actions: tuple[list[list[Any]], list[list[Any]]] = ([], [])
+    for started_action in started.values():
+        actions[started_action[0].int not in held].append(started_action)
+    _INSERT_ACTION.send(conn, *actions)
     if finished:
-        columns = list(zip(*((*action, *end) for action, end in finished.items()), strict=True))
+        columns = list(zip(*finished.values(), strict=True))
         conn.execute(_FINISH_ACTIONS, [list(c) for c in columns])
 
 
-def _load(conn: psycopg.Connection[Any], ids: list[UUID]) -> dict[UUID, model.Instance]:
+# What an event is to the actions view, by its class (looked up once per class).
+_REQUESTED, _INSTANT, _OUTCOME, _NONE = "requested", "instant", "outcome", "none"
+_OBSERVED = "observed"
+_ROLES: dict[type[Any], str] = {}
+
+
+def _role(kind: type[Any]) -> str:
+    role = (_REQUESTED if issubclass(kind, ev.InstanceRequested)
+            else _INSTANT if kind in _INSTANT_ACTIONS
+            else _OUTCOME if issubclass(kind, ev.InstanceOutcome)
+            else _OBSERVED if issubclass(kind, ev.InstanceObserved) else _NONE)
+    _ROLES[kind] = role
+    return role
+
+
+def _load(conn: psycopg.Connection[Any], ids: list[UUID]) -> dict[int, model.Instance]:
+    """The instances of ``ids`` the table holds, by their ids' ints."""
     fields = ", ".join(_STATE_FIELDS)
     rows = conn.execute(f"SELECT {fields} FROM instances WHERE id = ANY(%s)", (ids,))
-    out: dict[UUID, model.Instance] = {}
+    out: dict[int, model.Instance] = {}
     for row in rows.fetchall():
         values = dict(zip(_STATE_FIELDS, row, strict=True))
         values["id"] = str(values["id"])
-        out[row[0]] = pending.from_row(values, model.Instance)
+        out[row[0].int] = pending.from_row(values, model.Instance)
     return out
 
 
-def _row(state: model.Instance, version: int) -> tuple[Any, ...]:
+_TAKE = operator.itemgetter(*_COLUMNS)
+
+
+def _row(instance_id: UUID, state: model.Instance, version: int) -> tuple[Any, ...]:
     values = pending.to_row(state)
-    values["id"] = UUID(state.id)
+    values["id"] = instance_id
     values["version"] = version
     values["status"] = model.status(state.vm_state, state.task_state)
-    values["metadata"] = Jsonb(state.metadata)
-    return tuple(values[c] for c in _COLUMNS)
+    values["metadata"] = Jsonb(state.metadata, dumps=msgspec.json.encode)
+    return _TAKE(values)  # type: ignore[no-any-return]

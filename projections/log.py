@@ -78,8 +78,9 @@ _SELECT = (
 
 
 def read_after(conn: psycopg.Connection[object], position: int, limit: int) -> list[LogEntry]:
-    """Up to ``limit`` entries after ``position``, in log order."""
-    with conn.cursor() as cur:
+    """Up to ``limit`` entries after ``position``, in log order (the rows come
+    in binary: no hex to decode for the events' bytes)."""
+    with conn.cursor(binary=True) as cur:
         cur.execute(_SELECT, (position, limit), prepare=True)
         return [LogEntry(r[0], r[1], r[2], r[3], bytes(r[4])) for r in cur.fetchall()]  # type: ignore[index]
 
@@ -87,7 +88,7 @@ def read_after(conn: psycopg.Connection[object], position: int, limit: int) -> l
 async def read_after_async(
     conn: psycopg.AsyncConnection[object], position: int, limit: int
 ) -> list[LogEntry]:
-    async with conn.cursor() as cur:
+    async with conn.cursor(binary=True) as cur:
         await cur.execute(_SELECT, (position, limit), prepare=True)
         rows = await cur.fetchall()
         return [LogEntry(r[0], r[1], r[2], r[3], bytes(r[4])) for r in rows]  # type: ignore[index]

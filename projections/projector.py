@@ -37,7 +37,9 @@ way from a command to its visible result.
 
 Each view applies its part in pipeline mode: its statements are sent
 without waiting for one answer before the next, so a batch costs a few
-round trips, not one per event.
+round trips, not one per event. A replay's rebuild applies far larger
+batches without it: its views then write their rows with COPY
+(projections/upsert.py), the same rows by a cheaper way.
 
 Since the shared position moves with the healthy views, a stuck view's rows
 are those as of the position it is stuck at, while read-your-writes keeps
@@ -49,6 +51,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Collection
+from contextlib import nullcontext
 from typing import Any, NamedTuple
 
 import psycopg
@@ -75,7 +78,7 @@ from projections.log import CHANNEL, LogEntry, read_after
 log = logging.getLogger(__name__)
 
 BATCH = 1000
-REBUILD_BATCH = 10_000  # a replay's rebuild holds nothing until its swap: fewer, larger batches
+REBUILD_BATCH = 20_000  # a replay's rebuild holds nothing until its swap: fewer, larger batches
 NAME = "views"  # the tracking row: every view that is not stuck moves with it
 RETRY_FIRST, RETRY_LAST = 0.5, 30.0  # seconds between attempts at a failed batch
 
@@ -134,13 +137,13 @@ def _fault(projection: Projection, entry: LogEntry, exc: Exception) -> ViewFault
 
 
 def _applied(conn: psycopg.Connection[Any], projection: Projection,
-             mine: list[tuple[LogEntry, Event]]) -> ViewFault | None:
+             mine: list[tuple[LogEntry, Event]], pipeline: bool) -> ViewFault | None:
     """Apply the view's entries in one savepoint; if one cannot be applied,
     apply them one by one up to it and say which it is."""
     if not mine:
         return None
     try:
-        with conn.transaction(), conn.pipeline():
+        with conn.transaction(), conn.pipeline() if pipeline else nullcontext():
             projection.apply(conn, mine)
         return None
     except Exception as exc:
@@ -148,7 +151,7 @@ def _applied(conn: psycopg.Connection[Any], projection: Projection,
             raise
     for item in mine:
         try:
-            with conn.transaction(), conn.pipeline():
+            with conn.transaction(), conn.pipeline() if pipeline else nullcontext():
                 projection.apply(conn, [item])
         except Exception as exc:
             if not cannot_apply(exc):
@@ -158,9 +161,10 @@ def _applied(conn: psycopg.Connection[Any], projection: Projection,
 
 
 def apply(conn: psycopg.Connection[Any], entries: list[LogEntry],
-          stuck: Collection[str] = ()) -> list[ViewFault]:
+          stuck: Collection[str] = (), pipeline: bool = True) -> list[ViewFault]:
     """Hand every view but the ``stuck`` ones the entries it reads; record and
-    return the views that meet an entry they cannot apply."""
+    return the views that meet an entry they cannot apply. ``pipeline``: each
+    view sends its statements in pipeline mode (see the module's docstring)."""
     mine: dict[str, list[tuple[LogEntry, Event]]] = {p.name: [] for p in PROJECTIONS}
     readers: dict[type[Event], list[list[tuple[LogEntry, Event]]]] = {}  # by event class
     broken: tuple[LogEntry, Exception] | None = None
@@ -178,7 +182,7 @@ def apply(conn: psycopg.Connection[Any], entries: list[LogEntry],
     for projection in PROJECTIONS:
         if projection.name in stuck:
             continue
-        fault = _applied(conn, projection, mine[projection.name])
+        fault = _applied(conn, projection, mine[projection.name], pipeline)
         if fault is None and broken is not None:
             fault = _fault(projection, *broken)
         if fault is not None:
@@ -198,10 +202,12 @@ _LOCK_POSITION = ("INSERT INTO tracking (projection, position) VALUES (%s, 0)"
 
 def catch_up(
     conn: psycopg.Connection[Any], schema: str = VIEWS_SCHEMA, upto: int | None = None,
-    batch: int = BATCH,
+    batch: int = BATCH, pipeline: bool = True,
 ) -> int:
     """Apply one batch of up to ``batch`` entries in its own transaction;
-    return how many entries were read."""
+    return how many entries were read. ``pipeline=False`` for a replay's
+    rebuild: its batches are large enough that the views write with COPY
+    (projections/upsert.py), which pipeline mode does not allow."""
     found: list[ViewFault] = []
     with conn.transaction():
         conn.execute(_SETTINGS, (sql.Identifier(schema).as_string(conn),), prepare=True)
@@ -212,7 +218,7 @@ def catch_up(
         entries = read_after(conn, position, limit) if limit else []
         if entries:
             stuck = {f.view for f in faults.stuck(conn, schema)}
-            found = apply(conn, entries, stuck)
+            found = apply(conn, entries, stuck, pipeline)
             conn.execute(
                 "UPDATE tracking SET position = %s WHERE projection = %s",
                 (entries[-1].position, NAME),

@@ -77,6 +77,8 @@ class ServerFilters(msgspec.Struct, frozen=True, kw_only=True):
     flavor_id: str | None = None
     image_ref: str | None = None
     changes_since: datetime | None = None  # also lists instances deleted since
+    ip: str | None = None  # a regular expression a fixed IPv4 address matches from its start
+    ip6: str | None = None  # the same for IPv6: ports have IPv4 addresses only
 
 
 class ActionView(msgspec.Struct, frozen=True):
@@ -156,6 +158,12 @@ async def list_instances(
         add("flavor_id = %s", f.flavor_id)
     if f.image_ref:
         add("image_ref = %s", f.image_ref)
+    if f.ip:
+        add(f"id::text IN (SELECT p.device_id FROM {V}.ports p,"
+            " jsonb_array_elements(p.fixed_ips) a WHERE NOT p.deleted"
+            " AND a->>'ip_address' ~ ('^(?:' || %s || ')'))", f.ip)
+    if f.ip6:
+        where.append("false")  # no port has an IPv6 address
     if marker is not None:
         add(f"(created_at, id) < (SELECT created_at, id FROM {V}.instances WHERE id = %s)",
             marker)
@@ -169,7 +177,8 @@ async def list_instances(
     try:
         return await _fetch(pool, InstanceView, query, params)
     except InvalidRegularExpression as exc:
-        raise InvalidInput(f"Invalid input for query parameter name: {exc}") from None
+        which = "name" if f.name else "ip"
+        raise InvalidInput(f"Invalid input for query parameter {which}: {exc}") from None
 
 
 async def instance_exists(pool: AsyncConnectionPool[Any], instance_id: UUID,

@@ -63,7 +63,7 @@ class ServerCreate(msgspec.Struct):
     min_count: Count = 1
     max_count: Count | None = None
     return_reservation_id: bool = False
-    description: Description | None = None
+    description: Description | msgspec.UnsetType | None = msgspec.UNSET
     networks: Text255 | list[NetworkRef] | None = None
     block_device_mapping_v2: list[BlockDevice] = []
     security_groups: list[SecurityGroupRef] = []

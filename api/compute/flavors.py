@@ -43,7 +43,7 @@ class FlavorBody(msgspec.Struct, kw_only=True):
     swap: Integer | Text255 = 0
     rxtx_factor: float = 1.0
     is_public: bool = msgspec.field(default=True, name="os-flavor-access:is_public")
-    description: Description | None = None
+    description: Description | msgspec.UnsetType | None = msgspec.UNSET  # 2.55
 
 
 class CreateFlavorBody(msgspec.Struct):
@@ -126,6 +126,9 @@ async def create_flavor(request: Request) -> Response:
     who = claims(request)
     require_admin(who, "os_compute_api:os-flavor-manage:create")
     body = decode(await request.body(), CreateFlavorBody, strict=False).flavor
+    if body.description is not msgspec.UNSET and not microversion.at_least(request, 55):
+        raise InvalidInput("Invalid input for field/attribute flavor. Additional properties"
+                           " are not allowed ('description' was unexpected)")
     if isinstance(body.swap, str) and body.swap.strip() not in ("", "0"):
         raise InvalidInput(f"Invalid input for field/attribute swap. Value: {body.swap}.")
     flavor_id = None if body.id in (None, "auto") else str(body.id)
@@ -133,7 +136,8 @@ async def create_flavor(request: Request) -> Response:
                     flavor_id=flavor_id, ephemeral=body.ephemeral,
                     swap=body.swap if isinstance(body.swap, int) else 0,
                     rxtx_factor=body.rxtx_factor, is_public=body.is_public,
-                    description=body.description)
+                    description=None if isinstance(body.description, msgspec.UnsetType)
+                    else body.description)
     request_id = await idempotency.request_id(request, who)
     written = await run_in_threadpool(commands(request).flavors.create, new, who.caller,
                                       request_id)

@@ -2,7 +2,9 @@
 or import, and delete (commands).
 
 A create without ``public_key`` answers with the generated private key; it
-is in this response only.
+is in this response only. From 2.2 a keypair has a ``type`` (and create
+answers 201, delete 204); from 2.10 an admin names another user's keypairs
+with ``?user_id=`` (list, show, delete) or ``user_id`` (create).
 """
 
 from __future__ import annotations
@@ -22,15 +24,18 @@ from api.consistency import caught_up, positioned
 from api.context import claims
 from api.fields import LongText, Name, Text255
 from api.http import commands
+from api.policy import require_admin
+from api.tokens import Claims
 from commands.keypairs import KeypairCommands
-from domain.errors import NotFound
+from domain.errors import InvalidInput, NotFound
 from projections import catalog_queries as q
 
 
 class KeypairBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     name: Name
     public_key: LongText | None = None
-    type: Text255 = "ssh"
+    type: Text255 | msgspec.UnsetType = msgspec.UNSET  # 2.2
+    user_id: Text255 | msgspec.UnsetType = msgspec.UNSET  # 2.10
 
 
 class CreateKeypairBody(msgspec.Struct):
@@ -48,10 +53,27 @@ def _headers(version: tuple[int, int], request_id: str,
 
 
 
+def _owner(request: Request, who: Claims, action: str, asked: str | None = None) -> str:
+    """Whose keypairs a request names: from 2.10 an admin may name any user
+    (``?user_id=``, or ``asked`` from the body), anyone else only themselves."""
+    if not microversion.at_least(request, 10):
+        return who.user_id
+    wanted = asked or request.query_params.get("user_id") or who.user_id
+    if wanted != who.user_id:
+        require_admin(who, f"os_compute_api:os-keypairs:{action}")
+    return wanted
+
+
+def _unexpected(name: str) -> InvalidInput:
+    return InvalidInput("Invalid input for field/attribute keypair. Additional properties"
+                        f" are not allowed ('{name}' was unexpected)")
+
+
 async def list_keypairs(request: Request) -> Response:
     who = claims(request)
     version = microversion.requested(request)
-    found = await q.list_keypairs(await caught_up(request), who.user_id)
+    owner = _owner(request, who, "index")
+    found = await q.list_keypairs(await caught_up(request), owner)
     return microversion.answer({"keypairs": [{"keypair": shapes.keypair_brief(k, version)}
                                for k in found]}, request)
 
@@ -60,9 +82,10 @@ async def show_keypair(request: Request) -> Response:
     who = claims(request)
     version = microversion.requested(request)
     name = request.path_params["name"]
-    found = await q.get_keypair(await caught_up(request), who.user_id, name)
+    owner = _owner(request, who, "show")
+    found = await q.get_keypair(await caught_up(request), owner, name)
     if found is None:
-        raise NotFound(f"Keypair {name} not found for user {who.user_id}")
+        raise NotFound(f"Keypair {name} not found for user {owner}")
     return microversion.answer({"keypair": shapes.keypair(found, version)}, request)
 
 
@@ -70,10 +93,16 @@ async def create_keypair(request: Request) -> Response:
     version = microversion.requested(request)
     who = claims(request)
     body = decode(await request.body(), CreateKeypairBody).keypair
+    if version < (2, 2) and body.type is not msgspec.UNSET:
+        raise _unexpected("type")
+    if version < (2, 10) and body.user_id is not msgspec.UNSET:
+        raise _unexpected("user_id")
+    owner = _owner(request, who, "create",
+                   None if isinstance(body.user_id, msgspec.UnsetType) else body.user_id)
     request_id = await idempotency.request_id(request, who)
     written = await run_in_threadpool(
         _keypairs(request).create, body.name, body.public_key, who.caller, request_id,
-        body.type if version >= (2, 2) else "ssh")
+        "ssh" if isinstance(body.type, msgspec.UnsetType) else body.type, owner)
     state = written.state
     keypair: dict[str, Any] = {"name": state.name, "public_key": state.public_key,
                                "fingerprint": state.fingerprint, "user_id": state.user_id}
@@ -89,9 +118,10 @@ async def create_keypair(request: Request) -> Response:
 async def delete_keypair(request: Request) -> Response:
     version = microversion.requested(request)
     who = claims(request)
+    owner = _owner(request, who, "delete")
     request_id = await idempotency.request_id(request, who)
     written = await run_in_threadpool(_keypairs(request).delete, request.path_params["name"],
-                                      who.caller, request_id)
+                                      who.caller, request_id, owner)
     status = 204 if version >= (2, 2) else 202
     return Response(status_code=status, headers=_headers(version, request_id, written.position))
 

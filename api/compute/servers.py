@@ -32,6 +32,7 @@ from api.tokens import Claims
 from commands.messages import Accepted, BootInstance, DeleteInstance, UpdateInstance
 from domain.errors import InvalidInput, NotFound
 from projections import queries
+from projections.hosts_queries import HostView, list_hosts
 from projections.network_security_queries import groups_of_servers
 from projections.networks_queries import addresses_of
 from projections.volumes_queries import volumes_of_servers
@@ -61,7 +62,8 @@ def _changes_since(request: Request) -> datetime | None:
 
 
 def _filters(request: Request, who: Claims) -> queries.ServerFilters:
-    """Nova's list filters; ``host`` only for admins (ignored for others)."""
+    """Nova's list filters; ``host`` only for admins (ignored for others), and
+    ``ip6`` also before 2.5."""
     q = request.query_params
     image = q.get("image")
     return queries.ServerFilters(
@@ -70,6 +72,9 @@ def _filters(request: Request, who: Claims) -> queries.ServerFilters:
         flavor_id=q.get("flavor") or None,
         image_ref=image.rstrip("/").rpartition("/")[2] if image else None,
         changes_since=_changes_since(request),
+        ip=q.get("ip") or None,
+        ip6=(q.get("ip6") or None)
+        if who.caller.is_admin or microversion.at_least(request, 5) else None,
     )
 
 
@@ -82,6 +87,33 @@ def _next_link(request: Request, found: list[queries.InstanceView], limit: int,
     path = "servers/detail" if detail else "servers"
     href = f"{context(request).base_url}/compute/v2.1/{path}?{urlencode(params)}"
     return [{"rel": "next", "href": href}]
+
+
+def host_status(host: HostView | None, down_after: float) -> str:
+    """Nova's ``host_status`` (2.16) of a server on ``host`` (None: it has no
+    host, or one nimbus does not know): DOWN, MAINTENANCE, UP or UNKNOWN."""
+    if host is None:
+        return ""
+    if host.forced_down:
+        return "DOWN"
+    if host.disabled:
+        return "MAINTENANCE"
+    return "UP" if host.is_up(down_after) else "UNKNOWN"
+
+
+async def host_statuses(request: Request, who: Claims) -> dict[str, str] | None:
+    """Each known host's ``host_status``, when the answer shows it (an admin
+    asking at 2.16 or later); None otherwise."""
+    if not (who.caller.is_admin and microversion.at_least(request, 16)):
+        return None
+    pool = context(request).pool
+    assert pool is not None, "query routes need the views"
+    down_after = context(request).settings.service_down_time
+    return {h.host: host_status(h, down_after) for h in await list_hosts(pool)}
+
+
+def _status_of(statuses: dict[str, str] | None, s: queries.InstanceView) -> str | None:
+    return None if statuses is None else statuses.get(s.host, "")
 
 
 async def list_servers(request: Request) -> Response:
@@ -108,9 +140,12 @@ async def _list(request: Request, *, detail: bool) -> Response:
         volumes = await volumes_of_servers(pool, [s.id for s in found])
         groups = await groups_of_servers(pool, [s.id for s in found])
         addresses = await addresses_of(pool, [s.id for s in found])
+        statuses = await host_statuses(request, who)
+        version = microversion.requested(request)
         body = [shapes.server(ctx.base_url, s, admin=who.caller.is_admin,
                              volumes=volumes.get(str(s.id)), groups=groups.get(str(s.id)),
-                             addresses=addresses.get(str(s.id))) for s in found]
+                             addresses=addresses.get(str(s.id)), version=version,
+                             host_status=_status_of(statuses, s)) for s in found]
     else:
         body = [shapes.server_brief(ctx.base_url, s) for s in found]
     answer: dict[str, Any] = {"servers": body}
@@ -122,7 +157,8 @@ async def _list(request: Request, *, detail: bool) -> Response:
 
 async def show_server(request: Request) -> Response:
     found = await visible_server(request)
-    admin = claims(request).caller.is_admin
+    who = claims(request)
+    admin = who.caller.is_admin
     pool = context(request).pool
     assert pool is not None, "query routes need the views"
     volumes = await volumes_of_servers(pool, [found.id])
@@ -130,7 +166,9 @@ async def show_server(request: Request) -> Response:
     addresses = await addresses_of(pool, [found.id])
     body = shapes.server(context(request).base_url, found, admin=admin,
                         volumes=volumes.get(str(found.id)), groups=groups.get(str(found.id)),
-                        addresses=addresses.get(str(found.id)))
+                        addresses=addresses.get(str(found.id)),
+                        version=microversion.requested(request),
+                        host_status=_status_of(await host_statuses(request, who), found))
     return microversion.answer({"server": body}, request)
 
 
@@ -158,16 +196,27 @@ def accepted_answer(request: Request, accepted: Accepted, status: int,
     return JSONResponse(body, status_code=status, headers=headers)
 
 
+def described(request: Request, description: object) -> None:
+    """A server's ``description`` is known from 2.19 on; before, Nova's schema
+    refuses it as an unexpected property."""
+    if description is not msgspec.UNSET and not microversion.at_least(request, 19):
+        raise InvalidInput("Invalid input for field/attribute server. Additional properties"
+                           " are not allowed ('description' was unexpected)")
+
+
 async def create_server(request: Request) -> Response:
     who = claims(request)
     body = decode(await request.body(), CreateServerBody).server
+    described(request, body.description)
     cmd = BootInstance(
         request_id=await idempotency.request_id(request, who), caller=who.caller,
         name=body.name, flavor_ref=str(body.flavorRef), image_ref=body.image(),
         key_name=body.key_name, metadata=body.metadata, user_data=body.user_data,
         availability_zone=body.availability_zone,
         min_count=count(body.min_count, "min_count") or 1,
-        max_count=count(body.max_count, "max_count"), description=body.description,
+        max_count=count(body.max_count, "max_count"),
+        description=None if isinstance(body.description, msgspec.UnsetType)
+        else body.description,
         networks=body.nics(),
     )
     accepted = await run_in_threadpool(commands(request).instances.boot, cmd)
@@ -189,17 +238,19 @@ async def create_server(request: Request) -> Response:
 async def update_server(request: Request) -> Response:
     who = claims(request)
     body = decode(await request.body(), UpdateServerBody).server
-    described = body.description is not msgspec.UNSET
+    described(request, body.description)
     cmd = UpdateInstance(
         request_id=await idempotency.request_id(request, who), caller=who.caller,
         instance_id=request.path_params["server_id"], name=body.name,
         description=None if isinstance(body.description, msgspec.UnsetType)
-        else body.description, description_set=described,
+        else body.description, description_set=body.description is not msgspec.UNSET,
     )
     accepted = await run_in_threadpool(commands(request).instances.change, cmd)
     assert accepted.state is not None
-    shown = shapes.server(context(request).base_url, shapes.from_state(accepted.state),
-                   admin=who.caller.is_admin)
+    version = microversion.requested(request)
+    shown = shapes.updated_server(shapes.server(
+        context(request).base_url, shapes.from_state(accepted.state),
+        admin=who.caller.is_admin, version=version), version)
     return accepted_answer(request, accepted, 200, {"server": shown})
 
 

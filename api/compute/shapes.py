@@ -1,5 +1,6 @@
 """How servers, their actions and attachments, flavors and keypairs look on the
-wire (Nova 2.1 shapes)."""
+wire, per requested microversion (``version``; docs/compatibility.md lists
+what each step changes)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from uuid import UUID
 import msgspec
 
 from api.http import iso, links
+from api.metadata.documents import hostname
+from api.microversion import MIN, Version
 from domain import instance as model
 from domain import instance_observations as observations
 from domain.volume import Volume
@@ -48,11 +51,17 @@ def from_state(state: model.Instance) -> InstanceView:
 
 def server(base: str, s: InstanceView, *, admin: bool, volumes: list[str] | None = None,
            groups: list[str] | None = None,
-           addresses: dict[str, list[dict[str, Any]]] | None = None) -> dict[str, Any]:
-    """Nova's server body; ``volumes`` are the ids of the volumes attached,
-    ``groups`` the names of its ports' security groups (None: it has no port,
-    and shows Nova's "default"), ``addresses`` its ports' addresses by network name."""
+           addresses: dict[str, list[dict[str, Any]]] | None = None,
+           version: Version = MIN, host_status: str | None = None) -> dict[str, Any]:
+    """Nova's server body at microversion ``version``; ``volumes`` are the ids
+    of the volumes attached, ``groups`` the names of its ports' security groups
+    (None: it has no port, and shows Nova's "default"), ``addresses`` its
+    ports' addresses by network name, ``host_status`` its host's (2.16, admins
+    only: None leaves it out)."""
     ident = str(s.id)
+    attached: list[dict[str, Any]] = [
+        {"id": v, **({"delete_on_termination": False} if version >= (2, 3) else {})}
+        for v in volumes or []]  # attached through the API: never deleted with the server
     body: dict[str, Any] = {
         **server_brief(base, s),
         "status": s.status,
@@ -68,8 +77,6 @@ def server(base: str, s: InstanceView, *, admin: bool, volumes: list[str] | None
         "accessIPv4": "",
         "accessIPv6": "",
         "key_name": s.key_name,
-        "locked": s.locked,
-        "description": s.description,
         "config_drive": "",
         "progress": 0,
         "OS-DCF:diskConfig": "MANUAL",
@@ -79,7 +86,7 @@ def server(base: str, s: InstanceView, *, admin: bool, volumes: list[str] | None
         "OS-EXT-STS:power_state": s.power_state,
         "OS-SRV-USG:launched_at": iso(s.launched_at),
         "OS-SRV-USG:terminated_at": iso(s.deleted_at),
-        "os-extended-volumes:volumes_attached": [{"id": v} for v in volumes or []],
+        "os-extended-volumes:volumes_attached": attached,
         "security_groups": [{"name": g} for g in (["default"] if groups is None
                                                    else groups)],
     }
@@ -92,7 +99,40 @@ def server(base: str, s: InstanceView, *, admin: bool, volumes: list[str] | None
             and s.fault:
         body["fault"] = {"code": 500, "message": s.fault,
                          "created": iso(s.fault_at or s.updated_at)}
+
+    if admin and version >= (2, 3):
+        body.update({
+            "OS-EXT-SRV-ATTR:reservation_id": s.reservation_id,
+            "OS-EXT-SRV-ATTR:launch_index": s.launch_index,
+            "OS-EXT-SRV-ATTR:hostname": hostname(s).removesuffix(".novalocal"),
+            "OS-EXT-SRV-ATTR:kernel_id": "",
+            "OS-EXT-SRV-ATTR:ramdisk_id": "",
+            "OS-EXT-SRV-ATTR:root_device_name": "/dev/vda",
+            "OS-EXT-SRV-ATTR:user_data": s.user_data,
+        })
+    if version >= (2, 9):
+        body["locked"] = s.locked
+    if version >= (2, 16) and host_status is not None:
+        body["host_status"] = host_status
+    if version >= (2, 19):
+        body["description"] = s.description
     return body
+
+
+# what a rename's answer (PUT /servers/{id}) shows before 2.75, as Nova's view does
+# with its extensions off; from 2.75 it is the whole body
+UPDATED_KEYS = frozenset({
+    "id", "name", "links", "status", "tenant_id", "user_id", "metadata", "hostId", "image",
+    "flavor", "created", "updated", "addresses", "accessIPv4", "accessIPv6",
+    "OS-DCF:diskConfig", "progress", "fault", "locked", "description",
+})
+
+
+def updated_server(body: dict[str, Any], version: Version) -> dict[str, Any]:
+    """The server body as an update answers it at ``version``."""
+    if version >= (2, 75):
+        return body
+    return {k: v for k, v in body.items() if k in UPDATED_KEYS}
 
 
 def action(a: ActionView) -> dict[str, Any]:

@@ -293,6 +293,39 @@ async def test_compute_service_list_shows_an_enabled_running_service_per_host(
 
 
 @SHARED
+async def test_a_description_is_set_and_shown_when_the_cli_asks_for_2_19(
+        module_stack: RunningStack, cli: OpenStackCli) -> None:
+    v19 = ("--os-compute-api-version", "2.19")
+    created = await cli.json(*v19, "server", "create", "--flavor", FLAVOR, "--image", IMAGE,
+                             "--description", "made by the cli", "vm-desc")
+    await module_stack.wait_for_status(created["id"], "ACTIVE")
+    shown = await cli.json(*v19, "server", "show", "vm-desc")
+    assert (shown["description"], shown["locked"]) == ("made by the cli", False)
+    await cli.ok(*v19, "server", "set", "--description", "changed", "vm-desc")
+    assert (await cli.json(*v19, "server", "show", "vm-desc"))["description"] == "changed"
+    plain = await cli.json("--os-compute-api-version", "2.1", "server", "show", "vm-desc")
+    assert plain["id"] == created["id"] and not plain.get("description")
+    refused = await cli.run("--os-compute-api-version", "2.99", "server", "show", "vm-desc")
+    assert refused.returncode != 0, refused.explain()
+
+
+async def test_compute_service_set_down_forces_a_host_down_and_up_at_2_11(
+        running_stack: RunningStack, own_cli: OpenStackCli) -> None:
+    await running_stack.hosts_once_reported()
+    v11 = ("--os-compute-api-version", "2.11")
+    await own_cli.ok(*v11, "compute", "service", "set", "--down", "compute2", "nova-compute")
+    listed = await own_cli.json(*v11, "compute", "service", "list", "--long")
+    services = by_key([s for s in listed if s["Binary"] == "nova-compute"], "Host")
+    assert (services["compute2"]["State"], services["compute2"]["Forced Down"]) \
+        == ("down", True)
+    assert (services["compute1"]["State"], services["compute1"]["Forced Down"]) \
+        == ("up", False)
+    await own_cli.ok(*v11, "compute", "service", "set", "--up", "compute2", "nova-compute")
+    services = by_key(await own_cli.json(*v11, "compute", "service", "list", "--long"), "Host")
+    assert services["compute2"]["Forced Down"] is False
+
+
+@SHARED
 async def test_an_unknown_server_is_reported_not_found(cli: OpenStackCli) -> None:
     missing = str(uuid.uuid4())
     result = await cli.run("server", "show", missing)

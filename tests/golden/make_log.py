@@ -40,7 +40,7 @@ from commands import idempotency as keys
 from commands.backups import DeleteBackup, TakeBackup
 from commands.catalog import ensure_defaults
 from commands.flavors import NewFlavor
-from commands.hosts import SetHostEnabled
+from commands.hosts import ForceHostDown, SetHostEnabled
 from commands.image_files import ImageFiles
 from commands.images import NewImage
 from commands.ingest import step_recorders
@@ -157,6 +157,7 @@ class Scenario:
         self.observations(caller, alpha)
         self.volumes(caller, alpha)
         self.networks(caller)
+        self.forced_down()
 
     def hosts(self) -> None:
         hosts = self.cloud.hosts
@@ -171,6 +172,16 @@ class Scenario:
         self.clock.tick()
         hosts.set_enabled(SetHostEnabled(request_id="golden-host-enable", host="compute2",
                                          enabled=True))
+
+    def forced_down(self) -> None:
+        """compute2 forced down by an operator, then up again (os-services force-down)."""
+        hosts = self.cloud.hosts
+        self.clock.tick()
+        hosts.force_down(ForceHostDown(request_id="golden-host-force-down", host="compute2",
+                                       forced_down=True))
+        self.clock.tick()
+        hosts.force_down(ForceHostDown(request_id="golden-host-force-up", host="compute2",
+                                       forced_down=False))
 
     def identity(self) -> Caller:
         identity = self.cloud.identity
