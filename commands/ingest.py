@@ -1,6 +1,8 @@
 """Turns hosts' reports on NATS into events in the log: hypervisors'
-``HostOutcome`` and the hosts' ``StepOutcome`` of volume, snapshot and backup
-operations (told apart by subject; a step's report goes to the service of
+``HostOutcome`` and ``GuestsObserved`` (what a host has: observations,
+domain/instance_observations.py), network hosts' ``NetworkApplied`` and the
+hosts' ``StepOutcome`` of volume, snapshot and backup operations (told apart
+by subject; a step's report goes to the service of
 the aggregate kind it names, its ``kind``: ``step_recorders``).
 
 Recording is idempotent per request id (the domain ignores a report for an
@@ -25,14 +27,15 @@ from domain import registry
 from messaging import nats as bus
 from messaging.consumer import ConsumerSpec, Delivery, consume
 from messaging.subjects import Subjects
-from messaging.wire import HostOutcome, NetworkApplied, StepOutcome
+from messaging.wire import GuestsObserved, HostOutcome, NetworkApplied, StepOutcome
 
 log = logging.getLogger(__name__)
 
 _instance_outcome = msgspec.json.Decoder(HostOutcome)
 _step_outcome = msgspec.json.Decoder(StepOutcome)
 _network_applied = msgspec.json.Decoder(NetworkApplied)
-Outcome = HostOutcome | StepOutcome | NetworkApplied
+_guests_observed = msgspec.json.Decoder(GuestsObserved)
+Outcome = HostOutcome | StepOutcome | NetworkApplied | GuestsObserved
 
 Recorder = Callable[[StepOutcome], int | None]
 
@@ -56,6 +59,8 @@ async def run(instances: InstanceCommands, volumes: VolumeCommands,
             return _step_outcome.decode(data)
         if subjects.is_network_outcome(subject):
             return _network_applied.decode(data)
+        if subjects.is_observed(subject):
+            return _guests_observed.decode(data)
         return _instance_outcome.decode(data)
 
     def key_of(subject: str, data: bytes) -> str:
@@ -65,6 +70,8 @@ async def run(instances: InstanceCommands, volumes: VolumeCommands,
             return ""
         if isinstance(outcome, NetworkApplied):
             return f"network:{outcome.host}"
+        if isinstance(outcome, GuestsObserved):  # one guest's: after its outcome, in order
+            return outcome.instance_id or f"observed:{outcome.host}"
         return outcome.aggregate_id if isinstance(outcome, StepOutcome) else outcome.instance_id
 
     record_step = step_recorders(volumes, snapshots, backups)
@@ -88,6 +95,8 @@ async def run(instances: InstanceCommands, volumes: VolumeCommands,
                 await asyncio.to_thread(record, outcome)
             elif isinstance(outcome, NetworkApplied):
                 await asyncio.to_thread(networks.record, outcome)
+            elif isinstance(outcome, GuestsObserved):
+                await asyncio.to_thread(instances.record_observation, outcome)
             else:
                 await asyncio.to_thread(instances.record_outcome, outcome)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from functools import partial
 
 from commands import instance_changes
 from commands.application import Aggregate, Change, NimbusApplication, Written, nothing
@@ -32,12 +33,14 @@ from commands.volumes import detach_for_server_delete
 from domain import events as ev
 from domain import instance as model
 from domain import instance_boot as boot_rules
+from domain import instance_observations as observations
 from domain import network as net_model
 from domain import port as port_model
 from domain.errors import InvalidInput, NotFound
+from domain.host import host_id
 from domain.instance_changes import check_metadata
-from domain.registry import INSTANCE, PORT
-from messaging.wire import HostOutcome
+from domain.registry import HOST, INSTANCE, PORT
+from messaging.wire import GuestsObserved, HostOutcome
 
 REQUEST_NAMESPACE = uuid.UUID("6f1c3c52-8d8e-4c1e-9a55-4b1f0f0c2a10")
 
@@ -49,6 +52,8 @@ class InstanceCommands:
         self.app = app
         self.catalog = catalog
         self.placement = placement
+        # the seed's resume_guests_state_on_host_boot: bring back guests a host lost
+        self.resume_guests = True
 
     def boot(self, cmd: BootInstance) -> Accepted:
         """Start ``max_count`` instances: all of them and their claims in one commit."""
@@ -158,6 +163,7 @@ class InstanceCommands:
 
     def record_outcome(self, outcome: HostOutcome) -> int | None:
         """Record a host's report as an event; a repeated report writes nothing.
+        An instance the reconciler brings back gets its next request.
 
         Returns the log position written, or None when nothing was.
         """
@@ -172,8 +178,68 @@ class InstanceCommands:
                         if isinstance(event, ev.InstanceDeleted) else [])
             return [(instance, event), *released]
 
-        return self.app.execute(None, lambda: self._load(instance_id), decide,
-                                answer=nothing, touches=[instance_id]).position
+        written = self.app.execute(None, lambda: self._load(instance_id), decide,
+                                   answer=_current, touches=[instance_id])
+        if written.state is not None and observations.restore_step(written.state):
+            self.continue_restore(str(instance_id))
+        return written.position
+
+    def record_observation(self, report: GuestsObserved) -> list[str]:
+        """Compare a host's report of its guests with the instances placed on
+        it (or the one it names) and record where they differ; then the
+        reconciler's first request for each instance it brings back. A
+        repeated report writes nothing. Returns the ids of the instances
+        observed."""
+        seen = {g.instance_id: g.state for g in report.guests}
+        if report.instance_id is not None:
+            ids = {report.instance_id}
+        else:
+            host = self.app.find(HOST, host_id(report.host))
+            ids = set(host.state.claims if host is not None else ()) | set(seen)
+        observed: list[str] = []
+        for instance_id in sorted(ids):
+            try:
+                key = uuid.UUID(instance_id)
+            except ValueError:
+                continue  # a guest nimbus did not make
+            guest = seen.get(instance_id, observations.Guest.ABSENT)
+
+            def decide(instance: Aggregate[model.Instance], at: datetime,
+                       guest: str = guest) -> list[Change]:
+                if instance.current is None:
+                    return []
+                event = observations.observe(
+                    instance.state, guest, host=report.host, at=at, seen_at=report.at,
+                    request_id=observations.observation_id(str(instance.id), instance.version),
+                    resume=self.resume_guests)
+                return [(instance, event)]
+
+            written = self.app.execute(None, partial(self._load, key), decide,
+                                       answer=nothing, touches=[key])
+            if written.position is not None:
+                observed.append(instance_id)
+            self.continue_restore(instance_id)
+        return observed
+
+    def continue_restore(self, instance_id: str, *, take_over: bool = False) -> int | None:
+        """The reconciler's next request for an instance it brings back (an
+        ordinary request, with an id derived from the observation: asked
+        twice, it is written once); None when there is none to make.
+        ``take_over``: also one its host lost while the policy was off."""
+        key = _parse_id(instance_id)
+        state = self._load(key).current
+        step = observations.restore_step(state, take_over=take_over) \
+            if state is not None else None
+        if state is None or step is None:
+            return None
+        request_id = observations.restore_request_id(state, step)
+
+        def decide(instance: Aggregate[model.Instance], at: datetime) -> list[Change]:
+            asked = observations.restore_request(instance.state, at=at, take_over=take_over)
+            return [(instance, asked)] if asked and asked.request_id == request_id else []
+
+        return self.app.execute(request_id, lambda: self._load(key), decide,
+                                answer=nothing, touches=[key]).position
 
     def instance(self, instance_id: str, caller: Caller) -> model.Instance:
         return _visible(self._load(_parse_id(instance_id)), caller)
@@ -188,6 +254,10 @@ def _visible(instance: Aggregate[model.Instance], caller: Caller) -> model.Insta
             or (state.project_id != caller.project_id and not caller.is_admin)):
         raise NotFound(f"Instance {instance.id} could not be found.")
     return state
+
+
+def _current(instance: Aggregate[model.Instance]) -> model.Instance | None:
+    return instance.current
 
 
 def _accepted(written: Written[model.Instance]) -> Accepted:

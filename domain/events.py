@@ -186,6 +186,44 @@ class InstanceOperationFailed(InstanceOutcome, frozen=True, kw_only=True):
     reason: str
 
 
+class InstanceObserved(InstanceEvent, frozen=True, kw_only=True):
+    """A host reported its guest in another state than the one recorded, with
+    no operation pending: the reconciler records what the host says, never
+    overwriting the recorded state silently. ``was_vm_state`` and
+    ``was_power_state`` are the recorded ones before; ``reason`` says it in
+    an operator's words."""
+
+    host: str
+    observed: str  # the guest's state on the host: running, paused, shutoff, absent, ...
+    was_vm_state: str
+    was_power_state: int = 0
+    reason: str = ""
+
+
+class InstanceObservedStopped(InstanceObserved, frozen=True, kw_only=True):
+    """The guest is shut off (a host that lost power): the instance is stopped.
+    ``resume``: the reconciler brings it back to ``was_vm_state`` (the policy
+    ``resume_guests_state_on_host_boot`` was on)."""
+
+    resume: bool = False
+
+
+class InstanceObservedMissing(InstanceObserved, frozen=True, kw_only=True):
+    """The host has no guest for the instance at all: it is in error."""
+
+
+class InstanceObservedRunning(InstanceObserved, frozen=True, kw_only=True):
+    """The guest runs although the instance was recorded otherwise: it is active."""
+
+
+class InstanceObservedPaused(InstanceObserved, frozen=True, kw_only=True):
+    """The guest is paused although the instance was recorded otherwise."""
+
+
+AnyInstanceObserved = (InstanceObservedStopped | InstanceObservedMissing
+                       | InstanceObservedRunning | InstanceObservedPaused)
+
+
 # the changes that need no host
 AnyInstanceChange = (InstanceLocked | InstanceUnlocked | InstanceUpdated | InstanceMetadataUpdated
                      | InstanceMetadataItemDeleted)
@@ -230,4 +268,8 @@ AnyInstanceEvent = (
     | InstanceMetadataItemDeleted
     | InstanceGuestStarted
     | InstanceVifPlugged
+    | InstanceObservedStopped
+    | InstanceObservedMissing
+    | InstanceObservedRunning
+    | InstanceObservedPaused
 )

@@ -121,6 +121,20 @@ FORCE_DELETE = msgspec.structs.replace(
     OPERATIONS[ev.InstanceDeleteRequested], interrupts=ALL_TASKS)
 
 
+RECONCILER_USER: Final = "nimbus-reconciler"  # who the reconciler's requests are from
+
+
+class Restore(msgspec.Struct, frozen=True, kw_only=True):
+    """What an instance is to be brought back to after its host reported the
+    guest shut off (domain/instance_observations.py): the recorded vm_state
+    before, and the observation's request id (the reconciler's requests'
+    ids are derived from it)."""
+
+    to: str
+    observation: str
+    resume: bool = True  # False: the policy was off; ``nimbus recover`` may take it over
+
+
 class Instance(msgspec.Struct, frozen=True, kw_only=True):
     """An instance as the write side knows it: enough to decide."""
 
@@ -158,6 +172,7 @@ class Instance(msgspec.Struct, frozen=True, kw_only=True):
     nics: tuple[ev.Nic, ...] = ()
     plugged: frozenset[str] = frozenset()  # its ports a network host serves
     guest_started: bool = False  # booting: the host started it, its ports are awaited
+    restore: Restore | None = None  # being brought back after its host lost it
 
     def unplugged(self) -> list[str]:
         return [n.port_id for n in self.nics if n.port_id not in self.plugged]
@@ -298,6 +313,9 @@ def evolve(state: Instance | None, event: ev.InstanceEvent, instance_id: str) ->
                 state, task_state=operation_of(event).task_state,
                 pending=Pending(event.request_id, type(event), event.at),
                 updated_at=event.at,
+                # the reconciler's request brings it back; a user's takes over
+                restore=msgspec.structs.replace(state.restore, resume=True)
+                if state.restore is not None and event.user_id == RECONCILER_USER else None,
             )
         case ev.InstanceGuestStarted():
             return msgspec.structs.replace(state, guest_started=True, updated_at=event.at)
@@ -309,8 +327,39 @@ def evolve(state: Instance | None, event: ev.InstanceEvent, instance_id: str) ->
               | ev.InstanceSuspended() | ev.InstanceResumed() | ev.InstanceStopped()
               | ev.InstanceStarted()):
             return _ended(state, event)
+        case (ev.InstanceObservedStopped() | ev.InstanceObservedMissing()
+              | ev.InstanceObservedRunning() | ev.InstanceObservedPaused()):
+            return _observed(state, event)
         case _:
             unknown_event(event, "instance")
+
+
+def _observed(state: Instance, event: ev.AnyInstanceObserved) -> Instance:
+    """Fold what a host reported of a guest that differs from the record."""
+    at = event.at
+    match event:
+        case ev.InstanceObservedStopped():
+            lost = event.was_vm_state in (VmState.ACTIVE, VmState.PAUSED, VmState.SUSPENDED)
+            restore = Restore(to=event.was_vm_state, observation=event.request_id,
+                              resume=event.resume) if lost else None
+            return msgspec.structs.replace(
+                state, vm_state=VmState.STOPPED, power_state=PowerState.SHUTDOWN,
+                task_state=None, fault=event.reason, fault_at=at, updated_at=at,
+                restore=restore)
+        case ev.InstanceObservedMissing():
+            return msgspec.structs.replace(
+                state, vm_state=VmState.ERROR, power_state=PowerState.NOSTATE,
+                task_state=None, fault=event.reason, fault_at=at, updated_at=at, restore=None)
+        case ev.InstanceObservedRunning():
+            return msgspec.structs.replace(
+                state, vm_state=VmState.ACTIVE, power_state=PowerState.RUNNING,
+                task_state=None, fault=None, fault_at=None, updated_at=at, restore=None)
+        case ev.InstanceObservedPaused():
+            return msgspec.structs.replace(
+                state, vm_state=VmState.PAUSED, power_state=PowerState.PAUSED,
+                task_state=None, fault=None, fault_at=None, updated_at=at, restore=None)
+        case _:
+            unknown_event(event, "observation of an instance")
 
 
 def _ended(state: Instance, event: ev.InstanceOutcome) -> Instance:
@@ -322,12 +371,13 @@ def _ended(state: Instance, event: ev.InstanceOutcome) -> Instance:
         return msgspec.structs.replace(
             state, vm_state=op.failed_vm_state or state.vm_state, task_state=None,
             pending=None, fault=event.reason, fault_at=event.at,
-            updated_at=event.at,
+            updated_at=event.at, restore=None,
         )
+    restored = state.restore is not None and state.restore.to == op.done_vm_state
     return msgspec.structs.replace(
         state, vm_state=op.done_vm_state, power_state=op.done_power_state,
         task_state=None, pending=None, fault=None, fault_at=None,
-        updated_at=event.at,
+        updated_at=event.at, restore=None if restored else state.restore,
         launched_at=event.at if isinstance(event, ev.InstanceSpawned) else state.launched_at,
         deleted_at=event.at if isinstance(event, ev.InstanceDeleted) else state.deleted_at,
     )

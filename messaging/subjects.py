@@ -72,6 +72,13 @@ class Subjects:
     def is_network_outcome(self, subject: str) -> bool:
         return subject.startswith(self.network_outcome(""))
 
+    def observed(self, host: str) -> str:
+        """Where a hypervisor host reports every guest it has (``GuestsObserved``)."""
+        return f"{self.prefix}.outcomes.observed.{host}"
+
+    def is_observed(self, subject: str) -> bool:
+        return subject.startswith(self.observed(""))
+
     def kind_events(self, aggregate: str) -> str:
         """Every event of one kind of aggregate, whatever host it names."""
         return f"{self.prefix}.events.{aggregate}.>"

@@ -159,3 +159,27 @@ class PowerLost(msgspec.Struct, frozen=True, kw_only=True):
     host: str
     role: str  # storage | network
     lost: list[str] = []
+
+
+class ObservedGuest(msgspec.Struct, frozen=True, kw_only=True):
+    """One guest as a hypervisor host sees it: its instance and its state
+    (running, paused, suspended, shutoff)."""
+
+    instance_id: str
+    state: str
+
+
+class GuestsObserved(msgspec.Struct, frozen=True, kw_only=True):
+    """A hypervisor host's report of every guest it has (``Subjects.observed``):
+    on start, every ``reconcile_interval_seconds`` and when asked to
+    reconcile. ``at`` is when it looked (before it listed them); ``digest``
+    sums up the list, so equal reports are seen to be equal. The ingester
+    records an observation for each instance placed on the host that the
+    report contradicts (domain/instance_observations.py); ``instance_id``
+    limits that to one instance (``nimbus recover --instance``)."""
+
+    host: str
+    guests: list[ObservedGuest]
+    digest: str
+    at: datetime
+    instance_id: str | None = None

@@ -20,6 +20,7 @@ from psycopg.types.json import Jsonb
 
 from domain import events as ev
 from domain import instance as model
+from domain import instance_observations as observations
 from projections import pending
 from projections.log import LogEntry
 from projections.upsert import Upsert
@@ -86,6 +87,12 @@ def apply(conn: psycopg.Connection[Any], items: list[tuple[LogEntry, ev.Instance
                 instance_id, event.request_id, _INSTANT_ACTIONS[type(event)],
                 state.project_id, event.user_id, event.at, entry.position, None, event.at,
                 None, None]
+        elif role is _OBSERVED:  # what a host saw: the reconciler's action
+            assert isinstance(event, ev.InstanceObserved)
+            started[key, event.request_id] = [
+                instance_id, event.request_id, observations.ACTIONS[type(event)],
+                state.project_id, model.RECONCILER_USER, event.at, entry.position, event.host,
+                event.at, "Success", event.reason]
         elif role is _OUTCOME:
             assert isinstance(event, ev.InstanceOutcome)
             reason = event.reason if isinstance(event, ev.InstanceOperationFailed) else None
@@ -110,13 +117,15 @@ def apply(conn: psycopg.Connection[Any], items: list[tuple[LogEntry, ev.Instance
 
 # What an event is to the actions view, by its class (looked up once per class).
 _REQUESTED, _INSTANT, _OUTCOME, _NONE = "requested", "instant", "outcome", "none"
+_OBSERVED = "observed"
 _ROLES: dict[type[Any], str] = {}
 
 
 def _role(kind: type[Any]) -> str:
     role = (_REQUESTED if issubclass(kind, ev.InstanceRequested)
             else _INSTANT if kind in _INSTANT_ACTIONS
-            else _OUTCOME if issubclass(kind, ev.InstanceOutcome) else _NONE)
+            else _OUTCOME if issubclass(kind, ev.InstanceOutcome)
+            else _OBSERVED if issubclass(kind, ev.InstanceObserved) else _NONE)
     _ROLES[kind] = role
     return role
 

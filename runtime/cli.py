@@ -1,8 +1,8 @@
 """The ``nimbus`` command: run the cloud, operate it, and use it from a shell.
 
 ``nimbus up`` runs everything in the foreground; ``nimbus run PART`` runs one
-part as its own process; ``db upgrade``, ``replay`` and ``events tail`` are
-for operators; ``server``/``flavor``/``image`` wrap the API for users.
+part as its own process; ``db upgrade``, ``replay``, ``recover`` and
+``events tail`` are for operators; ``server``/``flavor``/``image`` wrap the API for users.
 Failures print one line, never a traceback.
 """
 
@@ -26,6 +26,7 @@ from runtime import (
     cli_identity,
     cli_networks,
     cli_quotas,
+    cli_recover,
     cli_replay,
     cli_servers,
     credentials,
@@ -235,6 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_quotas.register(sub)
     cli_networks.register(sub)
     cli_backups.register(sub)
+    cli_recover.register(sub)
     return parser
 
 

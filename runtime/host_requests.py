@@ -1,4 +1,7 @@
-"""``Context.console`` on NATS: a core request to ``<prefix>.hosts.<host>.console``.
+"""Questions to one host's worker on NATS: core requests to ``<prefix>.hosts.<host>.*``.
+
+``Context.console`` asks ``console``; the operator's commands ask ``power-loss``,
+``inspect`` and ``reconcile`` (``nimbus host power-loss``, ``nimbus recover``).
 
 The API never imports NATS nor the wire format; the composition root gives it
 this callable. It connects on first use and raises ``TimeoutError`` when the
@@ -14,7 +17,14 @@ import msgspec
 
 from messaging import nats as bus
 from messaging.subjects import Subjects
-from messaging.wire import ConsoleReply, ConsoleRequest, PowerLost
+from messaging.wire import (
+    ConsoleReply,
+    ConsoleRequest,
+    ObservedGuest,
+    PowerLost,
+    Reconciled,
+    ReconcileRequest,
+)
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +55,19 @@ class HostRequests:
             return answer
         return PowerLost(host=host, role="compute", lost=answer)
 
+    async def inspect(self, host: str) -> list[ObservedGuest]:
+        """The guests a hypervisor host has, and their states."""
+        reply = await self._ask(self.subjects.inspect(host), b"")
+        return msgspec.json.decode(reply, type=list[ObservedGuest])
+
+    async def reconcile(self, host: str, *, dry_run: bool,
+                        instance_id: str | None = None) -> Reconciled:
+        """Ask any host's worker to bring its host in line with the log (or,
+        ``dry_run``, to say what that would take)."""
+        payload = msgspec.json.encode(ReconcileRequest(dry_run=dry_run, instance_id=instance_id))
+        reply = await self._ask(self.subjects.reconcile(host), payload)
+        return msgspec.json.decode(reply, type=Reconciled)
+
     async def close(self) -> None:
         if self._nc is not None:
             await self._nc.close()
@@ -57,7 +80,7 @@ class HostRequests:
         except TimeoutError:
             raise
         except Exception as error:  # no responders: the host's worker is not running
-            log.warning("no answer on %s: %s", subject, error)
+            log.info("no answer on %s: %s", subject, error)
             raise TimeoutError(f"no answer on {subject}") from error
 
     async def _connection(self) -> bus.Connection:

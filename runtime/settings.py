@@ -95,6 +95,12 @@ class Settings(msgspec.Struct, kw_only=True):
     disk_allocation_ratio: float = 1.0
     report_interval: float = 10.0  # seconds between a host's heartbeats (seed default)
     service_down_time: float = 60.0  # a host silent this long is "down" (Nova's default)
+    # a hypervisor host reports its guests on start and this often; the control plane
+    # records where they differ from the log (domain/instance_observations.py) ...
+    reconcile_interval_seconds: float = 60.0
+    # ... and brings back the guests a host lost (the seed's flag; on here): start,
+    # then pause or suspend as recorded. Off: they stay SHUTOFF with a fault saying so
+    resume_guests_state_on_host_boot: bool = True
     image_size_cap: int = 1099511627776  # bytes; Glance's image_size_cap (uploads above: 413)
     # a request body larger than this is refused (413) before it is parsed
     # (oslo.middleware's max_request_body_size); image uploads have image_size_cap

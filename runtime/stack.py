@@ -382,6 +382,7 @@ async def serve(
     types = volume_types.catalog(settings.storage_hosts, settings.volume_types)
     if commands is not None:
         commands.volume_types = types
+        commands.instances.resume_guests = settings.resume_guests_state_on_host_boot
         await ensure_catalog(settings, commands)
     pool: AsyncConnectionPool[Any] | None = None
     if ("api" in parts and api_role != "command") or "metadata" in parts:
@@ -408,7 +409,8 @@ async def serve(
     if "hypervisor" in parts:
         for host in hosts or settings.hosts:
             started[f"hypervisor-{host}"] = worker.run(
-                nats_url, subjects.prefix, host, host_uri(settings, host), stop)
+                nats_url, subjects.prefix, host, host_uri(settings, host), stop,
+                reconcile_interval=settings.reconcile_interval_seconds)
             started[f"heartbeat-{host}"] = heartbeat.run_on_libvirt(
                 nats_url, subjects.prefix, host, host_uri(settings, host), stop,
                 disk_gb=settings.host_disk_gb, interval=settings.report_interval)

@@ -14,6 +14,7 @@ from api.http import iso, links
 from api.metadata.documents import hostname
 from api.microversion import MIN, Version
 from domain import instance as model
+from domain import instance_observations as observations
 from domain.volume import Volume
 from projections import pending
 from projections.catalog_queries import FlavorView, KeypairView
@@ -31,6 +32,8 @@ EVENT_NAMES = {
     "resume": "compute_resume_instance",
     "stop": "compute_stop_instance",
     "start": "compute_start_instance",
+    # what a host reported of a guest that differs from the record (the reconciler's)
+    **{action: "compute_observe_instance" for action in observations.ACTIONS.values()},
 }
 
 
@@ -91,7 +94,9 @@ def server(base: str, s: InstanceView, *, admin: bool, volumes: list[str] | None
         body["OS-EXT-SRV-ATTR:host"] = s.host
         body["OS-EXT-SRV-ATTR:hypervisor_hostname"] = s.host
         body["OS-EXT-SRV-ATTR:instance_name"] = f"instance-{ident}"
-    if s.vm_state in (model.VmState.ERROR, model.VmState.DELETED) and s.fault:
+    # (a stopped instance's fault: its host lost the guest, or a start failed)
+    if s.vm_state in (model.VmState.ERROR, model.VmState.DELETED, model.VmState.STOPPED) \
+            and s.fault:
         body["fault"] = {"code": 500, "message": s.fault,
                          "created": iso(s.fault_at or s.updated_at)}
 
@@ -138,7 +143,8 @@ def action(a: ActionView) -> dict[str, Any]:
         "user_id": a.user_id,
         "project_id": a.project_id,
         "start_time": iso(a.start_time),
-        "message": a.message if a.result == "Error" else None,
+        "message": a.message if a.result == "Error"
+        or a.action in observations.ACTIONS.values() else None,
     }
 
 

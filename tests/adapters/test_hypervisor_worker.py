@@ -23,7 +23,14 @@ from messaging.nats import (
     request,
 )
 from messaging.subjects import Subjects
-from messaging.wire import EventMessage, HostOutcome
+from messaging.wire import (
+    EventMessage,
+    GuestsObserved,
+    HostOutcome,
+    ObservedGuest,
+    Reconciled,
+    ReconcileRequest,
+)
 from tests.support.clock import SetClock
 from tests.support.polling import eventually
 from workers.hypervisor import worker
@@ -188,8 +195,9 @@ async def test_a_redelivered_create_reports_success_again_without_defining_twice
     assert first.request_id == second.request_id == request_id_of(created)
     assert libvirt_host.changes == ["define", "start"]
     assert libvirt_host.state(cloud.instance_id) is GuestState.RUNNING
-    stored = await cloud.js.stream_info(cloud.subjects.outcomes_stream)
-    assert stored.state.messages == 1  # the repeated report was deduplicated
+    stored = await cloud.js.stream_info(cloud.subjects.outcomes_stream,
+                                        subjects_filter=cloud.subjects.outcome(HOST))
+    assert stored.state.subjects == {cloud.subjects.outcome(HOST): 1}  # deduplicated
 
 
 async def test_pausing_a_paused_guest_reports_success(
@@ -283,3 +291,28 @@ async def test_run_drives_the_libvirt_host_named_by_its_uri(
     finally:
         stop.set()
         await asyncio.wait_for(task, 5)
+
+
+async def test_a_host_reports_its_guests_on_start_and_when_asked_to_reconcile(
+    cloud: Cloud, serve: Serve, libvirt_host: RecordingHost
+) -> None:
+    observed = await cloud.nc.subscribe(cloud.subjects.observed(HOST))
+    await serve(libvirt_host)
+    at_start = msgspec.json.decode((await observed.next_msg(timeout=5)).data,
+                                   type=GuestsObserved)
+    assert (at_start.host, at_start.guests) == (HOST, [])
+    await cloud.send(ev.InstanceCreateRequested)
+    await cloud.outcome()
+    libvirt_host.power_loss()
+
+    dry = await request(cloud.nc, cloud.subjects.reconcile(HOST),
+                        msgspec.json.encode(ReconcileRequest(dry_run=True)))
+    assert msgspec.json.decode(dry, type=Reconciled) == Reconciled(host=HOST, role="compute")
+    assert observed.pending_msgs == 0  # a dry run reports nothing
+
+    done = await request(cloud.nc, cloud.subjects.reconcile(HOST),
+                         msgspec.json.encode(ReconcileRequest(dry_run=False)))
+    report = msgspec.json.decode((await observed.next_msg(timeout=5)).data, type=GuestsObserved)
+    assert report.guests == [ObservedGuest(instance_id=cloud.instance_id, state="shutoff")]
+    assert report.digest != at_start.digest
+    assert msgspec.json.decode(done, type=Reconciled).changes == []  # the host changed nothing

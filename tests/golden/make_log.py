@@ -72,7 +72,7 @@ from domain.codec import EVENT_TYPES, topic_of
 from domain.host import Capacity, HostReport
 from domain.idempotency import Use
 from domain.volume import Target
-from messaging.wire import HostOutcome, StepOutcome
+from messaging.wire import GuestsObserved, HostOutcome, ObservedGuest, StepOutcome
 from migrations.runner import upgrade
 
 HERE = Path(__file__).resolve().parent
@@ -154,6 +154,7 @@ class Scenario:
         self.keypairs(caller)
         self.quotas(caller)
         alpha = self.instances(caller)
+        self.observations(caller, alpha)
         self.volumes(caller, alpha)
         self.networks(caller)
         self.forced_down()
@@ -401,6 +402,28 @@ class Scenario:
         self.host_outcome(beta, "golden-boot-beta", host, ok=False,
                           reason="the hypervisor refused the domain")
         return alpha
+
+    def observed(self, instance_id: str, host: str, state: str | None) -> None:
+        """A host's report of one guest (None: it has none), as the ingester records it."""
+        guests = [] if state is None else [ObservedGuest(instance_id=instance_id, state=state)]
+        self.cloud.instances.record_observation(GuestsObserved(
+            host=host, guests=guests, digest="golden", at=self.clock.tick(),
+            instance_id=instance_id))
+
+    def observations(self, caller: Caller, alpha: str) -> None:
+        """alpha's host loses power and the reconciler brings it back, then its
+        host sees it paused and running; then its guest goes missing (error),
+        and a hard reboot makes it active again."""
+        host = self.cloud.instances.instance(alpha, caller).host
+        self.observed(alpha, host, "shutoff")  # observed stopped; the reconciler's start
+        start = self.cloud.instances.instance(alpha, caller).pending
+        assert start is not None
+        self.host_outcome(alpha, start.request_id, host)
+        self.observed(alpha, host, "paused")
+        self.observed(alpha, host, "running")
+        self.observed(alpha, host, None)
+        self.act(RebootInstance(request_id="golden-hard-reboot-alpha", caller=caller,
+                                instance_id=alpha, hard=True), host)
 
     def volumes(self, caller: Caller, alpha: str) -> None:
         volumes = self.cloud.volumes

@@ -5,9 +5,12 @@ the state the request asks for, level-based (it looks at the guest first, so
 a redelivered request finds the work done and reports success again), then
 publishes a ``HostOutcome`` and only then lets the message be acked. A host
 that cannot be reached is a transient fault (the message comes back later);
-a host that refuses is a permanent one (an outcome with ``ok=False``). It
+a host that refuses is a permanent one (an outcome with ``ok=False``, then a
+report of that guest, so the control plane sees what it is really in). It
 also answers ``<prefix>.hosts.<host>.inspect`` with the guests it has, for
-tests and the recovery tool, and ``<prefix>.hosts.<host>.console`` with a
+tests and the recovery tool, ``<prefix>.hosts.<host>.reconcile`` by reporting
+its guests (workers/hypervisor/reconcile.py, which also reports them on start
+and periodically), and ``<prefix>.hosts.<host>.console`` with a
 guest's console output (what the guest wrote to its serial console; on
 libvirt's test driver, which has no console, the lines the adapter logged for
 that guest's lifecycle). The libvirt adapter is imported only by ``run``, so
@@ -48,6 +51,7 @@ from workers.hypervisor.port import (
     HostUnavailable,
     HypervisorHost,
 )
+from workers.hypervisor.reconcile import Reconciler
 from workers.network import planner
 
 log = logging.getLogger(__name__)
@@ -155,6 +159,7 @@ class HypervisorWorker:
         self._subjects = subjects
         self._guests = guests
         self._clock = clock
+        self.reconciler: Reconciler | None = None  # reports the guest after a refusal
 
     async def handle(self, delivery: Delivery) -> None:
         envelope = msgspec.json.decode(delivery.data, type=EventHeader)
@@ -172,6 +177,8 @@ class HypervisorWorker:
         except GuestError as error:
             log.warning("%s: %s failed: %s", self.host, envelope.type, error)
             await self._report(message.aggregate_id, request.request_id, reason=str(error))
+            if self.reconciler is not None:  # the guest may not be what the log says
+                await self.reconciler.report(message.aggregate_id)
             return
         await self._report(message.aggregate_id, request.request_id)
 
@@ -205,9 +212,11 @@ class HypervisorWorker:
 async def serve(
     nc: Connection, subjects: Subjects, host: str, guests: HypervisorHost,
     stop: asyncio.Event, *, nak_delay: float = 1.0, clock: Clock = system_clock,
+    reconcile_interval: float = 60.0,
 ) -> None:
     """Run the worker for ``host`` on an open connection until ``stop`` is set;
-    ``clock`` stamps its outcomes."""
+    ``clock`` stamps its outcomes. It reports its guests at once and every
+    ``reconcile_interval`` seconds (workers/hypervisor/reconcile.py)."""
     js = nc.jetstream()
     await ensure_streams(js, subjects)
     worker = HypervisorWorker(js, subjects, host, guests, clock)
@@ -228,28 +237,32 @@ async def serve(
     console = await serve_requests(nc, subjects.console(host), worker.console)
     power = await serve_requests(nc, subjects.power_loss(host), worker.power_loss)
     disk_lister = await serve_requests(nc, subjects.disks(host), disks.disks)
+    reconciler = worker.reconciler = Reconciler(js, subjects, host, guests, clock)
 
     async def reconcile(request: bytes) -> bytes:
-        """The host's reconcile: the guests' disks (workers/hypervisor/disks.py)."""
+        """The host's reconcile: the guests' disks (workers/hypervisor/disks.py),
+        then (not dry) its guests reported (workers/hypervisor/reconcile.py)."""
         asked = msgspec.json.decode(request or b"{}", type=ReconcileRequest)
         changes = await disks.reconcile(asked)
+        await reconciler.reconcile(asked)
         return msgspec.json.encode(Reconciled(host=host, role="compute", changes=changes,
                                               position=disks.fold.position))
 
-    reconciler = await serve_requests(nc, subjects.reconcile(host), reconcile)
+    reconciling = await serve_requests(nc, subjects.reconcile(host), reconcile)
     try:
         await asyncio.gather(consume(js, spec, worker.handle, aggregate_key, stop),
                              consume(js, disk_spec, disks.handle, server_key, stop),
-                             disks.follow(stop))
+                             disks.follow(stop), reconciler.periodically(reconcile_interval, stop))
     finally:
+        await reconciling.unsubscribe()
         await inspector.unsubscribe()
         await console.unsubscribe()
         await power.unsubscribe()
         await disk_lister.unsubscribe()
-        await reconciler.unsubscribe()
 
 
-async def run(nats_url: str, prefix: str, host: str, libvirt_uri: str, stop: asyncio.Event) -> None:
+async def run(nats_url: str, prefix: str, host: str, libvirt_uri: str, stop: asyncio.Event,
+              *, reconcile_interval: float = 60.0) -> None:
     """The hypervisor worker process for one host, on libvirt at ``libvirt_uri``."""
     from workers.hypervisor.libvirt_adapter import LibvirtHost
 
@@ -257,7 +270,8 @@ async def run(nats_url: str, prefix: str, host: str, libvirt_uri: str, stop: asy
     try:
         nc = await connect(nats_url, name=f"hypervisor-{host}")
         try:
-            await serve(nc, Subjects(prefix), host, guests, stop)
+            await serve(nc, Subjects(prefix), host, guests, stop,
+                        reconcile_interval=reconcile_interval)
         finally:
             await nc.drain()
     finally:

@@ -1,0 +1,313 @@
+"""``nimbus recover``: the seed's Nova Disaster Recovery Process, from the log.
+
+After a disaster (views dropped, every host powered off, exports and sessions
+gone) the operator runs ``nimbus recover``: it looks at the views, reads what
+the log says should exist (the write side's states, not the views), asks
+every host what it has (a hypervisor's ``inspect``, and every host's
+``reconcile`` with ``dry_run``), and prints the plan in the seed's order
+(domain/recovery.py). ``--apply`` carries it out: every view rebuilt from
+the log (projections/replay.py), then each step as ordinary commands, so it
+is all in the log, waiting for each to end. Nothing is remembered between
+runs: the plan is computed afresh from the log and the hosts each time, so a
+second run does nothing and a rerun after a crash finishes the rest.
+``--instance ID`` keeps to one instance and its volumes (the seed's test mode).
+Exit 0 once the cloud is as the log says, 1 with what is left otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import psycopg
+
+from commands.application import NimbusApplication
+from commands.catalog import CatalogLookups
+from commands.instances import InstanceCommands
+from commands.placement import Placement
+from domain import events as ev
+from domain import instance as model
+from domain import recovery
+from domain.host import FLEET_ID
+from domain.recovery import HostAnswer, Plan
+from domain.registry import FLEET, INSTANCE, VOLUME
+from domain.volume import Volume, VolumeCreateRequested
+from messaging.wire import GuestsObserved, ObservedGuest
+from migrations.runner import VIEWS_SCHEMA, create_views, upgrade
+from projections.log import head
+from projections.projector import NAME
+from projections.replay import NEXT_SCHEMA, ReplayFailed, replay
+from runtime import stack
+from runtime.host_requests import HostRequests
+from runtime.settings import Settings, load
+
+ASK_SECONDS = 5.0  # a host that does not answer a question in this long "did not answer"
+APPLY_SECONDS = 30.0  # a host's reconcile that changes things may take longer
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = subparsers.add_parser(
+        "recover", help="after a disaster: rebuild the views, ask every host what it has and"
+        " bring back what the log says, in the seed's order (a dry run unless --apply)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--dry-run", action="store_true", help="only print the plan (the default)")
+    mode.add_argument("--apply", action="store_true", help="carry the plan out")
+    p.add_argument("--instance", metavar="ID", help="only this instance and its volumes"
+                   " (the seed's test mode)")
+    p.add_argument("--timeout", type=float, default=120.0,
+                   help="seconds to wait for the instances to be back (default 120)")
+    p.set_defaults(func=cmd_recover)
+
+
+def say(line: str) -> None:
+    print(line, flush=True)
+
+
+@dataclass
+class Facts:
+    """What the log says should exist and what the hosts have, at one moment."""
+
+    at: datetime
+    instances: list[model.Instance]
+    volumes: list[Volume]
+    guests: dict[str, dict[str, str] | None]  # hypervisor host -> instance -> guest state
+    answers: list[HostAnswer]
+
+
+class Recovery:
+    def __init__(self, settings: Settings, database_url: str, nats_url: str,
+                 only: str | None) -> None:
+        self.settings = settings
+        self.database_url = database_url
+        self.only = only
+        self.app = NimbusApplication(database_url, bounds=stack.session_bounds(settings))
+        self.instances = InstanceCommands(self.app, CatalogLookups(self.app),
+                                          Placement(self.app, settings.hosts))
+        self.instances.resume_guests = True  # recover is the operator asking for them back
+        self.hosts = HostRequests(nats_url, settings.subject_prefix, timeout=ASK_SECONDS)
+
+    async def close(self) -> None:
+        await self.hosts.close()
+        self.app.close()
+
+    # what the log says, what the hosts have
+
+    def _from_log(self) -> tuple[list[model.Instance], list[Volume], list[str]]:
+        instances = [found.state for i in sorted(self.app.ids_with(ev.InstanceCreateRequested))
+                     if (found := self.app.find(INSTANCE, i)) is not None]
+        volumes = [held.state for i in sorted(self.app.ids_with(VolumeCreateRequested))
+                   if (held := self.app.find(VOLUME, i)) is not None]
+        fleet = self.app.find(FLEET, FLEET_ID)
+        compute = sorted({*self.settings.hosts, *(fleet.state.hosts if fleet else ()),
+                          *(i.host for i in instances)})
+        return instances, [v for v in volumes if v.status != "deleted"], compute
+
+    async def facts(self) -> Facts:
+        at = datetime.now(UTC)  # before asking: what changes meanwhile is newer
+        instances, volumes, compute = await asyncio.to_thread(self._from_log)
+        storage = sorted({*self.settings.storage_hosts, *(v.host for v in volumes)})
+        roles = [*((h, "compute") for h in compute), *((h, "storage") for h in storage),
+                 *((h, "network") for h in self.settings.network_hosts)]
+        guests = dict(zip(compute, await asyncio.gather(*map(self._guests, compute)),
+                          strict=True))
+        answers = await asyncio.gather(*(self._reconcile(h, r, dry_run=True) for h, r in roles))
+        return Facts(at, instances, volumes, guests, list(answers))
+
+    async def _guests(self, host: str) -> dict[str, str] | None:
+        try:
+            return {g.instance_id: g.state for g in await self.hosts.inspect(host)}
+        except TimeoutError:
+            return None
+
+    async def _reconcile(self, host: str, role: str, *, dry_run: bool) -> HostAnswer:
+        try:
+            answer = await asyncio.wait_for(self.hosts.reconcile(
+                host, dry_run=dry_run, instance_id=self.only),
+                ASK_SECONDS if dry_run else APPLY_SECONDS)
+        except TimeoutError:
+            return HostAnswer(host=host, role=role, answered=False)
+        return HostAnswer(host=host, role=answer.role or role, answered=True,
+                          changes=list(answer.changes))
+
+    def plan(self, facts: Facts) -> Plan:
+        return recovery.plan(facts.instances, facts.volumes, facts.guests, facts.answers,
+                             at=facts.at, only=self.only)
+
+    # carrying it out
+
+    def restart(self, step: recovery.Restart, facts: Facts) -> None:
+        """Step 3 for one instance: record the observation (and the reconciler's
+        first request with it), or take over one its host lost before."""
+        if step.observation:
+            seen = [ObservedGuest(instance_id=step.instance_id, state=step.guest)] \
+                if step.instance_id in (facts.guests.get(step.host) or {}) else []
+            self.instances.record_observation(GuestsObserved(
+                host=step.host, guests=seen, digest="", at=facts.at,
+                instance_id=step.instance_id))
+        self.instances.continue_restore(step.instance_id, take_over=True)
+
+    def is_back(self, step: recovery.Restart) -> model.Instance | None:
+        found = self.app.find(INSTANCE, uuid.UUID(step.instance_id))
+        state = found.state if found is not None else None
+        if state is None or state.vm_state != step.target or state.task_state is not None:
+            return None
+        return state
+
+    async def wait_back(self, steps: list[recovery.Restart], timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        waiting = list(steps)
+        while waiting:
+            for step in list(waiting):
+                state = await asyncio.to_thread(self.is_back, step)
+                if state is not None:
+                    waiting.remove(step)
+                    say(f"   {step.instance_id} ({step.name}): back, "
+                        f"{model.status(state.vm_state, state.task_state)}")
+            if waiting and time.monotonic() > deadline:
+                for step in waiting:
+                    say(f"   {step.instance_id} ({step.name}): not back after {timeout:g} s"
+                        " (is its host's worker and the ingester running?)")
+                return False
+            if waiting:
+                await asyncio.sleep(0.2)
+        return True
+
+    async def reconcile_all(self, answers: list[HostAnswer], roles: tuple[str, ...]) -> None:
+        for role in roles:
+            for answer in (a for a in answers if a.role == role):
+                done = await self._reconcile(answer.host, role, dry_run=False)
+                for line in done.describe():
+                    say(f"   {line}")
+
+
+# the views
+
+def views_position(database_url: str) -> tuple[int | None, int]:
+    """The live views' position (None: the views are gone) and the log's head."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        row = conn.execute("SELECT to_regclass(%s)", (f"{VIEWS_SCHEMA}.tracking",)).fetchone()
+        if row is None or row[0] is None:
+            return None, head(conn)
+        found = conn.execute(f"SELECT position FROM {VIEWS_SCHEMA}.tracking"
+                             " WHERE projection = %s", (NAME,)).fetchone()
+        return (int(found[0]) if found else 0), head(conn)
+
+
+@contextlib.contextmanager
+def progress(database_url: str, target: int) -> Iterator[None]:
+    """Print the rebuild's position every second while it runs."""
+    done = threading.Event()
+
+    def watch() -> None:
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            while not done.wait(1.0):
+                if conn.execute("SELECT to_regclass(%s)",
+                                (f"{NEXT_SCHEMA}.tracking",)).fetchone() in (None, (None,)):
+                    continue
+                row = conn.execute(f"SELECT position FROM {NEXT_SCHEMA}.tracking"
+                                   " WHERE projection = %s", (NAME,)).fetchone()
+                at = int(row[0]) if row else 0
+                say(f"   rebuilding: position {at} of {target}"
+                    f" ({100 * at // max(target, 1)}%)")
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        done.set()
+        watcher.join()
+
+
+def rebuild_views(database_url: str) -> bool:
+    """Every view rebuilt from the log and swapped in (recreated first if dropped)."""
+    position, log_head = views_position(database_url)
+    upgrade(database_url)
+    if position is None:
+        with psycopg.connect(database_url, autocommit=True) as conn, conn.transaction():
+            create_views(conn, VIEWS_SCHEMA)
+        say("   the views were gone: made again, empty")
+    say(f"   rebuilding every view from the log ({log_head} events)")
+    started = time.monotonic()
+    try:
+        with progress(database_url, log_head):
+            report = replay(database_url)
+    except ReplayFailed as failed:
+        say(f"   {failed}")
+        return False
+    took = max(time.monotonic() - started, 1e-6)
+    differed = [t.table for t in report.tables if not t.equal]
+    say(f"   rebuilt up to position {report.position} in {took:.1f} s"
+        f" ({report.position / took:,.0f} events/s), checksum {report.checksum}; "
+        + (f"replaced what differed: {', '.join(differed)}" if differed
+           else "they equal the views they replace"))
+    return True
+
+
+async def recover(settings: Settings, database_url: str, nats_url: str,
+                  args: argparse.Namespace) -> int:
+    position, log_head = views_position(database_url)
+    views = ("gone" if position is None else f"at position {position} of the log's {log_head}")
+    mode = "applying" if args.apply else "plan (a dry run: --apply carries it out)"
+    say(f"nimbus recover: {mode}"
+        + (f" for instance {args.instance} only" if args.instance else ""))
+    say(f"0. views: {views}; " + ("rebuilt from the log" if args.apply
+                                  else "--apply rebuilds every one from the log"))
+    if args.apply and not await asyncio.to_thread(rebuild_views, database_url):
+        return 1
+    work = Recovery(settings, database_url, nats_url, args.instance)
+    try:
+        facts = await work.facts()
+        if args.instance and all(i.id != args.instance for i in facts.instances):
+            say(f"nimbus recover: no instance {args.instance} in the log")
+            return 1
+        plan = work.plan(facts)
+        for line in plan.lines():
+            say(line)
+        if not args.apply:
+            return _verdict(plan, position is not None, "to apply: nimbus recover --apply")
+        say("applying:")
+        say("3. restart instances:")
+        for step in plan.restarts:
+            await asyncio.to_thread(work.restart, step, facts)
+            say(f"   {step.instance_id} ({step.name}): {step.todo}")
+        back = await work.wait_back(plan.restarts, args.timeout)
+        say("4. re-export and re-attach volumes:")
+        await work.reconcile_all(facts.answers, ("storage", "compute"))
+        say("5. networks:")
+        await work.reconcile_all(facts.answers, ("network",))
+        after = work.plan(await work.facts())
+        if not (back and after.back):
+            say("what is left:")
+            for line in after.lines():
+                say(line)
+        return _verdict(after, True, "see above")
+    finally:
+        await work.close()
+
+
+def _verdict(plan: Plan, views: bool, then: str) -> int:
+    if plan.back and views:
+        silent = [h.host for h in (*plan.volumes, *plan.networks) if not h.answered]
+        say("the cloud is back as the log says" + (
+            f" (as far as the hosts that answered tell; silent: {', '.join(silent)})"
+            if silent else ""))
+        return 0
+    left = plan.actions + len(plan.stalled) + len(plan.unchecked) + (0 if views else 1)
+    say(f"nimbus recover: the cloud is not back yet ({left} things left; {then})")
+    return 1
+
+
+def cmd_recover(args: argparse.Namespace) -> int:
+    from runtime.cli import backing_servers
+
+    settings = load()
+    with backing_servers(settings) as (database_url, nats_url):
+        return asyncio.run(recover(settings, database_url, nats_url, args))
