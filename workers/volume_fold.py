@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
 import msgspec
@@ -29,6 +30,8 @@ from domain.registry import EVENT_TYPES
 from messaging.nats import JetStream, replay
 from messaging.subjects import Subjects
 from messaging.wire import EventMessage
+
+log = logging.getLogger(__name__)
 
 CATCH_UP_SECONDS = 10.0  # a reconcile waits this long for the fold, then gives up
 _IN_COMPUTE = (model.VolumeExported, model.VolumeDetachRequested)  # steps on the compute host
@@ -61,6 +64,7 @@ class VolumeFold:
 
     def __init__(self) -> None:
         self.volumes: dict[str, model.Volume] = {}
+        self.unknown: set[str] = set()  # volumes whose creation the stream does not hold
         self.position = 0
         self.caught_up = asyncio.Event()
         self._moved = asyncio.Condition()
@@ -68,9 +72,19 @@ class VolumeFold:
     def apply(self, message: EventMessage) -> None:
         if not isinstance(message.event, model.VolumeEvent):
             return
-        self.volumes[message.aggregate_id] = model.evolve(
-            self.volumes.get(message.aggregate_id), message.event, message.aggregate_id)
         self.position = max(self.position, message.position)
+        before = self.volumes.get(message.aggregate_id)
+        if before is None and not isinstance(message.event, model.VolumeCreateRequested):
+            # the stream lost this volume's start (it was made anew, or cut by its
+            # limits): what the volume should be is unknown here, so this host
+            # restores nothing of it, and still serves every other
+            if message.aggregate_id not in self.unknown:
+                self.unknown.add(message.aggregate_id)
+                log.warning("volume %s: its events start after its creation in the stream;"
+                            " it is not restored by this host", message.aggregate_id)
+            return
+        self.volumes[message.aggregate_id] = model.evolve(before, message.event,
+                                                          message.aggregate_id)
 
     def exports_on(self, storage_host: str, instance_id: str | None = None) -> list[model.Volume]:
         """The volumes ``storage_host`` should export (of ``instance_id``'s only, when given)."""

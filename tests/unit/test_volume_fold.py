@@ -87,3 +87,15 @@ async def test_a_reconcile_goes_on_only_once_the_fold_read_what_the_consumer_han
     await fold.read(detach)
     async with guard.reconciling(VOLUME):
         assert fold.volumes[VOLUME].status is model.Status.DETACHING
+
+
+def test_a_volume_whose_start_the_stream_lost_is_skipped_and_the_others_are_still_owed() -> None:
+    other = "9d1c0b7e-0000-4000-8000-000000000002"
+    fold = VolumeFold()
+    for position, event in enumerate(ATTACH[2:], start=1):  # no creation: a cut stream
+        fold.apply(message(position, event, other))
+    for position, event in enumerate(ATTACH, start=10):
+        fold.apply(message(position, event))
+    assert [v.id for v in fold.exports_on("storage1")] == [VOLUME]
+    assert fold.unknown == {other}
+    assert fold.position == 10 + len(ATTACH) - 1
