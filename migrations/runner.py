@@ -4,7 +4,8 @@
 the read side; they name no schema, so the runner can apply them to the live
 ``views`` schema and replay can apply them to a fresh one. Applied files are
 recorded in ``schema_migrations``; an advisory lock serialises concurrent
-upgrades.
+upgrades. Views found dropped are made again, empty (the projector then
+rebuilds them from the log): a start after the views were lost is a rebuild.
 """
 
 from __future__ import annotations
@@ -34,6 +35,13 @@ def upgrade(url: str) -> list[str]:
                 " name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
             )
             done = {r[0] for r in conn.execute("SELECT name FROM schema_migrations")}
+            if not _views_exist(conn):
+                # the views were dropped (a disaster, an operator): they are made
+                # again, empty, and the projector rebuilds them from the log
+                conn.execute("DELETE FROM schema_migrations WHERE name LIKE 'views/%'")
+                done = {name for name in done if not name.startswith("views/")}
+                conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
+                    sql.Identifier(VIEWS_SCHEMA)))
             conn.execute(
                 sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(VIEWS_SCHEMA))
             )
@@ -49,6 +57,13 @@ def upgrade(url: str) -> list[str]:
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
     return applied
+
+
+def _views_exist(conn: psycopg.Connection[object]) -> bool:
+    """Whether the live views are there (their projector's tracking table is)."""
+    row = conn.execute("SELECT to_regclass(%s) IS NOT NULL",
+                       (f"{VIEWS_SCHEMA}.tracking",)).fetchone()
+    return row == (True,)
 
 
 def create_views(conn: psycopg.Connection[object], schema: str) -> None:

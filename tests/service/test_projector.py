@@ -15,7 +15,7 @@ from commands.messages import BootInstance, Caller, DeleteInstance, PauseInstanc
 from commands.services import Commands
 from domain import registry, volume
 from messaging.wire import HostOutcome
-from migrations.runner import create_views
+from migrations.runner import create_views, upgrade
 from projections import instances, projector
 from projections.log import head, read_after
 from projections.projector import catch_up
@@ -130,6 +130,20 @@ def test_views_made_from_one_large_batch_equal_views_made_event_by_event(
         assert checksum(conn, "all_at_once", "instance_actions")[0] > 12
         for schema in ways:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def test_an_upgrade_after_the_views_were_dropped_makes_them_again_and_they_catch_up(
+        database_url: str) -> None:
+    history(database_url, 6)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        project_all(conn)
+        before = view(conn)
+        conn.execute("DROP SCHEMA views CASCADE")  # the views are lost
+    assert any(name.startswith("views/") for name in upgrade(database_url))
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        project_all(conn)
+        assert view(conn) == before
+    assert upgrade(database_url) == []  # and a second upgrade has nothing to do
 
 
 def test_replay_rebuilds_views_equal_to_the_live_ones(database_url: str) -> None:
