@@ -24,3 +24,10 @@ bench:
 bench-quick:
 	$(BENCH) --servers $(or $(SERVERS),60) --unloaded $(or $(UNLOADED),5) \
 		--growth-events $(or $(GROWTH),100000) --latency-count 20 --volumes 8 --network-ports 10,100 --network-servers 5
+
+# make bench-recovery [SERVERS=100 VOLUMES=100 LOG=100000,1000000]: the disaster
+# recovery figures (bench/recovery.py): RTO of nimbus recover --apply, RPO, rebuild rate.
+.PHONY: bench-recovery
+bench-recovery:
+	.venv/bin/python -m bench.recovery --servers $(or $(SERVERS),100) --volumes $(or $(VOLUMES),100) \
+		--log $(or $(LOG),100000,1000000)
