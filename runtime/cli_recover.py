@@ -25,6 +25,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import psycopg
 
@@ -32,22 +33,22 @@ from commands.application import NimbusApplication
 from commands.catalog import CatalogLookups
 from commands.instances import InstanceCommands
 from commands.placement import Placement
-from domain import events as ev
 from domain import instance as model
 from domain import recovery
 from domain.host import FLEET_ID
 from domain.recovery import HostAnswer, Plan
-from domain.registry import FLEET, INSTANCE, VOLUME
-from domain.volume import Volume, VolumeCreateRequested
+from domain.registry import FLEET, INSTANCE, KINDS, VOLUME
+from domain.volume import Volume
 from messaging.wire import GuestsObserved, ObservedGuest
 from migrations.runner import VIEWS_SCHEMA, create_views, upgrade
-from projections.log import head
+from projections.log import head, read_after
 from projections.projector import NAME
 from projections.replay import NEXT_SCHEMA, ReplayFailed, replay
 from runtime import stack
 from runtime.host_requests import HostRequests
 from runtime.settings import Settings, load
 
+READ_BATCH = 10_000  # log entries read at a time
 ASK_SECONDS = 5.0  # a host that does not answer a question in this long "did not answer"
 APPLY_SECONDS = 30.0  # a host's reconcile that changes things may take longer
 
@@ -100,12 +101,24 @@ class Recovery:
     # what the log says, what the hosts have
 
     def _from_log(self) -> tuple[list[model.Instance], list[Volume], list[str]]:
-        instances = [found.state for i in sorted(self.app.ids_with(ev.InstanceCreateRequested))
-                     if (found := self.app.find(INSTANCE, i)) is not None]
-        volumes = [held.state for i in sorted(self.app.ids_with(VolumeCreateRequested))
-                   if (held := self.app.find(VOLUME, i)) is not None]
-        fleet = self.app.find(FLEET, FLEET_ID)
-        compute = sorted({*self.settings.hosts, *(fleet.state.hosts if fleet else ()),
+        """The instances, volumes and fleet as the write side folds them, in one
+        pass over the log with the domain's own ``evolve``: at the rate the log
+        is read, not one query per aggregate (a long log holds many deleted ones)."""
+        folded: dict[str, dict[uuid.UUID, Any]] = {k.name: {} for k in (INSTANCE, VOLUME, FLEET)}
+        with psycopg.connect(self.database_url) as conn:
+            position = 0
+            while entries := read_after(conn, position, READ_BATCH):
+                for entry in entries:
+                    states = folded.get(entry.aggregate)
+                    if states is not None:
+                        states[entry.aggregate_id] = KINDS[entry.aggregate].evolve(
+                            states.get(entry.aggregate_id), entry.decode(),
+                            str(entry.aggregate_id))
+                position = entries[-1].position
+        instances = [folded[INSTANCE.name][i] for i in sorted(folded[INSTANCE.name])]
+        volumes = [folded[VOLUME.name][i] for i in sorted(folded[VOLUME.name])]
+        fleet = folded[FLEET.name].get(FLEET_ID)
+        compute = sorted({*self.settings.hosts, *(fleet.hosts if fleet else ()),
                           *(i.host for i in instances)})
         return instances, [v for v in volumes if v.status != "deleted"], compute
 
