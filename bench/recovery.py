@@ -22,7 +22,6 @@ of the same log (bench/baseline.py). Nothing asserts on timings.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import sys
 import time
@@ -196,7 +195,7 @@ def one_size(stacks: Stacks, at: Place, user: dict[str, str], live: list[str],
             print(f"bench.recovery: nimbus recover --apply on {made.size:,} events ...",
                   file=sys.stderr, flush=True)
             code, output, seconds = nimbus(stacks, "recover", "--apply")
-            print("\n".join(output[-15:]), file=sys.stderr, flush=True)
+            print("\n".join(output[-15:]), file=sys.stderr, flush=True)  # what it said last
             cloud = Cloud(user)
             try:
                 back = (cloud.all_in("servers", live, "ACTIVE"),
@@ -254,5 +253,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    with contextlib.suppress(KeyboardInterrupt):
-        raise SystemExit(main())
+    raise SystemExit(main())

@@ -9,41 +9,23 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from runtime.stack import PARTS, network_namespace
-from tests.support.cloud import IMAGE
+from tests.support.guest_network import metadata_seen_by, server_on_private
 from tests.support.netns import Namespaces, missing_tools
 from tests.support.stack import RunningStack, stack_running
 from workers.network.host import NamespaceNetworkHost
 from workers.network.plan import guest_device
-from workers.network.planner import device
 
 if os.geteuid() != 0:
     pytest.skip("network namespaces need root", allow_module_level=True)
 if missing_tools():
     pytest.skip(f"missing tools: {', '.join(missing_tools())} (scripts/install.sh installs them)",
                 allow_module_level=True)
-
-
-GUEST_GET = """
-import sys, urllib.request
-print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode(), end="")
-"""
-
-
-def metadata_seen_by(guest: str) -> str:
-    done = subprocess.run(
-        ["ip", "netns", "exec", guest, sys.executable, "-c", GUEST_GET,
-         "http://169.254.169.254/openstack/latest/meta_data.json"],
-        capture_output=True, text=True, timeout=30, check=False)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
 
 
 @pytest.fixture
@@ -60,25 +42,14 @@ async def stack(database_url: str, nats_url: str, subject_prefix: str,
 
 async def test_a_server_on_the_default_network_gets_its_address_by_dhcp(
         stack: RunningStack, tmp_path: Path) -> None:
-    http = stack.http
-    networks = (await http.get("/compute/v2.1/os-networks")).json()["networks"]
-    private = next(n["id"] for n in networks if n["label"] == "private")
-    booted = await http.post("/compute/v2.1/servers", json={"server": {
-        "name": "vm", "flavorRef": "1", "imageRef": IMAGE, "networks": [{"uuid": private}]}})
-    assert booted.status_code == 202, booted.text
-    server = booted.json()["server"]["id"]
-    await stack.wait_for_status(server, "ACTIVE")  # only once the port is served
-    ports = (await http.get("/network/v2.0/ports", params={"device_id": server})).json()
-    (port,) = ports["ports"]
-    assert port["status"] == "ACTIVE"
-    address = port["fixed_ips"][0]["ip_address"]
+    server, tap, address = await server_on_private(stack)  # ACTIVE once its port is served
     spaces = Namespaces(tmp_path)
     try:
         # (each in a thread: the stack answers from this test's event loop meanwhile)
         guest = await asyncio.to_thread(spaces.create, "guest")
         await asyncio.to_thread(
             spaces.plug, network_namespace(stack.settings.subject_prefix, "network1"),
-            guest_device(device(port["id"])), guest)
+            guest_device(tap), guest)
         assert await asyncio.to_thread(spaces.lease, guest) == address
         document = json.loads(await asyncio.to_thread(metadata_seen_by, guest))
         assert (document["uuid"], document["name"]) == (server, "vm")
