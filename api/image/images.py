@@ -90,7 +90,7 @@ async def download_image(request: Request) -> Response:
     image = await _image(request)
     image_changes.downloadable(image.status, claims(request).caller.is_admin)
     path = context(request).settings.image_dir / str(image.id)
-    if image.status != "active" or not path.exists():
+    if image.status not in ("active", "deactivated") or not path.exists():
         return Response(status_code=204)
     headers = {"Content-MD5": image.checksum or ""}
     return FileResponse(path, media_type="application/octet-stream", headers=headers)
