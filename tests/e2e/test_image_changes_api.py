@@ -14,7 +14,7 @@ from tests.support.stack import RunningStack
 
 IMAGES = "/image/v2/images"
 PATCH = {"Content-Type": "application/openstack-images-v2.1-json-patch"}
-RAW = {"disk_format": "raw", "container_format": "bare"}
+RAW: dict[str, Any] = {"disk_format": "raw", "container_format": "bare"}
 
 
 def at(r: httpx.Response) -> dict[str, str]:
