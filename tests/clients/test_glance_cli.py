@@ -116,13 +116,14 @@ async def test_members_are_created_listed_and_deleted(module_stack: RunningStack
 
 
 @SHARED
-async def test_an_admin_deactivates_and_reactivates_an_image(
+async def test_an_uploaded_image_is_deactivated_and_reactivated_by_an_admin(
         module_stack: RunningStack, glance: GlanceCli, tmp_path: Path) -> None:
     source = tmp_path / "disk.raw"
     source.write_bytes(b"deactivated bytes")
     image_id = (await glance.table("image-create", "--name", "glance-cli-off", "--disk-format",
-                                   "raw", "--container-format", "bare", "--file",
-                                   str(source)))["id"]
+                                   "raw", "--container-format", "bare"))["id"]
+    await glance.ok("image-upload", image_id, "--file", str(source))
+    assert (await glance.table("image-show", image_id))["status"] == "active"
     await glance.ok("image-deactivate", image_id)
     assert (await glance.table("image-show", image_id))["status"] == "deactivated"
     await glance.ok("image-reactivate", image_id)
