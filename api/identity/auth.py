@@ -72,8 +72,11 @@ def _iso(ts: float) -> str:
 
 
 def catalog(ctx: Context, project_id: str) -> list[dict[str, Any]]:
-    """Every service on this one address; Cinder's URL names the project, as
-    its v3 API has it."""
+    """Every service on this one address, at the roots devstack publishes:
+    unversioned for Keystone and Glance (their clients find the version, and
+    glanceclient appends ``/v2`` itself), Nova's v2.1, Cinder's v3 with the
+    project in its URL and Neutron's ``/networking`` (api/network/networking_root.py),
+    as devstack registers those services' endpoints."""
     def entry(kind: str, name: str, path: str) -> dict[str, Any]:
         return {
             "id": keystone_id("service", kind), "type": kind, "name": name,
@@ -84,11 +87,11 @@ def catalog(ctx: Context, project_id: str) -> list[dict[str, Any]]:
         }
 
     return [
-        entry("identity", "keystone", "/identity/v3"),
+        entry("identity", "keystone", "/identity"),
         entry("compute", "nova", "/compute/v2.1"),
-        entry("image", "glance", "/image/v2"),
+        entry("image", "glance", "/image"),
         entry("volumev3", "cinderv3", f"/volume/v3/{project_id}"),
-        entry("network", "neutron", "/network"),
+        entry("network", "neutron", "/networking"),
     ]
 
 
