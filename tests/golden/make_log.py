@@ -56,6 +56,7 @@ from commands.messages import (
     RebootInstance,
     ResumeInstance,
     SetInstanceMetadata,
+    SetInstanceTags,
     StartInstance,
     StopInstance,
     SuspendInstance,
@@ -395,6 +396,7 @@ class Scenario:
                                 **on),
             DeleteInstanceMetadataItem(request_id="golden-metadata-drop-alpha", key="drop",
                                        **on),
+            SetInstanceTags(request_id="golden-tags-alpha", tags=["gold", "web"], **on),
         ):
             self.clock.tick()
             self.cloud.instances.change(change)
