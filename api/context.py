@@ -63,13 +63,16 @@ def context(request: Request) -> Context:
     return ctx
 
 
-def claims(request: Request) -> Claims:
-    """The caller's verified token claims, or 401."""
+def claims(request: Request, *, unscoped: bool = False) -> Claims:
+    """The caller's verified token claims, or 401. An unscoped token (no
+    project) is taken only where ``unscoped`` says so: by the identity routes
+    that list what it may scope to and manage the token itself."""
     token = request.headers.get("x-auth-token")
     if not token:
         raise Unauthorized("The request you have made requires authentication.")
     ctx = context(request)
     verified = ctx.signer.verify(token)
-    if verified is None or ctx.revocations.is_revoked(verified):
+    if verified is None or ctx.revocations.is_revoked(verified) or not (
+            verified.scoped or unscoped):
         raise Unauthorized("The request you have made requires authentication.")
     return verified

@@ -69,13 +69,25 @@ class IdentityCommands:
 
     # ---- logins ----------------------------------------------------------
 
-    def authenticate(self, *, user_ref: str, password: str, project_ref: str | None) -> Principal:
-        """Check a password login against the user aggregate; Unauthorized if wrong."""
-        user = self._aggregate(USER, user_ref).current
-        if project_ref is None and user is not None:
+    def authenticate(self, *, user_ref: str, password: str, project_ref: str | None,
+                     unscoped: bool = False) -> Principal:
+        """Check a password login against the user aggregate; Unauthorized if wrong.
+        With no project named, the token is scoped to the user's default project,
+        or to none (an unscoped token, as Keystone gives) when there is none."""
+        user = model.authenticated(self._aggregate(USER, user_ref).current, password)
+        if project_ref is None and not unscoped:
             project_ref = user.default_project_id
-        project = self._aggregate(PROJECT, project_ref).current if project_ref else None
-        roles = model.authorise(user, project, password, project_ref or "(none given)")
+        if project_ref is None:
+            return Principal(user_id=user.id, user_name=user.name, project_id="",
+                             project_name="", roles=[])
+        return self.scope(user_id=user.id, project_ref=project_ref)
+
+    def scope(self, *, user_id: str, project_ref: str) -> Principal:
+        """A token of an authenticated user scoped to a project (Keystone's
+        ``token`` method): the roles the user holds there now."""
+        user = self._aggregate(USER, user_id).current
+        project = self._aggregate(PROJECT, project_ref).current
+        roles = model.roles_on(user, project, project_ref)
         assert user is not None and project is not None
         return Principal(user_id=user.id, user_name=user.name, project_id=project.id,
                          project_name=project.name, roles=roles)

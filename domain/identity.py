@@ -318,7 +318,20 @@ def revoke(user: User, project_id: str, role: str, *, request_id: str,
 def authorise(user: User | None, project: Project | None, password: str,
               project_ref: str) -> list[str]:
     """The roles a password login scoped to ``project`` gets; Unauthorized otherwise."""
+    return roles_on(authenticated(user, password), project, project_ref)
+
+
+def authenticated(user: User | None, password: str) -> User:
+    """The user whose password this is; Unauthorized otherwise."""
     if user is None or user.deleted or not password_matches(user.password_hash, password):
+        raise Unauthorized("The request you have made requires authentication.")
+    return user
+
+
+def roles_on(user: User | None, project: Project | None, project_ref: str) -> list[str]:
+    """The roles a token of ``user`` scoped to ``project`` carries; Unauthorized when the
+    user is gone, the project is unknown or the user holds no role on it."""
+    if user is None or user.deleted:
         raise Unauthorized("The request you have made requires authentication.")
     if project is None or project.deleted:
         raise Unauthorized(f"Could not find project: {project_ref}.")
@@ -326,4 +339,3 @@ def authorise(user: User | None, project: Project | None, password: str,
     if not roles:
         raise Unauthorized(f"User {user.id} has no access to project {project.id}.")
     return roles
-

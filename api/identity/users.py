@@ -78,8 +78,9 @@ async def show_user(request: Request) -> Response:
 
 
 async def user_projects(request: Request) -> Response:
-    """GET /users/{id}/projects and /auth/projects: where a user holds roles."""
-    who = claims(request)
+    """GET /users/{id}/projects and /auth/projects: where a user holds roles
+    (asked with an unscoped token too, to pick one)."""
+    who = claims(request, unscoped=True)
     user_id = request.path_params.get("user_id", who.user_id)
     if user_id != who.user_id:
         require_identity_admin(who, "list_user_projects")

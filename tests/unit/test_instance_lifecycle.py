@@ -421,5 +421,5 @@ def test_bad_tags_too_many_tags_and_a_building_server_are_refused() -> None:
         state, [f"t{n}" for n in range(50)], request_id="t", at=AT, user_id="u"), state.id)
     with pytest.raises(InvalidInput, match="per-server limit 50"):
         changes.add_tag(full, "one-more", request_id="t", at=AT, user_id="u")
-    with pytest.raises(InvalidState, match="Cannot 'update tags' .* vm_state building"):
+    with pytest.raises(InvalidState, match=r"Cannot 'update tags' .* vm_state building"):
         changes.set_tags(booted(spawned=False), ["a"], request_id="t", at=AT, user_id="u")

@@ -1,0 +1,109 @@
+"""Logging in as a dashboard does, over HTTP on the running stack: an
+unscoped password token that can only list its projects, then the ``token``
+method to scope it to one; and the one domain, found by name. The last test
+drives keystoneauth's own plugins (what Horizon and every OpenStack client
+log in with) against nimbus."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from keystoneauth1 import session as ks_session
+from keystoneauth1.identity import v3
+
+from tests.e2e.test_identity_api import T, a_member
+from tests.support.stack import ADMIN_PASSWORD, RunningStack
+
+
+def password_only(user: str, password: str, scope: Any = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"auth": {"identity": {"methods": ["password"], "password": {
+        "user": {"name": user, "domain": {"name": "Default"}, "password": password}}}}}
+    if scope is not None:
+        body["auth"]["scope"] = scope
+    return body
+
+
+def by_token(token: str, project_id: str) -> dict[str, Any]:
+    return {"auth": {"identity": {"methods": ["token"], "token": {"id": token}},
+                     "scope": {"project": {"id": project_id}}}}
+
+
+async def test_an_unscoped_token_lists_its_projects_and_is_refused_elsewhere(
+        running_stack: RunningStack) -> None:
+    http = running_stack.http
+    ids = await a_member(running_stack, "uma", "proj-u")
+    r = await http.post(T, json=password_only("uma", "uma-pw", "unscoped"),
+                        headers={"X-Auth-Token": ""})
+    assert r.status_code == 201, r.text
+    token = r.json()["token"]
+    assert token["user"]["id"] == ids["user_id"] and token["methods"] == ["password"]
+    assert "project" not in token and "catalog" not in token and "roles" not in token
+    unscoped = {"X-Auth-Token": r.headers["X-Subject-Token"]}
+
+    projects = await http.get("/identity/v3/auth/projects", headers=unscoped)
+    assert [p["id"] for p in projects.json()["projects"]] == [ids["project_id"]]
+    assert (await http.get("/identity/v3/auth/domains", headers=unscoped)).json()["domains"] \
+        == []
+    for path in ("/compute/v2.1/servers", "/image/v2/images", "/identity/v3/auth/catalog"):
+        assert (await http.get(path, headers=unscoped)).status_code == 401, path
+
+
+async def test_the_token_method_scopes_a_token_to_a_project_the_user_holds_a_role_on(
+        running_stack: RunningStack) -> None:
+    http = running_stack.http
+    ids = await a_member(running_stack, "tom", "proj-t")
+    r = await http.post("/identity/v3/projects", json={"project": {"name": "proj-other"}})
+    other = r.json()["project"]["id"]
+    first = await http.post(T, json=password_only("tom", "tom-pw", "unscoped"),
+                            headers={"X-Auth-Token": ""})
+    held = first.headers["X-Subject-Token"]
+
+    r = await http.post(T, json=by_token(held, ids["project_id"]), headers={"X-Auth-Token": ""})
+    assert r.status_code == 201, r.text
+    token = r.json()["token"]
+    assert (token["project"]["id"], [x["name"] for x in token["roles"]]) \
+        == (ids["project_id"], ["member"])
+    assert token["methods"] == ["token", "password"]
+    assert token["expires_at"] == first.json()["token"]["expires_at"]
+    scoped = {"X-Auth-Token": r.headers["X-Subject-Token"]}
+    assert (await http.get("/compute/v2.1/servers", headers=scoped)).status_code == 200
+    catalog = (await http.get("/identity/v3/auth/catalog", headers=scoped)).json()["catalog"]
+    assert {"compute", "image", "identity"} <= {e["type"] for e in catalog}
+
+    refused = await http.post(T, json=by_token(held, other), headers={"X-Auth-Token": ""})
+    assert refused.status_code == 401 and "has no access" in refused.text
+    forged = await http.post(T, json=by_token(held + "x", ids["project_id"]),
+                             headers={"X-Auth-Token": ""})
+    assert forged.status_code == 401
+
+
+async def test_the_default_domain_is_listed_found_by_name_and_shown(
+        running_stack: RunningStack) -> None:
+    http = running_stack.http
+    (found,) = (await http.get("/identity/v3/domains?name=Default")).json()["domains"]
+    assert (found["id"], found["name"], found["enabled"]) == ("default", "Default", True)
+    assert (await http.get("/identity/v3/domains?name=Other")).json()["domains"] == []
+    assert (await http.get("/identity/v3/domains/default")).json()["domain"]["name"] \
+        == "Default"
+    assert (await http.get("/identity/v3/domains/nope")).status_code == 404
+
+
+async def test_keystoneauths_password_and_token_plugins_log_in_unscoped_then_scoped(
+        running_stack: RunningStack) -> None:
+    url = f"{running_stack.settings.base_url}/identity/v3"
+
+    def log_in() -> tuple[str | None, str | None, list[str]]:
+        unscoped = v3.Password(auth_url=url, username="admin", password=ADMIN_PASSWORD,
+                               user_domain_name="Default", unscoped=True)
+        session = ks_session.Session(auth=unscoped)
+        projects = [p["name"] for p in session.get(
+            f"{url}/auth/projects", authenticated=True).json()["projects"]]
+        scoped = v3.Token(auth_url=url, token=unscoped.get_token(session),
+                          project_name="admin", project_domain_name="Default")
+        scoped_session = ks_session.Session(auth=scoped)
+        return (unscoped.get_project_id(session), scoped.get_project_id(scoped_session),
+                projects)
+
+    unscoped_project, scoped_project, projects = await asyncio.to_thread(log_in)
+    assert unscoped_project is None and scoped_project and "admin" in projects
