@@ -28,9 +28,27 @@ ID_NAMESPACE = uuid.UUID("0b7e3f0e-54f4-4d8e-b1a5-3a4c1b2d9e77")
 DEFAULT_DOMAIN_ID = "default"
 DEFAULT_DOMAIN_NAME = "Default"
 
-# The seed's roles under their Keystone names; the seed's "cloudadmin" is "admin".
-ROLES: tuple[str, ...] = ("admin", "member", "itsec", "sysadmin", "netadmin", "projectmanager")
+# Today's Keystone's default roles, then the seed's project roles under their
+# Keystone names; the seed's "cloudadmin" is "admin".
+ROLES: tuple[str, ...] = ("admin", "manager", "member", "reader", "itsec", "sysadmin",
+                          "netadmin", "projectmanager")
 ROLE_ALIASES = {"cloudadmin": "admin", "_member_": "member"}
+# Keystone's default implied roles: a token carries each role its roles imply.
+IMPLIES = {"admin": "manager", "manager": "member", "member": "reader"}
+# the roles that may only read (a token holding nothing else cannot change anything)
+READ_ONLY_ROLES = frozenset({"reader"})
+
+
+def with_implied(roles: list[str]) -> list[str]:
+    """``roles`` and every role they imply, each once, in that order."""
+    out: list[str] = []
+    for role in roles:
+        while role not in out:
+            out.append(role)
+            if role not in IMPLIES:
+                break
+            role = IMPLIES[role]
+    return out
 
 _SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
 
@@ -79,10 +97,15 @@ def password_matches(stored: str, password: str) -> bool:
     return scheme == "scrypt" and hmac.compare_digest(actual, expected)
 
 
+_NAME_LENGTH = {"user": 255, "project": 64}  # Keystone's schema's limits
+
+
 def valid_name(kind: str, name: str) -> str:
     name = name.strip()
-    if not name or len(name) > 64:
-        raise InvalidInput(f"Invalid input for field '{kind}.name': must be 1 to 64 characters.")
+    limit = _NAME_LENGTH.get(kind, 64)
+    if not name or len(name) > limit:
+        raise InvalidInput(
+            f"Invalid input for field '{kind}.name': must be 1 to {limit} characters.")
     return name
 
 
@@ -338,4 +361,4 @@ def roles_on(user: User | None, project: Project | None, project_ref: str) -> li
     roles = user.roles_on(project.id)
     if not roles:
         raise Unauthorized(f"User {user.id} has no access to project {project.id}.")
-    return roles
+    return with_implied(roles)

@@ -63,7 +63,7 @@ async def test_the_token_method_scopes_a_token_to_a_project_the_user_holds_a_rol
     assert r.status_code == 201, r.text
     token = r.json()["token"]
     assert (token["project"]["id"], [x["name"] for x in token["roles"]]) \
-        == (ids["project_id"], ["member"])
+        == (ids["project_id"], ["member", "reader"])
     assert token["methods"] == ["token", "password"]
     assert token["expires_at"] == first.json()["token"]["expires_at"]
     scoped = {"X-Auth-Token": r.headers["X-Subject-Token"]}
@@ -99,11 +99,34 @@ async def test_keystoneauths_password_and_token_plugins_log_in_unscoped_then_sco
         session = ks_session.Session(auth=unscoped)
         projects = [p["name"] for p in session.get(
             f"{url}/auth/projects", authenticated=True).json()["projects"]]
-        scoped = v3.Token(auth_url=url, token=unscoped.get_token(session),
-                          project_name="admin", project_domain_name="Default")
+        held = unscoped.get_token(session)
+        assert held is not None
+        scoped = v3.Token(auth_url=url, token=held, project_name="admin",
+                          project_domain_name="Default")
         scoped_session = ks_session.Session(auth=scoped)
         return (unscoped.get_project_id(session), scoped.get_project_id(scoped_session),
                 projects)
 
     unscoped_project, scoped_project, projects = await asyncio.to_thread(log_in)
     assert unscoped_project is None and scoped_project and "admin" in projects
+
+
+async def test_a_token_carries_the_roles_its_roles_imply_and_a_reader_may_only_read(
+        running_stack: RunningStack) -> None:
+    http = running_stack.http
+    await a_member(running_stack, "rita", "proj-r", role="reader")
+    r = await http.post(T, json=password_only("rita", "rita-pw"), headers={"X-Auth-Token": ""})
+    assert r.status_code == 201, r.text
+    assert [x["name"] for x in r.json()["token"]["roles"]] == ["reader"]
+    reader = {"X-Auth-Token": r.headers["X-Subject-Token"]}
+    assert (await http.get("/compute/v2.1/servers", headers=reader)).status_code == 200
+    refused = await http.post("/compute/v2.1/servers", headers=reader, json={"server": {
+        "name": "no", "imageRef": "cirros-0.6.2-x86_64-disk", "flavorRef": "1"}})
+    assert refused.status_code == 403 and "may only read" in refused.text
+    assert (await http.delete(T, headers={**reader, "X-Subject-Token": reader["X-Auth-Token"]})
+            ).status_code == 204  # logging out is not a write of the cloud
+
+    admin = await http.post(T, json=password_only("admin", ADMIN_PASSWORD, {
+        "project": {"name": "admin", "domain": {"name": "Default"}}}))
+    assert [x["name"] for x in admin.json()["token"]["roles"]] \
+        == ["admin", "manager", "member", "reader"]
