@@ -36,10 +36,11 @@ NIMBUS_STATE_DIR=$top/state NIMBUS_API_PORT=$port NIMBUS_METADATA_PORT=$((port +
     NIMBUS_SUBJECT_PREFIX=tempest${port} \
     setsid .venv/bin/nimbus up >"$top/logs/nimbus.log" 2>&1 &
 nimbus=$!
-stop() { kill -INT -- "-$nimbus" 2>/dev/null || true; wait "$nimbus" 2>/dev/null || true; }
+stop() { kill -TERM -- "-$nimbus" 2>/dev/null || true; wait "$nimbus" 2>/dev/null || true; }
 trap stop EXIT
 here=$PWD
-"$venv/bin/tempest" init "$top/workspace" >/dev/null
+"$venv/bin/tempest" workspace remove --name nimbus-conformance >/dev/null 2>&1 || true
+"$venv/bin/tempest" init --name nimbus-conformance "$top/workspace" >/dev/null
 .venv/bin/python scripts/tempest/prepare.py "$base_url" "$password" \
     scripts/tempest/tempest.conf.in "$top/workspace/etc/tempest.conf" "$top/workspace"
 cd "$top/workspace"
