@@ -44,10 +44,13 @@ here=$PWD
 .venv/bin/python scripts/tempest/prepare.py "$base_url" "$password" \
     scripts/tempest/tempest.conf.in "$top/workspace/etc/tempest.conf" "$top/workspace"
 cd "$top/workspace"
-echo "tempest.sh: running $regex at concurrency $concurrency"
+"$venv/bin/tempest" run --list-tests --regex "$regex" \
+    --exclude-list "$here/scripts/tempest/exclude.txt" > "$top/logs/in-scope.txt"
+echo "tempest.sh: running $(grep -c '^tempest\.' "$top/logs/in-scope.txt") tests ($regex)" \
+    "at concurrency $concurrency"
 "$venv/bin/tempest" run --regex "$regex" \
     --exclude-list "$here/scripts/tempest/exclude.txt" --concurrency "$concurrency" \
     >"$top/logs/tempest.log" 2>&1 || true
 "$venv/bin/stestr" last --subunit > "$top/logs/results.subunit"
 "$venv/bin/python" "$here/scripts/tempest/summary.py" "$top/logs/results.subunit" \
-    "$top/logs/nimbus.log"
+    "$top/logs/in-scope.txt" "$top/logs/nimbus.log"
