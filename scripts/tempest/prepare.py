@@ -3,7 +3,9 @@
 Usage: prepare.py BASE_URL ADMIN_PASSWORD TEMPLATE OUT WORKSPACE
 
 The image tempest boots is the first one nimbus lists (the cirros image it
-seeds); the flavors are nimbus's defaults 1 and 2.
+seeds); the flavors are nimbus's defaults 1 and 2. The highest compute and
+volume microversions are what nimbus's version documents advertise, so that
+tempest asks for no version nimbus does not serve.
 """
 
 from __future__ import annotations
@@ -37,9 +39,21 @@ def main(base_url: str, password: str, template: str, out: str, workspace: str) 
     image = images.json()["images"][0]["id"]
     text = Path(template).read_text()
     for key, value in (("WORKSPACE", workspace), ("ADMIN_PASSWORD", password),
-                       ("BASE_URL", base_url), ("IMAGE", image)):
+                       ("BASE_URL", base_url), ("IMAGE", image),
+                       ("COMPUTE_MAX", _max_version(f"{base_url}/compute/", "2.1")),
+                       ("VOLUME_MAX", _max_version(f"{base_url}/volume/", "3.0"))):
         text = text.replace(f"@{key}@", value)
     Path(out).write_text(text)
+
+
+def _max_version(root: str, otherwise: str) -> str:
+    """The highest microversion a service's versions document advertises."""
+    r = httpx.get(root)
+    if r.status_code not in (200, 300):
+        return otherwise
+    found = [v.get("version") for v in r.json().get("versions", [])
+             if v.get("status", "").upper() == "CURRENT"]
+    return next((v for v in found if v), otherwise)
 
 
 if __name__ == "__main__":
