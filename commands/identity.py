@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import TypeVar
 
@@ -118,6 +119,25 @@ class IdentityCommands:
             request_id, lambda: self._aggregate(PROJECT, ref),
             lambda project, at: [(project, model.delete_project(
                 project.current, ref, request_id=request_id, at=at))])
+
+    def update_project(self, *, request_id: str, ref: str, name: str | None = None,
+                       description: str | None = None,
+                       enabled: bool | None = None) -> Written[model.Project]:
+        return self.app.execute(
+            request_id, lambda: self._aggregate(PROJECT, ref),
+            lambda project, at: [(project, model.update_project(
+                project.current, ref, request_id=request_id, at=at, name=name,
+                description=description, enabled=enabled))])
+
+    def change_project_tags(self, *, request_id: str, ref: str,
+                            change: Callable[[tuple[str, ...]], list[str]]
+                            ) -> Written[model.Project]:
+        """Set the tags ``change`` makes of the current ones (replace, add, remove)."""
+        def decide(project: Aggregate[model.Project], at: datetime) -> list[Change]:
+            current = model.live_project(project.current, ref)
+            return [(project, model.set_project_tags(
+                current, ref, change(current.tags), request_id=request_id, at=at))]
+        return self.app.execute(request_id, lambda: self._aggregate(PROJECT, ref), decide)
 
     # ---- users -----------------------------------------------------------
 

@@ -131,6 +131,20 @@ class ProjectDeleted(ProjectEvent, frozen=True, kw_only=True):
     pass
 
 
+class ProjectUpdated(ProjectEvent, frozen=True, kw_only=True):
+    """A new description and/or enabled flag (None: unchanged). A disabled
+    project's tokens are refused and no new one is issued for it."""
+
+    description: str | None = None
+    enabled: bool | None = None
+
+
+class ProjectTagsSet(ProjectEvent, frozen=True, kw_only=True):
+    """The project's tags are now ``tags`` (every tag change writes the whole set)."""
+
+    tags: list[str]
+
+
 class UserEvent(IdentityEvent, frozen=True, kw_only=True):
     aggregate: ClassVar[str] = "user"
 
@@ -171,7 +185,7 @@ class TokenRevoked(TokenEvent, frozen=True, kw_only=True):
     project_id: str
 
 
-AnyProjectEvent = ProjectCreated | ProjectDeleted
+AnyProjectEvent = ProjectCreated | ProjectDeleted | ProjectUpdated | ProjectTagsSet
 AnyUserEvent = UserCreated | UserPasswordChanged | UserDeleted | RoleGranted | RoleRevoked
 AnyTokenEvent = TokenRevoked
 
@@ -183,6 +197,8 @@ class Project(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     name: str
     description: str = ""
+    enabled: bool = True
+    tags: tuple[str, ...] = ()
     deleted: bool = False
 
 
@@ -212,6 +228,13 @@ def evolve_project(state: Project | None, event: Event, aggregate: str) -> Proje
     match event:
         case ProjectDeleted():
             return msgspec.structs.replace(state, deleted=True)
+        case ProjectUpdated():
+            return msgspec.structs.replace(
+                state, description=state.description if event.description is None
+                else event.description,
+                enabled=state.enabled if event.enabled is None else event.enabled)
+        case ProjectTagsSet():
+            return msgspec.structs.replace(state, tags=tuple(event.tags))
         case _:
             unknown_event(event, "project")
 
@@ -277,6 +300,39 @@ def delete_project(state: Project | None, ref: str, *, request_id: str,
                    at: datetime) -> ProjectDeleted:
     live_project(state, ref)
     return ProjectDeleted(request_id=request_id, at=at)
+
+
+def update_project(state: Project | None, ref: str, *, request_id: str, at: datetime,
+                   name: str | None = None, description: str | None = None,
+                   enabled: bool | None = None) -> ProjectUpdated:
+    """Describe, enable or disable a project. Its name is its identity here (its
+    id derives from it), so a rename is refused rather than half done."""
+    project = live_project(state, ref)
+    if name is not None and name != project.name:
+        raise InvalidInput("Invalid input for field 'project.name': a project keeps the "
+                           "name it was created with.")
+    return ProjectUpdated(request_id=request_id, at=at, description=description,
+                          enabled=enabled)
+
+
+MAX_PROJECT_TAGS = 80  # Keystone's limit
+_TAG = 255
+
+
+def set_project_tags(state: Project | None, ref: str, tags: list[str], *, request_id: str,
+                     at: datetime) -> ProjectTagsSet:
+    """Replace a project's tags; Keystone's rules: at most 80, each 1-255
+    characters without '/' or ','."""
+    live_project(state, ref)
+    for tag in tags:
+        if not 1 <= len(tag) <= _TAG or "/" in tag or "," in tag:
+            raise InvalidInput(f"Invalid input for field 'tags': {tag!r} must be 1 to {_TAG} "
+                               "characters without '/' or ','.")
+    unique = list(dict.fromkeys(tags))
+    if len(unique) > MAX_PROJECT_TAGS:
+        raise InvalidInput(f"Invalid input for field 'tags': more than {MAX_PROJECT_TAGS} "
+                           "tags.")
+    return ProjectTagsSet(request_id=request_id, at=at, tags=unique)
 
 
 def live_user(state: User | None, ref: str) -> User:
@@ -358,6 +414,8 @@ def roles_on(user: User | None, project: Project | None, project_ref: str) -> li
         raise Unauthorized("The request you have made requires authentication.")
     if project is None or project.deleted:
         raise Unauthorized(f"Could not find project: {project_ref}.")
+    if not project.enabled:
+        raise Unauthorized(f"Project {project.id} is disabled.")
     roles = user.roles_on(project.id)
     if not roles:
         raise Unauthorized(f"User {user.id} has no access to project {project.id}.")

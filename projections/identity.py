@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
+from psycopg.types.json import Jsonb
 
 from domain import identity as ev
 from projections.log import LogEntry
@@ -35,6 +36,14 @@ def apply(conn: psycopg.Connection[Any], items: list[tuple[LogEntry, ev.Identity
             out.add("DELETE FROM projects WHERE id = %s", (own_id,))
             out.add("DELETE FROM role_assignments WHERE project_id = %s", (own_id,))
             out.add(_REVOKE, (entry.position, None, None, own_id, event.at))
+        elif isinstance(event, ev.ProjectUpdated):
+            out.add("UPDATE projects SET description = COALESCE(%s, description),"
+                    " enabled = COALESCE(%s, enabled) WHERE id = %s",
+                    (event.description, event.enabled, own_id))
+            if event.enabled is False:  # Keystone revokes a disabled project's tokens
+                out.add(_REVOKE, (entry.position, None, None, own_id, event.at))
+        elif isinstance(event, ev.ProjectTagsSet):
+            out.add("UPDATE projects SET tags = %s WHERE id = %s", (Jsonb(event.tags), own_id))
         elif isinstance(event, ev.UserCreated):
             out.add("INSERT INTO users (id, name, default_project_id, created_at)"
                     " VALUES (%s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET"

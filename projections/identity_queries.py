@@ -28,6 +28,8 @@ class ProjectRow(msgspec.Struct, frozen=True):
     name: str
     description: str
     created_at: datetime
+    enabled: bool = True
+    tags: list[str] = []
 
 
 class UserRow(msgspec.Struct, frozen=True):
@@ -63,7 +65,7 @@ async def list_projects(pool: AsyncConnectionPool[Any], *, name: str | None = No
     """Projects by name; ``ids`` limits them to those (None: all)."""
     return await _fetch(
         pool, ProjectRow,
-        f"SELECT id, name, description, created_at FROM {V}.projects"
+        f"SELECT id, name, description, created_at, enabled, tags FROM {V}.projects"
         " WHERE (%s::text IS NULL OR name = %s) AND (%s::text[] IS NULL OR id = ANY(%s))"
         " ORDER BY name",
         [name, name, ids, ids])
@@ -71,8 +73,8 @@ async def list_projects(pool: AsyncConnectionPool[Any], *, name: str | None = No
 
 async def get_project(pool: AsyncConnectionPool[Any], project_id: str) -> ProjectRow | None:
     rows = await _fetch(pool, ProjectRow,
-                        f"SELECT id, name, description, created_at FROM {V}.projects"
-                        " WHERE id = %s", [project_id])
+                        f"SELECT id, name, description, created_at, enabled, tags"
+                        f" FROM {V}.projects WHERE id = %s", [project_id])
     return rows[0] if rows else None
 
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from domain.identity import DEFAULT_DOMAIN_ID, ROLES, role_id
 
 
-def project_body(base_url: str, id: str, name: str, description: str) -> dict[str, Any]:
+def project_body(base_url: str, id: str, name: str, description: str, *, enabled: bool = True,
+                 tags: Sequence[str] = ()) -> dict[str, Any]:
     return {
         "id": id, "name": name, "description": description, "domain_id": DEFAULT_DOMAIN_ID,
-        "enabled": True, "is_domain": False, "parent_id": DEFAULT_DOMAIN_ID, "tags": [],
+        "enabled": enabled, "is_domain": False, "parent_id": DEFAULT_DOMAIN_ID,
+        "tags": list(tags),
         "options": {}, "links": {"self": f"{base_url}/identity/v3/projects/{id}"},
     }
 

@@ -13,6 +13,7 @@ from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import v3
 
 from tests.e2e.test_identity_api import T, a_member
+from tests.support.polling import eventually
 from tests.support.stack import ADMIN_PASSWORD, RunningStack
 
 
@@ -130,3 +131,39 @@ async def test_a_token_carries_the_roles_its_roles_imply_and_a_reader_may_only_r
         "project": {"name": "admin", "domain": {"name": "Default"}}}))
     assert [x["name"] for x in admin.json()["token"]["roles"]] \
         == ["admin", "manager", "member", "reader"]
+
+
+async def test_a_project_is_described_disabled_tagged_and_a_rename_is_refused(
+        running_stack: RunningStack) -> None:
+    http = running_stack.http
+    ids = await a_member(running_stack, "pat", "proj-p")
+    project = f"/identity/v3/projects/{ids['project_id']}"
+    r = await http.patch(project, json={"project": {"description": "the web tier"}})
+    assert (r.status_code, r.json()["project"]["description"]) == (200, "the web tier")
+    refused = await http.patch(project, json={"project": {"name": "other"}})
+    assert refused.status_code == 400 and "keeps the name" in refused.text
+
+    assert (await http.put(f"{project}/tags", json={"tags": ["a", "b"]})).json() \
+        == {"tags": ["a", "b"]}
+    assert (await http.put(f"{project}/tags/c")).status_code == 201
+    assert (await http.delete(f"{project}/tags/a")).status_code == 204
+    assert (await http.delete(f"{project}/tags/a")).status_code == 404
+    last = await http.put(f"{project}/tags/d")
+    position = {"Nimbus-Log-Position": last.headers["Nimbus-Log-Position"]}
+    assert (await http.get(f"{project}/tags", headers=position)).json() \
+        == {"tags": ["b", "c", "d"]}
+    assert (await http.get(f"{project}/tags/c", headers=position)).status_code == 204
+    assert (await http.get(project, headers=position)).json()["project"]["tags"] \
+        == ["b", "c", "d"]
+
+    r = await http.post(T, json=password_only("pat", "pat-pw"), headers={"X-Auth-Token": ""})
+    member = {"X-Auth-Token": r.headers["X-Subject-Token"]}
+    disabled = await http.patch(project, json={"project": {"enabled": False}})
+    assert disabled.json()["project"]["enabled"] is False
+
+    async def refused() -> bool:
+        return (await http.get("/compute/v2.1/servers", headers=member)).status_code == 401
+    await eventually(refused, what="the disabled project's token being refused")
+    login = await http.post(T, json=password_only("pat", "pat-pw"),
+                            headers={"X-Auth-Token": ""})
+    assert login.status_code == 401 and "is disabled" in login.text

@@ -192,6 +192,12 @@ class Scenario:
         self.clock.tick()
         identity.create_project(request_id="golden-project-doomed", name="doomed")
         self.clock.tick()
+        identity.update_project(request_id="golden-project-doomed-disable", ref="doomed",
+                                description="about to go", enabled=False)
+        self.clock.tick()
+        identity.change_project_tags(request_id="golden-project-doomed-tags", ref="doomed",
+                                     change=lambda tags: [*tags, "legacy"])
+        self.clock.tick()
         identity.delete_project(request_id="golden-project-doomed-delete", ref="doomed")
         self.clock.tick()
         user = identity.create_user(request_id="golden-user", name="alice",
