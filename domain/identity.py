@@ -19,7 +19,7 @@ from typing import ClassVar
 import msgspec
 
 from domain.base import Event, UnknownEvent, unknown_event
-from domain.errors import InvalidInput, InvalidState, NotFound, Unauthorized
+from domain.errors import Forbidden, InvalidInput, InvalidState, NotFound, Unauthorized
 
 # Shared with the ids the API handed out before identity was event-sourced, so
 # a project's id (and every instance's project_id) stays the same.
@@ -56,6 +56,17 @@ _SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
 def aggregate_id(kind: str, name: str) -> uuid.UUID:
     """The deterministic aggregate id of a project, user or revoked token."""
     return uuid.uuid5(ID_NAMESPACE, f"{kind}:{name}")
+
+
+def member_id(kind: str, name: str, domain_id: str = DEFAULT_DOMAIN_ID) -> uuid.UUID:
+    """The aggregate id of a project or user named ``name`` in a domain: names
+    are unique per domain, and the Default domain's keep the ids they had."""
+    return aggregate_id(kind, name if domain_id == DEFAULT_DOMAIN_ID else f"{domain_id}/{name}")
+
+
+def domain_id_of(name: str) -> str:
+    """The id of the domain named ``name`` (a domain keeps its name)."""
+    return DEFAULT_DOMAIN_ID if name == DEFAULT_DOMAIN_NAME else keystone_id("domain", name)
 
 
 def keystone_id(kind: str, name: str) -> str:
@@ -118,6 +129,28 @@ class IdentityEvent(Event, frozen=True, kw_only=True):
     request_id: str
 
 
+class DomainEvent(IdentityEvent, frozen=True, kw_only=True):
+    aggregate: ClassVar[str] = "domain"
+
+
+class DomainCreated(DomainEvent, frozen=True, kw_only=True):
+    name: str
+    description: str = ""
+    enabled: bool = True
+
+
+class DomainUpdated(DomainEvent, frozen=True, kw_only=True):
+    """A new description and/or enabled flag (None: unchanged). A disabled
+    domain's projects and users get no token."""
+
+    description: str | None = None
+    enabled: bool | None = None
+
+
+class DomainDeleted(DomainEvent, frozen=True, kw_only=True):
+    pass
+
+
 class ProjectEvent(IdentityEvent, frozen=True, kw_only=True):
     aggregate: ClassVar[str] = "project"
 
@@ -125,6 +158,8 @@ class ProjectEvent(IdentityEvent, frozen=True, kw_only=True):
 class ProjectCreated(ProjectEvent, frozen=True, kw_only=True):
     name: str
     description: str = ""
+    domain_id: str = DEFAULT_DOMAIN_ID
+    enabled: bool = True
 
 
 class ProjectDeleted(ProjectEvent, frozen=True, kw_only=True):
@@ -153,6 +188,18 @@ class UserCreated(UserEvent, frozen=True, kw_only=True):
     name: str
     password_hash: str  # salted scrypt, never the password
     default_project_id: str | None = None
+    domain_id: str = DEFAULT_DOMAIN_ID
+    email: str | None = None
+    description: str | None = None
+    enabled: bool = True
+
+
+class UserUpdated(UserEvent, frozen=True, kw_only=True):
+    """New attributes (None: unchanged); a disabled user gets no token."""
+
+    email: str | None = None
+    description: str | None = None
+    enabled: bool | None = None
 
 
 class UserPasswordChanged(UserEvent, frozen=True, kw_only=True):
@@ -185,18 +232,29 @@ class TokenRevoked(TokenEvent, frozen=True, kw_only=True):
     project_id: str
 
 
+AnyDomainEvent = DomainCreated | DomainUpdated | DomainDeleted
 AnyProjectEvent = ProjectCreated | ProjectDeleted | ProjectUpdated | ProjectTagsSet
-AnyUserEvent = UserCreated | UserPasswordChanged | UserDeleted | RoleGranted | RoleRevoked
+AnyUserEvent = (UserCreated | UserPasswordChanged | UserDeleted | RoleGranted | RoleRevoked
+                | UserUpdated)
 AnyTokenEvent = TokenRevoked
 
 
 # ---- state ----------------------------------------------------------------
 
 
+class Domain(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    name: str
+    description: str = ""
+    enabled: bool = True
+    deleted: bool = False
+
+
 class Project(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     name: str
     description: str = ""
+    domain_id: str = DEFAULT_DOMAIN_ID
     enabled: bool = True
     tags: tuple[str, ...] = ()
     deleted: bool = False
@@ -208,6 +266,10 @@ class User(msgspec.Struct, frozen=True, kw_only=True):
     password_hash: str
     default_project_id: str | None = None
     roles: dict[str, list[str]] = msgspec.field(default_factory=dict)  # project id -> roles
+    domain_id: str = DEFAULT_DOMAIN_ID
+    email: str | None = None
+    description: str | None = None
+    enabled: bool = True
     deleted: bool = False
 
     def roles_on(self, project_id: str) -> list[str]:
@@ -218,12 +280,32 @@ class RevokedToken(msgspec.Struct, frozen=True, kw_only=True):
     audit_id: str
 
 
+def evolve_domain(state: Domain | None, event: Event, aggregate: str) -> Domain:
+    if not isinstance(event, AnyDomainEvent):
+        raise UnknownEvent(event, "domain")
+    if isinstance(event, DomainCreated):
+        return Domain(id=uuid.UUID(aggregate).hex, name=event.name,
+                      description=event.description, enabled=event.enabled)
+    assert state is not None
+    match event:
+        case DomainUpdated():
+            return msgspec.structs.replace(
+                state, description=state.description if event.description is None
+                else event.description,
+                enabled=state.enabled if event.enabled is None else event.enabled)
+        case DomainDeleted():
+            return msgspec.structs.replace(state, deleted=True)
+        case _:
+            unknown_event(event, "domain")
+
+
 def evolve_project(state: Project | None, event: Event, aggregate: str) -> Project:
     if not isinstance(event, AnyProjectEvent):
         raise UnknownEvent(event, "project")
     if isinstance(event, ProjectCreated):
         return Project(id=uuid.UUID(aggregate).hex, name=event.name,
-                       description=event.description)
+                       description=event.description, domain_id=event.domain_id,
+                       enabled=event.enabled)
     assert state is not None
     match event:
         case ProjectDeleted():
@@ -245,13 +327,20 @@ def evolve_user(state: User | None, event: Event, aggregate: str) -> User:
     if isinstance(event, UserCreated):
         return User(id=uuid.UUID(aggregate).hex, name=event.name,
                     password_hash=event.password_hash,
-                    default_project_id=event.default_project_id)
+                    default_project_id=event.default_project_id, domain_id=event.domain_id,
+                    email=event.email, description=event.description, enabled=event.enabled)
     assert state is not None
     match event:
         case UserPasswordChanged():
             return msgspec.structs.replace(state, password_hash=event.password_hash)
         case UserDeleted():
             return msgspec.structs.replace(state, deleted=True, roles={})
+        case UserUpdated():
+            return msgspec.structs.replace(
+                state, email=state.email if event.email is None else event.email,
+                description=state.description if event.description is None
+                else event.description,
+                enabled=state.enabled if event.enabled is None else event.enabled)
         case RoleGranted() | RoleRevoked():
             current = state.roles.get(event.project_id, [])
             if isinstance(event, RoleGranted):
@@ -279,15 +368,58 @@ def evolve_token(state: RevokedToken | None, event: Event, aggregate: str) -> Re
 # ---- decisions ------------------------------------------------------------
 
 
+def create_domain(existing: Domain | None, *, request_id: str, name: str, description: str,
+                  enabled: bool, at: datetime) -> DomainCreated:
+    if name == DEFAULT_DOMAIN_NAME or existing is not None:
+        # like a project's, a deleted domain's name stays taken (its id derives from it)
+        raise InvalidState(f"Conflict occurred attempting to store domain - Duplicate entry "
+                           f"found with name {name}.")
+    return DomainCreated(request_id=request_id, name=name, description=description,
+                         enabled=enabled, at=at)
+
+
+def live_domain(state: Domain | None, ref: str) -> Domain:
+    if state is None or state.deleted:
+        raise NotFound(f"Could not find domain: {ref}.")
+    return state
+
+
+def open_domain(state: Domain | None, ref: str) -> Domain:
+    """A domain new projects and users may be made in: it exists and is enabled."""
+    domain = live_domain(state, ref)
+    if not domain.enabled:
+        raise InvalidInput(f"Domain {domain.id} is disabled: nothing can be created in it.")
+    return domain
+
+
+def update_domain(state: Domain | None, ref: str, *, request_id: str, at: datetime,
+                  name: str | None = None, description: str | None = None,
+                  enabled: bool | None = None) -> DomainUpdated:
+    domain = live_domain(state, ref)
+    if name is not None and name != domain.name:
+        raise InvalidInput("Invalid input for field 'domain.name': a domain keeps the name it "
+                           "was created with.")
+    return DomainUpdated(request_id=request_id, at=at, description=description,
+                         enabled=enabled)
+
+
+def delete_domain(state: Domain | None, ref: str, *, request_id: str,
+                  at: datetime) -> DomainDeleted:
+    if live_domain(state, ref).enabled:
+        raise Forbidden("Cannot delete a domain that is enabled, please disable it first.")
+    return DomainDeleted(request_id=request_id, at=at)
+
+
 def create_project(existing: Project | None, *, request_id: str, name: str, description: str,
-                   at: datetime) -> ProjectCreated:
+                   at: datetime, domain_id: str = DEFAULT_DOMAIN_ID,
+                   enabled: bool = True) -> ProjectCreated:
     if existing is not None:
         # A deleted project's name stays taken: its id is derived from the name,
         # and resources that still carry that id must never reappear elsewhere.
         raise InvalidState(f"Conflict occurred attempting to store project - Duplicate entry "
-                           f"found with name {name} at domain ID {DEFAULT_DOMAIN_ID}.")
+                           f"found with name {name} at domain ID {domain_id}.")
     return ProjectCreated(request_id=request_id, name=name, description=description,
-                          at=at)
+                          domain_id=domain_id, enabled=enabled, at=at)
 
 
 def live_project(state: Project | None, ref: str) -> Project:
@@ -342,12 +474,26 @@ def live_user(state: User | None, ref: str) -> User:
 
 
 def create_user(existing: User | None, *, request_id: str, name: str, password_hash: str,
-                default_project_id: str | None, at: datetime) -> UserCreated:
+                default_project_id: str | None, at: datetime,
+                domain_id: str = DEFAULT_DOMAIN_ID, email: str | None = None,
+                description: str | None = None, enabled: bool = True) -> UserCreated:
     if existing is not None and not existing.deleted:
         raise InvalidState(f"Conflict occurred attempting to store user - Duplicate entry "
-                           f"found with name {name} at domain ID {DEFAULT_DOMAIN_ID}.")
+                           f"found with name {name} at domain ID {domain_id}.")
     return UserCreated(request_id=request_id, name=name, password_hash=password_hash,
-                       default_project_id=default_project_id, at=at)
+                       default_project_id=default_project_id, domain_id=domain_id,
+                       email=email, description=description, enabled=enabled, at=at)
+
+
+def update_user(state: User | None, ref: str, *, request_id: str, at: datetime,
+                email: str | None = None, description: str | None = None,
+                enabled: bool | None = None) -> UserUpdated | None:
+    """New attributes; None when nothing is asked to change."""
+    live_user(state, ref)
+    if email is None and description is None and enabled is None:
+        return None
+    return UserUpdated(request_id=request_id, at=at, email=email, description=description,
+                       enabled=enabled)
 
 
 def valid_password(password: str) -> str:
@@ -404,6 +550,8 @@ def authenticated(user: User | None, password: str) -> User:
     """The user whose password this is; Unauthorized otherwise."""
     if user is None or user.deleted or not password_matches(user.password_hash, password):
         raise Unauthorized("The request you have made requires authentication.")
+    if not user.enabled:
+        raise Unauthorized(f"User {user.id} is disabled.")
     return user
 
 

@@ -23,7 +23,13 @@ from api.identity.users import user_projects
 from api.tokens import Claims
 from commands.identity import Principal
 from domain.errors import InvalidInput, NotFound, Unauthorized
-from domain.identity import DEFAULT_DOMAIN_ID, DEFAULT_DOMAIN_NAME, keystone_id, role_id
+from domain.identity import (
+    DEFAULT_DOMAIN_ID,
+    DEFAULT_DOMAIN_NAME,
+    domain_id_of,
+    keystone_id,
+    role_id,
+)
 
 DOMAIN = {"id": DEFAULT_DOMAIN_ID, "name": DEFAULT_DOMAIN_NAME}
 
@@ -136,9 +142,11 @@ def _version(ctx: Context) -> dict[str, Any]:
     }
 
 
-def _in_default_domain(domain: _Domain | None) -> bool:
-    return domain is None or domain.id == DOMAIN["id"] or (
-        domain.id is None and domain.name == DOMAIN["name"])
+def _domain_ref(domain: _Domain | None) -> str:
+    """The domain a login names a user or project in (by id or name; none: Default)."""
+    if domain is None:
+        return DEFAULT_DOMAIN_ID
+    return domain.id or (domain_id_of(domain.name) if domain.name else DEFAULT_DOMAIN_ID)
 
 
 async def issue_token(request: Request) -> Response:
@@ -152,11 +160,10 @@ async def issue_token(request: Request) -> Response:
     project_ref = (project.id or project.name) if project else None
     if project is not None and not project_ref:
         raise InvalidInput("Invalid authentication request: a project needs a name or an id.")
-    if project is not None and not project.id and not _in_default_domain(project.domain):
-        raise Unauthorized("The request you have made requires authentication.")
+    project_domain = _domain_ref(project.domain) if project is not None else DEFAULT_DOMAIN_ID
     if "password" in identity.methods and identity.password is not None:
         principal = await _password_login(ctx, identity.password.user, project_ref,
-                                          unscoped=scope == "unscoped")
+                                          project_domain, unscoped=scope == "unscoped")
         token, issued = ctx.signer.issue(
             user_id=principal.user_id, user_name=principal.user_name,
             project_id=principal.project_id, project_name=principal.project_name,
@@ -169,7 +176,8 @@ async def issue_token(request: Request) -> Response:
             raise InvalidInput("Invalid authentication request: the token method needs a "
                                "project scope.")
         principal = await run_in_threadpool(ctx.identity.scope, user_id=held.user_id,
-                                             project_ref=project_ref)
+                                             project_ref=project_ref,
+                                             project_domain=project_domain)
         token, issued = ctx.signer.issue(
             user_id=principal.user_id, user_name=principal.user_name,
             project_id=principal.project_id, project_name=principal.project_name,
@@ -181,16 +189,16 @@ async def issue_token(request: Request) -> Response:
                         headers={"X-Subject-Token": token})
 
 
-async def _password_login(ctx: Context, user: _User, project_ref: str | None, *,
-                          unscoped: bool) -> Principal:
+async def _password_login(ctx: Context, user: _User, project_ref: str | None,
+                          project_domain: str, *, unscoped: bool) -> Principal:
     user_ref = user.id or user.name
     if not user_ref:
         raise InvalidInput("Invalid authentication request: a user needs a name or an id.")
-    if not _in_default_domain(user.domain):
-        raise Unauthorized("The request you have made requires authentication.")
     return await run_in_threadpool(
         ctx.identity.authenticate, user_ref=user_ref, password=user.password,
-        project_ref=project_ref, unscoped=unscoped)
+        project_ref=project_ref, unscoped=unscoped,
+        user_domain=DEFAULT_DOMAIN_ID if user.id else _domain_ref(user.domain),
+        project_domain=project_domain)
 
 
 def subject(request: Request) -> tuple[str, Claims]:

@@ -18,7 +18,6 @@ from api.consistency import caught_up
 from api.context import claims, context
 from api.fields import IdentityName, Text255
 from api.identity.requests import (
-    default_domain,
     identity,
     listing,
     pool,
@@ -69,14 +68,15 @@ async def _own_project_ids(request: Request, who: Claims) -> list[str] | None:
 
 def project_shown(request: Request, row: q.ProjectRow | Project) -> dict[str, Any]:
     return project_body(context(request).base_url, row.id, row.name, row.description,
-                        enabled=row.enabled, tags=row.tags)
+                        enabled=row.enabled, tags=row.tags, domain_id=row.domain_id)
 
 
 async def list_projects(request: Request) -> Response:
     who = claims(request)
     await caught_up(request)
     ids = await _own_project_ids(request, who)
-    rows = await q.list_projects(pool(request), name=request.query_params.get("name"), ids=ids)
+    rows = await q.list_projects(pool(request), name=request.query_params.get("name"), ids=ids,
+                                 domain_id=request.query_params.get("domain_id"))
     return listing(request, "projects", [project_shown(request, r) for r in rows])
 
 
@@ -87,10 +87,9 @@ async def show_project(request: Request) -> Response:
 async def create_project(request: Request) -> Response:
     require_identity_admin(claims(request), "create_project")
     new = decode(await request.body(), _ProjectBody, service="keystone").project
-    default_domain(new.domain_id, "project")
     written = await run_in_threadpool(
         identity(request).create_project, request_id=await request_id(request), name=new.name,
-        description=new.description)
+        description=new.description, domain=new.domain_id, enabled=new.enabled)
     return with_position(JSONResponse({"project": project_shown(request, written.state)},
                                       status_code=201), written)
 

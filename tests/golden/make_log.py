@@ -72,6 +72,7 @@ from domain import security_group as sg_model
 from domain.codec import EVENT_TYPES, topic_of
 from domain.host import Capacity, HostReport
 from domain.idempotency import Use
+from domain.identity import domain_id_of, member_id
 from domain.volume import Target
 from messaging.wire import GuestsObserved, HostOutcome, ObservedGuest, StepOutcome
 from migrations.runner import upgrade
@@ -199,6 +200,24 @@ class Scenario:
                                      change=lambda tags: [*tags, "legacy"])
         self.clock.tick()
         identity.delete_project(request_id="golden-project-doomed-delete", ref="doomed")
+        self.clock.tick()
+        identity.create_domain(request_id="golden-domain", name="golden-domain",
+                               description="A domain of its own")
+        self.clock.tick()
+        identity.create_project(request_id="golden-domain-project", name="golden",
+                                domain="golden-domain")
+        self.clock.tick()
+        identity.create_user(request_id="golden-domain-user", name="bob", password="pw",
+                             domain="golden-domain", email="bob@example.org")
+        self.clock.tick()
+        identity.update_user(request_id="golden-domain-user-update", ref=str(
+            member_id("user", "bob", domain_id_of("golden-domain"))), description="Bob",
+            enabled=False)
+        self.clock.tick()
+        identity.update_domain(request_id="golden-domain-disable", ref="golden-domain",
+                               enabled=False)
+        self.clock.tick()
+        identity.delete_domain(request_id="golden-domain-delete", ref="golden-domain")
         self.clock.tick()
         user = identity.create_user(request_id="golden-user", name="alice",
                                     password="first secret", default_project="golden").state
