@@ -30,13 +30,14 @@ S = TypeVar("S")
 
 
 class Principal(msgspec.Struct, frozen=True, kw_only=True):
-    """Who logged in, scoped to which project, holding which roles there."""
+    """Who logged in, scoped to which project (or the system), holding which roles there."""
 
     user_id: str
     user_name: str
     project_id: str
     project_name: str
     roles: list[str]
+    system: bool = False
 
 
 def _uuid(ref: str) -> uuid.UUID | None:
@@ -103,6 +104,20 @@ class IdentityCommands:
                              project_name="", roles=[])
         return self.scope(user_id=user.id, project_ref=project_ref,
                           project_domain=project_domain)
+
+    def authenticate_system(self, *, user_ref: str, password: str,
+                            user_domain: str = model.DEFAULT_DOMAIN_ID) -> Principal:
+        """A password login scoped to the system (Keystone's system scope)."""
+        user = model.authenticated(
+            self._aggregate(USER, user_ref, self._login_domain(user_domain)).current, password)
+        return self.scope_system(user_id=user.id)
+
+    def scope_system(self, *, user_id: str) -> Principal:
+        user = self._aggregate(USER, user_id).current
+        roles = model.system_roles(user)
+        assert user is not None
+        return Principal(user_id=user.id, user_name=user.name, project_id="",
+                         project_name="", roles=roles, system=True)
 
     def _login_domain(self, ref: str) -> str:
         """The id of an enabled domain to log in within; Unauthorized otherwise."""
@@ -247,23 +262,28 @@ class IdentityCommands:
 
     # ---- roles -----------------------------------------------------------
 
-    def grant(self, *, request_id: str, user_ref: str, project_ref: str,
+    def grant(self, *, request_id: str, user_ref: str, project_ref: str | None,
               role: str) -> Written[model.User]:
-        """Give ``user`` ``role`` on ``project``; holding it already writes nothing."""
+        """Give ``user`` ``role`` on ``project`` (None: on the system); holding it
+        already writes nothing."""
         role = model.role_named(role)
-        project = self.project(project_ref)
+        project = self.project(project_ref) if project_ref is not None else None
         return self.app.execute(
             request_id, lambda: self._aggregate(USER, user_ref),
             lambda user, at: [(user, model.grant(
                 model.live_user(user.current, user_ref), project, role, request_id=request_id,
                 at=at))])
 
-    def revoke_role(self, *, request_id: str, user_ref: str, project_ref: str,
+    def revoke_role(self, *, request_id: str, user_ref: str, project_ref: str | None,
                     role: str) -> Written[model.User]:
+        """Take ``role`` on ``project`` (None: on the system) from ``user``."""
         role = model.role_named(role)
 
         def decide(user: Aggregate[model.User], at: datetime) -> list[Change]:
             state = model.live_user(user.current, user_ref)
+            if project_ref is None:
+                return [(user, model.revoke(state, model.SYSTEM, role, request_id=request_id,
+                                            at=at))]
             project = self._aggregate(PROJECT, project_ref).current
             if project is None:
                 raise NotFound(f"Could not find project: {project_ref}.")
@@ -295,6 +315,9 @@ class IdentityCommands:
         for role in ("admin", "member"):
             self.grant(request_id=f"ensure-admin-role-{project}-{role}-{uuid.uuid4()}",
                        user_ref=user, project_ref=project, role=role)
+        # and admin on the system, as Keystone's bootstrap gives its admin
+        self.grant(request_id=f"ensure-admin-system-{uuid.uuid4()}", user_ref=user,
+                   project_ref=None, role="admin")
 
 
 def _hash(password: str) -> str:

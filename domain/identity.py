@@ -27,6 +27,9 @@ ID_NAMESPACE = uuid.UUID("0b7e3f0e-54f4-4d8e-b1a5-3a4c1b2d9e77")
 
 DEFAULT_DOMAIN_ID = "default"
 DEFAULT_DOMAIN_NAME = "Default"
+# Keystone's system scope (the cloud itself): a role "on the system" is
+# recorded as a grant on this scope, which no project id can equal
+SYSTEM = "system"
 
 # Today's Keystone's default roles, then the seed's project roles under their
 # Keystone names; the seed's "cloudadmin" is "admin".
@@ -522,13 +525,25 @@ def revoke_token(state: RevokedToken | None, *, request_id: str, audit_id: str, 
                         project_id=project_id, at=at)
 
 
-def grant(user: User, project: Project, role: str, *, request_id: str,
+def grant(user: User, project: Project | None, role: str, *, request_id: str,
           at: datetime) -> RoleGranted | None:
-    """The grant to record, or None when the user already holds the role."""
-    if role in user.roles_on(project.id):
+    """The grant on a project (None: on the system) to record, or None when
+    the user already holds the role there."""
+    scope = SYSTEM if project is None else project.id
+    if role in user.roles_on(scope):
         return None
-    return RoleGranted(request_id=request_id, project_id=project.id, role=role,
-                       at=at)
+    return RoleGranted(request_id=request_id, project_id=scope, role=role, at=at)
+
+
+def system_roles(user: User | None) -> list[str]:
+    """The roles a token of ``user`` scoped to the system carries; Unauthorized
+    when the user holds none there."""
+    if user is None or user.deleted:
+        raise Unauthorized("The request you have made requires authentication.")
+    roles = user.roles_on(SYSTEM)
+    if not roles:
+        raise Unauthorized(f"User {user.id} has no access to the system.")
+    return with_implied(roles)
 
 
 def revoke(user: User, project_id: str, role: str, *, request_id: str,

@@ -66,8 +66,13 @@ class _Identity(msgspec.Struct):
     token: _Token | None = None
 
 
+class _System(msgspec.Struct):
+    all: bool = False
+
+
 class _Scope(msgspec.Struct):
     project: _Named | None = None
+    system: _System | None = None
 
 
 class _Auth(msgspec.Struct):
@@ -115,7 +120,13 @@ def token_body(ctx: Context, c: Claims) -> dict[str, Any]:
         "expires_at": _iso(c.expires_at),
         "audit_ids": [c.audit_id],
     }
-    if c.scoped:
+    if c.system:
+        token.update({
+            "system": {"all": True},
+            "roles": [{"id": role_id(r), "name": r} for r in c.roles],
+            "catalog": catalog(ctx, ""),
+        })
+    elif c.scoped:
         token.update({
             "project": {"id": c.project_id, "name": c.project_name, "domain": DOMAIN},
             "roles": [{"id": role_id(r), "name": r} for r in c.roles],
@@ -157,32 +168,38 @@ async def issue_token(request: Request) -> Response:
     identity = body.auth.identity
     scope = body.auth.scope
     project = scope.project if isinstance(scope, _Scope) else None
+    system = isinstance(scope, _Scope) and scope.system is not None and scope.system.all
     project_ref = (project.id or project.name) if project else None
     if project is not None and not project_ref:
         raise InvalidInput("Invalid authentication request: a project needs a name or an id.")
     project_domain = _domain_ref(project.domain) if project is not None else DEFAULT_DOMAIN_ID
     if "password" in identity.methods and identity.password is not None:
         principal = await _password_login(ctx, identity.password.user, project_ref,
-                                          project_domain, unscoped=scope == "unscoped")
+                                          project_domain, unscoped=scope == "unscoped",
+                                          system=system)
         token, issued = ctx.signer.issue(
             user_id=principal.user_id, user_name=principal.user_name,
             project_id=principal.project_id, project_name=principal.project_name,
-            roles=principal.roles)
+            roles=principal.roles, system=principal.system)
     elif "token" in identity.methods and identity.token is not None:
         held = ctx.signer.verify(identity.token.id)
         if held is None or ctx.revocations.is_revoked(held):
             raise Unauthorized("The request you have made requires authentication.")
-        if project_ref is None:
+        if system:
+            principal = await run_in_threadpool(ctx.identity.scope_system,
+                                                 user_id=held.user_id)
+        elif project_ref is not None:
+            principal = await run_in_threadpool(ctx.identity.scope, user_id=held.user_id,
+                                                 project_ref=project_ref,
+                                                 project_domain=project_domain)
+        else:
             raise InvalidInput("Invalid authentication request: the token method needs a "
-                               "project scope.")
-        principal = await run_in_threadpool(ctx.identity.scope, user_id=held.user_id,
-                                             project_ref=project_ref,
-                                             project_domain=project_domain)
+                               "project or system scope.")
         token, issued = ctx.signer.issue(
             user_id=principal.user_id, user_name=principal.user_name,
             project_id=principal.project_id, project_name=principal.project_name,
             roles=principal.roles, methods=tuple(dict.fromkeys(("token", *held.methods))),
-            expires_at=held.expires_at)
+            expires_at=held.expires_at, system=principal.system)
     else:
         raise Unauthorized("Only password and token authentication are supported.")
     return JSONResponse(token_body(ctx, issued), status_code=201,
@@ -190,10 +207,15 @@ async def issue_token(request: Request) -> Response:
 
 
 async def _password_login(ctx: Context, user: _User, project_ref: str | None,
-                          project_domain: str, *, unscoped: bool) -> Principal:
+                          project_domain: str, *, unscoped: bool,
+                          system: bool = False) -> Principal:
     user_ref = user.id or user.name
     if not user_ref:
         raise InvalidInput("Invalid authentication request: a user needs a name or an id.")
+    if system:
+        return await run_in_threadpool(
+            ctx.identity.authenticate_system, user_ref=user_ref, password=user.password,
+            user_domain=DEFAULT_DOMAIN_ID if user.id else _domain_ref(user.domain))
     return await run_in_threadpool(
         ctx.identity.authenticate, user_ref=user_ref, password=user.password,
         project_ref=project_ref, unscoped=unscoped,

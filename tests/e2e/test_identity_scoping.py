@@ -227,3 +227,35 @@ async def test_a_user_is_described_and_disabled_and_then_cannot_log_in(
     assert login.status_code == 401 and "is disabled" in login.text
     renamed = await http.patch(user, json={"user": {"name": "other"}})
     assert renamed.status_code == 400
+
+
+async def test_a_system_scoped_token_is_the_identity_apis_and_roles_are_granted_on_the_system(
+        running_stack: RunningStack) -> None:
+    http = running_stack.http
+    system = {"system": {"all": True}}
+    r = await http.post(T, json=password_only("admin", ADMIN_PASSWORD, system),
+                        headers={"X-Auth-Token": ""})
+    assert r.status_code == 201, r.text
+    token = r.json()["token"]
+    assert token["system"] == {"all": True} and "project" not in token
+    assert "admin" in [x["name"] for x in token["roles"]]
+    admin_of_system = {"X-Auth-Token": r.headers["X-Subject-Token"]}
+    assert (await http.get("/identity/v3/users", headers=admin_of_system)).status_code == 200
+    elsewhere = await http.get("/compute/v2.1/servers", headers=admin_of_system)
+    assert elsewhere.status_code == 403 and "identity API only" in elsewhere.text
+
+    ids = await a_member(running_stack, "sue", "proj-s")
+    reader_role = f"/identity/v3/system/users/{ids['user_id']}/roles/reader"
+    assert (await http.put(reader_role)).status_code == 204
+    assert (await http.head(reader_role)).status_code == 204
+    r = await http.post(T, json=password_only("sue", "sue-pw", system),
+                        headers={"X-Auth-Token": ""})
+    assert [x["name"] for x in r.json()["token"]["roles"]] == ["reader"]
+    reader = {"X-Auth-Token": r.headers["X-Subject-Token"]}
+    refused = await http.post("/identity/v3/projects", headers=reader,
+                              json={"project": {"name": "nope"}})
+    assert refused.status_code == 403
+    assert (await http.delete(reader_role)).status_code == 204
+    nobody = await http.post(T, json=password_only("sue", "sue-pw", system),
+                             headers={"X-Auth-Token": ""})
+    assert nobody.status_code == 401 and "no access to the system" in nobody.text
