@@ -16,7 +16,8 @@ from api.revocations import RevocationCache
 from api.tokens import Claims, TokenSigner
 from commands.identity import IdentityCommands
 from commands.services import Commands
-from domain.errors import Unauthorized
+from domain.errors import Forbidden, Unauthorized
+from domain.identity import READ_ONLY_ROLES
 from domain.quota import QuotaDefaults
 from domain.volume_types import VolumeType
 from projections.views import Views
@@ -63,13 +64,25 @@ def context(request: Request) -> Context:
     return ctx
 
 
-def claims(request: Request) -> Claims:
-    """The caller's verified token claims, or 401."""
+def claims(request: Request, *, unscoped: bool = False) -> Claims:
+    """The caller's verified token claims, or 401. An unscoped token (no
+    project) is taken only where ``unscoped`` says so: by the identity routes
+    that list what it may scope to and manage the token itself. A token that
+    holds only read-only roles (``reader``) may not write anything else (403)."""
     token = request.headers.get("x-auth-token")
     if not token:
         raise Unauthorized("The request you have made requires authentication.")
     ctx = context(request)
     verified = ctx.signer.verify(token)
-    if verified is None or ctx.revocations.is_revoked(verified):
+    if verified is None or ctx.revocations.is_revoked(verified) or not (
+            verified.scoped or unscoped):
         raise Unauthorized("The request you have made requires authentication.")
+    if verified.system and not request.url.path.startswith("/identity/"):
+        raise Forbidden("A token scoped to the system is accepted by the identity API only; "
+                        "scope one to a project.")
+    if (not unscoped and request.method not in ("GET", "HEAD")
+            and set(verified.roles) <= READ_ONLY_ROLES):
+        raise Forbidden("Policy doesn't allow this request to be performed: the token's "
+                        f"roles ({', '.join(verified.roles)}) may only read; writing needs "
+                        "the member role.")
     return verified

@@ -27,6 +27,14 @@ class Claims(msgspec.Struct, frozen=True, kw_only=True):
     issued_at: float
     expires_at: float
     audit_id: str
+    methods: tuple[str, ...] = ("password",)  # how its holder authenticated
+    system: bool = False  # scoped to the system (the identity API's admin scope)
+
+    @property
+    def scoped(self) -> bool:
+        """Whether it names a project or the system (an unscoped token only lists
+        and picks a project)."""
+        return bool(self.project_id) or self.system
 
     @property
     def caller(self) -> Caller:
@@ -44,12 +52,15 @@ class TokenSigner:
         self._clock = clock
 
     def issue(self, *, user_id: str, user_name: str, project_id: str, project_name: str,
-              roles: list[str]) -> tuple[str, Claims]:
+              roles: list[str], methods: tuple[str, ...] = ("password",),
+              expires_at: float | None = None, system: bool = False) -> tuple[str, Claims]:
+        """A new token; one made from another (``expires_at``) expires with it."""
         now = self._clock().timestamp()
         claims = Claims(
             user_id=user_id, user_name=user_name, project_id=project_id,
             project_name=project_name, roles=roles, issued_at=now,
-            expires_at=now + self.ttl, audit_id=uuid.uuid4().hex[:22],
+            expires_at=now + self.ttl if expires_at is None else expires_at,
+            audit_id=uuid.uuid4().hex[:22], methods=methods, system=system,
         )
         body = base64.urlsafe_b64encode(msgspec.json.encode(claims)).rstrip(b"=")
         return f"{body.decode()}.{self._sign(body)}", claims

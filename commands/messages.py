@@ -116,6 +116,18 @@ class DeleteInstanceMetadataItem(InstanceChange, frozen=True, kw_only=True):
     key: str
 
 
+class SetInstanceTags(InstanceChange, frozen=True, kw_only=True):
+    tags: list[str]
+
+
+class AddInstanceTag(InstanceChange, frozen=True, kw_only=True):
+    tag: str
+
+
+class DeleteInstanceTag(InstanceChange, frozen=True, kw_only=True):
+    tag: str
+
+
 class Accepted(Written[Instance]):
     """A command's events are committed (or were, by an earlier identical
     request): the instance after it (a boot's first), the log position of

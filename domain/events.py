@@ -126,6 +126,12 @@ class InstanceMetadataItemDeleted(InstanceChanged, frozen=True, kw_only=True):
     key: str
 
 
+class InstanceTagsSet(InstanceChanged, frozen=True, kw_only=True):
+    """The server's tags are now ``tags`` (every tag change writes the whole set)."""
+
+    tags: list[str]
+
+
 class InstanceOutcome(InstanceEvent, frozen=True, kw_only=True):
     """A host reported how an operation ended."""
 
@@ -226,7 +232,7 @@ AnyInstanceObserved = (InstanceObservedStopped | InstanceObservedMissing
 
 # the changes that need no host
 AnyInstanceChange = (InstanceLocked | InstanceUnlocked | InstanceUpdated | InstanceMetadataUpdated
-                     | InstanceMetadataItemDeleted)
+                     | InstanceMetadataItemDeleted | InstanceTagsSet)
 
 # what the instance's hypervisor host acts on
 AnyInstanceRequest = (
@@ -266,6 +272,7 @@ AnyInstanceEvent = (
     | InstanceUpdated
     | InstanceMetadataUpdated
     | InstanceMetadataItemDeleted
+    | InstanceTagsSet
     | InstanceGuestStarted
     | InstanceVifPlugged
     | InstanceObservedStopped

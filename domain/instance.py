@@ -4,7 +4,7 @@
 that records it; ``complete`` turns a host's report into the event that ends
 it; ``evolve`` folds one event into the state. The meanings of vm_state,
 task_state and power_state are Nova's, and so are the refusals' words.
-Changes that need no host (lock, rename, metadata) are decided in
+Changes that need no host (lock, rename, metadata, tags) are decided in
 ``domain.instance_changes``; what a boot may ask for in ``domain.instance_boot``.
 """
 
@@ -161,6 +161,7 @@ class Instance(msgspec.Struct, frozen=True, kw_only=True):
     key_name: str | None = None
     public_key: str | None = None
     metadata: dict[str, str] = {}
+    tags: tuple[str, ...] = ()
     user_data: str | None = None
     availability_zone: str = "nova"
     reservation_id: str = ""
@@ -303,7 +304,8 @@ def evolve(state: Instance | None, event: ev.InstanceEvent, instance_id: str) ->
     assert state is not None, "an instance starts with InstanceCreateRequested"
     match event:
         case (ev.InstanceLocked() | ev.InstanceUnlocked() | ev.InstanceUpdated()
-              | ev.InstanceMetadataUpdated() | ev.InstanceMetadataItemDeleted()):
+              | ev.InstanceMetadataUpdated() | ev.InstanceMetadataItemDeleted()
+              | ev.InstanceTagsSet()):
             return _changed(state, event)
         case (ev.InstancePauseRequested() | ev.InstanceUnpauseRequested()
               | ev.InstanceDeleteRequested() | ev.InstanceRebootRequested()
@@ -405,6 +407,8 @@ def _changed(state: Instance, event: ev.AnyInstanceChange) -> Instance:
         case ev.InstanceMetadataItemDeleted():
             kept = {k: v for k, v in state.metadata.items() if k != event.key}
             return msgspec.structs.replace(state, metadata=kept, updated_at=at)
+        case ev.InstanceTagsSet():
+            return msgspec.structs.replace(state, tags=tuple(event.tags), updated_at=at)
         case _:
             unknown_event(event, "change of an instance")
 

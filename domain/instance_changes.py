@@ -1,4 +1,4 @@
-"""Changes to an instance that need no host: lock, unlock, rename, metadata.
+"""Changes to an instance that need no host: lock, unlock, rename, metadata, tags.
 
 Each decision checks the instance and returns the event that records the
 change, or refuses in Nova's words. They are folded by ``domain.instance``.
@@ -81,6 +81,58 @@ def delete_metadata_item(state: Instance, key: str, *, request_id: str, at: date
 
 def _may_change_metadata(state: Instance, action: str, is_admin: bool) -> None:
     refuse_if_locked(state, is_admin)
+    if state.vm_state not in _METADATA_STATES:
+        raise InvalidState(f"Cannot '{action}' instance {state.id} while it is in "
+                           f"vm_state {state.vm_state}")
+
+
+MAX_TAGS: Final = 50  # Nova's per-server limit
+_TAG_LENGTH: Final = 60
+
+
+def check_tag(tag: str) -> None:
+    """A tag as Nova's schema allows it: 1 to 60 characters, no '/' or ','."""
+    if not 1 <= len(tag) <= _TAG_LENGTH or "/" in tag or "," in tag:
+        raise InvalidInput(f"Tag '{tag}' is invalid. It must be a non empty string without "
+                           f"characters '/' and ',', of at most {_TAG_LENGTH} characters.")
+
+
+def set_tags(state: Instance, tags: list[str], *, request_id: str, at: datetime,
+             user_id: str) -> ev.InstanceTagsSet:
+    """Replace every tag (an empty list removes them all)."""
+    _may_change_tags(state, "update tags")
+    for tag in tags:
+        check_tag(tag)
+    unique = list(dict.fromkeys(tags))
+    if len(unique) > MAX_TAGS:
+        raise InvalidInput(f"The number of tags exceeded the per-server limit {MAX_TAGS}")
+    return ev.InstanceTagsSet(request_id=request_id, at=at, user_id=user_id, tags=unique)
+
+
+def add_tag(state: Instance, tag: str, *, request_id: str, at: datetime,
+            user_id: str) -> ev.InstanceTagsSet | None:
+    """Add one tag; None when the server has it already."""
+    _may_change_tags(state, "update tag")
+    check_tag(tag)
+    if tag in state.tags:
+        return None
+    if len(state.tags) >= MAX_TAGS:
+        raise InvalidInput(f"The number of tags exceeded the per-server limit {MAX_TAGS}")
+    return ev.InstanceTagsSet(request_id=request_id, at=at, user_id=user_id,
+                              tags=[*state.tags, tag])
+
+
+def delete_tag(state: Instance, tag: str, *, request_id: str, at: datetime,
+               user_id: str) -> ev.InstanceTagsSet:
+    _may_change_tags(state, "delete tag")
+    if tag not in state.tags:
+        raise NotFound(f"Server {state.id} has no tag '{tag}'")
+    return ev.InstanceTagsSet(request_id=request_id, at=at, user_id=user_id,
+                              tags=[t for t in state.tags if t != tag])
+
+
+def _may_change_tags(state: Instance, action: str) -> None:
+    """Nova changes tags in the same vm_states as metadata, and ignores locks."""
     if state.vm_state not in _METADATA_STATES:
         raise InvalidState(f"Cannot '{action}' instance {state.id} while it is in "
                            f"vm_state {state.vm_state}")

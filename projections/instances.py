@@ -31,7 +31,7 @@ _COLUMNS = (
     "pending", "pending_kind", "fault", "created_at", "updated_at", "launched_at",
     "deleted_at", "fault_at", "key_name", "public_key", "metadata", "user_data",
     "availability_zone", "reservation_id", "launch_index", "description", "locked",
-    "locked_by_admin", "locked_reason",
+    "locked_by_admin", "locked_reason", "tags",
 )
 _STATE_FIELDS = tuple(c for c in _COLUMNS if c not in ("version", "status"))
 
@@ -151,4 +151,5 @@ def _row(instance_id: UUID, state: model.Instance, version: int) -> tuple[Any, .
     values["version"] = version
     values["status"] = model.status(state.vm_state, state.task_state)
     values["metadata"] = Jsonb(state.metadata, dumps=msgspec.json.encode)
+    values["tags"] = Jsonb(state.tags, dumps=msgspec.json.encode)
     return _TAKE(values)  # type: ignore[no-any-return]

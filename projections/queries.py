@@ -18,6 +18,7 @@ from uuid import UUID
 import msgspec
 from psycopg.errors import InvalidRegularExpression
 from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from domain.errors import InvalidInput
@@ -66,6 +67,7 @@ class InstanceView(msgspec.Struct, frozen=True):
     locked: bool = False
     locked_by_admin: bool = False
     locked_reason: str | None = None
+    tags: list[str] = []
 
 
 class ServerFilters(msgspec.Struct, frozen=True, kw_only=True):
@@ -79,6 +81,12 @@ class ServerFilters(msgspec.Struct, frozen=True, kw_only=True):
     changes_since: datetime | None = None  # also lists instances deleted since
     ip: str | None = None  # a regular expression a fixed IPv4 address matches from its start
     ip6: str | None = None  # the same for IPv6: ports have IPv4 addresses only
+    # tags (2.26): every one of ``tags``, at least one of ``tags_any``, not all of
+    # ``not_tags``, none of ``not_tags_any``
+    tags: list[str] | None = None
+    tags_any: list[str] | None = None
+    not_tags: list[str] | None = None
+    not_tags_any: list[str] | None = None
 
 
 class ActionView(msgspec.Struct, frozen=True):
@@ -164,6 +172,14 @@ async def list_instances(
             " AND a->>'ip_address' ~ ('^(?:' || %s || ')'))", f.ip)
     if f.ip6:
         where.append("false")  # no port has an IPv6 address
+    if f.tags:
+        add("tags @> %s", Jsonb(f.tags))
+    if f.tags_any:
+        add("tags ?| %s", f.tags_any)
+    if f.not_tags:
+        add("NOT tags @> %s", Jsonb(f.not_tags))
+    if f.not_tags_any:
+        add("NOT tags ?| %s", f.not_tags_any)
     if marker is not None:
         add(f"(created_at, id) < (SELECT created_at, id FROM {V}.instances WHERE id = %s)",
             marker)

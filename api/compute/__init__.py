@@ -13,12 +13,14 @@ from api.compute import (
     server_actions,
     server_metadata,
     server_security_groups,
+    server_tags,
     servers,
     services,
     versions,
     volume_attachments,
 )
 
-RESOURCES = (versions, servers, server_actions, server_metadata, server_security_groups,
+RESOURCES = (versions, servers, server_actions, server_metadata, server_tags,
+             server_security_groups,
              instance_actions, volume_attachments, flavors, flavor_access, keypairs,
              quota_sets, limits, services, hypervisors, hosts)

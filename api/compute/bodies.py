@@ -128,6 +128,12 @@ class MetaBody(msgspec.Struct):
     meta: Metadata
 
 
+class TagsBody(msgspec.Struct):
+    """``PUT /servers/{id}/tags``: each tag is checked by the domain."""
+
+    tags: list[str]
+
+
 class RebootBody(msgspec.Struct):
     type: Text255
 

@@ -20,7 +20,9 @@ from domain.errors import NotFound
 from projections.hosts_queries import HostView, list_hosts
 
 
-def hypervisor(host: HostView, down_after: float, *, detail: bool) -> dict[str, Any]:
+def hypervisor(host: HostView, down_after: float, *, detail: bool,
+               cpu_info_object: bool = False) -> dict[str, Any]:
+    """Nova's hypervisor body; ``cpu_info`` is a JSON text before 2.28, an object from it."""
     body: dict[str, Any] = {
         "id": host.number, "hypervisor_hostname": host.host,
         "state": "up" if host.is_up(down_after) else "down",
@@ -37,7 +39,7 @@ def hypervisor(host: HostView, down_after: float, *, detail: bool) -> dict[str, 
             "disk_available_least": host.local_gb - host.local_gb_used,
             "hypervisor_type": host.hypervisor_type,
             "hypervisor_version": host.hypervisor_version,
-            "host_ip": host.host_ip, "cpu_info": "{}",
+            "host_ip": host.host_ip, "cpu_info": {} if cpu_info_object else "{}",
             "service": {"host": host.host, "id": host.number,
                         "disabled_reason": host.disabled_reason},
         })
@@ -49,7 +51,8 @@ async def _hypervisors(request: Request, *, detail: bool) -> Response:
     require_admin(who, "os_compute_api:os-hypervisors:list")
     hosts = await list_hosts(await caught_up(request))
     down_after = context(request).settings.service_down_time
-    body = [hypervisor(h, down_after, detail=detail) for h in hosts]
+    body = [hypervisor(h, down_after, detail=detail,
+                       cpu_info_object=microversion.at_least(request, 28)) for h in hosts]
     return microversion.answer({"hypervisors": body}, request)
 
 
@@ -70,7 +73,9 @@ async def show_hypervisor(request: Request) -> Response:
     if found is None:
         raise NotFound(f"Hypervisor with ID '{ident}' could not be found.")
     down_after = context(request).settings.service_down_time
-    return microversion.answer({"hypervisor": hypervisor(found, down_after, detail=True)}, request)
+    body = hypervisor(found, down_after, detail=True,
+                      cpu_info_object=microversion.at_least(request, 28))
+    return microversion.answer({"hypervisor": body}, request)
 
 
 command_routes: list[BaseRoute] = []

@@ -75,7 +75,16 @@ def _filters(request: Request, who: Claims) -> queries.ServerFilters:
         ip=q.get("ip") or None,
         ip6=(q.get("ip6") or None)
         if who.caller.is_admin or microversion.at_least(request, 5) else None,
+        **(_tag_filters(q) if microversion.at_least(request, 26) else {}),
     )
+
+
+def _tag_filters(q: Any) -> dict[str, list[str] | None]:
+    """The tag filters of 2.26: each a comma-separated list."""
+    return {field: [t for t in value.split(",") if t] or None
+            for field, name in (("tags", "tags"), ("tags_any", "tags-any"),
+                                ("not_tags", "not-tags"), ("not_tags_any", "not-tags-any"))
+            if (value := q.get(name))}
 
 
 def _next_link(request: Request, found: list[queries.InstanceView], limit: int,

@@ -116,6 +116,8 @@ def server(base: str, s: InstanceView, *, admin: bool, volumes: list[str] | None
         body["host_status"] = host_status
     if version >= (2, 19):
         body["description"] = s.description
+    if version >= (2, 26):
+        body["tags"] = list(s.tags)
     return body
 
 
@@ -124,7 +126,7 @@ def server(base: str, s: InstanceView, *, admin: bool, volumes: list[str] | None
 UPDATED_KEYS = frozenset({
     "id", "name", "links", "status", "tenant_id", "user_id", "metadata", "hostId", "image",
     "flavor", "created", "updated", "addresses", "accessIPv4", "accessIPv6",
-    "OS-DCF:diskConfig", "progress", "fault", "locked", "description",
+    "OS-DCF:diskConfig", "progress", "fault", "locked", "description", "tags",
 })
 
 

@@ -1,5 +1,5 @@
-"""Keystone v3: tokens, projects, users and roles, one module per resource."""
+"""Keystone v3: tokens, the domain, projects, users and roles, one module per resource."""
 
-from api.identity import auth, projects, roles, users
+from api.identity import auth, domains, projects, roles, users
 
-RESOURCES = (auth, projects, users, roles)
+RESOURCES = (auth, domains, projects, users, roles)

@@ -6,7 +6,7 @@ may scope to (a query)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 from starlette.concurrency import run_in_threadpool
@@ -21,8 +21,15 @@ from api.fields import Password, Text255
 from api.identity.requests import identity, with_position
 from api.identity.users import user_projects
 from api.tokens import Claims
+from commands.identity import Principal
 from domain.errors import InvalidInput, NotFound, Unauthorized
-from domain.identity import DEFAULT_DOMAIN_ID, DEFAULT_DOMAIN_NAME, keystone_id, role_id
+from domain.identity import (
+    DEFAULT_DOMAIN_ID,
+    DEFAULT_DOMAIN_NAME,
+    domain_id_of,
+    keystone_id,
+    role_id,
+)
 
 DOMAIN = {"id": DEFAULT_DOMAIN_ID, "name": DEFAULT_DOMAIN_NAME}
 
@@ -49,18 +56,28 @@ class _Password(msgspec.Struct):
     user: _User
 
 
+class _Token(msgspec.Struct):
+    id: Password  # a token is as long as a password may be
+
+
 class _Identity(msgspec.Struct):
     methods: list[Text255]
     password: _Password | None = None
+    token: _Token | None = None
+
+
+class _System(msgspec.Struct):
+    all: bool = False
 
 
 class _Scope(msgspec.Struct):
     project: _Named | None = None
+    system: _System | None = None
 
 
 class _Auth(msgspec.Struct):
     identity: _Identity
-    scope: _Scope | None = None
+    scope: _Scope | Literal["unscoped"] | None = None
 
 
 class _AuthBody(msgspec.Struct):
@@ -96,18 +113,29 @@ def catalog(ctx: Context, project_id: str) -> list[dict[str, Any]]:
 
 
 def token_body(ctx: Context, c: Claims) -> dict[str, Any]:
-    return {"token": {
-        "methods": ["password"],
+    """Keystone's token body; an unscoped token has no project, roles or catalog."""
+    token: dict[str, Any] = {
+        "methods": list(c.methods),
         "user": {"id": c.user_id, "name": c.user_name, "domain": DOMAIN,
                  "password_expires_at": None},
-        "project": {"id": c.project_id, "name": c.project_name, "domain": DOMAIN},
-        "roles": [{"id": role_id(r), "name": r} for r in c.roles],
         "is_domain": False,
         "issued_at": _iso(c.issued_at),
         "expires_at": _iso(c.expires_at),
         "audit_ids": [c.audit_id],
-        "catalog": catalog(ctx, c.project_id),
-    }}
+    }
+    if c.system:
+        token.update({
+            "system": {"all": True},
+            "roles": [{"id": role_id(r), "name": r} for r in c.roles],
+            "catalog": catalog(ctx, ""),
+        })
+    elif c.scoped:
+        token.update({
+            "project": {"id": c.project_id, "name": c.project_name, "domain": DOMAIN},
+            "roles": [{"id": role_id(r), "name": r} for r in c.roles],
+            "catalog": catalog(ctx, c.project_id),
+        })
+    return {"token": token}
 
 
 async def versions(request: Request) -> Response:
@@ -128,38 +156,74 @@ def _version(ctx: Context) -> dict[str, Any]:
     }
 
 
-def _in_default_domain(domain: _Domain | None) -> bool:
-    return domain is None or domain.id == DOMAIN["id"] or (
-        domain.id is None and domain.name == DOMAIN["name"])
+def _domain_ref(domain: _Domain | None) -> str:
+    """The domain a login names a user or project in (by id or name; none: Default)."""
+    if domain is None:
+        return DEFAULT_DOMAIN_ID
+    return domain.id or (domain_id_of(domain.name) if domain.name else DEFAULT_DOMAIN_ID)
 
 
 async def issue_token(request: Request) -> Response:
-    """Password login, checked against the user and project aggregates."""
+    """Login: a password checked against the user aggregate, or a token the
+    caller holds (Keystone's ``token`` method, to scope it to a project)."""
     ctx = context(request)
     body = decode(await request.body(), _AuthBody, service="keystone")
     identity = body.auth.identity
-    if "password" not in identity.methods or identity.password is None:
-        raise Unauthorized("Only password authentication is supported.")
-    user = identity.password.user
-    project = body.auth.scope.project if body.auth.scope else None
-    user_ref = user.id or user.name
+    scope = body.auth.scope
+    project = scope.project if isinstance(scope, _Scope) else None
+    system = isinstance(scope, _Scope) and scope.system is not None and scope.system.all
     project_ref = (project.id or project.name) if project else None
-    if not user_ref or (project is not None and not project_ref):
-        raise InvalidInput("Invalid authentication request: a user and a project need a name "
-                           "or an id.")
-    if not _in_default_domain(user.domain) or (
-            project is not None and not project.id and not _in_default_domain(project.domain)):
-        raise Unauthorized("The request you have made requires authentication.")
-    principal = await run_in_threadpool(
-        ctx.identity.authenticate, user_ref=user_ref, password=user.password,
-        project_ref=project_ref)
-    token, issued = ctx.signer.issue(
-        user_id=principal.user_id, user_name=principal.user_name,
-        project_id=principal.project_id, project_name=principal.project_name,
-        roles=principal.roles,
-    )
+    if project is not None and not project_ref:
+        raise InvalidInput("Invalid authentication request: a project needs a name or an id.")
+    project_domain = _domain_ref(project.domain) if project is not None else DEFAULT_DOMAIN_ID
+    if "password" in identity.methods and identity.password is not None:
+        principal = await _password_login(ctx, identity.password.user, project_ref,
+                                          project_domain, unscoped=scope == "unscoped",
+                                          system=system)
+        token, issued = ctx.signer.issue(
+            user_id=principal.user_id, user_name=principal.user_name,
+            project_id=principal.project_id, project_name=principal.project_name,
+            roles=principal.roles, system=principal.system)
+    elif "token" in identity.methods and identity.token is not None:
+        held = ctx.signer.verify(identity.token.id)
+        if held is None or ctx.revocations.is_revoked(held):
+            raise Unauthorized("The request you have made requires authentication.")
+        if system:
+            principal = await run_in_threadpool(ctx.identity.scope_system,
+                                                 user_id=held.user_id)
+        elif project_ref is not None:
+            principal = await run_in_threadpool(ctx.identity.scope, user_id=held.user_id,
+                                                 project_ref=project_ref,
+                                                 project_domain=project_domain)
+        else:
+            raise InvalidInput("Invalid authentication request: the token method needs a "
+                               "project or system scope.")
+        token, issued = ctx.signer.issue(
+            user_id=principal.user_id, user_name=principal.user_name,
+            project_id=principal.project_id, project_name=principal.project_name,
+            roles=principal.roles, methods=tuple(dict.fromkeys(("token", *held.methods))),
+            expires_at=held.expires_at, system=principal.system)
+    else:
+        raise Unauthorized("Only password and token authentication are supported.")
     return JSONResponse(token_body(ctx, issued), status_code=201,
                         headers={"X-Subject-Token": token})
+
+
+async def _password_login(ctx: Context, user: _User, project_ref: str | None,
+                          project_domain: str, *, unscoped: bool,
+                          system: bool = False) -> Principal:
+    user_ref = user.id or user.name
+    if not user_ref:
+        raise InvalidInput("Invalid authentication request: a user needs a name or an id.")
+    if system:
+        return await run_in_threadpool(
+            ctx.identity.authenticate_system, user_ref=user_ref, password=user.password,
+            user_domain=DEFAULT_DOMAIN_ID if user.id else _domain_ref(user.domain))
+    return await run_in_threadpool(
+        ctx.identity.authenticate, user_ref=user_ref, password=user.password,
+        project_ref=project_ref, unscoped=unscoped,
+        user_domain=DEFAULT_DOMAIN_ID if user.id else _domain_ref(user.domain),
+        project_domain=project_domain)
 
 
 def subject(request: Request) -> tuple[str, Claims]:
@@ -175,7 +239,7 @@ def subject(request: Request) -> tuple[str, Claims]:
 async def validate_token(request: Request) -> Response:
     """Keystone's ``identity:validate_token`` (service_admin_or_token_subject):
     an admin or a service may validate any token, anyone else only their own."""
-    who = claims(request)
+    who = claims(request, unscoped=True)
     token, found = subject(request)
     if found.user_id != who.user_id and not who.caller.is_admin and "service" not in who.roles:
         raise IdentityForbidden("You are not authorized to perform the requested action: "
@@ -185,7 +249,7 @@ async def validate_token(request: Request) -> Response:
 
 async def revoke_token(request: Request) -> Response:
     """Logout: the token is refused everywhere from now on."""
-    who = claims(request)
+    who = claims(request, unscoped=True)
     _, token = subject(request)
     if token.user_id != who.user_id and not who.caller.is_admin:
         raise IdentityForbidden("You are not authorized to perform the requested action: "

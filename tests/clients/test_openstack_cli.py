@@ -309,6 +309,23 @@ async def test_a_description_is_set_and_shown_when_the_cli_asks_for_2_19(
     assert refused.returncode != 0, refused.explain()
 
 
+@SHARED
+async def test_tags_are_set_listed_and_unset_when_the_cli_asks_for_2_26(
+        module_stack: RunningStack, cli: OpenStackCli) -> None:
+    v26 = ("--os-compute-api-version", "2.26")
+    created = await cli.json(*v26, "server", "create", "--flavor", FLAVOR, "--image", IMAGE,
+                             "vm-tagged")
+    await module_stack.wait_for_status(created["id"], "ACTIVE")
+    await cli.ok(*v26, "server", "set", "--tag", "prod", "--tag", "web", "vm-tagged")
+    assert sorted((await cli.json(*v26, "server", "show", "vm-tagged"))["tags"]) \
+        == ["prod", "web"]
+    listed = await cli.json(*v26, "server", "list", "--tags", "prod,web")
+    assert [s["Name"] for s in listed] == ["vm-tagged"]
+    await cli.ok(*v26, "server", "unset", "--tag", "web", "vm-tagged")
+    assert (await cli.json(*v26, "server", "show", "vm-tagged"))["tags"] == ["prod"]
+    assert await cli.json(*v26, "server", "list", "--tags", "web") == []
+
+
 async def test_compute_service_set_down_forces_a_host_down_and_up_at_2_11(
         running_stack: RunningStack, own_cli: OpenStackCli) -> None:
     await running_stack.hosts_once_reported()

@@ -43,7 +43,8 @@ async def test_a_token_carries_roles_the_catalog_and_an_expiry(
     r = await running_stack.http.post(T, json=auth_body("admin", ADMIN_PASSWORD, "admin"))
     assert r.status_code == 201
     token = r.json()["token"]
-    assert sorted(role["name"] for role in token["roles"]) == ["admin", "member"]
+    assert sorted(role["name"] for role in token["roles"]) \
+        == ["admin", "manager", "member", "reader"]
     assert token["project"]["name"] == "admin" and token["user"]["name"] == "admin"
     assert token["expires_at"] > token["issued_at"]
     types = {entry["type"] for entry in token["catalog"]}
@@ -164,7 +165,8 @@ async def test_the_admin_api_finds_projects_the_way_quota_show_looks_them_up(
     assert (await http.head(check + "netadmin")).status_code == 204
     assert (await http.head(check + "admin")).status_code == 404
     names = {r["name"] for r in (await http.get("/identity/v3/roles")).json()["roles"]}
-    assert names == {"admin", "member", "itsec", "sysadmin", "netadmin", "projectmanager"}
+    assert names == {"admin", "manager", "member", "reader", "itsec", "sysadmin", "netadmin",
+                     "projectmanager"}
     r = await http.post("/identity/v3/projects", json={"project": {"name": "proj-a"}})
     assert r.status_code == 409
 

@@ -89,4 +89,4 @@ async def test_credentials_let_a_new_user_log_in_to_the_running_cloud(
         rc["OS_AUTH_URL"].removeprefix(running_stack.settings.base_url) + "/auth/tokens",
         json=auth_body(rc["OS_USERNAME"], rc["OS_PASSWORD"], rc["OS_PROJECT_NAME"]))
     assert r.status_code == 201, r.text
-    assert [role["name"] for role in r.json()["token"]["roles"]] == ["member"]
+    assert [role["name"] for role in r.json()["token"]["roles"]] == ["member", "reader"]

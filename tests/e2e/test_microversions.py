@@ -373,3 +373,13 @@ async def test_the_ip_filter_finds_a_server_by_address_and_ip6_is_everyones_from
     assert r.status_code == 202, r.text
     assert await ids(member, "2.4", ip6=".") == [r.json()["server"]["id"]]  # ignored
     assert await ids(member, "2.5", ip6=".") == []
+
+
+@SHARED
+async def test_a_hypervisors_cpu_info_is_a_text_before_2_28_and_an_object_from_it(
+        module_stack: RunningStack) -> None:
+    await module_stack.hosts_once_reported()
+    for version, expected in (("2.27", "{}"), ("2.28", {})):
+        r = await module_stack.http.get(f"{C}/os-hypervisors/detail", headers=at(version))
+        assert r.status_code == 200, r.text
+        assert {h["cpu_info"] == expected for h in r.json()["hypervisors"]} == {True}

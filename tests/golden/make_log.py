@@ -56,6 +56,7 @@ from commands.messages import (
     RebootInstance,
     ResumeInstance,
     SetInstanceMetadata,
+    SetInstanceTags,
     StartInstance,
     StopInstance,
     SuspendInstance,
@@ -71,6 +72,7 @@ from domain import security_group as sg_model
 from domain.codec import EVENT_TYPES, topic_of
 from domain.host import Capacity, HostReport
 from domain.idempotency import Use
+from domain.identity import domain_id_of, member_id
 from domain.image_patch import Operation
 from domain.volume import Target
 from messaging.wire import GuestsObserved, HostOutcome, ObservedGuest, StepOutcome
@@ -193,7 +195,31 @@ class Scenario:
         self.clock.tick()
         identity.create_project(request_id="golden-project-doomed", name="doomed")
         self.clock.tick()
+        identity.update_project(request_id="golden-project-doomed-disable", ref="doomed",
+                                description="about to go", enabled=False)
+        self.clock.tick()
+        identity.change_project_tags(request_id="golden-project-doomed-tags", ref="doomed",
+                                     change=lambda tags: [*tags, "legacy"])
+        self.clock.tick()
         identity.delete_project(request_id="golden-project-doomed-delete", ref="doomed")
+        self.clock.tick()
+        identity.create_domain(request_id="golden-domain", name="golden-domain",
+                               description="A domain of its own")
+        self.clock.tick()
+        identity.create_project(request_id="golden-domain-project", name="golden",
+                                domain="golden-domain")
+        self.clock.tick()
+        identity.create_user(request_id="golden-domain-user", name="bob", password="pw",
+                             domain="golden-domain", email="bob@example.org")
+        self.clock.tick()
+        identity.update_user(request_id="golden-domain-user-update", ref=str(
+            member_id("user", "bob", domain_id_of("golden-domain"))), description="Bob",
+            enabled=False)
+        self.clock.tick()
+        identity.update_domain(request_id="golden-domain-disable", ref="golden-domain",
+                               enabled=False)
+        self.clock.tick()
+        identity.delete_domain(request_id="golden-domain-delete", ref="golden-domain")
         self.clock.tick()
         user = identity.create_user(request_id="golden-user", name="alice",
                                     password="first secret", default_project="golden").state
@@ -441,6 +467,7 @@ class Scenario:
                                 **on),
             DeleteInstanceMetadataItem(request_id="golden-metadata-drop-alpha", key="drop",
                                        **on),
+            SetInstanceTags(request_id="golden-tags-alpha", tags=["gold", "web"], **on),
         ):
             self.clock.tick()
             self.cloud.instances.change(change)

@@ -83,7 +83,7 @@ def test_a_login_needs_a_role_on_the_project(identity: IdentityCommands) -> None
         identity.authenticate(user_ref="alice", password="pw", project_ref="web")
     identity.grant(request_id="g", user_ref="alice", project_ref="web", role="member")
     who = identity.authenticate(user_ref="alice", password="pw", project_ref=project.id)
-    assert (who.project_name, who.roles) == ("web", ["member"])
+    assert (who.project_name, who.roles) == ("web", ["member", "reader"])
     with pytest.raises(Unauthorized):
         identity.authenticate(user_ref="alice", password="nope", project_ref="web")
 
@@ -101,11 +101,11 @@ def test_ensure_admin_a_second_time_writes_nothing(identity: IdentityCommands,
                                                   database_url: str) -> None:
     identity.ensure_admin(user="admin", project="admin", password="pw")
     written = events_in_log(database_url)
-    assert written == 4  # project, user, admin role, member role
+    assert written == 5  # project, user, admin and member roles on it, admin on the system
     identity.ensure_admin(user="admin", project="admin", password="pw")
     assert events_in_log(database_url) == written
     who = identity.authenticate(user_ref="admin", password="pw", project_ref="admin")
-    assert sorted(who.roles) == ["admin", "member"]
+    assert sorted(who.roles) == ["admin", "manager", "member", "reader"]
 
 
 def test_ensure_admin_takes_a_changed_admin_password(identity: IdentityCommands) -> None:

@@ -95,7 +95,7 @@ def test_a_login_needs_the_right_password_and_a_role_on_the_project() -> None:
     grant = model.grant(user, project, "member", request_id="g", at=AT)
     assert grant is not None
     user = model.evolve_user(user, grant, "")
-    assert model.authorise(user, project, "s3cret", "web") == ["member"]
+    assert model.authorise(user, project, "s3cret", "web") == ["member", "reader"]
     deleted = model.evolve_project(project, model.ProjectDeleted(request_id="d", at=AT), "")
     with pytest.raises(Unauthorized, match="Could not find project"):
         model.authorise(user, deleted, "s3cret", "web")

@@ -388,3 +388,38 @@ def test_boot_rules_follow_nova() -> None:
         boot_rules.instance_count(3, 2)
     assert boot_rules.display_names("vm", 1) == ["vm"]
     assert boot_rules.display_names("vm", 2) == ["vm-1", "vm-2"]
+
+
+def test_tags_are_replaced_added_once_and_deleted_one_by_one() -> None:
+    state = booted()
+
+    def fold(event: ev.InstanceEvent | None) -> model.Instance:
+        assert event is not None
+        return model.evolve(state, event, state.id)
+
+    state = fold(changes.set_tags(state, ["a", "b", "a"], request_id="t1", at=AT, user_id="u"))
+    assert state.tags == ("a", "b")
+    state = fold(changes.add_tag(state, "c", request_id="t2", at=AT, user_id="u"))
+    assert state.tags == ("a", "b", "c")
+    assert changes.add_tag(state, "a", request_id="t3", at=AT, user_id="u") is None
+    state = fold(changes.delete_tag(state, "b", request_id="t4", at=AT, user_id="u"))
+    assert state.tags == ("a", "c")
+    with pytest.raises(NotFound, match="has no tag 'b'"):
+        changes.delete_tag(state, "b", request_id="t5", at=AT, user_id="u")
+    assert fold(changes.set_tags(state, [], request_id="t6", at=AT, user_id="u")).tags == ()
+
+
+def test_bad_tags_too_many_tags_and_a_building_server_are_refused() -> None:
+    state = booted()
+    for bad in ("", "a/b", "a,b", "x" * 61):
+        with pytest.raises(InvalidInput, match="is invalid"):
+            changes.set_tags(state, [bad], request_id="t", at=AT, user_id="u")
+    with pytest.raises(InvalidInput, match="per-server limit 50"):
+        changes.set_tags(state, [f"t{n}" for n in range(51)], request_id="t", at=AT,
+                         user_id="u")
+    full = model.evolve(state, changes.set_tags(
+        state, [f"t{n}" for n in range(50)], request_id="t", at=AT, user_id="u"), state.id)
+    with pytest.raises(InvalidInput, match="per-server limit 50"):
+        changes.add_tag(full, "one-more", request_id="t", at=AT, user_id="u")
+    with pytest.raises(InvalidState, match=r"Cannot 'update tags' .* vm_state building"):
+        changes.set_tags(booted(spawned=False), ["a"], request_id="t", at=AT, user_id="u")
