@@ -407,7 +407,7 @@ class Scenario:
 
     def server_image(self, caller: Caller) -> None:
         """createImage of a new server: requested, its host's copy taken,
-        stored, active. The copy is at a path relative to the scenario's
+        stored, active; then the server is deleted (the image stays). The copy is at a path relative to the scenario's
         folder, so the recorded ``image_file`` is the same on every run."""
         server, host = self.boot(caller, "golden-boot-snapshotted", "snapshotted")
         self.host_outcome(server, "golden-boot-snapshotted", host)
@@ -421,6 +421,8 @@ class Scenario:
         self.cloud.server_images.record_outcome(HostOutcome(
             instance_id=server, request_id="golden-snapshot-snapshotted", host=host,
             ok=True, at=self.clock.tick(), image_file=str(copy)))
+        self.act(DeleteInstance(request_id="golden-delete-snapshotted", caller=caller,
+                                instance_id=server), host)
 
     def observed(self, instance_id: str, host: str, state: str | None) -> None:
         """A host's report of one guest (None: it has none), as the ingester records it."""
