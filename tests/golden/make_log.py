@@ -407,8 +407,9 @@ class Scenario:
 
     def server_image(self, caller: Caller) -> None:
         """createImage of a new server: requested, its host's copy taken,
-        stored, active; then the server is deleted (the image stays). The copy is at a path relative to the scenario's
-        folder, so the recorded ``image_file`` is the same on every run."""
+        stored, active; then the server is deleted (the image stays). The copy
+        is at a path relative to the scenario's folder, so the recorded
+        ``image_file`` is the same on every run."""
         server, host = self.boot(caller, "golden-boot-snapshotted", "snapshotted")
         self.host_outcome(server, "golden-boot-snapshotted", host)
         self.clock.tick()
