@@ -15,6 +15,7 @@ import psycopg
 
 from tests.e2e.test_flavors_api import member_token
 from tests.e2e.test_instances_http import act, boot, log_head, settled
+from tests.e2e.test_volumes_api import booted, volumes_of, wait_for_volume
 from tests.support.polling import eventually
 from tests.support.stack import RunningStack, stack_running
 
@@ -184,3 +185,26 @@ async def test_a_failing_qemu_img_deletes_the_image_and_records_the_error(
                                       headers={"OpenStack-API-Version": "compute 2.21"})).json()
         assert "disk on fire" in str(shown), shown
         assert events_named(stack, image_id) == ["ImageCreated", "ImageDeleted"]
+
+
+async def test_a_server_with_a_volume_attached_is_snapshotted_root_disk_only(
+        running_stack: RunningStack) -> None:
+    stack, http = running_stack, running_stack.http
+    server = await booted(stack)
+    base = volumes_of(server["tenant_id"])
+    volume_id = (await http.post(base, json={"volume": {"size": 2}})).json()["volume"]["id"]
+    await wait_for_volume(http, f"{base}/{volume_id}", "available", {})
+    attachments = f"{S}/{server['id']}/os-volume_attachments"
+    r = await http.post(attachments, json={"volumeAttachment": {"volumeId": volume_id}})
+    assert r.status_code == 200, r.text
+    await wait_for_volume(http, f"{base}/{volume_id}", "in-use", {})
+    image_id = image_of(await act(http, server["id"], create_image("with-volume")))
+    image = await image_once(stack, image_id, "active")
+    root = stack.settings.state_path / "hosts" / f"{server['OS-EXT-SRV-ATTR:host']}-disks"
+    info = subprocess.run(["qemu-img", "info", "--output=json", "-f", "qcow2",
+                           str(stack.settings.state_path / "images" / image_id)],
+                          capture_output=True, text=True, check=True)
+    assert '"virtual-size": 1073741824' in info.stdout  # the 1 GiB root disk, not the 2 GiB volume
+    assert (root / f"{server['id']}.qcow2").exists() and image["size"] > 0
+    shown = await wait_for_volume(http, f"{base}/{volume_id}", "in-use", {})
+    assert [a["server_id"] for a in shown["attachments"]] == [server["id"]]  # still there
