@@ -132,14 +132,6 @@ class ServerImageCommands:
             return [(image if isinstance(e, image_model.ImageEvent) else instance, e)
                     for e in steps]
 
-        self._write(key, upload, image_key)
-        try:
-            stored = self.files.adopt(state.snapshot_image, source)
-        except (OSError, DomainError) as error:  # the copy went meanwhile, or is too big
-            self.files.remove(state.snapshot_image)
-            return self.fail(instance_id, request_id, f"the copy of the disk cannot be "
-                             f"stored: {error}")
-
         def activate(instance: Aggregate[model.Instance], at: datetime) -> list[Change]:
             image = self.app.load_or_new(image_key, IMAGE)
             if not rules.in_flight(instance.current, request_id) or image.current is None:
@@ -150,7 +142,15 @@ class ServerImageCommands:
                 os_hash_value=stored.os_hash_value)
             return [(image, activated), (instance, done)]
 
-        position = self._write(key, activate, image_key)
+        try:
+            self._write(key, upload, image_key)
+            stored = self.files.adopt(state.snapshot_image, source)
+            position = self._write(key, activate, image_key)
+        except (OSError, DomainError) as error:
+            # the copy went or is too big; the image was deleted or changed meanwhile
+            self.files.remove(state.snapshot_image)
+            return self.fail(instance_id, request_id, f"the copy of the disk cannot be "
+                             f"stored as image {state.snapshot_image}: {error}")
         if position is None:  # ended meanwhile (its deadline, the server's delete)
             found = self.app.find(IMAGE, image_key)
             if found is None or found.state.status == image_model.ImageStatus.DELETED:

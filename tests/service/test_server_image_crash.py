@@ -188,3 +188,16 @@ def test_a_server_deleted_during_its_snapshot_takes_the_image_with_it(
     image_id = requested(cloud, server_id, "snap-gone")
     cloud.instances.act(DeleteInstance(request_id="del", caller=OWNER, instance_id=server_id))
     assert image(cloud, image_id).status == "deleted"
+
+
+def test_an_image_deleted_by_its_owner_during_the_snapshot_fails_it_and_stores_nothing(
+        cloud: Commands, tmp_path: Path) -> None:
+    server_id = booted(cloud, "unwanted")
+    image_id = requested(cloud, server_id, "snap-unwanted")
+    cloud.images.delete(image_id, OWNER, "delete-unwanted")
+    path = host_copy(tmp_path, image_id)
+    cloud.server_images.record_outcome(copied(image_id, server_id, "snap-unwanted", path))
+    state = server(cloud, server_id)
+    assert (state.task_state, image(cloud, image_id).status) == (None, "deleted")
+    assert "cannot be stored" in (state.fault or "")
+    assert not path.exists() and not (tmp_path / "images" / image_id).exists()
