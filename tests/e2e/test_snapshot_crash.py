@@ -6,10 +6,12 @@ The cloud runs split, as an operator would run it: the control plane as one
 subjects, sharing one state dir (one machine: the image store and the host's
 outbox are on one file system). Each test kills both with SIGKILL at one
 step of a snapshot and starts them again; afterwards the image is active
-with the bytes of the guest's disk and the server has no task. (The step
-after the bytes are stored and before the image is active is cut in
-tests/service/test_server_image_crash.py, where the process can be stopped
-exactly there.)
+with the bytes of the guest's disk and the server has no task. To cut the
+control plane after it stored the bytes and before it activated them, the
+test holds the event table's lock (as a busy writer would) from the moment
+the upload is recorded, so the activation cannot commit, and kills it once
+the bytes are in the image store; tests/service/test_server_image_crash.py
+cuts the same step on the write side alone.
 """
 
 from __future__ import annotations
@@ -172,8 +174,10 @@ def image_status_in_log(database_url: str, image_id: str) -> list[str]:
     return [row[0].rsplit(":", 1)[1] for row in rows]
 
 
-async def finished_after_restart(cloud: SplitCloud, server_id: str, image_id: str) -> None:
-    """Start both again: the snapshot ends with the image active, the task clear."""
+async def finished_after_restart(cloud: SplitCloud, server_id: str, image_id: str, *,
+                                 cut_upload: bool = False) -> None:
+    """Start both again: the snapshot ends with the image active, the task clear
+    (``cut_upload``: after the upload the killed process was making is given up)."""
     cloud.start("control")
     cloud.start("hypervisor")
     async with admin_client(cloud) as http:
@@ -181,8 +185,26 @@ async def finished_after_restart(cloud: SplitCloud, server_id: str, image_id: st
         stored = cloud.state / "images" / image_id
         assert stored.read_bytes()[:4] == b"QFI\xfb" and stored.stat().st_size == image["size"]
         await server_settled(http, server_id, timeout=REDELIVERY_SECONDS)
+    given_up = ["ImageUploadFailed", "ImageUploadStarted"] if cut_upload else []
     assert image_status_in_log(cloud.database_url, image_id) == [
-        "ImageCreated", "ImageUploadStarted", "ImageActivated"]
+        "ImageCreated", "ImageUploadStarted", *given_up, "ImageActivated"]
+
+
+def fill(disk: Path, megabytes: int) -> None:
+    """The guest's disk as if it had written ``megabytes`` MiB: the copy and
+    its checksums then take long enough to be cut in the middle of."""
+    raw = disk.with_suffix(".raw")
+    with raw.open("wb") as data:
+        for _ in range(megabytes):
+            data.write(os.urandom(1 << 20))
+    subprocess.run(["qemu-img", "convert", "-f", "raw", "-O", "qcow2", str(raw), str(disk)],
+                   check=True)
+    raw.unlink()
+
+
+def logged(conn: psycopg.Connection[Any], aggregate_id: str, event_type: str) -> bool:
+    return conn.execute("SELECT 1 FROM nimbus_events WHERE originator_id = %s AND topic"
+                        " LIKE %s", (aggregate_id, f"%:{event_type}")).fetchone() is not None
 
 
 async def test_a_snapshot_recorded_while_its_host_is_down_survives_a_killed_control_plane(
@@ -219,3 +241,26 @@ async def test_a_snapshot_whose_host_and_control_plane_die_while_converting_is_m
         assert [p.name for p in outbox.glob("*.qcow2")] == []  # nothing complete was left
         await finished_after_restart(cloud, server_id, image_id)
         assert list(outbox.iterdir()) == []  # the cut copy's remains went too
+
+
+async def test_a_control_plane_killed_after_storing_the_bytes_activates_them_after_restart(
+        database_url: str, nats_url: str, subject_prefix: str, tmp_path: Path) -> None:
+    with split_cloud(database_url, nats_url, subject_prefix, tmp_path) as cloud:
+        cloud.start("control")
+        cloud.start("hypervisor")
+        async with admin_client(cloud) as http:
+            server_id = await booted(http)
+            fill(cloud.state / "hosts" / "compute1-disks" / f"{server_id}.qcow2", 256)
+            with psycopg.connect(database_url) as conn:
+                image_id = await snapshot(http, server_id)
+                eventually_sync(lambda: logged(conn, server_id, "InstanceSnapshotUploading"),
+                                timeout=60, interval=0.005, what="the upload recorded")
+                conn.execute("LOCK TABLE nimbus_events IN EXCLUSIVE MODE")  # no commit now
+                stored = cloud.state / "images" / image_id
+                eventually_sync(stored.exists, timeout=60, interval=0.005,
+                                what="the bytes in the image store")
+                cloud.kill("control")
+                cloud.kill("hypervisor")
+                assert not logged(conn, image_id, "ImageActivated")  # cut before activation
+                conn.rollback()
+        await finished_after_restart(cloud, server_id, image_id, cut_upload=True)
