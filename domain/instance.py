@@ -279,6 +279,8 @@ def complete(
     op = OPERATIONS[state.pending.step]
     if not ok:
         return op.failure(request_id=request_id, at=at, reason=reason)
+    if op.keeps_state:  # a snapshot ends with its image's activation (domain/server_image.py)
+        return None
     if state.pending.step is ev.InstanceCreateRequested and state.unplugged():
         return None if state.guest_started else ev.InstanceGuestStarted(
             request_id=request_id, at=at)

@@ -233,3 +233,10 @@ def test_the_host_refuses_to_copy_a_guest_it_does_not_have_or_when_qemu_img_fail
     with pytest.raises(GuestError, match="qemu-img convert"):
         converge(host, "i-2", request)
     assert host.snapshots == {}
+
+
+def test_a_host_s_success_alone_never_ends_a_snapshot_without_its_image() -> None:
+    state, _ = snapshotting()
+    assert model.complete(state, "r-snap", ok=True, at=AT) is None
+    assert isinstance(model.complete(state, "r-snap", ok=False, at=AT, reason="no"),
+                      ev.InstanceOperationFailed)
