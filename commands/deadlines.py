@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from commands import migration_steps
 from commands.application import Aggregate, Change, NimbusApplication, nothing
 from commands.event_store import StoreUnavailable
 from commands.volumes import step_changes
@@ -91,7 +92,9 @@ class Deadlines:
         # a failure gives nothing back: the host may still hold what it was given
         if instance.current is None:
             return []
-        return [(instance, deadlines.expire_instance(instance.state, now, self.deadline))]
+        expired = deadlines.expire_instance(instance.state, now, self.deadline)
+        # a step of a move rolls back: the next step, or the destination's claim
+        return [(instance, expired), *migration_steps.follow(self.app, instance, expired, now)]
 
     def _volume(self, volume: Aggregate[Any], now: datetime) -> list[Change]:
         if volume.current is None:

@@ -63,6 +63,7 @@ from commands.messages import (
     UnpauseInstance,
     UpdateInstance,
 )
+from commands.migrations import ConfirmResize, ResizeInstance, RevertResize
 from commands.quotas import ResetQuotaLimits, SetQuotaLimits
 from commands.services import Commands
 from commands.snapshots import DeleteSnapshot, TakeSnapshot
@@ -158,6 +159,7 @@ class Scenario:
         self.volumes(caller, alpha)
         self.networks(caller)
         self.forced_down()
+        self.migrations(caller)
 
     def hosts(self) -> None:
         hosts = self.cloud.hosts
@@ -182,6 +184,54 @@ class Scenario:
         self.clock.tick()
         hosts.force_down(ForceHostDown(request_id="golden-host-force-up", host="compute2",
                                        forced_down=False))
+
+    def answer_pending(self, instance_id: str, caller: Caller, *, ok: bool = True,
+                       reason: str = "") -> None:
+        """The host of the instance's pending step reports on it."""
+        pending = self.cloud.instances.instance(instance_id, caller).pending
+        assert pending is not None
+        self.host_outcome(instance_id, pending.request_id, "compute", ok=ok, reason=reason)
+
+    def migrations(self, caller: Caller) -> None:
+        """mover is cold migrated and confirmed; resized, its finish fails and is
+        rolled back; resizer is resized and reverted, after a refused confirm;
+        stuck's source refuses to shut it off."""
+        moves = self.cloud.migrations
+        mover, host = self.boot(caller, "golden-boot-mover", "mover")
+        self.host_outcome(mover, "golden-boot-mover", host)
+        self.clock.tick()
+        on: dict[str, Any] = {"caller": caller, "instance_id": mover}
+        moves.resize(ResizeInstance(request_id="golden-migrate-mover", **on))
+        self.answer_pending(mover, caller)  # the source shut it off
+        self.answer_pending(mover, caller)  # the destination started it
+        self.clock.tick()
+        moves.confirm(ConfirmResize(request_id="golden-confirm-mover", **on))
+        self.answer_pending(mover, caller)
+        self.clock.tick()
+        moves.resize(ResizeInstance(request_id="golden-resize-mover", flavor_ref="2", **on))
+        self.answer_pending(mover, caller)
+        self.answer_pending(mover, caller, ok=False, reason="the destination refused it")
+        self.answer_pending(mover, caller)  # the rollback
+        resizer, host = self.boot(caller, "golden-boot-resizer", "resizer")
+        self.host_outcome(resizer, "golden-boot-resizer", host)
+        on = {"caller": caller, "instance_id": resizer}
+        self.clock.tick()
+        moves.resize(ResizeInstance(request_id="golden-resize-resizer", flavor_ref="2", **on))
+        self.answer_pending(resizer, caller)
+        self.answer_pending(resizer, caller)
+        self.clock.tick()
+        moves.confirm(ConfirmResize(request_id="golden-confirm-resizer", **on))
+        self.answer_pending(resizer, caller, ok=False, reason="the source is busy")
+        self.clock.tick()
+        moves.confirm(RevertResize(request_id="golden-revert-resizer", **on))
+        self.answer_pending(resizer, caller)
+        self.answer_pending(resizer, caller)
+        stuck, host = self.boot(caller, "golden-boot-stuck", "stuck")
+        self.host_outcome(stuck, "golden-boot-stuck", host)
+        self.clock.tick()
+        moves.resize(ResizeInstance(request_id="golden-migrate-stuck", caller=caller,
+                                    instance_id=stuck))
+        self.answer_pending(stuck, caller, ok=False, reason="the guest would not stop")
 
     def identity(self) -> Caller:
         identity = self.cloud.identity

@@ -22,10 +22,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from functools import partial
 
 import msgspec
 
 from domain import events as ev
+from domain import migration_events as mev
 from domain import registry
 from domain.base import UnknownEvent, unknown_event
 from domain.clock import Clock, system_clock
@@ -44,6 +46,7 @@ from messaging.wire import (
     ReconcileRequest,
 )
 from workers.hypervisor.disks import DiskWorker, server_key
+from workers.hypervisor.migration import converge_move
 from workers.hypervisor.port import (
     GuestError,
     GuestSpec,
@@ -168,10 +171,15 @@ class HypervisorWorker:
             return
         message = msgspec.json.decode(delivery.data, type=EventMessage)
         request = message.event
-        if not isinstance(request, ev.AnyInstanceRequest):  # HANDLED names only these
+        if isinstance(request, mev.AnyMigrationRequest):  # a step of a move
+            act: Callable[[], None] = partial(converge_move, self._guests,
+                                              message.aggregate_id, request)
+        elif isinstance(request, ev.AnyInstanceRequest):
+            act = partial(converge, self._guests, message.aggregate_id, request)
+        else:  # HANDLED names only these
             raise UnknownEvent(request, "hypervisor host")
         try:
-            await asyncio.to_thread(converge, self._guests, message.aggregate_id, request)
+            await asyncio.to_thread(act)
         except HostUnavailable as error:
             raise TransientError(str(error)) from error
         except GuestError as error:

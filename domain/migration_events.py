@@ -1,0 +1,200 @@
+"""The events of a server's move to another host: cold migration and resize.
+
+A migration is part of the instance aggregate, not an aggregate of its own:
+its every step changes the instance too (its task state, and at the
+switchover its host and flavor), and one aggregate's events are committed
+in one transaction with one version check, so the instance and its
+migration can never disagree. The instance's state holds its latest
+migration (``Migration``); the migrations view (os-migrations) is projected
+from these events.
+
+Each step that needs a host is an ``InstanceRequested`` addressed to the
+host that does it (the relay puts the host in the subject), answered by an
+``InstanceOutcome`` the ingester records from the host's report or the
+deadline sweeper records as a failure (domain/deadlines.py). The steps'
+request ids derive from the user's request (``step_id``), so every report
+answers exactly one step. Class names are stored: never rename these.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import msgspec
+
+from domain import events as ev
+
+
+class MigrationStatus:
+    """Nova's migration statuses."""
+
+    PRE_MIGRATING: Final = "pre-migrating"
+    MIGRATING: Final = "migrating"
+    POST_MIGRATING: Final = "post-migrating"
+    FINISHED: Final = "finished"
+    CONFIRMING: Final = "confirming"
+    CONFIRMED: Final = "confirmed"
+    REVERTING: Final = "reverting"
+    REVERTED: Final = "reverted"
+    ERROR: Final = "error"
+
+
+# a migration in one of these holds claims on both hosts
+IN_PROGRESS: Final = frozenset({
+    MigrationStatus.PRE_MIGRATING, MigrationStatus.MIGRATING, MigrationStatus.POST_MIGRATING,
+    MigrationStatus.FINISHED, MigrationStatus.CONFIRMING, MigrationStatus.REVERTING,
+})
+
+
+class MigrationType:
+    """Nova's migration types (2.23's ``migration_type``)."""
+
+    MIGRATION: Final = "migration"  # cold: a resize to the same flavor
+    RESIZE: Final = "resize"
+
+
+class Size(msgspec.Struct, frozen=True, kw_only=True):
+    """What a flavor gives an instance, as the instance records it."""
+
+    flavor_id: str
+    vcpus: int
+    memory_mb: int
+    disk_gb: int
+
+
+class Migration(msgspec.Struct, frozen=True, kw_only=True):
+    """An instance's latest move, as the write side knows it."""
+
+    id: str  # a UUID (2.59's ``uuid``); the views number them for the API
+    migration_type: str
+    source_host: str
+    dest_host: str
+    old: Size
+    new: Size
+    status: str
+    request_id: str  # the user's request that started it
+    was_vm_state: str  # active or stopped: what it is brought back to
+
+    @property
+    def in_progress(self) -> bool:
+        return self.status in IN_PROGRESS
+
+
+class InstanceResizeRequested(ev.InstanceRequested, frozen=True, kw_only=True):
+    """Resize, or cold migrate (``migration_type`` "migration": same flavor):
+    the destination host was chosen and claimed in this transaction. The
+    source host (``host``) shuts the guest off and keeps its definition."""
+
+    migration_id: str
+    migration_type: str
+    dest_host: str
+    old: Size
+    new: Size
+
+
+class InstanceResizeMigrated(ev.InstanceOutcome, frozen=True, kw_only=True):
+    """The source host has the guest shut off: the destination may start it."""
+
+
+class InstanceResizeFinishRequested(ev.InstanceRequested, frozen=True, kw_only=True):
+    """The destination host (``host``) defines the guest with the new flavor
+    and starts it when it was running."""
+
+    migration_id: str
+    name: str
+    vcpus: int
+    memory_mb: int
+    nics: list[ev.Nic] = []
+    start: bool = True
+
+
+class InstanceResizeFinished(ev.InstanceOutcome, frozen=True, kw_only=True):
+    """The switchover: the instance is on the destination host with the new
+    flavor, awaiting confirm or revert (VERIFY_RESIZE); both hosts keep
+    their claims until then."""
+
+
+class InstanceResizeConfirmRequested(ev.InstanceRequested, frozen=True, kw_only=True):
+    """The source host (``host``) removes the old guest."""
+
+    migration_id: str
+
+
+class InstanceResizeConfirmed(ev.InstanceOutcome, frozen=True, kw_only=True):
+    """The old guest is gone; the source host's claim is given back."""
+
+
+class InstanceResizeRevertRequested(ev.InstanceRequested, frozen=True, kw_only=True):
+    """The destination host (``host``) removes the new guest."""
+
+    migration_id: str
+
+
+class InstanceResizeDestinationCleaned(ev.InstanceOutcome, frozen=True, kw_only=True):
+    """The destination host removed its guest (a revert's first step, or a
+    failed finish's rollback): the instance goes back to its source."""
+
+
+class InstanceResizeRevertFinishRequested(ev.InstanceRequested, frozen=True, kw_only=True):
+    """The source host (``host``) starts the old guest again, when it was running."""
+
+    migration_id: str
+    start: bool = True
+
+
+class InstanceResizeReverted(ev.InstanceOutcome, frozen=True, kw_only=True):
+    """Back on the source host with the old flavor; the destination's claim
+    is given back."""
+
+
+class InstanceResizeRollbackRequested(ev.InstanceRequested, frozen=True, kw_only=True):
+    """A finish failed: the destination host (``host``) removes whatever of
+    the guest it made, before the instance is recorded back on its source."""
+
+    migration_id: str
+
+
+class InstanceStepFailed(ev.InstanceOutcome, frozen=True, kw_only=True):
+    """A step of a move did not complete (never stored as such: its two kinds are)."""
+
+    reason: str
+
+
+class InstanceMigrationFailed(InstanceStepFailed, frozen=True, kw_only=True):
+    """A step of a migration failed or its host never answered: the
+    migration is in error, and what the failed step leaves is rolled back
+    (domain/migration.py)."""
+
+
+class InstanceResizeStepRefused(InstanceStepFailed, frozen=True, kw_only=True):
+    """A confirm or a revert's first step failed: the instance stays in
+    VERIFY_RESIZE on the host it was, to be confirmed or reverted again."""
+
+
+# A step that follows another carries a request id derived from the user's.
+class StepKind:
+    FINISH: Final = "finish"
+    REVERT_FINISH: Final = "revert-finish"
+    ROLLBACK: Final = "rollback"
+
+
+def step_id(request_id: str, step: str) -> str:
+    """The request id of a step that follows the user's request ``request_id``."""
+    return f"{request_id}:{step}"
+
+
+# the steps a user asked for (their request ids are the users'): the others follow
+USER_STEPS: Final[frozenset[type[ev.InstanceRequested]]] = frozenset({
+    InstanceResizeRequested, InstanceResizeConfirmRequested, InstanceResizeRevertRequested})
+
+AnyMigrationRequest = (
+    InstanceResizeRequested | InstanceResizeFinishRequested | InstanceResizeConfirmRequested
+    | InstanceResizeRevertRequested | InstanceResizeRevertFinishRequested
+    | InstanceResizeRollbackRequested
+)
+AnyMigrationOutcome = (
+    InstanceResizeMigrated | InstanceResizeFinished | InstanceResizeConfirmed
+    | InstanceResizeDestinationCleaned | InstanceResizeReverted | InstanceMigrationFailed
+    | InstanceResizeStepRefused
+)
+AnyMigrationEvent = AnyMigrationRequest | AnyMigrationOutcome
