@@ -168,6 +168,8 @@ class InstanceCommands:
         Returns the log position written, or None when nothing was.
         """
         instance_id = _parse_id(outcome.instance_id)
+        if not outcome.final:  # a live migration's copy goes on: how far it is
+            return migration_steps.progressed(self.app, instance_id, outcome)
 
         def decide(instance: Aggregate[model.Instance], at: datetime) -> list[Change]:
             if instance.current is None:

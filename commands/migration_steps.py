@@ -9,14 +9,17 @@ either both written or neither, and a step is never lost between them.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
-from commands.application import Aggregate, Change, NimbusApplication
+from commands.application import Aggregate, Change, NimbusApplication, nothing
 from domain import events as ev
 from domain import host as hosts_model
 from domain import instance as model
+from domain import live_migration as live
 from domain import migration as rules
-from domain.registry import HOST
+from domain.registry import HOST, INSTANCE
+from messaging.wire import HostOutcome
 
 
 def follow(app: NimbusApplication, instance: Aggregate[model.Instance],
@@ -33,3 +36,20 @@ def follow(app: NimbusApplication, instance: Aggregate[model.Instance],
         host = app.load_or_new(hosts_model.host_id(then.release), HOST)
         changes.append((host, hosts_model.release(host.current, instance.state.id, at)))
     return changes
+
+
+def progressed(app: NimbusApplication, instance_id: uuid.UUID,
+               outcome: HostOutcome) -> int | None:
+    """Record a live copy's progress report (a repeated one writes nothing)."""
+    progress = outcome.progress
+    if progress is None:
+        return None
+
+    def decide(instance: Aggregate[model.Instance], _at: datetime) -> list[Change]:
+        if instance.current is None:
+            return []
+        return [(instance, live.progressed(instance.state, outcome.request_id, progress,
+                                           outcome.at))]
+
+    return app.execute(None, lambda: app.load_or_new(instance_id, INSTANCE), decide,
+                       answer=nothing, touches=[instance_id]).position

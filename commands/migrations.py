@@ -20,6 +20,7 @@ from commands.messages import Accepted, InstanceCommand
 from commands.placement import Placement
 from domain import host as hosts_model
 from domain import instance as model
+from domain import live_migration as live
 from domain import migration as rules
 from domain import migration_events as mev
 from domain.errors import InvalidInput
@@ -34,6 +35,23 @@ class ResizeInstance(InstanceCommand, frozen=True, kw_only=True):
     requests = mev.InstanceResizeRequested
     flavor_ref: str | None = None
     host: str | None = None  # an admin's choice of destination (checked, not forced)
+
+
+class LiveMigrateInstance(InstanceCommand, frozen=True, kw_only=True):
+    """Live migrate, to ``host`` (checked: known, up, enabled, with room) or the
+    one placement picks. ``block_migration`` "auto" is 2.25's default."""
+
+    requests = mev.InstanceLiveMigrateRequested
+    host: str | None = None
+    block_migration: bool = False
+
+
+class ControlLiveMigration(InstanceCommand, frozen=True, kw_only=True):
+    """force_complete (2.22) or abort (2.24) of the live migration ``migration_id``."""
+
+    requests = mev.InstanceLiveMigrationRunRequested
+    migration_id: str
+    abort: bool = False
 
 
 class ConfirmResize(InstanceCommand, frozen=True, kw_only=True):
@@ -111,6 +129,48 @@ class MigrationCommands:
             return [(instance, step(state, request_id=cmd.request_id,
                                     user_id=cmd.caller.user_id, at=at,
                                     is_admin=cmd.caller.is_admin))]
+
+        return _accepted(self.app.execute(cmd.request_id, lambda: self._load(instance_id),
+                                          decide, touches=[instance_id]))
+
+    def live_migrate(self, cmd: LiveMigrateInstance) -> Accepted:
+        """The live migration's request and the destination's claim, in one commit."""
+        instance_id = _parse_id(cmd.instance_id)
+
+        def decide(instance: Aggregate[model.Instance], at: datetime) -> list[Change]:
+            state = _visible(instance, cmd.caller)
+            rules.check(state, mev.InstanceLiveMigrateRequested, is_admin=cmd.caller.is_admin)
+            if cmd.host is not None and cmd.host == state.host:
+                raise InvalidInput(f"Unable to migrate instance ({state.id}) to current host"
+                                   f" ({state.host}).")
+            size, extra = rules.size_of(state), self._ephemeral(state)
+            dest = self._destination(state, cmd.host, size, extra)
+            asked = live.start(state, migration_id=migration_id_for(cmd.request_id),
+                               dest_host=dest.state.host, block_migration=cmd.block_migration,
+                               request_id=cmd.request_id, user_id=cmd.caller.user_id, at=at,
+                               is_admin=cmd.caller.is_admin)
+            claim = hosts_model.claim(dest.state, instance_id=state.id,
+                                      project_id=state.project_id, vcpus=size.vcpus,
+                                      memory_mb=size.memory_mb, disk_gb=size.disk_gb + extra,
+                                      at=at)
+            return [(instance, asked), (dest, claim)]
+
+        return _accepted(self.app.execute(cmd.request_id, lambda: self._load(instance_id),
+                                          decide, touches=[instance_id]))
+
+    def control(self, cmd: ControlLiveMigration) -> Accepted:
+        """Record force_complete or abort; the caller then tells the source host."""
+        instance_id = _parse_id(cmd.instance_id)
+
+        def decide(instance: Aggregate[model.Instance], at: datetime) -> list[Change]:
+            state = _visible(instance, cmd.caller)
+            if cmd.abort:
+                return [(instance, live.abort(state, migration_id=cmd.migration_id,
+                                              request_id=cmd.request_id,
+                                              user_id=cmd.caller.user_id, at=at))]
+            return [(instance, live.force_complete(
+                state, migration_id=cmd.migration_id, request_id=cmd.request_id,
+                user_id=cmd.caller.user_id, at=at))]
 
         return _accepted(self.app.execute(cmd.request_id, lambda: self._load(instance_id),
                                           decide, touches=[instance_id]))

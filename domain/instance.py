@@ -50,6 +50,7 @@ class TaskState:
     RESIZE_FINISH: Final = "resize_finish"
     RESIZE_REVERTING: Final = "resize_reverting"
     RESIZE_CONFIRMING: Final = "resize_confirming"
+    MIGRATING: Final = "migrating"  # a live migration
 
 
 ALL_TASKS: Final = frozenset({
@@ -139,6 +140,15 @@ OPERATIONS.update({op.requested: op for op in (
     Operation(mev.InstanceResizeRollbackRequested, mev.InstanceResizeDestinationCleaned,
               "resize", TaskState.RESIZE_FINISH, _MOVABLE, *_ON, None,
               failure=mev.InstanceMigrationFailed),
+    *(Operation(requested, outcome, "live-migration", TaskState.MIGRATING,
+                frozenset({VmState.ACTIVE}), *_ON, None, failure=mev.InstanceMigrationFailed)
+      for requested, outcome in (
+          (mev.InstanceLiveMigrateRequested, mev.InstanceLiveMigrationPrepared),
+          (mev.InstanceLiveMigrationRunRequested, mev.InstanceLiveMigrationCopied),
+          (mev.InstanceLiveMigrationFinishRequested, mev.InstanceLiveMigrationResumed),
+          (mev.InstanceLiveMigrationCleanupRequested, mev.InstanceLiveMigrated),
+          (mev.InstanceLiveMigrationRollbackRequested, mev.InstanceLiveMigrationRolledBack),
+          (mev.InstanceLiveMigrationRecoverRequested, mev.InstanceLiveMigrationRolledBack))),
 )})
 
 # Nova lets a hard reboot start from more states, and interrupt these tasks.
@@ -336,8 +346,13 @@ def evolve(state: Instance | None, event: ev.InstanceEvent, instance_id: str) ->
         )
     assert state is not None, "an instance starts with InstanceCreateRequested"
     if isinstance(event, mev.AnyMigrationEvent):
-        from domain import migration  # it decides on an Instance: imported once both exist
+        # (they decide on an Instance: imported once both exist)
+        from domain import live_migration, migration
 
+        if mev.is_live(state.migration, event):
+            assert isinstance(event, mev.AnyLiveEvent)
+            return live_migration.evolve(state, event)
+        assert isinstance(event, mev.AnyResizeEvent)
         return migration.evolve(state, event)
     match event:
         case (ev.InstanceLocked() | ev.InstanceUnlocked() | ev.InstanceUpdated()
@@ -452,14 +467,14 @@ _STATUS: dict[str, dict[str | None, str]] = {
     VmState.ACTIVE: {None: "ACTIVE", TaskState.REBOOTING: "REBOOT",
                      TaskState.REBOOTING_HARD: "HARD_REBOOT", TaskState.RESIZE_PREP: "RESIZE",
                      TaskState.RESIZE_MIGRATING: "RESIZE", TaskState.RESIZE_MIGRATED: "RESIZE",
-                     TaskState.RESIZE_FINISH: "RESIZE"},
+                     TaskState.RESIZE_FINISH: "RESIZE", TaskState.MIGRATING: "MIGRATING"},
     VmState.STOPPED: {None: "SHUTOFF", TaskState.RESIZE_PREP: "RESIZE",
                       TaskState.RESIZE_MIGRATING: "RESIZE", TaskState.RESIZE_MIGRATED: "RESIZE",
                       TaskState.RESIZE_FINISH: "RESIZE"},
     VmState.RESIZED: {None: "VERIFY_RESIZE", TaskState.RESIZE_REVERTING: "REVERT_RESIZE"},
     VmState.PAUSED: {None: "PAUSED"},
     VmState.SUSPENDED: {None: "SUSPENDED"},
-    VmState.ERROR: {None: "ERROR"},
+    VmState.ERROR: {None: "ERROR", TaskState.MIGRATING: "MIGRATING"},
     VmState.DELETED: {None: "DELETED"},
 }
 

@@ -142,6 +142,13 @@ def consequence(before: Instance, event: ev.InstanceEvent) -> Consequence:
     migration, pending = before.migration, before.pending
     if migration is None or pending is None or not isinstance(event, mev.AnyMigrationOutcome):
         return Consequence()
+    if mev.is_live(migration, event):
+        from domain import live_migration  # (it decides on this module's checks)
+
+        then, release = live_migration.consequence(before, event)
+        return Consequence(then=then, release=release)
+    if not isinstance(event, mev.AnyResizeOutcome):
+        return Consequence()
     step, at, request_id = pending.step, event.at, migration.request_id
     match event:
         case mev.InstanceResizeMigrated():
@@ -184,10 +191,10 @@ def _flavored(state: Instance, size: mev.Size) -> Instance:
                                    memory_mb=size.memory_mb, disk_gb=size.disk_gb)
 
 
-def evolve(state: Instance, event: mev.AnyMigrationEvent) -> Instance:
-    """Fold one event of a move into the instance."""
+def evolve(state: Instance, event: mev.AnyResizeEvent) -> Instance:
+    """Fold one event of a resize or cold migration into the instance."""
     at, migration = event.at, state.migration
-    if isinstance(event, mev.AnyMigrationRequest):
+    if isinstance(event, mev.AnyResizeRequest):
         asked = msgspec.structs.replace(
             state, pending=Pending(event.request_id, type(event), at), updated_at=at,
             task_state=OPERATIONS[type(event)].task_state, restore=None)

@@ -18,7 +18,7 @@ answers exactly one step. Class names are stored: never rename these.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import ClassVar, Final
 
 import msgspec
 
@@ -37,12 +37,20 @@ class MigrationStatus:
     REVERTING: Final = "reverting"
     REVERTED: Final = "reverted"
     ERROR: Final = "error"
+    # a live migration's
+    QUEUED: Final = "queued"
+    PREPARING: Final = "preparing"
+    RUNNING: Final = "running"
+    COMPLETED: Final = "completed"
+    FAILED: Final = "failed"
+    CANCELLED: Final = "cancelled"
 
 
 # a migration in one of these holds claims on both hosts
 IN_PROGRESS: Final = frozenset({
     MigrationStatus.PRE_MIGRATING, MigrationStatus.MIGRATING, MigrationStatus.POST_MIGRATING,
     MigrationStatus.FINISHED, MigrationStatus.CONFIRMING, MigrationStatus.REVERTING,
+    MigrationStatus.QUEUED, MigrationStatus.PREPARING, MigrationStatus.RUNNING,
 })
 
 
@@ -51,6 +59,7 @@ class MigrationType:
 
     MIGRATION: Final = "migration"  # cold: a resize to the same flavor
     RESIZE: Final = "resize"
+    LIVE: Final = "live-migration"
 
 
 class Size(msgspec.Struct, frozen=True, kw_only=True):
@@ -60,6 +69,17 @@ class Size(msgspec.Struct, frozen=True, kw_only=True):
     vcpus: int
     memory_mb: int
     disk_gb: int
+
+
+class Progress(msgspec.Struct, frozen=True, kw_only=True):
+    """How far a live migration's copy is (Nova's server migration fields)."""
+
+    memory_total_bytes: int = 0
+    memory_processed_bytes: int = 0
+    memory_remaining_bytes: int = 0
+    disk_total_bytes: int = 0
+    disk_processed_bytes: int = 0
+    disk_remaining_bytes: int = 0
 
 
 class Migration(msgspec.Struct, frozen=True, kw_only=True):
@@ -74,6 +94,10 @@ class Migration(msgspec.Struct, frozen=True, kw_only=True):
     status: str
     request_id: str  # the user's request that started it
     was_vm_state: str  # active or stopped: what it is brought back to
+    progress: Progress = Progress()  # a live migration's copy, as its source last said
+    forced: bool = False  # force_complete was asked (2.22)
+    aborting: bool = False  # an abort was asked (2.24)
+    switched: bool = False  # a live migration's guest left its source (the switchover)
 
     @property
     def in_progress(self) -> bool:
@@ -171,11 +195,120 @@ class InstanceResizeStepRefused(InstanceStepFailed, frozen=True, kw_only=True):
     VERIFY_RESIZE on the host it was, to be confirmed or reverted again."""
 
 
+class InstanceLiveMigrateRequested(ev.InstanceRequested, frozen=True, kw_only=True):
+    """Live migrate: the destination (``host``, claimed in this transaction)
+    prepares an inactive definition of the guest (Nova's pre_live_migration)."""
+
+    migration_id: str
+    source_host: str
+    block_migration: bool = False
+    name: str
+    vcpus: int
+    memory_mb: int
+    nics: list[ev.Nic] = []
+
+
+class InstanceLiveMigrationPrepared(ev.InstanceOutcome, frozen=True, kw_only=True):
+    """The destination is ready: the source starts copying the guest."""
+
+
+class InstanceLiveMigrationRunRequested(ev.InstanceRequested, frozen=True, kw_only=True):
+    """The source (``host``) copies the running guest's memory to ``dest_host``
+    until it converges (or is forced to), then pauses it there: on
+    ``qemu:///system`` with libvirt's ``migrateToURI3``, on the test driver
+    with the pre-copy model of workers/hypervisor/precopy.py. Nova's
+    ``live_migration_*`` settings travel with it; ``dirty_rate_mbps`` is the
+    model's input (the guest's write rate), read from the server's metadata."""
+
+    migration_id: str
+    dest_host: str
+    memory_mb: int
+    downtime_ms: int = 500
+    downtime_steps: int = 10
+    downtime_delay_s: int = 75
+    completion_timeout_s: int = 800
+    bandwidth_mbps: int = 0  # 0: unlimited (the model takes 1000)
+    dirty_rate_mbps: float = 0.0
+    forced: bool = False  # force_complete was asked before the copy began
+
+
+class InstanceLiveMigrationProgressed(ev.InstanceEvent, frozen=True, kw_only=True):
+    """The source's report on the copy; no step ends with it."""
+
+    answers: ClassVar[bool] = False
+    memory_total_bytes: int
+    memory_processed_bytes: int
+    memory_remaining_bytes: int
+    disk_total_bytes: int = 0
+    disk_processed_bytes: int = 0
+    disk_remaining_bytes: int = 0
+
+
+class InstanceLiveMigrationCopied(ev.InstanceOutcome, frozen=True, kw_only=True):
+    """The switchover: the guest's memory is all on the destination and the
+    source's copy is paused. The instance is on the destination from here;
+    the source never runs it again."""
+
+
+class InstanceLiveMigrationFinishRequested(ev.InstanceRequested, frozen=True, kw_only=True):
+    """The destination (``host``) runs the guest (Nova's post_live_migration_at_destination)."""
+
+    migration_id: str
+
+
+class InstanceLiveMigrationResumed(ev.InstanceOutcome, frozen=True, kw_only=True):
+    """The guest runs on the destination: the source's copy is removed next."""
+
+
+class InstanceLiveMigrationCleanupRequested(ev.InstanceRequested, frozen=True, kw_only=True):
+    """The source (``host``) removes its paused copy of the guest."""
+
+    migration_id: str
+
+
+class InstanceLiveMigrated(ev.InstanceOutcome, frozen=True, kw_only=True):
+    """Done: the source's claim is given back."""
+
+
+class InstanceLiveMigrationRollbackRequested(ev.InstanceRequested, frozen=True, kw_only=True):
+    """Before the switchover a step failed (or was aborted): the destination
+    (``host``) removes its definition; the source's guest goes on running."""
+
+    migration_id: str
+
+
+class InstanceLiveMigrationRecoverRequested(ev.InstanceRequested, frozen=True, kw_only=True):
+    """After a rollback, the source (``host``) makes sure its guest runs (it may
+    have been paused for the switchover, or by force_complete)."""
+
+    migration_id: str
+
+
+class InstanceLiveMigrationRolledBack(ev.InstanceOutcome, frozen=True, kw_only=True):
+    """A rollback's step is done."""
+
+
+class InstanceLiveMigrationForceCompleteRequested(ev.InstanceChanged, frozen=True,
+                                                  kw_only=True):
+    """force_complete (2.22): the source pauses the guest so that its copy converges."""
+
+    migration_id: str
+
+
+class InstanceLiveMigrationAbortRequested(ev.InstanceChanged, frozen=True, kw_only=True):
+    """Abort (2.24): the source stops the copy; the migration is rolled back, cancelled."""
+
+    migration_id: str
+
+
 # A step that follows another carries a request id derived from the user's.
 class StepKind:
     FINISH: Final = "finish"
     REVERT_FINISH: Final = "revert-finish"
     ROLLBACK: Final = "rollback"
+    RUN: Final = "run"
+    CLEANUP: Final = "cleanup"
+    RECOVER: Final = "recover"
 
 
 def step_id(request_id: str, step: str) -> str:
@@ -185,16 +318,44 @@ def step_id(request_id: str, step: str) -> str:
 
 # the steps a user asked for (their request ids are the users'): the others follow
 USER_STEPS: Final[frozenset[type[ev.InstanceRequested]]] = frozenset({
-    InstanceResizeRequested, InstanceResizeConfirmRequested, InstanceResizeRevertRequested})
+    InstanceResizeRequested, InstanceResizeConfirmRequested, InstanceResizeRevertRequested,
+    InstanceLiveMigrateRequested})
+# the steps that start a migration (the migrations view numbers it by this event)
+STARTS: Final = (InstanceResizeRequested, InstanceLiveMigrateRequested)
 
-AnyMigrationRequest = (
+AnyResizeRequest = (
     InstanceResizeRequested | InstanceResizeFinishRequested | InstanceResizeConfirmRequested
     | InstanceResizeRevertRequested | InstanceResizeRevertFinishRequested
     | InstanceResizeRollbackRequested
 )
-AnyMigrationOutcome = (
+AnyResizeOutcome = (
     InstanceResizeMigrated | InstanceResizeFinished | InstanceResizeConfirmed
     | InstanceResizeDestinationCleaned | InstanceResizeReverted | InstanceMigrationFailed
     | InstanceResizeStepRefused
 )
-AnyMigrationEvent = AnyMigrationRequest | AnyMigrationOutcome
+AnyResizeEvent = AnyResizeRequest | AnyResizeOutcome
+AnyLiveRequest = (
+    InstanceLiveMigrateRequested | InstanceLiveMigrationRunRequested
+    | InstanceLiveMigrationFinishRequested | InstanceLiveMigrationCleanupRequested
+    | InstanceLiveMigrationRollbackRequested | InstanceLiveMigrationRecoverRequested
+)
+AnyLiveOutcome = (
+    InstanceLiveMigrationPrepared | InstanceLiveMigrationCopied | InstanceLiveMigrationResumed
+    | InstanceLiveMigrated | InstanceLiveMigrationRolledBack | InstanceMigrationFailed
+)
+AnyLiveNote = (InstanceLiveMigrationProgressed | InstanceLiveMigrationForceCompleteRequested
+               | InstanceLiveMigrationAbortRequested)
+AnyLiveEvent = AnyLiveRequest | AnyLiveOutcome | AnyLiveNote
+AnyMigrationRequest = AnyResizeRequest | AnyLiveRequest
+AnyMigrationOutcome = AnyResizeOutcome | AnyLiveOutcome
+AnyMigrationEvent = AnyResizeEvent | AnyLiveEvent
+
+
+def is_live(migration: Migration | None, event: object) -> bool:
+    """Whether ``event`` belongs to a live migration (else to a resize or cold migration)."""
+    if isinstance(event, InstanceLiveMigrateRequested):
+        return True
+    if isinstance(event, InstanceResizeRequested):
+        return False
+    return migration is not None and migration.migration_type == MigrationType.LIVE
+

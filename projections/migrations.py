@@ -19,14 +19,17 @@ import psycopg
 from domain import migration_events as mev
 from domain.instance import Instance
 
+_PROGRESS = tuple(mev.Progress.__struct_fields__)
 _UPSERT = (
     "INSERT INTO migrations (id, uuid, instance_uuid, project_id, user_id, migration_type,"
     " source_compute, dest_compute, old_flavor_id, new_flavor_id, status, created_at,"
-    " updated_at) SELECT * FROM unnest(%s::bigint[], %s::uuid[], %s::uuid[], %s::text[],"
-    " %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],"
-    " %s::timestamptz[], %s::timestamptz[])"
+    f" updated_at, {', '.join(_PROGRESS)}) SELECT * FROM unnest(%s::bigint[], %s::uuid[],"
+    " %s::uuid[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],"
+    " %s::text[], %s::text[], %s::timestamptz[], %s::timestamptz[]"
+    f"{', %s::bigint[]' * len(_PROGRESS)})"
     " ON CONFLICT (uuid) DO UPDATE SET status = EXCLUDED.status,"
     " updated_at = EXCLUDED.updated_at"
+    f"{''.join(f', {c} = EXCLUDED.{c}' for c in _PROGRESS)}"
 )
 
 
@@ -44,13 +47,15 @@ class Touched:
         at: datetime = event.at
         row = self.rows.get(migration.id)
         if row is None:
-            started = isinstance(event, mev.InstanceResizeRequested)
+            started = isinstance(event, mev.STARTS)
             row = self.rows[migration.id] = [
                 position if started else 0, UUID(migration.id), instance_id,
                 state.project_id, state.user_id, migration.migration_type,
                 migration.source_host, migration.dest_host, migration.old.flavor_id,
-                migration.new.flavor_id, migration.status, at, at]
+                migration.new.flavor_id, migration.status, at, at,
+                *(0 for _ in _PROGRESS)]
         row[10], row[12] = migration.status, at
+        row[13:] = [getattr(migration.progress, f) for f in _PROGRESS]
 
     def send(self, conn: psycopg.Connection[Any]) -> None:
         if self.rows:

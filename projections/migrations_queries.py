@@ -29,9 +29,21 @@ class MigrationView(msgspec.Struct, frozen=True, kw_only=True):
     status: str
     created_at: datetime
     updated_at: datetime
+    memory_total_bytes: int = 0
+    memory_processed_bytes: int = 0
+    memory_remaining_bytes: int = 0
+    disk_total_bytes: int = 0
+    disk_processed_bytes: int = 0
+    disk_remaining_bytes: int = 0
+
+    @property
+    def live_in_progress(self) -> bool:
+        return self.migration_type == "live-migration" and self.status in (
+            "queued", "preparing", "running")
 
 
 _FILTERS = {"instance_uuid": "instance_uuid = %s::uuid", "status": "status = %s",
+            "id": "id = %s::bigint",
             "migration_type": "migration_type = %s", "source_compute": "source_compute = %s",
             "host": "(source_compute = %s OR dest_compute = %s)"}
 

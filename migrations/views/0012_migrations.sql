@@ -19,7 +19,13 @@ CREATE TABLE migrations (
     new_flavor_id text NOT NULL,
     status text NOT NULL,
     created_at timestamptz NOT NULL,
-    updated_at timestamptz NOT NULL
+    updated_at timestamptz NOT NULL,
+    memory_total_bytes bigint NOT NULL DEFAULT 0,  -- a live migration's copy
+    memory_processed_bytes bigint NOT NULL DEFAULT 0,
+    memory_remaining_bytes bigint NOT NULL DEFAULT 0,
+    disk_total_bytes bigint NOT NULL DEFAULT 0,
+    disk_processed_bytes bigint NOT NULL DEFAULT 0,
+    disk_remaining_bytes bigint NOT NULL DEFAULT 0
 );
 
 CREATE INDEX migrations_instance ON migrations (instance_uuid, id);

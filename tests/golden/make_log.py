@@ -63,7 +63,13 @@ from commands.messages import (
     UnpauseInstance,
     UpdateInstance,
 )
-from commands.migrations import ConfirmResize, ResizeInstance, RevertResize
+from commands.migrations import (
+    ConfirmResize,
+    ControlLiveMigration,
+    LiveMigrateInstance,
+    ResizeInstance,
+    RevertResize,
+)
 from commands.quotas import ResetQuotaLimits, SetQuotaLimits
 from commands.services import Commands
 from commands.snapshots import DeleteSnapshot, TakeSnapshot
@@ -72,6 +78,7 @@ from domain import security_group as sg_model
 from domain.codec import EVENT_TYPES, topic_of
 from domain.host import Capacity, HostReport
 from domain.idempotency import Use
+from domain.migration_events import Progress
 from domain.volume import Target
 from messaging.wire import GuestsObserved, HostOutcome, ObservedGuest, StepOutcome
 from migrations.runner import upgrade
@@ -232,6 +239,37 @@ class Scenario:
         moves.resize(ResizeInstance(request_id="golden-migrate-stuck", caller=caller,
                                     instance_id=stuck))
         self.answer_pending(stuck, caller, ok=False, reason="the guest would not stop")
+        self.live_migrations(caller)
+
+    def live_migrations(self, caller: Caller) -> None:
+        """zeta live migrates, reporting its copy's progress, forced to complete;
+        eta's live migration is aborted during its copy and rolled back."""
+        moves = self.cloud.migrations
+        for name in ("zeta", "eta"):
+            server, host = self.boot(caller, f"golden-boot-{name}", name)
+            self.host_outcome(server, f"golden-boot-{name}", host)
+            self.clock.tick()
+            on: dict[str, Any] = {"caller": caller, "instance_id": server}
+            moves.live_migrate(LiveMigrateInstance(request_id=f"golden-live-{name}", **on))
+            self.answer_pending(server, caller)  # the destination prepared it
+            run = self.cloud.instances.instance(server, caller)
+            assert run.pending is not None and run.migration is not None
+            self.cloud.instances.record_outcome(HostOutcome(
+                instance_id=server, request_id=run.pending.request_id, host="compute",
+                ok=True, at=self.clock.tick(), final=False, progress=Progress(
+                    memory_total_bytes=512 << 20, memory_processed_bytes=256 << 20,
+                    memory_remaining_bytes=256 << 20)))
+            self.clock.tick()
+            moves.control(ControlLiveMigration(
+                request_id=f"golden-live-control-{name}", migration_id=run.migration.id,
+                abort=name == "eta", **on))
+            if name == "zeta":
+                for _ in range(3):  # copied (the switchover), resumed, cleaned up
+                    self.answer_pending(server, caller)
+            else:
+                self.answer_pending(server, caller, ok=False, reason="cancelled")
+                self.answer_pending(server, caller)  # the destination's definition removed
+                self.answer_pending(server, caller)  # the source's guest runs
 
     def identity(self) -> Caller:
         identity = self.cloud.identity

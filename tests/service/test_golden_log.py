@@ -153,7 +153,7 @@ def test_each_aggregate_folds_on_the_write_side_to_where_the_golden_scenario_lef
 
     hosts = {s.host: s for s in states if isinstance(s, Host)}
     assert (hosts["compute1"].vcpus, hosts["compute2"].disabled) == (8, False)
-    movers = {name: instances[name] for name in ("mover", "resizer", "stuck")
+    movers = {name: instances[name] for name in ("mover", "resizer", "stuck", "zeta", "eta")
               if name in instances}  # logs since moves have them
     assert set(hosts["compute2"].claims) | set(hosts["compute1"].claims) == {
         alpha.id, instances["beta"].id, *(i.id for i in movers.values())}
@@ -221,15 +221,17 @@ def test_the_golden_log_projects_into_fresh_views_to_its_head_with_no_view_stuck
         assert tracked is not None and tracked[0] == head(conn) == len(stored)
         networked = {"networked": "deleted"} if any(  # logs since networks have one more
             '"networked"' in r.state for r in stored) else {}
-        moved = {"mover": "error", "resizer": "active", "stuck": "active"} if any(
-            '"mover"' in r.state for r in stored) else {}  # logs since moves have three more
+        moved = {"mover": "error", "resizer": "active", "stuck": "active", "zeta": "active",
+                 "eta": "active"} if any(
+            '"mover"' in r.state for r in stored) else {}  # logs since moves have five more
         assert dict(conn.execute("SELECT name, vm_state FROM views.instances").fetchall()) == {
             "alpha": "active", "beta": "error", "gamma": "deleted", **networked, **moved}
         if moved:
             assert conn.execute(
                 "SELECT migration_type, status FROM views.migrations ORDER BY id").fetchall() == [
                 ("migration", "confirmed"), ("resize", "error"), ("resize", "reverted"),
-                ("migration", "error")]
+                ("migration", "error"), ("live-migration", "completed"),
+                ("live-migration", "cancelled")]
         assert dict(conn.execute("SELECT name, status FROM views.volumes").fetchall()) == {
             "data": "deleted", "from-snapshot": "available", "restored": "available",
             "broken": "error", "gamma-disk": "available"}

@@ -12,7 +12,10 @@ disk is copied, since the test driver has none (a shared-storage move).
 * finish (destination): define the guest with the new flavor, start it if
   it was running;
 * confirm (source), revert and rollback (destination): remove the guest;
-* revert-finish (source): start the old guest again, if it was running.
+* revert-finish (source): start the old guest again, if it was running;
+* live migration: define the guest inactive (destination), run it there
+  after the copy (workers/hypervisor/live.py), remove the source's paused
+  copy; a rollback removes the destination's and runs the source's again.
 """
 
 from __future__ import annotations
@@ -45,6 +48,17 @@ def shut_off(guests: HypervisorHost, instance_id: str) -> None:
         guests.discard_saved(instance_id)
 
 
+def run(guests: HypervisorHost, instance_id: str) -> None:
+    """The guest running here (a live migration's finish, or its source recovered)."""
+    state = guests.state(instance_id)
+    if state is GuestState.ABSENT:
+        raise GuestError(f"cannot run guest {instance_id}: it does not exist here")
+    if state is GuestState.PAUSED:
+        guests.resume(instance_id)
+    elif state in (GuestState.SHUTOFF, GuestState.SUSPENDED):
+        guests.start(instance_id)
+
+
 def converge_move(guests: HypervisorHost, instance_id: str,
                   request: mev.AnyMigrationRequest) -> None:
     """Bring this host's guest to what the step asks; done already is success."""
@@ -70,5 +84,19 @@ def converge_move(guests: HypervisorHost, instance_id: str,
                 raise GuestError(f"cannot revert guest {instance_id}: the source has none")
             if request.start and state is GuestState.SHUTOFF:
                 guests.start(instance_id)
+        case mev.InstanceLiveMigrateRequested():  # on the destination: an inactive definition
+            if guests.state(instance_id) is GuestState.ABSENT:
+                guests.define(GuestSpec(
+                    instance_id=instance_id, name=request.name, vcpus=request.vcpus,
+                    memory_mb=request.memory_mb,
+                    nics=[(n.mac, n.bridge, planner.device(n.port_id)) for n in request.nics]))
+        case (mev.InstanceLiveMigrationFinishRequested()
+              | mev.InstanceLiveMigrationRecoverRequested()):
+            run(guests, instance_id)
+        case (mev.InstanceLiveMigrationCleanupRequested()
+              | mev.InstanceLiveMigrationRollbackRequested()):
+            remove(guests, instance_id)
+        case mev.InstanceLiveMigrationRunRequested():
+            raise GuestError("the copy runs in workers/hypervisor/live.py")  # never routed here
         case _:
             unknown_event(request, "hypervisor host's move")

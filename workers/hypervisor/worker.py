@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import partial
 
 import msgspec
@@ -46,6 +46,7 @@ from messaging.wire import (
     ReconcileRequest,
 )
 from workers.hypervisor.disks import DiskWorker, server_key
+from workers.hypervisor.live import Copier, LiveCopies, SimulatedCopy
 from workers.hypervisor.migration import converge_move
 from workers.hypervisor.port import (
     GuestError,
@@ -155,7 +156,7 @@ class HypervisorWorker:
 
     def __init__(
         self, js: JetStream, subjects: Subjects, host: str, guests: HypervisorHost,
-        clock: Clock = system_clock,
+        clock: Clock = system_clock, copier: Copier | None = None,
     ) -> None:
         self.host = host
         self._js = js
@@ -163,6 +164,8 @@ class HypervisorWorker:
         self._guests = guests
         self._clock = clock
         self.reconciler: Reconciler | None = None  # reports the guest after a refusal
+        self.live = LiveCopies(guests, copier or SimulatedCopy(guests))
+        self._rounds = 0
 
     async def handle(self, delivery: Delivery) -> None:
         envelope = msgspec.json.decode(delivery.data, type=EventHeader)
@@ -171,15 +174,20 @@ class HypervisorWorker:
             return
         message = msgspec.json.decode(delivery.data, type=EventMessage)
         request = message.event
-        if isinstance(request, mev.AnyMigrationRequest):  # a step of a move
-            act: Callable[[], None] = partial(converge_move, self._guests,
-                                              message.aggregate_id, request)
+        if isinstance(request, mev.InstanceLiveMigrationRunRequested):  # the live copy
+            act: Callable[[], Awaitable[None]] = partial(
+                self.live.run, message.aggregate_id, request,
+                partial(self._progress, message.aggregate_id, request.request_id))
+        elif isinstance(request, mev.AnyMigrationRequest):  # a step of a move
+            act = partial(asyncio.to_thread, converge_move, self._guests,
+                          message.aggregate_id, request)
         elif isinstance(request, ev.AnyInstanceRequest):
-            act = partial(converge, self._guests, message.aggregate_id, request)
+            act = partial(asyncio.to_thread, converge, self._guests, message.aggregate_id,
+                          request)
         else:  # HANDLED names only these
             raise UnknownEvent(request, "hypervisor host")
         try:
-            await asyncio.to_thread(act)
+            await act()
         except HostUnavailable as error:
             raise TransientError(str(error)) from error
         except GuestError as error:
@@ -206,6 +214,15 @@ class HypervisorWorker:
         reply = ConsoleReply(found=output is not None, output=tail(output or "", asked.length))
         return msgspec.json.encode(reply)
 
+    async def _progress(self, instance_id: str, request_id: str,
+                        progress: mev.Progress) -> None:
+        """A live copy's progress: a report that ends no step."""
+        self._rounds += 1
+        outcome = HostOutcome(instance_id=instance_id, request_id=request_id, host=self.host,
+                              ok=True, at=self._clock(), progress=progress, final=False)
+        await publish(self._js, self._subjects.outcome(self.host), msgspec.json.encode(outcome),
+                      msg_id=f"{request_id}:{instance_id}:progress-{self._rounds}")
+
     async def _report(self, instance_id: str, request_id: str, reason: str = "") -> None:
         outcome = HostOutcome(
             instance_id=instance_id, request_id=request_id, host=self.host,
@@ -220,14 +237,14 @@ class HypervisorWorker:
 async def serve(
     nc: Connection, subjects: Subjects, host: str, guests: HypervisorHost,
     stop: asyncio.Event, *, nak_delay: float = 1.0, clock: Clock = system_clock,
-    reconcile_interval: float = 60.0,
+    reconcile_interval: float = 60.0, copier: Copier | None = None,
 ) -> None:
     """Run the worker for ``host`` on an open connection until ``stop`` is set;
     ``clock`` stamps its outcomes. It reports its guests at once and every
     ``reconcile_interval`` seconds (workers/hypervisor/reconcile.py)."""
     js = nc.jetstream()
     await ensure_streams(js, subjects)
-    worker = HypervisorWorker(js, subjects, host, guests, clock)
+    worker = HypervisorWorker(js, subjects, host, guests, clock, copier)
     spec = ConsumerSpec(
         stream=subjects.events_stream,
         durable=f"hypervisor-{host}",
@@ -245,6 +262,7 @@ async def serve(
     console = await serve_requests(nc, subjects.console(host), worker.console)
     power = await serve_requests(nc, subjects.power_loss(host), worker.power_loss)
     disk_lister = await serve_requests(nc, subjects.disks(host), disks.disks)
+    migration = await serve_requests(nc, subjects.migration(host), worker.live.control)
     reconciler = worker.reconciler = Reconciler(js, subjects, host, guests, clock)
 
     async def reconcile(request: bytes) -> bytes:
@@ -267,19 +285,22 @@ async def serve(
         await console.unsubscribe()
         await power.unsubscribe()
         await disk_lister.unsubscribe()
+        await migration.unsubscribe()
 
 
 async def run(nats_url: str, prefix: str, host: str, libvirt_uri: str, stop: asyncio.Event,
               *, reconcile_interval: float = 60.0) -> None:
     """The hypervisor worker process for one host, on libvirt at ``libvirt_uri``."""
-    from workers.hypervisor.libvirt_adapter import LibvirtHost
+    from workers.hypervisor.libvirt_adapter import LibvirtCopy, LibvirtHost
 
     guests = await asyncio.to_thread(LibvirtHost, libvirt_uri)
+    # libvirt's test driver cannot migrate: its live copies are the pre-copy model
+    copier: Copier = LibvirtCopy(guests) if guests.can_migrate else SimulatedCopy(guests)
     try:
         nc = await connect(nats_url, name=f"hypervisor-{host}")
         try:
             await serve(nc, Subjects(prefix), host, guests, stop,
-                        reconcile_interval=reconcile_interval)
+                        reconcile_interval=reconcile_interval, copier=copier)
         finally:
             await nc.drain()
     finally:
