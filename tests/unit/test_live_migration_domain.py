@@ -71,11 +71,12 @@ def test_progress_is_recorded_while_the_copy_runs_and_only_then() -> None:
     assert state.pending is not None
     progress = mev.Progress(memory_total_bytes=10, memory_processed_bytes=4,
                             memory_remaining_bytes=6)
-    event = live.progressed(state, state.pending.request_id, progress, AT)
+    run = state.pending.request_id
+    event = live.progressed(state, run, progress, AT)
     assert event is not None
     state = _apply(state, event)
     assert state.migration is not None and state.migration.progress == progress
-    assert live.progressed(state, state.pending.request_id, progress, AT) is None  # again
+    assert live.progressed(state, run, progress, AT) is None  # the same again
     assert live.progressed(state, "r-other", progress, AT) is None
     assert live.progressed(started(), "r-live", progress, AT) is None  # not copying
 
