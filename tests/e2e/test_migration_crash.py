@@ -1,4 +1,4 @@
-"""A resize survives kill -9 of its hosts' workers and of the control plane at
+"""A resize and a live migration survive kill -9 of their hosts' workers and of the control plane at
 every step: the cloud split into processes (api, relay, projector, ingester,
 one ``nimbus run hypervisor --host H`` per host) over its own PostgreSQL and
 nats-server. The worker of the host a step is addressed to is killed before
@@ -74,14 +74,26 @@ class MovingCloud(Cloud):
             for host in HOSTS:
                 if f"hypervisor@{host}" not in self.processes:
                     continue
-                reply = await bus.request(nc, Subjects(self.prefix).inspect(host), b"",
-                                          timeout=10)
+                reply = await self._ask(nc, Subjects(self.prefix).inspect(host))
                 states = [g["state"] for g in msgspec.json.decode(reply)
                           if g["instance_id"] == server_id]
                 found[host] = states[0] if states else "absent"
         finally:
             await nc.close()
         return found
+
+
+    @staticmethod
+    async def _ask(nc: bus.Connection, subject: str) -> bytes:
+        """Ask a worker that may be starting (no responder yet): until it answers."""
+        deadline = asyncio.get_running_loop().time() + 60
+        while True:
+            try:
+                return await bus.request(nc, subject, b"", timeout=10)
+            except Exception:
+                if asyncio.get_running_loop().time() > deadline:
+                    raise
+                await asyncio.sleep(0.2)
 
 
 @contextlib.asynccontextmanager
@@ -197,6 +209,127 @@ async def test_a_resize_and_its_confirm_and_revert_survive_kill_9_at_every_step(
             assert server["OS-EXT-SRV-ATTR:host"] == dest
             assert await cloud.guests(sid) == {source: "absent", dest: "running"}
             await claims_become(client, {source: 0, dest: 1})
+        finally:
+            await client.http.aclose()
+        assert await wait_until_settled(cloud.database_url) == [], cloud.logs()
+        assert duplicate_outcomes(cloud.database_url) == []
+        replayed = await replay(cloud)
+        assert replayed.returncode == 0, replayed.stdout + replayed.stderr
+        assert "the rebuilt views equal the old ones" in replayed.stdout
+
+
+async def live_status(client: Patient, sid: str) -> str:
+    r = await client.send("GET", f"/compute/v2.1/os-migrations?instance_uuid={sid}")
+    found = r.json()["migrations"]
+    return str(found[0]["status"]) if found else ""
+
+
+async def status_becomes(client: Patient, sid: str, wanted: str) -> None:
+    deadline = asyncio.get_running_loop().time() + 60
+    while (now := await live_status(client, sid)) != wanted:
+        assert asyncio.get_running_loop().time() < deadline, now
+        await asyncio.sleep(0.2)
+
+
+async def on_host(client: Patient, sid: str, host: str, status: str,
+                  cloud: MovingCloud) -> dict[str, Any]:
+    body = await client.settled(f"{S}/{sid}", lambda b: (
+        b["server"]["OS-EXT-SRV-ATTR:host"], b["server"]["status"]) == (host, status))
+    assert body is not None, cloud.logs()
+    server: dict[str, Any] = body["server"]
+    return server
+
+
+async def copied_so_far(client: Patient, sid: str, cloud: MovingCloud) -> tuple[int, int]:
+    """(id, memory processed) of the server's running live migration, once it reports."""
+    deadline = asyncio.get_running_loop().time() + 60
+    while True:
+        r = await client.http.get(f"{S}/{sid}/migrations", headers={
+            "X-Auth-Token": client.token, "OpenStack-API-Version": "compute 2.25"})
+        running = [m for m in r.json().get("migrations", []) if m["memory_processed_bytes"]]
+        if running:
+            return running[0]["id"], running[0]["memory_processed_bytes"]
+        if asyncio.get_running_loop().time() > deadline:
+            ended = await client.send("GET", f"/compute/v2.1/os-migrations?instance_uuid={sid}")
+            raise AssertionError(f"no copy running: {ended.text}\n{cloud.logs()}")
+        await asyncio.sleep(0.2)
+
+
+async def test_a_live_migration_survives_kill_9_at_every_step_and_during_its_copy(
+        servers: Servers) -> None:  # noqa: F811 (the fixture)
+    async with moving_cloud(servers) as cloud:
+        client = Patient(f"http://127.0.0.1:{cloud.port}")
+        live = {"os-migrateLive": {"host": None, "block_migration": False,
+                                   "disk_over_commit": False}}
+        try:
+            await client.login()
+            r = await client.send("POST", S, key="lv-boot", json={"server": {
+                "name": "live", "imageRef": "cirros-0.6.2-x86_64-disk", "flavorRef": "1"}})
+            sid = r.json()["server"]["id"]
+            server = await until(client, sid, "ACTIVE", None, cloud)
+            source = server["OS-EXT-SRV-ATTR:host"]
+            dest = next(h for h in HOSTS if h != source)
+
+            cloud.hold(dest)  # it waits at the prepare
+            r = await client.send("POST", f"{S}/{sid}/action", key="lv-live", json=live)
+            assert r.status_code == 202, r.text
+            await status_becomes(client, sid, "preparing")
+            assert await cloud.guests(sid) == {source: "running"}
+            await claims_become(client, {source: 1, dest: 1})
+            cloud.crash_control_plane()
+
+            cloud.hold(source)  # then at the copy
+            cloud.release(dest)
+            await status_becomes(client, sid, "running")
+            assert await cloud.guests(sid) == {dest: "shutoff"}
+            cloud.crash_control_plane()
+
+            cloud.hold(dest)  # then, past the switchover, at the destination's start
+            cloud.release(source)
+            await on_host(client, sid, dest, "MIGRATING", cloud)
+            assert await cloud.guests(sid) == {source: "paused"}
+            cloud.crash_control_plane()
+
+            cloud.hold(source)  # then at the source's cleanup
+            cloud.release(dest)
+            deadline = asyncio.get_running_loop().time() + 60
+            while (await cloud.guests(sid)).get(dest) != "running":
+                assert asyncio.get_running_loop().time() < deadline
+                await asyncio.sleep(0.2)
+            await claims_become(client, {source: 1, dest: 1})
+            cloud.crash_control_plane()
+            cloud.release(source)
+            await on_host(client, sid, dest, "ACTIVE", cloud)
+            await status_becomes(client, sid, "completed")
+            assert await cloud.guests(sid) == {source: "absent", dest: "running"}
+            await claims_become(client, {source: 0, dest: 1})
+
+            # back again, a copy that does not converge: its worker killed during it
+            r = await client.send("POST", f"{S}/{sid}/metadata", key="lv-md", json={
+                "metadata": {"nimbus:sim-dirty-rate-mbps": "400"}})
+            assert r.status_code == 200, r.text
+            r = await client.send("POST", f"{S}/{sid}/action", key="lv-back", json=live)
+            assert r.status_code == 202, r.text
+            memory = 512 * 1024 * 1024
+            deadline = asyncio.get_running_loop().time() + 60
+            while (copied := await copied_so_far(client, sid, cloud))[1] < 2 * memory:  # 2 rounds
+                assert asyncio.get_running_loop().time() < deadline
+                await asyncio.sleep(0.2)
+            mid = copied[0]
+            cloud.kill(f"hypervisor@{dest}")  # the supervisor starts it again
+            deadline = asyncio.get_running_loop().time() + 90
+            while (await copied_so_far(client, sid, cloud))[1] >= 2 * memory:  # it began again
+                assert asyncio.get_running_loop().time() < deadline
+                await asyncio.sleep(0.2)
+            assert await cloud.guests(sid) == {source: "shutoff", dest: "running"}
+            r = await client.http.post(
+                f"{S}/{sid}/migrations/{mid}/action", json={"force_complete": None},
+                headers={"X-Auth-Token": client.token, "OpenStack-API-Version": "compute 2.25"})
+            assert r.status_code == 202, r.text
+            await on_host(client, sid, source, "ACTIVE", cloud)
+            await status_becomes(client, sid, "completed")
+            assert await cloud.guests(sid) == {source: "running", dest: "absent"}
+            await claims_become(client, {source: 1, dest: 0})
         finally:
             await client.http.aclose()
         assert await wait_until_settled(cloud.database_url) == [], cloud.logs()

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from functools import partial
 
@@ -165,7 +166,8 @@ class HypervisorWorker:
         self._clock = clock
         self.reconciler: Reconciler | None = None  # reports the guest after a refusal
         self.live = LiveCopies(guests, copier or SimulatedCopy(guests))
-        self._rounds = 0
+        self._rounds = 0  # progress reports sent by this process (their ids, with its own)
+        self._process = uuid.uuid4().hex[:12]
 
     async def handle(self, delivery: Delivery) -> None:
         envelope = msgspec.json.decode(delivery.data, type=EventHeader)
@@ -221,7 +223,8 @@ class HypervisorWorker:
         outcome = HostOutcome(instance_id=instance_id, request_id=request_id, host=self.host,
                               ok=True, at=self._clock(), progress=progress, final=False)
         await publish(self._js, self._subjects.outcome(self.host), msgspec.json.encode(outcome),
-                      msg_id=f"{request_id}:{instance_id}:progress-{self._rounds}")
+                      msg_id=f"{request_id}:{instance_id}:progress-{self._process}"
+                             f"-{self._rounds}")
 
     async def _report(self, instance_id: str, request_id: str, reason: str = "") -> None:
         outcome = HostOutcome(
