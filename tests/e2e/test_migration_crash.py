@@ -1,11 +1,12 @@
-"""A resize and a live migration survive kill -9 of their hosts' workers and of the control plane at
-every step: the cloud split into processes (api, relay, projector, ingester,
-one ``nimbus run hypervisor --host H`` per host) over its own PostgreSQL and
-nats-server. The worker of the host a step is addressed to is killed before
-the step and kept down, so the move waits at that step; the control plane is
-then killed too and comes back; then the worker does. At every stop: one
-running guest at most, the instance recorded on a host that has its guest,
-and a claim on each host exactly while the move needs it; at the end no
+"""A resize and a live migration survive kill -9 of their hosts' workers and of
+the control plane at every step: the cloud split into processes (api, relay,
+projector, ingester, one ``nimbus run hypervisor --host H`` per host) over its
+own PostgreSQL and nats-server. The worker of the host a step is addressed to
+is killed before the step and kept down, so the move waits at that step; the
+control plane is then killed too and comes back; then the worker does. A live
+copy's worker is also killed during the copy, which starts again. At every
+stop: one running guest at most, the instance recorded on a host that has its
+guest, and a claim on each host exactly while the move needs it; at the end no
 outcome was recorded twice and the views equal a replay.
 """
 
