@@ -189,3 +189,15 @@ def test_forcing_the_copy_converges_it_at_the_next_round() -> None:
     forced[0] = True
     last = next(rounds)
     assert last.converged and last.remaining_bytes == 0
+
+
+def test_the_convergence_bench_prints_a_row_per_dirty_rate(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from bench import live_migration as bench
+
+    assert bench.main(["--memory-mb", "512", "--dirty", "0,400", "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert [r["converged"] for r in printed["free"]] == [True, False]
+    assert [r["converged"] for r in printed["forced_after_first_round"]] == [True, True]
