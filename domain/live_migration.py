@@ -38,7 +38,7 @@ from domain import events as ev
 from domain import migration as moves
 from domain import migration_events as mev
 from domain.base import Pending
-from domain.errors import InvalidInput, InvalidState
+from domain.errors import InvalidInput, InvalidState, NotFound
 from domain.instance import OPERATIONS, Instance, PowerState, TaskState, VmState
 
 S = mev.MigrationStatus
@@ -72,10 +72,10 @@ def start(state: Instance, *, migration_id: str, dest_host: str, block_migration
 def _running(state: Instance, migration_id: str | None, action: str) -> mev.Migration:
     """The live migration in progress (``migration_id``: that one), or Nova's refusal."""
     migration = state.migration
-    if (migration is None or migration.migration_type != mev.MigrationType.LIVE
-            or (migration_id is not None and migration.id != migration_id)):
-        raise InvalidState(f"Instance {state.id} is not migrating.") if action == "force" \
-            else InvalidInput(f"Migration {migration_id} not found for instance {state.id}.")
+    if migration is None or migration.migration_type != mev.MigrationType.LIVE:
+        raise InvalidState(f"Instance {state.id} is not migrating.")
+    if migration_id is not None and migration.id != migration_id:
+        raise NotFound(f"Migration {migration_id} not found for instance {state.id}.")
     if migration.status != S.RUNNING or migration.switched or migration.aborting:
         raise InvalidInput(
             f"Migration {migration_id or migration.id} state of instance {state.id} is "

@@ -1,4 +1,4 @@
-"""The events of a server's move to another host: cold migration and resize.
+"""The events of a server's move to another host: cold migration, resize, live migration.
 
 A migration is part of the instance aggregate, not an aggregate of its own:
 its every step changes the instance too (its task state, and at the
@@ -13,7 +13,9 @@ host that does it (the relay puts the host in the subject), answered by an
 ``InstanceOutcome`` the ingester records from the host's report or the
 deadline sweeper records as a failure (domain/deadlines.py). The steps'
 request ids derive from the user's request (``step_id``), so every report
-answers exactly one step. Class names are stored: never rename these.
+answers exactly one step. How a resize goes is domain/migration.py's, how a
+live migration goes domain/live_migration.py's. Class names are stored:
+never rename these.
 """
 
 from __future__ import annotations

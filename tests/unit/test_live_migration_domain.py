@@ -12,7 +12,7 @@ from domain import instance as model
 from domain import live_migration as live
 from domain import migration as rules
 from domain import migration_events as mev
-from domain.errors import InvalidInput, InvalidState
+from domain.errors import InvalidInput, InvalidState, NotFound
 from tests.unit.test_migration_domain import AT, _apply, booted
 from workers.hypervisor.precopy import PreCopy, downtime_steps
 
@@ -123,7 +123,7 @@ def test_an_abort_rolls_back_the_destination_then_recovers_the_source_as_cancell
 
 
 def test_an_abort_of_another_migration_id_is_not_found() -> None:
-    with pytest.raises(InvalidInput, match="not found"):
+    with pytest.raises(NotFound, match="not found"):
         live.abort(copying(), migration_id="m-other", request_id="a", user_id="u", at=AT)
 
 
