@@ -195,8 +195,10 @@ def evolve(state: Instance, event: mev.AnyLiveEvent) -> Instance:
         case mev.InstanceLiveMigrationProgressed():
             progress = mev.Progress(**{f: getattr(event, f)
                                        for f in mev.Progress.__struct_fields__})
+            # the source answers: the copy's deadline runs from its last report
+            pending = state.pending and Pending(state.pending.request_id, state.pending.step, at)
             return msgspec.structs.replace(state, migration=_with(migration, progress=progress),
-                                           updated_at=at)
+                                           pending=pending, updated_at=at)
         case mev.InstanceLiveMigrationForceCompleteRequested():
             return msgspec.structs.replace(state, migration=_with(migration, forced=True),
                                            updated_at=at)

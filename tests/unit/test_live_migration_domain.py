@@ -77,6 +77,11 @@ def test_progress_is_recorded_while_the_copy_runs_and_only_then() -> None:
     state = _apply(state, event)
     assert state.migration is not None and state.migration.progress == progress
     assert live.progressed(state, run, progress, AT) is None  # the same again
+    later = _apply(state, live.progressed(state, run, mev.Progress(memory_total_bytes=10),
+                                          AT + timedelta(seconds=50)))
+    # a copy that reports is alive: its deadline runs from its last report
+    assert deadlines.expire_instance(later, AT + timedelta(seconds=70),
+                                     timedelta(seconds=60)) is None
     assert live.progressed(state, "r-other", progress, AT) is None
     assert live.progressed(started(), "r-live", progress, AT) is None  # not copying
 
