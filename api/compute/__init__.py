@@ -9,6 +9,7 @@ from api.compute import (
     instance_actions,
     keypairs,
     limits,
+    migrations,
     quota_sets,
     server_actions,
     server_metadata,
@@ -23,4 +24,5 @@ from api.compute import (
 RESOURCES = (versions, servers, server_actions, server_metadata, server_tags,
              server_security_groups,
              instance_actions, volume_attachments, flavors, flavor_access, keypairs,
-             quota_sets, limits, services, hypervisors, hosts)
+             quota_sets, limits, services, hypervisors, hosts,
+             migrations)
