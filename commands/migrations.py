@@ -13,6 +13,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+import msgspec
+
 from commands.application import Aggregate, Change, NimbusApplication
 from commands.catalog import CatalogLookups
 from commands.instances import _accepted, _parse_id, _visible
@@ -44,6 +46,9 @@ class LiveMigrateInstance(InstanceCommand, frozen=True, kw_only=True):
     requests = mev.InstanceLiveMigrateRequested
     host: str | None = None
     block_migration: bool = False
+    # 2.30's force: the named host is taken though it is disabled (Nova then skips
+    # its scheduler's filters); its room is still claimed, so it is never over-committed
+    force: bool = False
 
 
 class ControlLiveMigration(InstanceCommand, frozen=True, kw_only=True):
@@ -70,11 +75,13 @@ def _no_valid_host() -> InvalidInput:
     return InvalidInput("No valid host was found. There are not enough hosts available.")
 
 
-def check_destination(host: hosts_model.Host | None, name: str) -> hosts_model.Host:
-    """An operator's named destination: known, enabled and up, or 400 in Nova's words."""
+def check_destination(host: hosts_model.Host | None, name: str,
+                      force: bool = False) -> hosts_model.Host:
+    """An operator's named destination: known, enabled (unless ``force``d) and
+    up, or 400 in Nova's words."""
     if host is None or not host.registered:
         raise InvalidInput(f"Compute host {name} could not be found.")
-    if host.disabled or host.forced_down:
+    if (host.disabled and not force) or host.forced_down:
         raise InvalidInput(f"Compute service of {name} is unavailable at this time.")
     return host
 
@@ -144,7 +151,7 @@ class MigrationCommands:
                 raise InvalidInput(f"Unable to migrate instance ({state.id}) to current host"
                                    f" ({state.host}).")
             size, extra = rules.size_of(state), self._ephemeral(state)
-            dest = self._destination(state, cmd.host, size, extra)
+            dest = self._destination(state, cmd.host, size, extra, force=cmd.force)
             asked = live.start(state, migration_id=migration_id_for(cmd.request_id),
                                dest_host=dest.state.host, block_migration=cmd.block_migration,
                                request_id=cmd.request_id, user_id=cmd.caller.user_id, at=at,
@@ -182,14 +189,15 @@ class MigrationCommands:
         return max(0, held.disk_gb - state.disk_gb) if held is not None else 0
 
     def _destination(self, state: model.Instance, named: str | None, new: mev.Size,
-                     extra: int) -> Aggregate[hosts_model.Host]:
+                     extra: int, force: bool = False) -> Aggregate[hosts_model.Host]:
         """The named host if it fits, else the one placement would choose
         (never the source: nova.conf's allow_resize_to_same_host is off)."""
         ratios = self.placement.ratios
         if named is not None:
             found = self.app.find(HOST, hosts_model.host_id(named))
-            host = check_destination(found.state if found is not None else None, named)
-            if not hosts_model.fits(host, ratios, new.vcpus, new.memory_mb,
+            host = check_destination(found.state if found is not None else None, named, force)
+            room = msgspec.structs.replace(host, disabled=False) if force else host
+            if not hosts_model.fits(room, ratios, new.vcpus, new.memory_mb,
                                     new.disk_gb + extra):
                 raise _no_valid_host()
             assert found is not None

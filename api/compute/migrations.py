@@ -56,6 +56,13 @@ class LiveBody25(msgspec.Struct, forbid_unknown_fields=True):
     block_migration: bool | str = "auto"
 
 
+class LiveBody30(LiveBody25, forbid_unknown_fields=True):
+    """os-migrateLive from 2.30: ``force`` takes the named host though it is
+    disabled (it needs a host)."""
+
+    force: bool = False
+
+
 class ResizeBody(msgspec.Struct):
     flavorRef: str
     diskConfig: str | None = msgspec.field(default=None, name="OS-DCF:diskConfig")
@@ -81,9 +88,15 @@ async def action(request: Request, who: Claims, name: str, value: Any) -> Respon
     if name == "os-migrateLive":
         require_admin(who, "os_compute_api:os-migrate-server:migrate_live")
         block: bool | str
+        force = False
         if microversion.at_least(request, 25):
-            body25 = argument(value, LiveBody25, "os-migrateLive")
+            body25 = argument(value, LiveBody30 if microversion.at_least(request, 30)
+                              else LiveBody25, "os-migrateLive")
             host, block = body25.host, body25.block_migration
+            force = isinstance(body25, LiveBody30) and body25.force
+            if force and host is None:
+                raise InvalidInput("Invalid input for field/attribute force: a forced live "
+                                   "migration needs a host")
             if isinstance(block, str) and block != "auto":
                 raise InvalidInput("Invalid input for field/attribute block_migration. Value: "
                                    f"{block}. {block!r} is not one of [True, False, 'auto']")
@@ -91,7 +104,7 @@ async def action(request: Request, who: Claims, name: str, value: Any) -> Respon
             body = argument(value, LiveBody, "os-migrateLive")
             host, block = body.host, body.block_migration
         accepted = await run_in_threadpool(moves.live_migrate, LiveMigrateInstance(
-            **common, host=host, block_migration=block is True))
+            **common, host=host, block_migration=block is True, force=force))
         return accepted_answer(request, accepted, 202, None)
     if name == "resize":
         resize = argument(value, ResizeBody, "resize")

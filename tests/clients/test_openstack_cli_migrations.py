@@ -63,14 +63,19 @@ async def test_server_migrate_live_wait_moves_a_running_server(
     sid = await boot(running_stack, "vm-live")
     source = (await own_cli.json("server", "show", sid))["OS-EXT-SRV-ATTR:host"]
     dest = "compute2" if source == "compute1" else "compute1"
-    # (OSC sends --host with a live migration from 2.30 on only: the other host is chosen)
+    # at 2.25 the other host is chosen; OSC sends --host from 2.30 on
     await own_cli.ok("--os-compute-api-version", "2.25", "server", "migrate",
                      "--live-migration", "--wait", sid, timeout=120)
     shown = await own_cli.json("server", "show", sid)
     assert (shown["status"], shown["OS-EXT-SRV-ATTR:host"]) == ("ACTIVE", dest)
+    await own_cli.ok("--os-compute-api-version", "2.30", "server", "migrate",
+                     "--live-migration", "--host", source, "--wait", sid, timeout=120)
+    shown = await own_cli.json("server", "show", sid)
+    assert (shown["status"], shown["OS-EXT-SRV-ATTR:host"]) == ("ACTIVE", source)
     listed = await own_cli.json("--os-compute-api-version", "2.25", "server", "migration",
                                 "list", "--server", sid)
-    assert [(m["Status"], m["Type"]) for m in listed] == [("completed", "live-migration")]
+    assert [(m["Status"], m["Type"]) for m in listed] \
+        == [("completed", "live-migration")] * 2
 
 
 async def test_server_migration_force_complete_ends_a_live_copy_that_does_not_converge(

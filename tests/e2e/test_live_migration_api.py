@@ -170,3 +170,36 @@ async def test_bad_live_migrations_are_refused_and_write_nothing(
     assert await migrations_of(stack, sid) == []
     got = (await stack.http.get(f"{C}/servers/{sid}")).json()["server"]
     assert (got["status"], got["OS-EXT-SRV-ATTR:host"]) == ("ACTIVE", source)
+
+
+async def test_from_2_30_force_takes_a_disabled_host_named_and_still_claims_its_room(
+        running_stack: RunningStack) -> None:
+    stack = running_stack
+    await stack.hosts_once_reported()
+    server = await boot(stack, "live-forced")
+    sid, source = server["id"], server["OS-EXT-SRV-ATTR:host"]
+    dest = OTHER[source]
+    v30 = {"OpenStack-API-Version": "compute 2.30"}
+    r = await stack.http.put(f"{C}/os-services/disable", json={
+        "host": dest, "binary": "nova-compute"})
+    assert r.status_code == 200, r.text
+    named = {"os-migrateLive": {"host": dest, "block_migration": "auto"}}
+    r = await live_migrate(stack, sid, named, v30)
+    assert r.status_code == 400 and "unavailable" in r.text
+    forced = {"os-migrateLive": {"host": dest, "block_migration": "auto", "force": True}}
+    r = await live_migrate(stack, sid, forced, V25)  # force is 2.30's
+    assert r.status_code == 400 and "force" in r.text
+    r = await live_migrate(stack, sid, {"os-migrateLive": {
+        "host": None, "block_migration": "auto", "force": True}}, v30)
+    assert r.status_code == 400 and "needs a host" in r.text
+    assert await migrations_of(stack, sid) == []
+    before = await claims(stack)
+    r = await live_migrate(stack, sid, forced, v30)
+    assert r.status_code == 202, r.text
+
+    async def moved() -> dict[str, Any] | None:
+        got = (await stack.http.get(f"{C}/servers/{sid}")).json()["server"]
+        return got if got["OS-EXT-SRV-ATTR:host"] == dest and got["status"] == "ACTIVE" \
+            else None
+    await eventually(moved, what="the server running on the disabled host it was forced to")
+    assert (await claims(stack))[dest] == before[dest] + 512
