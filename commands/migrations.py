@@ -25,6 +25,7 @@ from domain import instance as model
 from domain import live_migration as live
 from domain import migration as rules
 from domain import migration_events as mev
+from domain import quota as quota_model
 from domain.errors import InvalidInput
 from domain.registry import HOST, INSTANCE
 
@@ -120,7 +121,14 @@ class MigrationCommands:
                                       project_id=state.project_id, vcpus=new.vcpus,
                                       memory_mb=new.memory_mb, disk_gb=new.disk_gb + extra,
                                       at=at)
-            return [(instance, asked), (dest, claim)]
+            # the project's quota holds the larger flavor until the resize ends
+            # (commands/migration_steps.py settles it then)
+            quota = self.placement.quota(state.project_id)
+            grown = quota_model.resize_claim(
+                quota.current, self.placement.quotas, project_id=state.project_id,
+                instance_id=state.id, cores=max(state.vcpus, new.vcpus),
+                ram=max(state.memory_mb, new.memory_mb), at=at)
+            return [(instance, asked), (dest, claim), (quota, grown)]
 
         return _accepted(self.app.execute(cmd.request_id, lambda: self._load(instance_id),
                                           decide, touches=[instance_id]))

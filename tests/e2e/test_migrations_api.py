@@ -149,3 +149,42 @@ async def test_bad_moves_are_refused_with_novas_words_and_write_nothing(
         "OS-EXT-SRV-ATTR:host"]
     r = await stack.http.get(f"{C}/servers/{sid}/migrations")
     assert r.status_code == 404
+
+
+async def test_a_resize_holds_the_larger_flavor_in_the_quota_until_it_ends(
+        running_stack: RunningStack) -> None:
+    stack = running_stack
+    await stack.hosts_once_reported()
+    project = "p-resize-quota"
+    alice = member(stack, project)
+
+    async def ram_used(expected: int) -> None:
+        async def held() -> bool:
+            r = await stack.http.get(f"{C}/limits", headers=alice)
+            return bool(r.json()["limits"]["absolute"]["totalRAMUsed"] == expected)
+        await eventually(held, what=f"the project's quota holding {expected} MB")
+
+    r = await stack.http.put(f"{C}/os-quota-sets/{project}",
+                             json={"quota_set": {"ram": 1024}})
+    assert r.status_code == 200, r.text
+    server = await boot(stack, "quota-resize", headers=alice)
+    sid = server["id"]
+    await ram_used(512)
+    before = await migrations_of(stack, sid)
+    r = await action(stack, sid, {"resize": {"flavorRef": "2"}}, alice)
+    assert r.status_code == 403 and "Quota exceeded for ram" in r.text, r.text
+    assert await migrations_of(stack, sid) == before == []
+
+    r = await stack.http.put(f"{C}/os-quota-sets/{project}",
+                             json={"quota_set": {"ram": 4096}})
+    assert r.status_code == 200, r.text
+    assert (await action(stack, sid, {"resize": {"flavorRef": "2"}}, alice)).status_code == 202
+    await stack.wait_for_status(sid, "VERIFY_RESIZE")
+    await ram_used(2048)
+    assert (await action(stack, sid, {"revertResize": None}, alice)).status_code == 202
+    await stack.wait_for_status(sid, "ACTIVE")
+    await ram_used(512)
+    assert (await action(stack, sid, {"resize": {"flavorRef": "2"}}, alice)).status_code == 202
+    await stack.wait_for_status(sid, "VERIFY_RESIZE")
+    assert (await action(stack, sid, {"confirmResize": None}, alice)).status_code == 204
+    await ram_used(2048)
