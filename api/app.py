@@ -28,6 +28,7 @@ from api.microversion import Microversions
 from api.network.errors import PREFIX as NETWORK_PREFIX
 from api.network.errors import neutron_body, neutron_error
 from api.request_target import RequestTarget
+from api.volume.microversion import VolumeMicroversions
 from domain.errors import DomainError, Unauthorized
 
 Role = Literal["all", "command", "query"]
@@ -107,5 +108,6 @@ def create_app(ctx: Context, role: Role = "all") -> Starlette:
                        timeout=ctx.request_body_timeout_seconds,
                        unbounded=streams_upload)
     app.add_middleware(Microversions)
+    app.add_middleware(VolumeMicroversions)
     app.add_middleware(RequestIdMiddleware)
     return app

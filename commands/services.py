@@ -22,11 +22,10 @@ from commands.placement import Placement
 from commands.quotas import QuotaCommands
 from commands.snapshots import SnapshotCommands
 from commands.upload_lease import UploadLease
+from commands.volume_types import VolumeTypeCommands
 from commands.volumes import VolumeCommands
-from domain import volume_types
 from domain.host import AllocationRatios, Capacity
 from domain.quota import QuotaDefaults
-from domain.volume_types import VolumeType
 
 
 @dataclass(frozen=True)
@@ -50,8 +49,7 @@ class Commands:
     image_files: ImageFiles = field(
         default_factory=lambda: ImageFiles(Path(tempfile.gettempdir()) / "nimbus-images"))
     # where volumes are made; the composition root sets the configured ones
-    volume_types: list[VolumeType] = field(
-        default_factory=lambda: volume_types.catalog(["storage1"], {}))
+    storage_hosts: list[str] = field(default_factory=lambda: ["storage1"])
 
     @classmethod
     def open(
@@ -93,6 +91,10 @@ class Commands:
     @property
     def volumes(self) -> VolumeCommands:
         return VolumeCommands(self.app, self.volume_types, self.placement.quotas)
+
+    @property
+    def volume_types(self) -> VolumeTypeCommands:
+        return VolumeTypeCommands(self.app, self.storage_hosts)
 
     @property
     def snapshots(self) -> SnapshotCommands:

@@ -30,12 +30,12 @@ from commands.lookups import parse_id, visible
 from commands.messages import Caller
 from commands.quotas import quota_of
 from commands.snapshots import SnapshotCommands
+from commands.volume_types import VolumeTypeCommands
 from domain import quota as quota_model
 from domain import server_disks as disks_model
 from domain import volume as model
 from domain.instance import Instance
 from domain.registry import DISKS, EVENT_TYPES, INSTANCE, VOLUME
-from domain.volume_types import VolumeType, find
 from messaging.wire import StepOutcome
 
 NAMESPACE = uuid.UUID("0b8f5e1c-7a2d-4c3e-9f61-5d4e3c2b1a09")
@@ -87,7 +87,7 @@ def volume_id_for(request_id: str) -> uuid.UUID:
 
 
 class VolumeCommands:
-    def __init__(self, app: NimbusApplication, types: list[VolumeType],
+    def __init__(self, app: NimbusApplication, types: VolumeTypeCommands,
                  quotas: quota_model.QuotaDefaults) -> None:
         self.app = app
         self.types = types
@@ -96,7 +96,7 @@ class VolumeCommands:
     def create(self, cmd: CreateVolume) -> Written[model.Volume]:
         """A new volume (from a snapshot's or a backup's bytes, if named) with
         its quota claim; its id comes from the request id."""
-        volume_type = find(self.types, cmd.volume_type)
+        volume_type = self.types.usable(cmd.volume_type, cmd.caller)
         zone = model.availability_zone(cmd.availability_zone)
         host, size_gb = volume_type.backends[0], cmd.size_gb
         if cmd.snapshot_id is not None:

@@ -70,6 +70,7 @@ from projections import (
     network_security,
     networks,
     quotas,
+    volume_types,
     volumes,
 )
 from projections.faults import ViewFault
@@ -107,6 +108,7 @@ PROJECTIONS: tuple[Projection, ...] = (
     Projection("volumes", reads(registry.VOLUME), volumes.apply_volumes),
     Projection("snapshots", reads(registry.SNAPSHOT), volumes.apply_snapshots),
     Projection("backups", reads(registry.BACKUP), volumes.apply_backups),
+    Projection("volume_types", reads(registry.VOLUME_TYPE), volume_types.apply),
     Projection("networks", reads(registry.NETWORK), networks.apply_networks),
     Projection("ports", reads(registry.PORT), networks.apply_ports),
     Projection("routers", reads(registry.ROUTER), networks.apply_routers),

@@ -1,5 +1,5 @@
 """Cinder v3: volumes, snapshots, backups, types and quotas, one module per resource."""
 
-from api.volume import backups, limits, quota_sets, snapshots, types, volumes
+from api.volume import backups, limits, quota_sets, snapshots, types, versions, volumes
 
-RESOURCES = (types, volumes, snapshots, backups, quota_sets, limits)
+RESOURCES = (versions, types, volumes, snapshots, backups, quota_sets, limits)

@@ -9,25 +9,32 @@ from domain.backup import Backup
 from domain.snapshot import Snapshot
 from domain.volume import Volume
 
+POOL = "nova-volumes"  # the seed's volume group: each storage host's one pool
+
 
 def volume_brief(base: str, v: Volume) -> dict[str, Any]:
     return {"id": v.id, "name": v.name, "links": _links(base, v)}
 
 
-def volume(base: str, v: Volume, *, admin: bool) -> dict[str, Any]:
+def volume(base: str, v: Volume, *, admin: bool, shown: bool = True) -> dict[str, Any]:
+    """A volume's detail. ``shown``: a show or a detailed list, which carry
+    the owning project (and, to an admin, the host as Cinder's
+    ``host@backend#pool``); a create's or an update's answer does not."""
     body: dict[str, Any] = {
         "id": v.id, "name": v.name, "description": v.description, "size": v.size_gb,
         "status": str(v.status), "availability_zone": v.availability_zone,
         "volume_type": v.volume_type, "snapshot_id": v.snapshot_id, "source_volid": None,
         "created_at": iso(v.created_at), "updated_at": iso(v.updated_at),
-        "user_id": v.user_id, "os-vol-tenant-attr:tenant_id": v.project_id,
+        "user_id": v.user_id,
         "attachments": [attachment(v)] if v.server_id else [], "metadata": {},
         "bootable": "false", "encrypted": False,
         "multiattach": False, "replication_status": "disabled", "consistencygroup_id": None,
         "group_id": None, "links": _links(base, v),
     }
-    if admin:
-        body["os-vol-host-attr:host"] = v.host
+    if shown:
+        body["os-vol-tenant-attr:tenant_id"] = v.project_id
+    if shown and admin:
+        body["os-vol-host-attr:host"] = f"{v.host}@lvm#{POOL}"
     return body
 
 

@@ -55,7 +55,8 @@ async def create_volume(request: Request) -> Response:
         request_id=request_id, caller=who.caller, size_gb=new.size,
         snapshot_id=new.snapshot_id, name=new.name or "", description=new.description or "",
         volume_type=new.volume_type, availability_zone=new.availability_zone))
-    body = volume(context(request).base_url, accepted.state, admin=who.caller.is_admin)
+    body = volume(context(request).base_url, accepted.state, admin=who.caller.is_admin,
+                  shown=False)
     return done(accepted.position, {"volume": body})
 
 
@@ -66,7 +67,8 @@ async def update_volume(request: Request) -> Response:
     accepted = await run_in_threadpool(commands.volumes.update, UpdateVolume(
         request_id=request_id, caller=who.caller, volume_id=request.path_params["ident"],
         name=change.name, description=change.description))
-    body = volume(context(request).base_url, accepted.state, admin=who.caller.is_admin)
+    body = volume(context(request).base_url, accepted.state, admin=who.caller.is_admin,
+                  shown=False)
     return done(accepted.position, {"volume": body}, status=200)
 
 

@@ -67,12 +67,14 @@ from commands.messages import (
 from commands.quotas import ResetQuotaLimits, SetQuotaLimits
 from commands.services import Commands
 from commands.snapshots import DeleteSnapshot, TakeSnapshot
+from commands.volume_types import NewVolumeType, VolumeTypeChange, ensure_types
 from commands.volumes import AttachVolume, CreateVolume, DeleteVolume, DetachVolume, UpdateVolume
 from domain import security_group as sg_model
 from domain.codec import EVENT_TYPES, topic_of
 from domain.host import Capacity, HostReport
 from domain.idempotency import Use
 from domain.volume import Target
+from domain.volume_types import BACKENDS
 from messaging.wire import GuestsObserved, HostOutcome, ObservedGuest, StepOutcome
 from migrations.runner import upgrade
 
@@ -149,6 +151,7 @@ class Scenario:
     def run(self) -> None:
         self.hosts()
         ensure_defaults(self.cloud.flavors, self.cloud.images)
+        ensure_types(self.cloud.volume_types, {"golden-gold": [STORAGE_HOST]})
         caller = self.identity()
         self.flavors(caller)
         self.images(caller)
@@ -156,6 +159,7 @@ class Scenario:
         self.quotas(caller)
         alpha = self.instances(caller)
         self.observations(caller, alpha)
+        self.volume_types(caller)
         self.volumes(caller, alpha)
         self.networks(caller)
         self.forced_down()
@@ -426,6 +430,29 @@ class Scenario:
         self.observed(alpha, host, None)
         self.act(RebootInstance(request_id="golden-hard-reboot-alpha", caller=caller,
                                 instance_id=alpha, hard=True), host)
+
+    def volume_types(self, caller: Caller) -> None:
+        """A private type made, re-specified, renamed, granted, used and deleted."""
+        types = self.cloud.volume_types
+        self.clock.tick()
+        made = types.create(NewVolumeType(name="golden-fast", description="fast disks",
+                                          is_public=False, extra_specs={"tier": "fast"}),
+                            ADMIN, "golden-type-fast").state
+        self.clock.tick()
+        types.set_specs(made.id, {BACKENDS: STORAGE_HOST, "tier": "faster"}, ADMIN,
+                        "golden-type-specs")
+        self.clock.tick()
+        types.unset_spec(made.id, "tier", ADMIN, "golden-type-unset")
+        self.clock.tick()
+        types.update(made.id, VolumeTypeChange(name="golden-faster", description="faster"),
+                     ADMIN, "golden-type-rename")
+        for project, allow in ((caller.project_id, True), ("other", True), ("other", False)):
+            self.clock.tick()
+            types.grant(made.id, project, ADMIN, f"golden-type-access-{project}-{allow}",
+                        allow=allow)
+        self.create_volume(caller, "golden-volume-fast", "fast", volume_type="golden-faster")
+        self.clock.tick()
+        types.delete(made.id, ADMIN, "golden-type-delete")
 
     def volumes(self, caller: Caller, alpha: str) -> None:
         volumes = self.cloud.volumes
