@@ -26,12 +26,13 @@ from projections.views import Views
 class ApiSettings:
     """The configuration the routes read, typed (runtime/stack.py fills it from
     the settings): where image files live, the default quota limits, how long
-    a silent host stays "up", and how networks are
+    a silent host stays "up", the storage hosts, and how networks are
     carried (network_manager, vlan_start)."""
 
     image_dir: Path
     quota_defaults: QuotaDefaults
     service_down_time: float
+    storage_hosts: tuple[str, ...] = ("storage1",)  # Cinder's volume and backup hosts
     network_manager: str = "flatdhcp"  # the seed's flags, for networks' provider:* fields
     vlan_start: int = 100
 

@@ -49,6 +49,7 @@ class QuotaDefaults(msgspec.Struct, frozen=True, kw_only=True):
     backups: int = 10
     backup_gigabytes: int = 1000
     per_volume_gigabytes: int = UNLIMITED
+    groups: int = 10  # Cinder's generic volume groups (none are made yet)
 
     def as_dict(self) -> dict[str, int]:
         return msgspec.structs.asdict(self)

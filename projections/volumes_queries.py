@@ -8,6 +8,7 @@ but are never shown.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -84,3 +85,57 @@ async def attached_to(pool: AsyncConnectionPool[Any], server_id: UUID) -> list[V
         await cur.execute(f"SELECT {columns} FROM {V}.volumes WHERE server_id = %s"
                           " ORDER BY device", (str(server_id),))
         return [_row(Volume, r) for r in await cur.fetchall()]
+
+
+class HostUsage(msgspec.Struct, frozen=True):
+    """What one project keeps on a storage host (Cinder's os-hosts resource)."""
+
+    project_id: str
+    volume_count: int
+    volume_gb: int
+    snapshot_count: int
+    snapshot_gb: int
+
+
+async def host_usage(pool: AsyncConnectionPool[Any], host: str) -> list[HostUsage]:
+    """Per project, the volumes and snapshots on ``host`` that are not deleted."""
+    query = (
+        f"SELECT project_id, sum(vc)::int, sum(vg)::int, sum(sc)::int, sum(sg)::int FROM ("
+        f" SELECT project_id, 1 AS vc, size_gb AS vg, 0 AS sc, 0 AS sg FROM {V}.volumes"
+        "  WHERE host = %s AND status <> 'deleted' UNION ALL"
+        f" SELECT project_id, 0, 0, 1, size_gb FROM {V}.snapshots"
+        "  WHERE host = %s AND status <> 'deleted') used"
+        " GROUP BY project_id ORDER BY project_id")
+    async with pool.connection() as conn:
+        cur = await conn.execute(query, (host, host))
+        return [HostUsage(*row) for row in await cur.fetchall()]
+
+
+async def allocated_gb(pool: AsyncConnectionPool[Any]) -> dict[str, int]:
+    """Storage host -> the gigabytes its volumes that are not deleted hold."""
+    async with pool.connection() as conn:
+        cur = await conn.execute(f"SELECT host, sum(size_gb)::int FROM {V}.volumes"
+                                 " WHERE status <> 'deleted' GROUP BY host")
+        return {host: total for host, total in await cur.fetchall()}
+
+
+async def last_heard(pool: AsyncConnectionPool[Any]) -> dict[str, datetime]:
+    """Storage host -> the last time one of its volumes, snapshots or backups changed."""
+    query = " UNION ALL ".join(
+        f"SELECT host, max(updated_at) FROM {V}.{table} GROUP BY host"
+        for table in ("volumes", "snapshots", "backups"))
+    async with pool.connection() as conn:
+        cur = await conn.execute(query)
+        found: dict[str, datetime] = {}
+        for host, at in await cur.fetchall():
+            if at is not None and (host not in found or at > found[host]):
+                found[host] = at
+        return found
+
+
+async def cloud_started(pool: AsyncConnectionPool[Any]) -> datetime | None:
+    """When the first volume type (the default one, seeded at the first start) was recorded."""
+    async with pool.connection() as conn:
+        cur = await conn.execute(f"SELECT min(created_at) FROM {V}.volume_types")
+        row = await cur.fetchone()
+        return None if row is None else row[0]

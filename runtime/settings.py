@@ -76,6 +76,7 @@ class Settings(msgspec.Struct, kw_only=True):
     quota_backups: int = 10
     quota_backup_gigabytes: int = 1000
     quota_per_volume_gigabytes: int = -1
+    quota_groups: int = 10
     quota_metadata_items: int = 128
     quota_injected_files: int = 5
     quota_injected_file_content_bytes: int = 10240

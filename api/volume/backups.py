@@ -10,9 +10,11 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from api.bodies import decode
+from api.context import context
 from api.fields import LooseName, Text255
 from api.volume.listing import lister, shower
 from api.volume.requests import PREFIX, done, who_asks
+from api.volume.shapes import backup_brief
 from commands.backups import DeleteBackup, TakeBackup
 from commands.volumes import CreateVolume
 from domain.backup import Backup
@@ -47,8 +49,8 @@ async def create_backup(request: Request) -> Response:
     accepted = await run_in_threadpool(commands.backups.take, TakeBackup(
         request_id=request_id, caller=who.caller, volume_id=new.volume_id,
         name=new.name or "", description=new.description or "", force=new.force))
-    made = accepted.state
-    return done(accepted.position, {"backup": {"id": made.id, "name": made.name}})
+    return done(accepted.position,
+                {"backup": backup_brief(context(request).base_url, accepted.state)})
 
 
 async def delete_backup(request: Request) -> Response:

@@ -20,7 +20,7 @@ from api.consistency import caught_up
 from api.context import claims, context
 from api.http import uuid_or_404
 from api.volume.requests import own_project
-from api.volume.shapes import backup, snapshot, volume, volume_brief
+from api.volume.shapes import backup, backup_brief, snapshot, volume, volume_brief
 from domain.backup import Backup
 from domain.errors import NotFound
 from domain.snapshot import Snapshot
@@ -37,11 +37,10 @@ def _shape(request: Request, found: Any, *, detail: bool) -> dict[str, Any]:
         base = context(request).base_url
         return volume(base, found, admin=admin) if detail else volume_brief(base, found)
     if isinstance(found, Snapshot):
-        return snapshot(found) if detail else {
-            "id": found.id, "name": found.name, "status": str(found.status),
-            "size": found.size_gb, "volume_id": found.volume_id}
+        return snapshot(found, shown=detail)
     assert isinstance(found, Backup)
-    return backup(found) if detail else {"id": found.id, "name": found.name}
+    base = context(request).base_url
+    return backup(base, found) if detail else backup_brief(base, found)
 
 
 def lister(kind: type[Volume | Snapshot | Backup], key: str, *, detail: bool) -> Handler:

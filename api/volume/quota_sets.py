@@ -15,9 +15,10 @@ from starlette.routing import BaseRoute, Route
 
 from api.context import claims, context
 from api.quotas import changed_headers, readable, set_limits, usage_of
+from domain.errors import NotFound
 
 CINDER_KEYS = ("volumes", "snapshots", "gigabytes", "backups", "backup_gigabytes",
-               "per_volume_gigabytes")
+               "per_volume_gigabytes", "groups")
 V = "/volume/v3/{tenant_id}"
 
 
@@ -41,6 +42,18 @@ async def defaults(request: Request) -> Response:
                                        **{k: values[k] for k in CINDER_KEYS}}})
 
 
+async def class_defaults(request: Request) -> Response:
+    """``GET os-quota-class-sets/default``: the cloud's default limits (the
+    settings' quota_*). Only the ``default`` class exists; changing it through
+    the API is not served (the defaults are configuration)."""
+    claims(request)
+    if request.path_params["class_name"] != "default":
+        raise NotFound(f"Quota class {request.path_params['class_name']} could not be found.")
+    values = context(request).settings.quota_defaults.as_dict()
+    return JSONResponse({"quota_class_set": {"id": "default",
+                                             **{k: values[k] for k in CINDER_KEYS}}})
+
+
 async def update_volume_quotas(request: Request) -> Response:
     changed = await set_limits(request, CINDER_KEYS, "volume_extension:quotas:update")
     return JSONResponse({"quota_set": {k: changed.state[k] for k in CINDER_KEYS}},
@@ -53,4 +66,5 @@ command_routes: list[BaseRoute] = [
 query_routes: list[BaseRoute] = [
     Route(f"{V}/os-quota-sets/{{project_id}}/defaults", defaults, methods=["GET"]),
     Route(f"{V}/os-quota-sets/{{project_id}}", show, methods=["GET"]),
+    Route(f"{V}/os-quota-class-sets/{{class_name}}", class_defaults, methods=["GET"]),
 ]

@@ -13,7 +13,7 @@ POOL = "nova-volumes"  # the seed's volume group: each storage host's one pool
 
 
 def volume_brief(base: str, v: Volume) -> dict[str, Any]:
-    return {"id": v.id, "name": v.name, "links": _links(base, v)}
+    return {"id": v.id, "name": v.name, "links": _links(base, "volumes", v.project_id, v.id)}
 
 
 def volume(base: str, v: Volume, *, admin: bool, shown: bool = True) -> dict[str, Any]:
@@ -29,7 +29,7 @@ def volume(base: str, v: Volume, *, admin: bool, shown: bool = True) -> dict[str
         "attachments": [attachment(v)] if v.server_id else [], "metadata": {},
         "bootable": "false", "encrypted": False,
         "multiattach": False, "replication_status": "disabled", "consistencygroup_id": None,
-        "group_id": None, "links": _links(base, v),
+        "group_id": None, "links": _links(base, "volumes", v.project_id, v.id),
     }
     if shown:
         body["os-vol-tenant-attr:tenant_id"] = v.project_id
@@ -38,18 +38,26 @@ def volume(base: str, v: Volume, *, admin: bool, shown: bool = True) -> dict[str
     return body
 
 
-def snapshot(s: Snapshot) -> dict[str, Any]:
-    return {
+def snapshot(s: Snapshot, *, shown: bool = True) -> dict[str, Any]:
+    """A snapshot; ``shown`` (a show or a detailed list) adds Cinder's
+    extended attributes, which a create's answer and a brief list leave out."""
+    body: dict[str, Any] = {
         "id": s.id, "name": s.name, "description": s.description, "status": str(s.status),
         "size": s.size_gb, "volume_id": s.volume_id, "created_at": iso(s.created_at),
         "updated_at": iso(s.updated_at), "metadata": {},
-        "os-extended-snapshot-attributes:project_id": s.project_id,
-        "os-extended-snapshot-attributes:progress":
-            "100%" if s.status == "available" else "0%",
     }
+    if shown:
+        body["os-extended-snapshot-attributes:project_id"] = s.project_id
+        body["os-extended-snapshot-attributes:progress"] = (
+            "100%" if s.status == "available" else "0%")
+    return body
 
 
-def backup(b: Backup) -> dict[str, Any]:
+def backup_brief(base: str, b: Backup) -> dict[str, Any]:
+    return {"id": b.id, "name": b.name, "links": _links(base, "backups", b.project_id, b.id)}
+
+
+def backup(base: str, b: Backup) -> dict[str, Any]:
     return {
         "id": b.id, "name": b.name, "description": b.description, "status": str(b.status),
         "size": b.size_gb, "volume_id": b.volume_id, "created_at": iso(b.created_at),
@@ -57,8 +65,10 @@ def backup(b: Backup) -> dict[str, Any]:
         "container": f"backups/{b.host}", "object_count": 1 if b.stored_bytes else 0,
         "fail_reason": b.fault, "is_incremental": False, "has_dependent_backups": False,
         "snapshot_id": None, "data_timestamp": iso(b.created_at),
-        # not Cinder's: what the seed's procedure keeps beside the archive
-        "sha256": b.checksum or None, "stored_bytes": b.stored_bytes,
+        "links": _links(base, "backups", b.project_id, b.id),
+        # what the seed's procedure keeps beside the archive, as the backup's metadata
+        "metadata": {"sha256": b.checksum, "stored_bytes": str(b.stored_bytes)}
+        if b.checksum else {},
     }
 
 
@@ -69,6 +79,6 @@ def attachment(v: Volume) -> dict[str, Any]:
             "attached_at": iso(v.updated_at) if v.status == "in-use" else None}
 
 
-def _links(base: str, v: Volume) -> list[dict[str, str]]:
-    href = f"{base}/volume/v3/{v.project_id}/volumes/{v.id}"
+def _links(base: str, kind: str, project_id: str, ident: str) -> list[dict[str, str]]:
+    href = f"{base}/volume/v3/{project_id}/{kind}/{ident}"
     return [{"rel": "self", "href": href}, {"rel": "bookmark", "href": href}]

@@ -37,7 +37,7 @@ async def create_snapshot(request: Request) -> Response:
     accepted = await run_in_threadpool(commands.snapshots.take, TakeSnapshot(
         request_id=request_id, caller=who.caller, volume_id=new.volume_id,
         name=new.name or "", description=new.description or "", force=new.force))
-    return done(accepted.position, {"snapshot": snapshot(accepted.state)})
+    return done(accepted.position, {"snapshot": snapshot(accepted.state, shown=False)})
 
 
 async def delete_snapshot(request: Request) -> Response:
