@@ -28,6 +28,7 @@ from api.microversion import Microversions
 from api.network.errors import PREFIX as NETWORK_PREFIX
 from api.network.errors import neutron_body, neutron_error
 from api.request_target import RequestTarget
+from api.volume.microversion import PREFIX as VOLUME_PREFIX
 from api.volume.microversion import VolumeMicroversions
 from domain.errors import DomainError, Unauthorized
 
@@ -43,6 +44,8 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 405 and request.url.path.startswith(VOLUME_PREFIX + "/"):
+        exc = HTTPException(404)  # Cinder's router knows no path a method is refused on
     key = {404: "itemNotFound", 405: "badMethod"}.get(exc.status_code, "computeFault")
     message = {404: "The resource could not be found."}.get(exc.status_code, str(exc.detail))
     if request.url.path.startswith(NETWORK_PREFIX):

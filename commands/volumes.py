@@ -51,6 +51,7 @@ class CreateVolume(msgspec.Struct, frozen=True, kw_only=True):
     description: str = ""
     volume_type: str | None = None
     availability_zone: str | None = None
+    metadata: dict[str, str] = {}
 
 
 class DeleteVolume(msgspec.Struct, frozen=True, kw_only=True):
@@ -65,6 +66,18 @@ class UpdateVolume(msgspec.Struct, frozen=True, kw_only=True):
     volume_id: str
     name: str | None = None
     description: str | None = None
+
+
+class ChangeVolumeMetadata(msgspec.Struct, frozen=True, kw_only=True):
+    """Merge ``given`` into the volume's metadata (``replace``: make it all of
+    it), or remove the key ``remove``."""
+
+    request_id: str
+    caller: Caller
+    volume_id: str
+    given: dict[str, str] = {}
+    replace: bool = False
+    remove: str | None = None
 
 
 class AttachVolume(msgspec.Struct, frozen=True, kw_only=True):
@@ -114,7 +127,7 @@ class VolumeCommands:
                 user_id=cmd.caller.user_id, name=cmd.name, description=cmd.description,
                 size_gb=size_gb, volume_type=volume_type.name, host=host,
                 availability_zone=zone, snapshot_id=cmd.snapshot_id,
-                backup_id=cmd.backup_id, at=at)
+                backup_id=cmd.backup_id, metadata=cmd.metadata, at=at)
             quota = quota_of(self.app, cmd.caller.project_id)
             return [(volume, made), (quota, quota_model.claim_volume(
                 quota.current, self.quotas, project_id=cmd.caller.project_id,
@@ -135,6 +148,13 @@ class VolumeCommands:
             lambda volume, at: [(volume, model.update(
                 visible(volume, cmd.caller, "Volume"), request_id=cmd.request_id,
                 name=cmd.name, description=cmd.description, at=at))])
+
+    def change_metadata(self, cmd: ChangeVolumeMetadata) -> Written[model.Volume]:
+        return self.app.execute(
+            cmd.request_id, lambda: self._load(parse_id(cmd.volume_id, "Volume")),
+            lambda volume, at: [(volume, model.change_metadata(
+                visible(volume, cmd.caller, "Volume"), request_id=cmd.request_id, at=at,
+                given=cmd.given, replace=cmd.replace, remove=cmd.remove))])
 
     def attach(self, cmd: AttachVolume) -> Written[model.Volume]:
         """Reserve the guest device and ask the storage host to export, in one commit."""

@@ -13,8 +13,9 @@ from api.volume import (
     snapshots,
     types,
     versions,
+    volume_metadata,
     volumes,
 )
 
 RESOURCES = (versions, types, volumes, snapshots, backups, quota_sets, limits, hosts, services,
-             pools, availability_zones, extensions)
+             pools, availability_zones, extensions, volume_metadata)

@@ -26,7 +26,7 @@ def volume(base: str, v: Volume, *, admin: bool, shown: bool = True) -> dict[str
         "volume_type": v.volume_type, "snapshot_id": v.snapshot_id, "source_volid": None,
         "created_at": iso(v.created_at), "updated_at": iso(v.updated_at),
         "user_id": v.user_id,
-        "attachments": [attachment(v)] if v.server_id else [], "metadata": {},
+        "attachments": [attachment(v)] if v.server_id else [], "metadata": v.metadata,
         "bootable": "false", "encrypted": False,
         "multiattach": False, "replication_status": "disabled", "consistencygroup_id": None,
         "group_id": None, "links": _links(base, "volumes", v.project_id, v.id),

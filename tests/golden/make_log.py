@@ -68,7 +68,14 @@ from commands.quotas import ResetQuotaLimits, SetQuotaLimits
 from commands.services import Commands
 from commands.snapshots import DeleteSnapshot, TakeSnapshot
 from commands.volume_types import NewVolumeType, VolumeTypeChange, ensure_types
-from commands.volumes import AttachVolume, CreateVolume, DeleteVolume, DetachVolume, UpdateVolume
+from commands.volumes import (
+    AttachVolume,
+    ChangeVolumeMetadata,
+    CreateVolume,
+    DeleteVolume,
+    DetachVolume,
+    UpdateVolume,
+)
 from domain import security_group as sg_model
 from domain.codec import EVENT_TYPES, topic_of
 from domain.host import Capacity, HostReport
@@ -469,6 +476,10 @@ class Scenario:
         self.clock.tick()
         volumes.update(UpdateVolume(request_id="golden-volume-update", caller=caller,
                                     volume_id=data, name="data", description="renamed"))
+        self.clock.tick()
+        volumes.change_metadata(ChangeVolumeMetadata(
+            request_id="golden-volume-metadata", caller=caller, volume_id=data,
+            given={"purpose": "golden"}))
         self.attach(caller, data, alpha, "golden-attach-data", alpha_host)
         self.clock.tick()
         volumes.detach(DetachVolume(request_id="golden-detach-data", caller=caller,
