@@ -19,6 +19,7 @@ from commands.instances import InstanceCommands
 from commands.keypairs import KeypairCommands
 from commands.networks import NetworkCommands
 from commands.placement import Placement
+from commands.qos_specs import QosSpecsCommands
 from commands.quotas import QuotaCommands
 from commands.snapshots import SnapshotCommands
 from commands.upload_lease import UploadLease
@@ -91,6 +92,10 @@ class Commands:
     @property
     def volumes(self) -> VolumeCommands:
         return VolumeCommands(self.app, self.volume_types, self.placement.quotas)
+
+    @property
+    def qos_specs(self) -> QosSpecsCommands:
+        return QosSpecsCommands(self.app)
 
     @property
     def volume_types(self) -> VolumeTypeCommands:

@@ -8,6 +8,7 @@ from api.volume import (
     hosts,
     limits,
     pools,
+    qos_specs,
     quota_sets,
     services,
     snapshots,
@@ -18,4 +19,5 @@ from api.volume import (
 )
 
 RESOURCES = (versions, types, volumes, snapshots, backups, quota_sets, limits, hosts, services,
-             pools, availability_zones, extensions, volume_metadata)
+             pools, availability_zones, extensions, volume_metadata,
+             qos_specs)

@@ -18,6 +18,7 @@ SERVED = (
     ("ExtendedSnapshotAttributes", "os-extended-snapshot-attributes",
      "Extended SnapshotAttributes support."),
     ("Hosts", "os-hosts", "Admin-only host administration."),
+    ("Qos_specs_manage", "qos-specs", "QoS specs support."),
     ("QuotaClasses", "os-quota-class-sets", "Quota classes management support."),
     ("Quotas", "os-quota-sets", "Quota management support."),
     ("SchedulerStats", "scheduler-stats", "Scheduler stats support."),

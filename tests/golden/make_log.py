@@ -458,8 +458,26 @@ class Scenario:
             types.grant(made.id, project, ADMIN, f"golden-type-access-{project}-{allow}",
                         allow=allow)
         self.create_volume(caller, "golden-volume-fast", "fast", volume_type="golden-faster")
+        self.qos_specs(made.id)
         self.clock.tick()
         types.delete(made.id, ADMIN, "golden-type-delete")
+
+    def qos_specs(self, type_id: str) -> None:
+        """A QoS spec made, re-keyed, associated with a type and let go, deleted."""
+        qos = self.cloud.qos_specs
+        self.clock.tick()
+        made = qos.create("golden-qos", "front-end", {"read_iops_sec": "2000"}, ADMIN,
+                          "golden-qos").state
+        self.clock.tick()
+        qos.set_keys(made.id, {"write_iops_sec": "1000"}, ADMIN, "golden-qos-keys")
+        self.clock.tick()
+        qos.unset_keys(made.id, ["read_iops_sec"], ADMIN, "golden-qos-unset")
+        self.clock.tick()
+        qos.associate(made.id, type_id, ADMIN, "golden-qos-associate")
+        self.clock.tick()
+        qos.disassociate(made.id, None, ADMIN, "golden-qos-disassociate")
+        self.clock.tick()
+        qos.delete(made.id, ADMIN, "golden-qos-delete", force=False)
 
     def volumes(self, caller: Caller, alpha: str) -> None:
         volumes = self.cloud.volumes
