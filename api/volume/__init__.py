@@ -13,6 +13,7 @@ from api.volume import (
     services,
     snapshots,
     types,
+    unrouted,
     versions,
     volume_metadata,
     volumes,
@@ -20,4 +21,4 @@ from api.volume import (
 
 RESOURCES = (versions, types, volumes, snapshots, backups, quota_sets, limits, hosts, services,
              pools, availability_zones, extensions, volume_metadata,
-             qos_specs)
+             qos_specs, unrouted)

@@ -2,7 +2,8 @@
 host, ``host@lvm#nova-volumes`` (the seed's volume group), with ``detail`` its
 capabilities: the backend name a type's ``volume_backend_name`` names it by,
 the LVM driver's vendor and protocol, and the gigabytes its volumes hold.
-Storage hosts do not report their capacity: it is ``unknown``."""
+Storage hosts do not report their capacity: it is ``unknown``.
+``capabilities/{host}`` is one backend's: what a type's extra specs may ask of it."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from api.policy import require_admin
 from api.volume.requests import PREFIX
 from api.volume.services import BACKEND, caller_in_path
 from api.volume.shapes import POOL
+from domain.errors import NotFound
 from projections import volumes_queries as q
 
 
@@ -38,6 +40,25 @@ async def get_pools(request: Request) -> Response:
     return JSONResponse({"pools": pools})
 
 
+async def capabilities(request: Request) -> Response:
+    """``GET capabilities/{host@backend[#pool]}``: the backend's capabilities."""
+    require_admin(caller_in_path(request), "volume_extension:capabilities")
+    named = request.path_params["host"]
+    host = named.partition("@")[0]
+    if host not in context(request).settings.storage_hosts:
+        raise NotFound(f"Host {named} could not be found.")
+    return JSONResponse({
+        "namespace": f"OS::Storage::Capabilities::{host}@{BACKEND}", "pool_name": POOL,
+        "volume_backend_name": host, "vendor_name": "Open Source", "driver_version": "3.0.0",
+        "storage_protocol": "iSCSI", "display_name": None, "description": None,
+        "visibility": None, "replication_targets": [],
+        "properties": {"thin_provisioning": {
+            "type": "boolean", "title": "Thin Provisioning",
+            "description": "Volumes take only the space their data fills"}},
+    })
+
+
 command_routes: list[BaseRoute] = []
 query_routes: list[BaseRoute] = [
-    Route(f"{PREFIX}/scheduler-stats/get_pools", get_pools, methods=["GET"])]
+    Route(f"{PREFIX}/scheduler-stats/get_pools", get_pools, methods=["GET"]),
+    Route(f"{PREFIX}/capabilities/{{host}}", capabilities, methods=["GET"])]

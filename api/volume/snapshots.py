@@ -15,13 +15,14 @@ from api.volume.listing import lister, shower
 from api.volume.requests import PREFIX, done, who_asks
 from api.volume.shapes import snapshot
 from commands.snapshots import DeleteSnapshot, TakeSnapshot
+from domain.errors import NotFound
 from domain.snapshot import Snapshot
 
 
 class _NewSnapshot(msgspec.Struct, forbid_unknown_fields=False):
     """A snapshot's request body."""
 
-    volume_id: Text255
+    volume_id: Text255 | None = None  # required: None is Cinder's 404
     name: LooseName | None = None
     description: Text255 | None = None
     force: bool = False
@@ -34,6 +35,8 @@ class _SnapshotBody(msgspec.Struct):
 async def create_snapshot(request: Request) -> Response:
     who, request_id, commands = await who_asks(request)
     new = decode(await request.body(), _SnapshotBody, service="cinder").snapshot
+    if new.volume_id is None:
+        raise NotFound("Volume None could not be found.")
     accepted = await run_in_threadpool(commands.snapshots.take, TakeSnapshot(
         request_id=request_id, caller=who.caller, volume_id=new.volume_id,
         name=new.name or "", description=new.description or "", force=new.force))

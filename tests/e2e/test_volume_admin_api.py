@@ -86,3 +86,29 @@ async def test_members_see_the_zone_the_extensions_and_every_cinder_quota_key(
     defaults = (await http.get(f"{V}/os-quota-class-sets/default")).json()["quota_class_set"]
     assert (defaults["id"], defaults["volumes"], defaults["groups"]) == ("default", 10, 10)
     assert (await http.get(f"{V}/os-quota-class-sets/gold")).status_code == 404
+
+
+async def test_deleting_a_projects_volume_quotas_keeps_its_compute_ones(
+        running_stack: RunningStack) -> None:
+    http = running_stack.http
+    r = await http.put(f"{V}/os-quota-sets/p-alice", json={"quota_set": {"volumes": 3}})
+    assert r.status_code == 200 and r.json()["quota_set"]["volumes"] == 3
+    assert r.headers["OpenStack-API-Version"] == "volume 3.0"
+    await http.put("/compute/v2.1/os-quota-sets/p-alice", json={"quota_set": {"cores": 7}})
+    assert (await http.delete(f"{V}/os-quota-sets/p-alice")).status_code == 200
+    volumes = (await http.get(f"{V}/os-quota-sets/p-alice")).json()["quota_set"]
+    assert volumes["volumes"] == 10
+    compute = (await http.get("/compute/v2.1/os-quota-sets/p-alice")).json()["quota_set"]
+    assert compute["cores"] == 7
+
+
+async def test_a_backends_capabilities_name_it_as_a_types_volume_backend_name_does(
+        running_stack: RunningStack) -> None:
+    http = running_stack.http
+    found = (await http.get(f"{V}/capabilities/storage1@lvm#nova-volumes")).json()
+    assert (found["volume_backend_name"], found["storage_protocol"]) == ("storage1", "iSCSI")
+    assert (await http.get(f"{V}/capabilities/storage9@lvm")).status_code == 404
+    unrouted = await http.get(f"{V}/volumes/")
+    assert unrouted.status_code == 404  # not a redirect to the list
+    no_volume = await http.post(f"{V}/snapshots", json={"snapshot": {"name": "s"}})
+    assert no_volume.status_code == 404
