@@ -34,6 +34,18 @@ class TakeSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     name: str = ""
     description: str = ""
     force: bool = False
+    metadata: dict[str, str] = {}
+
+
+class ChangeSnapshotMetadata(msgspec.Struct, frozen=True, kw_only=True):
+    """As ChangeVolumeMetadata, for a snapshot."""
+
+    request_id: str
+    caller: Caller
+    snapshot_id: str
+    given: dict[str, str] = {}
+    replace: bool = False
+    remove: str | None = None
 
 
 class DeleteSnapshot(msgspec.Struct, frozen=True, kw_only=True):
@@ -58,7 +70,8 @@ class SnapshotCommands:
             return [
                 (snapshot, model.take(state, request_id=cmd.request_id,
                                       user_id=cmd.caller.user_id, name=cmd.name,
-                                      description=cmd.description, force=cmd.force, at=at)),
+                                      description=cmd.description, force=cmd.force, at=at,
+                                      metadata=cmd.metadata)),
                 (volume, volume_model.snapshot_added(state, snapshot_id=str(snapshot_id),
                                                      request_id=cmd.request_id, at=at)),
                 (quota, quota_model.claim_snapshot(
@@ -72,6 +85,13 @@ class SnapshotCommands:
             cmd.request_id, lambda: self._load(parse_id(cmd.snapshot_id, "Snapshot")),
             lambda snapshot, at: [(snapshot, model.delete(
                 visible(snapshot, cmd.caller, "Snapshot"), request_id=cmd.request_id, at=at))])
+
+    def change_metadata(self, cmd: ChangeSnapshotMetadata) -> Written[model.Snapshot]:
+        return self.app.execute(
+            cmd.request_id, lambda: self._load(parse_id(cmd.snapshot_id, "Snapshot")),
+            lambda snapshot, at: [(snapshot, model.change_metadata(
+                visible(snapshot, cmd.caller, "Snapshot"), request_id=cmd.request_id, at=at,
+                given=cmd.given, replace=cmd.replace, remove=cmd.remove))])
 
     def usable(self, snapshot_id: str, caller: Caller, size_gb: int | None) -> model.Snapshot:
         """A snapshot the caller may make a volume of ``size_gb`` (None: the

@@ -18,7 +18,7 @@ from domain.base import Event, Pending, UnknownEvent, unknown_event
 from domain.copies import DELETABLE, Status, deleting, ended
 from domain.errors import InvalidInput, InvalidState
 from domain.volume import Status as VolumeStatus
-from domain.volume import Volume
+from domain.volume import Volume, metadata_after
 
 
 class SnapshotEvent(Event, frozen=True, kw_only=True):
@@ -34,6 +34,13 @@ class SnapshotCreateRequested(SnapshotEvent, frozen=True, kw_only=True):
     name: str
     description: str
     size_gb: int
+    metadata: dict[str, str] = {}  # the user's key-value pairs
+
+
+class SnapshotMetadataSet(SnapshotEvent, frozen=True, kw_only=True):
+    """The snapshot's metadata, all of it, after a change; no host is involved."""
+
+    metadata: dict[str, str]
 
 
 class SnapshotDeleteRequested(SnapshotEvent, frozen=True, kw_only=True):
@@ -49,7 +56,7 @@ class SnapshotFailed(SnapshotEvent, frozen=True, kw_only=True):
 
 
 AnySnapshotEvent = (SnapshotCreateRequested | SnapshotDeleteRequested | SnapshotSucceeded
-                    | SnapshotFailed)
+                    | SnapshotFailed | SnapshotMetadataSet)
 StorageStep = SnapshotCreateRequested | SnapshotDeleteRequested  # what its storage host does
 
 
@@ -67,6 +74,7 @@ class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
     updated_at: datetime
     pending: Pending[SnapshotEvent] | None = None
     fault: str | None = None
+    metadata: dict[str, str] = {}
 
 
 def evolve(state: Snapshot | None, event: SnapshotEvent, snapshot_id: str) -> Snapshot:
@@ -78,9 +86,13 @@ def evolve(state: Snapshot | None, event: SnapshotEvent, snapshot_id: str) -> Sn
             user_id=event.user_id, name=event.name, description=event.description,
             size_gb=event.size_gb, host=event.host, status=Status.CREATING,
             created_at=event.at, updated_at=event.at,
-            pending=Pending(event.request_id, type(event), event.at))
+            pending=Pending(event.request_id, type(event), event.at),
+            metadata=dict(event.metadata))
     assert state is not None, "a snapshot's first event creates it"
     match event:
+        case SnapshotMetadataSet():
+            return msgspec.structs.replace(state, metadata=dict(event.metadata),
+                                           updated_at=event.at)
         case SnapshotDeleteRequested():
             return deleting(state, request_id=event.request_id, step=type(event), at=event.at)
         case SnapshotSucceeded():
@@ -93,7 +105,8 @@ def evolve(state: Snapshot | None, event: SnapshotEvent, snapshot_id: str) -> Sn
 
 
 def take(volume: Volume, *, request_id: str, user_id: str, name: str, description: str,
-         force: bool, at: datetime) -> SnapshotCreateRequested:
+         force: bool, at: datetime,
+         metadata: dict[str, str] | None = None) -> SnapshotCreateRequested:
     """Cinder snapshots an available volume, or an in-use one when forced."""
     allowed = {VolumeStatus.AVAILABLE} | ({VolumeStatus.IN_USE} if force else set())
     if volume.status not in allowed:
@@ -106,7 +119,16 @@ def take(volume: Volume, *, request_id: str, user_id: str, name: str, descriptio
     return SnapshotCreateRequested(
         request_id=request_id, at=at, host=volume.host, volume_id=volume.id,
         project_id=volume.project_id, user_id=user_id, name=name, description=description,
-        size_gb=volume.size_gb)
+        size_gb=volume.size_gb, metadata=dict(metadata or {}))
+
+
+def change_metadata(state: Snapshot, *, request_id: str, at: datetime,
+                    given: dict[str, str] | None = None, replace: bool = False,
+                    remove: str | None = None) -> SnapshotMetadataSet:
+    """The snapshot's metadata after a merge, a replacement or a key's removal
+    (``metadata_after``, as a volume's)."""
+    return SnapshotMetadataSet(request_id=request_id, at=at, metadata=metadata_after(
+        state.metadata, given=given, replace=replace, remove=remove))
 
 
 def delete(state: Snapshot, *, request_id: str, at: datetime) -> SnapshotDeleteRequested:

@@ -331,13 +331,19 @@ def change_metadata(state: Volume, *, request_id: str, at: datetime,
     """The volume's metadata after ``given`` is merged in (``replace``: it is
     all there is) or the key ``remove`` is removed (404 when there is none),
     whatever the volume is doing."""
+    return VolumeMetadataSet(request_id=request_id, at=at, metadata=metadata_after(
+        state.metadata, given=given, replace=replace, remove=remove))
+
+
+def metadata_after(metadata: dict[str, str], *, given: dict[str, str] | None = None,
+                   replace: bool = False, remove: str | None = None) -> dict[str, str]:
+    """Cinder's metadata change: ``given`` merged in (``replace``: all there
+    is), or the key ``remove`` removed (404 when there is none)."""
     if remove is not None:
-        if remove not in state.metadata:
+        if remove not in metadata:
             raise NotFound("Metadata item was not found.")
-        after = {k: v for k, v in state.metadata.items() if k != remove}
-    else:
-        after = dict(given or {}) if replace else {**state.metadata, **(given or {})}
-    return VolumeMetadataSet(request_id=request_id, at=at, metadata=after)
+        return {k: v for k, v in metadata.items() if k != remove}
+    return dict(given or {}) if replace else {**metadata, **(given or {})}
 
 
 def update(state: Volume, *, request_id: str, name: str | None, description: str | None,

@@ -7,6 +7,7 @@ from api.volume import (
     extensions,
     hosts,
     limits,
+    metadata,
     pools,
     qos_specs,
     quota_sets,
@@ -15,10 +16,9 @@ from api.volume import (
     types,
     unrouted,
     versions,
-    volume_metadata,
     volumes,
 )
 
 RESOURCES = (versions, types, volumes, snapshots, backups, quota_sets, limits, hosts, services,
-             pools, availability_zones, extensions, volume_metadata,
+             pools, availability_zones, extensions, metadata,
              qos_specs, unrouted)

@@ -44,7 +44,7 @@ def snapshot(s: Snapshot, *, shown: bool = True) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": s.id, "name": s.name, "description": s.description, "status": str(s.status),
         "size": s.size_gb, "volume_id": s.volume_id, "created_at": iso(s.created_at),
-        "updated_at": iso(s.updated_at), "metadata": {},
+        "updated_at": iso(s.updated_at), "metadata": s.metadata,
     }
     if shown:
         body["os-extended-snapshot-attributes:project_id"] = s.project_id

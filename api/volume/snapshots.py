@@ -10,7 +10,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from api.bodies import decode
-from api.fields import LooseName, Text255
+from api.fields import LooseName, Metadata, Text255
 from api.volume.listing import lister, shower
 from api.volume.requests import PREFIX, done, who_asks
 from api.volume.shapes import snapshot
@@ -26,6 +26,7 @@ class _NewSnapshot(msgspec.Struct, forbid_unknown_fields=False):
     name: LooseName | None = None
     description: Text255 | None = None
     force: bool = False
+    metadata: Metadata | None = None
 
 
 class _SnapshotBody(msgspec.Struct):
@@ -39,7 +40,8 @@ async def create_snapshot(request: Request) -> Response:
         raise NotFound("Volume None could not be found.")
     accepted = await run_in_threadpool(commands.snapshots.take, TakeSnapshot(
         request_id=request_id, caller=who.caller, volume_id=new.volume_id,
-        name=new.name or "", description=new.description or "", force=new.force))
+        name=new.name or "", description=new.description or "", force=new.force,
+        metadata=new.metadata or {}))
     return done(accepted.position, {"snapshot": snapshot(accepted.state, shown=False)})
 
 

@@ -96,3 +96,23 @@ async def test_a_clone_of_a_missing_volume_is_not_found_and_of_an_existing_one_r
     assert refused.status_code == 400 and "cloning" in refused.text
     unrouted = await http.put(f"{base}/", headers=alice, json={}, follow_redirects=True)
     assert unrouted.status_code == 404  # no route: Cinder's 404, not a 405
+
+
+async def test_a_snapshots_metadata_is_kept_from_its_creation_and_changed_key_by_key(
+        running_stack: RunningStack) -> None:
+    http = running_stack.http
+    alice = member(running_stack, "p-alice")
+    base = volumes_of("p-alice")
+    volume = (await http.post(base, headers=alice, json={"volume": {"size": 1}})).json()
+    await wait_for_volume(http, f"{base}/{volume['volume']['id']}", "available", alice)
+    r = await http.post("/volume/v3/p-alice/snapshots", headers=alice, json={"snapshot": {
+        "volume_id": volume["volume"]["id"], "metadata": {"key1": "value1"}}})
+    assert r.status_code == 202 and r.json()["snapshot"]["metadata"] == {"key1": "value1"}
+    meta = f"/volume/v3/p-alice/snapshots/{r.json()['snapshot']['id']}/metadata"
+    r = await http.post(meta, headers=alice, json={"metadata": {"key2": "value2"}})
+    assert r.json() == {"metadata": {"key1": "value1", "key2": "value2"}}
+    r = await http.put(f"{meta}/key1", headers=alice, json={"meta": {"key1": "new"}})
+    assert r.json() == {"meta": {"key1": "new"}}
+    assert (await http.delete(f"{meta}/key2", headers=alice)).status_code == 200
+    assert (await http.get(meta, headers=alice)).json() == {"metadata": {"key1": "new"}}
+    assert (await http.get(f"{meta}/key2", headers=alice)).status_code == 404

@@ -66,7 +66,7 @@ from commands.messages import (
 )
 from commands.quotas import ResetQuotaLimits, SetQuotaLimits
 from commands.services import Commands
-from commands.snapshots import DeleteSnapshot, TakeSnapshot
+from commands.snapshots import ChangeSnapshotMetadata, DeleteSnapshot, TakeSnapshot
 from commands.volume_types import NewVolumeType, VolumeTypeChange, ensure_types
 from commands.volumes import (
     AttachVolume,
@@ -544,6 +544,10 @@ class Scenario:
         taken = snapshots.take(TakeSnapshot(request_id="golden-snapshot", caller=caller,
                                             volume_id=volume_id, name="data-snap")).state
         self.step_outcome(taken.id, "golden-snapshot", "SnapshotCreateRequested", STORAGE_HOST)
+        self.clock.tick()
+        snapshots.change_metadata(ChangeSnapshotMetadata(
+            request_id="golden-snapshot-metadata", caller=caller, snapshot_id=taken.id,
+            given={"purpose": "golden"}))
         self.create_volume(caller, "golden-volume-from-snapshot", "from-snapshot",
                            snapshot_id=taken.id, size_gb=None)
         self.clock.tick()
