@@ -43,6 +43,21 @@ class SnapshotMetadataSet(SnapshotEvent, frozen=True, kw_only=True):
     metadata: dict[str, str]
 
 
+class SnapshotStatusReset(SnapshotEvent, frozen=True, kw_only=True):
+    """An admin set the status (Cinder's os-reset_status); a step a host was
+    asked to take is no longer waited for (its answer is ignored)."""
+
+    status: str
+
+
+class SnapshotProgressReported(SnapshotEvent, frozen=True, kw_only=True):
+    """Whoever copies the bytes told how far it got (Cinder's
+    os-update_snapshot_status, as Nova reports an assisted snapshot)."""
+
+    status: str
+    progress: str | None = None
+
+
 class SnapshotDeleteRequested(SnapshotEvent, frozen=True, kw_only=True):
     host: str
 
@@ -56,7 +71,8 @@ class SnapshotFailed(SnapshotEvent, frozen=True, kw_only=True):
 
 
 AnySnapshotEvent = (SnapshotCreateRequested | SnapshotDeleteRequested | SnapshotSucceeded
-                    | SnapshotFailed | SnapshotMetadataSet)
+                    | SnapshotFailed | SnapshotMetadataSet | SnapshotStatusReset
+                    | SnapshotProgressReported)
 StorageStep = SnapshotCreateRequested | SnapshotDeleteRequested  # what its storage host does
 
 
@@ -75,6 +91,7 @@ class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
     pending: Pending[SnapshotEvent] | None = None
     fault: str | None = None
     metadata: dict[str, str] = {}
+    progress: str | None = None  # as last reported; None: from the status
 
 
 def evolve(state: Snapshot | None, event: SnapshotEvent, snapshot_id: str) -> Snapshot:
@@ -90,6 +107,12 @@ def evolve(state: Snapshot | None, event: SnapshotEvent, snapshot_id: str) -> Sn
             metadata=dict(event.metadata))
     assert state is not None, "a snapshot's first event creates it"
     match event:
+        case SnapshotStatusReset():
+            return msgspec.structs.replace(state, status=Status(event.status), pending=None,
+                                           progress=None, updated_at=event.at)
+        case SnapshotProgressReported():
+            return msgspec.structs.replace(state, status=Status(event.status),
+                                           progress=event.progress, updated_at=event.at)
         case SnapshotMetadataSet():
             return msgspec.structs.replace(state, metadata=dict(event.metadata),
                                            updated_at=event.at)
@@ -135,6 +158,47 @@ def delete(state: Snapshot, *, request_id: str, at: datetime) -> SnapshotDeleteR
     if state.status not in DELETABLE:
         raise InvalidInput(f"Invalid snapshot: Snapshot status must be available or error "
                            f"(current status: {state.status})")
+    return SnapshotDeleteRequested(request_id=request_id, at=at, host=state.host)
+
+
+RESETTABLE = frozenset(s for s in Status if s is not Status.DELETED)
+# os-update_snapshot_status: the statuses a report may move each one to
+REPORTABLE = {Status.CREATING: frozenset({Status.CREATING, Status.AVAILABLE, Status.ERROR}),
+              Status.DELETING: frozenset({Status.DELETING, Status.ERROR_DELETING})}
+
+
+def _status(raw: str, allowed: frozenset[Status]) -> Status:
+    if raw not in {str(s) for s in allowed}:
+        raise InvalidInput(f"Invalid input received: status {raw!r} must be one of "
+                           f"{', '.join(sorted(allowed))}.")
+    return Status(raw)
+
+
+def reset_status(state: Snapshot, status: str, *, request_id: str,
+                 at: datetime) -> SnapshotStatusReset:
+    """An admin's word on the status, whatever the snapshot is doing."""
+    return SnapshotStatusReset(request_id=request_id, at=at,
+                               status=str(_status(status, RESETTABLE)))
+
+
+def report_progress(state: Snapshot, status: str, progress: str | None, *, request_id: str,
+                    at: datetime) -> SnapshotProgressReported:
+    """A progress report, while the snapshot is being made or deleted (Cinder's rules)."""
+    allowed = REPORTABLE.get(state.status)
+    if allowed is None or status not in {str(s) for s in allowed}:
+        raise InvalidInput(f"Provided snapshot status {status} not allowed for snapshot "
+                           f"with status {state.status}.")
+    if progress is not None and not (progress.endswith("%") and progress[:-1].isdigit()
+                                     and int(progress[:-1]) <= 100):
+        raise InvalidInput(f"Invalid input received: progress {progress!r} must be a "
+                           "percentage, such as '80%'.")
+    return SnapshotProgressReported(request_id=request_id, at=at, status=status,
+                                    progress=progress)
+
+
+def force_delete(state: Snapshot, *, request_id: str, at: datetime) -> SnapshotDeleteRequested:
+    """An admin's delete, whatever the status: the host is to remove the copy
+    (a step it was taking is no longer waited for)."""
     return SnapshotDeleteRequested(request_id=request_id, at=at, host=state.host)
 
 

@@ -48,7 +48,7 @@ def snapshot(s: Snapshot, *, shown: bool = True) -> dict[str, Any]:
     }
     if shown:
         body["os-extended-snapshot-attributes:project_id"] = s.project_id
-        body["os-extended-snapshot-attributes:progress"] = (
+        body["os-extended-snapshot-attributes:progress"] = s.progress or (
             "100%" if s.status == "available" else "0%")
     return body
 

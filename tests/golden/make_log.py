@@ -556,6 +556,19 @@ class Scenario:
                                              name="failed-snap")).state
         self.step_outcome(failed.id, "golden-snapshot-failed", "SnapshotCreateRequested",
                           STORAGE_HOST, ok=False, reason="the backing store is read-only")
+        self.clock.tick()
+        forced = snapshots.take(TakeSnapshot(request_id="golden-snapshot-forced",
+                                             caller=caller, volume_id=volume_id,
+                                             name="forced-snap")).state
+        self.clock.tick()
+        snapshots.report_progress(forced.id, "creating", "50%", caller,
+                                  "golden-snapshot-progress")
+        self.clock.tick()
+        snapshots.reset_status(forced.id, "error", ADMIN, "golden-snapshot-reset")
+        self.clock.tick()
+        snapshots.force_delete(forced.id, ADMIN, "golden-snapshot-force-delete")
+        self.step_outcome(forced.id, "golden-snapshot-force-delete", "SnapshotDeleteRequested",
+                          STORAGE_HOST)
         for snapshot_id, request_id in ((failed.id, "golden-snapshot-failed-delete"),
                                         (taken.id, "golden-snapshot-delete")):
             self.clock.tick()
