@@ -80,6 +80,14 @@ class ChangeVolumeMetadata(msgspec.Struct, frozen=True, kw_only=True):
     remove: str | None = None
 
 
+class RetypeVolume(msgspec.Struct, frozen=True, kw_only=True):
+    request_id: str
+    caller: Caller
+    volume_id: str
+    new_type: str  # a type's id or name
+    migration_policy: str = "never"
+
+
 class AttachVolume(msgspec.Struct, frozen=True, kw_only=True):
     request_id: str
     caller: Caller
@@ -148,6 +156,15 @@ class VolumeCommands:
             lambda volume, at: [(volume, model.update(
                 visible(volume, cmd.caller, "Volume"), request_id=cmd.request_id,
                 name=cmd.name, description=cmd.description, at=at))])
+
+    def retype(self, cmd: RetypeVolume) -> Written[model.Volume]:
+        """Cinder's os-retype, in place on the volume's storage host."""
+        new_type = self.types.usable(cmd.new_type, cmd.caller)
+        return self.app.execute(
+            cmd.request_id, lambda: self._load(parse_id(cmd.volume_id, "Volume")),
+            lambda volume, at: [(volume, model.retype(
+                visible(volume, cmd.caller, "Volume"), new_type.name, new_type.backends,
+                migration_policy=cmd.migration_policy, request_id=cmd.request_id, at=at))])
 
     def change_metadata(self, cmd: ChangeVolumeMetadata) -> Written[model.Volume]:
         return self.app.execute(

@@ -120,6 +120,13 @@ class VolumeMetadataSet(VolumeEvent, frozen=True, kw_only=True):
     metadata: dict[str, str]
 
 
+class VolumeRetyped(VolumeEvent, frozen=True, kw_only=True):
+    """Of another volume type, on the storage host it is on (no migration);
+    no host is involved."""
+
+    volume_type: str
+
+
 class VolumeUpdated(VolumeEvent, frozen=True, kw_only=True):
     """A new name or description (None: unchanged); no host is involved."""
 
@@ -150,7 +157,8 @@ class VolumeFailed(VolumeEvent, frozen=True, kw_only=True):
 AnyVolumeEvent = (VolumeCreateRequested | VolumeDeleteRequested | VolumeAttachRequested
                   | VolumeExported | VolumeDetachRequested | VolumeUnexportRequested
                   | VolumeSnapshotAdded | VolumeSnapshotRemoved | VolumeUpdated | VolumeSucceeded
-                  | VolumeFailed | VolumeDetachOnDeleteRequested | VolumeMetadataSet)
+                  | VolumeFailed | VolumeDetachOnDeleteRequested | VolumeMetadataSet
+                  | VolumeRetyped)
 # the steps the volume's storage host takes, and those the server's compute host takes
 StorageStep = (VolumeCreateRequested | VolumeDeleteRequested | VolumeAttachRequested
                | VolumeUnexportRequested)
@@ -259,6 +267,8 @@ def evolve(state: Volume | None, event: VolumeEvent, volume_id: str) -> Volume:
                 name=state.name if event.name is None else event.name,
                 description=state.description if event.description is None
                 else event.description)
+        case VolumeRetyped():
+            return replace(state, volume_type=event.volume_type, updated_at=event.at)
         case VolumeMetadataSet():
             return replace(state, metadata=dict(event.metadata), updated_at=event.at)
         case VolumeSnapshotAdded():
@@ -323,6 +333,27 @@ def availability_zone(asked: str | None) -> str:
     if zone not in AVAILABILITY_ZONES:
         raise InvalidInput(f"Availability zone '{zone}' is invalid.")
     return zone
+
+
+def retype(state: Volume, new_type: str, backends: list[str], *, migration_policy: str,
+           request_id: str, at: datetime) -> VolumeRetyped:
+    """Another type for an available or attached volume, when one of the new
+    type's storage hosts (``backends``) is the volume's own: nimbus does not
+    migrate volumes between hosts (Cinder's 400s otherwise)."""
+    if migration_policy not in ("never", "on-demand"):
+        raise InvalidInput(f"Invalid input for field/attribute migration_policy. Value: "
+                           f"{migration_policy}. It must be 'never' or 'on-demand'.")
+    if state.status not in (Status.AVAILABLE, Status.IN_USE) or state.pending is not None:
+        raise InvalidState(f"Invalid volume: Volume {state.id} status must be available or "
+                           f"in-use, but current status is: {state.status}")
+    if new_type == state.volume_type:
+        raise InvalidInput("Invalid input received: New volume type must be different "
+                           "from the original.")
+    if state.host not in backends:
+        raise InvalidInput(f"Invalid input received: volume type {new_type} is not served "
+                           f"by the volume's storage host {state.host}, and moving a volume "
+                           "to another host (a migration) is not supported.")
+    return VolumeRetyped(request_id=request_id, at=at, volume_type=new_type)
 
 
 def change_metadata(state: Volume, *, request_id: str, at: datetime,

@@ -16,9 +16,10 @@ from api.volume import (
     types,
     unrouted,
     versions,
+    volume_actions,
     volumes,
 )
 
 RESOURCES = (versions, types, volumes, snapshots, backups, quota_sets, limits, hosts, services,
              pools, availability_zones, extensions, metadata,
-             qos_specs, unrouted)
+             qos_specs, volume_actions, unrouted)

@@ -128,3 +128,25 @@ async def test_a_type_naming_no_storage_host_holds_no_volume_and_writes_nothing(
                         json={"volume": {"size": 1, "volume_type": nowhere["name"]}})
     assert r.status_code == 400 and "No valid backend" in r.text
     assert (await http.get(volumes_of("p-alice"))).json()["volumes"] == before
+
+
+async def test_a_volume_is_retyped_in_place_and_not_to_a_type_of_another_host(
+        running_stack: RunningStack) -> None:
+    http = running_stack.http
+    alice = member(running_stack, "p-alice")
+    gold = await make_type(http, name="gold-here", extra_specs={"volume_backend_name": "storage1"})
+    await make_type(http, name="elsewhere", extra_specs={"volume_backend_name": "storage9"})
+    base = volumes_of("p-alice")
+    made = (await http.post(base, headers=alice, json={"volume": {"size": 1}})).json()["volume"]
+    url = f"{base}/{made['id']}"
+    await wait_for_volume(http, url, "available", alice)
+    action = f"{url}/action"
+    r = await http.post(action, headers=alice, json={"os-retype": {"new_type": gold["id"]}})
+    assert r.status_code == 202, r.text
+    assert (await http.get(url, headers=alice)).json()["volume"]["volume_type"] == "gold-here"
+    same = await http.post(action, headers=alice, json={"os-retype": {"new_type": "gold-here"}})
+    assert same.status_code == 400 and "different" in same.text
+    away = await http.post(action, headers=alice, json={"os-retype": {"new_type": "elsewhere"}})
+    assert away.status_code == 400
+    unknown = await http.post(action, headers=alice, json={"os-extend": {"new_size": 2}})
+    assert unknown.status_code == 400 and "os-extend" in unknown.text

@@ -74,6 +74,7 @@ from commands.volumes import (
     CreateVolume,
     DeleteVolume,
     DetachVolume,
+    RetypeVolume,
     UpdateVolume,
 )
 from domain import security_group as sg_model
@@ -457,7 +458,11 @@ class Scenario:
             self.clock.tick()
             types.grant(made.id, project, ADMIN, f"golden-type-access-{project}-{allow}",
                         allow=allow)
-        self.create_volume(caller, "golden-volume-fast", "fast", volume_type="golden-faster")
+        fast = self.create_volume(caller, "golden-volume-fast", "fast",
+                                  volume_type="golden-faster")
+        self.clock.tick()
+        self.cloud.volumes.retype(RetypeVolume(request_id="golden-volume-retype", caller=caller,
+                                               volume_id=fast, new_type="__DEFAULT__"))
         self.qos_specs(made.id)
         self.clock.tick()
         types.delete(made.id, ADMIN, "golden-type-delete")
