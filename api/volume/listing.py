@@ -93,8 +93,9 @@ def _pairs(raw: str) -> dict[str, str]:
 
 def lister(kind: type[Volume | Snapshot | Backup], key: str, *, detail: bool) -> Handler:
     """``GET .../{key}[/detail]``: the caller's project's (an admin's with
-    ``all_tenants``), newest first or as sorted, with Cinder's filters and
-    paging (``limit``, ``marker``, ``offset``, and a next link for a full page)."""
+    ``all_tenants``: every project's, or ``project_id``'s if named), newest
+    first or as sorted, with Cinder's filters and paging (``limit``,
+    ``marker``, ``offset``, and a next link for a full page)."""
     async def handler(request: Request) -> Response:
         who = claims(request)
         own_project(who, request.path_params["project_id"])
@@ -112,7 +113,8 @@ def lister(kind: type[Volume | Snapshot | Backup], key: str, *, detail: bool) ->
         found = await q.listed(await caught_up(request), kind,
                                limit=limit, marker=marker, order=_order(request),
                                offset=offset, metadata=pairs,
-                               project_id=None if every else who.project_id,
+                               project_id=(params.get("project_id") if every
+                                           else who.project_id),
                                **filters)
         return JSONResponse({key: [_shape(request, f, detail=detail) for f in found],
                              **_next_link(request, key, found, limit)})

@@ -48,3 +48,28 @@ async def test_an_admin_resets_a_status_a_report_moves_it_and_a_forced_delete_re
     quota = (await http.get("/volume/v3/p-alice/os-quota-sets/p-alice", headers=alice,
                             params={"usage": "True"})).json()["quota_set"]
     assert quota["snapshots"]["in_use"] == 0
+
+
+async def test_an_admin_resets_a_backups_status_and_lists_one_projects_volumes(
+        running_stack: RunningStack) -> None:
+    http = running_stack.http
+    alice = member(running_stack, "p-alice")
+    base = volumes_of("p-alice")
+    volume = (await http.post(base, headers=alice, json={"volume": {"size": 1}})).json()
+    volume_id = volume["volume"]["id"]
+    await wait_for_volume(http, f"{base}/{volume_id}", "available", alice)
+    backup = (await http.post("/volume/v3/p-alice/backups", headers=alice, json={
+        "backup": {"volume_id": volume_id}})).json()["backup"]
+    url = f"/volume/v3/p-alice/backups/{backup['id']}"
+    await wait_for(http, url, "backup", "available", alice)
+    reset = {"os-reset_status": {"status": "error"}}
+    assert (await http.post(f"{url}/action", headers=alice, json=reset)).status_code == 403
+    assert (await http.post(f"{url}/action", json=reset)).status_code == 202
+    assert (await http.get(url, headers=alice)).json()["backup"]["status"] == "error"
+    odd = await http.post(f"{url}/action", json={"os-reset_status": {"status": "creating"}})
+    assert odd.status_code == 400
+
+    (await http.post("/volume/v3/admin/volumes", json={"volume": {"size": 1}})).json()
+    listed = (await http.get(f"{base}/detail", params={"all_tenants": "1",
+                                                       "project_id": "p-alice"})).json()
+    assert [v["id"] for v in listed["volumes"]] == [volume_id]

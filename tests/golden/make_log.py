@@ -597,6 +597,8 @@ class Scenario:
         self.step_outcome(failed.id, "golden-backup-failed", "BackupCreateRequested",
                           STORAGE_HOST, ok=False, reason="the archive could not be written")
         self.clock.tick()
+        backups.reset_status(failed.id, "error", ADMIN, "golden-backup-reset")
+        self.clock.tick()
         backups.delete(DeleteBackup(request_id="golden-backup-failed-delete", caller=caller,
                                     backup_id=failed.id))
         self.step_outcome(failed.id, "golden-backup-failed-delete", "BackupDeleteRequested",
