@@ -33,8 +33,10 @@ def volume(base: str, v: Volume, *, admin: bool, shown: bool = True) -> dict[str
     }
     if shown:
         body["os-vol-tenant-attr:tenant_id"] = v.project_id
-    if shown and admin:
-        body["os-vol-host-attr:host"] = f"{v.host}@lvm#{POOL}"
+    if shown and admin:  # nimbus migrates no volume between hosts: no migration status
+        body.update({"os-vol-host-attr:host": f"{v.host}@lvm#{POOL}",
+                     "os-vol-mig-status-attr:migstat": None,
+                     "os-vol-mig-status-attr:name_id": None, "migration_status": None})
     return body
 
 

@@ -1,6 +1,7 @@
 """``POST /volumes/{id}/action``: the volume actions nimbus serves. Today
 ``os-retype`` (to another type served by the volume's storage host; no
-migration); any other action is Cinder's 400 naming it."""
+migration); any other action on a volume the caller may see is Cinder's
+400 naming it (one it may not see: 404)."""
 
 from __future__ import annotations
 
@@ -30,12 +31,14 @@ async def volume_action(request: Request) -> Response:
     if len(body) != 1:
         raise InvalidInput("Invalid request body: exactly one volume action is required.")
     (action, argument), = body.items()
+    ident = request.path_params["ident"]
     if action != "os-retype":
+        await run_in_threadpool(commands.volumes.volume, ident, who.caller)  # 404 first
         raise InvalidInput(f"Invalid request body: the volume action {action} is not "
                            "supported.")
     asked = convert(argument, _Retype, service="cinder", field=action)
     accepted = await run_in_threadpool(commands.volumes.retype, RetypeVolume(
-        request_id=request_id, caller=who.caller, volume_id=request.path_params["ident"],
+        request_id=request_id, caller=who.caller, volume_id=ident,
         new_type=asked.new_type, migration_policy=asked.migration_policy))
     return done(accepted.position)
 

@@ -150,3 +150,9 @@ async def test_a_volume_is_retyped_in_place_and_not_to_a_type_of_another_host(
     assert away.status_code == 400
     unknown = await http.post(action, headers=alice, json={"os-extend": {"new_size": 2}})
     assert unknown.status_code == 400 and "os-extend" in unknown.text
+    nowhere = await http.post(f"{base}/9d6a3f0e-0000-4000-8000-000000000000/action",
+                              headers=alice, json={"os-extend": {"new_size": 2}})
+    assert nowhere.status_code == 404
+    admin_view = (await http.get(url)).json()["volume"]
+    assert admin_view["migration_status"] is None
+    assert admin_view["os-vol-mig-status-attr:migstat"] is None
