@@ -9,8 +9,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from api.context import context
-from api.volume.requests import PREFIX
-from api.volume.services import caller_in_path
+from api.volume.requests import PREFIX, caller_in_path
 from domain.instance_boot import AVAILABILITY_ZONES
 
 

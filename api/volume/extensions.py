@@ -7,8 +7,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from api.volume.requests import PREFIX
-from api.volume.services import caller_in_path
+from api.volume.requests import PREFIX, caller_in_path
 
 UPDATED = "2026-01-01T00:00:00Z"
 # (name, alias, description) of each extension whose calls are served

@@ -16,9 +16,8 @@ from starlette.routing import BaseRoute, Route
 from api.consistency import caught_up
 from api.context import context
 from api.policy import require_admin
-from api.volume.requests import PREFIX
-from api.volume.services import BACKEND, caller_in_path
-from api.volume.shapes import POOL
+from api.volume.requests import PREFIX, caller_in_path
+from api.volume.shapes import BACKEND, POOL
 from domain.errors import NotFound
 from projections import volumes_queries as q
 

@@ -22,8 +22,7 @@ from api.context import context
 from api.fields import Text255
 from api.policy import require_admin
 from api.tokens import Claims
-from api.volume.requests import PREFIX, done, who_asks
-from api.volume.services import caller_in_path
+from api.volume.requests import PREFIX, caller_in_path, done, who_asks
 from domain.errors import InvalidInput, NotFound
 from domain.qos_specs import QosSpecs
 from projections import qos_specs_queries as q

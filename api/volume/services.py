@@ -14,21 +14,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from api.consistency import caught_up
-from api.context import claims, context
+from api.context import context
 from api.http import iso
 from api.policy import require_admin
-from api.tokens import Claims
-from api.volume.requests import PREFIX, own_project
+from api.volume.requests import PREFIX, caller_in_path
+from api.volume.shapes import BACKEND
 from projections import volumes_queries as q
-
-BACKEND = "lvm"  # the one backend each storage host runs (Cinder's host@backend)
-
-
-def caller_in_path(request: Request) -> Claims:
-    """The caller, in their own project's URL (an admin: any); the route checks the rest."""
-    who = claims(request)
-    own_project(who, request.path_params["project_id"])
-    return who
 
 
 async def list_services(request: Request) -> Response:

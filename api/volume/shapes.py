@@ -9,6 +9,7 @@ from domain.backup import Backup
 from domain.snapshot import Snapshot
 from domain.volume import Volume
 
+BACKEND = "lvm"  # the one backend each storage host runs (Cinder's host@backend)
 POOL = "nova-volumes"  # the seed's volume group: each storage host's one pool
 
 
@@ -34,7 +35,7 @@ def volume(base: str, v: Volume, *, admin: bool, shown: bool = True) -> dict[str
     if shown:
         body["os-vol-tenant-attr:tenant_id"] = v.project_id
     if shown and admin:  # nimbus migrates no volume between hosts: no migration status
-        body.update({"os-vol-host-attr:host": f"{v.host}@lvm#{POOL}",
+        body.update({"os-vol-host-attr:host": f"{v.host}@{BACKEND}#{POOL}",
                      "os-vol-mig-status-attr:migstat": None,
                      "os-vol-mig-status-attr:name_id": None, "migration_status": None})
     return body
