@@ -132,7 +132,8 @@ class VolumeTypeCommands:
         if the caller may use it, with the storage hosts it goes to; Cinder's
         404 otherwise."""
         wanted = ref or model.DEFAULT
-        found = self._load(wanted).current
+        # the default type keeps its seeded id (it is neither renamed nor deleted)
+        found = self._load(model.seeded_id(model.DEFAULT) if ref is None else wanted).current
         if found is None or found.deleted:
             claim = self.app.find(VOLUME_TYPE_NAME, model.name_aggregate_id(wanted))
             if claim is not None and claim.state.type_id is not None:

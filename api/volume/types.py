@@ -19,22 +19,20 @@ from starlette.routing import BaseRoute, Route
 
 from api.bodies import convert, decode
 from api.consistency import caught_up
-from api.context import claims
 from api.fields import Text255
 from api.tokens import Claims
-from api.volume.requests import PREFIX, done, own_project, who_asks
+from api.volume.requests import PREFIX, caller_in_path, done, who_asks
 from commands.volume_types import NewVolumeType, VolumeTypeChange
 from domain.errors import Forbidden, InvalidInput, NotFound
 from domain.volume_types import DEFAULT, VolumeTypeState, visible
 from projections import volume_types_queries as q
 
-TypeName = Text255
 _USER_VISIBLE = ("multiattach", "RESKEY:availability_zones", "replication_enabled")
 _TRUE, _FALSE = ("true", "1", "yes", "y", "on", "t"), ("false", "0", "no", "n", "off", "f")
 
 
 class _NewType(msgspec.Struct, forbid_unknown_fields=True):
-    name: TypeName
+    name: Text255
     description: Text255 | None = None
     is_public: bool | str | None = None
     access_is_public: bool | str | None = msgspec.field(
@@ -47,7 +45,7 @@ class _NewTypeBody(msgspec.Struct):
 
 
 class _TypeChange(msgspec.Struct, forbid_unknown_fields=True):
-    name: TypeName | None = None
+    name: Text255 | None = None
     description: Text255 | None = None
     is_public: bool | str | None = None
 
@@ -100,18 +98,12 @@ async def _shown(request: Request, who: Claims) -> VolumeTypeState:
     return found
 
 
-def _who(request: Request) -> Claims:
-    who = claims(request)
-    own_project(who, request.path_params["project_id"])
-    return who
-
-
 # ---- queries ---------------------------------------------------------------
 
 async def list_types(request: Request) -> Response:
     """Public types and the private ones the caller's project may use; an
     admin's ``is_public=false`` (private only) or ``is_public=none`` (all)."""
-    who = _who(request)
+    who = caller_in_path(request)
     public: bool | None = True
     asked = request.query_params.get("is_public")
     if who.caller.is_admin and asked is not None:
@@ -121,14 +113,14 @@ async def list_types(request: Request) -> Response:
 
 
 async def show_type(request: Request) -> Response:
-    who = _who(request)
+    who = caller_in_path(request)
     found = await _shown(request, who)
     return JSONResponse({"volume_type": _body(found, admin=who.caller.is_admin)})
 
 
 async def show_default(request: Request) -> Response:
     """``GET types/default``: the type a volume gets when it names none."""
-    who = _who(request)
+    who = caller_in_path(request)
     found = await q.one(await caught_up(request), DEFAULT)
     if found is None:
         raise NotFound("Default volume type can not be found.")
@@ -136,14 +128,14 @@ async def show_default(request: Request) -> Response:
 
 
 async def list_specs(request: Request) -> Response:
-    who = _who(request)
+    who = caller_in_path(request)
     _admin(who, "types_extra_specs:index")
     found = await _shown(request, who)
     return JSONResponse({"extra_specs": found.extra_specs})
 
 
 async def show_spec(request: Request) -> Response:
-    who = _who(request)
+    who = caller_in_path(request)
     _admin(who, "types_extra_specs:show")
     found = await _shown(request, who)
     key = request.path_params["key"]
@@ -154,7 +146,7 @@ async def show_spec(request: Request) -> Response:
 
 async def list_access(request: Request) -> Response:
     """``GET types/{id}/os-volume-type-access``: the projects a private type is for."""
-    who = _who(request)
+    who = caller_in_path(request)
     _admin(who, "volume_type_access")
     found = await _shown(request, who)
     if found.is_public:
