@@ -29,6 +29,8 @@ from api.network.errors import PREFIX as NETWORK_PREFIX
 from api.network.errors import neutron_body, neutron_error
 from api.network.networking_root import NetworkingRoot
 from api.request_target import RequestTarget
+from api.volume.microversion import PREFIX as VOLUME_PREFIX
+from api.volume.microversion import VolumeMicroversions
 from domain.errors import DomainError, Unauthorized
 
 Role = Literal["all", "command", "query"]
@@ -43,6 +45,8 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 405 and request.url.path.startswith(VOLUME_PREFIX + "/"):
+        exc = HTTPException(404)  # Cinder's router knows no path a method is refused on
     key = {404: "itemNotFound", 405: "badMethod"}.get(exc.status_code, "computeFault")
     message = {404: "The resource could not be found."}.get(exc.status_code, str(exc.detail))
     if request.url.path.startswith(NETWORK_PREFIX):
@@ -108,6 +112,7 @@ def create_app(ctx: Context, role: Role = "all") -> Starlette:
                        timeout=ctx.request_body_timeout_seconds,
                        unbounded=streams_upload)
     app.add_middleware(Microversions)
+    app.add_middleware(VolumeMicroversions)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(NetworkingRoot)  # outermost: every other part sees /network
     return app

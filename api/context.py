@@ -19,7 +19,6 @@ from commands.services import Commands
 from domain.errors import Forbidden, Unauthorized
 from domain.identity import READ_ONLY_ROLES
 from domain.quota import QuotaDefaults
-from domain.volume_types import VolumeType
 from projections.views import Views
 
 
@@ -27,13 +26,13 @@ from projections.views import Views
 class ApiSettings:
     """The configuration the routes read, typed (runtime/stack.py fills it from
     the settings): where image files live, the default quota limits, how long
-    a silent host stays "up", the volume types offered, and how networks are
+    a silent host stays "up", the storage hosts, and how networks are
     carried (network_manager, vlan_start)."""
 
     image_dir: Path
     quota_defaults: QuotaDefaults
     service_down_time: float
-    volume_types: tuple[VolumeType, ...]
+    storage_hosts: tuple[str, ...] = ("storage1",)  # Cinder's volume and backup hosts
     network_manager: str = "flatdhcp"  # the seed's flags, for networks' provider:* fields
     vlan_start: int = 100
 

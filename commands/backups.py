@@ -15,6 +15,7 @@ from commands.application import Aggregate, NimbusApplication, Written, nothing
 from commands.lookups import parse_id, visible
 from commands.messages import Caller
 from domain import backup as model
+from domain.errors import Forbidden
 from domain.registry import BACKUP, VOLUME
 from messaging.wire import StepOutcome
 
@@ -54,6 +55,17 @@ class BackupCommands:
             cmd.request_id, lambda: self._load(parse_id(cmd.backup_id, "Backup")),
             lambda backup, at: [(backup, model.delete(
                 visible(backup, cmd.caller, "Backup"), request_id=cmd.request_id, at=at))])
+
+    def reset_status(self, backup_id: str, status: str, caller: Caller,
+                     request_id: str) -> Written[model.Backup]:
+        """An admin sets the status (Cinder's os-reset_status)."""
+        if not caller.is_admin:
+            raise Forbidden("Policy doesn't allow volume_extension:backup_admin_actions:"
+                            "reset_status to be performed.")
+        return self.app.execute(
+            request_id, lambda: self._load(parse_id(backup_id, "Backup")),
+            lambda backup, at: [(backup, model.reset_status(
+                visible(backup, caller, "Backup"), status, request_id=request_id, at=at))])
 
     def restorable(self, backup_id: str, caller: Caller, size_gb: int | None) -> model.Backup:
         """A backup the caller may restore into ``size_gb`` (None: its size); 4xx if not."""

@@ -24,6 +24,7 @@ class SetQuotaLimits(msgspec.Struct, frozen=True, kw_only=True):
 class ResetQuotaLimits(msgspec.Struct, frozen=True, kw_only=True):
     request_id: str
     project_id: str
+    resources: tuple[str, ...] = ()  # none: every resource
 
 
 def quota_of(app: NimbusApplication, project_id: str) -> Aggregate[model.Quota]:
@@ -50,7 +51,7 @@ class QuotaCommands:
         return self.app.execute(
             cmd.request_id, lambda: quota_of(self.app, cmd.project_id),
             lambda quota, at: [] if quota.current is None else [
-                (quota, model.reset(cmd.project_id, cmd.request_id, at))],
+                (quota, model.reset(cmd.project_id, cmd.request_id, at, cmd.resources))],
             answer=self._limits)
 
     def quota(self, project_id: str) -> model.Quota:

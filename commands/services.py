@@ -21,15 +21,15 @@ from commands.keypairs import KeypairCommands
 from commands.migrations import MigrationCommands
 from commands.networks import NetworkCommands
 from commands.placement import Placement
+from commands.qos_specs import QosSpecsCommands
 from commands.quotas import QuotaCommands
 from commands.server_images import ServerImageCommands
 from commands.snapshots import SnapshotCommands
 from commands.upload_lease import UploadLease
+from commands.volume_types import VolumeTypeCommands
 from commands.volumes import VolumeCommands
-from domain import volume_types
 from domain.host import AllocationRatios, Capacity
 from domain.quota import QuotaDefaults
-from domain.volume_types import VolumeType
 
 
 @dataclass(frozen=True)
@@ -53,8 +53,7 @@ class Commands:
     image_files: ImageFiles = field(
         default_factory=lambda: ImageFiles(Path(tempfile.gettempdir()) / "nimbus-images"))
     # where volumes are made; the composition root sets the configured ones
-    volume_types: list[VolumeType] = field(
-        default_factory=lambda: volume_types.catalog(["storage1"], {}))
+    storage_hosts: list[str] = field(default_factory=lambda: ["storage1"])
 
     @classmethod
     def open(
@@ -105,6 +104,14 @@ class Commands:
     @property
     def volumes(self) -> VolumeCommands:
         return VolumeCommands(self.app, self.volume_types, self.placement.quotas)
+
+    @property
+    def qos_specs(self) -> QosSpecsCommands:
+        return QosSpecsCommands(self.app)
+
+    @property
+    def volume_types(self) -> VolumeTypeCommands:
+        return VolumeTypeCommands(self.app, self.storage_hosts)
 
     @property
     def snapshots(self) -> SnapshotCommands:

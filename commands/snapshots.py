@@ -21,6 +21,7 @@ from domain import quota as quota_model
 from domain import snapshot as model
 from domain import volume as volume_model
 from domain.copies import Status
+from domain.errors import Forbidden
 from domain.registry import SNAPSHOT, VOLUME
 from messaging.wire import StepOutcome
 
@@ -34,12 +35,29 @@ class TakeSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     name: str = ""
     description: str = ""
     force: bool = False
+    metadata: dict[str, str] = {}
+
+
+class ChangeSnapshotMetadata(msgspec.Struct, frozen=True, kw_only=True):
+    """As ChangeVolumeMetadata, for a snapshot."""
+
+    request_id: str
+    caller: Caller
+    snapshot_id: str
+    given: dict[str, str] = {}
+    replace: bool = False
+    remove: str | None = None
 
 
 class DeleteSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     request_id: str
     caller: Caller
     snapshot_id: str
+
+
+def _admin(caller: Caller, action: str) -> None:
+    if not caller.is_admin:
+        raise Forbidden(f"Policy doesn't allow volume_extension:{action} to be performed.")
 
 
 class SnapshotCommands:
@@ -58,7 +76,8 @@ class SnapshotCommands:
             return [
                 (snapshot, model.take(state, request_id=cmd.request_id,
                                       user_id=cmd.caller.user_id, name=cmd.name,
-                                      description=cmd.description, force=cmd.force, at=at)),
+                                      description=cmd.description, force=cmd.force, at=at,
+                                      metadata=cmd.metadata)),
                 (volume, volume_model.snapshot_added(state, snapshot_id=str(snapshot_id),
                                                      request_id=cmd.request_id, at=at)),
                 (quota, quota_model.claim_snapshot(
@@ -72,6 +91,41 @@ class SnapshotCommands:
             cmd.request_id, lambda: self._load(parse_id(cmd.snapshot_id, "Snapshot")),
             lambda snapshot, at: [(snapshot, model.delete(
                 visible(snapshot, cmd.caller, "Snapshot"), request_id=cmd.request_id, at=at))])
+
+    def change_metadata(self, cmd: ChangeSnapshotMetadata) -> Written[model.Snapshot]:
+        return self.app.execute(
+            cmd.request_id, lambda: self._load(parse_id(cmd.snapshot_id, "Snapshot")),
+            lambda snapshot, at: [(snapshot, model.change_metadata(
+                visible(snapshot, cmd.caller, "Snapshot"), request_id=cmd.request_id, at=at,
+                given=cmd.given, replace=cmd.replace, remove=cmd.remove))])
+
+    def reset_status(self, snapshot_id: str, status: str, caller: Caller,
+                     request_id: str) -> Written[model.Snapshot]:
+        """An admin sets the status (Cinder's os-reset_status)."""
+        _admin(caller, "snapshot_admin_actions:reset_status")
+        return self.app.execute(
+            request_id, lambda: self._load(parse_id(snapshot_id, "Snapshot")),
+            lambda snapshot, at: [(snapshot, model.reset_status(
+                visible(snapshot, caller, "Snapshot"), status, request_id=request_id,
+                at=at))])
+
+    def report_progress(self, snapshot_id: str, status: str, progress: str | None,
+                        caller: Caller, request_id: str) -> Written[model.Snapshot]:
+        """Cinder's os-update_snapshot_status, by the snapshot's owner or an admin."""
+        return self.app.execute(
+            request_id, lambda: self._load(parse_id(snapshot_id, "Snapshot")),
+            lambda snapshot, at: [(snapshot, model.report_progress(
+                visible(snapshot, caller, "Snapshot"), status, progress,
+                request_id=request_id, at=at))])
+
+    def force_delete(self, snapshot_id: str, caller: Caller,
+                     request_id: str) -> Written[model.Snapshot]:
+        """An admin deletes the snapshot whatever its status (os-force_delete)."""
+        _admin(caller, "snapshot_admin_actions:force_delete")
+        return self.app.execute(
+            request_id, lambda: self._load(parse_id(snapshot_id, "Snapshot")),
+            lambda snapshot, at: [(snapshot, model.force_delete(
+                visible(snapshot, caller, "Snapshot"), request_id=request_id, at=at))])
 
     def usable(self, snapshot_id: str, caller: Caller, size_gb: int | None) -> model.Snapshot:
         """A snapshot the caller may make a volume of ``size_gb`` (None: the

@@ -30,12 +30,12 @@ from commands.lookups import parse_id, visible
 from commands.messages import Caller
 from commands.quotas import quota_of
 from commands.snapshots import SnapshotCommands
+from commands.volume_types import VolumeTypeCommands
 from domain import quota as quota_model
 from domain import server_disks as disks_model
 from domain import volume as model
 from domain.instance import Instance
 from domain.registry import DISKS, EVENT_TYPES, INSTANCE, VOLUME
-from domain.volume_types import VolumeType, find
 from messaging.wire import StepOutcome
 
 NAMESPACE = uuid.UUID("0b8f5e1c-7a2d-4c3e-9f61-5d4e3c2b1a09")
@@ -51,6 +51,7 @@ class CreateVolume(msgspec.Struct, frozen=True, kw_only=True):
     description: str = ""
     volume_type: str | None = None
     availability_zone: str | None = None
+    metadata: dict[str, str] = {}
 
 
 class DeleteVolume(msgspec.Struct, frozen=True, kw_only=True):
@@ -65,6 +66,26 @@ class UpdateVolume(msgspec.Struct, frozen=True, kw_only=True):
     volume_id: str
     name: str | None = None
     description: str | None = None
+
+
+class ChangeVolumeMetadata(msgspec.Struct, frozen=True, kw_only=True):
+    """Merge ``given`` into the volume's metadata (``replace``: make it all of
+    it), or remove the key ``remove``."""
+
+    request_id: str
+    caller: Caller
+    volume_id: str
+    given: dict[str, str] = {}
+    replace: bool = False
+    remove: str | None = None
+
+
+class RetypeVolume(msgspec.Struct, frozen=True, kw_only=True):
+    request_id: str
+    caller: Caller
+    volume_id: str
+    new_type: str  # a type's id or name
+    migration_policy: str = "never"
 
 
 class AttachVolume(msgspec.Struct, frozen=True, kw_only=True):
@@ -87,7 +108,7 @@ def volume_id_for(request_id: str) -> uuid.UUID:
 
 
 class VolumeCommands:
-    def __init__(self, app: NimbusApplication, types: list[VolumeType],
+    def __init__(self, app: NimbusApplication, types: VolumeTypeCommands,
                  quotas: quota_model.QuotaDefaults) -> None:
         self.app = app
         self.types = types
@@ -96,7 +117,7 @@ class VolumeCommands:
     def create(self, cmd: CreateVolume) -> Written[model.Volume]:
         """A new volume (from a snapshot's or a backup's bytes, if named) with
         its quota claim; its id comes from the request id."""
-        volume_type = find(self.types, cmd.volume_type)
+        volume_type = self.types.usable(cmd.volume_type, cmd.caller)
         zone = model.availability_zone(cmd.availability_zone)
         host, size_gb = volume_type.backends[0], cmd.size_gb
         if cmd.snapshot_id is not None:
@@ -114,7 +135,7 @@ class VolumeCommands:
                 user_id=cmd.caller.user_id, name=cmd.name, description=cmd.description,
                 size_gb=size_gb, volume_type=volume_type.name, host=host,
                 availability_zone=zone, snapshot_id=cmd.snapshot_id,
-                backup_id=cmd.backup_id, at=at)
+                backup_id=cmd.backup_id, metadata=cmd.metadata, at=at)
             quota = quota_of(self.app, cmd.caller.project_id)
             return [(volume, made), (quota, quota_model.claim_volume(
                 quota.current, self.quotas, project_id=cmd.caller.project_id,
@@ -135,6 +156,22 @@ class VolumeCommands:
             lambda volume, at: [(volume, model.update(
                 visible(volume, cmd.caller, "Volume"), request_id=cmd.request_id,
                 name=cmd.name, description=cmd.description, at=at))])
+
+    def retype(self, cmd: RetypeVolume) -> Written[model.Volume]:
+        """Cinder's os-retype, in place on the volume's storage host."""
+        new_type = self.types.usable(cmd.new_type, cmd.caller)
+        return self.app.execute(
+            cmd.request_id, lambda: self._load(parse_id(cmd.volume_id, "Volume")),
+            lambda volume, at: [(volume, model.retype(
+                visible(volume, cmd.caller, "Volume"), new_type.name, new_type.backends,
+                migration_policy=cmd.migration_policy, request_id=cmd.request_id, at=at))])
+
+    def change_metadata(self, cmd: ChangeVolumeMetadata) -> Written[model.Volume]:
+        return self.app.execute(
+            cmd.request_id, lambda: self._load(parse_id(cmd.volume_id, "Volume")),
+            lambda volume, at: [(volume, model.change_metadata(
+                visible(volume, cmd.caller, "Volume"), request_id=cmd.request_id, at=at,
+                given=cmd.given, replace=cmd.replace, remove=cmd.remove))])
 
     def attach(self, cmd: AttachVolume) -> Written[model.Volume]:
         """Reserve the guest device and ask the storage host to export, in one commit."""

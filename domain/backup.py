@@ -49,7 +49,15 @@ class BackupFailed(BackupEvent, frozen=True, kw_only=True):
     reason: str
 
 
-AnyBackupEvent = BackupCreateRequested | BackupDeleteRequested | BackupSucceeded | BackupFailed
+class BackupStatusReset(BackupEvent, frozen=True, kw_only=True):
+    """An admin set the status (Cinder's os-reset_status); a step the host was
+    asked to take is no longer waited for (its answer is ignored)."""
+
+    status: str
+
+
+AnyBackupEvent = (BackupCreateRequested | BackupDeleteRequested | BackupSucceeded | BackupFailed
+                  | BackupStatusReset)
 StorageStep = BackupCreateRequested | BackupDeleteRequested  # what its storage host does
 
 
@@ -83,6 +91,9 @@ def evolve(state: Backup | None, event: BackupEvent, backup_id: str) -> Backup:
             pending=Pending(event.request_id, type(event), event.at))
     assert state is not None, "a backup's first event creates it"
     match event:
+        case BackupStatusReset():
+            return msgspec.structs.replace(state, status=Status(event.status), pending=None,
+                                           updated_at=event.at)
         case BackupDeleteRequested():
             return deleting(state, request_id=event.request_id, step=type(event), at=event.at)
         case BackupSucceeded():
@@ -115,6 +126,15 @@ def delete(state: Backup, *, request_id: str, at: datetime) -> BackupDeleteReque
         raise InvalidInput(f"Invalid backup: Backup status must be available or error "
                            f"(current status: {state.status})")
     return BackupDeleteRequested(request_id=request_id, at=at, host=state.host)
+
+
+def reset_status(state: Backup, status: str, *, request_id: str,
+                 at: datetime) -> BackupStatusReset:
+    """An admin's word on the status: Cinder lets it be ``available`` or ``error``."""
+    if status not in (Status.AVAILABLE, Status.ERROR):
+        raise InvalidInput(f"Invalid input received: backup status {status!r} must be "
+                           "available or error.")
+    return BackupStatusReset(request_id=request_id, at=at, status=status)
 
 
 def restorable(state: Backup, size_gb: int) -> None:

@@ -49,6 +49,7 @@ class QuotaDefaults(msgspec.Struct, frozen=True, kw_only=True):
     backups: int = 10
     backup_gigabytes: int = 1000
     per_volume_gigabytes: int = UNLIMITED
+    groups: int = 10  # Cinder's generic volume groups (none are made yet)
 
     def as_dict(self) -> dict[str, int]:
         return msgspec.structs.asdict(self)
@@ -75,9 +76,11 @@ class QuotaLimitsSet(QuotaEvent, frozen=True, kw_only=True):
 
 
 class QuotaLimitsReset(QuotaEvent, frozen=True, kw_only=True):
-    """An admin deleted the project's overrides: the defaults apply again."""
+    """An admin deleted the project's overrides: the defaults apply again (to
+    ``resources`` only, as Cinder's delete of its own; none named: to all)."""
 
     request_id: str
+    resources: list[str] = []
 
 
 class QuotaUsageClaimed(QuotaEvent, frozen=True, kw_only=True):
@@ -210,7 +213,9 @@ def evolve(state: Quota | None, event: QuotaEvent, _aggregate_id: str) -> Quota:
         case QuotaLimitsSet():
             return msgspec.structs.replace(quota, overrides={**quota.overrides, **event.limits})
         case QuotaLimitsReset():
-            return msgspec.structs.replace(quota, overrides={})
+            return msgspec.structs.replace(quota, overrides={
+                k: v for k, v in quota.overrides.items()
+                if event.resources and k not in event.resources})
         case QuotaUsageClaimed():
             return quota.claimed(event.instance_id, Usage(
                 instances=event.instances, cores=event.cores, ram=event.ram))
@@ -410,5 +415,8 @@ def set_limits(
                           limits=dict(limits))
 
 
-def reset(project_id: str, request_id: str, at: datetime) -> QuotaLimitsReset:
-    return QuotaLimitsReset(at=at, project_id=project_id, request_id=request_id)
+def reset(project_id: str, request_id: str, at: datetime,
+          resources: tuple[str, ...] = ()) -> QuotaLimitsReset:
+    """The project's overrides of ``resources`` (none named: all) deleted."""
+    return QuotaLimitsReset(at=at, project_id=project_id, request_id=request_id,
+                            resources=list(resources))

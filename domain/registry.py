@@ -35,12 +35,14 @@ from domain import (
     migration_events,
     network,
     port,
+    qos_specs,
     quota,
     router,
     security_group,
     server_disks,
     snapshot,
     volume,
+    volume_types,
 )
 from domain import events as ev
 from domain.base import Event
@@ -116,6 +118,13 @@ SECURITY_GROUP = _kind(security_group.SecurityGroup, security_group.evolve,
                        security_group.AnySecurityGroupEvent,
                        network=security_group.AnySecurityGroupEvent)
 ROUTER = _kind(router.Router, router.evolve, router.AnyRouterEvent, network=router.AnyRouterEvent)
+VOLUME_TYPE = _kind(volume_types.VolumeTypeState, volume_types.evolve,
+                    volume_types.AnyVolumeTypeEvent)
+VOLUME_TYPE_NAME = _kind(volume_types.TypeNameClaim, volume_types.evolve_name,
+                         volume_types.AnyVolumeTypeNameEvent)
+QOS_SPECS = _kind(qos_specs.QosSpecs, qos_specs.evolve, qos_specs.AnyQosSpecsEvent)
+QOS_SPECS_NAME = _kind(qos_specs.QosNameClaim, qos_specs.evolve_name,
+                       qos_specs.AnyQosSpecsNameEvent)
 IDEMPOTENCY_KEY = _kind(idempotency.IdempotencyKey, idempotency.evolve,
                         idempotency.AnyIdempotencyEvent)
 
@@ -123,7 +132,8 @@ IDEMPOTENCY_KEY = _kind(idempotency.IdempotencyKey, idempotency.evolve,
 KINDS: dict[str, Kind[Any]] = {kind.name: kind for kind in (
     INSTANCE, DOMAIN, PROJECT, USER, TOKEN, FLAVOR, FLAVOR_NAME, IMAGE, KEYPAIR, QUOTA, HOST, FLEET,
     VOLUME, DISKS, SNAPSHOT, BACKUP, IDEMPOTENCY_KEY, NETWORK_FABRIC, NETWORK, PORT,
-    FLOATING_IP, SECURITY_GROUP, ROUTER)}
+    FLOATING_IP, SECURITY_GROUP, ROUTER, VOLUME_TYPE, VOLUME_TYPE_NAME,
+    QOS_SPECS, QOS_SPECS_NAME)}
 
 # every stored event class, by class name (names are unique across kinds)
 EVENT_TYPES: dict[str, type[Event]] = {

@@ -64,6 +64,7 @@ class VolumeCreateRequested(VolumeEvent, frozen=True, kw_only=True):
     availability_zone: str = "nova"
     snapshot_id: str | None = None  # made from this snapshot's bytes
     backup_id: str | None = None  # restored from this backup's archive
+    metadata: dict[str, str] = {}  # the user's key-value pairs (Cinder's volume metadata)
 
 
 class VolumeDeleteRequested(VolumeEvent, frozen=True, kw_only=True):
@@ -112,6 +113,20 @@ class VolumeDetachOnDeleteRequested(VolumeEvent, frozen=True, kw_only=True):
     server_id: str
 
 
+class VolumeMetadataSet(VolumeEvent, frozen=True, kw_only=True):
+    """The volume's metadata, all of it, after a change (set, merged or a key
+    removed); no host is involved."""
+
+    metadata: dict[str, str]
+
+
+class VolumeRetyped(VolumeEvent, frozen=True, kw_only=True):
+    """Of another volume type, on the storage host it is on (no migration);
+    no host is involved."""
+
+    volume_type: str
+
+
 class VolumeUpdated(VolumeEvent, frozen=True, kw_only=True):
     """A new name or description (None: unchanged); no host is involved."""
 
@@ -142,7 +157,8 @@ class VolumeFailed(VolumeEvent, frozen=True, kw_only=True):
 AnyVolumeEvent = (VolumeCreateRequested | VolumeDeleteRequested | VolumeAttachRequested
                   | VolumeExported | VolumeDetachRequested | VolumeUnexportRequested
                   | VolumeSnapshotAdded | VolumeSnapshotRemoved | VolumeUpdated | VolumeSucceeded
-                  | VolumeFailed | VolumeDetachOnDeleteRequested)
+                  | VolumeFailed | VolumeDetachOnDeleteRequested | VolumeMetadataSet
+                  | VolumeRetyped)
 # the steps the volume's storage host takes, and those the server's compute host takes
 StorageStep = (VolumeCreateRequested | VolumeDeleteRequested | VolumeAttachRequested
                | VolumeUnexportRequested)
@@ -175,6 +191,7 @@ class Volume(msgspec.Struct, frozen=True, kw_only=True):
     lun: int | None = None
     snapshots: list[str] = []  # ids of its snapshots that are not deleted
     server_deleting: bool = False  # its server is being deleted: it detaches, whatever fails
+    metadata: dict[str, str] = {}
 
 
 class Target(msgspec.Struct, frozen=True, kw_only=True):
@@ -235,6 +252,7 @@ def evolve(state: Volume | None, event: VolumeEvent, volume_id: str) -> Volume:
             host=event.host, status=Status.CREATING, snapshot_id=event.snapshot_id,
             created_at=event.at, updated_at=event.at,
             pending=Pending(event.request_id, type(event), event.at),
+            metadata=dict(event.metadata),
         )
     assert state is not None, "a volume's first event creates it"
     replace = msgspec.structs.replace
@@ -249,6 +267,10 @@ def evolve(state: Volume | None, event: VolumeEvent, volume_id: str) -> Volume:
                 name=state.name if event.name is None else event.name,
                 description=state.description if event.description is None
                 else event.description)
+        case VolumeRetyped():
+            return replace(state, volume_type=event.volume_type, updated_at=event.at)
+        case VolumeMetadataSet():
+            return replace(state, metadata=dict(event.metadata), updated_at=event.at)
         case VolumeSnapshotAdded():
             return replace(state, snapshots=[*state.snapshots, event.snapshot_id])
         case VolumeSnapshotRemoved():
@@ -286,7 +308,7 @@ def create(
     *, request_id: str, project_id: str, user_id: str, name: str, description: str,
     size_gb: int | None, volume_type: str, host: str, at: datetime,
     availability_zone: str = "nova", snapshot_id: str | None = None,
-    backup_id: str | None = None,
+    backup_id: str | None = None, metadata: dict[str, str] | None = None,
 ) -> VolumeCreateRequested:
     """A new volume; ``size_gb`` a positive whole number of GB, required
     unless the volume is made from a snapshot or a backup (the caller then
@@ -300,7 +322,8 @@ def create(
     return VolumeCreateRequested(
         request_id=request_id, at=at, host=host, project_id=project_id, user_id=user_id,
         name=name, description=description, size_gb=size_gb, volume_type=volume_type,
-        availability_zone=availability_zone, snapshot_id=snapshot_id, backup_id=backup_id)
+        availability_zone=availability_zone, snapshot_id=snapshot_id, backup_id=backup_id,
+        metadata=dict(metadata or {}))
 
 
 def availability_zone(asked: str | None) -> str:
@@ -310,6 +333,48 @@ def availability_zone(asked: str | None) -> str:
     if zone not in AVAILABILITY_ZONES:
         raise InvalidInput(f"Availability zone '{zone}' is invalid.")
     return zone
+
+
+def retype(state: Volume, new_type: str, backends: list[str], *, migration_policy: str,
+           request_id: str, at: datetime) -> VolumeRetyped:
+    """Another type for an available or attached volume, when one of the new
+    type's storage hosts (``backends``) is the volume's own: nimbus does not
+    migrate volumes between hosts (Cinder's 400s otherwise)."""
+    if migration_policy not in ("never", "on-demand"):
+        raise InvalidInput(f"Invalid input for field/attribute migration_policy. Value: "
+                           f"{migration_policy}. It must be 'never' or 'on-demand'.")
+    if state.status not in (Status.AVAILABLE, Status.IN_USE) or state.pending is not None:
+        raise InvalidState(f"Invalid volume: Volume {state.id} status must be available or "
+                           f"in-use, but current status is: {state.status}")
+    if new_type == state.volume_type:
+        raise InvalidInput("Invalid input received: New volume type must be different "
+                           "from the original.")
+    if state.host not in backends:
+        raise InvalidInput(f"Invalid input received: volume type {new_type} is not served "
+                           f"by the volume's storage host {state.host}, and moving a volume "
+                           "to another host (a migration) is not supported.")
+    return VolumeRetyped(request_id=request_id, at=at, volume_type=new_type)
+
+
+def change_metadata(state: Volume, *, request_id: str, at: datetime,
+                    given: dict[str, str] | None = None, replace: bool = False,
+                    remove: str | None = None) -> VolumeMetadataSet:
+    """The volume's metadata after ``given`` is merged in (``replace``: it is
+    all there is) or the key ``remove`` is removed (404 when there is none),
+    whatever the volume is doing."""
+    return VolumeMetadataSet(request_id=request_id, at=at, metadata=metadata_after(
+        state.metadata, given=given, replace=replace, remove=remove))
+
+
+def metadata_after(metadata: dict[str, str], *, given: dict[str, str] | None = None,
+                   replace: bool = False, remove: str | None = None) -> dict[str, str]:
+    """Cinder's metadata change: ``given`` merged in (``replace``: all there
+    is), or the key ``remove`` removed (404 when there is none)."""
+    if remove is not None:
+        if remove not in metadata:
+            raise NotFound("Metadata item was not found.")
+        return {k: v for k, v in metadata.items() if k != remove}
+    return dict(given or {}) if replace else {**metadata, **(given or {})}
 
 
 def update(state: Volume, *, request_id: str, name: str | None, description: str | None,

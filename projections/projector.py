@@ -69,7 +69,9 @@ from projections import (
     instances,
     network_security,
     networks,
+    qos_specs,
     quotas,
+    volume_types,
     volumes,
 )
 from projections.faults import ViewFault
@@ -108,6 +110,8 @@ PROJECTIONS: tuple[Projection, ...] = (
     Projection("volumes", reads(registry.VOLUME), volumes.apply_volumes),
     Projection("snapshots", reads(registry.SNAPSHOT), volumes.apply_snapshots),
     Projection("backups", reads(registry.BACKUP), volumes.apply_backups),
+    Projection("volume_types", reads(registry.VOLUME_TYPE), volume_types.apply),
+    Projection("qos_specs", reads(registry.QOS_SPECS), qos_specs.apply),
     Projection("networks", reads(registry.NETWORK), networks.apply_networks),
     Projection("ports", reads(registry.PORT), networks.apply_ports),
     Projection("routers", reads(registry.ROUTER), networks.apply_routers),

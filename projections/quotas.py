@@ -76,6 +76,9 @@ def apply(conn: psycopg.Connection[Any], items: list[tuple[LogEntry, model.Quota
                 " DO UPDATE SET hard_limit = EXCLUDED.hard_limit",
                 [(event.project_id, r, v) for r, v in sorted(event.limits.items())],
             )
+        elif isinstance(event, model.QuotaLimitsReset) and event.resources:
+            limits.add("DELETE FROM quota_limits WHERE project_id = %s"
+                       " AND resource = ANY(%s)", (event.project_id, event.resources))
         elif isinstance(event, model.QuotaLimitsReset):
             limits.add("DELETE FROM quota_limits WHERE project_id = %s", (event.project_id,))
         elif (row := _claim(event)) is not None:

@@ -15,6 +15,7 @@ from uuid import UUID
 import msgspec
 import psycopg
 from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
 
 from domain import registry
 from domain.registry import Kind
@@ -50,7 +51,13 @@ class _Folded(Generic[S]):
                                                      str(entry.aggregate_id))
         with conn.cursor() as cur:
             rows = [pending.to_row(state) for state in states.values()]
-            cur.executemany(self.upsert, [tuple(row[c] for c in self.columns) for row in rows])
+            cur.executemany(self.upsert, [tuple(_value(row[c]) for c in self.columns)
+                                          for row in rows])
+
+
+def _value(value: Any) -> Any:
+    """A state's field as its column takes it: a mapping (metadata) as JSON."""
+    return Jsonb(value) if isinstance(value, dict) else value
 
 
 apply_volumes = _Folded("volumes", registry.VOLUME).apply

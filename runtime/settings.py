@@ -42,8 +42,9 @@ class Settings(msgspec.Struct, kw_only=True):
     hosts: list[str] = msgspec.field(default_factory=lambda: ["compute1", "compute2"])
     # storage hosts: each runs a storage worker; volumes go to the first (first-fit)
     storage_hosts: list[str] = msgspec.field(default_factory=lambda: ["storage1"])
-    # volume types (the seed's xensm flavors): name -> its storage hosts, first-fit;
-    # __DEFAULT__ is every storage host. TOML only: [volume_types] gold = ["storage1"]
+    # volume types (the seed's xensm flavors): name -> its storage hosts, first-fit,
+    # recorded at the first start (admins manage them through Cinder's API from then
+    # on); __DEFAULT__ is every storage host. TOML only: [volume_types] gold = ["storage1"]
     volume_types: dict[str, list[str]] = {}
     volume_backing: Literal["file", "lvm"] = "file"  # sparse raw files, or LVM group nova-volumes
     # the seed's flag: tgtadm (a private userspace tgtd) or lioadm (the kernel's LIO target)
@@ -76,6 +77,7 @@ class Settings(msgspec.Struct, kw_only=True):
     quota_backups: int = 10
     quota_backup_gigabytes: int = 1000
     quota_per_volume_gigabytes: int = -1
+    quota_groups: int = 10
     quota_metadata_items: int = 128
     quota_injected_files: int = 5
     quota_injected_file_content_bytes: int = 10240

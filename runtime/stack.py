@@ -44,10 +44,9 @@ from commands.identity import IdentityCommands
 from commands.image_files import ImageFiles
 from commands.network_reports import NetworkReports
 from commands.services import CloudLimits, Commands
-from domain import volume_types
+from commands.volume_types import ensure_types
 from domain.host import AllocationRatios, Capacity
 from domain.quota import QuotaDefaults
-from domain.volume_types import VolumeType
 from messaging.subjects import Subjects
 from migrations.runner import upgrade
 from projections import overdue, projector, relay
@@ -161,7 +160,7 @@ def _required(part: T | None) -> T:
 
 def context(settings: Settings, commands: Commands | None,
             pool: AsyncConnectionPool[Any] | None, identity: IdentityCommands,
-            database_url: str, types: list[VolumeType]) -> Context:
+            database_url: str) -> Context:
     return Context(
         signer=TokenSigner(credentials.token_secret(settings), settings.token_ttl_seconds),
         base_url=settings.base_url, region=settings.region, identity=identity,
@@ -169,7 +168,7 @@ def context(settings: Settings, commands: Commands | None,
         settings=ApiSettings(image_dir=settings.state_path / "images",
                              quota_defaults=quota_defaults(settings),
                              service_down_time=settings.service_down_time,
-                             volume_types=tuple(types),
+                             storage_hosts=tuple(settings.storage_hosts),
                              network_manager=settings.network_manager,
                              vlan_start=settings.vlan_start),
         query_wait_seconds=settings.query_wait_seconds, commands=commands, pool=pool,
@@ -206,11 +205,11 @@ class Api:
     @classmethod
     async def open(cls, settings: Settings, commands: Commands | None,
                    pool: AsyncConnectionPool[Any] | None, database_url: str,
-                   bounds: SessionBounds, types: list[VolumeType], nats_url: str,
+                   bounds: SessionBounds, nats_url: str,
                    api_role: Role) -> Api:
         identity = open_identity(commands, database_url, bounds)
         await ensure_admin(settings, identity)
-        ctx = context(settings, commands, pool, identity, bounds.conninfo(database_url), types)
+        ctx = context(settings, commands, pool, identity, bounds.conninfo(database_url))
         host_requests = HostRequests(nats_url, settings.subject_prefix)
         ctx.console = host_requests.console
         ctx.migration_control = host_requests.migration_control
@@ -238,6 +237,7 @@ async def ensure_catalog(settings: Settings, commands: Commands) -> None:
         log.warning("uploads cut off by a stop, their images queued again: %s",
                     ", ".join(given_up))
     await asyncio.to_thread(ensure_defaults, commands.flavors, commands.images)
+    await asyncio.to_thread(ensure_types, commands.volume_types, settings.volume_types)
     await asyncio.to_thread(commands.networks.ensure_default, project_id=settings.admin_project,
                             name=settings.network_label, cidr=settings.fixed_range)
 
@@ -380,9 +380,8 @@ async def serve(
     commands = (Commands.open(database_url, settings.hosts, limits=cloud_limits(settings),
                               bounds=bounds, retries=retries)
                 if needs_app else None)
-    types = volume_types.catalog(settings.storage_hosts, settings.volume_types)
     if commands is not None:
-        commands.volume_types = types
+        commands.storage_hosts = list(settings.storage_hosts)
         commands.instances.resume_guests = settings.resume_guests_state_on_host_boot
         await ensure_catalog(settings, commands)
     pool: AsyncConnectionPool[Any] | None = None
@@ -391,7 +390,7 @@ async def serve(
                                    timeout=bounds.connect_timeout or 30.0,
                                    check=AsyncConnectionPool.check_connection)
         await pool.open()
-    api = (await Api.open(settings, commands, pool, database_url, bounds, types, nats_url,
+    api = (await Api.open(settings, commands, pool, database_url, bounds, nats_url,
                           api_role) if "api" in parts else None)
     network_reports = (NetworkReports(commands.networks, bounded_url)
                        if commands is not None else None)

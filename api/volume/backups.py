@@ -3,16 +3,20 @@ restore into a new volume (commands)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from api.bodies import decode
+from api.bodies import convert, decode
+from api.context import context
 from api.fields import LooseName, Text255
 from api.volume.listing import lister, shower
 from api.volume.requests import PREFIX, done, who_asks
+from api.volume.shapes import backup_brief
 from commands.backups import DeleteBackup, TakeBackup
 from commands.volumes import CreateVolume
 from domain.backup import Backup
@@ -47,8 +51,8 @@ async def create_backup(request: Request) -> Response:
     accepted = await run_in_threadpool(commands.backups.take, TakeBackup(
         request_id=request_id, caller=who.caller, volume_id=new.volume_id,
         name=new.name or "", description=new.description or "", force=new.force))
-    made = accepted.state
-    return done(accepted.position, {"backup": {"id": made.id, "name": made.name}})
+    return done(accepted.position,
+                {"backup": backup_brief(context(request).base_url, accepted.state)})
 
 
 async def delete_backup(request: Request) -> Response:
@@ -74,7 +78,27 @@ async def restore_backup(request: Request) -> Response:
                                                  "volume_name": made.name}})
 
 
+class _Reset(msgspec.Struct):
+    status: Text255
+
+
+async def backup_action(request: Request) -> Response:
+    """``POST backups/{id}/action``: an admin's os-reset_status."""
+    who, request_id, commands = await who_asks(request)
+    body = decode(await request.body(), dict[str, Any], service="cinder")
+    if set(body) != {"os-reset_status"}:
+        raise InvalidInput("Invalid request body: the one backup action served is "
+                           "os-reset_status.")
+    status = convert(body["os-reset_status"], _Reset, service="cinder",
+                     field="os-reset_status").status
+    accepted = await run_in_threadpool(commands.backups.reset_status,
+                                       request.path_params["ident"], status, who.caller,
+                                       request_id)
+    return done(accepted.position)
+
+
 command_routes: list[BaseRoute] = [
+    Route(f"{PREFIX}/backups/{{ident}}/action", backup_action, methods=["POST"]),
     Route(f"{PREFIX}/backups", create_backup, methods=["POST"]),
     Route(f"{PREFIX}/backups/{{ident}}", delete_backup, methods=["DELETE"]),
     Route(f"{PREFIX}/backups/{{ident}}/restore", restore_backup, methods=["POST"]),

@@ -26,6 +26,13 @@ def own_project(who: Claims, project_id: str) -> None:
         raise Forbidden(f"Policy doesn't allow volume access to project {project_id}.")
 
 
+def caller_in_path(request: Request) -> Claims:
+    """The caller of a query, in their own project's URL (an admin: any)."""
+    who = claims(request)
+    own_project(who, request.path_params["project_id"])
+    return who
+
+
 async def who_asks(request: Request) -> tuple[Claims, str, Commands]:
     """Who asks (in their own project's URL), the request id, and the command
     services."""

@@ -22,6 +22,7 @@ from api.volume.listing import lister, shower
 from api.volume.requests import PREFIX, done, who_asks
 from api.volume.shapes import volume
 from commands.volumes import CreateVolume, DeleteVolume, UpdateVolume
+from domain.errors import InvalidInput
 from domain.volume import Volume
 
 
@@ -32,7 +33,8 @@ class _NewVolume(msgspec.Struct, forbid_unknown_fields=False):
     description: Text255 | None = None
     volume_type: Text255 | None = None
     availability_zone: Text255 | None = None
-    metadata: Metadata | None = None  # accepted (OSC sends null), not kept yet
+    metadata: Metadata | None = None  # OSC sends null for none
+    source_volid: Text255 | None = None  # a clone: not served
 
 
 class _VolumeBody(msgspec.Struct):
@@ -51,11 +53,17 @@ class _UpdateBody(msgspec.Struct):
 async def create_volume(request: Request) -> Response:
     who, request_id, commands = await who_asks(request)
     new = decode(await request.body(), _VolumeBody, service="cinder").volume
+    if new.source_volid is not None:
+        await run_in_threadpool(commands.volumes.volume, new.source_volid, who.caller)  # 404
+        raise InvalidInput("Invalid input received: cloning a volume (source_volid) is not "
+                           "supported; take a snapshot and make a volume from it.")
     accepted = await run_in_threadpool(commands.volumes.create, CreateVolume(
         request_id=request_id, caller=who.caller, size_gb=new.size,
         snapshot_id=new.snapshot_id, name=new.name or "", description=new.description or "",
-        volume_type=new.volume_type, availability_zone=new.availability_zone))
-    body = volume(context(request).base_url, accepted.state, admin=who.caller.is_admin)
+        volume_type=new.volume_type, availability_zone=new.availability_zone,
+        metadata=new.metadata or {}))
+    body = volume(context(request).base_url, accepted.state, admin=who.caller.is_admin,
+                  shown=False)
     return done(accepted.position, {"volume": body})
 
 
@@ -66,7 +74,8 @@ async def update_volume(request: Request) -> Response:
     accepted = await run_in_threadpool(commands.volumes.update, UpdateVolume(
         request_id=request_id, caller=who.caller, volume_id=request.path_params["ident"],
         name=change.name, description=change.description))
-    body = volume(context(request).base_url, accepted.state, admin=who.caller.is_admin)
+    body = volume(context(request).base_url, accepted.state, admin=who.caller.is_admin,
+                  shown=False)
     return done(accepted.position, {"volume": body}, status=200)
 
 

@@ -292,7 +292,8 @@ async def test_a_backup_keeps_only_used_data_and_restores_the_same_bytes(
     assert r.status_code == 202, r.text
     backup_id = r.json()["backup"]["id"]
     made = await wait_for(http, f"{backups}/{backup_id}", "backup", "available")
-    assert made["sha256"] == expected and 0 < made["stored_bytes"] < 1024 * 1024
+    assert made["metadata"]["sha256"] == expected
+    assert 0 < int(made["metadata"]["stored_bytes"]) < 1024 * 1024
     archive = running_stack.settings.state_path / "backups" / "storage1" / \
         f"backup-{backup_id}.chunks.gz"
     assert archive.exists() and archive.with_name(archive.name + ".sha256").exists()

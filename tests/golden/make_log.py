@@ -74,8 +74,17 @@ from commands.migrations import (
 from commands.quotas import ResetQuotaLimits, SetQuotaLimits
 from commands.server_images import CreateServerImage
 from commands.services import Commands
-from commands.snapshots import DeleteSnapshot, TakeSnapshot
-from commands.volumes import AttachVolume, CreateVolume, DeleteVolume, DetachVolume, UpdateVolume
+from commands.snapshots import ChangeSnapshotMetadata, DeleteSnapshot, TakeSnapshot
+from commands.volume_types import NewVolumeType, VolumeTypeChange, ensure_types
+from commands.volumes import (
+    AttachVolume,
+    ChangeVolumeMetadata,
+    CreateVolume,
+    DeleteVolume,
+    DetachVolume,
+    RetypeVolume,
+    UpdateVolume,
+)
 from domain import security_group as sg_model
 from domain.codec import EVENT_TYPES, topic_of
 from domain.host import Capacity, HostReport
@@ -84,6 +93,7 @@ from domain.identity import domain_id_of, member_id
 from domain.image_patch import Operation
 from domain.migration_events import Progress
 from domain.volume import Target
+from domain.volume_types import BACKENDS
 from messaging.wire import GuestsObserved, HostOutcome, ObservedGuest, StepOutcome
 from migrations.runner import upgrade
 
@@ -160,6 +170,7 @@ class Scenario:
     def run(self) -> None:
         self.hosts()
         ensure_defaults(self.cloud.flavors, self.cloud.images)
+        ensure_types(self.cloud.volume_types, {"golden-gold": [STORAGE_HOST]})
         caller = self.identity()
         self.flavors(caller)
         self.images(caller)
@@ -167,6 +178,7 @@ class Scenario:
         self.quotas(caller)
         alpha = self.instances(caller)
         self.observations(caller, alpha)
+        self.volume_types(caller)
         self.volumes(caller, alpha)
         self.networks(caller)
         self.server_image(caller)
@@ -608,6 +620,51 @@ class Scenario:
         self.act(RebootInstance(request_id="golden-hard-reboot-alpha", caller=caller,
                                 instance_id=alpha, hard=True), host)
 
+    def volume_types(self, caller: Caller) -> None:
+        """A private type made, re-specified, renamed, granted, used and deleted."""
+        types = self.cloud.volume_types
+        self.clock.tick()
+        made = types.create(NewVolumeType(name="golden-fast", description="fast disks",
+                                          is_public=False, extra_specs={"tier": "fast"}),
+                            ADMIN, "golden-type-fast").state
+        self.clock.tick()
+        types.set_specs(made.id, {BACKENDS: STORAGE_HOST, "tier": "faster"}, ADMIN,
+                        "golden-type-specs")
+        self.clock.tick()
+        types.unset_spec(made.id, "tier", ADMIN, "golden-type-unset")
+        self.clock.tick()
+        types.update(made.id, VolumeTypeChange(name="golden-faster", description="faster"),
+                     ADMIN, "golden-type-rename")
+        for project, allow in ((caller.project_id, True), ("other", True), ("other", False)):
+            self.clock.tick()
+            types.grant(made.id, project, ADMIN, f"golden-type-access-{project}-{allow}",
+                        allow=allow)
+        fast = self.create_volume(caller, "golden-volume-fast", "fast",
+                                  volume_type="golden-faster")
+        self.clock.tick()
+        self.cloud.volumes.retype(RetypeVolume(request_id="golden-volume-retype", caller=caller,
+                                               volume_id=fast, new_type="__DEFAULT__"))
+        self.qos_specs(made.id)
+        self.clock.tick()
+        types.delete(made.id, ADMIN, "golden-type-delete")
+
+    def qos_specs(self, type_id: str) -> None:
+        """A QoS spec made, re-keyed, associated with a type and let go, deleted."""
+        qos = self.cloud.qos_specs
+        self.clock.tick()
+        made = qos.create("golden-qos", "front-end", {"read_iops_sec": "2000"}, ADMIN,
+                          "golden-qos").state
+        self.clock.tick()
+        qos.set_keys(made.id, {"write_iops_sec": "1000"}, ADMIN, "golden-qos-keys")
+        self.clock.tick()
+        qos.unset_keys(made.id, ["read_iops_sec"], ADMIN, "golden-qos-unset")
+        self.clock.tick()
+        qos.associate(made.id, type_id, ADMIN, "golden-qos-associate")
+        self.clock.tick()
+        qos.disassociate(made.id, None, ADMIN, "golden-qos-disassociate")
+        self.clock.tick()
+        qos.delete(made.id, ADMIN, "golden-qos-delete", force=False)
+
     def volumes(self, caller: Caller, alpha: str) -> None:
         volumes = self.cloud.volumes
         alpha_host = self.cloud.instances.instance(alpha, caller).host
@@ -623,6 +680,10 @@ class Scenario:
         self.clock.tick()
         volumes.update(UpdateVolume(request_id="golden-volume-update", caller=caller,
                                     volume_id=data, name="data", description="renamed"))
+        self.clock.tick()
+        volumes.change_metadata(ChangeVolumeMetadata(
+            request_id="golden-volume-metadata", caller=caller, volume_id=data,
+            given={"purpose": "golden"}))
         self.attach(caller, data, alpha, "golden-attach-data", alpha_host)
         self.clock.tick()
         volumes.detach(DetachVolume(request_id="golden-detach-data", caller=caller,
@@ -669,6 +730,10 @@ class Scenario:
         taken = snapshots.take(TakeSnapshot(request_id="golden-snapshot", caller=caller,
                                             volume_id=volume_id, name="data-snap")).state
         self.step_outcome(taken.id, "golden-snapshot", "SnapshotCreateRequested", STORAGE_HOST)
+        self.clock.tick()
+        snapshots.change_metadata(ChangeSnapshotMetadata(
+            request_id="golden-snapshot-metadata", caller=caller, snapshot_id=taken.id,
+            given={"purpose": "golden"}))
         self.create_volume(caller, "golden-volume-from-snapshot", "from-snapshot",
                            snapshot_id=taken.id, size_gb=None)
         self.clock.tick()
@@ -677,6 +742,19 @@ class Scenario:
                                              name="failed-snap")).state
         self.step_outcome(failed.id, "golden-snapshot-failed", "SnapshotCreateRequested",
                           STORAGE_HOST, ok=False, reason="the backing store is read-only")
+        self.clock.tick()
+        forced = snapshots.take(TakeSnapshot(request_id="golden-snapshot-forced",
+                                             caller=caller, volume_id=volume_id,
+                                             name="forced-snap")).state
+        self.clock.tick()
+        snapshots.report_progress(forced.id, "creating", "50%", caller,
+                                  "golden-snapshot-progress")
+        self.clock.tick()
+        snapshots.reset_status(forced.id, "error", ADMIN, "golden-snapshot-reset")
+        self.clock.tick()
+        snapshots.force_delete(forced.id, ADMIN, "golden-snapshot-force-delete")
+        self.step_outcome(forced.id, "golden-snapshot-force-delete", "SnapshotDeleteRequested",
+                          STORAGE_HOST)
         for snapshot_id, request_id in ((failed.id, "golden-snapshot-failed-delete"),
                                         (taken.id, "golden-snapshot-delete")):
             self.clock.tick()
@@ -699,6 +777,8 @@ class Scenario:
                                          volume_id=volume_id, name="failed-backup")).state
         self.step_outcome(failed.id, "golden-backup-failed", "BackupCreateRequested",
                           STORAGE_HOST, ok=False, reason="the archive could not be written")
+        self.clock.tick()
+        backups.reset_status(failed.id, "error", ADMIN, "golden-backup-reset")
         self.clock.tick()
         backups.delete(DeleteBackup(request_id="golden-backup-failed-delete", caller=caller,
                                     backup_id=failed.id))

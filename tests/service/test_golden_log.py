@@ -28,11 +28,13 @@ from domain.host import Host
 from domain.identity import Project, User
 from domain.image import ImageState
 from domain.instance import Instance, PowerState, VmState
+from domain.qos_specs import QosSpecs
 from domain.quota import Quota
 from domain.server_disks import ServerDisks
 from domain.snapshot import Snapshot
 from domain.volume import Status as VolumeStatus
 from domain.volume import Volume
+from domain.volume_types import VolumeTypeState
 from migrations.runner import VIEWS_SCHEMA
 from projections import faults
 from projections.log import head
@@ -137,16 +139,25 @@ def test_each_aggregate_folds_on_the_write_side_to_where_the_golden_scenario_lef
     assert instances["gamma"].vm_state == VmState.DELETED
 
     volumes = named(states, Volume)
+    types = named(states, VolumeTypeState)  # logs since volume types have more in them
     assert {name: v.status for name, v in volumes.items()} == {
         "data": VolumeStatus.DELETED, "from-snapshot": VolumeStatus.AVAILABLE,
         "restored": VolumeStatus.AVAILABLE, "broken": VolumeStatus.ERROR,
-        "gamma-disk": VolumeStatus.AVAILABLE}
+        "gamma-disk": VolumeStatus.AVAILABLE,
+        **({"fast": VolumeStatus.AVAILABLE} if types else {})}
+    if types:
+        assert {n: t.deleted for n, t in types.items()} == {
+            "__DEFAULT__": False, "golden-gold": False, "golden-faster": True}
+        assert volumes["fast"].volume_type == "__DEFAULT__"  # retyped after it was made
+        assert volumes["data"].metadata == {"purpose": "golden"}
+        assert [q.deleted for q in states if isinstance(q, QosSpecs)] == [True]
     assert volumes["gamma-disk"].server_id is None  # detached by its server's delete
     assert volumes["data"].snapshots == []
     assert all(s.devices == {} for s in states if isinstance(s, ServerDisks))
 
     assert {n: s.status for n, s in named(states, Snapshot).items()} == {
-        "data-snap": CopyStatus.DELETED, "failed-snap": CopyStatus.DELETED}
+        "data-snap": CopyStatus.DELETED, "failed-snap": CopyStatus.DELETED,
+        **({"forced-snap": CopyStatus.DELETED} if types else {})}
     backups = named(states, Backup)
     assert (backups["data-backup"].status, backups["failed-backup"].status) == (
         CopyStatus.AVAILABLE, CopyStatus.DELETED)
@@ -235,9 +246,11 @@ def test_the_golden_log_projects_into_fresh_views_to_its_head_with_no_view_stuck
                 ("migration", "confirmed"), ("resize", "error"), ("resize", "reverted"),
                 ("migration", "error"), ("live-migration", "completed"),
                 ("live-migration", "cancelled")]
+        typed = {"fast": "available"} if any(  # logs since volume types have one more
+            '"golden-faster"' in r.state for r in stored) else {}
         assert dict(conn.execute("SELECT name, status FROM views.volumes").fetchall()) == {
             "data": "deleted", "from-snapshot": "available", "restored": "available",
-            "broken": "error", "gamma-disk": "available"}
+            "broken": "error", "gamma-disk": "available", **typed}
         assert conn.execute("SELECT host, disabled FROM views.hosts ORDER BY host"
                             ).fetchall() == [("compute1", False), ("compute2", False)]
     report = replay(database_url)

@@ -52,8 +52,7 @@ async def client(identity: IdentityCommands, database_url: str, role: Role,
                   region="RegionOne", identity=identity,
                   revocations=RevocationCache(database_url),
                   settings=ApiSettings(image_dir=Path("/nonexistent"),
-                                       quota_defaults=QuotaDefaults(), service_down_time=60.0,
-                                       volume_types=()))
+                                       quota_defaults=QuotaDefaults(), service_down_time=60.0))
     try:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(ctx, role)),
                                      base_url="http://nimbus") as http:

@@ -9,6 +9,7 @@ import psycopg
 
 from commands.catalog import ensure_defaults
 from commands.services import CloudLimits, Commands
+from commands.volume_types import ensure_types
 from domain.host import Capacity
 from domain.quota import QuotaDefaults
 from projections.log import LogEntry, read_after
@@ -25,9 +26,10 @@ ROOMY = CloudLimits(
 def open_cloud(
     database_url: str, hosts: list[str], *, limits: CloudLimits | None = None,
 ) -> Commands:
-    """The command services with the default flavors and image recorded."""
+    """The command services with the default flavors, image and volume type recorded."""
     cloud = Commands.open(database_url, hosts, limits=limits)
     ensure_defaults(cloud.flavors, cloud.images)
+    ensure_types(cloud.volume_types, {})
     return cloud
 
 
