@@ -11,6 +11,7 @@ from commands.backups import BackupCommands
 from commands.catalog import CatalogLookups
 from commands.event_store import SessionBounds
 from commands.flavors import FlavorCommands
+from commands.host_aggregates import HostAggregateCommands
 from commands.hosts import HostCommands
 from commands.identity import IdentityCommands
 from commands.image_files import ImageFiles
@@ -77,6 +78,10 @@ class Commands:
     @property
     def hosts(self) -> HostCommands:
         return HostCommands(self.app)
+
+    @property
+    def host_aggregates(self) -> HostAggregateCommands:
+        return HostAggregateCommands(self.app)
 
     @property
     def identity(self) -> IdentityCommands:

@@ -27,6 +27,7 @@ from domain import (
     flavor,
     floating_ip,
     host,
+    host_aggregate,
     idempotency,
     identity,
     image,
@@ -96,6 +97,8 @@ TOKEN = _kind(identity.RevokedToken, identity.evolve_token, identity.AnyTokenEve
 QUOTA = _kind(quota.Quota, quota.evolve, quota.AnyQuotaEvent)
 HOST = _kind(host.Host, host.evolve, host.AnyHostEvent)
 FLEET = _kind(host.Fleet, host.evolve_fleet, host.AnyFleetEvent)
+HOST_AGGREGATE = _kind(host_aggregate.HostAggregates, host_aggregate.evolve,
+                       host_aggregate.AnyHostAggregateEvent)
 VOLUME = _kind(volume.Volume, volume.evolve, volume.AnyVolumeEvent,
                storage=volume.StorageStep, compute=volume.ComputeStep)
 DISKS = _kind(server_disks.ServerDisks, server_disks.evolve, server_disks.AnyDiskEvent)
@@ -120,7 +123,7 @@ IDEMPOTENCY_KEY = _kind(idempotency.IdempotencyKey, idempotency.evolve,
 KINDS: dict[str, Kind[Any]] = {kind.name: kind for kind in (
     INSTANCE, PROJECT, USER, TOKEN, FLAVOR, FLAVOR_NAME, IMAGE, KEYPAIR, QUOTA, HOST, FLEET,
     VOLUME, DISKS, SNAPSHOT, BACKUP, IDEMPOTENCY_KEY, NETWORK_FABRIC, NETWORK, PORT,
-    FLOATING_IP, SECURITY_GROUP, ROUTER)}
+    FLOATING_IP, SECURITY_GROUP, ROUTER, HOST_AGGREGATE)}
 
 # every stored event class, by class name (names are unique across kinds)
 EVENT_TYPES: dict[str, type[Event]] = {

@@ -2,7 +2,10 @@
 fleet's hosts, one module per resource."""
 
 from api.compute import (
+    aggregates,
+    availability_zones,
     flavor_access,
+    flavor_extra_specs,
     flavors,
     hosts,
     hypervisors,
@@ -23,4 +26,5 @@ from api.compute import (
 RESOURCES = (versions, servers, server_actions, server_metadata, server_tags,
              server_security_groups,
              instance_actions, volume_attachments, flavors, flavor_access, keypairs,
-             quota_sets, limits, services, hypervisors, hosts)
+             quota_sets, limits, services, hypervisors, hosts, aggregates,
+             availability_zones, flavor_extra_specs)

@@ -159,6 +159,8 @@ class Scenario:
         self.volumes(caller, alpha)
         self.networks(caller)
         self.forced_down()
+        self.extra_specs()
+        self.host_aggregates()
 
     def hosts(self) -> None:
         hosts = self.cloud.hosts
@@ -183,6 +185,36 @@ class Scenario:
         self.clock.tick()
         hosts.force_down(ForceHostDown(request_id="golden-host-force-up", host="compute2",
                                        forced_down=False))
+
+    def extra_specs(self) -> None:
+        """The private flavor's extra specs set, then one of them deleted."""
+        flavors = self.cloud.flavors
+        self.clock.tick()
+        flavors.set_extra_specs("golden-private", {"hw:numa_nodes": "1",
+                                                   "hw:cpu_policy": "shared"},
+                                ADMIN, "golden-flavor-extra-specs")
+        self.clock.tick()
+        flavors.delete_extra_spec("golden-private", "hw:cpu_policy", ADMIN,
+                                  "golden-flavor-extra-spec-delete")
+
+    def host_aggregates(self) -> None:
+        """A zone's aggregate holding compute1, renamed, given metadata, emptied,
+        deleted (os-aggregates)."""
+        aggregates = self.cloud.host_aggregates
+        self.clock.tick()
+        created = aggregates.create("golden-rack", "golden-az", "golden-aggregate")
+        (rack,) = created.state.aggregates
+        steps = [
+            lambda: aggregates.update(rack, "golden-rack-1", None, "golden-aggregate-update"),
+            lambda: aggregates.add_host(rack, "compute1", "golden-aggregate-add"),
+            lambda: aggregates.set_metadata(rack, {"ssd": "true", "gone": None},
+                                            "golden-aggregate-metadata"),
+            lambda: aggregates.remove_host(rack, "compute1", "golden-aggregate-remove"),
+            lambda: aggregates.delete(rack, "golden-aggregate-delete"),
+        ]
+        for step in steps:
+            self.clock.tick()
+            step()
 
     def identity(self) -> Caller:
         identity = self.cloud.identity
