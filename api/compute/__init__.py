@@ -8,8 +8,10 @@ from api.compute import (
     flavor_extra_specs,
     flavors,
     hosts,
+    hypervisor_reports,
     hypervisors,
     instance_actions,
+    instance_usage_audit_log,
     keypairs,
     limits,
     quota_sets,
@@ -19,6 +21,7 @@ from api.compute import (
     server_tags,
     servers,
     services,
+    tenant_usage,
     versions,
     volume_attachments,
 )
@@ -26,5 +29,6 @@ from api.compute import (
 RESOURCES = (versions, servers, server_actions, server_metadata, server_tags,
              server_security_groups,
              instance_actions, volume_attachments, flavors, flavor_access, keypairs,
-             quota_sets, limits, services, hypervisors, hosts, aggregates,
-             availability_zones, flavor_extra_specs)
+             quota_sets, limits, services, hypervisor_reports, hypervisors, hosts, aggregates,
+             availability_zones, flavor_extra_specs, tenant_usage,
+             instance_usage_audit_log)

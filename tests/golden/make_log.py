@@ -204,17 +204,16 @@ class Scenario:
         self.clock.tick()
         created = aggregates.create("golden-rack", "golden-az", "golden-aggregate")
         (rack,) = created.state.aggregates
-        steps = [
-            lambda: aggregates.update(rack, "golden-rack-1", None, "golden-aggregate-update"),
-            lambda: aggregates.add_host(rack, "compute1", "golden-aggregate-add"),
-            lambda: aggregates.set_metadata(rack, {"ssd": "true", "gone": None},
-                                            "golden-aggregate-metadata"),
-            lambda: aggregates.remove_host(rack, "compute1", "golden-aggregate-remove"),
-            lambda: aggregates.delete(rack, "golden-aggregate-delete"),
-        ]
-        for step in steps:
-            self.clock.tick()
-            step()
+        self.clock.tick()
+        aggregates.update(rack, "golden-rack-1", None, "golden-aggregate-update")
+        self.clock.tick()
+        aggregates.add_host(rack, "compute1", "golden-aggregate-add")
+        self.clock.tick()
+        aggregates.set_metadata(rack, {"ssd": "true", "gone": None}, "golden-aggregate-metadata")
+        self.clock.tick()
+        aggregates.remove_host(rack, "compute1", "golden-aggregate-remove")
+        self.clock.tick()
+        aggregates.delete(rack, "golden-aggregate-delete")
 
     def identity(self) -> Caller:
         identity = self.cloud.identity
