@@ -4,6 +4,7 @@ fleet's hosts, one module per resource."""
 from api.compute import (
     aggregates,
     availability_zones,
+    extensions,
     flavor_access,
     flavor_extra_specs,
     flavors,
@@ -24,6 +25,7 @@ from api.compute import (
     tenant_usage,
     versions,
     volume_attachments,
+    volumes,
 )
 
 RESOURCES = (versions, servers, server_actions, server_metadata, server_tags,
@@ -31,4 +33,4 @@ RESOURCES = (versions, servers, server_actions, server_metadata, server_tags,
              instance_actions, volume_attachments, flavors, flavor_access, keypairs,
              quota_sets, limits, services, hypervisor_reports, hypervisors, hosts, aggregates,
              availability_zones, flavor_extra_specs, tenant_usage,
-             instance_usage_audit_log)
+             instance_usage_audit_log, extensions, volumes)
