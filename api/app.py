@@ -27,6 +27,7 @@ from api.image.images import streams_upload
 from api.microversion import Microversions
 from api.network.errors import PREFIX as NETWORK_PREFIX
 from api.network.errors import neutron_body, neutron_error
+from api.network.networking_root import NetworkingRoot
 from api.request_target import RequestTarget
 from domain.errors import DomainError, Unauthorized
 
@@ -108,4 +109,5 @@ def create_app(ctx: Context, role: Role = "all") -> Starlette:
                        unbounded=streams_upload)
     app.add_middleware(Microversions)
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(NetworkingRoot)  # outermost: every other part sees /network
     return app

@@ -77,6 +77,9 @@ def claims(request: Request, *, unscoped: bool = False) -> Claims:
     if verified is None or ctx.revocations.is_revoked(verified) or not (
             verified.scoped or unscoped):
         raise Unauthorized("The request you have made requires authentication.")
+    if verified.system and not request.url.path.startswith("/identity/"):
+        raise Forbidden("A token scoped to the system is accepted by the identity API only; "
+                        "scope one to a project.")
     if (not unscoped and request.method not in ("GET", "HEAD")
             and set(verified.roles) <= READ_ONLY_ROLES):
         raise Forbidden("Policy doesn't allow this request to be performed: the token's "

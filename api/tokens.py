@@ -28,11 +28,13 @@ class Claims(msgspec.Struct, frozen=True, kw_only=True):
     expires_at: float
     audit_id: str
     methods: tuple[str, ...] = ("password",)  # how its holder authenticated
+    system: bool = False  # scoped to the system (the identity API's admin scope)
 
     @property
     def scoped(self) -> bool:
-        """Whether it names a project (an unscoped token only lists and picks one)."""
-        return bool(self.project_id)
+        """Whether it names a project or the system (an unscoped token only lists
+        and picks a project)."""
+        return bool(self.project_id) or self.system
 
     @property
     def caller(self) -> Caller:
@@ -51,14 +53,14 @@ class TokenSigner:
 
     def issue(self, *, user_id: str, user_name: str, project_id: str, project_name: str,
               roles: list[str], methods: tuple[str, ...] = ("password",),
-              expires_at: float | None = None) -> tuple[str, Claims]:
+              expires_at: float | None = None, system: bool = False) -> tuple[str, Claims]:
         """A new token; one made from another (``expires_at``) expires with it."""
         now = self._clock().timestamp()
         claims = Claims(
             user_id=user_id, user_name=user_name, project_id=project_id,
             project_name=project_name, roles=roles, issued_at=now,
             expires_at=now + self.ttl if expires_at is None else expires_at,
-            audit_id=uuid.uuid4().hex[:22], methods=methods,
+            audit_id=uuid.uuid4().hex[:22], methods=methods, system=system,
         )
         body = base64.urlsafe_b64encode(msgspec.json.encode(claims)).rstrip(b"=")
         return f"{body.decode()}.{self._sign(body)}", claims

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import TypeVar
 
@@ -22,20 +23,21 @@ import msgspec
 
 from commands.application import Aggregate, Change, NimbusApplication, Written
 from domain import identity as model
-from domain.errors import NotFound
-from domain.registry import PROJECT, TOKEN, USER, Kind
+from domain.errors import NotFound, Unauthorized
+from domain.registry import DOMAIN, PROJECT, TOKEN, USER, Kind
 
 S = TypeVar("S")
 
 
 class Principal(msgspec.Struct, frozen=True, kw_only=True):
-    """Who logged in, scoped to which project, holding which roles there."""
+    """Who logged in, scoped to which project (or the system), holding which roles there."""
 
     user_id: str
     user_name: str
     project_id: str
     project_name: str
     roles: list[str]
+    system: bool = False
 
 
 def _uuid(ref: str) -> uuid.UUID | None:
@@ -51,15 +53,31 @@ class IdentityCommands:
 
     # ---- lookups on the write side --------------------------------------
 
-    def _aggregate(self, kind: Kind[S], ref: str) -> Aggregate[S]:
-        """The project or user named ``ref`` by id or by name (empty if none)."""
+    def _aggregate(self, kind: Kind[S], ref: str,
+                   domain_id: str = model.DEFAULT_DOMAIN_ID) -> Aggregate[S]:
+        """The domain, project or user named ``ref`` by id or by name in
+        ``domain_id`` (empty if none)."""
         by_id = _uuid(ref)
         found = self.app.find(kind, by_id) if by_id is not None else None
-        return found or self._named(kind, ref)
+        return found or self._named(kind, ref, domain_id)
 
-    def _named(self, kind: Kind[S], name: str) -> Aggregate[S]:
-        """The project or user of that name (empty if none): its id comes from it."""
-        return self.app.load_or_new(model.aggregate_id(kind.name, name), kind)
+    def _named(self, kind: Kind[S], name: str,
+               domain_id: str = model.DEFAULT_DOMAIN_ID) -> Aggregate[S]:
+        """The domain, project or user of that name (empty if none): its id comes from it."""
+        if kind is DOMAIN:
+            return self.app.load_or_new(model.aggregate_id("domain", name), kind)
+        return self.app.load_or_new(model.member_id(kind.name, name, domain_id), kind)
+
+    def domain(self, ref: str) -> model.Domain:
+        """A domain that exists; the Default one always does."""
+        if ref in (model.DEFAULT_DOMAIN_ID, model.DEFAULT_DOMAIN_NAME):
+            return model.Domain(id=model.DEFAULT_DOMAIN_ID, name=model.DEFAULT_DOMAIN_NAME)
+        return model.live_domain(self._aggregate(DOMAIN, ref).current, ref)
+
+    def _open_domain(self, ref: str) -> str:
+        """The id of a domain things may be made in."""
+        domain = self.domain(ref)
+        return model.open_domain(domain, ref).id
 
     def project(self, ref: str) -> model.Project:
         return model.live_project(self._aggregate(PROJECT, ref).current, ref)
@@ -70,23 +88,56 @@ class IdentityCommands:
     # ---- logins ----------------------------------------------------------
 
     def authenticate(self, *, user_ref: str, password: str, project_ref: str | None,
-                     unscoped: bool = False) -> Principal:
+                     unscoped: bool = False, user_domain: str = model.DEFAULT_DOMAIN_ID,
+                     project_domain: str = model.DEFAULT_DOMAIN_ID) -> Principal:
         """Check a password login against the user aggregate; Unauthorized if wrong.
         With no project named, the token is scoped to the user's default project,
-        or to none (an unscoped token, as Keystone gives) when there is none."""
-        user = model.authenticated(self._aggregate(USER, user_ref).current, password)
+        or to none (an unscoped token, as Keystone gives) when there is none.
+        Names are looked up in the domains named (ids or names)."""
+        user = model.authenticated(
+            self._aggregate(USER, user_ref, self._login_domain(user_domain)).current, password)
+        self._login_domain(user.domain_id)
         if project_ref is None and not unscoped:
             project_ref = user.default_project_id
         if project_ref is None:
             return Principal(user_id=user.id, user_name=user.name, project_id="",
                              project_name="", roles=[])
-        return self.scope(user_id=user.id, project_ref=project_ref)
+        return self.scope(user_id=user.id, project_ref=project_ref,
+                          project_domain=project_domain)
 
-    def scope(self, *, user_id: str, project_ref: str) -> Principal:
+    def authenticate_system(self, *, user_ref: str, password: str,
+                            user_domain: str = model.DEFAULT_DOMAIN_ID) -> Principal:
+        """A password login scoped to the system (Keystone's system scope)."""
+        user = model.authenticated(
+            self._aggregate(USER, user_ref, self._login_domain(user_domain)).current, password)
+        return self.scope_system(user_id=user.id)
+
+    def scope_system(self, *, user_id: str) -> Principal:
+        user = self._aggregate(USER, user_id).current
+        roles = model.system_roles(user)
+        assert user is not None
+        return Principal(user_id=user.id, user_name=user.name, project_id="",
+                         project_name="", roles=roles, system=True)
+
+    def _login_domain(self, ref: str) -> str:
+        """The id of an enabled domain to log in within; Unauthorized otherwise."""
+        try:
+            domain = self.domain(ref)
+        except NotFound:
+            raise Unauthorized("The request you have made requires authentication."
+                                     ) from None
+        if not domain.enabled:
+            raise Unauthorized(f"Domain {domain.id} is disabled.")
+        return domain.id
+
+    def scope(self, *, user_id: str, project_ref: str,
+              project_domain: str = model.DEFAULT_DOMAIN_ID) -> Principal:
         """A token of an authenticated user scoped to a project (Keystone's
         ``token`` method): the roles the user holds there now."""
         user = self._aggregate(USER, user_id).current
-        project = self._aggregate(PROJECT, project_ref).current
+        project = self._aggregate(PROJECT, project_ref, self._login_domain(project_domain)).current
+        if project is not None:
+            self._login_domain(project.domain_id)
         roles = model.roles_on(user, project, project_ref)
         assert user is not None and project is not None
         return Principal(user_id=user.id, user_name=user.name, project_id=project.id,
@@ -102,16 +153,45 @@ class IdentityCommands:
                 token.current, request_id=request_id, audit_id=audit_id, user_id=user_id,
                 project_id=project_id, at=at))])
 
+    # ---- domains ---------------------------------------------------------
+
+    def create_domain(self, *, request_id: str, name: str, description: str = "",
+                      enabled: bool = True) -> Written[model.Domain]:
+        name = model.valid_name("domain", name)
+        return self.app.execute(
+            request_id, lambda: self._named(DOMAIN, name),
+            lambda domain, at: [(domain, model.create_domain(
+                domain.current, request_id=request_id, name=name, description=description,
+                enabled=enabled, at=at))])
+
+    def update_domain(self, *, request_id: str, ref: str, name: str | None = None,
+                      description: str | None = None,
+                      enabled: bool | None = None) -> Written[model.Domain]:
+        return self.app.execute(
+            request_id, lambda: self._aggregate(DOMAIN, ref),
+            lambda domain, at: [(domain, model.update_domain(
+                domain.current, ref, request_id=request_id, at=at, name=name,
+                description=description, enabled=enabled))])
+
+    def delete_domain(self, *, request_id: str, ref: str) -> Written[model.Domain]:
+        """A disabled domain; its projects and users are the caller's to delete first."""
+        return self.app.execute(
+            request_id, lambda: self._aggregate(DOMAIN, ref),
+            lambda domain, at: [(domain, model.delete_domain(
+                domain.current, ref, request_id=request_id, at=at))])
+
     # ---- projects --------------------------------------------------------
 
-    def create_project(self, *, request_id: str, name: str,
-                       description: str = "") -> Written[model.Project]:
+    def create_project(self, *, request_id: str, name: str, description: str = "",
+                       domain: str = model.DEFAULT_DOMAIN_ID,
+                       enabled: bool = True) -> Written[model.Project]:
         name = model.valid_name("project", name)
+        domain_id = self._open_domain(domain)
         return self.app.execute(
-            request_id, lambda: self._named(PROJECT, name),
+            request_id, lambda: self._named(PROJECT, name, domain_id),
             lambda project, at: [(project, model.create_project(
                 project.current, request_id=request_id, name=name, description=description,
-                at=at))])
+                domain_id=domain_id, enabled=enabled, at=at))])
 
     def delete_project(self, *, request_id: str, ref: str) -> Written[model.Project]:
         return self.app.execute(
@@ -119,19 +199,52 @@ class IdentityCommands:
             lambda project, at: [(project, model.delete_project(
                 project.current, ref, request_id=request_id, at=at))])
 
+    def update_project(self, *, request_id: str, ref: str, name: str | None = None,
+                       description: str | None = None,
+                       enabled: bool | None = None) -> Written[model.Project]:
+        return self.app.execute(
+            request_id, lambda: self._aggregate(PROJECT, ref),
+            lambda project, at: [(project, model.update_project(
+                project.current, ref, request_id=request_id, at=at, name=name,
+                description=description, enabled=enabled))])
+
+    def change_project_tags(self, *, request_id: str, ref: str,
+                            change: Callable[[tuple[str, ...]], list[str]]
+                            ) -> Written[model.Project]:
+        """Set the tags ``change`` makes of the current ones (replace, add, remove)."""
+        def decide(project: Aggregate[model.Project], at: datetime) -> list[Change]:
+            current = model.live_project(project.current, ref)
+            return [(project, model.set_project_tags(
+                current, ref, change(current.tags), request_id=request_id, at=at))]
+        return self.app.execute(request_id, lambda: self._aggregate(PROJECT, ref), decide)
+
     # ---- users -----------------------------------------------------------
 
     def create_user(self, *, request_id: str, name: str, password: str,
-                    default_project: str | None = None) -> Written[model.User]:
+                    default_project: str | None = None,
+                    domain: str = model.DEFAULT_DOMAIN_ID, email: str | None = None,
+                    description: str | None = None,
+                    enabled: bool = True) -> Written[model.User]:
         name = model.valid_name("user", name)
         password = model.valid_password(password)
+        domain_id = self._open_domain(domain)
         default_project_id = self.project(default_project).id if default_project else None
         password_hash = _hash(password)
         return self.app.execute(
-            request_id, lambda: self._named(USER, name),
+            request_id, lambda: self._named(USER, name, domain_id),
             lambda user, at: [(user, model.create_user(
                 user.current, request_id=request_id, name=name, password_hash=password_hash,
-                default_project_id=default_project_id, at=at))])
+                default_project_id=default_project_id, domain_id=domain_id, email=email,
+                description=description, enabled=enabled, at=at))])
+
+    def update_user(self, *, request_id: str, ref: str, email: str | None = None,
+                    description: str | None = None,
+                    enabled: bool | None = None) -> Written[model.User]:
+        return self.app.execute(
+            request_id, lambda: self._aggregate(USER, ref),
+            lambda user, at: [(user, model.update_user(
+                user.current, ref, request_id=request_id, at=at, email=email,
+                description=description, enabled=enabled))])
 
     def change_password(self, *, request_id: str, ref: str,
                         password: str) -> Written[model.User]:
@@ -149,23 +262,28 @@ class IdentityCommands:
 
     # ---- roles -----------------------------------------------------------
 
-    def grant(self, *, request_id: str, user_ref: str, project_ref: str,
+    def grant(self, *, request_id: str, user_ref: str, project_ref: str | None,
               role: str) -> Written[model.User]:
-        """Give ``user`` ``role`` on ``project``; holding it already writes nothing."""
+        """Give ``user`` ``role`` on ``project`` (None: on the system); holding it
+        already writes nothing."""
         role = model.role_named(role)
-        project = self.project(project_ref)
+        project = self.project(project_ref) if project_ref is not None else None
         return self.app.execute(
             request_id, lambda: self._aggregate(USER, user_ref),
             lambda user, at: [(user, model.grant(
                 model.live_user(user.current, user_ref), project, role, request_id=request_id,
                 at=at))])
 
-    def revoke_role(self, *, request_id: str, user_ref: str, project_ref: str,
+    def revoke_role(self, *, request_id: str, user_ref: str, project_ref: str | None,
                     role: str) -> Written[model.User]:
+        """Take ``role`` on ``project`` (None: on the system) from ``user``."""
         role = model.role_named(role)
 
         def decide(user: Aggregate[model.User], at: datetime) -> list[Change]:
             state = model.live_user(user.current, user_ref)
+            if project_ref is None:
+                return [(user, model.revoke(state, model.SYSTEM, role, request_id=request_id,
+                                            at=at))]
             project = self._aggregate(PROJECT, project_ref).current
             if project is None:
                 raise NotFound(f"Could not find project: {project_ref}.")
@@ -197,6 +315,9 @@ class IdentityCommands:
         for role in ("admin", "member"):
             self.grant(request_id=f"ensure-admin-role-{project}-{role}-{uuid.uuid4()}",
                        user_ref=user, project_ref=project, role=role)
+        # and admin on the system, as Keystone's bootstrap gives its admin
+        self.grant(request_id=f"ensure-admin-system-{uuid.uuid4()}", user_ref=user,
+                   project_ref=None, role="admin")
 
 
 def _hash(password: str) -> str:

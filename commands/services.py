@@ -14,6 +14,7 @@ from commands.flavors import FlavorCommands
 from commands.host_aggregates import HostAggregateCommands
 from commands.hosts import HostCommands
 from commands.identity import IdentityCommands
+from commands.image_changes import ImageChangeCommands
 from commands.image_files import ImageFiles
 from commands.images import ImageCommands
 from commands.instances import InstanceCommands
@@ -94,6 +95,10 @@ class Commands:
     @property
     def images(self) -> ImageCommands:
         return ImageCommands(self.app, self.image_files, self.upload_lease)
+
+    @property
+    def image_changes(self) -> ImageChangeCommands:
+        return ImageChangeCommands(self.app)
 
     @property
     def volumes(self) -> VolumeCommands:

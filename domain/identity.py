@@ -19,7 +19,7 @@ from typing import ClassVar
 import msgspec
 
 from domain.base import Event, UnknownEvent, unknown_event
-from domain.errors import InvalidInput, InvalidState, NotFound, Unauthorized
+from domain.errors import Forbidden, InvalidInput, InvalidState, NotFound, Unauthorized
 
 # Shared with the ids the API handed out before identity was event-sourced, so
 # a project's id (and every instance's project_id) stays the same.
@@ -27,6 +27,9 @@ ID_NAMESPACE = uuid.UUID("0b7e3f0e-54f4-4d8e-b1a5-3a4c1b2d9e77")
 
 DEFAULT_DOMAIN_ID = "default"
 DEFAULT_DOMAIN_NAME = "Default"
+# Keystone's system scope (the cloud itself): a role "on the system" is
+# recorded as a grant on this scope, which no project id can equal
+SYSTEM = "system"
 
 # Today's Keystone's default roles, then the seed's project roles under their
 # Keystone names; the seed's "cloudadmin" is "admin".
@@ -56,6 +59,17 @@ _SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
 def aggregate_id(kind: str, name: str) -> uuid.UUID:
     """The deterministic aggregate id of a project, user or revoked token."""
     return uuid.uuid5(ID_NAMESPACE, f"{kind}:{name}")
+
+
+def member_id(kind: str, name: str, domain_id: str = DEFAULT_DOMAIN_ID) -> uuid.UUID:
+    """The aggregate id of a project or user named ``name`` in a domain: names
+    are unique per domain, and the Default domain's keep the ids they had."""
+    return aggregate_id(kind, name if domain_id == DEFAULT_DOMAIN_ID else f"{domain_id}/{name}")
+
+
+def domain_id_of(name: str) -> str:
+    """The id of the domain named ``name`` (a domain keeps its name)."""
+    return DEFAULT_DOMAIN_ID if name == DEFAULT_DOMAIN_NAME else keystone_id("domain", name)
 
 
 def keystone_id(kind: str, name: str) -> str:
@@ -118,6 +132,28 @@ class IdentityEvent(Event, frozen=True, kw_only=True):
     request_id: str
 
 
+class DomainEvent(IdentityEvent, frozen=True, kw_only=True):
+    aggregate: ClassVar[str] = "domain"
+
+
+class DomainCreated(DomainEvent, frozen=True, kw_only=True):
+    name: str
+    description: str = ""
+    enabled: bool = True
+
+
+class DomainUpdated(DomainEvent, frozen=True, kw_only=True):
+    """A new description and/or enabled flag (None: unchanged). A disabled
+    domain's projects and users get no token."""
+
+    description: str | None = None
+    enabled: bool | None = None
+
+
+class DomainDeleted(DomainEvent, frozen=True, kw_only=True):
+    pass
+
+
 class ProjectEvent(IdentityEvent, frozen=True, kw_only=True):
     aggregate: ClassVar[str] = "project"
 
@@ -125,10 +161,26 @@ class ProjectEvent(IdentityEvent, frozen=True, kw_only=True):
 class ProjectCreated(ProjectEvent, frozen=True, kw_only=True):
     name: str
     description: str = ""
+    domain_id: str = DEFAULT_DOMAIN_ID
+    enabled: bool = True
 
 
 class ProjectDeleted(ProjectEvent, frozen=True, kw_only=True):
     pass
+
+
+class ProjectUpdated(ProjectEvent, frozen=True, kw_only=True):
+    """A new description and/or enabled flag (None: unchanged). A disabled
+    project's tokens are refused and no new one is issued for it."""
+
+    description: str | None = None
+    enabled: bool | None = None
+
+
+class ProjectTagsSet(ProjectEvent, frozen=True, kw_only=True):
+    """The project's tags are now ``tags`` (every tag change writes the whole set)."""
+
+    tags: list[str]
 
 
 class UserEvent(IdentityEvent, frozen=True, kw_only=True):
@@ -139,6 +191,18 @@ class UserCreated(UserEvent, frozen=True, kw_only=True):
     name: str
     password_hash: str  # salted scrypt, never the password
     default_project_id: str | None = None
+    domain_id: str = DEFAULT_DOMAIN_ID
+    email: str | None = None
+    description: str | None = None
+    enabled: bool = True
+
+
+class UserUpdated(UserEvent, frozen=True, kw_only=True):
+    """New attributes (None: unchanged); a disabled user gets no token."""
+
+    email: str | None = None
+    description: str | None = None
+    enabled: bool | None = None
 
 
 class UserPasswordChanged(UserEvent, frozen=True, kw_only=True):
@@ -171,18 +235,31 @@ class TokenRevoked(TokenEvent, frozen=True, kw_only=True):
     project_id: str
 
 
-AnyProjectEvent = ProjectCreated | ProjectDeleted
-AnyUserEvent = UserCreated | UserPasswordChanged | UserDeleted | RoleGranted | RoleRevoked
+AnyDomainEvent = DomainCreated | DomainUpdated | DomainDeleted
+AnyProjectEvent = ProjectCreated | ProjectDeleted | ProjectUpdated | ProjectTagsSet
+AnyUserEvent = (UserCreated | UserPasswordChanged | UserDeleted | RoleGranted | RoleRevoked
+                | UserUpdated)
 AnyTokenEvent = TokenRevoked
 
 
 # ---- state ----------------------------------------------------------------
 
 
+class Domain(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    name: str
+    description: str = ""
+    enabled: bool = True
+    deleted: bool = False
+
+
 class Project(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     name: str
     description: str = ""
+    domain_id: str = DEFAULT_DOMAIN_ID
+    enabled: bool = True
+    tags: tuple[str, ...] = ()
     deleted: bool = False
 
 
@@ -192,6 +269,10 @@ class User(msgspec.Struct, frozen=True, kw_only=True):
     password_hash: str
     default_project_id: str | None = None
     roles: dict[str, list[str]] = msgspec.field(default_factory=dict)  # project id -> roles
+    domain_id: str = DEFAULT_DOMAIN_ID
+    email: str | None = None
+    description: str | None = None
+    enabled: bool = True
     deleted: bool = False
 
     def roles_on(self, project_id: str) -> list[str]:
@@ -202,16 +283,43 @@ class RevokedToken(msgspec.Struct, frozen=True, kw_only=True):
     audit_id: str
 
 
+def evolve_domain(state: Domain | None, event: Event, aggregate: str) -> Domain:
+    if not isinstance(event, AnyDomainEvent):
+        raise UnknownEvent(event, "domain")
+    if isinstance(event, DomainCreated):
+        return Domain(id=uuid.UUID(aggregate).hex, name=event.name,
+                      description=event.description, enabled=event.enabled)
+    assert state is not None
+    match event:
+        case DomainUpdated():
+            return msgspec.structs.replace(
+                state, description=state.description if event.description is None
+                else event.description,
+                enabled=state.enabled if event.enabled is None else event.enabled)
+        case DomainDeleted():
+            return msgspec.structs.replace(state, deleted=True)
+        case _:
+            unknown_event(event, "domain")
+
+
 def evolve_project(state: Project | None, event: Event, aggregate: str) -> Project:
     if not isinstance(event, AnyProjectEvent):
         raise UnknownEvent(event, "project")
     if isinstance(event, ProjectCreated):
         return Project(id=uuid.UUID(aggregate).hex, name=event.name,
-                       description=event.description)
+                       description=event.description, domain_id=event.domain_id,
+                       enabled=event.enabled)
     assert state is not None
     match event:
         case ProjectDeleted():
             return msgspec.structs.replace(state, deleted=True)
+        case ProjectUpdated():
+            return msgspec.structs.replace(
+                state, description=state.description if event.description is None
+                else event.description,
+                enabled=state.enabled if event.enabled is None else event.enabled)
+        case ProjectTagsSet():
+            return msgspec.structs.replace(state, tags=tuple(event.tags))
         case _:
             unknown_event(event, "project")
 
@@ -222,13 +330,20 @@ def evolve_user(state: User | None, event: Event, aggregate: str) -> User:
     if isinstance(event, UserCreated):
         return User(id=uuid.UUID(aggregate).hex, name=event.name,
                     password_hash=event.password_hash,
-                    default_project_id=event.default_project_id)
+                    default_project_id=event.default_project_id, domain_id=event.domain_id,
+                    email=event.email, description=event.description, enabled=event.enabled)
     assert state is not None
     match event:
         case UserPasswordChanged():
             return msgspec.structs.replace(state, password_hash=event.password_hash)
         case UserDeleted():
             return msgspec.structs.replace(state, deleted=True, roles={})
+        case UserUpdated():
+            return msgspec.structs.replace(
+                state, email=state.email if event.email is None else event.email,
+                description=state.description if event.description is None
+                else event.description,
+                enabled=state.enabled if event.enabled is None else event.enabled)
         case RoleGranted() | RoleRevoked():
             current = state.roles.get(event.project_id, [])
             if isinstance(event, RoleGranted):
@@ -256,15 +371,58 @@ def evolve_token(state: RevokedToken | None, event: Event, aggregate: str) -> Re
 # ---- decisions ------------------------------------------------------------
 
 
+def create_domain(existing: Domain | None, *, request_id: str, name: str, description: str,
+                  enabled: bool, at: datetime) -> DomainCreated:
+    if name == DEFAULT_DOMAIN_NAME or existing is not None:
+        # like a project's, a deleted domain's name stays taken (its id derives from it)
+        raise InvalidState(f"Conflict occurred attempting to store domain - Duplicate entry "
+                           f"found with name {name}.")
+    return DomainCreated(request_id=request_id, name=name, description=description,
+                         enabled=enabled, at=at)
+
+
+def live_domain(state: Domain | None, ref: str) -> Domain:
+    if state is None or state.deleted:
+        raise NotFound(f"Could not find domain: {ref}.")
+    return state
+
+
+def open_domain(state: Domain | None, ref: str) -> Domain:
+    """A domain new projects and users may be made in: it exists and is enabled."""
+    domain = live_domain(state, ref)
+    if not domain.enabled:
+        raise InvalidInput(f"Domain {domain.id} is disabled: nothing can be created in it.")
+    return domain
+
+
+def update_domain(state: Domain | None, ref: str, *, request_id: str, at: datetime,
+                  name: str | None = None, description: str | None = None,
+                  enabled: bool | None = None) -> DomainUpdated:
+    domain = live_domain(state, ref)
+    if name is not None and name != domain.name:
+        raise InvalidInput("Invalid input for field 'domain.name': a domain keeps the name it "
+                           "was created with.")
+    return DomainUpdated(request_id=request_id, at=at, description=description,
+                         enabled=enabled)
+
+
+def delete_domain(state: Domain | None, ref: str, *, request_id: str,
+                  at: datetime) -> DomainDeleted:
+    if live_domain(state, ref).enabled:
+        raise Forbidden("Cannot delete a domain that is enabled, please disable it first.")
+    return DomainDeleted(request_id=request_id, at=at)
+
+
 def create_project(existing: Project | None, *, request_id: str, name: str, description: str,
-                   at: datetime) -> ProjectCreated:
+                   at: datetime, domain_id: str = DEFAULT_DOMAIN_ID,
+                   enabled: bool = True) -> ProjectCreated:
     if existing is not None:
         # A deleted project's name stays taken: its id is derived from the name,
         # and resources that still carry that id must never reappear elsewhere.
         raise InvalidState(f"Conflict occurred attempting to store project - Duplicate entry "
-                           f"found with name {name} at domain ID {DEFAULT_DOMAIN_ID}.")
+                           f"found with name {name} at domain ID {domain_id}.")
     return ProjectCreated(request_id=request_id, name=name, description=description,
-                          at=at)
+                          domain_id=domain_id, enabled=enabled, at=at)
 
 
 def live_project(state: Project | None, ref: str) -> Project:
@@ -279,6 +437,39 @@ def delete_project(state: Project | None, ref: str, *, request_id: str,
     return ProjectDeleted(request_id=request_id, at=at)
 
 
+def update_project(state: Project | None, ref: str, *, request_id: str, at: datetime,
+                   name: str | None = None, description: str | None = None,
+                   enabled: bool | None = None) -> ProjectUpdated:
+    """Describe, enable or disable a project. Its name is its identity here (its
+    id derives from it), so a rename is refused rather than half done."""
+    project = live_project(state, ref)
+    if name is not None and name != project.name:
+        raise InvalidInput("Invalid input for field 'project.name': a project keeps the "
+                           "name it was created with.")
+    return ProjectUpdated(request_id=request_id, at=at, description=description,
+                          enabled=enabled)
+
+
+MAX_PROJECT_TAGS = 80  # Keystone's limit
+_TAG = 255
+
+
+def set_project_tags(state: Project | None, ref: str, tags: list[str], *, request_id: str,
+                     at: datetime) -> ProjectTagsSet:
+    """Replace a project's tags; Keystone's rules: at most 80, each 1-255
+    characters without '/' or ','."""
+    live_project(state, ref)
+    for tag in tags:
+        if not 1 <= len(tag) <= _TAG or "/" in tag or "," in tag:
+            raise InvalidInput(f"Invalid input for field 'tags': {tag!r} must be 1 to {_TAG} "
+                               "characters without '/' or ','.")
+    unique = list(dict.fromkeys(tags))
+    if len(unique) > MAX_PROJECT_TAGS:
+        raise InvalidInput(f"Invalid input for field 'tags': more than {MAX_PROJECT_TAGS} "
+                           "tags.")
+    return ProjectTagsSet(request_id=request_id, at=at, tags=unique)
+
+
 def live_user(state: User | None, ref: str) -> User:
     if state is None or state.deleted:
         raise NotFound(f"Could not find user: {ref}.")
@@ -286,12 +477,26 @@ def live_user(state: User | None, ref: str) -> User:
 
 
 def create_user(existing: User | None, *, request_id: str, name: str, password_hash: str,
-                default_project_id: str | None, at: datetime) -> UserCreated:
+                default_project_id: str | None, at: datetime,
+                domain_id: str = DEFAULT_DOMAIN_ID, email: str | None = None,
+                description: str | None = None, enabled: bool = True) -> UserCreated:
     if existing is not None and not existing.deleted:
         raise InvalidState(f"Conflict occurred attempting to store user - Duplicate entry "
-                           f"found with name {name} at domain ID {DEFAULT_DOMAIN_ID}.")
+                           f"found with name {name} at domain ID {domain_id}.")
     return UserCreated(request_id=request_id, name=name, password_hash=password_hash,
-                       default_project_id=default_project_id, at=at)
+                       default_project_id=default_project_id, domain_id=domain_id,
+                       email=email, description=description, enabled=enabled, at=at)
+
+
+def update_user(state: User | None, ref: str, *, request_id: str, at: datetime,
+                email: str | None = None, description: str | None = None,
+                enabled: bool | None = None) -> UserUpdated | None:
+    """New attributes; None when nothing is asked to change."""
+    live_user(state, ref)
+    if email is None and description is None and enabled is None:
+        return None
+    return UserUpdated(request_id=request_id, at=at, email=email, description=description,
+                       enabled=enabled)
 
 
 def valid_password(password: str) -> str:
@@ -320,13 +525,25 @@ def revoke_token(state: RevokedToken | None, *, request_id: str, audit_id: str, 
                         project_id=project_id, at=at)
 
 
-def grant(user: User, project: Project, role: str, *, request_id: str,
+def grant(user: User, project: Project | None, role: str, *, request_id: str,
           at: datetime) -> RoleGranted | None:
-    """The grant to record, or None when the user already holds the role."""
-    if role in user.roles_on(project.id):
+    """The grant on a project (None: on the system) to record, or None when
+    the user already holds the role there."""
+    scope = SYSTEM if project is None else project.id
+    if role in user.roles_on(scope):
         return None
-    return RoleGranted(request_id=request_id, project_id=project.id, role=role,
-                       at=at)
+    return RoleGranted(request_id=request_id, project_id=scope, role=role, at=at)
+
+
+def system_roles(user: User | None) -> list[str]:
+    """The roles a token of ``user`` scoped to the system carries; Unauthorized
+    when the user holds none there."""
+    if user is None or user.deleted:
+        raise Unauthorized("The request you have made requires authentication.")
+    roles = user.roles_on(SYSTEM)
+    if not roles:
+        raise Unauthorized(f"User {user.id} has no access to the system.")
+    return with_implied(roles)
 
 
 def revoke(user: User, project_id: str, role: str, *, request_id: str,
@@ -348,6 +565,8 @@ def authenticated(user: User | None, password: str) -> User:
     """The user whose password this is; Unauthorized otherwise."""
     if user is None or user.deleted or not password_matches(user.password_hash, password):
         raise Unauthorized("The request you have made requires authentication.")
+    if not user.enabled:
+        raise Unauthorized(f"User {user.id} is disabled.")
     return user
 
 
@@ -358,6 +577,8 @@ def roles_on(user: User | None, project: Project | None, project_ref: str) -> li
         raise Unauthorized("The request you have made requires authentication.")
     if project is None or project.deleted:
         raise Unauthorized(f"Could not find project: {project_ref}.")
+    if not project.enabled:
+        raise Unauthorized(f"Project {project.id} is disabled.")
     roles = user.roles_on(project.id)
     if not roles:
         raise Unauthorized(f"User {user.id} has no access to project {project.id}.")

@@ -6,8 +6,13 @@ fails puts it back to ``queued`` (as Glance does), and so does one whose
 receiving process is gone (each upload names its ``owner``, the process's
 upload lease): only the upload in progress may end it, so a late report of
 an upload that was given up, or of one on a deleted image, changes nothing. Public images are an
-admin's to publish; ``shared`` and ``community`` are kept as asked but behave
-like ``private`` (only the owner sees them).
+admin's to publish. Who sees an image, as Glance has it: everyone a
+``public`` or ``community`` one, its owner and admins any, and the projects
+it was shared with (its members) a ``shared`` one. An admin may deactivate
+an active image (its bytes are then an admin's only) and reactivate it.
+Changes to an image's attributes, tags and members are events of their own
+(``domain.image_patch``, ``domain.image_changes``, ``domain.image_members``
+decide them).
 """
 
 from __future__ import annotations
@@ -35,6 +40,10 @@ class ImageStatus:
     SAVING = "saving"
     ACTIVE = "active"
     DELETED = "deleted"
+    DEACTIVATED = "deactivated"
+
+
+MEMBER_STATUSES = frozenset({"pending", "accepted", "rejected"})
 
 
 class ImageEvent(Event, frozen=True, kw_only=True):
@@ -78,9 +87,62 @@ class ImageDeleted(ImageEvent, frozen=True, kw_only=True):
     pass
 
 
+class ImageUpdated(ImageEvent, frozen=True, kw_only=True):
+    """A PATCH applied: every attribute a PATCH may change, as it left them."""
+
+    name: str | None
+    visibility: str
+    disk_format: str | None
+    container_format: str | None
+    min_disk: int
+    min_ram: int
+    protected: bool
+    tags: list[str]
+    properties: dict[str, str]
+
+
+class ImageTagAdded(ImageEvent, frozen=True, kw_only=True):
+    tag: str
+
+
+class ImageTagRemoved(ImageEvent, frozen=True, kw_only=True):
+    tag: str
+
+
+class ImageDeactivated(ImageEvent, frozen=True, kw_only=True):
+    pass
+
+
+class ImageReactivated(ImageEvent, frozen=True, kw_only=True):
+    pass
+
+
+class ImageMemberAdded(ImageEvent, frozen=True, kw_only=True):
+    member_id: str  # a project id; its status starts ``pending``
+
+
+class ImageMemberStatusChanged(ImageEvent, frozen=True, kw_only=True):
+    member_id: str
+    status: str  # pending, accepted or rejected
+
+
+class ImageMemberRemoved(ImageEvent, frozen=True, kw_only=True):
+    member_id: str
+
+
 AnyImageEvent = (
     ImageCreated | ImageUploadStarted | ImageUploadFailed | ImageActivated | ImageDeleted
+    | ImageUpdated | ImageTagAdded | ImageTagRemoved | ImageDeactivated | ImageReactivated
+    | ImageMemberAdded | ImageMemberStatusChanged | ImageMemberRemoved
 )
+
+
+class ImageMember(msgspec.Struct, frozen=True, kw_only=True):
+    """A project an image is shared with, and its answer."""
+
+    status: str
+    created_at: datetime
+    updated_at: datetime
 
 
 class ImageState(msgspec.Struct, frozen=True, kw_only=True):
@@ -103,6 +165,9 @@ class ImageState(msgspec.Struct, frozen=True, kw_only=True):
     # while saving: the upload in progress (its request id) and its owner
     upload_request: str | None = None
     upload_owner: str | None = None
+    tags: tuple[str, ...] = ()
+    properties: dict[str, str] = msgspec.field(default_factory=dict)
+    members: dict[str, ImageMember] = msgspec.field(default_factory=dict)  # by project id
 
     def as_image(self) -> Image:
         """The value a boot records."""
@@ -121,7 +186,8 @@ def evolve(state: ImageState | None, event: Event, aggregate_id: str) -> ImageSt
             status=ImageStatus.QUEUED, disk_format=event.disk_format,
             container_format=event.container_format, min_disk=event.min_disk,
             min_ram=event.min_ram, protected=event.protected, created_at=event.at,
-            updated_at=event.at,
+            updated_at=event.at, tags=tuple(dict.fromkeys(event.tags)),
+            properties=dict(event.properties),
         )
     assert state is not None, f"{type(event).__name__} before ImageCreated"
     replace = msgspec.structs.replace
@@ -138,6 +204,33 @@ def evolve(state: ImageState | None, event: Event, aggregate_id: str) -> ImageSt
                            os_hash_value=event.os_hash_value, **ended)
         case ImageDeleted():
             return replace(state, status=ImageStatus.DELETED, updated_at=event.at, **ended)
+        case ImageUpdated():
+            return replace(state, updated_at=event.at, name=event.name,
+                           visibility=event.visibility, disk_format=event.disk_format,
+                           container_format=event.container_format, min_disk=event.min_disk,
+                           min_ram=event.min_ram, protected=event.protected,
+                           tags=tuple(dict.fromkeys(event.tags)),
+                           properties=dict(event.properties))
+        case ImageTagAdded():
+            return replace(state, updated_at=event.at,
+                           tags=tuple(dict.fromkeys((*state.tags, event.tag))))
+        case ImageTagRemoved():
+            return replace(state, updated_at=event.at,
+                           tags=tuple(t for t in state.tags if t != event.tag))
+        case ImageDeactivated():
+            return replace(state, status=ImageStatus.DEACTIVATED, updated_at=event.at)
+        case ImageReactivated():
+            return replace(state, status=ImageStatus.ACTIVE, updated_at=event.at)
+        case ImageMemberAdded():
+            added = ImageMember(status="pending", created_at=event.at, updated_at=event.at)
+            return replace(state, members={**state.members, event.member_id: added})
+        case ImageMemberStatusChanged():
+            changed = replace(state.members[event.member_id], status=event.status,
+                              updated_at=event.at)
+            return replace(state, members={**state.members, event.member_id: changed})
+        case ImageMemberRemoved():
+            return replace(state, members={m: s for m, s in state.members.items()
+                                           if m != event.member_id})
         case _:
             unknown_event(event, "image")
 
@@ -145,7 +238,14 @@ def evolve(state: ImageState | None, event: Event, aggregate_id: str) -> ImageSt
 def visible(state: ImageState | None, project_id: str, is_admin: bool) -> bool:
     if state is None or state.status == ImageStatus.DELETED:
         return False
-    return state.visibility == "public" or is_admin or state.owner == project_id
+    return (state.visibility in ("public", "community") or is_admin
+            or state.owner == project_id
+            or (state.visibility == "shared" and project_id in state.members))
+
+
+def owned(state: ImageState, project_id: str, is_admin: bool) -> bool:
+    """Whether the caller may change the image: its owner or an admin."""
+    return is_admin or state.owner == project_id
 
 
 def existing(state: ImageState | None, image_id: str, project_id: str,

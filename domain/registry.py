@@ -91,6 +91,7 @@ FLAVOR = _kind(flavor.FlavorState, flavor.evolve, flavor.AnyFlavorEvent)
 FLAVOR_NAME = _kind(flavor.NameClaim, flavor.evolve_name, flavor.AnyFlavorNameEvent)
 IMAGE = _kind(image.ImageState, image.evolve, image.AnyImageEvent)
 KEYPAIR = _kind(keypair.KeypairState, keypair.evolve, keypair.AnyKeypairEvent)
+DOMAIN = _kind(identity.Domain, identity.evolve_domain, identity.AnyDomainEvent)
 PROJECT = _kind(identity.Project, identity.evolve_project, identity.AnyProjectEvent)
 USER = _kind(identity.User, identity.evolve_user, identity.AnyUserEvent)
 TOKEN = _kind(identity.RevokedToken, identity.evolve_token, identity.AnyTokenEvent)
@@ -121,7 +122,7 @@ IDEMPOTENCY_KEY = _kind(idempotency.IdempotencyKey, idempotency.evolve,
 
 # (in the order the published schema lists their events: docs/events.schema.json)
 KINDS: dict[str, Kind[Any]] = {kind.name: kind for kind in (
-    INSTANCE, PROJECT, USER, TOKEN, FLAVOR, FLAVOR_NAME, IMAGE, KEYPAIR, QUOTA, HOST, FLEET,
+    INSTANCE, DOMAIN, PROJECT, USER, TOKEN, FLAVOR, FLAVOR_NAME, IMAGE, KEYPAIR, QUOTA, HOST, FLEET,
     VOLUME, DISKS, SNAPSHOT, BACKUP, IDEMPOTENCY_KEY, NETWORK_FABRIC, NETWORK, PORT,
     FLOATING_IP, SECURITY_GROUP, ROUTER, HOST_AGGREGATE)}
 

@@ -1,4 +1,5 @@
-"""The catalog views (flavors, flavor access, images, keypairs) from their events.
+"""The catalog views (flavors, flavor access, images, image members, keypairs)
+from their events.
 
 Each event maps to one or two statements, in log order, inside the
 projector's transaction; only event data is written (never now()), so a
@@ -91,7 +92,44 @@ def apply_images(conn: psycopg.Connection[Any],
                 (e.at, e.size, e.checksum, e.os_hash_algo, e.os_hash_value, key))
         elif isinstance(e, im.ImageDeleted):
             out.add("DELETE FROM images WHERE id = %s", (key,))
+            out.add("DELETE FROM image_members WHERE image_id = %s", (key,))
+        else:
+            _image_change(out, key, e)
     out.send(conn)
+
+
+def _image_change(out: Statements, key: UUID, e: im.ImageEvent) -> None:
+    """A PATCH, a tag, a deactivation or a member: a row changed in place."""
+    if isinstance(e, im.ImageUpdated):
+        out.add("UPDATE images SET name = %s, visibility = %s, disk_format = %s,"
+                " container_format = %s, min_disk = %s, min_ram = %s, protected = %s,"
+                " tags = %s, properties = %s, updated_at = %s WHERE id = %s",
+                (e.name, e.visibility, e.disk_format, e.container_format, e.min_disk,
+                 e.min_ram, e.protected, Jsonb(list(dict.fromkeys(e.tags))),
+                 Jsonb(e.properties), e.at, key))
+    elif isinstance(e, im.ImageTagAdded):
+        out.add("UPDATE images SET tags = CASE WHEN tags ? %s THEN tags ELSE tags || %s END,"
+                " updated_at = %s WHERE id = %s", (e.tag, Jsonb([e.tag]), e.at, key))
+    elif isinstance(e, im.ImageTagRemoved):
+        out.add("UPDATE images SET tags = tags - %s, updated_at = %s WHERE id = %s",
+                (e.tag, e.at, key))
+    elif isinstance(e, im.ImageDeactivated):
+        out.add("UPDATE images SET status = 'deactivated', updated_at = %s WHERE id = %s",
+                (e.at, key))
+    elif isinstance(e, im.ImageReactivated):
+        out.add("UPDATE images SET status = 'active', updated_at = %s WHERE id = %s",
+                (e.at, key))
+    elif isinstance(e, im.ImageMemberAdded):
+        out.add("INSERT INTO image_members (image_id, member_id, status, created_at, updated_at)"
+                " VALUES (%s, %s, 'pending', %s, %s) ON CONFLICT (image_id, member_id) DO UPDATE"
+                " SET status = 'pending', created_at = EXCLUDED.created_at,"
+                " updated_at = EXCLUDED.updated_at", (key, e.member_id, e.at, e.at))
+    elif isinstance(e, im.ImageMemberStatusChanged):
+        out.add("UPDATE image_members SET status = %s, updated_at = %s"
+                " WHERE image_id = %s AND member_id = %s", (e.status, e.at, key, e.member_id))
+    elif isinstance(e, im.ImageMemberRemoved):
+        out.add("DELETE FROM image_members WHERE image_id = %s AND member_id = %s",
+                (key, e.member_id))
 
 
 def apply_keypairs(conn: psycopg.Connection[Any],

@@ -1,8 +1,9 @@
 """The questions the flavor, image and keypair APIs ask of the catalog views.
 
-Visibility follows Nova and Glance: a project sees public flavors and the
-private ones it was given access to; public images and its own; a user sees
-only their own keypairs. Admins see every flavor and image.
+Visibility follows Nova: a project sees public flavors and the private ones
+it was given access to; a user sees only their own keypairs. Admins see every
+flavor. Image lists and members are projections/image_queries.py's; the
+row (``ImageView``) is here with the other catalog rows.
 """
 
 from __future__ import annotations
@@ -67,15 +68,6 @@ class KeypairView(msgspec.Struct, frozen=True):
     created_at: datetime
 
 
-class ImageFilters(msgspec.Struct, frozen=True, kw_only=True):
-    name: str | None = None
-    visibility: str | None = None
-    status: str | None = None
-    ids: list[UUID] | None = None
-    limit: int | None = None
-    marker: UUID | None = None
-
-
 _ACCESS = (f"EXISTS (SELECT 1 FROM {V}.flavor_access a"
            " WHERE a.flavor_id = f.id AND a.project_id = %s)")
 
@@ -108,7 +100,7 @@ async def list_flavors(pool: AsyncConnectionPool[Any], project_id: str, *, is_ad
     if limit is not None:
         query += " LIMIT %s"
         params.append(limit)
-    return await _fetch(pool, FlavorView, query, params)
+    return await fetch(pool, FlavorView, query, params)
 
 
 async def get_flavor(pool: AsyncConnectionPool[Any], flavor_id: str, project_id: str, *,
@@ -118,7 +110,7 @@ async def get_flavor(pool: AsyncConnectionPool[Any], flavor_id: str, project_id:
     if not is_admin:
         query += f" AND (f.is_public OR {_ACCESS})"
         params.append(project_id)
-    found = await _fetch(pool, FlavorView, query, params)
+    found = await fetch(pool, FlavorView, query, params)
     return found[0] if found else None
 
 
@@ -129,62 +121,19 @@ async def flavor_projects(pool: AsyncConnectionPool[Any], flavor_id: str) -> lis
         return [str(r[0]) for r in await cur.fetchall()]
 
 
-def _image_scope(project_id: str, is_admin: bool, where: list[str], params: list[Any]) -> None:
-    if not is_admin:
-        where.append("(visibility = 'public' OR owner = %s)")
-        params.append(project_id)
-
-
-async def list_images(pool: AsyncConnectionPool[Any], project_id: str, *, is_admin: bool,
-                      filters: ImageFilters) -> list[ImageView]:
-    """Images newest first, as Glance sorts them by default."""
-    where: list[str] = []
-    params: list[Any] = []
-    _image_scope(project_id, is_admin, where, params)
-    for column, value in (("name", filters.name), ("status", filters.status),
-                          ("visibility", filters.visibility)):
-        if value is not None:
-            where.append(f"{column} = %s")
-            params.append(value)
-    if filters.ids is not None:
-        where.append("id = ANY(%s)")
-        params.append(filters.ids)
-    if filters.marker is not None:
-        where.append(f"(created_at, id) < (SELECT created_at, id FROM {V}.images WHERE id = %s)")
-        params.append(filters.marker)
-    query = f"SELECT * FROM {V}.images"
-    if where:
-        query += " WHERE " + " AND ".join(where)
-    query += " ORDER BY created_at DESC, id DESC"
-    if filters.limit is not None:
-        query += " LIMIT %s"
-        params.append(filters.limit)
-    return await _fetch(pool, ImageView, query, params)
-
-
-async def get_image(pool: AsyncConnectionPool[Any], image_id: UUID, project_id: str, *,
-                    is_admin: bool) -> ImageView | None:
-    where = ["id = %s"]
-    params: list[Any] = [image_id]
-    _image_scope(project_id, is_admin, where, params)
-    found = await _fetch(pool, ImageView, f"SELECT * FROM {V}.images WHERE "
-                         + " AND ".join(where), params)
-    return found[0] if found else None
-
-
 async def list_keypairs(pool: AsyncConnectionPool[Any], user_id: str) -> list[KeypairView]:
-    return await _fetch(pool, KeypairView, f"SELECT * FROM {V}.keypairs WHERE user_id = %s"
+    return await fetch(pool, KeypairView, f"SELECT * FROM {V}.keypairs WHERE user_id = %s"
                         " ORDER BY name", [user_id])
 
 
 async def get_keypair(pool: AsyncConnectionPool[Any], user_id: str,
                       name: str) -> KeypairView | None:
-    found = await _fetch(pool, KeypairView, f"SELECT * FROM {V}.keypairs"
+    found = await fetch(pool, KeypairView, f"SELECT * FROM {V}.keypairs"
                          " WHERE user_id = %s AND name = %s", [user_id, name])
     return found[0] if found else None
 
 
-async def _fetch(pool: AsyncConnectionPool[Any], kind: type[T], query: str,
+async def fetch(pool: AsyncConnectionPool[Any], kind: type[T], query: str,
                  params: list[Any]) -> list[T]:
     async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(query, params)

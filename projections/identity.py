@@ -1,4 +1,4 @@
-"""The identity views (projects, users, role assignments) and token revocations.
+"""The identity views (domains, projects, users, role assignments) and token revocations.
 
 Revocations follow Keystone's revocation events: a logout revokes one token
 (its audit id); deleting a user or changing a password revokes every token
@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
+from psycopg.types.json import Jsonb
 
 from domain import identity as ev
 from projections.log import LogEntry
@@ -27,20 +28,49 @@ def apply(conn: psycopg.Connection[Any], items: list[tuple[LogEntry, ev.Identity
     out = Statements()
     for entry, event in items:
         own_id = entry.aggregate_id.hex
-        if isinstance(event, ev.ProjectCreated):
-            out.add("INSERT INTO projects (id, name, description, created_at)"
-                    " VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                    (own_id, event.name, event.description, event.at))
+        if isinstance(event, ev.DomainCreated):
+            out.add("INSERT INTO domains (id, name, description, enabled, created_at)"
+                    " VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                    (own_id, event.name, event.description, event.enabled, event.at))
+        elif isinstance(event, ev.DomainUpdated):
+            out.add("UPDATE domains SET description = COALESCE(%s, description),"
+                    " enabled = COALESCE(%s, enabled) WHERE id = %s",
+                    (event.description, event.enabled, own_id))
+        elif isinstance(event, ev.DomainDeleted):
+            out.add("DELETE FROM domains WHERE id = %s", (own_id,))
+        elif isinstance(event, ev.ProjectCreated):
+            out.add("INSERT INTO projects (id, name, description, created_at, domain_id, enabled)"
+                    " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                    (own_id, event.name, event.description, event.at, event.domain_id,
+                     event.enabled))
         elif isinstance(event, ev.ProjectDeleted):
             out.add("DELETE FROM projects WHERE id = %s", (own_id,))
             out.add("DELETE FROM role_assignments WHERE project_id = %s", (own_id,))
             out.add(_REVOKE, (entry.position, None, None, own_id, event.at))
+        elif isinstance(event, ev.ProjectUpdated):
+            out.add("UPDATE projects SET description = COALESCE(%s, description),"
+                    " enabled = COALESCE(%s, enabled) WHERE id = %s",
+                    (event.description, event.enabled, own_id))
+            if event.enabled is False:  # Keystone revokes a disabled project's tokens
+                out.add(_REVOKE, (entry.position, None, None, own_id, event.at))
+        elif isinstance(event, ev.ProjectTagsSet):
+            out.add("UPDATE projects SET tags = %s WHERE id = %s", (Jsonb(event.tags), own_id))
         elif isinstance(event, ev.UserCreated):
-            out.add("INSERT INTO users (id, name, default_project_id, created_at)"
-                    " VALUES (%s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET"
+            out.add("INSERT INTO users (id, name, default_project_id, created_at, domain_id,"
+                    " email, description, enabled)"
+                    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET"
                     " default_project_id = EXCLUDED.default_project_id,"
-                    " created_at = EXCLUDED.created_at",
-                    (own_id, event.name, event.default_project_id, event.at))
+                    " created_at = EXCLUDED.created_at, email = EXCLUDED.email,"
+                    " description = EXCLUDED.description, enabled = EXCLUDED.enabled",
+                    (own_id, event.name, event.default_project_id, event.at, event.domain_id,
+                     event.email, event.description, event.enabled))
+        elif isinstance(event, ev.UserUpdated):
+            out.add("UPDATE users SET email = COALESCE(%s, email),"
+                    " description = COALESCE(%s, description),"
+                    " enabled = COALESCE(%s, enabled) WHERE id = %s",
+                    (event.email, event.description, event.enabled, own_id))
+            if event.enabled is False:  # Keystone revokes a disabled user's tokens
+                out.add(_REVOKE, (entry.position, None, own_id, None, event.at))
         elif isinstance(event, ev.UserPasswordChanged):
             out.add(_REVOKE, (entry.position, None, own_id, None, event.at))
         elif isinstance(event, ev.UserDeleted):

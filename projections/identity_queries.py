@@ -8,7 +8,7 @@ with which every API process keeps its cache of revoked tokens current.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -19,8 +19,17 @@ from psycopg_pool import AsyncConnectionPool
 from migrations.runner import VIEWS_SCHEMA
 
 V = VIEWS_SCHEMA
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # when the Default domain was "made"
 
 log = logging.getLogger(__name__)
+
+
+class DomainRow(msgspec.Struct, frozen=True):
+    id: str
+    name: str
+    description: str
+    enabled: bool
+    created_at: datetime
 
 
 class ProjectRow(msgspec.Struct, frozen=True):
@@ -28,6 +37,9 @@ class ProjectRow(msgspec.Struct, frozen=True):
     name: str
     description: str
     created_at: datetime
+    enabled: bool = True
+    tags: list[str] = []
+    domain_id: str = "default"
 
 
 class UserRow(msgspec.Struct, frozen=True):
@@ -35,6 +47,21 @@ class UserRow(msgspec.Struct, frozen=True):
     name: str
     default_project_id: str | None
     created_at: datetime
+    domain_id: str = "default"
+    email: str | None = None
+    description: str | None = None
+    enabled: bool = True
+
+
+async def list_domains(pool: AsyncConnectionPool[Any], *, name: str | None = None,
+                       domain_id: str | None = None) -> list[DomainRow]:
+    """The domains made through the API (the Default domain is no row)."""
+    return await _fetch(
+        pool, DomainRow,
+        f"SELECT id, name, description, enabled, created_at FROM {V}.domains"
+        " WHERE (%s::text IS NULL OR name = %s) AND (%s::text IS NULL OR id = %s)"
+        " ORDER BY name",
+        [name, name, domain_id, domain_id])
 
 
 class AssignmentRow(msgspec.Struct, frozen=True):
@@ -58,32 +85,38 @@ async def _fetch(pool: AsyncConnectionPool[Any], kind: type[Any], query: str,
         return [msgspec.convert(row, kind) for row in await cur.fetchall()]
 
 
+_PROJECT = "id, name, description, created_at, enabled, tags, domain_id"
+_USER = "id, name, default_project_id, created_at, domain_id, email, description, enabled"
+
+
 async def list_projects(pool: AsyncConnectionPool[Any], *, name: str | None = None,
-                        ids: list[str] | None = None) -> list[ProjectRow]:
-    """Projects by name; ``ids`` limits them to those (None: all)."""
+                        ids: list[str] | None = None,
+                        domain_id: str | None = None) -> list[ProjectRow]:
+    """Projects by name and domain; ``ids`` limits them to those (None: all)."""
     return await _fetch(
         pool, ProjectRow,
-        f"SELECT id, name, description, created_at FROM {V}.projects"
+        f"SELECT {_PROJECT} FROM {V}.projects"
         " WHERE (%s::text IS NULL OR name = %s) AND (%s::text[] IS NULL OR id = ANY(%s))"
-        " ORDER BY name",
-        [name, name, ids, ids])
+        " AND (%s::text IS NULL OR domain_id = %s) ORDER BY name",
+        [name, name, ids, ids, domain_id, domain_id])
 
 
 async def get_project(pool: AsyncConnectionPool[Any], project_id: str) -> ProjectRow | None:
     rows = await _fetch(pool, ProjectRow,
-                        f"SELECT id, name, description, created_at FROM {V}.projects"
-                        " WHERE id = %s", [project_id])
+                        f"SELECT {_PROJECT} FROM {V}.projects WHERE id = %s", [project_id])
     return rows[0] if rows else None
 
 
 async def list_users(pool: AsyncConnectionPool[Any], *, name: str | None = None,
-                     user_id: str | None = None) -> list[UserRow]:
+                     user_id: str | None = None, domain_id: str | None = None,
+                     enabled: bool | None = None) -> list[UserRow]:
     return await _fetch(
         pool, UserRow,
-        f"SELECT id, name, default_project_id, created_at FROM {V}.users"
+        f"SELECT {_USER} FROM {V}.users"
         " WHERE (%s::text IS NULL OR name = %s) AND (%s::text IS NULL OR id = %s)"
+        " AND (%s::text IS NULL OR domain_id = %s) AND (%s::bool IS NULL OR enabled = %s)"
         " ORDER BY name",
-        [name, name, user_id, user_id])
+        [name, name, user_id, user_id, domain_id, domain_id, enabled, enabled])
 
 
 async def list_assignments(pool: AsyncConnectionPool[Any], *, user_id: str | None = None,

@@ -99,7 +99,8 @@ def reads(*kinds: Kind[Any]) -> tuple[type[Event], ...]:
 
 PROJECTIONS: tuple[Projection, ...] = (
     Projection("instances", reads(registry.INSTANCE), instances.apply),
-    Projection("identity", reads(registry.PROJECT, registry.USER, registry.TOKEN), identity.apply),
+    Projection("identity", reads(registry.DOMAIN, registry.PROJECT, registry.USER, registry.TOKEN),
+               identity.apply),
     Projection("flavors", reads(registry.FLAVOR), catalog.apply_flavors),
     Projection("images", reads(registry.IMAGE), catalog.apply_images),
     Projection("keypairs", reads(registry.KEYPAIR), catalog.apply_keypairs),

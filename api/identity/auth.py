@@ -23,7 +23,13 @@ from api.identity.users import user_projects
 from api.tokens import Claims
 from commands.identity import Principal
 from domain.errors import InvalidInput, NotFound, Unauthorized
-from domain.identity import DEFAULT_DOMAIN_ID, DEFAULT_DOMAIN_NAME, keystone_id, role_id
+from domain.identity import (
+    DEFAULT_DOMAIN_ID,
+    DEFAULT_DOMAIN_NAME,
+    domain_id_of,
+    keystone_id,
+    role_id,
+)
 
 DOMAIN = {"id": DEFAULT_DOMAIN_ID, "name": DEFAULT_DOMAIN_NAME}
 
@@ -60,8 +66,13 @@ class _Identity(msgspec.Struct):
     token: _Token | None = None
 
 
+class _System(msgspec.Struct):
+    all: bool = False
+
+
 class _Scope(msgspec.Struct):
     project: _Named | None = None
+    system: _System | None = None
 
 
 class _Auth(msgspec.Struct):
@@ -78,8 +89,11 @@ def _iso(ts: float) -> str:
 
 
 def catalog(ctx: Context, project_id: str) -> list[dict[str, Any]]:
-    """Every service on this one address; Cinder's URL names the project, as
-    its v3 API has it."""
+    """Every service on this one address, at the roots devstack publishes:
+    unversioned for Keystone and Glance (their clients find the version, and
+    glanceclient appends ``/v2`` itself), Nova's v2.1, Cinder's v3 with the
+    project in its URL and Neutron's ``/networking`` (api/network/networking_root.py),
+    as devstack registers those services' endpoints."""
     def entry(kind: str, name: str, path: str) -> dict[str, Any]:
         return {
             "id": keystone_id("service", kind), "type": kind, "name": name,
@@ -90,11 +104,11 @@ def catalog(ctx: Context, project_id: str) -> list[dict[str, Any]]:
         }
 
     return [
-        entry("identity", "keystone", "/identity/v3"),
+        entry("identity", "keystone", "/identity"),
         entry("compute", "nova", "/compute/v2.1"),
-        entry("image", "glance", "/image/v2"),
+        entry("image", "glance", "/image"),
         entry("volumev3", "cinderv3", f"/volume/v3/{project_id}"),
-        entry("network", "neutron", "/network"),
+        entry("network", "neutron", "/networking"),
     ]
 
 
@@ -109,7 +123,13 @@ def token_body(ctx: Context, c: Claims) -> dict[str, Any]:
         "expires_at": _iso(c.expires_at),
         "audit_ids": [c.audit_id],
     }
-    if c.scoped:
+    if c.system:
+        token.update({
+            "system": {"all": True},
+            "roles": [{"id": role_id(r), "name": r} for r in c.roles],
+            "catalog": catalog(ctx, ""),
+        })
+    elif c.scoped:
         token.update({
             "project": {"id": c.project_id, "name": c.project_name, "domain": DOMAIN},
             "roles": [{"id": role_id(r), "name": r} for r in c.roles],
@@ -136,9 +156,11 @@ def _version(ctx: Context) -> dict[str, Any]:
     }
 
 
-def _in_default_domain(domain: _Domain | None) -> bool:
-    return domain is None or domain.id == DOMAIN["id"] or (
-        domain.id is None and domain.name == DOMAIN["name"])
+def _domain_ref(domain: _Domain | None) -> str:
+    """The domain a login names a user or project in (by id or name; none: Default)."""
+    if domain is None:
+        return DEFAULT_DOMAIN_ID
+    return domain.id or (domain_id_of(domain.name) if domain.name else DEFAULT_DOMAIN_ID)
 
 
 async def issue_token(request: Request) -> Response:
@@ -149,48 +171,59 @@ async def issue_token(request: Request) -> Response:
     identity = body.auth.identity
     scope = body.auth.scope
     project = scope.project if isinstance(scope, _Scope) else None
+    system = isinstance(scope, _Scope) and scope.system is not None and scope.system.all
     project_ref = (project.id or project.name) if project else None
     if project is not None and not project_ref:
         raise InvalidInput("Invalid authentication request: a project needs a name or an id.")
-    if project is not None and not project.id and not _in_default_domain(project.domain):
-        raise Unauthorized("The request you have made requires authentication.")
+    project_domain = _domain_ref(project.domain) if project is not None else DEFAULT_DOMAIN_ID
     if "password" in identity.methods and identity.password is not None:
         principal = await _password_login(ctx, identity.password.user, project_ref,
-                                          unscoped=scope == "unscoped")
+                                          project_domain, unscoped=scope == "unscoped",
+                                          system=system)
         token, issued = ctx.signer.issue(
             user_id=principal.user_id, user_name=principal.user_name,
             project_id=principal.project_id, project_name=principal.project_name,
-            roles=principal.roles)
+            roles=principal.roles, system=principal.system)
     elif "token" in identity.methods and identity.token is not None:
         held = ctx.signer.verify(identity.token.id)
         if held is None or ctx.revocations.is_revoked(held):
             raise Unauthorized("The request you have made requires authentication.")
-        if project_ref is None:
+        if system:
+            principal = await run_in_threadpool(ctx.identity.scope_system,
+                                                 user_id=held.user_id)
+        elif project_ref is not None:
+            principal = await run_in_threadpool(ctx.identity.scope, user_id=held.user_id,
+                                                 project_ref=project_ref,
+                                                 project_domain=project_domain)
+        else:
             raise InvalidInput("Invalid authentication request: the token method needs a "
-                               "project scope.")
-        principal = await run_in_threadpool(ctx.identity.scope, user_id=held.user_id,
-                                             project_ref=project_ref)
+                               "project or system scope.")
         token, issued = ctx.signer.issue(
             user_id=principal.user_id, user_name=principal.user_name,
             project_id=principal.project_id, project_name=principal.project_name,
             roles=principal.roles, methods=tuple(dict.fromkeys(("token", *held.methods))),
-            expires_at=held.expires_at)
+            expires_at=held.expires_at, system=principal.system)
     else:
         raise Unauthorized("Only password and token authentication are supported.")
     return JSONResponse(token_body(ctx, issued), status_code=201,
                         headers={"X-Subject-Token": token})
 
 
-async def _password_login(ctx: Context, user: _User, project_ref: str | None, *,
-                          unscoped: bool) -> Principal:
+async def _password_login(ctx: Context, user: _User, project_ref: str | None,
+                          project_domain: str, *, unscoped: bool,
+                          system: bool = False) -> Principal:
     user_ref = user.id or user.name
     if not user_ref:
         raise InvalidInput("Invalid authentication request: a user needs a name or an id.")
-    if not _in_default_domain(user.domain):
-        raise Unauthorized("The request you have made requires authentication.")
+    if system:
+        return await run_in_threadpool(
+            ctx.identity.authenticate_system, user_ref=user_ref, password=user.password,
+            user_domain=DEFAULT_DOMAIN_ID if user.id else _domain_ref(user.domain))
     return await run_in_threadpool(
         ctx.identity.authenticate, user_ref=user_ref, password=user.password,
-        project_ref=project_ref, unscoped=unscoped)
+        project_ref=project_ref, unscoped=unscoped,
+        user_domain=DEFAULT_DOMAIN_ID if user.id else _domain_ref(user.domain),
+        project_domain=project_domain)
 
 
 def subject(request: Request) -> tuple[str, Claims]:

@@ -1,6 +1,5 @@
 """What the Keystone routes share: the identity service and views they use,
-a write's request id and log position, Keystone's list wrapper, and the one
-domain nimbus has."""
+a write's request id and log position, and Keystone's list wrapper."""
 
 from __future__ import annotations
 
@@ -14,7 +13,6 @@ from api.consistency import positioned
 from api.context import claims, context
 from commands.application import Written
 from commands.identity import IdentityCommands
-from domain.errors import InvalidInput
 from projections.views import Views
 
 
@@ -36,12 +34,6 @@ def with_position(response: Response, done: Written[Any]) -> Response:
     """``response`` with the log position of what the request wrote."""
     response.headers.update(positioned(done.position))
     return response
-
-
-def default_domain(domain_id: str, field: str) -> None:
-    if domain_id != "default":
-        raise InvalidInput(f"Invalid input for field '{field}.domain_id': only the Default "
-                           "domain exists.")
 
 
 def listing(request: Request, key: str, items: list[dict[str, Any]]) -> Response:

@@ -2,29 +2,58 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from domain.identity import DEFAULT_DOMAIN_ID, ROLES, role_id
 
 
-def project_body(base_url: str, id: str, name: str, description: str) -> dict[str, Any]:
+def project_body(base_url: str, id: str, name: str, description: str, *, enabled: bool = True,
+                 tags: Sequence[str] = (), domain_id: str = DEFAULT_DOMAIN_ID) -> dict[str, Any]:
     return {
-        "id": id, "name": name, "description": description, "domain_id": DEFAULT_DOMAIN_ID,
-        "enabled": True, "is_domain": False, "parent_id": DEFAULT_DOMAIN_ID, "tags": [],
+        "id": id, "name": name, "description": description, "domain_id": domain_id,
+        "enabled": enabled, "is_domain": False, "parent_id": domain_id,
+        "tags": list(tags),
         "options": {}, "links": {"self": f"{base_url}/identity/v3/projects/{id}"},
     }
 
 
-def user_body(base_url: str, id: str, name: str,
-              default_project_id: str | None) -> dict[str, Any]:
+class UserLike(Protocol):
+    """A user as the write side or the users view holds it."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def default_project_id(self) -> str | None: ...
+    @property
+    def domain_id(self) -> str: ...
+    @property
+    def email(self) -> str | None: ...
+    @property
+    def description(self) -> str | None: ...
+    @property
+    def enabled(self) -> bool: ...
+
+
+def user_body(base_url: str, user: UserLike) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "id": id, "name": name, "domain_id": DEFAULT_DOMAIN_ID, "enabled": True,
-        "password_expires_at": None, "options": {},
-        "links": {"self": f"{base_url}/identity/v3/users/{id}"},
+        "id": user.id, "name": user.name, "domain_id": user.domain_id,
+        "enabled": user.enabled, "password_expires_at": None, "options": {},
+        "links": {"self": f"{base_url}/identity/v3/users/{user.id}"},
     }
-    if default_project_id:
-        body["default_project_id"] = default_project_id
+    for key in ("default_project_id", "email", "description"):
+        if getattr(user, key):
+            body[key] = getattr(user, key)
     return body
+
+
+def domain_body(base_url: str, id: str, name: str, description: str,
+                enabled: bool) -> dict[str, Any]:
+    return {"id": id, "name": name, "description": description, "enabled": enabled,
+            "tags": [], "options": {},
+            "links": {"self": f"{base_url}/identity/v3/domains/{id}"}}
 
 
 def role_body(base_url: str, name: str) -> dict[str, Any]:

@@ -18,7 +18,6 @@ from api.context import claims, context
 from api.fields import IdentityName, Password, Text255
 from api.identity.projects import project_shown
 from api.identity.requests import (
-    default_domain,
     identity,
     listing,
     pool,
@@ -28,7 +27,7 @@ from api.identity.requests import (
 from api.identity.shapes import user_body
 from api.policy import require_identity_admin
 from commands.application import Written
-from domain.errors import NotFound
+from domain.errors import InvalidInput, NotFound
 from projections import identity_queries as q
 
 
@@ -38,6 +37,8 @@ class _NewUser(msgspec.Struct):
     default_project_id: Text255 | None = None
     domain_id: Text255 = "default"
     enabled: bool = True
+    email: Text255 | None = None
+    description: Text255 | None = None
 
 
 class _UserBody(msgspec.Struct):
@@ -46,6 +47,10 @@ class _UserBody(msgspec.Struct):
 
 class _UserChange(msgspec.Struct):
     password: Password | None = None
+    email: Text255 | None = None
+    description: Text255 | None = None
+    enabled: bool | None = None
+    name: IdentityName | None = None
 
 
 class _UserChangeBody(msgspec.Struct):
@@ -53,7 +58,7 @@ class _UserChangeBody(msgspec.Struct):
 
 
 def _user(request: Request, row: q.UserRow) -> dict[str, Any]:
-    return user_body(context(request).base_url, row.id, row.name, row.default_project_id)
+    return user_body(context(request).base_url, row)
 
 
 async def list_users(request: Request) -> Response:
@@ -61,7 +66,10 @@ async def list_users(request: Request) -> Response:
     await caught_up(request)
     name = request.query_params.get("name")
     only = None if who.caller.is_admin else who.user_id
-    rows = await q.list_users(pool(request), name=name, user_id=only)
+    enabled = request.query_params.get("enabled")
+    rows = await q.list_users(pool(request), name=name, user_id=only,
+                              domain_id=request.query_params.get("domain_id"),
+                              enabled=None if enabled is None else enabled.lower() == "true")
     return listing(request, "users", [_user(request, r) for r in rows])
 
 
@@ -93,31 +101,41 @@ async def user_projects(request: Request) -> Response:
 async def create_user(request: Request) -> Response:
     require_identity_admin(claims(request), "create_user")
     new = decode(await request.body(), _UserBody, service="keystone").user
-    default_domain(new.domain_id, "user")
     written = await run_in_threadpool(
         identity(request).create_user, request_id=await request_id(request), name=new.name,
-        password=new.password, default_project=new.default_project_id)
-    user = written.state
-    body = user_body(context(request).base_url, user.id, user.name, user.default_project_id)
+        password=new.password, default_project=new.default_project_id, domain=new.domain_id,
+        email=new.email, description=new.description, enabled=new.enabled)
+    body = user_body(context(request).base_url, written.state)
     return with_position(JSONResponse({"user": body}, status_code=201), written)
 
 
 async def update_user(request: Request) -> Response:
-    """Only the password can change; a user may change their own."""
+    """A new password (a user may change their own), email, description or
+    enabled flag (an admin's). A user keeps the name it was created with."""
     who = claims(request)
     ref = request.path_params["user_id"]
     if ref != who.user_id:
         require_identity_admin(who, "update_user")
     change = decode(await request.body(), _UserChangeBody, service="keystone").user
     service = identity(request)
+    rid = await request_id(request)
     written: Written[Any] = Written(state=None, position=None)
+    if change.name is not None and change.name != (await run_in_threadpool(service.user,
+                                                                            ref)).name:
+        raise InvalidInput("Invalid input for field 'user.name': a user keeps the name it was "
+                           "created with.")
+    if (change.email, change.description, change.enabled) != (None, None, None):
+        require_identity_admin(who, "update_user")
+        written = await run_in_threadpool(
+            service.update_user, request_id=f"{rid}:attributes", ref=ref, email=change.email,
+            description=change.description, enabled=change.enabled)
     if change.password is not None:
         written = await run_in_threadpool(service.change_password,
-                                          request_id=await request_id(request), ref=ref,
+                                          request_id=f"{rid}:password", ref=ref,
                                           password=change.password)
     user = await run_in_threadpool(service.user, ref)
-    body = user_body(context(request).base_url, user.id, user.name, user.default_project_id)
-    return with_position(JSONResponse({"user": body}), written)
+    return with_position(JSONResponse({"user": user_body(context(request).base_url, user)}),
+                         written)
 
 
 async def delete_user(request: Request) -> Response:

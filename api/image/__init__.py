@@ -1,5 +1,5 @@
 """Glance v2: images, one module per resource."""
 
-from api.image import images, versions
+from api.image import actions, images, info, members, patch, schemas, tags, versions
 
-RESOURCES = (versions, images)
+RESOURCES = (versions, schemas, info, images, patch, tags, actions, members)

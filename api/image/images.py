@@ -1,5 +1,5 @@
 """Glance v2 images: list, show and download (queries, from the catalog
-view), create, upload and delete (commands).
+view), create, upload and delete (commands); a PATCH is api/image/patch.py's.
 
 An upload streams the body to disk between two events (saving, then
 active); however it ends short of that (refused, cut off, cancelled), the
@@ -18,21 +18,19 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Match, Route
 from starlette.types import Scope
 
-from api import idempotency, query_params
+from api import idempotency
 from api.bodies import convert, decode
 from api.consistency import caught_up, positioned
 from api.context import claims, context
 from api.fields import ImagePropertyKey, ImagePropertyValue, ImageTag, Integer, LooseName, Text255
 from api.http import commands, uuid_or_none
-from api.image import shapes
+from api.image import listing, shapes
 from commands.images import NewImage
 from domain import image as image_model
+from domain import image_changes
 from domain.errors import DomainError, Forbidden, InvalidInput, NotFound
-from projections import catalog_queries as q
+from projections import image_queries
 from projections.catalog_queries import ImageView
-
-IMAGE_PAGE = 25  # Glance's limit_param_default
-IMAGE_PAGE_MAX = 1000  # Glance's api_limit_max
 
 
 class ImageBody(msgspec.Struct, kw_only=True):
@@ -59,47 +57,25 @@ def _headers(request_id: str, position: int | None) -> dict[str, str]:
     return {"x-openstack-request-id": request_id, **positioned(position)}
 
 
-def _image_filters(request: Request) -> q.ImageFilters:
-    params = request.query_params
-    ids = None
-    raw_id = params.get("id")
-    if raw_id is not None:
-        values = raw_id[3:].split(",") if raw_id.startswith("in:") else [raw_id]
-        ids = [u for u in (uuid_or_none(v.strip().strip('"')) for v in values) if u]
-    visibility = params.get("visibility")
-    if visibility == "all":
-        visibility = None
-    marker = params.get("marker")
-    marker_id = uuid_or_none(marker) if marker is not None else None
-    if marker is not None and marker_id is None:
-        raise InvalidInput(f"Invalid marker {marker}")
-    return q.ImageFilters(name=params.get("name"), visibility=visibility,
-                          status=params.get("status"), ids=ids, marker=marker_id,
-                          limit=query_params.limit(request, default=IMAGE_PAGE,
-                                                   most=IMAGE_PAGE_MAX))
-
-
 async def list_images(request: Request) -> Response:
     who = claims(request)
-    filters = _image_filters(request)
-    hidden = request.query_params.get("os_hidden", "false").strip().lower()
-    found = [] if hidden in ("true", "1", "yes") else await q.list_images(
+    filters = listing.filters(request)
+    found = [] if listing.hidden_only(request) else await image_queries.list_images(
         await caught_up(request), who.project_id, is_admin=who.caller.is_admin, filters=filters)
+    if found is None:
+        raise InvalidInput(f"Invalid marker. Image {filters.marker} could not be found.")
     body: dict[str, Any] = {"images": [shapes.image(i) for i in found],
                             "first": "/v2/images", "schema": "/v2/schemas/images"}
     if filters.limit and len(found) == filters.limit:
-        keep = [(k, v) for k, v in request.query_params.multi_items()
-                if k not in ("marker", "limit")]
-        extra = "".join(f"&{k}={v}" for k, v in keep)
-        body["next"] = f"/v2/images?marker={found[-1].id}&limit={filters.limit}{extra}"
+        body["next"] = listing.next_link(request, str(found[-1].id), filters.limit)
     return JSONResponse(body)
 
 
-async def _image(request: Request) -> q.ImageView:
+async def _image(request: Request) -> ImageView:
     who = claims(request)
     raw = request.path_params["image_id"]
     image_id = uuid_or_none(raw)
-    found = None if image_id is None else await q.get_image(
+    found = None if image_id is None else await image_queries.get_image(
         await caught_up(request), image_id, who.project_id, is_admin=who.caller.is_admin)
     if found is None:
         raise NotFound(f"No image found with ID {raw}")
@@ -112,8 +88,9 @@ async def show_image(request: Request) -> Response:
 
 async def download_image(request: Request) -> Response:
     image = await _image(request)
+    image_changes.downloadable(image.status, claims(request).caller.is_admin)
     path = context(request).settings.image_dir / str(image.id)
-    if image.status != "active" or not path.exists():
+    if image.status not in ("active", "deactivated") or not path.exists():
         return Response(status_code=204)
     headers = {"Content-MD5": image.checksum or ""}
     return FileResponse(path, media_type="application/octet-stream", headers=headers)
@@ -132,14 +109,15 @@ def _new_image(raw: bytes) -> NewImage:
     return NewImage(**{f: getattr(known, f) for f in fields}, properties=properties)
 
 
-def _image_view(state: image_model.ImageState, new: NewImage | None = None) -> ImageView:
+def image_view(state: image_model.ImageState) -> ImageView:
+    """The image as a command left it (its answer need not wait for the view)."""
     return ImageView(
         id=uuid.UUID(state.id), name=state.name, owner=state.owner,
         visibility=state.visibility, status=state.status, disk_format=state.disk_format,
         container_format=state.container_format, size=state.size, checksum=state.checksum,
         os_hash_algo=state.os_hash_algo, os_hash_value=state.os_hash_value,
         min_disk=state.min_disk, min_ram=state.min_ram, protected=state.protected,
-        tags=list(new.tags) if new else [], properties=dict(new.properties) if new else {},
+        tags=list(state.tags), properties=dict(state.properties),
         created_at=state.created_at, updated_at=state.updated_at)
 
 
@@ -149,7 +127,7 @@ async def create_image(request: Request) -> Response:
     request_id = await idempotency.request_id(request, who)
     written = await run_in_threadpool(commands(request).images.create, new, who.caller,
                                       request_id)
-    return JSONResponse(shapes.image(_image_view(written.state, new)), status_code=201,
+    return JSONResponse(shapes.image(image_view(written.state)), status_code=201,
                         headers=_headers(request_id, written.position))
 
 

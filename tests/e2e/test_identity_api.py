@@ -53,6 +53,25 @@ async def test_a_token_carries_roles_the_catalog_and_an_expiry(
     assert compute["endpoints"][0]["region"] == "RegionOne"
 
 
+async def test_the_catalog_publishes_the_roots_devstack_publishes_and_each_answers(
+        running_stack: RunningStack) -> None:
+    http = running_stack.http
+    r = await http.post(T, json=auth_body("admin", ADMIN_PASSWORD, "admin"))
+    project = r.json()["token"]["project"]["id"]
+    urls = {e["type"]: e["endpoints"][0]["url"].removeprefix(running_stack.settings.base_url)
+            for e in r.json()["token"]["catalog"]}
+    assert urls == {"identity": "/identity", "compute": "/compute/v2.1", "image": "/image",
+                    "volumev3": f"/volume/v3/{project}", "network": "/networking"}
+    assert (await http.get("/identity")).status_code == 300
+    assert (await http.get("/image")).status_code == 300
+    assert (await http.get("/networking")).json()["versions"][0]["id"] == "v2.0"
+    networks = await http.get("/networking/v2.0/networks")
+    assert networks.status_code == 200
+    assert networks.json() == (await http.get("/network/v2.0/networks")).json()
+    r = await http.get("/networking/v2.0/networks/nope")
+    assert r.status_code == 404 and "NetworkNotFound" in r.text, "Neutron's body, as at /network"
+
+
 async def test_wrong_passwords_strangers_and_other_domains_get_401(
         running_stack: RunningStack) -> None:
     http = running_stack.http

@@ -72,6 +72,8 @@ from domain import security_group as sg_model
 from domain.codec import EVENT_TYPES, topic_of
 from domain.host import Capacity, HostReport
 from domain.idempotency import Use
+from domain.identity import domain_id_of, member_id
+from domain.image_patch import Operation
 from domain.volume import Target
 from messaging.wire import GuestsObserved, HostOutcome, ObservedGuest, StepOutcome
 from migrations.runner import upgrade
@@ -159,6 +161,7 @@ class Scenario:
         self.volumes(caller, alpha)
         self.networks(caller)
         self.forced_down()
+        self.image_changes(caller)
         self.extra_specs()
         self.host_aggregates()
 
@@ -223,7 +226,31 @@ class Scenario:
         self.clock.tick()
         identity.create_project(request_id="golden-project-doomed", name="doomed")
         self.clock.tick()
+        identity.update_project(request_id="golden-project-doomed-disable", ref="doomed",
+                                description="about to go", enabled=False)
+        self.clock.tick()
+        identity.change_project_tags(request_id="golden-project-doomed-tags", ref="doomed",
+                                     change=lambda tags: [*tags, "legacy"])
+        self.clock.tick()
         identity.delete_project(request_id="golden-project-doomed-delete", ref="doomed")
+        self.clock.tick()
+        identity.create_domain(request_id="golden-domain", name="golden-domain",
+                               description="A domain of its own")
+        self.clock.tick()
+        identity.create_project(request_id="golden-domain-project", name="golden",
+                                domain="golden-domain")
+        self.clock.tick()
+        identity.create_user(request_id="golden-domain-user", name="bob", password="pw",
+                             domain="golden-domain", email="bob@example.org")
+        self.clock.tick()
+        identity.update_user(request_id="golden-domain-user-update", ref=str(
+            member_id("user", "bob", domain_id_of("golden-domain"))), description="Bob",
+            enabled=False)
+        self.clock.tick()
+        identity.update_domain(request_id="golden-domain-disable", ref="golden-domain",
+                               enabled=False)
+        self.clock.tick()
+        identity.delete_domain(request_id="golden-domain-delete", ref="golden-domain")
         self.clock.tick()
         user = identity.create_user(request_id="golden-user", name="alice",
                                     password="first secret", default_project="golden").state
@@ -281,6 +308,50 @@ class Scenario:
         images.finish_upload(image.id, stored, "golden-image-upload-2")
         self.clock.tick()
         images.delete(image.id, caller, "golden-image-delete")
+
+    def image_changes(self, caller: Caller) -> None:
+        """A PATCH, tags, deactivation and members of an active image (last in
+        the scenario, so the rows before it keep their times)."""
+        images, changes = self.cloud.images, self.cloud.image_changes
+        self.clock.tick()
+        image_id = images.create(NewImage(name="golden-shared", disk_format="raw",
+                                          container_format="bare", tags=["golden"],
+                                          properties={"os_distro": "cirros"}),
+                                 caller, "golden-shared-image").state.id
+        self.clock.tick()
+        images.start_upload(image_id, caller, "golden-shared-image-upload")
+        self.clock.tick()
+        stored = self.cloud.image_files.put(image_id, b"golden shared bytes\n")
+        images.finish_upload(image_id, stored, "golden-shared-image-upload")
+        self.clock.tick()
+        changes.update(image_id, [
+            Operation(op="replace", path="/name", value="golden-image-renamed"),
+            Operation(op="replace", path="/visibility", value="shared"),
+            Operation(op="add", path="/hw_disk_bus", value="virtio"),
+            Operation(op="remove", path="/os_distro"),
+        ], caller, "golden-image-patch")
+        self.clock.tick()
+        changes.add_tag(image_id, "golden-tag", caller, "golden-image-tag")
+        self.clock.tick()
+        changes.remove_tag(image_id, "golden", caller, "golden-image-untag")
+        self.clock.tick()
+        changes.deactivate(image_id, ADMIN, "golden-image-deactivate")
+        self.clock.tick()
+        changes.reactivate(image_id, ADMIN, "golden-image-reactivate")
+        member = Caller(user_id="golden-member", project_id="golden-member-project")
+        self.clock.tick()
+        changes.add_member(image_id, member.project_id, caller, "golden-image-member")
+        self.clock.tick()
+        changes.change_member(image_id, member.project_id, "accepted", member,
+                              "golden-image-member-accept")
+        self.clock.tick()
+        changes.add_member(image_id, "golden-doomed-member", caller,
+                           "golden-image-member-doomed")
+        self.clock.tick()
+        changes.remove_member(image_id, "golden-doomed-member", caller,
+                              "golden-image-member-remove")
+        self.clock.tick()
+        images.delete(image_id, caller, "golden-shared-image-delete")
 
     def keypairs(self, caller: Caller) -> None:
         keypairs = self.cloud.keypairs

@@ -101,7 +101,7 @@ def test_ensure_admin_a_second_time_writes_nothing(identity: IdentityCommands,
                                                   database_url: str) -> None:
     identity.ensure_admin(user="admin", project="admin", password="pw")
     written = events_in_log(database_url)
-    assert written == 4  # project, user, admin role, member role
+    assert written == 5  # project, user, admin and member roles on it, admin on the system
     identity.ensure_admin(user="admin", project="admin", password="pw")
     assert events_in_log(database_url) == written
     who = identity.authenticate(user_ref="admin", password="pw", project_ref="admin")

@@ -20,6 +20,7 @@ from typing import Any
 from tests.support.stack import ADMIN_PASSWORD, RunningStack
 
 OPENSTACK = str(Path(sys.executable).with_name("openstack"))
+GLANCE = str(Path(sys.executable).with_name("glance"))
 REGION = "RegionOne"
 
 
@@ -57,18 +58,22 @@ class CliResult:
     returncode: int
     stdout: str
     stderr: str
+    program: str = "openstack"
 
     def json(self) -> Any:
         assert self.returncode == 0, self.explain()
         return json.loads(self.stdout)
 
     def explain(self) -> str:
-        return (f"`openstack {' '.join(self.argv)}` exited {self.returncode}\n"
+        return (f"`{self.program} {' '.join(self.argv)}` exited {self.returncode}\n"
                 f"stdout: {self.stdout[-2000:]}\nstderr: {self.stderr[-3000:]}")
 
 
 class OpenStackCli:
     """``openstack`` as a user types it, authenticated against the stack."""
+
+    program = OPENSTACK
+    stdin_closed = False  # True: the child starts with no standard input at all
 
     def __init__(self, stack: RunningStack, home: Path, **overrides: str) -> None:
         env = {k: v for k, v in os.environ.items()
@@ -78,8 +83,11 @@ class OpenStackCli:
         self.env = env
 
     async def run(self, *argv: str, timeout: float = 90) -> CliResult:
+        command = (self.program, *argv)
+        if self.stdin_closed:
+            command = ("/bin/sh", "-c", 'exec "$0" "$@" <&-', *command)
         proc = await asyncio.create_subprocess_exec(
-            OPENSTACK, *argv, env=self.env,
+            *command, env=self.env,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )
         try:
@@ -87,9 +95,11 @@ class OpenStackCli:
         except TimeoutError:
             proc.kill()
             await proc.wait()
-            raise AssertionError(f"`openstack {' '.join(argv)}` took over {timeout} s") from None
+            raise AssertionError(f"`{Path(self.program).name} {' '.join(argv)}` took over "
+                                 f"{timeout} s") from None
         assert proc.returncode is not None
-        return CliResult(argv, proc.returncode, out.decode(), err.decode())
+        return CliResult(argv, proc.returncode, out.decode(), err.decode(),
+                         Path(self.program).name)
 
     async def json(self, *argv: str, timeout: float = 90) -> Any:
         """Run a command with ``-f json`` and return its parsed output; fail loudly."""
@@ -100,3 +110,26 @@ class OpenStackCli:
         result = await self.run(*argv, timeout=timeout)
         assert result.returncode == 0, result.explain()
         return result
+
+
+class GlanceCli(OpenStackCli):
+    """python-glanceclient's ``glance`` (image API v2), with the same credentials.
+
+    It prints tables only: ``table`` reads a two-column one (``Property |
+    Value``, or ``ID | Name``) into a dict. It runs with standard input
+    closed: a stdin that is not a terminal is image data to glanceclient."""
+
+    program = GLANCE
+    stdin_closed = True
+
+    async def run(self, *argv: str, timeout: float = 90) -> CliResult:
+        return await super().run("--os-image-api-version", "2", *argv, timeout=timeout)
+
+    async def table(self, *argv: str, timeout: float = 90) -> dict[str, str]:
+        result = await self.ok(*argv, timeout=timeout)
+        rows: dict[str, str] = {}
+        for line in result.stdout.splitlines():
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if line.startswith("|") and len(cells) >= 2 and cells[0] not in ("Property", "ID"):
+                rows[cells[0]] = cells[1]
+        return rows
