@@ -11,6 +11,7 @@ from api.compute import (
     hosts,
     hypervisor_reports,
     hypervisors,
+    images,
     instance_actions,
     instance_usage_audit_log,
     keypairs,
@@ -33,4 +34,4 @@ RESOURCES = (versions, servers, server_actions, server_metadata, server_tags,
              instance_actions, volume_attachments, flavors, flavor_access, keypairs,
              quota_sets, limits, services, hypervisor_reports, hypervisors, hosts, aggregates,
              availability_zones, flavor_extra_specs, tenant_usage,
-             instance_usage_audit_log, extensions, volumes)
+             instance_usage_audit_log, extensions, volumes, images)
