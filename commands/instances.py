@@ -63,6 +63,7 @@ class InstanceCommands:
         check_metadata(cmd.metadata)
         flavor, image, public_key = self.catalog.boot_refs(
             cmd.flavor_ref, cmd.image_ref, cmd.key_name, cmd.caller)
+        boot_rules.check_image_fits(flavor, image)
         ids = [instance_id_for(cmd.request_id, i) for i in range(count)]
         names = boot_rules.display_names(cmd.name, count)
         reservation = f"r-{uuid.uuid5(REQUEST_NAMESPACE, cmd.request_id).hex[:8]}"

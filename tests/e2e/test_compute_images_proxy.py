@@ -89,3 +89,21 @@ async def test_image_metadata_is_the_images_properties(module_stack: RunningStac
 
     assert (await http.delete(f"{I}/{image}")).status_code == 204
     assert (await http.get(f"{I}/{image}")).status_code == 404
+
+
+@SHARED
+async def test_a_boot_with_a_flavor_below_the_images_min_ram_is_refused(
+        module_stack: RunningStack) -> None:
+    http = module_stack.http
+    image = await _uploaded(module_stack, "needs-ram")
+    r = await http.patch(f"/image/v2/images/{image}",
+                         json=[{"op": "replace", "path": "/min_ram", "value": 513}],
+                         headers={"Content-Type": "application/openstack-images-v2.1-json-patch"})
+    assert r.status_code == 200, r.text
+    after = {"Nimbus-Log-Position": r.headers["Nimbus-Log-Position"]}
+    assert (await http.get(f"{I}/{image}", headers=after)).json()["image"]["minRam"] == 513
+    before = log_head(module_stack)
+    r = await http.post(f"{C}/servers", json={"server": {
+        "name": "too-small", "flavorRef": "1", "imageRef": image}})
+    assert r.status_code == 400 and "Flavor's memory is too small" in r.text
+    assert log_head(module_stack) == before
