@@ -11,7 +11,7 @@ from tests.support.shared import SHARED
 from tests.support.stack import RunningStack
 
 C = "/compute/v2.1"
-I = f"{C}/images"
+IMAGES = f"{C}/images"
 
 
 async def _uploaded(stack: RunningStack, name: str) -> str:
@@ -33,21 +33,21 @@ async def test_an_uploaded_image_is_listed_filtered_and_shown_in_novas_shape(
     http = module_stack.http
     first = await _uploaded(module_stack, "proxy-image-1")
     await _uploaded(module_stack, "proxy-image-2")
-    shown = (await http.get(f"{I}/{first}")).json()["image"]
+    shown = (await http.get(f"{IMAGES}/{first}")).json()["image"]
     assert (shown["name"], shown["status"], shown["progress"], shown["minDisk"]) == (
         "proxy-image-1", "ACTIVE", 100, 0)
     assert shown["metadata"] == {"os_distro": "cirros"}
     assert shown["OS-EXT-IMG-SIZE:size"] == 1024
     assert {link["rel"] for link in shown["links"]} == {"self", "bookmark", "alternate"}
 
-    named = (await http.get(I, params={"name": "proxy-image-1"})).json()["images"]
+    named = (await http.get(IMAGES, params={"name": "proxy-image-1"})).json()["images"]
     assert [i["id"] for i in named] == [first] and set(named[0]) == {"id", "name", "links"}
-    active = (await http.get(f"{I}/detail", params={"status": "ACTIVE"})).json()["images"]
+    active = (await http.get(f"{IMAGES}/detail", params={"status": "ACTIVE"})).json()["images"]
     assert first in {i["id"] for i in active} and {i["status"] for i in active} == {"ACTIVE"}
-    assert len((await http.get(I, params={"limit": "1"})).json()["images"]) == 1
-    since = (await http.get(I, params={"changes-since": shown["created"]})).json()["images"]
+    assert len((await http.get(IMAGES, params={"limit": "1"})).json()["images"]) == 1
+    since = (await http.get(IMAGES, params={"changes-since": shown["created"]})).json()["images"]
     assert first in {i["id"] for i in since}
-    assert (await http.get(I, params={"type": "snapshot", "name": "proxy-image-1"})
+    assert (await http.get(IMAGES, params={"type": "snapshot", "name": "proxy-image-1"})
             ).json()["images"] == []
 
 
@@ -55,7 +55,7 @@ async def test_an_uploaded_image_is_listed_filtered_and_shown_in_novas_shape(
 async def test_image_metadata_is_the_images_properties(module_stack: RunningStack) -> None:
     http = module_stack.http
     image = await _uploaded(module_stack, "proxy-meta")
-    meta = f"{I}/{image}/metadata"
+    meta = f"{IMAGES}/{image}/metadata"
     r = await http.post(meta, json={"metadata": {"os_version": "0.6", "arch": "x86_64"}})
     assert (r.status_code, r.json()["metadata"]) == (200, {
         "os_distro": "cirros", "os_version": "0.6", "arch": "x86_64"})
@@ -79,7 +79,7 @@ async def test_image_metadata_is_the_images_properties(module_stack: RunningStac
         (http.put(f"{meta}/kernel", json={"meta": {"kernel": "a", "b": "c"}}), 400),
         (http.get(f"{meta}/nothing"), 404),
         (http.delete(f"{meta}/nothing"), 404),
-        (http.get(f"{I}/not-an-id"), 404),
+        (http.get(f"{IMAGES}/not-an-id"), 404),
         (http.post(meta, headers=member_token(module_stack, "p-other"),
                    json={"metadata": {"a": "b"}}), 404),
     ):
@@ -87,8 +87,8 @@ async def test_image_metadata_is_the_images_properties(module_stack: RunningStac
         assert r.status_code == status, r.text
     assert log_head(module_stack) == before
 
-    assert (await http.delete(f"{I}/{image}")).status_code == 204
-    assert (await http.get(f"{I}/{image}")).status_code == 404
+    assert (await http.delete(f"{IMAGES}/{image}")).status_code == 204
+    assert (await http.get(f"{IMAGES}/{image}")).status_code == 404
 
 
 @SHARED
@@ -101,7 +101,7 @@ async def test_a_boot_with_a_flavor_below_the_images_min_ram_is_refused(
                          headers={"Content-Type": "application/openstack-images-v2.1-json-patch"})
     assert r.status_code == 200, r.text
     after = {"Nimbus-Log-Position": r.headers["Nimbus-Log-Position"]}
-    assert (await http.get(f"{I}/{image}", headers=after)).json()["image"]["minRam"] == 513
+    assert (await http.get(f"{IMAGES}/{image}", headers=after)).json()["image"]["minRam"] == 513
     before = log_head(module_stack)
     r = await http.post(f"{C}/servers", json={"server": {
         "name": "too-small", "flavorRef": "1", "imageRef": image}})
