@@ -20,6 +20,7 @@ from api.fields import (
     Digits,
     Metadata,
     Name,
+    Password,
     PositiveInt,
     SignedDigits,
     Text255,
@@ -67,6 +68,7 @@ class ServerCreate(msgspec.Struct):
     networks: Text255 | list[NetworkRef] | None = None
     block_device_mapping_v2: list[BlockDevice] = []
     security_groups: list[SecurityGroupRef] = []
+    adminPass: Password | None = None  # answered back, as Nova does; no guest agent sets it
 
     def image(self) -> str:
         """The image to boot: imageRef, or the local image BDM OSC adds to it."""

@@ -238,7 +238,7 @@ async def create_server(request: Request) -> Response:
         "links": links(base, "servers", accepted.instance_id),
         "OS-DCF:diskConfig": "MANUAL",
         "security_groups": [{"name": "default"}],
-        "adminPass": secrets.token_urlsafe(12),
+        "adminPass": body.adminPass or secrets.token_urlsafe(12),
     }
     location = f"{base}/compute/v2.1/servers/{accepted.instance_id}"
     return accepted_answer(request, accepted, 202, {"server": created}, {"Location": location})
