@@ -29,6 +29,7 @@ from commands.messages import (
 )
 from commands.networks import NetworkCommands
 from commands.placement import Placement
+from commands.server_groups import ServerGroupCommands
 from commands.volumes import detach_for_server_delete
 from domain import events as ev
 from domain import instance as model
@@ -73,9 +74,18 @@ class InstanceCommands:
                                " port ID. Please launch your instance one by one with"
                                " different ports.")
 
+        if cmd.server_group is not None and count > 1:
+            raise InvalidInput("A boot into a server group starts one server at a time.")
+
         def decide(first: Aggregate[model.Instance], at: datetime) -> list[Change]:
-            hosts, claims = self.placement.place(ids, flavor, cmd.caller, at)
             made: list[Change] = []
+            only = None
+            if cmd.server_group is not None:  # its policy against its members' hosts
+                group, only = ServerGroupCommands(self.app).for_boot(
+                    cmd.server_group, cmd.caller, [h.state.host for h in self.placement.hosts()])
+                made.append((group, ServerGroupCommands.joined(group, str(ids[0]),
+                                                               cmd.request_id, at)))
+            hosts, claims = self.placement.place(ids, flavor, cmd.caller, at, only=only)
             networks: dict[str, Aggregate[net_model.Network]] = {}  # each loaded once
             for index, (instance_id, host, name) in enumerate(zip(ids, hosts, names,
                                                                   strict=True)):

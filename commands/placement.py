@@ -37,19 +37,21 @@ class Placement:
         self.ratios = ratios or hosts_model.AllocationRatios()
 
     def place(self, instance_ids: list[uuid.UUID], flavor: Flavor, caller: Caller,
-              at: datetime) -> tuple[list[str], list[Change]]:
+              at: datetime, *, only: frozenset[str] | None = None,
+              ) -> tuple[list[str], list[Change]]:
         """A host for each new instance, and the claims to commit with the
         boot (one boot request may start several instances).
 
         Raises ``QuotaExceeded`` (403) before looking for hosts, as Nova
         does, then ``NoValidHost`` when the hosts have no room for them all.
+        ``only``: the hosts they may go to (a server group's policy), if not all.
         """
         ids = [str(i) for i in instance_ids]
         quota = self.quota(caller.project_id)
         quota_claims = quota_model.claim(
             quota.current, self.quotas, project_id=caller.project_id, instance_ids=ids,
             vcpus=flavor.vcpus, ram=flavor.ram, at=at)
-        hosts = self.hosts()
+        hosts = [h for h in self.hosts() if only is None or h.state.host in only]
         claims = hosts_model.place(
             [h.state for h in hosts], self.ratios, instance_ids=ids,
             project_id=caller.project_id, vcpus=flavor.vcpus, memory_mb=flavor.ram,

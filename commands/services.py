@@ -22,6 +22,7 @@ from commands.keypairs import KeypairCommands
 from commands.networks import NetworkCommands
 from commands.placement import Placement
 from commands.quotas import QuotaCommands
+from commands.server_groups import ServerGroupCommands
 from commands.snapshots import SnapshotCommands
 from commands.upload_lease import UploadLease
 from commands.volumes import VolumeCommands
@@ -83,6 +84,10 @@ class Commands:
     @property
     def host_aggregates(self) -> HostAggregateCommands:
         return HostAggregateCommands(self.app)
+
+    @property
+    def server_groups(self) -> ServerGroupCommands:
+        return ServerGroupCommands(self.app)
 
     @property
     def identity(self) -> IdentityCommands:

@@ -71,6 +71,7 @@ from projections import (
     network_security,
     networks,
     quotas,
+    server_groups,
     volumes,
 )
 from projections.faults import ViewFault
@@ -107,6 +108,7 @@ PROJECTIONS: tuple[Projection, ...] = (
     Projection("quotas", reads(registry.QUOTA), quotas.apply),
     Projection("hosts", reads(registry.HOST), hosts.apply),
     Projection("host_aggregates", reads(registry.HOST_AGGREGATE), host_aggregates.apply),
+    Projection("server_groups", reads(registry.SERVER_GROUP), server_groups.apply),
     Projection("volumes", reads(registry.VOLUME), volumes.apply_volumes),
     Projection("snapshots", reads(registry.SNAPSHOT), volumes.apply_snapshots),
     Projection("backups", reads(registry.BACKUP), volumes.apply_backups),

@@ -18,6 +18,7 @@ from api.compute import (
     limits,
     quota_sets,
     server_actions,
+    server_groups,
     server_metadata,
     server_security_groups,
     server_tags,
@@ -34,4 +35,5 @@ RESOURCES = (versions, servers, server_actions, server_metadata, server_tags,
              instance_actions, volume_attachments, flavors, flavor_access, keypairs,
              quota_sets, limits, services, hypervisor_reports, hypervisors, hosts, aggregates,
              availability_zones, flavor_extra_specs, tenant_usage,
-             instance_usage_audit_log, extensions, volumes, images)
+             instance_usage_audit_log, extensions, volumes, images,
+             server_groups)

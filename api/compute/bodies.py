@@ -109,8 +109,17 @@ class ServerCreate(msgspec.Struct):
         return nics
 
 
+class SchedulerHints(msgspec.Struct):
+    """Nova's ``os:scheduler_hints``; nimbus acts on ``group`` (a server group's
+    id) and accepts the others Nova's filters read, without acting on them."""
+
+    group: Text255 | None = None
+
+
 class CreateServerBody(msgspec.Struct):
     server: ServerCreate
+    scheduler_hints: SchedulerHints | None = msgspec.field(
+        default=None, name="os:scheduler_hints")
 
 
 class ServerUpdate(msgspec.Struct):

@@ -215,9 +215,11 @@ def described(request: Request, description: object) -> None:
 
 async def create_server(request: Request) -> Response:
     who = claims(request)
-    body = decode(await request.body(), CreateServerBody).server
+    whole = decode(await request.body(), CreateServerBody)
+    body = whole.server
     described(request, body.description)
     cmd = BootInstance(
+        server_group=whole.scheduler_hints.group if whole.scheduler_hints else None,
         request_id=await idempotency.request_id(request, who), caller=who.caller,
         name=body.name, flavor_ref=str(body.flavorRef), image_ref=body.image(),
         key_name=body.key_name, metadata=body.metadata, user_data=body.user_data,

@@ -164,6 +164,7 @@ class Scenario:
         self.image_changes(caller)
         self.extra_specs()
         self.host_aggregates()
+        self.server_groups(caller)
 
     def hosts(self) -> None:
         hosts = self.cloud.hosts
@@ -217,6 +218,16 @@ class Scenario:
         aggregates.remove_host(rack, "compute1", "golden-aggregate-remove")
         self.clock.tick()
         aggregates.delete(rack, "golden-aggregate-delete")
+
+    def server_groups(self, caller: Caller) -> None:
+        """An anti-affinity group, a server booted into it, the group deleted."""
+        groups = self.cloud.server_groups
+        self.clock.tick()
+        group = groups.create("golden-apart", "anti-affinity", caller, "golden-server-group",
+                              soft_allowed=False).state
+        self.boot(caller, "golden-boot-grouped", "grouped", server_group=group.id)
+        self.clock.tick()
+        groups.delete(group.id, caller, "golden-server-group-delete")
 
     def identity(self) -> Caller:
         identity = self.cloud.identity
