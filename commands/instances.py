@@ -32,6 +32,7 @@ from commands.placement import Placement
 from commands.server_groups import ServerGroupCommands
 from commands.volumes import detach_for_server_delete
 from domain import events as ev
+from domain import host_aggregate as zone_model
 from domain import instance as model
 from domain import instance_boot as boot_rules
 from domain import instance_observations as observations
@@ -40,7 +41,7 @@ from domain import port as port_model
 from domain.errors import InvalidInput, NotFound
 from domain.host import host_id
 from domain.instance_changes import check_metadata
-from domain.registry import HOST, INSTANCE, PORT
+from domain.registry import HOST, HOST_AGGREGATE, INSTANCE, PORT
 from messaging.wire import GuestsObserved, HostOutcome
 
 REQUEST_NAMESPACE = uuid.UUID("6f1c3c52-8d8e-4c1e-9a55-4b1f0f0c2a10")
@@ -59,7 +60,9 @@ class InstanceCommands:
     def boot(self, cmd: BootInstance) -> Accepted:
         """Start ``max_count`` instances: all of them and their claims in one commit."""
         count = boot_rules.instance_count(cmd.min_count, cmd.max_count)
-        zone = boot_rules.check_availability_zone(cmd.availability_zone)
+        directory = self.app.load_or_new(zone_model.DIRECTORY, HOST_AGGREGATE).current
+        zone = boot_rules.check_availability_zone(cmd.availability_zone,
+                                                  frozenset(zone_model.zones(directory)))
         boot_rules.check_user_data(cmd.user_data)
         check_metadata(cmd.metadata)
         flavor, image, public_key = self.catalog.boot_refs(
@@ -79,10 +82,12 @@ class InstanceCommands:
 
         def decide(first: Aggregate[model.Instance], at: datetime) -> list[Change]:
             made: list[Change] = []
-            only = None
+            # a zone asked for: its hosts only (none asked: any host, Nova's default)
+            only = self._zone_hosts(zone) if cmd.availability_zone else None
             if cmd.server_group is not None:  # its policy against its members' hosts
                 group, only = ServerGroupCommands(self.app).for_boot(
-                    cmd.server_group, cmd.caller, [h.state.host for h in self.placement.hosts()])
+                    cmd.server_group, cmd.caller, sorted(
+                        only if only is not None else self._hosts()))
                 made.append((group, ServerGroupCommands.joined(group, str(ids[0]),
                                                                cmd.request_id, at)))
             hosts, claims = self.placement.place(ids, flavor, cmd.caller, at, only=only)
@@ -107,6 +112,14 @@ class InstanceCommands:
 
         return _accepted(self.app.execute(cmd.request_id, lambda: self._load(ids[0]), decide,
                                           touches=ids))
+
+    def _hosts(self) -> frozenset[str]:
+        return frozenset(h.state.host for h in self.placement.hosts())
+
+    def _zone_hosts(self, zone: str) -> frozenset[str]:
+        """The registered hosts in ``zone`` (by the host aggregates' zones)."""
+        directory = self.app.load_or_new(zone_model.DIRECTORY, HOST_AGGREGATE).current
+        return zone_model.hosts_in_zone(directory, zone, sorted(self._hosts()))
 
     @property
     def networks(self) -> NetworkCommands:

@@ -150,6 +150,25 @@ def zone_of(state: HostAggregates | None, host: str) -> str | None:
     return None
 
 
+def zones(state: HostAggregates | None) -> dict[str, frozenset[str]]:
+    """Each zone the aggregates name, and the hosts in it."""
+    found: dict[str, set[str]] = {}
+    for agg in (state or HostAggregates()).aggregates.values():
+        if agg.availability_zone:
+            found.setdefault(agg.availability_zone, set()).update(agg.hosts)
+    return {zone: frozenset(hosts) for zone, hosts in found.items()}
+
+
+def hosts_in_zone(state: HostAggregates | None, zone: str,
+                  hosts: list[str]) -> frozenset[str]:
+    """Of ``hosts``, those in ``zone``: the default zone holds the hosts that
+    no zone's aggregate names."""
+    named = zones(state)
+    if zone == DEFAULT_ZONE and zone not in named:
+        return frozenset(hosts) - frozenset().union(*named.values())
+    return frozenset(hosts) & named.get(zone, frozenset())
+
+
 def _name(name: str, field: str = "name") -> str:
     if not 1 <= len(name) <= 255 or not name.strip():
         raise InvalidInput(f"Invalid input for field/attribute {field}. Value: {name}. "

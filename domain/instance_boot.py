@@ -31,11 +31,13 @@ def check_user_data(user_data: str | None) -> None:
                            f"{USER_DATA_LIMIT} bytes once decoded (it is {len(decoded)}).")
 
 
-def check_availability_zone(zone: str | None) -> str:
-    """The zone to boot in; only Nova's default zone exists."""
+def check_availability_zone(zone: str | None,
+                            known: frozenset[str] = AVAILABILITY_ZONES) -> str:
+    """The zone to boot in: Nova's default zone, or one of ``known`` (the
+    zones host aggregates name)."""
     if zone is None or zone == "":
         return "nova"
-    if zone not in AVAILABILITY_ZONES:
+    if zone not in AVAILABILITY_ZONES | known:
         raise InvalidInput("The requested availability zone is not available")
     return zone
 

@@ -63,6 +63,19 @@ async def test_an_aggregate_with_hosts_and_a_zone_shows_in_zones_and_hosts(
     in_az1 = (await http.get(f"{C}/os-hosts", params={"zone": "az1"})).json()["hosts"]
     assert [h["host_name"] for h in in_az1] == ["compute1"]
 
+    for zone, host in (("az1", "compute1"), ("nova", "compute2")):
+        r = await http.post(f"{C}/servers", json={"server": {
+            "name": f"in-{zone}", "flavorRef": "1", "imageRef": "cirros-0.6.2-x86_64-disk",
+            "availability_zone": zone}})
+        assert r.status_code == 202, r.text
+        server = await running_stack.wait_for_status(r.json()["server"]["id"], "ACTIVE")
+        assert (server["OS-EXT-SRV-ATTR:host"], server["OS-EXT-AZ:availability_zone"]) == (
+            host, zone)
+    r = await http.post(f"{C}/servers", json={"server": {
+        "name": "nowhere", "flavorRef": "1", "imageRef": "cirros-0.6.2-x86_64-disk",
+        "availability_zone": "az9"}})
+    assert r.status_code == 400 and "availability zone is not available" in r.text
+
     r = await http.delete(rack)
     assert r.status_code == 400 and "not empty" in r.json()["badRequest"]["message"]
     r = await http.post(f"{rack}/action", json={"remove_host": {"host": "compute1"}})
