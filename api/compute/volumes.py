@@ -104,13 +104,20 @@ async def delete_volume(request: Request) -> Response:
                     headers=written_headers(request, request_id, written.position))
 
 
+async def no_volume(request: Request) -> Response:
+    """``os-volumes/`` names no volume (rather than redirecting to the list)."""
+    raise NotFound("The volume could not be found.")
+
+
 C = "/compute/v2.1/os-volumes"
 command_routes: list[BaseRoute] = [
     Route(C, create_volume, methods=["POST"]),
+    Route(f"{C}/", no_volume, methods=["DELETE"]),
     Route(f"{C}/{{volume_id}}", delete_volume, methods=["DELETE"]),
 ]
 query_routes: list[BaseRoute] = [
     Route(C, _list, methods=["GET"]),
     Route(f"{C}/detail", _list, methods=["GET"]),
+    Route(f"{C}/", no_volume, methods=["GET"]),
     Route(f"{C}/{{volume_id}}", show_volume, methods=["GET"]),
 ]

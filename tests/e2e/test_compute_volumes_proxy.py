@@ -58,6 +58,8 @@ async def test_bad_sizes_and_unknown_volumes_are_refused(module_stack: RunningSt
     missing = "9f1b7f62-6d0e-4c1a-8f3e-000000000000"
     assert (await http.get(f"{V}/{missing}")).status_code == 404
     assert (await http.get(f"{V}/not-a-uuid")).status_code == 404
+    assert (await http.get(f"{V}/")).status_code == 404
+    assert (await http.delete(f"{V}/")).status_code == 404
 
 
 @SHARED
