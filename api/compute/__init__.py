@@ -24,6 +24,7 @@ from api.compute import (
     server_tags,
     servers,
     services,
+    snapshots,
     tenant_usage,
     versions,
     volume_attachments,
@@ -36,4 +37,4 @@ RESOURCES = (versions, servers, server_actions, server_metadata, server_tags,
              quota_sets, limits, services, hypervisor_reports, hypervisors, hosts, aggregates,
              availability_zones, flavor_extra_specs, tenant_usage,
              instance_usage_audit_log, extensions, volumes, images,
-             server_groups)
+             server_groups, snapshots)

@@ -1,11 +1,12 @@
-"""Nova's os-volumes proxy and /extensions over HTTP, on the whole stack: a
-volume made through compute's proxy is Cinder's volume, listed and paged
-in Nova's shape; bad sizes are refused in Nova's words with nothing written;
-the extension list answers the aliases old clients look up."""
+"""Nova's os-volumes and os-snapshots proxies and /extensions over HTTP, on
+the whole stack: a volume (a snapshot) made through compute's proxy is the
+volume service's, listed and paged in Nova's shape; bad sizes are refused
+in Nova's words with nothing written; the extension list answers the aliases old clients look up."""
 
 from __future__ import annotations
 
 from tests.e2e.test_microversions import log_head
+from tests.support.polling import eventually
 from tests.support.shared import SHARED
 from tests.support.stack import RunningStack
 
@@ -72,3 +73,36 @@ async def test_the_extension_list_names_novas_aliases(module_stack: RunningStack
     one = (await http.get(f"{C}/extensions/os-consoles")).json()["extension"]
     assert one["alias"] == "os-consoles" and one["links"] == []
     assert (await http.get(f"{C}/extensions/os-nothing")).status_code == 404
+
+
+@SHARED
+async def test_a_snapshot_taken_through_the_proxy_is_listed_and_deleted(
+        module_stack: RunningStack) -> None:
+    http = module_stack.http
+    r = await http.post(V, json={"volume": {"size": 1, "display_name": "to-snap"}})
+    volume_id = r.json()["volume"]["id"]
+
+    async def available() -> bool | None:
+        shown = (await http.get(f"{V}/{volume_id}")).json()["volume"]
+        return True if shown["status"] == "available" else None
+
+    await eventually(available)
+    r = await http.post(f"{C}/os-snapshots", json={"snapshot": {
+        "volume_id": volume_id, "display_name": "snap-1", "force": "false"}})
+    assert r.status_code == 200, r.text
+    snap = r.json()["snapshot"]
+    assert (snap["volumeId"], snap["displayName"], snap["size"]) == (volume_id, "snap-1", 1)
+    after = {"Nimbus-Log-Position": r.headers["Nimbus-Log-Position"]}
+    listed = (await http.get(f"{C}/os-snapshots/detail", headers=after)).json()["snapshots"]
+    assert snap["id"] in {s["id"] for s in listed}
+    assert (await http.get(f"{C}/os-snapshots/{snap['id']}")).json()["snapshot"]["id"] == \
+        snap["id"]
+
+    async def done() -> bool | None:
+        shown = (await http.get(f"{C}/os-snapshots/{snap['id']}")).json()["snapshot"]
+        return True if shown["status"] == "available" else None
+
+    await eventually(done)
+    assert (await http.delete(f"{C}/os-snapshots/{snap['id']}")).status_code == 202
+    missing = "9f1b7f62-6d0e-4c1a-8f3e-000000000000"
+    assert (await http.get(f"{C}/os-snapshots/{missing}")).status_code == 404
