@@ -77,20 +77,20 @@ class InstanceCommands:
                                " port ID. Please launch your instance one by one with"
                                " different ports.")
 
-        if cmd.server_group is not None and count > 1:
-            raise InvalidInput("A boot into a server group starts one server at a time.")
-
         def decide(first: Aggregate[model.Instance], at: datetime) -> list[Change]:
             made: list[Change] = []
             # a zone asked for: its hosts only (none asked: any host, Nova's default)
             only = self._zone_hosts(zone) if cmd.availability_zone else None
+            policy = None
             if cmd.server_group is not None:  # its policy against its members' hosts
                 group, only = ServerGroupCommands(self.app).for_boot(
                     cmd.server_group, cmd.caller, sorted(
                         only if only is not None else self._hosts()))
-                made.append((group, ServerGroupCommands.joined(group, str(ids[0]),
-                                                               cmd.request_id, at)))
-            hosts, claims = self.placement.place(ids, flavor, cmd.caller, at, only=only)
+                policy = group.state.policy
+                made.append((group, [ServerGroupCommands.joined(group, str(i), cmd.request_id,
+                                                                at) for i in ids]))
+            hosts, claims = self.placement.place(ids, flavor, cmd.caller, at, only=only,
+                                                 policy=policy)
             networks: dict[str, Aggregate[net_model.Network]] = {}  # each loaded once
             for index, (instance_id, host, name) in enumerate(zip(ids, hosts, names,
                                                                   strict=True)):

@@ -18,8 +18,10 @@ from typing import ClassVar
 
 import msgspec
 
+from domain import host as hosts_model
 from domain.base import Event, UnknownEvent, unknown_event
 from domain.errors import InvalidInput, NotFound
+from domain.host import AllocationRatios, Host, HostCapacityClaimed, NoValidHost
 
 NAMESPACE = uuid.UUID("3f6b2a8e-91c4-4d07-b5e2-6a7c8d9e0f13")
 POLICIES = ("affinity", "anti-affinity")
@@ -130,3 +132,35 @@ def add_member(group: ServerGroup, instance_id: str, *, request_id: str,
                at: datetime) -> ServerGroupMemberAdded:
     return ServerGroupMemberAdded(at=at, request_id=request_id, group_id=group.id,
                                   instance_id=instance_id)
+
+
+def place(policy: str, hosts: list[Host], ratios: AllocationRatios, *,
+          instance_ids: list[str], project_id: str, vcpus: int, memory_mb: int,
+          disk_gb: int, at: datetime) -> list[HostCapacityClaimed]:
+    """Claims for a boot's new members, among ``hosts`` (those the members so
+    far leave): anti-affinity puts each on a host of its own, affinity all on
+    one host (the one with the most free RAM that holds them all); a soft
+    policy that cannot be met places them as any boot. ``NoValidHost`` else."""
+    def fill(on: list[Host], ids: list[str]) -> list[HostCapacityClaimed]:
+        return hosts_model.place(on, ratios, instance_ids=ids, project_id=project_id,
+                                 vcpus=vcpus, memory_mb=memory_mb, disk_gb=disk_gb, at=at)
+
+    try:
+        if policy.endswith("anti-affinity"):
+            claims: list[HostCapacityClaimed] = []
+            free = list(hosts)
+            for instance_id in instance_ids:
+                (made,) = fill(free, [instance_id])
+                claims.append(made)
+                free = [h for h in free if h.host != made.host]
+            return claims
+        for host in sorted(hosts, key=lambda h: (-h.free(ratios).memory_mb, h.host)):
+            try:
+                return fill([host], instance_ids)
+            except NoValidHost:
+                continue
+        raise NoValidHost()
+    except NoValidHost:
+        if policy.startswith("soft-"):
+            return fill(hosts, instance_ids)
+        raise

@@ -1,6 +1,7 @@
 """Server groups over HTTP, on the whole stack (two hypervisor hosts): the
 servers booted into an affinity group share a host, those of an
-anti-affinity group never do (a third finds no host), the group lists its
+anti-affinity group never do (a third finds no host), within one boot of
+several too, the group lists its
 live members, and Nova's refusals write nothing."""
 
 from __future__ import annotations
@@ -65,6 +66,31 @@ async def test_affinity_shares_a_host_and_anti_affinity_never_does(
     assert await eventually(members) == [b]
     assert (await http.delete(f"{G}/{together}")).status_code == 204
     assert (await http.get(f"{G}/{together}")).status_code == 404
+
+
+async def test_one_boot_of_two_servers_follows_the_groups_policy_among_them(
+        running_stack: RunningStack) -> None:
+    http = running_stack.http
+    await running_stack.hosts_once_reported()
+    for policy, same in (("affinity", True), ("anti-affinity", False)):
+        group = await _group(running_stack, f"pair-{policy}", policy)
+        r = await http.post(f"{C}/servers", json={
+            "server": {"name": f"pair-{policy}", "flavorRef": "1", "min_count": 2,
+                       "imageRef": "cirros-0.6.2-x86_64-disk", "return_reservation_id": True},
+            "os:scheduler_hints": {"group": group}})
+        assert r.status_code == 202, r.text
+        shown = (await http.get(f"{G}/{group}", headers={
+            "Nimbus-Log-Position": r.headers["Nimbus-Log-Position"]})).json()["server_group"]
+        assert len(shown["members"]) == 2
+        servers = [await running_stack.wait_for_status(m, "ACTIVE") for m in shown["members"]]
+        hosts = {s["OS-EXT-SRV-ATTR:host"] for s in servers}
+        assert len(hosts) == (1 if same else 2), (policy, hosts)
+    crowd = await _group(running_stack, "crowd", "anti-affinity")
+    r = await http.post(f"{C}/servers", json={
+        "server": {"name": "crowd", "flavorRef": "1", "min_count": 3,
+                   "imageRef": "cirros-0.6.2-x86_64-disk"},
+        "os:scheduler_hints": {"group": crowd}})
+    assert r.status_code == 409 and "No valid host" in r.text  # two hosts for three
 
 
 async def test_server_group_refusals_write_nothing(running_stack: RunningStack) -> None:
