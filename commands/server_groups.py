@@ -52,8 +52,8 @@ class ServerGroupCommands:
                  hosts: Collection[str]) -> tuple[Aggregate[model.ServerGroup], frozenset[str]]:
         """The group a boot names and the hosts its next member may run on
         (400 when the caller has no such group, as Nova's boot answers)."""
-        group = self.load(group_id)
         try:
+            group = self.load(group_id)
             state = model.existing(group.current, group_id, _scope(caller))
         except NotFound as missing:
             raise InvalidInput(missing.message) from None

@@ -108,6 +108,7 @@ async def test_server_group_refusals_write_nothing(running_stack: RunningStack) 
         (http.delete(f"{G}/{mine}", headers=other), 404),
         (http.get(f"{G}/not-a-uuid"), 404),
         (_boot(running_stack, "lost", "9f1b7f62-6d0e-4c1a-8f3e-000000000000"), 400),
+        (_boot(running_stack, "lost", "not-a-group"), 400),
     ):
         r = await call
         assert r.status_code == status, r.text
