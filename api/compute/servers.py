@@ -71,6 +71,7 @@ def _filters(request: Request, who: Claims) -> queries.ServerFilters:
         host=(q.get("host") or None) if who.caller.is_admin else None,
         flavor_id=q.get("flavor") or None,
         image_ref=image.rstrip("/").rpartition("/")[2] if image else None,
+        reservation_id=q.get("reservation_id") or None,
         changes_since=_changes_since(request),
         ip=q.get("ip") or None,
         ip6=(q.get("ip6") or None)

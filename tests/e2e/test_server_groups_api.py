@@ -79,9 +79,12 @@ async def test_one_boot_of_two_servers_follows_the_groups_policy_among_them(
                        "imageRef": "cirros-0.6.2-x86_64-disk", "return_reservation_id": True},
             "os:scheduler_hints": {"group": group}})
         assert r.status_code == 202, r.text
-        shown = (await http.get(f"{G}/{group}", headers={
-            "Nimbus-Log-Position": r.headers["Nimbus-Log-Position"]})).json()["server_group"]
+        after = {"Nimbus-Log-Position": r.headers["Nimbus-Log-Position"]}
+        shown = (await http.get(f"{G}/{group}", headers=after)).json()["server_group"]
         assert len(shown["members"]) == 2
+        started = (await http.get(f"{C}/servers", headers=after, params={
+            "reservation_id": r.json()["reservation_id"]})).json()["servers"]
+        assert {s["id"] for s in started} == set(shown["members"])
         servers = [await running_stack.wait_for_status(m, "ACTIVE") for m in shown["members"]]
         hosts = {s["OS-EXT-SRV-ATTR:host"] for s in servers}
         assert len(hosts) == (1 if same else 2), (policy, hosts)
