@@ -28,6 +28,7 @@ from typing import Any
 
 from commands.application import Aggregate, Change, NimbusApplication, nothing
 from commands.event_store import StoreUnavailable
+from commands.server_images import discard_image
 from commands.volumes import step_changes
 from domain import deadlines
 from domain.clock import Clock
@@ -91,7 +92,10 @@ class Deadlines:
         # a failure gives nothing back: the host may still hold what it was given
         if instance.current is None:
             return []
-        return [(instance, deadlines.expire_instance(instance.state, now, self.deadline))]
+        ended = deadlines.expire_instance(instance.state, now, self.deadline)
+        # a snapshot's image goes with it (commands/server_images.py)
+        gone = discard_image(self.app, instance.state, ended.request_id, now) if ended else []
+        return [(instance, ended), *gone]
 
     def _volume(self, volume: Aggregate[Any], now: datetime) -> list[Change]:
         if volume.current is None:

@@ -96,6 +96,40 @@ class ImageFiles:
             raise
         return upload.finish()
 
+    def adopt(self, image_id: str, source: Path) -> Stored:
+        """Take a complete file made elsewhere on this machine (a host's copy
+        of a guest's disk: commands/server_images.py) as the image's bytes:
+        read once for its size and checksums, then hard-linked into place
+        (copied when ``source`` is on another file system), so ``source``
+        stays until its taker lets it go and a retry can take it again."""
+        writer = uuid.uuid4().hex
+        partial = partial_of(self.path(image_id), writer)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        md5, sha512, size = hashlib.md5(usedforsecurity=False), hashlib.sha512(), 0
+        with open(source, "rb") as data:
+            while chunk := data.read(1 << 20):
+                size += len(chunk)
+                if size > self.size_cap:
+                    raise TooLarge(f"Image exceeds the storage quota: the size cap is "
+                                   f"{self.size_cap} bytes.")
+                md5.update(chunk)
+                sha512.update(chunk)
+        try:
+            os.link(source, partial)
+        except OSError:  # another file system: a copy of its own
+            upload = Upload(self.path(image_id), self.size_cap, writer=writer)
+            try:
+                with open(source, "rb") as data:
+                    while chunk := data.read(1 << 20):
+                        upload.write(chunk)
+            except BaseException:
+                upload.abort()
+                raise
+            upload.finish()
+        else:
+            os.replace(partial, self.path(image_id))
+        return Stored(size, md5.hexdigest(), "sha512", sha512.hexdigest())
+
     def remove(self, image_id: str) -> None:
         """The image's bytes and any half-written upload of them."""
         self.path(image_id).unlink(missing_ok=True)

@@ -21,6 +21,7 @@ import msgspec
 from commands.backups import BackupCommands
 from commands.instances import InstanceCommands
 from commands.network_reports import NetworkReports
+from commands.server_images import ServerImageCommands
 from commands.snapshots import SnapshotCommands
 from commands.volumes import VolumeCommands
 from domain import registry
@@ -51,8 +52,11 @@ def step_recorders(volumes: VolumeCommands, snapshots: SnapshotCommands,
 async def run(instances: InstanceCommands, volumes: VolumeCommands,
               snapshots: SnapshotCommands, backups: BackupCommands,
               networks: NetworkReports, nats_url: str, subjects: Subjects,
-              stop: asyncio.Event) -> None:
-    """Record outcomes until ``stop`` is set."""
+              stop: asyncio.Event, server_images: ServerImageCommands | None = None) -> None:
+    """Record outcomes until ``stop`` is set; a hypervisor's report of a
+    snapshot (createImage) goes to ``server_images``, which stores its copy."""
+    record_instance = (server_images.record_outcome if server_images is not None
+                       else instances.record_outcome)
 
     def decode(subject: str, data: bytes) -> Outcome:
         if subjects.is_volume_outcome(subject):
@@ -98,7 +102,7 @@ async def run(instances: InstanceCommands, volumes: VolumeCommands,
             elif isinstance(outcome, GuestsObserved):
                 await asyncio.to_thread(instances.record_observation, outcome)
             else:
-                await asyncio.to_thread(instances.record_outcome, outcome)
+                await asyncio.to_thread(record_instance, outcome)
 
         # A host's outcome is a fact: it is redelivered until it is recorded
         # (max_deliver -1), never dropped after a number of tries. While the

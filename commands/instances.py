@@ -38,10 +38,12 @@ from domain import instance_boot as boot_rules
 from domain import instance_observations as observations
 from domain import network as net_model
 from domain import port as port_model
+from domain import server_image
 from domain.errors import InvalidInput, NotFound
 from domain.host import host_id
+from domain.image import ImageState
 from domain.instance_changes import check_metadata
-from domain.registry import HOST, HOST_AGGREGATE, INSTANCE, PORT
+from domain.registry import HOST, HOST_AGGREGATE, IMAGE, INSTANCE, PORT
 from messaging.wire import GuestsObserved, HostOutcome
 
 REQUEST_NAMESPACE = uuid.UUID("6f1c3c52-8d8e-4c1e-9a55-4b1f0f0c2a10")
@@ -172,10 +174,20 @@ class InstanceCommands:
             unplugged = self.networks.unplug(instance.state.nics, request_id=cmd.request_id,
                                              at=at)
             return [(instance, asked), *((aggregate, None) for aggregate in detached),
-                    *unplugged]
+                    *unplugged, *self._discard_snapshot(instance.state, cmd.request_id, at)]
 
         return _accepted(self.app.execute(cmd.request_id, lambda: self._load(instance_id),
                                           decide, touches=[instance_id]))
+
+    def _discard_snapshot(self, state: model.Instance, request_id: str,
+                          at: datetime) -> list[Change]:
+        """A delete ends a snapshot in flight: its reserved image goes too, as
+        in Nova (commands/server_images.py)."""
+        if state.snapshot_image is None or not server_image.in_flight(state):
+            return []
+        image: Aggregate[ImageState] = self.app.load_or_new(
+            uuid.UUID(state.snapshot_image), IMAGE)
+        return [(image, server_image.discard(image.current, request_id=request_id, at=at))]
 
     def change(self, cmd: InstanceChange) -> Accepted:
         """Lock, unlock, rename or change metadata: decided and done at once."""

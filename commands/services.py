@@ -23,6 +23,7 @@ from commands.networks import NetworkCommands
 from commands.placement import Placement
 from commands.quotas import QuotaCommands
 from commands.server_groups import ServerGroupCommands
+from commands.server_images import ServerImageCommands
 from commands.snapshots import SnapshotCommands
 from commands.upload_lease import UploadLease
 from commands.volumes import VolumeCommands
@@ -72,6 +73,11 @@ class Commands:
         return cls(app=app, catalog=catalog, placement=placement,
                    instances=InstanceCommands(app, catalog, placement),
                    upload_lease=UploadLease(database_url))
+
+    @property
+    def server_images(self) -> ServerImageCommands:
+        """createImage: its image's bytes go where every image's go."""
+        return ServerImageCommands(self.app, self.instances, self.image_files, self.upload_lease)
 
     @property
     def quotas(self) -> QuotaCommands:

@@ -92,6 +92,35 @@ class InstanceStartRequested(InstanceRequested, frozen=True, kw_only=True):
     pass
 
 
+class InstanceSnapshotRequested(InstanceRequested, frozen=True, kw_only=True):
+    """createImage: the host copies the guest's root disk (``qemu-img convert``)
+    for image ``image_id``, reserved ``queued`` in the same commit
+    (domain/server_image.py)."""
+
+    image_id: str
+    image_name: str = ""
+
+
+class InstanceSnapshotTaken(InstanceEvent, frozen=True, kw_only=True):
+    """The host made its copy of the disk at ``image_file``: the bytes wait to
+    be stored as the image's (Nova's ``image_pending_upload``)."""
+
+    answers: ClassVar[bool] = False
+
+    image_id: str
+    image_file: str
+
+
+class InstanceSnapshotUploading(InstanceEvent, frozen=True, kw_only=True):
+    """The copy is being stored as the image's bytes, the image ``saving``
+    (Nova's ``image_uploading``)."""
+
+    answers: ClassVar[bool] = False
+
+    image_id: str
+    image_file: str
+
+
 class InstanceChanged(InstanceEvent, frozen=True, kw_only=True):
     """A change made by a user that needs no host work."""
 
@@ -186,6 +215,12 @@ class InstanceStarted(InstanceOutcome, frozen=True, kw_only=True):
     pass
 
 
+class InstanceSnapshotted(InstanceOutcome, frozen=True, kw_only=True):
+    """The snapshot ended: its image is active with the copy's bytes."""
+
+    image_id: str = ""
+
+
 class InstanceOperationFailed(InstanceOutcome, frozen=True, kw_only=True):
     """The host could not complete the pending operation."""
 
@@ -245,6 +280,7 @@ AnyInstanceRequest = (
     | InstanceResumeRequested
     | InstanceStopRequested
     | InstanceStartRequested
+    | InstanceSnapshotRequested
 )
 
 AnyInstanceEvent = (
@@ -279,4 +315,8 @@ AnyInstanceEvent = (
     | InstanceObservedMissing
     | InstanceObservedRunning
     | InstanceObservedPaused
+    | InstanceSnapshotRequested
+    | InstanceSnapshotTaken
+    | InstanceSnapshotUploading
+    | InstanceSnapshotted
 )

@@ -42,12 +42,18 @@ class TaskState:
     POWERING_OFF: Final = "powering-off"
     POWERING_ON: Final = "powering-on"
     DELETING: Final = "deleting"
+    # createImage (domain/server_image.py): the host copies the disk, the copy
+    # waits to be stored, the image takes it
+    IMAGE_SNAPSHOT: Final = "image_snapshot"
+    IMAGE_PENDING_UPLOAD: Final = "image_pending_upload"
+    IMAGE_UPLOADING: Final = "image_uploading"
 
 
 ALL_TASKS: Final = frozenset({
     TaskState.SPAWNING, TaskState.REBOOTING, TaskState.REBOOTING_HARD, TaskState.PAUSING,
     TaskState.UNPAUSING, TaskState.SUSPENDING, TaskState.RESUMING, TaskState.POWERING_OFF,
-    TaskState.POWERING_ON, TaskState.DELETING,
+    TaskState.POWERING_ON, TaskState.DELETING, TaskState.IMAGE_SNAPSHOT,
+    TaskState.IMAGE_PENDING_UPLOAD, TaskState.IMAGE_UPLOADING,
 })
 
 
@@ -76,6 +82,7 @@ class Operation(msgspec.Struct, frozen=True):
     failed_vm_state: str | None  # None: the vm_state is kept on failure
     interrupts: frozenset[str] = frozenset()  # task states it may start during
     failure: type[ev.InstanceOperationFailed] = ev.InstanceOperationFailed
+    keeps_state: bool = False  # done, the vm_state and power_state are what they were
 
 
 _ANY_LIVE = frozenset({VmState.BUILDING, VmState.ACTIVE, VmState.PAUSED, VmState.SUSPENDED,
@@ -106,6 +113,10 @@ OPERATIONS: dict[type[ev.InstanceRequested], Operation] = {op.requested: op for 
     Operation(ev.InstanceDeleteRequested, ev.InstanceDeleted,
               "delete", TaskState.DELETING, _ANY_LIVE, VmState.DELETED, PowerState.NOSTATE,
               VmState.ERROR, interrupts=ALL_TASKS - {TaskState.DELETING}),
+    Operation(ev.InstanceSnapshotRequested, ev.InstanceSnapshotted,
+              "createImage", TaskState.IMAGE_SNAPSHOT,
+              frozenset({VmState.ACTIVE, VmState.STOPPED, VmState.PAUSED, VmState.SUSPENDED}),
+              *_ON, None, keeps_state=True),
 )}
 
 # Nova lets a hard reboot start from more states, and interrupt these tasks.
@@ -174,6 +185,9 @@ class Instance(msgspec.Struct, frozen=True, kw_only=True):
     plugged: frozenset[str] = frozenset()  # its ports a network host serves
     guest_started: bool = False  # booting: the host started it, its ports are awaited
     restore: Restore | None = None  # being brought back after its host lost it
+    # createImage in flight (domain/server_image.py): its image, and the host's copy
+    snapshot_image: str | None = None
+    snapshot_file: str | None = None
 
     def unplugged(self) -> list[str]:
         return [n.port_id for n in self.nics if n.port_id not in self.plugged]
@@ -226,6 +240,17 @@ def request(
 ) -> ev.InstanceRequested:
     """Start a host operation on an instance, or refuse with Nova's wording."""
     op = operation(kind, hard=hard, force=force)
+    refuse(state, op, is_admin)
+    event = kind(request_id=request_id, at=at, host=state.host, user_id=user_id)
+    if isinstance(event, ev.InstanceRebootRequested):
+        return msgspec.structs.replace(event, hard=hard)
+    if isinstance(event, ev.InstanceDeleteRequested):
+        return msgspec.structs.replace(event, force=force)
+    return event
+
+
+def refuse(state: Instance, op: Operation, is_admin: bool) -> None:
+    """Refuse ``op`` on the instance as it is now, in Nova's words (None: it may start)."""
     if state.vm_state == VmState.DELETED:
         raise InvalidState(f"Instance {state.id} could not be found.")
     refuse_if_locked(state, is_admin)
@@ -239,12 +264,6 @@ def request(
             f"Cannot '{op.action}' instance {state.id} while it is in "
             f"vm_state {state.vm_state}"
         )
-    event = kind(request_id=request_id, at=at, host=state.host, user_id=user_id)
-    if isinstance(event, ev.InstanceRebootRequested):
-        return msgspec.structs.replace(event, hard=hard)
-    if isinstance(event, ev.InstanceDeleteRequested):
-        return msgspec.structs.replace(event, force=force)
-    return event
 
 
 def complete(
@@ -261,6 +280,8 @@ def complete(
     op = OPERATIONS[state.pending.step]
     if not ok:
         return op.failure(request_id=request_id, at=at, reason=reason)
+    if op.keeps_state:  # a snapshot ends with its image's activation (domain/server_image.py)
+        return None
     if state.pending.step is ev.InstanceCreateRequested and state.unplugged():
         return None if state.guest_started else ev.InstanceGuestStarted(
             request_id=request_id, at=at)
@@ -310,15 +331,20 @@ def evolve(state: Instance | None, event: ev.InstanceEvent, instance_id: str) ->
         case (ev.InstancePauseRequested() | ev.InstanceUnpauseRequested()
               | ev.InstanceDeleteRequested() | ev.InstanceRebootRequested()
               | ev.InstanceSuspendRequested() | ev.InstanceResumeRequested()
-              | ev.InstanceStopRequested() | ev.InstanceStartRequested()):
+              | ev.InstanceStopRequested() | ev.InstanceStartRequested()
+              | ev.InstanceSnapshotRequested()):
+            image = event.image_id if isinstance(event, ev.InstanceSnapshotRequested) else None
             return msgspec.structs.replace(
                 state, task_state=operation_of(event).task_state,
                 pending=Pending(event.request_id, type(event), event.at),
                 updated_at=event.at,
+                snapshot_image=image, snapshot_file=None,
                 # the reconciler's request brings it back; a user's takes over
                 restore=msgspec.structs.replace(state.restore, resume=True)
                 if state.restore is not None and event.user_id == RECONCILER_USER else None,
             )
+        case ev.InstanceSnapshotTaken() | ev.InstanceSnapshotUploading():
+            return _snapshot_step(state, event)
         case ev.InstanceGuestStarted():
             return msgspec.structs.replace(state, guest_started=True, updated_at=event.at)
         case ev.InstanceVifPlugged():
@@ -327,13 +353,26 @@ def evolve(state: Instance | None, event: ev.InstanceEvent, instance_id: str) ->
         case (ev.InstanceOperationFailed() | ev.InstanceSpawned() | ev.InstancePaused()
               | ev.InstanceUnpaused() | ev.InstanceDeleted() | ev.InstanceRebooted()
               | ev.InstanceSuspended() | ev.InstanceResumed() | ev.InstanceStopped()
-              | ev.InstanceStarted()):
+              | ev.InstanceStarted() | ev.InstanceSnapshotted()):
             return _ended(state, event)
         case (ev.InstanceObservedStopped() | ev.InstanceObservedMissing()
               | ev.InstanceObservedRunning() | ev.InstanceObservedPaused()):
             return _observed(state, event)
         case _:
             unknown_event(event, "instance")
+
+
+def _snapshot_step(state: Instance,
+                   event: ev.InstanceSnapshotTaken | ev.InstanceSnapshotUploading) -> Instance:
+    """A snapshot's next phase; its deadline counts from here (domain/deadlines.py)."""
+    pending = state.pending
+    if pending is None or pending.request_id != event.request_id:
+        return state
+    task = (TaskState.IMAGE_PENDING_UPLOAD if isinstance(event, ev.InstanceSnapshotTaken)
+            else TaskState.IMAGE_UPLOADING)
+    return msgspec.structs.replace(
+        state, task_state=task, pending=Pending(pending.request_id, pending.step, event.at),
+        snapshot_image=event.image_id, snapshot_file=event.image_file, updated_at=event.at)
 
 
 def _observed(state: Instance, event: ev.AnyInstanceObserved) -> Instance:
@@ -373,8 +412,12 @@ def _ended(state: Instance, event: ev.InstanceOutcome) -> Instance:
         return msgspec.structs.replace(
             state, vm_state=op.failed_vm_state or state.vm_state, task_state=None,
             pending=None, fault=event.reason, fault_at=event.at,
-            updated_at=event.at, restore=None,
+            updated_at=event.at, restore=None, snapshot_image=None, snapshot_file=None,
         )
+    if op.keeps_state:
+        return msgspec.structs.replace(
+            state, task_state=None, pending=None, updated_at=event.at,
+            snapshot_image=None, snapshot_file=None)
     restored = state.restore is not None and state.restore.to == op.done_vm_state
     return msgspec.structs.replace(
         state, vm_state=op.done_vm_state, power_state=op.done_power_state,

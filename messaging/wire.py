@@ -67,6 +67,7 @@ class HostOutcome(msgspec.Struct, frozen=True, kw_only=True):
     ok: bool
     at: datetime
     reason: str = ""
+    image_file: str = ""  # after a snapshot: the host's copy of the disk (a path on it)
 
 
 class StepOutcome(msgspec.Struct, frozen=True, kw_only=True):

@@ -128,6 +128,7 @@ class Settings(msgspec.Struct, kw_only=True):
     # lost) ends failed, as if the host refused it: a boot in ERROR, a pause back to
     # ACTIVE, an attach leaving the volume available (domain/deadlines.py); 0: never
     operation_deadline_seconds: float = 300.0
+    qemu_img: str = "qemu-img"  # what copies a guest's disk for createImage (and makes disks)
 
     @property
     def state_path(self) -> Path:

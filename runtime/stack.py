@@ -403,14 +403,16 @@ async def serve(
         "ingester": lambda: ingest.run(
             _required(commands).instances, _required(commands).volumes,
             _required(commands).snapshots, _required(commands).backups,
-            _required(network_reports), nats_url, subjects, stop),
+            _required(network_reports), nats_url, subjects, stop,
+            server_images=_required(commands).server_images),
     }
     started: dict[str, Awaitable[None]] = {n: runnable[n]() for n in runnable if n in parts}
     if "hypervisor" in parts:
         for host in hosts or settings.hosts:
             started[f"hypervisor-{host}"] = worker.run(
                 nats_url, subjects.prefix, host, host_uri(settings, host), stop,
-                reconcile_interval=settings.reconcile_interval_seconds)
+                reconcile_interval=settings.reconcile_interval_seconds,
+                qemu_img=settings.qemu_img)
             started[f"heartbeat-{host}"] = heartbeat.run_on_libvirt(
                 nats_url, subjects.prefix, host, host_uri(settings, host), stop,
                 disk_gb=settings.host_disk_gb, interval=settings.report_interval)

@@ -184,3 +184,68 @@ def test_a_journal_line_cut_short_by_a_crash_is_skipped_and_the_guests_before_it
     assert [(g.instance_id, g.state) for g in again.guests()] == [
         (spec.instance_id, GuestState.RUNNING)]
     again.close()
+
+
+def qemu_img_info(path: Path) -> dict[str, object]:
+    import json
+    import subprocess
+    done = subprocess.run(["qemu-img", "info", "--output=json", str(path)],
+                          capture_output=True, text=True, check=True)
+    info: dict[str, object] = json.loads(done.stdout)
+    return info
+
+
+def test_a_guest_has_a_real_qcow2_root_disk_of_its_size_that_goes_with_it(
+        host: LibvirtHost) -> None:
+    big = GuestSpec(instance_id=str(uuid.uuid4()), name="big", vcpus=1, memory_mb=256,
+                    disk_gb=2)
+    host.define(big)
+    disk = host.disk_dir / f"{big.instance_id}.qcow2"
+    assert (qemu_img_info(disk)["format"], qemu_img_info(disk)["virtual-size"]) == (
+        "qcow2", 2 << 30)
+    assert host.disk_dir.as_posix() in str(host._call(  # the definition names it as vda
+        lambda conn: conn.lookupByUUIDString(big.instance_id).XMLDesc(0)))
+    assert host.disks(big.instance_id) == []  # the root disk is not a volume
+    host.undefine(big.instance_id)
+    assert not disk.exists()
+
+
+def test_qemu_img_create_runs_once_per_size_not_once_per_guest(
+        tmp_path: Path, host: LibvirtHost) -> None:
+    counted = tmp_path / "qemu-img"
+    calls = tmp_path / "calls"
+    counted.write_text(f'#!/bin/sh\necho "$1" >> {calls}\nexec qemu-img "$@"\n')
+    counted.chmod(0o755)
+    host.qemu_img = str(counted)
+    for _ in range(3):
+        host.define(GuestSpec(instance_id=str(uuid.uuid4()), name="vm", vcpus=1,
+                              memory_mb=256))
+    assert calls.read_text().split() == ["create"]
+
+
+def test_a_snapshot_is_a_complete_qcow2_copy_of_the_disk_made_once(
+        host: LibvirtHost, guest: GuestSpec) -> None:
+    host.define(guest)
+    host.start(guest.instance_id)
+    copy = Path(host.snapshot(guest.instance_id, "image-1"))
+    assert copy == host.snapshot_dir / "image-1.qcow2"
+    assert qemu_img_info(copy)["format"] == "qcow2"
+    assert qemu_img_info(copy)["virtual-size"] == 1 << 30
+    made = copy.stat().st_mtime_ns
+    assert Path(host.snapshot(guest.instance_id, "image-1")).stat().st_mtime_ns == made
+    assert host.state(guest.instance_id) is GuestState.RUNNING  # a copy changes nothing
+    assert [p.name for p in host.snapshot_dir.iterdir()] == ["image-1.qcow2"]
+
+
+def test_a_failing_qemu_img_leaves_no_copy_and_says_why(
+        tmp_path: Path, host: LibvirtHost, guest: GuestSpec) -> None:
+    host.define(guest)
+    failing = tmp_path / "qemu-img"
+    failing.write_text("#!/bin/sh\necho 'no space left' >&2\nexit 1\n")
+    failing.chmod(0o755)
+    host.qemu_img = str(failing)
+    with pytest.raises(GuestError, match="no space left"):
+        host.snapshot(guest.instance_id, "image-2")
+    assert list(host.snapshot_dir.iterdir()) == []
+    with pytest.raises(GuestError, match="does not exist"):
+        host.snapshot(str(uuid.uuid4()), "image-3")

@@ -229,6 +229,24 @@ async def test_image_create_uploads_a_file_and_image_list_shows_it(
     assert r.status_code == 200 and r.json()["status"] == "active"
 
 
+@SHARED
+async def test_server_image_create_waits_until_the_snapshot_is_active_and_boots(
+        module_stack: RunningStack, cli: OpenStackCli) -> None:
+    server_id = await boot(module_stack, "cli-snapshotted")
+    image = await cli.json("server", "image", "create", "--name", "cli-snap", "--wait",
+                           server_id)
+    assert (image["name"], image["status"], image["disk_format"]) == (
+        "cli-snap", "active", "qcow2")
+    shown = (await module_stack.http.get(f"/image/v2/images/{image['id']}")).json()
+    assert (shown["instance_uuid"], shown["image_type"], shown["visibility"]) == (
+        server_id, "snapshot", "private")
+    assert shown["size"] > 0 and len(shown["checksum"]) == 32
+    assert "createImage" in await action_names(module_stack, server_id)
+    server = await cli.json("server", "create", "--flavor", FLAVOR, "--image", "cli-snap",
+                            "--wait", "cli-from-snapshot")
+    assert server["status"] == "ACTIVE"
+
+
 async def test_keypair_create_list_and_delete(
         running_stack: RunningStack, own_cli: OpenStackCli, tmp_path: Path) -> None:
     private = tmp_path / "k1.pem"

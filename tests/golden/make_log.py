@@ -65,6 +65,7 @@ from commands.messages import (
     UpdateInstance,
 )
 from commands.quotas import ResetQuotaLimits, SetQuotaLimits
+from commands.server_images import CreateServerImage
 from commands.services import Commands
 from commands.snapshots import DeleteSnapshot, TakeSnapshot
 from commands.volumes import AttachVolume, CreateVolume, DeleteVolume, DetachVolume, UpdateVolume
@@ -160,6 +161,7 @@ class Scenario:
         self.observations(caller, alpha)
         self.volumes(caller, alpha)
         self.networks(caller)
+        self.server_image(caller)
         self.forced_down()
         self.image_changes(caller)
         self.extra_specs()
@@ -518,6 +520,26 @@ class Scenario:
                           reason="the hypervisor refused the domain")
         return alpha
 
+    def server_image(self, caller: Caller) -> None:
+        """createImage of a new server: requested, its host's copy taken,
+        stored, active; then the server is deleted (the image stays). The copy
+        is at a path relative to the scenario's folder, so the recorded
+        ``image_file`` is the same on every run."""
+        server, host = self.boot(caller, "golden-boot-snapshotted", "snapshotted")
+        self.host_outcome(server, "golden-boot-snapshotted", host)
+        self.clock.tick()
+        written = self.cloud.server_images.create_image(CreateServerImage(
+            request_id="golden-snapshot-snapshotted", caller=caller, instance_id=server,
+            name="snapshotted-image", metadata={"purpose": "golden"}))
+        copy = Path("outbox") / f"{written.state.snapshot_image}.qcow2"
+        copy.parent.mkdir(exist_ok=True)
+        copy.write_bytes(b"golden snapshot bytes\n")
+        self.cloud.server_images.record_outcome(HostOutcome(
+            instance_id=server, request_id="golden-snapshot-snapshotted", host=host,
+            ok=True, at=self.clock.tick(), image_file=str(copy)))
+        self.act(DeleteInstance(request_id="golden-delete-snapshotted", caller=caller,
+                                instance_id=server), host)
+
     def observed(self, instance_id: str, host: str, state: str | None) -> None:
         """A host's report of one guest (None: it has none), as the ingester records it."""
         guests = [] if state is None else [ObservedGuest(instance_id=instance_id, state=state)]
@@ -700,7 +722,8 @@ def generate(server_url: str) -> str:
         cloud.image_files = ImageFiles(Path(files))
         cloud.upload_lease.owner = LEASE_OWNER  # recorded with each upload, so fixed
         try:
-            Scenario(cloud, clock).run()
+            with contextlib.chdir(files):  # where a host's copies are, by a relative path
+                Scenario(cloud, clock).run()
         finally:
             cloud.close()
         text = dump(url)

@@ -217,8 +217,11 @@ def test_the_golden_log_projects_into_fresh_views_to_its_head_with_no_view_stuck
         assert tracked is not None and tracked[0] == head(conn) == len(stored)
         networked = {"networked": "deleted"} if any(  # logs since networks have one more
             '"networked"' in r.state for r in stored) else {}
+        snapshotted = {"snapshotted": "deleted"} if any(  # and since createImage, one more
+            '"snapshotted"' in r.state for r in stored) else {}
         assert dict(conn.execute("SELECT name, vm_state FROM views.instances").fetchall()) == {
-            "alpha": "active", "beta": "error", "gamma": "deleted", **networked}
+            "alpha": "active", "beta": "error", "gamma": "deleted", **networked,
+            **snapshotted}
         assert dict(conn.execute("SELECT name, status FROM views.volumes").fetchall()) == {
             "data": "deleted", "from-snapshot": "available", "restored": "available",
             "broken": "error", "gamma-disk": "available"}

@@ -1,8 +1,11 @@
 """A strict in-memory host for unit tests.
 
 It keeps each guest's state and refuses every transition a real hypervisor
-would refuse (pausing a shut-off guest, defining a guest twice, ...), so a
-worker that is not level-based fails against it. ``unavailable`` makes every
+would refuse (pausing a shut-off guest, defining a guest twice, snapshotting
+a guest that is not there, ...), so a worker that is not level-based fails
+against it. A snapshot is a copy recorded under ``snapshots`` (its "path"
+is a name, there is no file); ``snapshot_fails`` makes the copy fail as a
+``qemu-img`` that exits non-zero does. ``unavailable`` makes every
 call raise ``HostUnavailable``, as a lost libvirt connection would.
 """
 
@@ -38,6 +41,8 @@ class FakeHost:
         self.unavailable = False
         self.consoles: dict[str, list[str]] = {}
         self.attached: dict[str, dict[str, Disk]] = {}  # instance id -> device -> disk
+        self.snapshots: dict[str, str] = {}  # image id -> the instance whose disk it copies
+        self.snapshot_fails = False
 
     def define(self, spec: GuestSpec) -> None:
         self._reachable("define", spec.instance_id)
@@ -82,6 +87,19 @@ class FakeHost:
     def state(self, instance_id: str) -> GuestState:
         self._reachable("state", instance_id)
         return self.states.get(instance_id, GuestState.ABSENT)
+
+    def snapshot(self, instance_id: str, image_id: str) -> str:
+        self._reachable("snapshot", instance_id)
+        made = self.snapshots.get(image_id)
+        if made is not None and made != instance_id:
+            raise GuestError(f"the copy for image {image_id} is of another guest ({made})")
+        if made is None:
+            if self.states.get(instance_id, GuestState.ABSENT) is GuestState.ABSENT:
+                raise GuestError(f"cannot snapshot guest {instance_id}: it does not exist")
+            if self.snapshot_fails:
+                raise GuestError(f"qemu-img convert of guest {instance_id}'s disk failed")
+            self.snapshots[image_id] = instance_id
+        return f"fake-snapshots/{image_id}.qcow2"
 
     def power_loss(self) -> list[str]:
         self._reachable("power_loss", "")

@@ -19,13 +19,26 @@ serial console written to ``<console_dir>/instance-<uuid>.log``, which is
 what os-getConsoleOutput reads. libvirt's test driver runs no guest and so
 writes no console: on it, the adapter itself appends one line per lifecycle
 step (defined, started, paused, ...) to that file, and that is the "console".
+
+Every guest has a real qcow2 root disk, ``<disk_dir>/<uuid>.qcow2``, in its
+definition as ``vda``. Defining a guest must stay cheap (boots are
+benchmarked), so ``qemu-img create`` runs once per virtual size, making an
+empty template (``.empty-<N>G.qcow2``, about 200 KB), and each guest's disk
+is a copy of it; undefining the guest removes its disk. A snapshot
+(createImage) is ``qemu-img convert -O qcow2`` of that disk into
+``<snapshot_dir>/<image id>.qcow2``, written aside and renamed once complete
+(commands/server_images.py says how the image store takes it from there).
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
+import subprocess
 import tempfile
 import threading
+import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -178,6 +191,30 @@ def default_console_dir(uri: str) -> Path:
     return Path(tempfile.gettempdir()) / "nimbus-consoles"
 
 
+def default_disk_dir(uri: str, what: str = "disks") -> Path:
+    """Next to a test host's file (``<dir>/<host>-disks``), else a temp dir."""
+    host_file = _host_file(uri)
+    if host_file is not None:
+        return host_file.parent / f"{host_file.stem}-{what}"
+    return Path(tempfile.gettempdir()) / f"nimbus-{what}"
+
+
+def _root_disk_xml(path: Path) -> ET.Element:
+    element = ET.Element("disk", type="file", device="disk")
+    ET.SubElement(element, "driver", name="qemu", type="qcow2")
+    ET.SubElement(element, "source", file=str(path))
+    ET.SubElement(element, "target", dev="vda", bus="virtio")
+    return element
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _disk_xml(disk: Disk) -> str:
     """A network disk on the volume's iSCSI LUN, as Nova's libvirt driver writes it."""
     element = ET.Element("disk", type="network", device="disk")
@@ -198,9 +235,14 @@ def _ignore_libvirt_error(_context: object, _error: object) -> None:
 class LibvirtHost:
     """A ``HypervisorHost`` on one libvirt connection (reopened after it is lost)."""
 
-    def __init__(self, uri: str, console_dir: Path | None = None) -> None:
+    def __init__(self, uri: str, console_dir: Path | None = None, *,
+                 qemu_img: str = "qemu-img") -> None:
         libvirt.registerErrorHandler(_ignore_libvirt_error, None)
         self.uri = uri
+        self.qemu_img = qemu_img
+        self.disk_dir = default_disk_dir(uri).resolve()
+        self.snapshot_dir = default_disk_dir(uri, "snapshots").resolve()
+        self._templates = threading.Lock()
         self._domain_type = "test" if uri.startswith("test:") else "kvm"
         self.console_dir = (console_dir or default_console_dir(uri)).resolve()
         self.console_dir.mkdir(parents=True, exist_ok=True)
@@ -217,6 +259,9 @@ class LibvirtHost:
         self._connection()
 
     def define(self, spec: GuestSpec) -> None:
+        disk = self._root_disk(spec.instance_id)
+        if not disk.exists():
+            shutil.copyfile(self._template(max(1, spec.disk_gb)), disk)
         xml = self._domain_xml(spec)
         self._call(lambda conn: conn.defineXML(xml))
         self._keep(spec.instance_id)
@@ -257,6 +302,59 @@ class LibvirtHost:
         with self._definitions:
             self._on_domain(instance_id, lambda dom: dom.undefineFlags(flags))
         self._console_path(instance_id).unlink(missing_ok=True)
+        self._root_disk(instance_id).unlink(missing_ok=True)
+
+    def snapshot(self, instance_id: str, image_id: str) -> str:
+        final = self.snapshot_dir / f"{image_id}.qcow2"
+        if final.exists():
+            return str(final)
+        if self.state(instance_id) is GuestState.ABSENT:
+            raise GuestError(f"cannot snapshot guest {instance_id}: it does not exist")
+        disk = self._root_disk(instance_id)
+        if not disk.exists():
+            raise GuestError(f"cannot snapshot guest {instance_id}: it has no root disk")
+        self.snapshot_dir.mkdir(parents=True, exist_ok=True)
+        for stale in self.snapshot_dir.glob(f".{image_id}.*.partial"):  # a try cut short
+            stale.unlink(missing_ok=True)
+        partial = self.snapshot_dir / f".{image_id}.{uuid.uuid4().hex}.partial"
+        try:
+            done = subprocess.run(
+                [self.qemu_img, "convert", "-U", "-f", "qcow2", "-O", "qcow2", str(disk),
+                 str(partial)], capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                raise GuestError(f"qemu-img convert of guest {instance_id}'s disk failed "
+                                 f"(exit {done.returncode}): "
+                                 f"{(done.stderr or done.stdout).strip()}")
+            _fsync(partial)
+            os.replace(partial, final)
+            _fsync(self.snapshot_dir)
+        except OSError as error:
+            raise GuestError(f"cannot snapshot guest {instance_id}: {error}") from error
+        finally:
+            partial.unlink(missing_ok=True)
+        self._note(instance_id, f"snapshot of its disk for image {image_id}")
+        return str(final)
+
+    def _root_disk(self, instance_id: str) -> Path:
+        return self.disk_dir / f"{instance_id}.qcow2"
+
+    def _template(self, gigabytes: int) -> Path:
+        """The empty qcow2 of ``gigabytes`` every new guest's disk is a copy of
+        (made once per size: the only ``qemu-img create``)."""
+        template = self.disk_dir / f".empty-{gigabytes}G.qcow2"
+        with self._templates:
+            if template.exists():
+                return template
+            self.disk_dir.mkdir(parents=True, exist_ok=True)
+            making = template.with_name(f"{template.name}.{uuid.uuid4().hex}.tmp")
+            done = subprocess.run(
+                [self.qemu_img, "create", "-q", "-f", "qcow2", str(making), f"{gigabytes}G"],
+                capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                making.unlink(missing_ok=True)
+                raise GuestError(f"qemu-img create failed: {done.stderr.strip()}")
+            os.replace(making, template)
+        return template
 
     def console(self, instance_id: str) -> str | None:
         path = self._console_path(instance_id)
@@ -427,6 +525,7 @@ class LibvirtHost:
         os_ = ET.SubElement(domain, "os")
         ET.SubElement(os_, "type").text = "hvm"
         devices = ET.SubElement(domain, "devices")
+        devices.append(_root_disk_xml(self._root_disk(spec.instance_id)))
         log = str(self._console_path(spec.instance_id))
         serial = ET.SubElement(devices, "serial", type="file")
         ET.SubElement(serial, "source", path=log)

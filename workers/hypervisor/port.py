@@ -30,6 +30,7 @@ class GuestSpec(msgspec.Struct, frozen=True, kw_only=True):
     memory_mb: int
     # (MAC, bridge, host-side device) of each interface, plugged into its network's bridge
     nics: list[tuple[str, str, str]] = []
+    disk_gb: int = 1  # the root disk's virtual size (0: the smallest, 1 GiB)
 
 
 class Guest(msgspec.Struct, frozen=True, kw_only=True):
@@ -118,6 +119,12 @@ class HypervisorHost(Protocol):
     def disks(self, instance_id: str) -> list[Disk]: ...
 
     def guests(self) -> list[Guest]: ...
+
+    def snapshot(self, instance_id: str, image_id: str) -> str:
+        """Copy the guest's root disk as a qcow2 (``qemu-img convert -O qcow2``)
+        for image ``image_id``: the path of the complete copy, on this machine.
+        A copy already complete is returned as it is (a request delivered again)."""
+        ...
 
     def power_loss(self) -> list[str]:
         """Every guest off and its saved memory gone, as after the host lost

@@ -69,8 +69,9 @@ def tail(text: str, length: int | None) -> str:
     return "".join(lines[-length:])
 
 
-def converge(guests: HypervisorHost, instance_id: str, request: ev.AnyInstanceRequest) -> None:
+def converge(guests: HypervisorHost, instance_id: str, request: ev.AnyInstanceRequest) -> str:
     """Bring the guest to what ``request`` asks for; done already is success.
+    Returns the path of the copy a snapshot made (else "").
 
     Raises ``GuestError`` when the request cannot be met on this host and
     ``HostUnavailable`` when the host cannot be asked.
@@ -81,7 +82,7 @@ def converge(guests: HypervisorHost, instance_id: str, request: ev.AnyInstanceRe
             if state is GuestState.ABSENT:
                 spec = GuestSpec(
                     instance_id=instance_id, name=request.name,
-                    vcpus=request.vcpus, memory_mb=request.memory_mb,
+                    vcpus=request.vcpus, memory_mb=request.memory_mb, disk_gb=request.disk_gb,
                     nics=[(n.mac, n.bridge, planner.device(n.port_id)) for n in request.nics],
                 )
                 guests.define(spec)
@@ -116,8 +117,11 @@ def converge(guests: HypervisorHost, instance_id: str, request: ev.AnyInstanceRe
                 guests.discard_saved(instance_id)
             if state is not GuestState.ABSENT:
                 guests.undefine(instance_id)
+        case ev.InstanceSnapshotRequested():  # any state but absent: the disk is there
+            return guests.snapshot(instance_id, request.image_id)
         case _:
             unknown_event(request, "hypervisor host")
+    return ""
 
 
 def _move(instance_id: str, state: GuestState, verb: str,
@@ -171,7 +175,8 @@ class HypervisorWorker:
         if not isinstance(request, ev.AnyInstanceRequest):  # HANDLED names only these
             raise UnknownEvent(request, "hypervisor host")
         try:
-            await asyncio.to_thread(converge, self._guests, message.aggregate_id, request)
+            image_file = await asyncio.to_thread(converge, self._guests, message.aggregate_id,
+                                                 request)
         except HostUnavailable as error:
             raise TransientError(str(error)) from error
         except GuestError as error:
@@ -180,7 +185,7 @@ class HypervisorWorker:
             if self.reconciler is not None:  # the guest may not be what the log says
                 await self.reconciler.report(message.aggregate_id)
             return
-        await self._report(message.aggregate_id, request.request_id)
+        await self._report(message.aggregate_id, request.request_id, image_file=image_file)
 
     async def inspect(self, _request: bytes) -> bytes:
         guests = await asyncio.to_thread(self._guests.guests)
@@ -198,10 +203,11 @@ class HypervisorWorker:
         reply = ConsoleReply(found=output is not None, output=tail(output or "", asked.length))
         return msgspec.json.encode(reply)
 
-    async def _report(self, instance_id: str, request_id: str, reason: str = "") -> None:
+    async def _report(self, instance_id: str, request_id: str, reason: str = "",
+                      image_file: str = "") -> None:
         outcome = HostOutcome(
             instance_id=instance_id, request_id=request_id, host=self.host,
-            ok=not reason, at=self._clock(), reason=reason,
+            ok=not reason, at=self._clock(), reason=reason, image_file=image_file,
         )
         await publish(
             self._js, self._subjects.outcome(self.host), msgspec.json.encode(outcome),
@@ -262,11 +268,11 @@ async def serve(
 
 
 async def run(nats_url: str, prefix: str, host: str, libvirt_uri: str, stop: asyncio.Event,
-              *, reconcile_interval: float = 60.0) -> None:
+              *, reconcile_interval: float = 60.0, qemu_img: str = "qemu-img") -> None:
     """The hypervisor worker process for one host, on libvirt at ``libvirt_uri``."""
     from workers.hypervisor.libvirt_adapter import LibvirtHost
 
-    guests = await asyncio.to_thread(LibvirtHost, libvirt_uri)
+    guests = await asyncio.to_thread(lambda: LibvirtHost(libvirt_uri, qemu_img=qemu_img))
     try:
         nc = await connect(nats_url, name=f"hypervisor-{host}")
         try:
