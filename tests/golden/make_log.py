@@ -222,12 +222,16 @@ class Scenario:
         aggregates.delete(rack, "golden-aggregate-delete")
 
     def server_groups(self, caller: Caller) -> None:
-        """An anti-affinity group, a server booted into it, the group deleted."""
+        """An anti-affinity group, a server booted into it and deleted, the group deleted."""
         groups = self.cloud.server_groups
         self.clock.tick()
         group = groups.create("golden-apart", "anti-affinity", caller, "golden-server-group",
                               soft_allowed=False).state
-        self.boot(caller, "golden-boot-grouped", "grouped", server_group=group.id)
+        server, host = self.boot(caller, "golden-boot-grouped", "grouped",
+                                 server_group=group.id)
+        self.host_outcome(server, "golden-boot-grouped", host)
+        self.act(DeleteInstance(request_id="golden-delete-grouped", caller=caller,
+                                instance_id=server), host)
         self.clock.tick()
         groups.delete(group.id, caller, "golden-server-group-delete")
 

@@ -219,9 +219,11 @@ def test_the_golden_log_projects_into_fresh_views_to_its_head_with_no_view_stuck
             '"networked"' in r.state for r in stored) else {}
         snapshotted = {"snapshotted": "deleted"} if any(  # and since createImage, one more
             '"snapshotted"' in r.state for r in stored) else {}
+        grouped = {"grouped": "deleted"} if any(  # and since server groups, one more
+            '"grouped"' in r.state for r in stored) else {}
         assert dict(conn.execute("SELECT name, vm_state FROM views.instances").fetchall()) == {
             "alpha": "active", "beta": "error", "gamma": "deleted", **networked,
-            **snapshotted}
+            **snapshotted, **grouped}
         assert dict(conn.execute("SELECT name, status FROM views.volumes").fetchall()) == {
             "data": "deleted", "from-snapshot": "available", "restored": "available",
             "broken": "error", "gamma-disk": "available"}
