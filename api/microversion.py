@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 Version = tuple[int, int]
 
 MIN: Version = (2, 1)
-MAX: Version = (2, 28)
+MAX: Version = (2, 30)
 
 PREFIX = "/compute/v2.1"  # the microversioned paths; the /compute root document is not
 _FORMAT = re.compile(r"^([1-9]\d*)\.([1-9]\d*|0)$")

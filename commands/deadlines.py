@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from commands import migration_steps
 from commands.application import Aggregate, Change, NimbusApplication, nothing
 from commands.event_store import StoreUnavailable
 from commands.server_images import discard_image
@@ -92,10 +93,12 @@ class Deadlines:
         # a failure gives nothing back: the host may still hold what it was given
         if instance.current is None:
             return []
-        ended = deadlines.expire_instance(instance.state, now, self.deadline)
-        # a snapshot's image goes with it (commands/server_images.py)
-        gone = discard_image(self.app, instance.state, ended.request_id, now) if ended else []
-        return [(instance, ended), *gone]
+        expired = deadlines.expire_instance(instance.state, now, self.deadline)
+        # a snapshot's image goes with it (commands/server_images.py); a step of a
+        # move rolls back: the next step, or the destination's claim
+        gone = discard_image(self.app, instance.state, expired.request_id, now) if expired else []
+        return [(instance, expired), *gone,
+                *migration_steps.follow(self.app, instance, expired, now)]
 
     def _volume(self, volume: Aggregate[Any], now: datetime) -> list[Change]:
         if volume.current is None:

@@ -14,7 +14,7 @@ import uuid
 from datetime import datetime
 from functools import partial
 
-from commands import instance_changes
+from commands import instance_changes, migration_steps
 from commands.application import Aggregate, Change, NimbusApplication, Written, nothing
 from commands.catalog import CatalogLookups
 from commands.messages import (
@@ -204,6 +204,8 @@ class InstanceCommands:
         Returns the log position written, or None when nothing was.
         """
         instance_id = _parse_id(outcome.instance_id)
+        if not outcome.final:  # a live migration's copy goes on: how far it is
+            return migration_steps.progressed(self.app, instance_id, outcome)
 
         def decide(instance: Aggregate[model.Instance], at: datetime) -> list[Change]:
             if instance.current is None:
@@ -212,7 +214,9 @@ class InstanceCommands:
                                    at=outcome.at, reason=outcome.reason)
             released = (self.placement.release(instance.state, at)
                         if isinstance(event, ev.InstanceDeleted) else [])
-            return [(instance, event), *released]
+            # a step of a move: the next step's request, a claim given back
+            moved = migration_steps.follow(self.app, instance, event, at)
+            return [(instance, event), *released, *moved]
 
         written = self.app.execute(None, lambda: self._load(instance_id), decide,
                                    answer=_current, touches=[instance_id])

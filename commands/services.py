@@ -19,6 +19,7 @@ from commands.image_files import ImageFiles
 from commands.images import ImageCommands
 from commands.instances import InstanceCommands
 from commands.keypairs import KeypairCommands
+from commands.migrations import MigrationCommands
 from commands.networks import NetworkCommands
 from commands.placement import Placement
 from commands.quotas import QuotaCommands
@@ -126,6 +127,10 @@ class Commands:
     @property
     def networks(self) -> NetworkCommands:
         return NetworkCommands(self.app, self.placement.quotas)
+
+    @property
+    def migrations(self) -> MigrationCommands:
+        return MigrationCommands(self.app, self.catalog, self.placement)
 
     @property
     def keypairs(self) -> KeypairCommands:

@@ -16,6 +16,7 @@ from typing import Final
 import msgspec
 
 from domain import events as ev
+from domain import migration_events as mev
 from domain.base import Pending, UnknownEvent, unknown_event
 from domain.catalog import Flavor, Image
 from domain.errors import InvalidState
@@ -29,6 +30,7 @@ class VmState:
     STOPPED: Final = "stopped"
     ERROR: Final = "error"
     DELETED: Final = "deleted"
+    RESIZED: Final = "resized"  # moved or resized, awaiting confirm or revert
 
 
 class TaskState:
@@ -47,6 +49,13 @@ class TaskState:
     IMAGE_SNAPSHOT: Final = "image_snapshot"
     IMAGE_PENDING_UPLOAD: Final = "image_pending_upload"
     IMAGE_UPLOADING: Final = "image_uploading"
+    RESIZE_PREP: Final = "resize_prep"
+    RESIZE_MIGRATING: Final = "resize_migrating"
+    RESIZE_MIGRATED: Final = "resize_migrated"
+    RESIZE_FINISH: Final = "resize_finish"
+    RESIZE_REVERTING: Final = "resize_reverting"
+    RESIZE_CONFIRMING: Final = "resize_confirming"
+    MIGRATING: Final = "migrating"  # a live migration
 
 
 ALL_TASKS: Final = frozenset({
@@ -81,7 +90,8 @@ class Operation(msgspec.Struct, frozen=True):
     done_power_state: int
     failed_vm_state: str | None  # None: the vm_state is kept on failure
     interrupts: frozenset[str] = frozenset()  # task states it may start during
-    failure: type[ev.InstanceOperationFailed] = ev.InstanceOperationFailed
+    failure: type[ev.InstanceOperationFailed | mev.InstanceStepFailed] = \
+        ev.InstanceOperationFailed
     keeps_state: bool = False  # done, the vm_state and power_state are what they were
 
 
@@ -118,6 +128,39 @@ OPERATIONS: dict[type[ev.InstanceRequested], Operation] = {op.requested: op for 
               frozenset({VmState.ACTIVE, VmState.STOPPED, VmState.PAUSED, VmState.SUSPENDED}),
               *_ON, None, keeps_state=True),
 )}
+
+# The steps of a move (domain/migration.py folds and decides them; a delete
+# cannot interrupt them: the guest may be on either host until they end).
+_MOVABLE = frozenset({VmState.ACTIVE, VmState.STOPPED})
+_RESIZED = frozenset({VmState.RESIZED})
+OPERATIONS.update({op.requested: op for op in (
+    Operation(mev.InstanceResizeRequested, mev.InstanceResizeMigrated, "resize",
+              TaskState.RESIZE_PREP, _MOVABLE, *_ON, None, failure=mev.InstanceMigrationFailed),
+    Operation(mev.InstanceResizeFinishRequested, mev.InstanceResizeFinished, "resize",
+              TaskState.RESIZE_FINISH, _MOVABLE, VmState.RESIZED, PowerState.RUNNING, None,
+              failure=mev.InstanceMigrationFailed),
+    Operation(mev.InstanceResizeConfirmRequested, mev.InstanceResizeConfirmed, "confirmResize",
+              TaskState.RESIZE_CONFIRMING, _RESIZED, *_ON, None,
+              failure=mev.InstanceResizeStepRefused),
+    Operation(mev.InstanceResizeRevertRequested, mev.InstanceResizeDestinationCleaned,
+              "revertResize", TaskState.RESIZE_REVERTING, _RESIZED, *_ON, None,
+              failure=mev.InstanceResizeStepRefused),
+    Operation(mev.InstanceResizeRevertFinishRequested, mev.InstanceResizeReverted,
+              "revertResize", TaskState.RESIZE_REVERTING, _RESIZED, *_ON, None,
+              failure=mev.InstanceMigrationFailed),
+    Operation(mev.InstanceResizeRollbackRequested, mev.InstanceResizeDestinationCleaned,
+              "resize", TaskState.RESIZE_FINISH, _MOVABLE, *_ON, None,
+              failure=mev.InstanceMigrationFailed),
+    *(Operation(requested, outcome, "live-migration", TaskState.MIGRATING,
+                frozenset({VmState.ACTIVE}), *_ON, None, failure=mev.InstanceMigrationFailed)
+      for requested, outcome in (
+          (mev.InstanceLiveMigrateRequested, mev.InstanceLiveMigrationPrepared),
+          (mev.InstanceLiveMigrationRunRequested, mev.InstanceLiveMigrationCopied),
+          (mev.InstanceLiveMigrationFinishRequested, mev.InstanceLiveMigrationResumed),
+          (mev.InstanceLiveMigrationCleanupRequested, mev.InstanceLiveMigrated),
+          (mev.InstanceLiveMigrationRollbackRequested, mev.InstanceLiveMigrationRolledBack),
+          (mev.InstanceLiveMigrationRecoverRequested, mev.InstanceLiveMigrationRolledBack))),
+)})
 
 # Nova lets a hard reboot start from more states, and interrupt these tasks.
 HARD_REBOOT = msgspec.structs.replace(
@@ -188,6 +231,7 @@ class Instance(msgspec.Struct, frozen=True, kw_only=True):
     # createImage in flight (domain/server_image.py): its image, and the host's copy
     snapshot_image: str | None = None
     snapshot_file: str | None = None
+    migration: mev.Migration | None = None  # its latest move (domain/migration.py)
 
     def unplugged(self) -> list[str]:
         return [n.port_id for n in self.nics if n.port_id not in self.plugged]
@@ -305,7 +349,7 @@ def vif_plugged(state: Instance, port_id: str, *, request_id: str,
 
 def evolve(state: Instance | None, event: ev.InstanceEvent, instance_id: str) -> Instance:
     """Fold one event into the state."""
-    if not isinstance(event, ev.AnyInstanceEvent):
+    if not isinstance(event, ev.AnyInstanceEvent | mev.AnyMigrationEvent):
         raise UnknownEvent(event, "instance")
     if isinstance(event, ev.InstanceCreateRequested):
         return Instance(
@@ -323,6 +367,15 @@ def evolve(state: Instance | None, event: ev.InstanceEvent, instance_id: str) ->
             description=event.description, nics=tuple(event.nics),
         )
     assert state is not None, "an instance starts with InstanceCreateRequested"
+    if isinstance(event, mev.AnyMigrationEvent):
+        # (they decide on an Instance: imported once both exist)
+        from domain import live_migration, migration
+
+        if mev.is_live(state.migration, event):
+            assert isinstance(event, mev.AnyLiveEvent)
+            return live_migration.evolve(state, event)
+        assert isinstance(event, mev.AnyResizeEvent)
+        return migration.evolve(state, event)
     match event:
         case (ev.InstanceLocked() | ev.InstanceUnlocked() | ev.InstanceUpdated()
               | ev.InstanceMetadataUpdated() | ev.InstanceMetadataItemDeleted()
@@ -459,11 +512,16 @@ def _changed(state: Instance, event: ev.AnyInstanceChange) -> Instance:
 _STATUS: dict[str, dict[str | None, str]] = {
     VmState.BUILDING: {None: "BUILD"},
     VmState.ACTIVE: {None: "ACTIVE", TaskState.REBOOTING: "REBOOT",
-                     TaskState.REBOOTING_HARD: "HARD_REBOOT"},
-    VmState.STOPPED: {None: "SHUTOFF"},
+                     TaskState.REBOOTING_HARD: "HARD_REBOOT", TaskState.RESIZE_PREP: "RESIZE",
+                     TaskState.RESIZE_MIGRATING: "RESIZE", TaskState.RESIZE_MIGRATED: "RESIZE",
+                     TaskState.RESIZE_FINISH: "RESIZE", TaskState.MIGRATING: "MIGRATING"},
+    VmState.STOPPED: {None: "SHUTOFF", TaskState.RESIZE_PREP: "RESIZE",
+                      TaskState.RESIZE_MIGRATING: "RESIZE", TaskState.RESIZE_MIGRATED: "RESIZE",
+                      TaskState.RESIZE_FINISH: "RESIZE"},
+    VmState.RESIZED: {None: "VERIFY_RESIZE", TaskState.RESIZE_REVERTING: "REVERT_RESIZE"},
     VmState.PAUSED: {None: "PAUSED"},
     VmState.SUSPENDED: {None: "SUSPENDED"},
-    VmState.ERROR: {None: "ERROR"},
+    VmState.ERROR: {None: "ERROR", TaskState.MIGRATING: "MIGRATING"},
     VmState.DELETED: {None: "DELETED"},
 }
 
@@ -478,5 +536,8 @@ def status(vm_state: str, task_state: str | None) -> str:
 
 def action_of(event: ev.InstanceRequested) -> str:
     """The instance-action name of a request (create, pause, ...)."""
+    if isinstance(event, mev.InstanceResizeRequested) \
+            and event.migration_type == mev.MigrationType.MIGRATION:
+        return "migrate"
     return OPERATIONS[type(event)].action
 

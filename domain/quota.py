@@ -81,12 +81,14 @@ class QuotaLimitsReset(QuotaEvent, frozen=True, kw_only=True):
 
 
 class QuotaUsageClaimed(QuotaEvent, frozen=True, kw_only=True):
-    """A new instance holds this much of the project's quota."""
+    """A new instance holds this much of the project's quota (``replaces``:
+    an instance's claim changes, as a resize's does)."""
 
     instance_id: str
     instances: int
     cores: int
     ram: int
+    replaces: bool = False
 
 
 class QuotaUsageReleased(QuotaEvent, frozen=True, kw_only=True):
@@ -269,6 +271,32 @@ def claim(
                           cores=vcpus, ram=ram)
         for i in instance_ids
     ]
+
+
+def resize_claim(state: Quota | None, defaults: QuotaDefaults, *, project_id: str,
+                 instance_id: str, cores: int, ram: int, at: datetime,
+                 check: bool = True) -> QuotaUsageClaimed | None:
+    """The instance's claim as ``cores`` and ``ram`` in place of what it holds
+    (a resize holds the larger of both flavors until it is confirmed or
+    reverted, as Nova counts it); None when it holds that already. With
+    ``check``, growth beyond the limits is ``QuotaExceeded``, in Nova's words."""
+    quota = state or Quota(project_id=project_id)
+    before = quota.claims.get(instance_id) or Usage()
+    if (before.cores, before.ram) == (cores, ram):
+        return None
+    limits, used = quota.limits(defaults), quota.in_use()
+    growth = {"cores": cores - before.cores, "ram": ram - before.ram}
+    overs = sorted(r for r in growth if check and growth[r] > 0 and limits[r] != UNLIMITED
+                   and used.get(r) + growth[r] > limits[r])
+    if overs:
+        names = ", ".join(overs)
+        raise QuotaExceeded(
+            f"Quota exceeded for {names}: Requested "
+            f"{', '.join(str(growth[r]) for r in overs)}, but already used "
+            f"{', '.join(str(used.get(r)) for r in overs)} of "
+            f"{', '.join(str(limits[r]) for r in overs)} {names}")
+    return QuotaUsageClaimed(at=at, project_id=project_id, instance_id=instance_id,
+                             instances=1, cores=cores, ram=ram, replaces=True)
 
 
 def claim_volume(state: Quota | None, defaults: QuotaDefaults, *, project_id: str,

@@ -33,6 +33,7 @@ from domain import (
     image,
     instance,
     keypair,
+    migration_events,
     network,
     port,
     quota,
@@ -86,8 +87,9 @@ def _kind(state: type[S], evolve: Callable[[S | None, Any, str], S], events: obj
     return Kind(name, state, evolve, types, acted)
 
 
-INSTANCE = _kind(instance.Instance, instance.evolve, ev.AnyInstanceEvent,
-                 compute=ev.AnyInstanceRequest)
+INSTANCE = _kind(instance.Instance, instance.evolve,
+                 ev.AnyInstanceEvent | migration_events.AnyMigrationEvent,
+                 compute=ev.AnyInstanceRequest | migration_events.AnyMigrationRequest)
 FLAVOR = _kind(flavor.FlavorState, flavor.evolve, flavor.AnyFlavorEvent)
 FLAVOR_NAME = _kind(flavor.NameClaim, flavor.evolve_name, flavor.AnyFlavorNameEvent)
 IMAGE = _kind(image.ImageState, image.evolve, image.AnyImageEvent)

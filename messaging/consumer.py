@@ -3,7 +3,8 @@
 A durable pull consumer fetches in batches; each message is handed to a
 handler as raw bytes with a key (an instance id, say). Messages with the
 same key are handled one after another, in stream order; different keys run
-in parallel. A message is acked only after its handler returned. A handler
+in parallel. A message is acked only after its handler returned (one that
+runs long is kept in progress meanwhile). A handler
 that raises gets its message naked with a delay, so JetStream redelivers it
 (up to ``max_deliver`` times); while a key waits for a redelivery, its later
 messages are naked too, so they never overtake it.
@@ -141,14 +142,26 @@ class Consumer:
         if blocked is not None and seq > blocked:
             await msg.nak(delay=self._spec.nak_delay)  # an earlier message goes first
             return
+        beating = asyncio.create_task(self._in_progress(msg))
         try:
             await self._handler(Delivery(msg.subject, msg.data, key, attempt))
         except Exception as error:
             self._fail(key, seq, attempt, msg.subject, error)
             await msg.nak(delay=self._spec.nak_delay)
             return
+        finally:
+            beating.cancel()
         self._blocked.pop(key, None)
         await msg.ack()
+
+    async def _in_progress(self, msg: Msg) -> None:
+        """While a handler runs longer than a third of ``ack_wait`` (a live
+        migration's copy), tell JetStream it is still being worked on, so it
+        is redelivered only once its worker is gone."""
+        while True:
+            await asyncio.sleep(self._spec.ack_wait / 3)
+            with contextlib.suppress(Exception):
+                await msg.in_progress()
 
     def _fail(self, key: str, seq: int, attempt: int, subject: str, error: Exception) -> None:
         last = attempt >= self._spec.max_deliver

@@ -114,6 +114,11 @@ class Subjects:
         answering with ``Reconciled``: ``nimbus recover`` asks every host."""
         return f"{self.prefix}.hosts.{host}.reconcile"
 
+    def migration(self, host: str) -> str:
+        """Where a hypervisor worker takes force_complete or abort of a live
+        migration whose copy it runs (a ``MigrationControl``)."""
+        return f"{self.prefix}.hosts.{host}.migration"
+
     def disks(self, host: str) -> str:
         """Where a hypervisor worker answers with a guest's disks."""
         return f"{self.prefix}.hosts.{host}.disks"

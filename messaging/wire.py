@@ -15,6 +15,7 @@ from datetime import datetime
 import msgspec
 
 from domain.codec import EVENT_TYPES, AnyEvent
+from domain.migration_events import Progress
 from domain.volume import Target
 
 
@@ -68,6 +69,21 @@ class HostOutcome(msgspec.Struct, frozen=True, kw_only=True):
     at: datetime
     reason: str = ""
     image_file: str = ""  # after a snapshot: the host's copy of the disk (a path on it)
+    # a live migration's copy: how far it is; with ``final`` False the step goes on
+    progress: Progress | None = None
+    final: bool = True
+
+
+class MigrationControl(msgspec.Struct, frozen=True, kw_only=True):
+    """What the API asks the source host of a live migration (``Subjects.migration``)
+    once force_complete or an abort is recorded: ``action`` is ``force`` or ``abort``."""
+
+    instance_id: str
+    action: str
+
+
+class MigrationControlled(msgspec.Struct, frozen=True, kw_only=True):
+    found: bool  # False: no copy of that guest runs on this host now
 
 
 class StepOutcome(msgspec.Struct, frozen=True, kw_only=True):

@@ -21,7 +21,8 @@ from psycopg.types.json import Jsonb
 from domain import events as ev
 from domain import instance as model
 from domain import instance_observations as observations
-from projections import pending
+from domain import migration_events as mev
+from projections import migrations, pending
 from projections.log import LogEntry
 from projections.upsert import Upsert
 
@@ -31,7 +32,7 @@ _COLUMNS = (
     "pending", "pending_kind", "fault", "created_at", "updated_at", "launched_at",
     "deleted_at", "fault_at", "key_name", "public_key", "metadata", "user_data",
     "availability_zone", "reservation_id", "launch_index", "description", "locked",
-    "locked_by_admin", "locked_reason", "tags",
+    "locked_by_admin", "locked_reason", "tags", "migration",
 )
 _STATE_FIELDS = tuple(c for c in _COLUMNS if c not in ("version", "status"))
 
@@ -68,6 +69,7 @@ def apply(conn: psycopg.Connection[Any], items: list[tuple[LogEntry, ev.Instance
     versions: dict[int, int] = {}
     started: dict[tuple[int, str], list[Any]] = {}
     finished: dict[tuple[int, str], tuple[Any, ...]] = {}
+    moved = migrations.Touched()
     for entry, event in items:
         instance_id = entry.aggregate_id
         key = instance_id.int
@@ -75,6 +77,8 @@ def apply(conn: psycopg.Connection[Any], items: list[tuple[LogEntry, ev.Instance
         state = model.evolve(before, event, str(instance_id) if before is None else before.id)
         states[key] = state
         versions[key] = entry.version
+        if isinstance(event, mev.AnyMigrationEvent):
+            moved.add(entry.position, instance_id, state, event)
         role = _ROLES.get(type(event)) or _role(type(event))
         if role is _REQUESTED:
             assert isinstance(event, ev.InstanceRequested)
@@ -95,7 +99,8 @@ def apply(conn: psycopg.Connection[Any], items: list[tuple[LogEntry, ev.Instance
                 event.at, "Success", event.reason]
         elif role is _OUTCOME:
             assert isinstance(event, ev.InstanceOutcome)
-            reason = event.reason if isinstance(event, ev.InstanceOperationFailed) else None
+            reason = (event.reason if isinstance(event, ev.InstanceOperationFailed
+                                                 | mev.InstanceStepFailed) else None)
             end = (event.at, "Success" if reason is None else "Error", reason)
             action = (key, event.request_id)
             if action in started:
@@ -113,6 +118,7 @@ def apply(conn: psycopg.Connection[Any], items: list[tuple[LogEntry, ev.Instance
     if finished:
         columns = list(zip(*finished.values(), strict=True))
         conn.execute(_FINISH_ACTIONS, [list(c) for c in columns])
+    moved.send(conn)
 
 
 # What an event is to the actions view, by its class (looked up once per class).
@@ -122,7 +128,9 @@ _ROLES: dict[type[Any], str] = {}
 
 
 def _role(kind: type[Any]) -> str:
-    role = (_REQUESTED if issubclass(kind, ev.InstanceRequested)
+    follows = issubclass(kind, ev.InstanceRequested) and issubclass(
+        kind, mev.AnyMigrationRequest) and kind not in mev.USER_STEPS  # part of the user's
+    role = (_NONE if follows else _REQUESTED if issubclass(kind, ev.InstanceRequested)
             else _INSTANT if kind in _INSTANT_ACTIONS
             else _OUTCOME if issubclass(kind, ev.InstanceOutcome)
             else _OBSERVED if issubclass(kind, ev.InstanceObserved) else _NONE)
@@ -152,4 +160,6 @@ def _row(instance_id: UUID, state: model.Instance, version: int) -> tuple[Any, .
     values["status"] = model.status(state.vm_state, state.task_state)
     values["metadata"] = Jsonb(state.metadata, dumps=msgspec.json.encode)
     values["tags"] = Jsonb(state.tags, dumps=msgspec.json.encode)
+    if state.migration is not None:
+        values["migration"] = Jsonb(state.migration, dumps=msgspec.json.encode)
     return _TAKE(values)  # type: ignore[no-any-return]

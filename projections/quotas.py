@@ -63,8 +63,8 @@ def apply(conn: psycopg.Connection[Any], items: list[tuple[LogEntry, model.Quota
 
     A batch's claims and releases are folded per claimant first, and sent as
     one DELETE and one INSERT: the same rows as applying them one by one (a
-    claim met again keeps the first; a release drops the claim, and a claim
-    after it adds one anew)."""
+    claim met again keeps the first, unless it ``replaces`` it, as a resize's
+    does; a release drops the claim, and a claim after it adds one anew)."""
     limits = Statements()
     released: set[Claim] = set()
     claimed: dict[Claim, tuple[Any, ...]] = {}
@@ -79,7 +79,11 @@ def apply(conn: psycopg.Connection[Any], items: list[tuple[LogEntry, model.Quota
         elif isinstance(event, model.QuotaLimitsReset):
             limits.add("DELETE FROM quota_limits WHERE project_id = %s", (event.project_id,))
         elif (row := _claim(event)) is not None:
-            claimed.setdefault((row[0], row[1]), row)
+            if isinstance(event, model.QuotaUsageClaimed) and event.replaces:
+                released.add((row[0], row[1]))  # the row it had goes, this one comes
+                claimed[row[0], row[1]] = row
+            else:
+                claimed.setdefault((row[0], row[1]), row)
         elif (claimant := _released(event)) is not None:
             released.add((event.project_id, claimant))
             claimed.pop((event.project_id, claimant), None)

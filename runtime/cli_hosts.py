@@ -14,13 +14,14 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
+from runtime import cli_evacuate
 from runtime.settings import load
 from runtime.tables import format_table
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    host = subparsers.add_parser("host", help="the hypervisor hosts: list, describe;"
-                                 " any host: power-loss")
+    host = subparsers.add_parser("host", help="the hypervisor hosts: list, describe,"
+                                 " evacuate; any host: power-loss")
     commands = host.add_subparsers(dest="host_command", metavar="COMMAND", required=True)
     p = commands.add_parser("list", help="every registered host, enabled or not, up or down")
     p.set_defaults(func=cmd_list)
@@ -33,6 +34,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                             " dnsmasq and rules gone")
     p.add_argument("host", help="the host's name (compute1, storage1, network1)")
     p.set_defaults(func=cmd_power_loss)
+    cli_evacuate.register(commands)
 
 
 def _with_pool(work: Any) -> Any:

@@ -20,6 +20,8 @@ from messaging.subjects import Subjects
 from messaging.wire import (
     ConsoleReply,
     ConsoleRequest,
+    MigrationControl,
+    MigrationControlled,
     ObservedGuest,
     PowerLost,
     Reconciled,
@@ -44,6 +46,13 @@ class HostRequests:
         reply = await self._ask(self.subjects.console(host), payload)
         answer = msgspec.json.decode(reply, type=ConsoleReply)
         return answer.output if answer.found else None
+
+    async def migration_control(self, host: str, instance_id: str, action: str) -> bool:
+        """Tell ``host`` of force_complete or abort (``action``) of the live copy
+        of ``instance_id`` it runs; whether it runs one."""
+        payload = msgspec.json.encode(MigrationControl(instance_id=instance_id, action=action))
+        reply = await self._ask(self.subjects.migration(host), payload)
+        return msgspec.json.decode(reply, type=MigrationControlled).found
 
     async def power_loss(self, host: str) -> PowerLost:
         """Cut ``host``'s power (simulated), whatever its role: what it lost. A

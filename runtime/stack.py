@@ -213,6 +213,7 @@ class Api:
         ctx = context(settings, commands, pool, identity, bounds.conninfo(database_url), types)
         host_requests = HostRequests(nats_url, settings.subject_prefix)
         ctx.console = host_requests.console
+        ctx.migration_control = host_requests.migration_control
         server = uvicorn.Server(uvicorn.Config(
             create_app(ctx, api_role), host=settings.api_host,
             port=settings.api_port, log_level="warning", lifespan="off",

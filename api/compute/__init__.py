@@ -16,6 +16,7 @@ from api.compute import (
     instance_usage_audit_log,
     keypairs,
     limits,
+    migrations,
     quota_sets,
     server_actions,
     server_groups,
@@ -37,4 +38,4 @@ RESOURCES = (versions, servers, server_actions, server_metadata, server_tags,
              quota_sets, limits, services, hypervisor_reports, hypervisors, hosts, aggregates,
              availability_zones, flavor_extra_specs, tenant_usage,
              instance_usage_audit_log, extensions, volumes, images,
-             server_groups, snapshots)
+             server_groups, snapshots, migrations)

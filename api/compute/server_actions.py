@@ -24,6 +24,7 @@ from starlette.routing import BaseRoute, Route
 
 from api import idempotency, microversion
 from api.bodies import decode
+from api.compute import migrations
 from api.compute.bodies import (
     ConsoleOutputBody,
     LockBody,
@@ -112,6 +113,8 @@ async def server_action(request: Request) -> Response:
         return await _security_group(request, who, name, value, version)
     if name == "createImage":
         return await _create_image(request, who, value, version)
+    if name in migrations.ACTIONS:  # moves of the server (api/compute/migrations.py)
+        return await migrations.action(request, who, name, value)
     if name == "trigger_crash_dump" and version >= (2, 17):
         await _trigger_crash_dump(request, who, value)
     cmd = _command(request, who, name, value, await idempotency.request_id(request, who))

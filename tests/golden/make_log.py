@@ -64,6 +64,13 @@ from commands.messages import (
     UnpauseInstance,
     UpdateInstance,
 )
+from commands.migrations import (
+    ConfirmResize,
+    ControlLiveMigration,
+    LiveMigrateInstance,
+    ResizeInstance,
+    RevertResize,
+)
 from commands.quotas import ResetQuotaLimits, SetQuotaLimits
 from commands.server_images import CreateServerImage
 from commands.services import Commands
@@ -75,6 +82,7 @@ from domain.host import Capacity, HostReport
 from domain.idempotency import Use
 from domain.identity import domain_id_of, member_id
 from domain.image_patch import Operation
+from domain.migration_events import Progress
 from domain.volume import Target
 from messaging.wire import GuestsObserved, HostOutcome, ObservedGuest, StepOutcome
 from migrations.runner import upgrade
@@ -164,6 +172,7 @@ class Scenario:
         self.server_image(caller)
         self.forced_down()
         self.image_changes(caller)
+        self.migrations(caller)
         self.extra_specs()
         self.host_aggregates()
         self.server_groups(caller)
@@ -234,6 +243,85 @@ class Scenario:
                                 instance_id=server), host)
         self.clock.tick()
         groups.delete(group.id, caller, "golden-server-group-delete")
+
+    def answer_pending(self, instance_id: str, caller: Caller, *, ok: bool = True,
+                       reason: str = "") -> None:
+        """The host of the instance's pending step reports on it."""
+        pending = self.cloud.instances.instance(instance_id, caller).pending
+        assert pending is not None
+        self.host_outcome(instance_id, pending.request_id, "compute", ok=ok, reason=reason)
+
+    def migrations(self, caller: Caller) -> None:
+        """mover is cold migrated and confirmed; resized, its finish fails and is
+        rolled back; resizer is resized and reverted, after a refused confirm;
+        stuck's source refuses to shut it off."""
+        moves = self.cloud.migrations
+        mover, host = self.boot(caller, "golden-boot-mover", "mover")
+        self.host_outcome(mover, "golden-boot-mover", host)
+        self.clock.tick()
+        on: dict[str, Any] = {"caller": caller, "instance_id": mover}
+        moves.resize(ResizeInstance(request_id="golden-migrate-mover", **on))
+        self.answer_pending(mover, caller)  # the source shut it off
+        self.answer_pending(mover, caller)  # the destination started it
+        self.clock.tick()
+        moves.confirm(ConfirmResize(request_id="golden-confirm-mover", **on))
+        self.answer_pending(mover, caller)
+        self.clock.tick()
+        moves.resize(ResizeInstance(request_id="golden-resize-mover", flavor_ref="2", **on))
+        self.answer_pending(mover, caller)
+        self.answer_pending(mover, caller, ok=False, reason="the destination refused it")
+        self.answer_pending(mover, caller)  # the rollback
+        resizer, host = self.boot(caller, "golden-boot-resizer", "resizer")
+        self.host_outcome(resizer, "golden-boot-resizer", host)
+        on = {"caller": caller, "instance_id": resizer}
+        self.clock.tick()
+        moves.resize(ResizeInstance(request_id="golden-resize-resizer", flavor_ref="2", **on))
+        self.answer_pending(resizer, caller)
+        self.answer_pending(resizer, caller)
+        self.clock.tick()
+        moves.confirm(ConfirmResize(request_id="golden-confirm-resizer", **on))
+        self.answer_pending(resizer, caller, ok=False, reason="the source is busy")
+        self.clock.tick()
+        moves.confirm(RevertResize(request_id="golden-revert-resizer", **on))
+        self.answer_pending(resizer, caller)
+        self.answer_pending(resizer, caller)
+        stuck, host = self.boot(caller, "golden-boot-stuck", "stuck")
+        self.host_outcome(stuck, "golden-boot-stuck", host)
+        self.clock.tick()
+        moves.resize(ResizeInstance(request_id="golden-migrate-stuck", caller=caller,
+                                    instance_id=stuck))
+        self.answer_pending(stuck, caller, ok=False, reason="the guest would not stop")
+        self.live_migrations(caller)
+
+    def live_migrations(self, caller: Caller) -> None:
+        """zeta live migrates, reporting its copy's progress, forced to complete;
+        eta's live migration is aborted during its copy and rolled back."""
+        moves = self.cloud.migrations
+        for name in ("zeta", "eta"):
+            server, host = self.boot(caller, f"golden-boot-{name}", name)
+            self.host_outcome(server, f"golden-boot-{name}", host)
+            self.clock.tick()
+            on: dict[str, Any] = {"caller": caller, "instance_id": server}
+            moves.live_migrate(LiveMigrateInstance(request_id=f"golden-live-{name}", **on))
+            self.answer_pending(server, caller)  # the destination prepared it
+            run = self.cloud.instances.instance(server, caller)
+            assert run.pending is not None and run.migration is not None
+            self.cloud.instances.record_outcome(HostOutcome(
+                instance_id=server, request_id=run.pending.request_id, host="compute",
+                ok=True, at=self.clock.tick(), final=False, progress=Progress(
+                    memory_total_bytes=512 << 20, memory_processed_bytes=256 << 20,
+                    memory_remaining_bytes=256 << 20)))
+            self.clock.tick()
+            moves.control(ControlLiveMigration(
+                request_id=f"golden-live-control-{name}", migration_id=run.migration.id,
+                abort=name == "eta", **on))
+            if name == "zeta":
+                for _ in range(3):  # copied (the switchover), resumed, cleaned up
+                    self.answer_pending(server, caller)
+            else:
+                self.answer_pending(server, caller, ok=False, reason="cancelled")
+                self.answer_pending(server, caller)  # the destination's definition removed
+                self.answer_pending(server, caller)  # the source's guest runs
 
     def identity(self) -> Caller:
         identity = self.cloud.identity

@@ -153,8 +153,12 @@ def test_each_aggregate_folds_on_the_write_side_to_where_the_golden_scenario_lef
 
     hosts = {s.host: s for s in states if isinstance(s, Host)}
     assert (hosts["compute1"].vcpus, hosts["compute2"].disabled) == (8, False)
+    movers = {name: instances[name] for name in ("mover", "resizer", "stuck", "zeta", "eta")
+              if name in instances}  # logs since moves have them
     assert set(hosts["compute2"].claims) | set(hosts["compute1"].claims) == {
-        alpha.id, instances["beta"].id}
+        alpha.id, instances["beta"].id, *(i.id for i in movers.values())}
+    for mover in movers.values():  # each claimed on the host it is on, and only there
+        assert [h for h, s in hosts.items() if mover.id in s.claims] == [mover.host]
     quota = next(s for s in states if isinstance(s, Quota) and s.project_id == alpha.project_id)
     assert quota.overrides == {"instances": 20, "cores": 40}
     assert {alpha.id, instances["beta"].id} <= set(quota.claims)
@@ -221,9 +225,18 @@ def test_the_golden_log_projects_into_fresh_views_to_its_head_with_no_view_stuck
             '"snapshotted"' in r.state for r in stored) else {}
         grouped = {"grouped": "deleted"} if any(  # and since server groups, one more
             '"grouped"' in r.state for r in stored) else {}
+        moved = {"mover": "error", "resizer": "active", "stuck": "active", "zeta": "active",
+                 "eta": "active"} if any(
+            '"mover"' in r.state for r in stored) else {}  # logs since moves have five more
         assert dict(conn.execute("SELECT name, vm_state FROM views.instances").fetchall()) == {
             "alpha": "active", "beta": "error", "gamma": "deleted", **networked,
-            **snapshotted, **grouped}
+            **snapshotted, **moved, **grouped}
+        if moved:
+            assert conn.execute(
+                "SELECT migration_type, status FROM views.migrations ORDER BY id").fetchall() == [
+                ("migration", "confirmed"), ("resize", "error"), ("resize", "reverted"),
+                ("migration", "error"), ("live-migration", "completed"),
+                ("live-migration", "cancelled")]
         assert dict(conn.execute("SELECT name, status FROM views.volumes").fetchall()) == {
             "data": "deleted", "from-snapshot": "available", "restored": "available",
             "broken": "error", "gamma-disk": "available"}

@@ -130,3 +130,26 @@ def test_the_running_usage_is_the_sum_of_the_claims_held_through_claims_and_rele
     assert quota is not None
     assert quota.in_use() == model.Usage(instances=1, cores=1, ram=256, volumes=1,
                                          gigabytes=10, floating_ips=1)
+
+
+def test_a_resize_claim_holds_the_larger_flavor_and_refuses_growth_over_the_limit() -> None:
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    limited = model.QuotaDefaults(ram=1024)
+
+    def resized(quota: model.Quota, defaults: model.QuotaDefaults, ram: int,
+                check: bool = True) -> model.QuotaUsageClaimed | None:
+        return model.resize_claim(quota, defaults, project_id="p", instance_id="i", cores=1,
+                                  ram=ram, at=at, check=check)
+
+    (boot,) = model.claim(None, DEFAULTS, project_id="p", instance_ids=["i"], vcpus=1,
+                          ram=512, at=at)
+    quota = model.evolve(None, boot, "")
+    with pytest.raises(model.QuotaExceeded, match="Quota exceeded for ram: Requested 1536"):
+        resized(quota, limited, 2048)
+    grown = resized(quota, DEFAULTS, 2048)
+    assert grown is not None and grown.replaces
+    quota = model.evolve(quota, grown, "")
+    assert (quota.in_use().instances, quota.in_use().ram) == (1, 2048)
+    assert resized(quota, DEFAULTS, 2048) is None
+    settled = resized(quota, limited, 512, check=False)
+    assert settled is not None and model.evolve(quota, settled, "").in_use().ram == 512

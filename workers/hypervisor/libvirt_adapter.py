@@ -49,6 +49,8 @@ from urllib.parse import urlparse
 import libvirt
 import msgspec
 
+from domain import migration_events as mev
+from workers.hypervisor.live import Control, Report
 from workers.hypervisor.port import (
     Disk,
     Guest,
@@ -257,6 +259,68 @@ class LibvirtHost:
         self._host_file = _host_file(uri)
         self._saving = threading.Lock()
         self._connection()
+
+    @property
+    def can_migrate(self) -> bool:
+        """Whether this libvirt can live migrate (the test driver refuses ``migrateToURI3``)."""
+        return self._domain_type != "test"
+
+    def migrate_live(self, instance_id: str, dest_uri: str, *, bandwidth_mib: int, block: bool,
+                     stats: Callable[[int, int, int], None], forced: Callable[[], bool],
+                     aborted: Callable[[], bool], poll_seconds: float = 0.5) -> None:
+        """``migrateToURI3`` with Nova's flags (live, peer to peer, persistent on
+        the destination; the source's definition stays, inactive, for the
+        cleanup step), polling the job's statistics while it runs: ``stats``
+        gets (total, processed, remaining) memory bytes; ``forced`` pauses the
+        guest (Nova's force_complete without post-copy), ``aborted`` aborts the job.
+        Not reachable on the test driver: it needs two ``qemu:///system`` hosts."""
+        dom = self._call(lambda conn: conn.lookupByUUIDString(instance_id))
+        flags = (libvirt.VIR_MIGRATE_LIVE | libvirt.VIR_MIGRATE_PEER2PEER
+                 | libvirt.VIR_MIGRATE_PERSIST_DEST)
+        if block:
+            flags |= libvirt.VIR_MIGRATE_NON_SHARED_INC
+        params: dict[str, object] = {}
+        if bandwidth_mib:
+            params[libvirt.VIR_MIGRATE_PARAM_BANDWIDTH] = bandwidth_mib
+        failure: list[BaseException] = []
+
+        def migrate() -> None:
+            try:
+                dom.migrateToURI3(dest_uri, params, flags)
+            except BaseException as error:  # reported below, in the caller's thread
+                failure.append(error)
+
+        mover = threading.Thread(target=migrate, name=f"migrate-{instance_id}", daemon=True)
+        mover.start()
+        paused = False
+        while mover.is_alive():
+            mover.join(poll_seconds)
+            with contextlib.suppress(libvirt.libvirtError):
+                job = dom.jobStats()
+                stats(int(job.get("memory_total", 0)), int(job.get("memory_processed", 0)),
+                      int(job.get("memory_remaining", 0)))
+            if aborted():
+                with contextlib.suppress(libvirt.libvirtError):
+                    dom.abortJob()
+            elif forced() and not paused:
+                with contextlib.suppress(libvirt.libvirtError):
+                    dom.suspend()
+                    paused = True
+        if failure:
+            error = failure[0]
+            raise GuestError(str(error)) from error
+
+    def runs_at(self, uri: str, instance_id: str) -> bool:
+        """Whether the guest runs on the host at ``uri`` (a live copy's end)."""
+        try:
+            conn = libvirt.open(uri)
+        except libvirt.libvirtError as error:
+            raise HostUnavailable(f"{uri}: {error}") from error
+        try:
+            dom = _domain(conn, instance_id)
+            return dom is not None and _state_of(dom) is GuestState.RUNNING
+        finally:
+            conn.close()
 
     def define(self, spec: GuestSpec) -> None:
         disk = self._root_disk(spec.instance_id)
@@ -614,3 +678,29 @@ class LibvirtHost:
             return not conn.isAlive()
         except libvirt.libvirtError:
             return True
+
+
+class LibvirtCopy:
+    """A live migration's copy on ``qemu:///system``: ``migrateToURI3`` to the
+    destination host's libvirt (``qemu+tcp://<host>/system``, Nova's
+    ``live_migration_uri`` default), its job statistics as the progress."""
+
+    URI = "qemu+tcp://{}/system"
+
+    def __init__(self, host: LibvirtHost) -> None:
+        self.host = host
+
+    def copied(self, instance_id: str, request: mev.InstanceLiveMigrationRunRequested) -> bool:
+        return self.host.runs_at(self.URI.format(request.dest_host), instance_id)
+
+    def copy(self, instance_id: str, request: mev.InstanceLiveMigrationRunRequested,
+             report: Report, control: Control) -> None:
+        def stats(total: int, processed: int, remaining: int) -> None:
+            report(mev.Progress(memory_total_bytes=total, memory_processed_bytes=processed,
+                                memory_remaining_bytes=remaining))
+
+        self.host.migrate_live(
+            instance_id, self.URI.format(request.dest_host),
+            bandwidth_mib=request.bandwidth_mbps, block=False, stats=stats,
+            forced=lambda: bool(control.forced[0]) or request.forced,
+            aborted=control.aborted.is_set)

@@ -21,11 +21,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+import uuid
+from collections.abc import Awaitable, Callable
+from functools import partial
 
 import msgspec
 
 from domain import events as ev
+from domain import migration_events as mev
 from domain import registry
 from domain.base import UnknownEvent, unknown_event
 from domain.clock import Clock, system_clock
@@ -44,6 +47,8 @@ from messaging.wire import (
     ReconcileRequest,
 )
 from workers.hypervisor.disks import DiskWorker, server_key
+from workers.hypervisor.live import Copier, LiveCopies, SimulatedCopy
+from workers.hypervisor.migration import converge_move
 from workers.hypervisor.port import (
     GuestError,
     GuestSpec,
@@ -156,7 +161,7 @@ class HypervisorWorker:
 
     def __init__(
         self, js: JetStream, subjects: Subjects, host: str, guests: HypervisorHost,
-        clock: Clock = system_clock,
+        clock: Clock = system_clock, copier: Copier | None = None,
     ) -> None:
         self.host = host
         self._js = js
@@ -164,6 +169,9 @@ class HypervisorWorker:
         self._guests = guests
         self._clock = clock
         self.reconciler: Reconciler | None = None  # reports the guest after a refusal
+        self.live = LiveCopies(guests, copier or SimulatedCopy(guests))
+        self._rounds = 0  # progress reports sent by this process (their ids, with its own)
+        self._process = uuid.uuid4().hex[:12]
 
     async def handle(self, delivery: Delivery) -> None:
         envelope = msgspec.json.decode(delivery.data, type=EventHeader)
@@ -172,11 +180,20 @@ class HypervisorWorker:
             return
         message = msgspec.json.decode(delivery.data, type=EventMessage)
         request = message.event
-        if not isinstance(request, ev.AnyInstanceRequest):  # HANDLED names only these
+        if isinstance(request, mev.InstanceLiveMigrationRunRequested):  # the live copy
+            act: Callable[[], Awaitable[str | None]] = partial(
+                self.live.run, message.aggregate_id, request,
+                partial(self._progress, message.aggregate_id, request.request_id))
+        elif isinstance(request, mev.AnyMigrationRequest):  # a step of a move
+            act = partial(asyncio.to_thread, converge_move, self._guests,
+                          message.aggregate_id, request)
+        elif isinstance(request, ev.AnyInstanceRequest):
+            act = partial(asyncio.to_thread, converge, self._guests, message.aggregate_id,
+                          request)
+        else:  # HANDLED names only these
             raise UnknownEvent(request, "hypervisor host")
         try:
-            image_file = await asyncio.to_thread(converge, self._guests, message.aggregate_id,
-                                                 request)
+            image_file = await act() or ""  # a snapshot's copy of the disk, if it made one
         except HostUnavailable as error:
             raise TransientError(str(error)) from error
         except GuestError as error:
@@ -203,6 +220,16 @@ class HypervisorWorker:
         reply = ConsoleReply(found=output is not None, output=tail(output or "", asked.length))
         return msgspec.json.encode(reply)
 
+    async def _progress(self, instance_id: str, request_id: str,
+                        progress: mev.Progress) -> None:
+        """A live copy's progress: a report that ends no step."""
+        self._rounds += 1
+        outcome = HostOutcome(instance_id=instance_id, request_id=request_id, host=self.host,
+                              ok=True, at=self._clock(), progress=progress, final=False)
+        await publish(self._js, self._subjects.outcome(self.host), msgspec.json.encode(outcome),
+                      msg_id=f"{request_id}:{instance_id}:progress-{self._process}"
+                             f"-{self._rounds}")
+
     async def _report(self, instance_id: str, request_id: str, reason: str = "",
                       image_file: str = "") -> None:
         outcome = HostOutcome(
@@ -218,14 +245,14 @@ class HypervisorWorker:
 async def serve(
     nc: Connection, subjects: Subjects, host: str, guests: HypervisorHost,
     stop: asyncio.Event, *, nak_delay: float = 1.0, clock: Clock = system_clock,
-    reconcile_interval: float = 60.0,
+    reconcile_interval: float = 60.0, copier: Copier | None = None,
 ) -> None:
     """Run the worker for ``host`` on an open connection until ``stop`` is set;
     ``clock`` stamps its outcomes. It reports its guests at once and every
     ``reconcile_interval`` seconds (workers/hypervisor/reconcile.py)."""
     js = nc.jetstream()
     await ensure_streams(js, subjects)
-    worker = HypervisorWorker(js, subjects, host, guests, clock)
+    worker = HypervisorWorker(js, subjects, host, guests, clock, copier)
     spec = ConsumerSpec(
         stream=subjects.events_stream,
         durable=f"hypervisor-{host}",
@@ -243,6 +270,7 @@ async def serve(
     console = await serve_requests(nc, subjects.console(host), worker.console)
     power = await serve_requests(nc, subjects.power_loss(host), worker.power_loss)
     disk_lister = await serve_requests(nc, subjects.disks(host), disks.disks)
+    migration = await serve_requests(nc, subjects.migration(host), worker.live.control)
     reconciler = worker.reconciler = Reconciler(js, subjects, host, guests, clock)
 
     async def reconcile(request: bytes) -> bytes:
@@ -265,19 +293,22 @@ async def serve(
         await console.unsubscribe()
         await power.unsubscribe()
         await disk_lister.unsubscribe()
+        await migration.unsubscribe()
 
 
 async def run(nats_url: str, prefix: str, host: str, libvirt_uri: str, stop: asyncio.Event,
               *, reconcile_interval: float = 60.0, qemu_img: str = "qemu-img") -> None:
     """The hypervisor worker process for one host, on libvirt at ``libvirt_uri``."""
-    from workers.hypervisor.libvirt_adapter import LibvirtHost
+    from workers.hypervisor.libvirt_adapter import LibvirtCopy, LibvirtHost
 
     guests = await asyncio.to_thread(lambda: LibvirtHost(libvirt_uri, qemu_img=qemu_img))
+    # libvirt's test driver cannot migrate: its live copies are the pre-copy model
+    copier: Copier = LibvirtCopy(guests) if guests.can_migrate else SimulatedCopy(guests)
     try:
         nc = await connect(nats_url, name=f"hypervisor-{host}")
         try:
             await serve(nc, Subjects(prefix), host, guests, stop,
-                        reconcile_interval=reconcile_interval)
+                        reconcile_interval=reconcile_interval, copier=copier)
         finally:
             await nc.drain()
     finally:
