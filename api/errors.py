@@ -27,6 +27,13 @@ class RequestTimeout(errors.DomainError):
 TABLE[RequestTimeout] = (408, "requestTimeout")
 
 
+class NotImplementedByHost(errors.DomainError):
+    """What Nova's libvirt driver does not do either (host power, maintenance)."""
+
+
+TABLE[NotImplementedByHost] = (501, "notImplemented")
+
+
 class IdentityForbidden(errors.Forbidden):
     """A Keystone policy refusal: 403 in Keystone's body shape."""
 

@@ -1,4 +1,5 @@
-"""Flavor commands: an admin creates and deletes flavors and grants access.
+"""Flavor commands: an admin creates and deletes flavors, grants access and
+sets or deletes extra specs.
 
 A create commits the flavor aggregate (keyed by flavor id) and the name claim
 (keyed by name) in one transaction, so ids and names stay unique under
@@ -83,6 +84,22 @@ class FlavorCommands:
             request_id, lambda: self._load(flavor_id),
             lambda flavor, at: [(flavor, decide(flavor.current, flavor_id, project_id,
                                                 request_id=request_id, at=at))])
+
+    def set_extra_specs(self, flavor_id: str, specs: dict[str, str], caller: Caller,
+                        request_id: str) -> Written[model.FlavorState]:
+        _admin(caller, "os-flavor-extra-specs:create")
+        return self.app.execute(
+            request_id, lambda: self._load(flavor_id),
+            lambda flavor, at: [(flavor, model.set_extra_specs(
+                flavor.current, flavor_id, specs, request_id=request_id, at=at))])
+
+    def delete_extra_spec(self, flavor_id: str, key: str, caller: Caller,
+                          request_id: str) -> Written[model.FlavorState]:
+        _admin(caller, "os-flavor-extra-specs:delete")
+        return self.app.execute(
+            request_id, lambda: self._load(flavor_id),
+            lambda flavor, at: [(flavor, model.delete_extra_spec(
+                flavor.current, flavor_id, key, request_id=request_id, at=at))])
 
     def _load(self, flavor_id: str) -> Aggregate[model.FlavorState]:
         return self.app.load_or_new(model.aggregate_id(flavor_id), FLAVOR)

@@ -29,8 +29,10 @@ from commands.messages import (
 )
 from commands.networks import NetworkCommands
 from commands.placement import Placement
+from commands.server_groups import ServerGroupCommands
 from commands.volumes import detach_for_server_delete
 from domain import events as ev
+from domain import host_aggregate as zone_model
 from domain import instance as model
 from domain import instance_boot as boot_rules
 from domain import instance_observations as observations
@@ -41,7 +43,7 @@ from domain.errors import InvalidInput, NotFound
 from domain.host import host_id
 from domain.image import ImageState
 from domain.instance_changes import check_metadata
-from domain.registry import HOST, IMAGE, INSTANCE, PORT
+from domain.registry import HOST, HOST_AGGREGATE, IMAGE, INSTANCE, PORT
 from messaging.wire import GuestsObserved, HostOutcome
 
 REQUEST_NAMESPACE = uuid.UUID("6f1c3c52-8d8e-4c1e-9a55-4b1f0f0c2a10")
@@ -60,11 +62,14 @@ class InstanceCommands:
     def boot(self, cmd: BootInstance) -> Accepted:
         """Start ``max_count`` instances: all of them and their claims in one commit."""
         count = boot_rules.instance_count(cmd.min_count, cmd.max_count)
-        zone = boot_rules.check_availability_zone(cmd.availability_zone)
+        directory = self.app.load_or_new(zone_model.DIRECTORY, HOST_AGGREGATE).current
+        zone = boot_rules.check_availability_zone(cmd.availability_zone,
+                                                  frozenset(zone_model.zones(directory)))
         boot_rules.check_user_data(cmd.user_data)
         check_metadata(cmd.metadata)
         flavor, image, public_key = self.catalog.boot_refs(
             cmd.flavor_ref, cmd.image_ref, cmd.key_name, cmd.caller)
+        boot_rules.check_image_fits(flavor, image)
         ids = [instance_id_for(cmd.request_id, i) for i in range(count)]
         names = boot_rules.display_names(cmd.name, count)
         reservation = f"r-{uuid.uuid5(REQUEST_NAMESPACE, cmd.request_id).hex[:8]}"
@@ -75,8 +80,19 @@ class InstanceCommands:
                                " different ports.")
 
         def decide(first: Aggregate[model.Instance], at: datetime) -> list[Change]:
-            hosts, claims = self.placement.place(ids, flavor, cmd.caller, at)
             made: list[Change] = []
+            # a zone asked for: its hosts only (none asked: any host, Nova's default)
+            only = self._zone_hosts(zone) if cmd.availability_zone else None
+            policy = None
+            if cmd.server_group is not None:  # its policy against its members' hosts
+                group, only = ServerGroupCommands(self.app).for_boot(
+                    cmd.server_group, cmd.caller, sorted(
+                        only if only is not None else self._hosts()))
+                policy = group.state.policy
+                made.append((group, [ServerGroupCommands.joined(group, str(i), cmd.request_id,
+                                                                at) for i in ids]))
+            hosts, claims = self.placement.place(ids, flavor, cmd.caller, at, only=only,
+                                                 policy=policy)
             networks: dict[str, Aggregate[net_model.Network]] = {}  # each loaded once
             for index, (instance_id, host, name) in enumerate(zip(ids, hosts, names,
                                                                   strict=True)):
@@ -98,6 +114,14 @@ class InstanceCommands:
 
         return _accepted(self.app.execute(cmd.request_id, lambda: self._load(ids[0]), decide,
                                           touches=ids))
+
+    def _hosts(self) -> frozenset[str]:
+        return frozenset(h.state.host for h in self.placement.hosts())
+
+    def _zone_hosts(self, zone: str) -> frozenset[str]:
+        """The registered hosts in ``zone`` (by the host aggregates' zones)."""
+        directory = self.app.load_or_new(zone_model.DIRECTORY, HOST_AGGREGATE).current
+        return zone_model.hosts_in_zone(directory, zone, sorted(self._hosts()))
 
     @property
     def networks(self) -> NetworkCommands:

@@ -42,6 +42,7 @@ class BootInstance(msgspec.Struct, frozen=True, kw_only=True):
     max_count: int | None = None
     description: str | None = None
     networks: list[NicRequest] = []
+    server_group: str | None = None  # the scheduler hint "group": its policy places them
 
 
 class InstanceCommand(msgspec.Struct, frozen=True, kw_only=True):

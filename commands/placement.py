@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from functools import partial
 
 from commands.application import Aggregate, Change, NimbusApplication
 from commands.messages import Caller
 from commands.quotas import quota_of
 from domain import host as hosts_model
 from domain import quota as quota_model
+from domain import server_group as group_model
 from domain.catalog import Flavor
 from domain.instance import Instance
 from domain.registry import FLEET, HOST
@@ -37,20 +39,23 @@ class Placement:
         self.ratios = ratios or hosts_model.AllocationRatios()
 
     def place(self, instance_ids: list[uuid.UUID], flavor: Flavor, caller: Caller,
-              at: datetime) -> tuple[list[str], list[Change]]:
+              at: datetime, *, only: frozenset[str] | None = None,
+              policy: str | None = None) -> tuple[list[str], list[Change]]:
         """A host for each new instance, and the claims to commit with the
         boot (one boot request may start several instances).
 
         Raises ``QuotaExceeded`` (403) before looking for hosts, as Nova
         does, then ``NoValidHost`` when the hosts have no room for them all.
+        ``only``: the hosts they may go to, if not all; ``policy``: the server
+        group's they join, which places them among themselves too.
         """
         ids = [str(i) for i in instance_ids]
         quota = self.quota(caller.project_id)
         quota_claims = quota_model.claim(
             quota.current, self.quotas, project_id=caller.project_id, instance_ids=ids,
             vcpus=flavor.vcpus, ram=flavor.ram, at=at)
-        hosts = self.hosts()
-        claims = hosts_model.place(
+        hosts = [h for h in self.hosts() if only is None or h.state.host in only]
+        claims = (hosts_model.place if policy is None else partial(group_model.place, policy))(
             [h.state for h in hosts], self.ratios, instance_ids=ids,
             project_id=caller.project_id, vcpus=flavor.vcpus, memory_mb=flavor.ram,
             disk_gb=flavor.disk + flavor.ephemeral, at=at)

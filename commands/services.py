@@ -11,6 +11,7 @@ from commands.backups import BackupCommands
 from commands.catalog import CatalogLookups
 from commands.event_store import SessionBounds
 from commands.flavors import FlavorCommands
+from commands.host_aggregates import HostAggregateCommands
 from commands.hosts import HostCommands
 from commands.identity import IdentityCommands
 from commands.image_changes import ImageChangeCommands
@@ -23,6 +24,7 @@ from commands.networks import NetworkCommands
 from commands.placement import Placement
 from commands.qos_specs import QosSpecsCommands
 from commands.quotas import QuotaCommands
+from commands.server_groups import ServerGroupCommands
 from commands.server_images import ServerImageCommands
 from commands.snapshots import SnapshotCommands
 from commands.upload_lease import UploadLease
@@ -84,6 +86,14 @@ class Commands:
     @property
     def hosts(self) -> HostCommands:
         return HostCommands(self.app)
+
+    @property
+    def host_aggregates(self) -> HostAggregateCommands:
+        return HostAggregateCommands(self.app)
+
+    @property
+    def server_groups(self) -> ServerGroupCommands:
+        return ServerGroupCommands(self.app)
 
     @property
     def identity(self) -> IdentityCommands:

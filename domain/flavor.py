@@ -63,6 +63,16 @@ class FlavorAccessRemoved(FlavorEvent, frozen=True, kw_only=True):
     project_id: str
 
 
+class FlavorExtraSpecsSet(FlavorEvent, frozen=True, kw_only=True):
+    """Extra specs (Nova's os-extra_specs) set or replaced, key by key."""
+
+    extra_specs: dict[str, str]
+
+
+class FlavorExtraSpecDeleted(FlavorEvent, frozen=True, kw_only=True):
+    key: str
+
+
 class FlavorNameEvent(Event, frozen=True, kw_only=True):
     """The claim on a flavor name, so that two flavors never share one."""
 
@@ -80,7 +90,8 @@ class FlavorNameReleased(FlavorNameEvent, frozen=True, kw_only=True):
     pass
 
 
-AnyFlavorEvent = FlavorCreated | FlavorDeleted | FlavorAccessAdded | FlavorAccessRemoved
+AnyFlavorEvent = (FlavorCreated | FlavorDeleted | FlavorAccessAdded | FlavorAccessRemoved
+                  | FlavorExtraSpecsSet | FlavorExtraSpecDeleted)
 AnyFlavorNameEvent = FlavorNameClaimed | FlavorNameReleased
 
 
@@ -90,6 +101,7 @@ class FlavorState(msgspec.Struct, frozen=True):
     projects: frozenset[str] = frozenset()
     deleted: bool = False
     created_at: datetime | None = None
+    extra_specs: dict[str, str] = {}
 
 
 class NameClaim(msgspec.Struct, frozen=True):
@@ -109,11 +121,19 @@ def evolve(state: FlavorState | None, event: Event, _id: str) -> FlavorState:
     assert state is not None, f"{type(event).__name__} before FlavorCreated"
     match event:
         case FlavorDeleted():
-            return msgspec.structs.replace(state, deleted=True, projects=frozenset())
+            return msgspec.structs.replace(state, deleted=True, projects=frozenset(),
+                                           extra_specs={})
         case FlavorAccessAdded():
             return msgspec.structs.replace(state, projects=state.projects | {event.project_id})
         case FlavorAccessRemoved():
             return msgspec.structs.replace(state, projects=state.projects - {event.project_id})
+        case FlavorExtraSpecsSet():
+            return msgspec.structs.replace(
+                state, extra_specs={**state.extra_specs, **event.extra_specs})
+        case FlavorExtraSpecDeleted():
+            specs = dict(state.extra_specs)
+            specs.pop(event.key, None)
+            return msgspec.structs.replace(state, extra_specs=specs)
         case _:
             unknown_event(event, "flavor")
 
@@ -220,3 +240,33 @@ def remove_access(state: FlavorState | None, flavor_id: str, project_id: str, *,
         raise NotFound(f"Flavor access not found for {flavor_id} / {project_id} combination.")
     return FlavorAccessRemoved(at=at, request_id=request_id, flavor_id=flavor_id,
                                project_id=project_id)
+
+
+_SPEC_KEY_RE = re.compile(r"^[a-zA-Z0-9-_:. ]{1,255}$")
+
+
+def set_extra_specs(state: FlavorState | None, flavor_id: str, specs: dict[str, str], *,
+                    request_id: str, at: datetime) -> FlavorExtraSpecsSet:
+    """Nova's rules for extra specs: keys of letters, digits and ``-_:. ``, values
+    up to 255 characters, at least one of them."""
+    existing(state, flavor_id)
+    if not specs:
+        raise InvalidInput("Invalid input for field/attribute extra_specs. Value: {}. "
+                           "At least one extra spec is required")
+    for key, value in specs.items():
+        if not _SPEC_KEY_RE.match(key):
+            raise InvalidInput(f"Invalid input for field/attribute extra_specs. Value: {key}. "
+                               "Keys are 1-255 letters, digits or '-_:. '")
+        if len(value) > 255:
+            raise InvalidInput(f"Invalid input for field/attribute {key}. Value: {value}. "
+                               "It is longer than 255 characters")
+    return FlavorExtraSpecsSet(at=at, request_id=request_id, flavor_id=flavor_id,
+                               extra_specs=dict(specs))
+
+
+def delete_extra_spec(state: FlavorState | None, flavor_id: str, key: str, *,
+                      request_id: str, at: datetime) -> FlavorExtraSpecDeleted:
+    current = existing(state, flavor_id)
+    if key not in current.extra_specs:
+        raise NotFound(f"Flavor {flavor_id} has no extra specs with key {key}.")
+    return FlavorExtraSpecDeleted(at=at, request_id=request_id, flavor_id=flavor_id, key=key)

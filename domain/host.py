@@ -65,6 +65,7 @@ class HostReport(msgspec.Struct, frozen=True, kw_only=True):
     hypervisor_version: int
     host_ip: str
     at: datetime
+    booted_at: datetime | None = None  # when the host's machine started (os-hypervisors uptime)
 
 
 class HostEvent(Event, frozen=True, kw_only=True):

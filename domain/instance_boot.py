@@ -1,4 +1,5 @@
-"""What a boot request may ask for: user data, availability zone, count, names.
+"""What a boot request may ask for: user data, availability zone, count,
+names, and a flavor big enough for the image's minimums.
 
 Pure checks with Nova's limits and words, made before anything is written.
 """
@@ -9,6 +10,7 @@ import base64
 import binascii
 from typing import Final
 
+from domain.catalog import Flavor, Image
 from domain.errors import InvalidInput
 
 USER_DATA_LIMIT: Final = 65535  # bytes, once decoded
@@ -29,13 +31,26 @@ def check_user_data(user_data: str | None) -> None:
                            f"{USER_DATA_LIMIT} bytes once decoded (it is {len(decoded)}).")
 
 
-def check_availability_zone(zone: str | None) -> str:
-    """The zone to boot in; only Nova's default zone exists."""
+def check_availability_zone(zone: str | None,
+                            known: frozenset[str] = AVAILABILITY_ZONES) -> str:
+    """The zone to boot in: Nova's default zone, or one of ``known`` (the
+    zones host aggregates name)."""
     if zone is None or zone == "":
         return "nova"
-    if zone not in AVAILABILITY_ZONES:
+    if zone not in AVAILABILITY_ZONES | known:
         raise InvalidInput("The requested availability zone is not available")
     return zone
+
+
+def check_image_fits(flavor: Flavor, image: Image) -> None:
+    """Nova's refusals of a flavor smaller than the image's ``min_ram`` or
+    ``min_disk`` (a flavor with no root disk boots any image, as Nova's)."""
+    if flavor.ram < image.min_ram:
+        raise InvalidInput("Flavor's memory is too small for requested image.")
+    if flavor.disk and flavor.disk < image.min_disk:
+        raise InvalidInput("Flavor's disk is smaller than the minimum size specified in image "
+                           f"metadata. Flavor disk is {flavor.disk * 1024 ** 3} bytes, "
+                           f"minimum size is {image.min_disk * 1024 ** 3} bytes.")
 
 
 def instance_count(min_count: int, max_count: int | None) -> int:

@@ -27,6 +27,7 @@ from domain import (
     flavor,
     floating_ip,
     host,
+    host_aggregate,
     idempotency,
     identity,
     image,
@@ -40,6 +41,7 @@ from domain import (
     router,
     security_group,
     server_disks,
+    server_group,
     snapshot,
     volume,
     volume_types,
@@ -101,6 +103,10 @@ TOKEN = _kind(identity.RevokedToken, identity.evolve_token, identity.AnyTokenEve
 QUOTA = _kind(quota.Quota, quota.evolve, quota.AnyQuotaEvent)
 HOST = _kind(host.Host, host.evolve, host.AnyHostEvent)
 FLEET = _kind(host.Fleet, host.evolve_fleet, host.AnyFleetEvent)
+SERVER_GROUP = _kind(server_group.ServerGroup, server_group.evolve,
+                     server_group.AnyServerGroupEvent)
+HOST_AGGREGATE = _kind(host_aggregate.HostAggregates, host_aggregate.evolve,
+                       host_aggregate.AnyHostAggregateEvent)
 VOLUME = _kind(volume.Volume, volume.evolve, volume.AnyVolumeEvent,
                storage=volume.StorageStep, compute=volume.ComputeStep)
 DISKS = _kind(server_disks.ServerDisks, server_disks.evolve, server_disks.AnyDiskEvent)
@@ -133,7 +139,7 @@ KINDS: dict[str, Kind[Any]] = {kind.name: kind for kind in (
     INSTANCE, DOMAIN, PROJECT, USER, TOKEN, FLAVOR, FLAVOR_NAME, IMAGE, KEYPAIR, QUOTA, HOST, FLEET,
     VOLUME, DISKS, SNAPSHOT, BACKUP, IDEMPOTENCY_KEY, NETWORK_FABRIC, NETWORK, PORT,
     FLOATING_IP, SECURITY_GROUP, ROUTER, VOLUME_TYPE, VOLUME_TYPE_NAME,
-    QOS_SPECS, QOS_SPECS_NAME)}
+    QOS_SPECS, QOS_SPECS_NAME, HOST_AGGREGATE, SERVER_GROUP)}
 
 # every stored event class, by class name (names are unique across kinds)
 EVENT_TYPES: dict[str, type[Event]] = {

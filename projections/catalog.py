@@ -29,7 +29,7 @@ _FLAVOR = (
     " ram = EXCLUDED.ram, disk = EXCLUDED.disk, ephemeral = EXCLUDED.ephemeral,"
     " swap = EXCLUDED.swap, rxtx_factor = EXCLUDED.rxtx_factor,"
     " is_public = EXCLUDED.is_public, description = EXCLUDED.description,"
-    " created_at = EXCLUDED.created_at"
+    " created_at = EXCLUDED.created_at, extra_specs = '{}'::jsonb"
 )
 _IMAGE = (
     "INSERT INTO images (id, name, owner, visibility, status, disk_format, container_format,"
@@ -61,6 +61,12 @@ def apply_flavors(conn: psycopg.Connection[Any],
         elif isinstance(e, fl.FlavorAccessRemoved):
             out.add("DELETE FROM flavor_access WHERE flavor_id = %s AND project_id = %s",
                     (e.flavor_id, e.project_id))
+        elif isinstance(e, fl.FlavorExtraSpecsSet):
+            out.add("UPDATE flavors SET extra_specs = extra_specs || %s WHERE id = %s",
+                    (Jsonb(e.extra_specs), e.flavor_id))
+        elif isinstance(e, fl.FlavorExtraSpecDeleted):
+            out.add("UPDATE flavors SET extra_specs = extra_specs - %s WHERE id = %s",
+                    (e.key, e.flavor_id))
     out.send(conn)
 
 

@@ -34,6 +34,7 @@ class FlavorView(msgspec.Struct, frozen=True):
     is_public: bool
     description: str | None
     created_at: datetime
+    extra_specs: dict[str, str] = {}
 
 
 class ImageView(msgspec.Struct, frozen=True):
@@ -73,9 +74,11 @@ _ACCESS = (f"EXISTS (SELECT 1 FROM {V}.flavor_access a"
 
 async def list_flavors(pool: AsyncConnectionPool[Any], project_id: str, *, is_admin: bool,
                        is_public: bool | None = True, limit: int | None = None,
-                       marker: str | None = None) -> list[FlavorView]:
+                       marker: str | None = None, min_disk: int | None = None,
+                       min_ram: int | None = None) -> list[FlavorView]:
     """Flavors by id. ``is_public``: True = public and accessible, False = private
-    only (admins), None = every flavor (admins)."""
+    only (admins), None = every flavor (admins); ``min_disk``, ``min_ram``: only
+    flavors with at least that much (Nova's minDisk and minRam)."""
     where: list[str] = []
     params: list[Any] = []
     if not is_admin or is_public is True:
@@ -86,6 +89,10 @@ async def list_flavors(pool: AsyncConnectionPool[Any], project_id: str, *, is_ad
     if marker is not None:
         where.append("f.id > %s")
         params.append(marker)
+    for column, least in (("disk", min_disk), ("ram", min_ram)):
+        if least is not None:
+            where.append(f"f.{column} >= %s")
+            params.append(least)
     query = f"SELECT f.* FROM {V}.flavors f"
     if where:
         query += " WHERE " + " AND ".join(where)

@@ -34,6 +34,7 @@ class HostView(msgspec.Struct, frozen=True, kw_only=True):
     last_seen: datetime | None
     seconds_since_seen: float | None  # by the database's clock
     forced_down: bool = False  # an operator's word: down whatever the heartbeat
+    booted_at: datetime | None = None  # its machine's start, as its last report said
 
     def is_up(self, service_down_time: float) -> bool:
         return (not self.forced_down and self.seconds_since_seen is not None
@@ -50,7 +51,8 @@ class ProjectUsage(msgspec.Struct, frozen=True, kw_only=True):
 _HOSTS = f"""
 SELECT h.*, COALESCE(c.vcpus, 0) AS vcpus_used, COALESCE(c.memory_mb, 0) AS memory_mb_used,
        COALESCE(c.disk_gb, 0) AS local_gb_used, COALESCE(c.n, 0) AS running_vms,
-       b.last_seen, EXTRACT(EPOCH FROM now() - b.last_seen)::float8 AS seconds_since_seen
+       b.last_seen, EXTRACT(EPOCH FROM now() - b.last_seen)::float8 AS seconds_since_seen,
+       (b.report->>'booted_at')::timestamptz AS booted_at
 FROM {V}.hosts h
 LEFT JOIN (SELECT host, sum(vcpus) AS vcpus, sum(memory_mb) AS memory_mb,
                   sum(disk_gb) AS disk_gb, count(*) AS n
@@ -86,3 +88,16 @@ async def usage_by_project(pool: AsyncConnectionPool[Any], host: str, *,
             f" WHERE c.host = %s{running} GROUP BY c.project_id ORDER BY c.project_id",
             params)
         return [msgspec.convert(r, ProjectUsage) for r in await cur.fetchall()]
+
+
+class ServerOnHost(msgspec.Struct, frozen=True, kw_only=True):
+    uuid: str
+    name: str
+
+
+async def servers_on(pool: AsyncConnectionPool[Any], host: str) -> list[ServerOnHost]:
+    """The instances placed on ``host`` that are not deleted (os-hypervisors servers)."""
+    async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(f"SELECT id::text AS uuid, name FROM {V}.instances WHERE host = %s"
+                          " AND deleted_at IS NULL ORDER BY created_at, id", (host,))
+        return [msgspec.convert(r, ServerOnHost) for r in await cur.fetchall()]

@@ -41,6 +41,9 @@ class ImageFilters(msgspec.Struct, frozen=True, kw_only=True):
     tags: list[str] = []
     protected: bool | None = None
     properties: dict[str, str] = {}
+    changed_since: datetime | None = None  # updated at or after (Nova's changes-since)
+    min_disk: int | None = None  # at least this min_disk (Nova's minDisk filter)
+    min_ram: int | None = None
     sort: list[tuple[str, str]] = msgspec.field(  # (key, asc|desc)
         default_factory=lambda: [("created_at", "desc")])
     limit: int | None = None
@@ -114,6 +117,12 @@ def _filters(filters: ImageFilters, params: list[Any]) -> list[str]:
     if filters.properties:
         where.append("i.properties @> %s")
         params.append(Jsonb(filters.properties))
+    for clause, value in (("i.updated_at >= %s", filters.changed_since),
+                          ("i.min_disk >= %s", filters.min_disk),
+                          ("i.min_ram >= %s", filters.min_ram)):
+        if value is not None:
+            where.append(clause)
+            params.append(value)
     return where
 
 

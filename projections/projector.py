@@ -64,6 +64,7 @@ from migrations.runner import VIEWS_SCHEMA
 from projections import (
     catalog,
     faults,
+    host_aggregates,
     hosts,
     identity,
     instances,
@@ -71,6 +72,7 @@ from projections import (
     networks,
     qos_specs,
     quotas,
+    server_groups,
     volume_types,
     volumes,
 )
@@ -107,6 +109,8 @@ PROJECTIONS: tuple[Projection, ...] = (
     Projection("keypairs", reads(registry.KEYPAIR), catalog.apply_keypairs),
     Projection("quotas", reads(registry.QUOTA), quotas.apply),
     Projection("hosts", reads(registry.HOST), hosts.apply),
+    Projection("host_aggregates", reads(registry.HOST_AGGREGATE), host_aggregates.apply),
+    Projection("server_groups", reads(registry.SERVER_GROUP), server_groups.apply),
     Projection("volumes", reads(registry.VOLUME), volumes.apply_volumes),
     Projection("snapshots", reads(registry.SNAPSHOT), volumes.apply_snapshots),
     Projection("backups", reads(registry.BACKUP), volumes.apply_backups),

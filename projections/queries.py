@@ -78,6 +78,7 @@ class ServerFilters(msgspec.Struct, frozen=True, kw_only=True):
     host: str | None = None
     flavor_id: str | None = None
     image_ref: str | None = None
+    reservation_id: str | None = None  # the servers one boot request started
     changes_since: datetime | None = None  # also lists instances deleted since
     ip: str | None = None  # a regular expression a fixed IPv4 address matches from its start
     ip6: str | None = None  # the same for IPv6: ports have IPv4 addresses only
@@ -166,6 +167,8 @@ async def list_instances(
         add("flavor_id = %s", f.flavor_id)
     if f.image_ref:
         add("image_ref = %s", f.image_ref)
+    if f.reservation_id:
+        add("reservation_id = %s", f.reservation_id)
     if f.ip:
         add(f"id::text IN (SELECT p.device_id FROM {V}.ports p,"
             " jsonb_array_elements(p.fixed_ips) a WHERE NOT p.deleted"

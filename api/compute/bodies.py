@@ -20,6 +20,7 @@ from api.fields import (
     Digits,
     Metadata,
     Name,
+    Password,
     PositiveInt,
     SignedDigits,
     Text255,
@@ -67,6 +68,7 @@ class ServerCreate(msgspec.Struct):
     networks: Text255 | list[NetworkRef] | None = None
     block_device_mapping_v2: list[BlockDevice] = []
     security_groups: list[SecurityGroupRef] = []
+    adminPass: Password | None = None  # answered back, as Nova does; no guest agent sets it
 
     def image(self) -> str:
         """The image to boot: imageRef, or the local image BDM OSC adds to it."""
@@ -107,8 +109,17 @@ class ServerCreate(msgspec.Struct):
         return nics
 
 
+class SchedulerHints(msgspec.Struct):
+    """Nova's ``os:scheduler_hints``; nimbus acts on ``group`` (a server group's
+    id) and accepts the others Nova's filters read, without acting on them."""
+
+    group: Text255 | None = None
+
+
 class CreateServerBody(msgspec.Struct):
     server: ServerCreate
+    scheduler_hints: SchedulerHints | None = msgspec.field(
+        default=None, name="os:scheduler_hints")
 
 
 class ServerUpdate(msgspec.Struct):

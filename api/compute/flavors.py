@@ -1,5 +1,5 @@
-"""Nova's flavors: list, show and extra specs (queries, from the catalog
-view), admin create and delete (commands).
+"""Nova's flavors: list (with the minDisk and minRam filters) and show
+(queries, from the catalog view), admin create and delete (commands).
 
 A write answers with the state its events left, plus ``Nimbus-Log-Position``
 for read-your-writes; a read first waits for the views to catch up
@@ -79,13 +79,24 @@ def _is_public(raw: str | None) -> bool | None:
     raise InvalidInput(f"Invalid is_public filter [{raw}]")
 
 
+def _at_least(request: Request, name: str) -> int | None:
+    """Nova's minDisk and minRam query filters: a whole number, or 400."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    if not raw.isdigit() or int(raw) > 2147483647:
+        raise InvalidInput(f"Invalid {name} filter [{raw}]")
+    return int(raw)
+
+
 async def _flavors(request: Request) -> list[q.FlavorView]:
     who = claims(request)
     params = request.query_params
     return await q.list_flavors(
         await caught_up(request), who.project_id, is_admin=who.caller.is_admin,
         is_public=_is_public(params.get("is_public")), marker=params.get("marker"),
-        limit=query_params.limit(request, default=FLAVOR_PAGE_MAX, most=FLAVOR_PAGE_MAX))
+        limit=query_params.limit(request, default=FLAVOR_PAGE_MAX, most=FLAVOR_PAGE_MAX),
+        min_disk=_at_least(request, "minDisk"), min_ram=_at_least(request, "minRam"))
 
 
 async def list_flavors(request: Request) -> Response:
@@ -115,11 +126,6 @@ async def show_flavor(request: Request) -> Response:
     flavor = await visible_flavor(request)
     body = {"flavor": shapes.flavor(context(request).base_url, flavor)}
     return microversion.answer(body, request)
-
-
-async def flavor_extra_specs(request: Request) -> Response:
-    await visible_flavor(request)
-    return microversion.answer({"extra_specs": {}}, request)
 
 
 async def create_flavor(request: Request) -> Response:
@@ -165,5 +171,4 @@ query_routes: list[BaseRoute] = [
     Route(f"{C}/flavors", list_flavors, methods=["GET"]),
     Route(f"{C}/flavors/detail", list_flavors_detail, methods=["GET"]),
     Route(f"{C}/flavors/{{flavor_id}}", show_flavor, methods=["GET"]),
-    Route(f"{C}/flavors/{{flavor_id}}/os-extra_specs", flavor_extra_specs, methods=["GET"]),
 ]

@@ -71,6 +71,7 @@ def _filters(request: Request, who: Claims) -> queries.ServerFilters:
         host=(q.get("host") or None) if who.caller.is_admin else None,
         flavor_id=q.get("flavor") or None,
         image_ref=image.rstrip("/").rpartition("/")[2] if image else None,
+        reservation_id=q.get("reservation_id") or None,
         changes_since=_changes_since(request),
         ip=q.get("ip") or None,
         ip6=(q.get("ip6") or None)
@@ -215,9 +216,11 @@ def described(request: Request, description: object) -> None:
 
 async def create_server(request: Request) -> Response:
     who = claims(request)
-    body = decode(await request.body(), CreateServerBody).server
+    whole = decode(await request.body(), CreateServerBody)
+    body = whole.server
     described(request, body.description)
     cmd = BootInstance(
+        server_group=whole.scheduler_hints.group if whole.scheduler_hints else None,
         request_id=await idempotency.request_id(request, who), caller=who.caller,
         name=body.name, flavor_ref=str(body.flavorRef), image_ref=body.image(),
         key_name=body.key_name, metadata=body.metadata, user_data=body.user_data,
@@ -238,7 +241,7 @@ async def create_server(request: Request) -> Response:
         "links": links(base, "servers", accepted.instance_id),
         "OS-DCF:diskConfig": "MANUAL",
         "security_groups": [{"name": "default"}],
-        "adminPass": secrets.token_urlsafe(12),
+        "adminPass": body.adminPass or secrets.token_urlsafe(12),
     }
     location = f"{base}/compute/v2.1/servers/{accepted.instance_id}"
     return accepted_answer(request, accepted, 202, {"server": created}, {"Location": location})

@@ -185,6 +185,9 @@ class Scenario:
         self.forced_down()
         self.image_changes(caller)
         self.migrations(caller)
+        self.extra_specs()
+        self.host_aggregates()
+        self.server_groups(caller)
 
     def hosts(self) -> None:
         hosts = self.cloud.hosts
@@ -209,6 +212,49 @@ class Scenario:
         self.clock.tick()
         hosts.force_down(ForceHostDown(request_id="golden-host-force-up", host="compute2",
                                        forced_down=False))
+
+    def extra_specs(self) -> None:
+        """The private flavor's extra specs set, then one of them deleted."""
+        flavors = self.cloud.flavors
+        self.clock.tick()
+        flavors.set_extra_specs("golden-private", {"hw:numa_nodes": "1",
+                                                   "hw:cpu_policy": "shared"},
+                                ADMIN, "golden-flavor-extra-specs")
+        self.clock.tick()
+        flavors.delete_extra_spec("golden-private", "hw:cpu_policy", ADMIN,
+                                  "golden-flavor-extra-spec-delete")
+
+    def host_aggregates(self) -> None:
+        """A zone's aggregate holding compute1, renamed, given metadata, emptied,
+        deleted (os-aggregates)."""
+        aggregates = self.cloud.host_aggregates
+        self.clock.tick()
+        created = aggregates.create("golden-rack", "golden-az", "golden-aggregate")
+        (rack,) = created.state.aggregates
+        self.clock.tick()
+        aggregates.update(rack, "golden-rack-1", None, "golden-aggregate-update")
+        self.clock.tick()
+        aggregates.add_host(rack, "compute1", "golden-aggregate-add")
+        self.clock.tick()
+        aggregates.set_metadata(rack, {"ssd": "true", "gone": None}, "golden-aggregate-metadata")
+        self.clock.tick()
+        aggregates.remove_host(rack, "compute1", "golden-aggregate-remove")
+        self.clock.tick()
+        aggregates.delete(rack, "golden-aggregate-delete")
+
+    def server_groups(self, caller: Caller) -> None:
+        """An anti-affinity group, a server booted into it and deleted, the group deleted."""
+        groups = self.cloud.server_groups
+        self.clock.tick()
+        group = groups.create("golden-apart", "anti-affinity", caller, "golden-server-group",
+                              soft_allowed=False).state
+        server, host = self.boot(caller, "golden-boot-grouped", "grouped",
+                                 server_group=group.id)
+        self.host_outcome(server, "golden-boot-grouped", host)
+        self.act(DeleteInstance(request_id="golden-delete-grouped", caller=caller,
+                                instance_id=server), host)
+        self.clock.tick()
+        groups.delete(group.id, caller, "golden-server-group-delete")
 
     def answer_pending(self, instance_id: str, caller: Caller, *, ok: bool = True,
                        reason: str = "") -> None:

@@ -234,12 +234,14 @@ def test_the_golden_log_projects_into_fresh_views_to_its_head_with_no_view_stuck
             '"networked"' in r.state for r in stored) else {}
         snapshotted = {"snapshotted": "deleted"} if any(  # and since createImage, one more
             '"snapshotted"' in r.state for r in stored) else {}
+        grouped = {"grouped": "deleted"} if any(  # and since server groups, one more
+            '"grouped"' in r.state for r in stored) else {}
         moved = {"mover": "error", "resizer": "active", "stuck": "active", "zeta": "active",
                  "eta": "active"} if any(
             '"mover"' in r.state for r in stored) else {}  # logs since moves have five more
         assert dict(conn.execute("SELECT name, vm_state FROM views.instances").fetchall()) == {
             "alpha": "active", "beta": "error", "gamma": "deleted", **networked,
-            **snapshotted, **moved}
+            **snapshotted, **moved, **grouped}
         if moved:
             assert conn.execute(
                 "SELECT migration_type, status FROM views.migrations ORDER BY id").fetchall() == [

@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 import socket
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Protocol
 
 import msgspec
@@ -47,11 +47,20 @@ def host_ip() -> str:
         return "127.0.0.1"
 
 
+def booted_at() -> datetime | None:
+    """When this machine started (the kernel's ``btime``), for the host's uptime."""
+    with contextlib.suppress(OSError, ValueError), open("/proc/stat") as stat:
+        for line in stat:
+            if line.startswith("btime "):
+                return datetime.fromtimestamp(int(line.split()[1]), UTC)
+    return None
+
+
 def build_report(host: str, node: NodeInfo, disk_gb: int, ip: str, at: datetime) -> HostReport:
     return HostReport(
         host=host, vcpus=node.vcpus, memory_mb=node.memory_mb, local_gb=disk_gb,
         hypervisor_type=node.hypervisor_type, hypervisor_version=node.hypervisor_version,
-        host_ip=ip, at=at,
+        host_ip=ip, at=at, booted_at=booted_at(),
     )
 
 
