@@ -53,6 +53,7 @@ NEVER_REGENERATE = (
 FROZEN = {
     "events-v1.jsonl": "478ab99f34d74e31915096306fc6db7356f7f4c519dca5119af34143e1714da3",
     "events-v2.jsonl": "92b500b128785f1857df8d96d36b881da3bac2f5cb240499c7525b5279090ba6",
+    "events-v3.jsonl": "32bf694a51bb1d71ea683ede47eff57763fd7a7424989aa0f850c4b8405d9efa",
 }
 LOGS = [GOLDEN / name for name in FROZEN] + [CURRENT]
 
