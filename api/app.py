@@ -24,13 +24,13 @@ from api.errors import error_response
 from api.idempotency import new_request_id
 from api.identity import auth
 from api.image.images import streams_upload
-from api.microversion import Microversions
+from api.microversion import COMPUTE, Versioned
 from api.network.errors import PREFIX as NETWORK_PREFIX
 from api.network.errors import neutron_body, neutron_error
 from api.network.networking_root import NetworkingRoot
 from api.request_target import RequestTarget
 from api.volume.microversion import PREFIX as VOLUME_PREFIX
-from api.volume.microversion import VolumeMicroversions
+from api.volume.microversion import VOLUME
 from domain.errors import DomainError, Unauthorized
 
 Role = Literal["all", "command", "query"]
@@ -111,8 +111,8 @@ def create_app(ctx: Context, role: Role = "all") -> Starlette:
     app.add_middleware(BodyLimits, max_bytes=ctx.max_request_body_bytes,
                        timeout=ctx.request_body_timeout_seconds,
                        unbounded=streams_upload)
-    app.add_middleware(Microversions)
-    app.add_middleware(VolumeMicroversions)
+    app.add_middleware(Versioned, service=COMPUTE)
+    app.add_middleware(Versioned, service=VOLUME)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(NetworkingRoot)  # outermost: every other part sees /network
     return app
