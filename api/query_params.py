@@ -39,3 +39,11 @@ def limit(request: Request, *, default: int, most: int) -> int:
 
 def _shown(raw: str, most: int = 40) -> str:
     return repr(raw if len(raw) <= most else raw[:most] + "...")
+
+
+def offset(request: Request) -> int:
+    """The ``offset`` query parameter (0 when absent), a non-negative integer."""
+    raw = request.query_params.get("offset", "0")
+    if not raw.isdigit():
+        raise InvalidInput(f"Invalid input for field/attribute offset. Value: {raw}.")
+    return int(raw)

@@ -23,7 +23,7 @@ from api.context import claims
 from api.fields import LooseName, Text255
 from api.http import commands, iso, uuid_or_404
 from commands.snapshots import DeleteSnapshot, TakeSnapshot
-from domain.errors import InvalidInput, NotFound
+from domain.errors import NotFound
 from domain.snapshot import Snapshot
 from projections import volumes_queries as q
 
@@ -50,10 +50,7 @@ def shape(s: Snapshot) -> dict[str, Any]:
 async def list_snapshots(request: Request) -> Response:
     who = claims(request)
     limit = query_params.limit(request, default=MAX_LIMIT, most=MAX_LIMIT)
-    raw_offset = request.query_params.get("offset", "0")
-    if not raw_offset.isdigit():
-        raise InvalidInput(f"Invalid input for field/attribute offset. Value: {raw_offset}.")
-    offset = int(raw_offset)
+    offset = query_params.offset(request)
     found = await q.listed(await caught_up(request), Snapshot, limit=offset + limit,
                            project_id=who.project_id)
     return microversion.answer({"snapshots": [shape(s) for s in found[offset:]]}, request)

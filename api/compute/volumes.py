@@ -60,10 +60,7 @@ def shape(v: Volume) -> dict[str, Any]:
 async def _list(request: Request) -> Response:
     who = claims(request)
     limit = query_params.limit(request, default=MAX_LIMIT, most=MAX_LIMIT)
-    raw_offset = request.query_params.get("offset", "0")
-    if not raw_offset.isdigit():
-        raise InvalidInput(f"Invalid input for field/attribute offset. Value: {raw_offset}.")
-    offset = int(raw_offset)
+    offset = query_params.offset(request)
     found = await q.listed(await caught_up(request), Volume, limit=offset + limit,
                            project_id=who.project_id)
     return microversion.answer({"volumes": [shape(v) for v in found[offset:]]}, request)
