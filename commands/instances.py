@@ -62,9 +62,7 @@ class InstanceCommands:
     def boot(self, cmd: BootInstance) -> Accepted:
         """Start ``max_count`` instances: all of them and their claims in one commit."""
         count = boot_rules.instance_count(cmd.min_count, cmd.max_count)
-        directory = self.app.load_or_new(zone_model.DIRECTORY, HOST_AGGREGATE).current
-        zone = boot_rules.check_availability_zone(cmd.availability_zone,
-                                                  frozenset(zone_model.zones(directory)))
+        zone = self._zone(cmd.availability_zone)
         boot_rules.check_user_data(cmd.user_data)
         check_metadata(cmd.metadata)
         flavor, image, public_key = self.catalog.boot_refs(
@@ -114,6 +112,14 @@ class InstanceCommands:
 
         return _accepted(self.app.execute(cmd.request_id, lambda: self._load(ids[0]), decide,
                                           touches=ids))
+
+    def _zone(self, asked: str | None) -> str:
+        """The zone to boot in. The host aggregates are read only for a zone
+        that is not Nova's own: outside the batch, each read is a round trip."""
+        if not asked or asked in boot_rules.AVAILABILITY_ZONES:
+            return boot_rules.check_availability_zone(asked)
+        directory = self.app.load_or_new(zone_model.DIRECTORY, HOST_AGGREGATE).current
+        return boot_rules.check_availability_zone(asked, frozenset(zone_model.zones(directory)))
 
     def _hosts(self) -> frozenset[str]:
         return frozenset(h.state.host for h in self.placement.hosts())

@@ -43,6 +43,7 @@ from commands.image_files import ImageFiles
 from commands.instances import InstanceCommands
 from commands.messages import Caller
 from commands.upload_lease import UploadLease
+from domain import events as ev
 from domain import image as image_model
 from domain import instance as model
 from domain import server_image as rules
@@ -95,6 +96,10 @@ class ServerImageCommands:
     def record_outcome(self, outcome: HostOutcome) -> int | None:
         """A hypervisor's report: a snapshot's is taken on here, any other is
         ``InstanceCommands.record_outcome``'s. The last position written."""
+        if outcome.step and outcome.step != ev.InstanceSnapshotRequested.__name__:
+            # another request's: its own batched decision is all it needs (the
+            # load below is a round trip of its own, outside any batch)
+            return self.instances.record_outcome(outcome)
         instance_id = _parse_id(outcome.instance_id)
         state = self._load(instance_id).current
         if not rules.in_flight(state, outcome.request_id):

@@ -69,6 +69,9 @@ class HostOutcome(msgspec.Struct, frozen=True, kw_only=True):
     at: datetime
     reason: str = ""
     image_file: str = ""  # after a snapshot: the host's copy of the disk (a path on it)
+    # the class name of the request event handled, e.g. InstanceCreateRequested
+    # (empty from hosts older than this field: the log then tells)
+    step: str = ""
     # a live migration's copy: how far it is; with ``final`` False the step goes on
     progress: Progress | None = None
     final: bool = True

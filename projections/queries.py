@@ -30,6 +30,7 @@ from projections.projector import NAME as TRACKING
 
 V = VIEWS_SCHEMA
 T = TypeVar("T")
+Row = TypeVar("Row", bound=msgspec.Struct)
 
 
 class InstanceView(msgspec.Struct, frozen=True):
@@ -68,6 +69,19 @@ class InstanceView(msgspec.Struct, frozen=True):
     locked_by_admin: bool = False
     locked_reason: str | None = None
     tags: list[str] = []
+
+
+class InstanceBrief(msgspec.Struct, frozen=True):
+    """What a brief server list shows: read alone, it spares decoding the rest of the row."""
+
+    id: UUID
+    name: str
+
+
+def columns(kind: type[msgspec.Struct]) -> str:
+    """The select list of ``kind``'s fields: the row holds more (a migration's
+    jsonb, user data) than any one answer shows, and each column read is decoded."""
+    return ", ".join(kind.__struct_fields__)
 
 
 class ServerFilters(msgspec.Struct, frozen=True, kw_only=True):
@@ -134,11 +148,12 @@ async def wait_for(pool: AsyncConnectionPool[Any], target: int, limit_seconds: f
 
 
 async def list_instances(
-    pool: AsyncConnectionPool[Any], project_id: str | None, *,
+    pool: AsyncConnectionPool[Any], project_id: str | None, kind: type[Row], *,
     filters: ServerFilters | None = None, name: str | None = None,
     limit: int | None = None, marker: UUID | None = None,
-) -> list[InstanceView]:
-    """Instances newest first; all projects when ``project_id`` is None.
+) -> list[Row]:
+    """Instances newest first, as ``kind`` (InstanceView or InstanceBrief);
+    all projects when ``project_id`` is None.
 
     Deleted instances are listed only with ``changes_since`` (as Nova).
     An invalid ``name`` expression raises ``InvalidInput``.
@@ -186,7 +201,7 @@ async def list_instances(
     if marker is not None:
         add(f"(created_at, id) < (SELECT created_at, id FROM {V}.instances WHERE id = %s)",
             marker)
-    query = f"SELECT * FROM {V}.instances"
+    query = f"SELECT {columns(kind)} FROM {V}.instances"
     if where:
         query += f" WHERE {' AND '.join(where)}"
     query += " ORDER BY created_at DESC, id DESC"
@@ -194,7 +209,7 @@ async def list_instances(
         query += " LIMIT %s"
         params.append(limit)
     try:
-        return await _fetch(pool, InstanceView, query, params)
+        return await _fetch(pool, kind, query, params)
     except InvalidRegularExpression as exc:
         which = "name" if f.name else "ip"
         raise InvalidInput(f"Invalid input for query parameter {which}: {exc}") from None
@@ -215,7 +230,8 @@ async def get_instance(
 ) -> InstanceView | None:
     rows = await _fetch(
         pool, InstanceView,
-        f"SELECT * FROM {V}.instances WHERE id = %s AND vm_state <> 'deleted'"
+        f"SELECT {columns(InstanceView)} FROM {V}.instances"
+        " WHERE id = %s AND vm_state <> 'deleted'"
         " AND (%s::text IS NULL OR project_id = %s)",
         [instance_id, project_id, project_id],
     )

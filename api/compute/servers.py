@@ -11,6 +11,7 @@ never writes a view. Its answer carries the log position of the events.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -88,8 +89,8 @@ def _tag_filters(q: Any) -> dict[str, list[str] | None]:
             if (value := q.get(name))}
 
 
-def _next_link(request: Request, found: list[queries.InstanceView], limit: int,
-               *, detail: bool) -> list[dict[str, str]]:
+def _next_link(request: Request, found: Sequence[queries.InstanceView | queries.InstanceBrief],
+               limit: int, *, detail: bool) -> list[dict[str, str]]:
     if not found or len(found) < limit:
         return []
     params = {k: v for k, v in request.query_params.items() if k != "marker"}
@@ -144,22 +145,30 @@ async def _list(request: Request, *, detail: bool) -> Response:
     marker = uuid_or_none(raw_marker) if raw_marker else None
     if raw_marker and (marker is None or not await queries.instance_exists(pool, marker, scope)):
         raise InvalidInput(f"marker [{raw_marker}] not found")
-    found = await queries.list_instances(
-        pool, scope, filters=_filters(request, who), limit=limit, marker=marker)
-    if detail:
-        volumes = await volumes_of_servers(pool, [s.id for s in found])
-        groups = await groups_of_servers(pool, [s.id for s in found])
-        addresses = await addresses_of(pool, [s.id for s in found])
-        statuses = await host_statuses(request, who)
-        version = microversion.requested(request)
-        body = [shapes.server(ctx.base_url, s, admin=who.caller.is_admin,
-                             volumes=volumes.get(str(s.id)), groups=groups.get(str(s.id)),
-                             addresses=addresses.get(str(s.id)), version=version,
-                             host_status=_status_of(statuses, s)) for s in found]
-    else:
-        body = [shapes.server_brief(ctx.base_url, s) for s in found]
+    filters = _filters(request, who)
+    if not detail:  # ids and names only: the rest of the row is neither read nor decoded
+        briefs = await queries.list_instances(pool, scope, queries.InstanceBrief,
+                                              filters=filters, limit=limit, marker=marker)
+        body = [shapes.server_brief(ctx.base_url, s) for s in briefs]
+        return _listed(request, body, _next_link(request, briefs, limit, detail=False))
+    found = await queries.list_instances(pool, scope, queries.InstanceView,
+                                         filters=filters, limit=limit, marker=marker)
+    ids = [s.id for s in found]
+    volumes = await volumes_of_servers(pool, ids)
+    groups = await groups_of_servers(pool, ids)
+    addresses = await addresses_of(pool, ids)
+    statuses = await host_statuses(request, who)
+    version = microversion.requested(request)
+    body = [shapes.server(ctx.base_url, s, admin=who.caller.is_admin,
+                         volumes=volumes.get(str(s.id)), groups=groups.get(str(s.id)),
+                         addresses=addresses.get(str(s.id)), version=version,
+                         host_status=_status_of(statuses, s)) for s in found]
+    return _listed(request, body, _next_link(request, found, limit, detail=True))
+
+
+def _listed(request: Request, body: list[dict[str, Any]],
+            next_link: list[dict[str, str]]) -> Response:
     answer: dict[str, Any] = {"servers": body}
-    next_link = _next_link(request, found, limit, detail=detail)
     if next_link:
         answer["servers_links"] = next_link
     return microversion.answer(answer, request)

@@ -18,7 +18,7 @@ from domain import instance_observations as observations
 from domain.volume import Volume
 from projections import pending
 from projections.catalog_queries import FlavorView, KeypairView
-from projections.queries import ActionView, InstanceView
+from projections.queries import ActionView, InstanceBrief, InstanceView
 
 # the event nova-compute records for each action; actions missing here
 # (lock, unlock) need no host and have no events, as in Nova
@@ -37,7 +37,7 @@ EVENT_NAMES = {
 }
 
 
-def server_brief(base: str, s: InstanceView) -> dict[str, Any]:
+def server_brief(base: str, s: InstanceView | InstanceBrief) -> dict[str, Any]:
     return {"id": str(s.id), "name": s.name, "links": links(base, "servers", str(s.id))}
 
 

@@ -198,11 +198,13 @@ class HypervisorWorker:
             raise TransientError(str(error)) from error
         except GuestError as error:
             log.warning("%s: %s failed: %s", self.host, envelope.type, error)
-            await self._report(message.aggregate_id, request.request_id, reason=str(error))
+            await self._report(message.aggregate_id, request.request_id, envelope.type,
+                               reason=str(error))
             if self.reconciler is not None:  # the guest may not be what the log says
                 await self.reconciler.report(message.aggregate_id)
             return
-        await self._report(message.aggregate_id, request.request_id, image_file=image_file)
+        await self._report(message.aggregate_id, request.request_id, envelope.type,
+                           image_file=image_file)
 
     async def inspect(self, _request: bytes) -> bytes:
         guests = await asyncio.to_thread(self._guests.guests)
@@ -230,11 +232,11 @@ class HypervisorWorker:
                       msg_id=f"{request_id}:{instance_id}:progress-{self._process}"
                              f"-{self._rounds}")
 
-    async def _report(self, instance_id: str, request_id: str, reason: str = "",
+    async def _report(self, instance_id: str, request_id: str, step: str, reason: str = "",
                       image_file: str = "") -> None:
         outcome = HostOutcome(
             instance_id=instance_id, request_id=request_id, host=self.host,
-            ok=not reason, at=self._clock(), reason=reason, image_file=image_file,
+            ok=not reason, at=self._clock(), reason=reason, image_file=image_file, step=step,
         )
         await publish(
             self._js, self._subjects.outcome(self.host), msgspec.json.encode(outcome),
