@@ -90,8 +90,8 @@ async def log_progress(pool: AsyncConnectionPool[Any], stuck_after: float) -> Pr
                     " ORDER BY notification_id LIMIT 1", (after,))
                 found = await cur.fetchone()
                 if found is not None:
-                    at = _stamped.decode(bytes(found[0])).at
-                    waited[after] = max(0.0, time.time() - at.timestamp())
+                    stamp = _stamped.decode(bytes(found[0])).at
+                    waited[after] = max(0.0, time.time() - stamp.timestamp())
     faulted = {f.view: f for f in stuck}
     parts = []
     for projection in PROJECTIONS:
