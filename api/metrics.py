@@ -31,7 +31,14 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
@@ -49,6 +56,10 @@ from projections.progress import Part, Progress, heartbeats
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 UNMATCHED = "unmatched"  # the route label of a request no route matched (bounded)
+
+# no ``*_created`` series beside every counter: they double the series for no
+# dashboard's use (prometheus_client reads this when it collects)
+disable_created_metrics()
 
 REQUESTS = Counter("nimbus_http_requests", "HTTP requests answered, by route template,"
                    " method and status", ["route", "method", "status"])
