@@ -59,7 +59,7 @@ UNMATCHED = "unmatched"  # the route label of a request no route matched (bounde
 
 # no ``*_created`` series beside every counter: they double the series for no
 # dashboard's use (prometheus_client reads this when it collects)
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped in prometheus_client
 
 REQUESTS = Counter("nimbus_http_requests", "HTTP requests answered, by route template,"
                    " method and status", ["route", "method", "status"])
