@@ -8,7 +8,8 @@ position it stopped at, the event's type and the database's reason
 follower of the log stands (projections/progress.py): each view, the relay,
 the ingester and each host's consumer, with its position, its lag in events
 and in seconds, and whether it is stuck and why (an event it cannot apply,
-or an oldest waiting event older than ``stuck_after_seconds``). Only the
+or an oldest waiting event older than ``stuck_after_seconds``; a host's,
+also when the host has not reported for ``service_down_time``). Only the
 views decide readiness, as only they are what this process answers from:
 taking an API process out of a load balancer does not help a stalled relay
 or a silent host, so those are reported, not acted on.
@@ -30,7 +31,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from api.context import Context, context
-from projections.progress import Part, Progress, log_progress
+from projections.progress import Part, Progress, heartbeats, log_progress, with_heartbeats
 
 log = logging.getLogger(__name__)
 
@@ -40,15 +41,21 @@ READY_LAG = 1000  # log positions: one projector batch behind is still "caught u
 async def parts_of(ctx: Context) -> tuple[Progress | None, list[Part]]:
     """The log's progress (when this process serves the views) and every
     part: the views and the relay, then the consumers JetStream knows of
-    (none when NATS does not answer: the views are still reported)."""
+    (none when NATS does not answer: the views are still reported), a
+    host's stuck while it does not report."""
     stuck_after = ctx.settings.stuck_after_seconds
     progress = await log_progress(ctx.pool, stuck_after) if ctx.pool is not None else None
     parts = list(progress.parts) if progress is not None else []
     if ctx.consumer_parts is not None:
         try:
-            parts += await ctx.consumer_parts(stuck_after)
+            consumers = await ctx.consumer_parts(stuck_after)
         except Exception as error:  # NATS away: what the database says still stands
             log.warning("no consumer states from JetStream: %s", error)
+            consumers = []
+        if ctx.pool is not None:
+            consumers = with_heartbeats(consumers, await heartbeats(ctx.pool),
+                                        ctx.settings.service_down_time)
+        parts += consumers
     return progress, parts
 
 

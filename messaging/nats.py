@@ -64,17 +64,20 @@ class ConsumerState(msgspec.Struct, frozen=True, kw_only=True):
     """Where one durable consumer stands in its stream, by JetStream's own count."""
 
     durable: str
-    acked: int  # the stream sequence up to which every message is acknowledged
+    # the stream sequence up to which it has handled every message of its
+    # filter: just before its oldest waiting one, or the stream's last
+    applied: int
     waiting: int  # its messages not yet acknowledged: delivered or still to deliver
     redelivered: int  # its messages delivered more than once and not yet acknowledged
     oldest_at: datetime | None  # when the oldest waiting message was stored
 
 
-async def consumer_states(js: JetStream, stream: str, timeout: float = 2.0) -> list[ConsumerState]:
+async def consumer_states(js: JetStream, stream: str) -> list[ConsumerState]:
     """Every durable consumer of ``stream`` (none when the stream does not
-    exist yet): one listing, and one read of the oldest waiting message of
-    each consumer that has one."""
+    exist yet): the stream's state, one listing of its consumers, and one
+    read of the oldest waiting message of each consumer that has one."""
     try:
+        last = (await js.stream_info(stream)).state.last_seq
         infos = await js.consumers_info(stream)
     except NotFoundError:
         return []
@@ -85,13 +88,13 @@ async def consumer_states(js: JetStream, stream: str, timeout: float = 2.0) -> l
             continue  # an ordered consumer someone watches with: no part of the cloud
         acked = info.ack_floor.stream_seq if info.ack_floor else 0
         waiting = (info.num_pending or 0) + (info.num_ack_pending or 0)
-        oldest_at = None
+        applied, oldest_at = last, None
         if waiting:
             with contextlib.suppress(NotFoundError):
                 oldest = await js.get_msg(stream, seq=acked + 1, next=True,
                                           subject=info.config.filter_subject or ">")
-                oldest_at = oldest.time
-        states.append(ConsumerState(durable=durable, acked=acked, waiting=waiting,
+                applied, oldest_at = (oldest.seq or acked + 1) - 1, oldest.time
+        states.append(ConsumerState(durable=durable, applied=applied, waiting=waiting,
                                     redelivered=info.num_redelivered or 0,
                                     oldest_at=oldest_at))
     return states

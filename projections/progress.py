@@ -114,6 +114,22 @@ class Heartbeat(msgspec.Struct, frozen=True, kw_only=True):
     seconds_since_seen: float
 
 
+def with_heartbeats(parts: list[Part], beats: list[Heartbeat], down_after: float) -> list[Part]:
+    """``parts`` with each host's worker's consumers (``hypervisor-<host>``,
+    ``hypervisor-disks-<host>``) stuck when the host has not reported for
+    longer than ``down_after`` seconds (it is down: what waits for it waits
+    until it is back)."""
+    silent = {b.host: b.seconds_since_seen for b in beats if b.seconds_since_seen > down_after}
+    found = []
+    for part in parts:
+        host = next((h for h in silent if part.name.endswith(f"-{h}")), None)
+        if part.kind == "host" and host is not None and not part.stuck:
+            part = msgspec.structs.replace(
+                part, stuck=True, why=f"host {host} has not reported for {silent[host]:.0f} s")
+        found.append(part)
+    return found
+
+
 async def heartbeats(pool: AsyncConnectionPool[Any]) -> list[Heartbeat]:
     """How long ago each host last reported (one row per host)."""
     async with pool.connection() as conn:
@@ -127,11 +143,13 @@ async def heartbeats(pool: AsyncConnectionPool[Any]) -> list[Heartbeat]:
 def consumer_part(state: ConsumerState, stuck_after: float) -> Part:
     """A durable consumer as a part: the ingester's, or a host's worker's
     (named by its durable, e.g. ``hypervisor-compute1``). Its position and
-    lag are JetStream's: the stream sequence acknowledged up to, and the
-    messages delivered but not acknowledged or not yet delivered."""
+    lag are JetStream's: the stream sequence before which it has handled
+    every message for it, and its messages not yet acknowledged. The relay
+    publishes every log entry in log order, so on an events stream as old
+    as the log a host's position is a log position."""
     lag_seconds = (max(0.0, time.time() - state.oldest_at.timestamp())
                    if state.oldest_at is not None and state.waiting else 0.0)
     is_stuck, why = _behind(state.waiting, lag_seconds, stuck_after)
     kind: Kind = "ingester" if state.durable == "ingester" else "host"
-    return Part(name=state.durable, kind=kind, position=state.acked,
+    return Part(name=state.durable, kind=kind, position=state.applied,
                 lag_events=state.waiting, lag_seconds=lag_seconds, stuck=is_stuck, why=why)

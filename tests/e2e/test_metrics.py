@@ -1,6 +1,7 @@
 """/metrics and /readyz follow the cloud: a server booted shows in the gauges,
-requests are counted by route template, and a stack whose views do not move
-reports every view as behind, by name, with its lag growing as the log does."""
+requests are counted by route template, a stack whose views do not move
+reports every view as behind, by name, with its lag growing as the log does,
+and a host whose worker is away is named with what waits for it."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from runtime.stack import PARTS
 from tests.support.polling import eventually
 from tests.support.stack import RunningStack, stack_running
 
@@ -137,3 +139,41 @@ async def test_views_that_do_not_move_are_named_with_their_lag_growing(
         assert flavors["why"].startswith(f"{body['head']} events wait, the oldest for")
         relay = next(p for p in body["parts"] if p["kind"] == "relay")
         assert relay["stuck"] is True  # no relay runs either
+
+
+async def test_a_host_whose_worker_is_away_is_named_with_what_waits_for_it(
+        database_url: str, nats_url: str, subject_prefix: str, tmp_path: Path) -> None:
+    # The first stack registers the hosts and their workers' consumers; the
+    # second runs everything but the hypervisor workers, on the same streams.
+    async with stack_running(database_url, nats_url, subject_prefix, tmp_path,
+                             keep_streams=True):
+        pass
+    async with stack_running(database_url, nats_url, subject_prefix, tmp_path,
+                             parts=PARTS - {"hypervisor", "metadata"},
+                             stuck_after_seconds=0) as running:
+        r = await running.http.post(S, json={"server": {
+            "name": "waiting", "imageRef": "cirros-0.6.2-x86_64-disk", "flavorRef": "1"}})
+        assert r.status_code == 202, r.text
+        shown = await running.http.get(f"{S}/{r.json()['server']['id']}",
+                                       headers={"Nimbus-Log-Position":
+                                                r.headers["Nimbus-Log-Position"]})
+        host = shown.json()["server"]["OS-EXT-SRV-ATTR:host"]
+        consumer = f"hypervisor-{host}"
+
+        async def waiting() -> dict[str, Any] | None:
+            ready = (await running.http.get("/readyz")).json()
+            [part] = [p for p in ready["parts"] if p["name"] == consumer]
+            views_caught_up = all(p["lag_events"] == 0 for p in ready["parts"]
+                                  if p["kind"] in ("view", "relay"))
+            return ready if part["lag_events"] >= 1 and views_caught_up else None
+        ready = await eventually(waiting, what=f"the boot request waiting for {consumer}")
+
+        [part] = [p for p in ready["parts"] if p["name"] == consumer]
+        assert part["kind"] == "host" and part["stuck"] is True
+        assert part["lag_seconds"] > 0 and part["why"].startswith("1 events wait")
+        assert part["position"] < ready["head"]  # the boot request is after it
+        assert ready["status"] == "ready"  # a host away does not make the API unready
+
+        scraped = await scrape(running.settings.base_url)
+        assert total(scraped, "nimbus_part_lag_events", kind="host", name=consumer) == 1
+        assert total(scraped, "nimbus_part_stuck", kind="host", name=consumer) == 1
