@@ -22,6 +22,7 @@ view_faults table hold the rest. A command-only process serves no views: its
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -36,6 +37,7 @@ from projections.progress import Part, Progress, heartbeats, log_progress, with_
 log = logging.getLogger(__name__)
 
 READY_LAG = 1000  # log positions: one projector batch behind is still "caught up"
+CONSUMERS_TIMEOUT = 3.0  # seconds JetStream has to say where the consumers stand
 
 
 async def parts_of(ctx: Context) -> tuple[Progress | None, list[Part]]:
@@ -48,7 +50,8 @@ async def parts_of(ctx: Context) -> tuple[Progress | None, list[Part]]:
     parts = list(progress.parts) if progress is not None else []
     if ctx.consumer_parts is not None:
         try:
-            consumers = await ctx.consumer_parts(stuck_after)
+            consumers = await asyncio.wait_for(ctx.consumer_parts(stuck_after),
+                                               CONSUMERS_TIMEOUT)
         except Exception as error:  # NATS away: what the database says still stands
             log.warning("no consumer states from JetStream: %s", error)
             consumers = []

@@ -60,11 +60,24 @@ class _Stamped(msgspec.Struct):
 _stamped = msgspec.json.Decoder(_Stamped)
 
 
-def _behind(lag_events: int, lag_seconds: float, stuck_after: float) -> tuple[bool, str | None]:
+def _behind(lag_events: int, lag_seconds: float | None,
+            stuck_after: float) -> tuple[bool, str | None]:
     if lag_events <= 0:
         return False, None
+    if lag_seconds is None:  # the oldest one's time cannot be read: not judged by it
+        return False, f"{lag_events} events wait"
     why = f"{lag_events} events wait, the oldest for {lag_seconds:.0f} s"
     return lag_seconds > stuck_after, why
+
+
+def event_age(state: bytes) -> float | None:
+    """Seconds since the stored event happened; None when its bytes do not
+    say (an event this code cannot decode: its view is stuck on it anyway)."""
+    try:
+        stamp = _stamped.decode(state).at
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None
+    return max(0.0, time.time() - stamp.timestamp())
 
 
 async def log_progress(pool: AsyncConnectionPool[Any], stuck_after: float) -> Progress:
@@ -82,7 +95,7 @@ async def log_progress(pool: AsyncConnectionPool[Any], stuck_after: float) -> Pr
         head, views, relay = int(row[0]), int(row[1] or 0), int(row[2] or 0)
         cur = await conn.execute(faults.select(V))
         stuck = [faults.from_row(r) for r in await cur.fetchall()]
-        waited: dict[int, float] = {}
+        waited: dict[int, float | None] = {}  # the oldest unapplied event's age, by position
         for after in {views, relay, *(f.position - 1 for f in stuck)}:
             if after < head:  # the first event after it, by the log's unique index
                 cur = await conn.execute(
@@ -90,8 +103,7 @@ async def log_progress(pool: AsyncConnectionPool[Any], stuck_after: float) -> Pr
                     " ORDER BY notification_id LIMIT 1", (after,))
                 found = await cur.fetchone()
                 if found is not None:
-                    stamp = _stamped.decode(bytes(found[0])).at
-                    waited[after] = max(0.0, time.time() - stamp.timestamp())
+                    waited[after] = event_age(bytes(found[0]))
     faulted = {f.view: f for f in stuck}
     parts = []
     for projection in PROJECTIONS:

@@ -82,7 +82,7 @@ class HostRequests:
     async def consumer_parts(self, stuck_after: float) -> list[Part]:
         """The ingester's and every host's durable consumer as parts
         (projections/progress.py): JetStream's counts of what waits for each."""
-        js = (await self._connection()).jetstream()
+        js = (await self._connection()).jetstream(timeout=self.timeout)
         states = [*await bus.consumer_states(js, self.subjects.outcomes_stream),
                   *await bus.consumer_states(js, self.subjects.events_stream)]
         return [consumer_part(s, stuck_after) for s in states]
