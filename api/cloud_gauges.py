@@ -51,12 +51,12 @@ VOLUME_LABELS = ["id", "name", "status", "bootable", "tenant_id", "size", "volum
                  "server_id"]
 
 
-def _gauge(name: str, doc: str, labels: list[str] | None = None) -> GaugeMetricFamily:
+def gauge(name: str, doc: str, labels: list[str] | None = None) -> GaugeMetricFamily:
     return GaugeMetricFamily(name, doc, labels=labels)
 
 
 def nova_servers(cloud: Cloud) -> Iterator[Metric]:
-    status = _gauge("openstack_nova_server_status", "A server's status, as the index of"
+    status = gauge("openstack_nova_server_status", "A server's status, as the index of"
                     " its name in openstack-exporter's table", SERVER_LABELS)
     for s in cloud.servers:
         host_id = hashlib.sha224(f"{s.tenant_id}{s.host}".encode()).hexdigest() if s.host else ""
@@ -64,10 +64,10 @@ def nova_servers(cloud: Cloud) -> Iterator[Metric]:
                            s.host, s.id, s.availability_zone, s.flavor_id, ""],
                           SERVER_STATUSES.get(s.status, -1))
     yield status
-    total = _gauge("openstack_nova_total_vms", "Servers not deleted")
+    total = gauge("openstack_nova_total_vms", "Servers not deleted")
     total.add_metric([], sum(cloud.servers_by_status.values()))
     yield total
-    counts = _gauge("nimbus_servers", "Servers not deleted, by status", ["status"])
+    counts = gauge("nimbus_servers", "Servers not deleted, by status", ["status"])
     for name, n in sorted(cloud.servers_by_status.items()):
         counts.add_metric([name], n)
     yield counts
@@ -88,7 +88,7 @@ def nova_hypervisors(hosts: list[HostView]) -> Iterator[Metric]:
                                      lambda h: h.local_gb_used * GIBIBYTE),
     }
     for name, (doc, value) in gauges.items():
-        family = _gauge(f"openstack_nova_{name}", doc, HYPERVISOR_LABELS)
+        family = gauge(f"openstack_nova_{name}", doc, HYPERVISOR_LABELS)
         for host in hosts:
             family.add_metric([host.host, "nova", ""], value(host))
         yield family
@@ -100,9 +100,9 @@ def nova_limits(cloud: Cloud, defaults: QuotaDefaults) -> Iterator[Metric]:
     rows = {"instances": ("instances", "instances"), "vcpus": ("cores", "cores"),
             "memory": ("ram", "ram")}
     for name, (limit_key, used_key) in rows.items():
-        high = _gauge(f"openstack_nova_limits_{name}_max", f"The project's {name} limit"
+        high = gauge(f"openstack_nova_limits_{name}_max", f"The project's {name} limit"
                       " (-1: unlimited)", LIMITS_LABELS)
-        used = _gauge(f"openstack_nova_limits_{name}_used", f"The project's {name} in use",
+        used = gauge(f"openstack_nova_limits_{name}_used", f"The project's {name} in use",
                       LIMITS_LABELS)
         for q in cloud.quotas:
             high.add_metric([q.tenant, q.tenant_id], q.overrides.get(limit_key, base[limit_key]))
@@ -112,16 +112,16 @@ def nova_limits(cloud: Cloud, defaults: QuotaDefaults) -> Iterator[Metric]:
 
 
 def cinder_volumes(cloud: Cloud) -> Iterator[Metric]:
-    status = _gauge("openstack_cinder_volume_status", "A volume's status, as the index of"
+    status = gauge("openstack_cinder_volume_status", "A volume's status, as the index of"
                     " its name in openstack-exporter's table", VOLUME_LABELS)
     for v in cloud.volumes:
         status.add_metric([v.id, v.name, v.status, "false", v.tenant_id, str(v.size),
                            v.volume_type, v.server_id], VOLUME_STATUSES.get(v.status, -1))
     yield status
-    total = _gauge("openstack_cinder_volumes", "Volumes not deleted")
+    total = gauge("openstack_cinder_volumes", "Volumes not deleted")
     total.add_metric([], sum(cloud.volumes_by_status.values()))
     yield total
-    counts = _gauge("openstack_cinder_volume_status_counter", "Volumes not deleted, by status",
+    counts = gauge("openstack_cinder_volume_status_counter", "Volumes not deleted, by status",
                     ["status"])
     for name in {**VOLUME_STATUSES, **cloud.volumes_by_status}:
         counts.add_metric([name], cloud.volumes_by_status.get(name, 0))

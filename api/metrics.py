@@ -39,7 +39,6 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 from starlette.requests import Request
@@ -48,6 +47,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import cloud_gauges
+from api.cloud_gauges import gauge
 from api.context import context
 from api.health import parts_of
 from projections.cloud_queries import cloud
@@ -56,6 +56,8 @@ from projections.progress import Part, Progress, heartbeats
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 UNMATCHED = "unmatched"  # the route label of a request no route matched (bounded)
+# the method label: any other a client sends is "other", so no client makes series
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 # no ``*_created`` series beside every counter: they double the series for no
 # dashboard's use (prometheus_client reads this when it collects)
@@ -97,33 +99,30 @@ class HttpMetrics:
         try:
             await self.app(scope, receive, send_noting_status)
         finally:
-            route, method = route_template(scope.get("route")), scope["method"]
+            route = route_template(scope.get("route"))
+            method = scope["method"] if scope["method"] in METHODS else "other"
             REQUESTS.labels(route, method, str(status)).inc()
             LATENCY.labels(route, method).observe(time.perf_counter() - started)
-
-
-def _gauge(name: str, doc: str, labels: list[str] | None = None) -> GaugeMetricFamily:
-    return GaugeMetricFamily(name, doc, labels=labels)
 
 
 def log_families(progress: Progress | None, parts: list[Part],
                  beats: dict[str, float]) -> Iterable[Metric]:
     if progress is not None:
-        head = _gauge("nimbus_log_head_position", "The event log's last position")
+        head = gauge("nimbus_log_head_position", "The event log's last position")
         head.add_metric([], progress.head)
         yield head
-        views = _gauge("nimbus_view_position", "The log position the views reflect (the"
+        views = gauge("nimbus_view_position", "The log position the views reflect (the"
                        " cloud gauges are as of this position)")
         views.add_metric([], progress.views)
         yield views
     labels = ["kind", "name"]
-    position = _gauge("nimbus_part_position", "The last position a follower of the log"
+    position = gauge("nimbus_part_position", "The last position a follower of the log"
                       " applied: a log position (view, relay), a stream sequence (ingester,"
                       " host)", labels)
-    lag_events = _gauge("nimbus_part_lag_events", "Events waiting for the part", labels)
-    lag_seconds = _gauge("nimbus_part_lag_seconds", "How long the oldest event waiting for"
+    lag_events = gauge("nimbus_part_lag_events", "Events waiting for the part", labels)
+    lag_seconds = gauge("nimbus_part_lag_seconds", "How long the oldest event waiting for"
                          " the part has waited (0 when none waits)", labels)
-    stuck = _gauge("nimbus_part_stuck", "1 when the part cannot apply an event or its oldest"
+    stuck = gauge("nimbus_part_stuck", "1 when the part cannot apply an event or its oldest"
                    " waiting event is older than stuck_after_seconds", labels)
     for part in parts:
         key = [part.kind, part.name]
@@ -135,7 +134,7 @@ def log_families(progress: Progress | None, parts: list[Part],
             lag_seconds.add_metric(key, part.lag_seconds)
         stuck.add_metric(key, 1 if part.stuck else 0)
     yield from (position, lag_events, lag_seconds, stuck)
-    heartbeat = _gauge("nimbus_host_heartbeat_age_seconds", "Seconds since the hypervisor"
+    heartbeat = gauge("nimbus_host_heartbeat_age_seconds", "Seconds since the hypervisor"
                        " host last reported (its heartbeat)", ["host"])
     for host, age in sorted(beats.items()):
         heartbeat.add_metric([host], age)
