@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import compute, health, identity, image, network, stream, volume
+from api import compute, health, identity, image, metrics, network, stream, volume
 from api.body_limits import BodyLimits
 from api.context import Context
 from api.errors import error_response
@@ -89,9 +89,10 @@ RESOURCES: tuple[ModuleType, ...] = (*identity.RESOURCES, *compute.RESOURCES,
 
 
 def routes_for(role: Role) -> list[BaseRoute]:
-    """The routes a process in ``role`` serves: logins and health in every one,
-    the command routes in a command process, the query routes in a query one."""
-    routes: list[BaseRoute] = [*auth.routes, *health.routes]
+    """The routes a process in ``role`` serves: logins, health and metrics in
+    every one, the command routes in a command process, the query routes in a
+    query one."""
+    routes: list[BaseRoute] = [*auth.routes, *health.routes, *metrics.routes]
     if role in ("all", "command"):
         routes += [r for module in RESOURCES for r in module.command_routes]
     if role in ("all", "query"):
@@ -114,5 +115,6 @@ def create_app(ctx: Context, role: Role = "all") -> Starlette:
     app.add_middleware(Versioned, service=COMPUTE)
     app.add_middleware(Versioned, service=VOLUME)
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(metrics.HttpMetrics)  # sees the route the router matched
     app.add_middleware(NetworkingRoot)  # outermost: every other part sees /network
     return app

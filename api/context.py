@@ -19,6 +19,7 @@ from commands.services import Commands
 from domain.errors import Forbidden, Unauthorized
 from domain.identity import READ_ONLY_ROLES
 from domain.quota import QuotaDefaults
+from projections.progress import Part
 from projections.views import Views
 
 
@@ -35,6 +36,8 @@ class ApiSettings:
     storage_hosts: tuple[str, ...] = ("storage1",)  # Cinder's volume and backup hosts
     network_manager: str = "flatdhcp"  # the seed's flags, for networks' provider:* fields
     vlan_start: int = 100
+    stuck_after_seconds: float = 60.0  # /readyz and /metrics (api/health.py)
+    metrics_series_limit: int = 1000  # api/cloud_gauges.py
 
 
 @dataclass
@@ -60,6 +63,10 @@ class Context:
     # copy: tells a live migration's source of force_complete or abort (raises
     # TimeoutError when the host does not answer). None when unwired.
     migration_control: Callable[[str, str, str], Awaitable[bool]] | None = None
+    # consumer_parts(stuck_after) -> the ingester's and the hosts' durable
+    # consumers as parts (projections/progress.py), JetStream's counts; raises
+    # when NATS does not answer. None when unwired.
+    consumer_parts: Callable[[float], Awaitable[list[Part]]] | None = None
 
 
 def context(request: Request) -> Context:

@@ -62,6 +62,7 @@ from psycopg.conninfo import conninfo_to_dict
 from typing_extensions import TypeVar
 
 from commands import idempotency as idempotency_keys
+from commands import write_counts
 from commands.batch import Batch, Overlap
 from commands.event_store import (
     STORE_ERRORS,
@@ -244,6 +245,7 @@ class Retries:
         """Count a conflict of the ``attempt``-th try, and wait a little before the next."""
         with self._count:
             self.conflicts += 1
+        write_counts.conflicted()
         time.sleep(random.uniform(0, 0.002 * 2 ** min(attempt, 5)))
 
 
@@ -410,8 +412,10 @@ class NimbusApplication(Application[uuid.UUID]):
         else:
             self._queue.submit(request)
         if request.error is not None:
+            write_counts.rejected(request_id, request.error)
             raise request.error
         assert request.written is not None
+        write_counts.accepted(request_id)
         return request.written
 
     def _serve(self, requests: list[_Request]) -> None:

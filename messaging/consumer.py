@@ -8,6 +8,9 @@ runs long is kept in progress meanwhile). A handler
 that raises gets its message naked with a delay, so JetStream redelivers it
 (up to ``max_deliver`` times); while a key waits for a redelivery, its later
 messages are naked too, so they never overtake it.
+
+Each process counts its consumers' redeliveries and naks for /metrics
+(``nimbus_consumer_redeliveries_total``, ``nimbus_consumer_naks_total``).
 """
 
 from __future__ import annotations
@@ -19,11 +22,19 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 
 import msgspec
+from prometheus_client import Counter
 
 from messaging.nats import JetStream, Msg, fetch, pull_subscription
 from messaging.wire import EventHeader
 
 log = logging.getLogger(__name__)
+
+REDELIVERIES = Counter("nimbus_consumer_redeliveries",
+                       "Messages handed to a handler again after an earlier delivery",
+                       ["consumer"])
+NAKS = Counter("nimbus_consumer_naks", "Messages naked for redelivery: the handler failed"
+               " (failed) or an earlier message of the same key goes first (ordered)",
+               ["consumer", "reason"])
 
 
 class TransientError(Exception):
@@ -139,7 +150,11 @@ class Consumer:
         meta = msg.metadata
         seq, attempt = meta.sequence.stream, meta.num_delivered
         blocked = self._blocked.get(key)
+        durable = self._spec.durable
+        if attempt > 1:
+            REDELIVERIES.labels(durable).inc()
         if blocked is not None and seq > blocked:
+            NAKS.labels(durable, "ordered").inc()
             await msg.nak(delay=self._spec.nak_delay)  # an earlier message goes first
             return
         beating = asyncio.create_task(self._in_progress(msg))
@@ -147,6 +162,7 @@ class Consumer:
             await self._handler(Delivery(msg.subject, msg.data, key, attempt))
         except Exception as error:
             self._fail(key, seq, attempt, msg.subject, error)
+            NAKS.labels(durable, "failed").inc()
             await msg.nak(delay=self._spec.nak_delay)
             return
         finally:

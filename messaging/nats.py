@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
 
 import msgspec
 import nats
@@ -25,12 +26,14 @@ from messaging.subjects import Subjects
 
 __all__ = [
     "Connection",
+    "ConsumerState",
     "JetStream",
     "Msg",
     "Published",
     "PullSubscription",
     "Subscription",
     "connect",
+    "consumer_states",
     "delete_streams",
     "ensure_streams",
     "fetch",
@@ -55,6 +58,46 @@ class Published(msgspec.Struct, frozen=True):
     stream: str
     seq: int
     duplicate: bool
+
+
+class ConsumerState(msgspec.Struct, frozen=True, kw_only=True):
+    """Where one durable consumer stands in its stream, by JetStream's own count."""
+
+    durable: str
+    # the stream sequence up to which it has handled every message of its
+    # filter: just before its oldest waiting one, or the stream's last
+    applied: int
+    waiting: int  # its messages not yet acknowledged: delivered or still to deliver
+    redelivered: int  # its messages delivered more than once and not yet acknowledged
+    oldest_at: datetime | None  # when the oldest waiting message was stored
+
+
+async def consumer_states(js: JetStream, stream: str) -> list[ConsumerState]:
+    """Every durable consumer of ``stream`` (none when the stream does not
+    exist yet): the stream's state, one listing of its consumers, and one
+    read of the oldest waiting message of each consumer that has one."""
+    try:
+        last = (await js.stream_info(stream)).state.last_seq
+        infos = await js.consumers_info(stream)
+    except NotFoundError:
+        return []
+    states = []
+    for info in infos:
+        durable = info.config.durable_name
+        if not durable:
+            continue  # an ordered consumer someone watches with: no part of the cloud
+        acked = info.ack_floor.stream_seq if info.ack_floor else 0
+        waiting = (info.num_pending or 0) + (info.num_ack_pending or 0)
+        applied, oldest_at = last, None
+        if waiting:
+            with contextlib.suppress(NotFoundError):
+                oldest = await js.get_msg(stream, seq=acked + 1, next=True,
+                                          subject=info.config.filter_subject or ">")
+                applied, oldest_at = (oldest.seq or acked + 1) - 1, oldest.time
+        states.append(ConsumerState(durable=durable, applied=applied, waiting=waiting,
+                                    redelivered=info.num_redelivered or 0,
+                                    oldest_at=oldest_at))
+    return states
 
 
 async def connect(url: str, name: str | None = None) -> Connection:

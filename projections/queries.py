@@ -4,7 +4,7 @@ A command's response carries the log position of its events; a query that
 passes it waits (briefly) until the projector has applied that position, so
 a client always sees its own writes. A view that is stuck (projections/
 faults.py) does not hold that position back: a query of it answers its rows
-as of the position it is stuck at, and ``views_health`` names it.
+as of the position it is stuck at, and ``progress.log_progress`` names it.
 """
 
 from __future__ import annotations
@@ -23,8 +23,6 @@ from psycopg_pool import AsyncConnectionPool
 
 from domain.errors import InvalidInput
 from migrations.runner import VIEWS_SCHEMA
-from projections import faults
-from projections.faults import ViewFault
 from projections.log import EVENTS_TABLE, LogEntry, read_after_async
 from projections.projector import NAME as TRACKING
 
@@ -262,31 +260,6 @@ async def log_head(pool: AsyncConnectionPool[Any]) -> int:
         cur = await conn.execute(f"SELECT COALESCE(MAX(notification_id), 0) FROM {EVENTS_TABLE}")
         row = await cur.fetchone()
         return int(row[0]) if row else 0
-
-
-class ViewsHealth(msgspec.Struct, frozen=True, kw_only=True):
-    """What /readyz reports: the views' position, the log head, the stuck views."""
-
-    position: int
-    head: int
-    stuck: list[ViewFault]
-
-    @property
-    def lag(self) -> int:
-        return max(0, self.head - self.position)
-
-
-async def views_health(pool: AsyncConnectionPool[Any]) -> ViewsHealth:
-    """Where the views are against the log head, and which are stuck."""
-    async with pool.connection() as conn:
-        cur = await conn.execute(
-            f"SELECT (SELECT position FROM {V}.tracking WHERE projection = %s),"
-            f" (SELECT COALESCE(MAX(notification_id), 0) FROM {EVENTS_TABLE})", (TRACKING,))
-        row = await cur.fetchone()
-        assert row is not None
-        cur = await conn.execute(faults.select(V))
-        stuck = [faults.from_row(r) for r in await cur.fetchall()]
-    return ViewsHealth(position=int(row[0] or 0), head=int(row[1]), stuck=stuck)
 
 
 async def events_after(pool: AsyncConnectionPool[Any], after: int, limit: int) -> list[LogEntry]:

@@ -1,6 +1,7 @@
 """Questions to one host's worker on NATS: core requests to ``<prefix>.hosts.<host>.*``.
 
-``Context.console`` asks ``console``; the operator's commands ask ``power-loss``,
+``Context.console`` asks ``console``, ``Context.consumer_parts`` asks JetStream
+where the ingester's and the hosts' consumers stand; the operator's commands ask ``power-loss``,
 ``inspect`` and ``reconcile`` (``nimbus host power-loss``, ``nimbus recover``).
 
 The API never imports NATS nor the wire format; the composition root gives it
@@ -27,6 +28,7 @@ from messaging.wire import (
     Reconciled,
     ReconcileRequest,
 )
+from projections.progress import Part, consumer_part
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +78,14 @@ class HostRequests:
         payload = msgspec.json.encode(ReconcileRequest(dry_run=dry_run, instance_id=instance_id))
         reply = await self._ask(self.subjects.reconcile(host), payload)
         return msgspec.json.decode(reply, type=Reconciled)
+
+    async def consumer_parts(self, stuck_after: float) -> list[Part]:
+        """The ingester's and every host's durable consumer as parts
+        (projections/progress.py): JetStream's counts of what waits for each."""
+        js = (await self._connection()).jetstream(timeout=self.timeout)
+        states = [*await bus.consumer_states(js, self.subjects.outcomes_stream),
+                  *await bus.consumer_states(js, self.subjects.events_stream)]
+        return [consumer_part(s, stuck_after) for s in states]
 
     async def close(self) -> None:
         if self._nc is not None:

@@ -97,6 +97,12 @@ class Settings(msgspec.Struct, kw_only=True):
     disk_allocation_ratio: float = 1.0
     report_interval: float = 10.0  # seconds between a host's heartbeats (seed default)
     service_down_time: float = 60.0  # a host silent this long is "down" (Nova's default)
+    # a view, the relay, the ingester or a host whose oldest waiting event has
+    # waited this long is stuck (/readyz and /metrics: api/health.py)
+    stuck_after_seconds: float = 60.0
+    # /metrics gives a series per live server and volume for at most this many
+    # of each, the newest (api/cloud_gauges.py)
+    metrics_series_limit: int = 1000
     # a hypervisor host reports its guests on start and this often; the control plane
     # records where they differ from the log (domain/instance_observations.py) ...
     reconcile_interval_seconds: float = 60.0

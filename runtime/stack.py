@@ -170,7 +170,9 @@ def context(settings: Settings, commands: Commands | None,
                              service_down_time=settings.service_down_time,
                              storage_hosts=tuple(settings.storage_hosts),
                              network_manager=settings.network_manager,
-                             vlan_start=settings.vlan_start),
+                             vlan_start=settings.vlan_start,
+                             stuck_after_seconds=settings.stuck_after_seconds,
+                             metrics_series_limit=settings.metrics_series_limit),
         query_wait_seconds=settings.query_wait_seconds, commands=commands, pool=pool,
         max_request_body_bytes=settings.max_request_body_bytes,
         request_body_timeout_seconds=settings.request_body_timeout_seconds,
@@ -213,6 +215,7 @@ class Api:
         host_requests = HostRequests(nats_url, settings.subject_prefix)
         ctx.console = host_requests.console
         ctx.migration_control = host_requests.migration_control
+        ctx.consumer_parts = host_requests.consumer_parts
         server = uvicorn.Server(uvicorn.Config(
             create_app(ctx, api_role), host=settings.api_host,
             port=settings.api_port, log_level="warning", lifespan="off",

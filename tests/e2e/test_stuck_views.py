@@ -349,6 +349,13 @@ async def test_readyz_names_the_stuck_view_while_healthz_and_the_other_views_ans
             "error": NUL_REFUSED,
             "since": body["stuck"][0]["since"]}]
         assert body["status"] == "not ready" and body["lag"] == 0
+        [instances] = [p for p in body["parts"] if p["name"] == "instances"]
+        assert instances["kind"] == "view" and instances["stuck"] is True
+        assert instances["position"] == bad_position - 1 and instances["lag_events"] >= 1
+        assert instances["why"].startswith(
+            f"view instances cannot apply log position {bad_position}")
+        assert not [p for p in body["parts"] if p["kind"] == "view" and p["name"] != "instances"
+                    and p["lag_events"] != 0]  # the other views went on
 
         healthy = await anonymous.get("/healthz")
         assert healthy.status_code == 200 and healthy.json() == {"status": "ok"}

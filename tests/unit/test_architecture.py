@@ -174,8 +174,9 @@ def test_the_shared_api_modules_import_no_service_package() -> None:
 
 def test_every_api_resource_module_is_served_with_its_command_and_query_routes() -> None:
     """Each module of a service package exports its command and query routes,
-    and the app serves exactly those for each role (logins and health in both)."""
-    from api import app, health, stream
+    and the app serves exactly those for each role (logins, health and metrics
+    in both)."""
+    from api import app, health, metrics, stream
     from api.identity import auth
 
     for service in API_SERVICES:
@@ -190,7 +191,7 @@ def test_every_api_resource_module_is_served_with_its_command_and_query_routes()
         for module in package.RESOURCES:
             assert isinstance(module.command_routes, list), module.__name__
             assert isinstance(module.query_routes, list), module.__name__
-    both = [*auth.routes, *health.routes]
+    both = [*auth.routes, *health.routes, *metrics.routes]
     assert app.routes_for("command") == [
         *both, *(r for m in app.RESOURCES for r in m.command_routes)]
     assert app.routes_for("query") == [
