@@ -30,6 +30,7 @@ from runtime import (
     cli_replay,
     cli_servers,
     credentials,
+    logs,
     stack,
 )
 from runtime.embedded import (
@@ -242,8 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logs.configure(verbose=args.verbose)
     try:
         result: int = args.func(args)
         return result
