@@ -246,8 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logs.configure(verbose=args.verbose)
     try:
+        settings = load()
+        logs.configure(settings.log_format, settings.log_level, verbose=args.verbose)
         result: int = args.func(args)
         return result
     except (EmbeddedServerError, stack.StackFailed) as exc:

@@ -2,13 +2,14 @@
 
 ``nimbus`` configures logging here once, before any command runs, so ``up``,
 ``run PART`` (and the API processes ``up`` starts) and the operator commands
-all log alike. ``NIMBUS_LOG_FORMAT=json`` writes one JSON object a line
+all log alike, as the settings ``log_format`` and ``log_level`` say.
+``NIMBUS_LOG_FORMAT=json`` writes one JSON object a line
 (``ts``, ``level``, ``logger``, ``message``, the context fields of
 domain/log_context.py: ``part``, ``request_id``, ``user_id``, ``project_id``,
 ``position``, any ``extra`` fields, and ``exc`` with a traceback); the default
 is text in the seed's ``logging_context_format_string`` shape. A record is
 always one line: text escapes its newlines, a traceback too.
-``NIMBUS_LOG_LEVEL`` (debug, info, warning, error) sets the level; else
+``NIMBUS_LOG_LEVEL`` (debug, info, warning, error) sets the level; unset,
 ``-v`` means info, and warning is the default.
 """
 
@@ -16,15 +17,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from domain.log_context import LogContext, current
 
-FORMAT_VARIABLE = "NIMBUS_LOG_FORMAT"
-LEVEL_VARIABLE = "NIMBUS_LOG_LEVEL"
 TEXT_FORMAT = ("%(asctime)s %(levelname)s %(name)s "
                "[%(request_id)s %(user_id)s %(project_id)s] %(message)s")
 CONTEXT_FIELDS = tuple(LogContext.__dataclass_fields__)
@@ -96,21 +94,23 @@ def formatter(kind: str) -> logging.Formatter:
     return JsonFormatter() if kind.strip().lower() == "json" else TextFormatter()
 
 
-def level(verbose: bool) -> int:
-    named = os.environ.get(LEVEL_VARIABLE, "").strip().upper()
+def level(named: str, verbose: bool) -> int:
+    """The level ``named`` (debug, info, ...); unnamed, info if ``verbose`` else warning."""
+    named = named.strip().upper()
     if named in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         return int(logging.getLevelName(named))
     return logging.INFO if verbose else logging.WARNING
 
 
-def configure(*, verbose: bool = False, stream: TextIO | None = None) -> None:
-    """Log every record of this process to ``stream`` (stderr) in the format
-    and at the level the environment (or ``-v``) asks for."""
+def configure(kind: str = "text", named_level: str = "", *, verbose: bool = False,
+              stream: TextIO | None = None) -> None:
+    """Log every record of this process to ``stream`` (stderr) as ``kind``
+    (text or json) says, at the level ``named_level`` (or ``verbose``) says."""
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(formatter(os.environ.get(FORMAT_VARIABLE, "")))
+    handler.setFormatter(formatter(kind))
     handler.addFilter(ContextFilter())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)
-    root.setLevel(level(verbose))
+    root.setLevel(level(named_level, verbose))

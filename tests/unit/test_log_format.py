@@ -15,12 +15,11 @@ from runtime import logs
 
 
 @pytest.fixture
-def logged(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[io.StringIO, pytest.MonkeyPatch]]:
-    """The root logger writing to a buffer (configured by each test), restored after."""
+def logged() -> Iterator[io.StringIO]:
+    """The buffer the root logger writes to once configured; restored after."""
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
-    monkeypatch.delenv(logs.LEVEL_VARIABLE, raising=False)
-    yield io.StringIO(), monkeypatch
+    yield io.StringIO()
     for handler in list(root.handlers):
         root.removeHandler(handler)
     for handler in handlers:
@@ -28,10 +27,8 @@ def logged(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[io.StringIO, pytes
     root.setLevel(level)
 
 
-def configured(logged: tuple[io.StringIO, pytest.MonkeyPatch], kind: str) -> io.StringIO:
-    out, monkeypatch = logged
-    monkeypatch.setenv(logs.FORMAT_VARIABLE, kind)
-    logs.configure(verbose=True, stream=out)
+def configured(out: io.StringIO, kind: str) -> io.StringIO:
+    logs.configure(kind, verbose=True, stream=out)
     return out
 
 
@@ -40,7 +37,7 @@ def failing() -> None:
 
 
 def test_a_text_line_names_the_request_user_and_project_and_stays_one_line(
-        logged: tuple[io.StringIO, pytest.MonkeyPatch]) -> None:
+        logged: io.StringIO) -> None:
     out = configured(logged, "")
     with log_context.bound(request_id="req-1", user_id="u1", project_id="p1"):
         logging.getLogger("nimbus.test").info("two\nlines")
@@ -50,7 +47,7 @@ def test_a_text_line_names_the_request_user_and_project_and_stays_one_line(
 
 
 def test_a_text_line_outside_any_request_shows_dashes_and_its_traceback_on_the_line(
-        logged: tuple[io.StringIO, pytest.MonkeyPatch]) -> None:
+        logged: io.StringIO) -> None:
     out = configured(logged, "text")
     try:
         failing()
@@ -62,7 +59,7 @@ def test_a_text_line_outside_any_request_shows_dashes_and_its_traceback_on_the_l
 
 
 def test_a_json_line_carries_the_context_the_extra_fields_and_the_traceback(
-        logged: tuple[io.StringIO, pytest.MonkeyPatch]) -> None:
+        logged: io.StringIO) -> None:
     out = configured(logged, "json")
     with log_context.bound(part="ingester", request_id="req-2", position=41):
         logging.getLogger("nimbus.test").info("GET %s", "/x", extra={"status": 200})
@@ -89,8 +86,7 @@ def test_what_a_request_learns_is_seen_by_whoever_bound_it_and_ends_with_the_blo
     assert log_context.current().fields() == {}
 
 
-def test_the_level_is_warning_unless_verbose_or_named(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(logs.LEVEL_VARIABLE, raising=False)
-    assert (logs.level(False), logs.level(True)) == (logging.WARNING, logging.INFO)
-    monkeypatch.setenv(logs.LEVEL_VARIABLE, "debug")
-    assert logs.level(False) == logging.DEBUG
+def test_the_level_is_warning_unless_verbose_or_named() -> None:
+    assert (logs.level("", False), logs.level("", True)) == (logging.WARNING, logging.INFO)
+    assert (logs.level("debug", False), logs.level("Error", True)) == (
+        logging.DEBUG, logging.ERROR)
