@@ -4,7 +4,8 @@ With ``NIMBUS_LOG_FORMAT=json`` the real command logs one JSON object a line;
 a boot's id, the one its answer names in ``x-openstack-request-id``, is on
 the API's access line (with the caller's user and project), on the
 hypervisor worker's line for the request it handled and on the ingester's
-line for the outcome it recorded (with the log position it wrote)."""
+line for the outcome it recorded (with the log position it wrote). An id an
+Idempotency-Key gives, and that of a refused request, are logged as named."""
 
 from __future__ import annotations
 
@@ -35,6 +36,16 @@ def records(lines: list[str]) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines if line.startswith("{")]
 
 
+def access_line(up: NimbusUp, request_id: str) -> dict[str, Any]:
+    """The API's access line of the request ``request_id``, printed or to come."""
+    while True:
+        found = [r for r in records(up.output)
+                 if r["logger"] == "api.access" and r.get("request_id") == request_id]
+        if found:
+            return found[0]
+        up.wait_for_line(request_id)
+
+
 def test_a_boots_request_id_is_on_the_api_hypervisor_and_ingester_lines(
         state: Path, database_url: str, nats_url: str, subject_prefix: str) -> None:
     up = NimbusUp(state, free_port(), env={
@@ -47,9 +58,9 @@ def test_a_boots_request_id_is_on_the_api_hypervisor_and_ingester_lines(
         r = httpx.post(f"{base}/identity/v3/auth/tokens",
                        json=auth_body("admin", PASSWORD, "admin"), timeout=10)
         assert r.status_code == 201, r.text
-        token = r.json()["token"]
+        token, token_id = r.json()["token"], r.headers["X-Subject-Token"]
         r = httpx.post(f"{base}/compute/v2.1/servers", json=BOOT, timeout=10,
-                       headers={"X-Auth-Token": r.headers["X-Subject-Token"]})
+                       headers={"X-Auth-Token": token_id})
         assert r.status_code == 202, r.text
         request_id = r.headers["x-openstack-request-id"]
 
@@ -74,6 +85,17 @@ def test_a_boots_request_id_is_on_the_api_hypervisor_and_ingester_lines(
         assert recorded["logger"] == "commands.ingest"
         assert recorded["position"] > host["position"]  # the outcome it wrote
         assert all(r["request_id"] == request_id for r in parts.values())
+
+        # an Idempotency-Key's id, and a refusal's, are logged as the answer names them
+        r = httpx.post(f"{base}/compute/v2.1/servers", json=BOOT, timeout=10, headers={
+            "X-Auth-Token": token_id, "Idempotency-Key": "boot-once"})
+        assert r.status_code == 202 and r.headers["x-openstack-request-id"] != request_id
+        keyed = access_line(up, r.headers["x-openstack-request-id"])
+        assert (keyed["status"], keyed["user_id"]) == (202, token["user"]["id"])
+        r = httpx.get(f"{base}/compute/v2.1/servers", timeout=10)
+        assert r.status_code == 401
+        refused = access_line(up, r.headers["x-openstack-request-id"])
+        assert (refused["method"], refused["status"], "user_id" in refused) == ("GET", 401, False)
 
         started = descendants(up.process.pid)
         assert up.interrupt() == 0
