@@ -98,15 +98,10 @@ async def run(instances: InstanceCommands, volumes: VolumeCommands,
         js = nc.jetstream()
         await bus.ensure_streams(js, subjects)
 
-        async def record(outcome: Outcome, subject: str) -> int | None:
+        async def record(outcome: Outcome) -> int | None:
             """Record ``outcome``: the log position written, if known."""
             if isinstance(outcome, StepOutcome):
-                recorder = record_step.get(outcome.aggregate_kind)
-                if recorder is None:  # no pending step can match it: nothing to write
-                    log.error("dropping a report on %r of no kind with steps on %s",
-                              outcome.step, subject)
-                    return None
-                return await asyncio.to_thread(recorder, outcome)
+                return await asyncio.to_thread(record_step[outcome.aggregate_kind], outcome)
             if isinstance(outcome, NetworkApplied):
                 await asyncio.to_thread(networks.record, outcome)
                 return None
@@ -121,10 +116,15 @@ async def run(instances: InstanceCommands, volumes: VolumeCommands,
             except msgspec.DecodeError:
                 log.error("dropping an undecodable outcome on %s", delivery.subject)
                 return
+            if isinstance(outcome, StepOutcome) and outcome.aggregate_kind not in record_step:
+                # no pending step can match it: nothing to write
+                log.error("dropping a report on %r of no kind with steps on %s",
+                          outcome.step, delivery.subject)
+                return
             request_id = (outcome.request_id if isinstance(outcome, HostOutcome | StepOutcome)
                           else "")
             with log_context.bound(request_id=request_id, position=None):
-                position = await record(outcome, delivery.subject)
+                position = await record(outcome)
                 if position is not None:
                     log_context.learn(position=position)
                 log.info("recorded %s from %s (delivery %d)", _described(outcome),
