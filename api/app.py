@@ -15,19 +15,18 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import compute, health, identity, image, metrics, network, stream, volume
 from api.body_limits import BodyLimits
 from api.context import Context
 from api.errors import error_response
-from api.idempotency import new_request_id
 from api.identity import auth
 from api.image.images import streams_upload
 from api.microversion import COMPUTE, Versioned
 from api.network.errors import PREFIX as NETWORK_PREFIX
 from api.network.errors import neutron_body, neutron_error
 from api.network.networking_root import NetworkingRoot
+from api.request_log import RequestLog
 from api.request_target import RequestTarget
 from api.volume.microversion import PREFIX as VOLUME_PREFIX
 from api.volume.microversion import VOLUME
@@ -61,28 +60,6 @@ async def _too_deep(request: Request, exc: Exception) -> Response:
     return JSONResponse({"badRequest": {"code": 400, "message": message}}, status_code=400)
 
 
-class RequestIdMiddleware:
-    """Every response names a request id, as OpenStack services do."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                if not any(k.lower() == b"x-openstack-request-id" for k, _ in headers):
-                    headers.append((b"x-openstack-request-id", new_request_id().encode()))
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, send_with_id)
-
-
 # Every resource module, by service; each exports command_routes and query_routes.
 RESOURCES: tuple[ModuleType, ...] = (*identity.RESOURCES, *compute.RESOURCES,
                                      *image.RESOURCES, *volume.RESOURCES, *network.RESOURCES)
@@ -114,7 +91,7 @@ def create_app(ctx: Context, role: Role = "all") -> Starlette:
                        unbounded=streams_upload)
     app.add_middleware(Versioned, service=COMPUTE)
     app.add_middleware(Versioned, service=VOLUME)
-    app.add_middleware(RequestIdMiddleware)
     app.add_middleware(metrics.HttpMetrics)  # sees the route the router matched
+    app.add_middleware(RequestLog)
     app.add_middleware(NetworkingRoot)  # outermost: every other part sees /network
     return app

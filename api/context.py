@@ -1,7 +1,8 @@
 """What every route needs, put on the Starlette app's state by the composition root.
 
 A token is checked without a lookup (its signature and expiry) and against
-the process's cache of revocations (api/revocations.py).
+the process's cache of revocations (api/revocations.py). Once it is, the
+request's log lines name its user and project (api/request_log.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from api.revocations import RevocationCache
 from api.tokens import Claims, TokenSigner
 from commands.identity import IdentityCommands
 from commands.services import Commands
+from domain import log_context
 from domain.errors import Forbidden, Unauthorized
 from domain.identity import READ_ONLY_ROLES
 from domain.quota import QuotaDefaults
@@ -87,6 +89,7 @@ def claims(request: Request, *, unscoped: bool = False) -> Claims:
     if verified is None or ctx.revocations.is_revoked(verified) or not (
             verified.scoped or unscoped):
         raise Unauthorized("The request you have made requires authentication.")
+    log_context.learn(user_id=verified.user_id, project_id=verified.project_id)
     if verified.system and not request.url.path.startswith("/identity/"):
         raise Forbidden("A token scoped to the system is accepted by the identity API only; "
                         "scope one to a project.")

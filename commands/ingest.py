@@ -7,7 +7,8 @@ the aggregate kind it names, its ``kind``: ``step_recorders``).
 
 Recording is idempotent per request id (the domain ignores a report for an
 operation that is no longer pending), so a redelivered report writes nothing.
-The message is acked only after the event is committed.
+The message is acked only after the event is committed. Each report is
+logged once, with its request id and the log position it was written at.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from commands.network_reports import NetworkReports
 from commands.server_images import ServerImageCommands
 from commands.snapshots import SnapshotCommands
 from commands.volumes import VolumeCommands
-from domain import registry
+from domain import log_context, registry
 from messaging import nats as bus
 from messaging.consumer import ConsumerSpec, Delivery, consume
 from messaging.subjects import Subjects
@@ -47,6 +48,19 @@ def step_recorders(volumes: VolumeCommands, snapshots: SnapshotCommands,
     return {registry.VOLUME.name: volumes.record_outcome,
             registry.SNAPSHOT.name: snapshots.record_outcome,
             registry.BACKUP.name: backups.record_outcome}
+
+
+def _described(outcome: Outcome) -> str:
+    """An outcome in a few words, for its log line."""
+    if isinstance(outcome, HostOutcome):
+        return (f"the {'final ' if outcome.final else 'progress '}outcome of instance "
+                f"{outcome.instance_id} ({'ok' if outcome.ok else 'failed'})")
+    if isinstance(outcome, StepOutcome):
+        return (f"the outcome of {outcome.step} on {outcome.aggregate_kind} "
+                f"{outcome.aggregate_id} ({'ok' if outcome.ok else 'failed'})")
+    if isinstance(outcome, NetworkApplied):
+        return f"the network plan of position {outcome.position} applied"
+    return f"{len(outcome.guests)} guests observed"
 
 
 async def run(instances: InstanceCommands, volumes: VolumeCommands,
@@ -84,25 +98,37 @@ async def run(instances: InstanceCommands, volumes: VolumeCommands,
         js = nc.jetstream()
         await bus.ensure_streams(js, subjects)
 
+        async def record(outcome: Outcome) -> int | None:
+            """Record ``outcome``: the log position written, if known."""
+            if isinstance(outcome, StepOutcome):
+                return await asyncio.to_thread(record_step[outcome.aggregate_kind], outcome)
+            if isinstance(outcome, NetworkApplied):
+                await asyncio.to_thread(networks.record, outcome)
+                return None
+            if isinstance(outcome, GuestsObserved):
+                await asyncio.to_thread(instances.record_observation, outcome)
+                return None
+            return await asyncio.to_thread(record_instance, outcome)
+
         async def handle(delivery: Delivery) -> None:
             try:
                 outcome = decode(delivery.subject, delivery.data)
             except msgspec.DecodeError:
                 log.error("dropping an undecodable outcome on %s", delivery.subject)
                 return
-            if isinstance(outcome, StepOutcome):
-                record = record_step.get(outcome.aggregate_kind)
-                if record is None:  # no pending step can match it: nothing to write
-                    log.error("dropping a report on %r of no kind with steps on %s",
-                              outcome.step, delivery.subject)
-                    return
-                await asyncio.to_thread(record, outcome)
-            elif isinstance(outcome, NetworkApplied):
-                await asyncio.to_thread(networks.record, outcome)
-            elif isinstance(outcome, GuestsObserved):
-                await asyncio.to_thread(instances.record_observation, outcome)
-            else:
-                await asyncio.to_thread(record_instance, outcome)
+            if isinstance(outcome, StepOutcome) and outcome.aggregate_kind not in record_step:
+                # no pending step can match it: nothing to write
+                log.error("dropping a report on %r of no kind with steps on %s",
+                          outcome.step, delivery.subject)
+                return
+            request_id = (outcome.request_id if isinstance(outcome, HostOutcome | StepOutcome)
+                          else "")
+            with log_context.bound(request_id=request_id, position=None):
+                position = await record(outcome)
+                if position is not None:
+                    log_context.learn(position=position)
+                log.info("recorded %s from %s (delivery %d)", _described(outcome),
+                         outcome.host, delivery.attempt)
 
         # A host's outcome is a fact: it is redelivered until it is recorded
         # (max_deliver -1), never dropped after a number of tries. While the

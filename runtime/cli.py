@@ -30,6 +30,7 @@ from runtime import (
     cli_replay,
     cli_servers,
     credentials,
+    logs,
     stack,
 )
 from runtime.embedded import (
@@ -149,16 +150,19 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 def cmd_replay(args: argparse.Namespace) -> int:
     from migrations.runner import upgrade
-    from projections.replay import ReplayFailed, replay
+    from projections.replay import ReplayFailed
 
     with backing_servers(load(), nats=False) as (database_url, _):
         upgrade(database_url)
         try:
-            report = replay(database_url, swap=not args.verify)
+            report, progress = cli_replay.rebuilt(
+                database_url, swap=not args.verify, quiet=args.json,
+                what="replay" if not args.verify else "replay (verify)")
         except ReplayFailed as failed:
             print(f"nimbus: error: {failed}", file=sys.stderr)
             return 1
-    print(cli_replay.as_json(report) if args.json else cli_replay.as_text(report))
+    progress.finish()
+    print(cli_replay.as_json(report, progress) if args.json else cli_replay.as_text(report))
     return 0 if report.equal else 1
 
 
@@ -242,9 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
+        settings = load()
+        logs.configure(settings.log_format, settings.log_level, verbose=args.verbose)
         result: int = args.func(args)
         return result
     except (EmbeddedServerError, stack.StackFailed) as exc:

@@ -4,6 +4,8 @@ The seed's backup script removed archives older than ``backups_retention_days``
 (7). Here the retention is a command on the event store: every available
 backup older than that gets a delete request, as if its owner had asked, and
 the storage host removes the archive and its checksum when the stack runs.
+The delete requests are counted as they go (runtime/progress.py); ``--json``
+prints one object with the retention and the backups instead of the table.
 """
 
 from __future__ import annotations
@@ -11,10 +13,13 @@ from __future__ import annotations
 import argparse
 import sys
 
+import msgspec
+
 from commands.backups import BackupCommands, DeleteBackup
 from commands.messages import Caller
 from domain.errors import DomainError
 from runtime.cli_identity import identity_on_store, views_rows
+from runtime.progress import Progress
 from runtime.settings import load
 from runtime.tables import format_table
 
@@ -38,13 +43,23 @@ def prune(args: argparse.Namespace) -> int:
         with identity_on_store(settings) as (identity, database_url):
             expired = _expired(database_url, days)
             backups = BackupCommands(identity.app)
-            for backup_id, project_id, _ in expired:
-                backups.delete(DeleteBackup(
-                    request_id=f"req-prune-{backup_id}", backup_id=backup_id,
-                    caller=Caller(user_id=OPERATOR, project_id=project_id, is_admin=True)))
+            with Progress("deleting backups", len(expired), "backups",
+                          quiet=args.json) as progress:
+                for backup_id, project_id, _ in expired:
+                    backups.delete(DeleteBackup(
+                        request_id=f"req-prune-{backup_id}", backup_id=backup_id,
+                        caller=Caller(user_id=OPERATOR, project_id=project_id, is_admin=True)))
+                    progress.advance()
     except DomainError as exc:
         print(f"nimbus: error: {exc.message}", file=sys.stderr)
         return 1
+    if args.json:
+        listed = [{"id": i, "project_id": p, "created_at": c} for i, p, c in expired]
+        print(msgspec.json.encode({"retention_days": days, "deleted": progress.done,
+                                   "seconds": progress.as_json()["seconds"],
+                                   "backups": listed}).decode())
+        return 0
+    progress.finish()
     print(f"retention {days} days: {len(expired)} backup(s) to delete")
     if expired:
         print(format_table(["ID", "Project", "Created"], expired))
@@ -57,4 +72,5 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p = commands.add_parser("prune", help="delete the backups older than the retention")
     p.add_argument("--days", type=int, help="retention in days (default: the "
                                             "backups_retention_days setting, 7)")
+    p.add_argument("--json", action="store_true", help="print what was deleted as JSON")
     p.set_defaults(func=prune)

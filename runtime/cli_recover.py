@@ -12,6 +12,8 @@ runs: the plan is computed afresh from the log and the hosts each time, so a
 second run does nothing and a rerun after a crash finishes the rest.
 ``--instance ID`` keeps to one instance and its volumes (the seed's test mode).
 Exit 0 once the cloud is as the log says, 1 with what is left otherwise.
+The rebuild shows its progress (runtime/progress.py); ``--json`` prints, in
+place of the text, one object with the counts of the run (``Summary``).
 """
 
 from __future__ import annotations
@@ -19,14 +21,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import threading
+import dataclasses
+import io
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 import psycopg
 
 from commands.application import NimbusApplication
@@ -43,9 +46,10 @@ from messaging.wire import GuestsObserved, ObservedGuest
 from migrations.runner import VIEWS_SCHEMA, create_views, upgrade
 from projections.log import head, read_after
 from projections.projector import NAME
-from projections.replay import NEXT_SCHEMA, ReplayFailed, replay
-from runtime import stack
+from projections.replay import ReplayFailed
+from runtime import cli_replay, stack
 from runtime.host_requests import HostRequests
+from runtime.progress import Progress
 from runtime.settings import Settings, load
 
 READ_BATCH = 10_000  # log entries read at a time
@@ -64,11 +68,35 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                    " (the seed's test mode)")
     p.add_argument("--timeout", type=float, default=120.0,
                    help="seconds to wait for the instances to be back (default 120)")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object with the counts instead of the text")
     p.set_defaults(func=cmd_recover)
 
 
 def say(line: str) -> None:
     print(line, flush=True)
+
+
+@dataclass
+class Summary:
+    """The counts of a run, what ``--json`` prints: the views and the log at the
+    start, the rebuild (``--apply``), and the plan left at the end."""
+
+    applied: bool
+    views_position: int | None = None  # None: the views were gone
+    log_head: int = 0
+    rebuilt_events: int | None = None
+    rebuild_seconds: float | None = None
+    restarts: int = 0
+    actions: int = 0
+    stalled: int = 0
+    unchecked: int = 0
+    back: bool = False
+
+    def of_plan(self, plan: Plan, views: bool) -> None:
+        self.restarts, self.actions = len(plan.restarts), plan.actions
+        self.stalled, self.unchecked = len(plan.stalled), len(plan.unchecked)
+        self.back = plan.back and views
 
 
 @dataclass
@@ -213,34 +241,9 @@ def views_position(database_url: str) -> tuple[int | None, int]:
         return (int(found[0]) if found else 0), head(conn)
 
 
-@contextlib.contextmanager
-def progress(database_url: str, target: int) -> Iterator[None]:
-    """Print the rebuild's position every second while it runs."""
-    done = threading.Event()
-
-    def watch() -> None:
-        with psycopg.connect(database_url, autocommit=True) as conn:
-            while not done.wait(1.0):
-                if conn.execute("SELECT to_regclass(%s)",
-                                (f"{NEXT_SCHEMA}.tracking",)).fetchone() in (None, (None,)):
-                    continue
-                row = conn.execute(f"SELECT position FROM {NEXT_SCHEMA}.tracking"
-                                   " WHERE projection = %s", (NAME,)).fetchone()
-                at = int(row[0]) if row else 0
-                say(f"   rebuilding: position {at} of {target}"
-                    f" ({100 * at // max(target, 1)}%)")
-
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
-    try:
-        yield
-    finally:
-        done.set()
-        watcher.join()
-
-
-def rebuild_views(database_url: str) -> bool:
-    """Every view rebuilt from the log and swapped in (recreated first if dropped)."""
+def rebuild_views(database_url: str, *, quiet: bool = False) -> Progress | None:
+    """Every view rebuilt from the log and swapped in (recreated first if dropped):
+    how the rebuild went, or None when it failed. ``quiet``: no progress shown."""
     position, log_head = views_position(database_url)
     upgrade(database_url)
     if position is None:
@@ -248,33 +251,37 @@ def rebuild_views(database_url: str) -> bool:
             create_views(conn, VIEWS_SCHEMA)
         say("   the views were gone: made again, empty")
     say(f"   rebuilding every view from the log ({log_head} events)")
-    started = time.monotonic()
     try:
-        with progress(database_url, log_head):
-            report = replay(database_url)
+        report, progress = cli_replay.rebuilt(database_url, swap=True, quiet=quiet,
+                                              what="   rebuilding the views")
     except ReplayFailed as failed:
         say(f"   {failed}")
-        return False
-    took = max(time.monotonic() - started, 1e-6)
+        return None
     differed = [t.table for t in report.tables if not t.equal]
-    say(f"   rebuilt up to position {report.position} in {took:.1f} s"
-        f" ({report.position / took:,.0f} events/s), checksum {report.checksum}; "
+    say(f"   rebuilt up to position {report.position} in {progress.seconds:.1f} s"
+        f" ({progress.rate:,.0f} events/s), checksum {report.checksum}; "
         + (f"replaced what differed: {', '.join(differed)}" if differed
            else "they equal the views they replace"))
-    return True
+    return progress
 
 
 async def recover(settings: Settings, database_url: str, nats_url: str,
-                  args: argparse.Namespace) -> int:
+                  args: argparse.Namespace, summary: Summary | None = None) -> int:
+    summary = summary or Summary(applied=args.apply)
     position, log_head = views_position(database_url)
+    summary.views_position, summary.log_head = position, log_head
     views = ("gone" if position is None else f"at position {position} of the log's {log_head}")
     mode = "applying" if args.apply else "plan (a dry run: --apply carries it out)"
     say(f"nimbus recover: {mode}"
         + (f" for instance {args.instance} only" if args.instance else ""))
     say(f"0. views: {views}; " + ("rebuilt from the log" if args.apply
                                   else "--apply rebuilds every one from the log"))
-    if args.apply and not await asyncio.to_thread(rebuild_views, database_url):
-        return 1
+    if args.apply:
+        rebuilt = await asyncio.to_thread(rebuild_views, database_url, quiet=args.json)
+        if rebuilt is None:
+            return 1
+        summary.rebuilt_events = rebuilt.done
+        summary.rebuild_seconds = round(rebuilt.seconds, 3)
     work = Recovery(settings, database_url, nats_url, args.instance)
     try:
         facts = await work.facts()
@@ -285,6 +292,7 @@ async def recover(settings: Settings, database_url: str, nats_url: str,
         for line in plan.lines():
             say(line)
         if not args.apply:
+            summary.of_plan(plan, position is not None)
             return _verdict(plan, position is not None, "to apply: nimbus recover --apply")
         say("applying:")
         say("3. restart instances:")
@@ -301,6 +309,7 @@ async def recover(settings: Settings, database_url: str, nats_url: str,
             say("what is left:")
             for line in after.lines():
                 say(line)
+        summary.of_plan(after, True)
         return _verdict(after, True, "see above")
     finally:
         await work.close()
@@ -322,5 +331,11 @@ def cmd_recover(args: argparse.Namespace) -> int:
     from runtime.cli import backing_servers
 
     settings = load()
+    summary = Summary(applied=args.apply)
     with backing_servers(settings) as (database_url, nats_url):
-        return asyncio.run(recover(settings, database_url, nats_url, args))
+        if not args.json:
+            return asyncio.run(recover(settings, database_url, nats_url, args, summary))
+        with contextlib.redirect_stdout(io.StringIO()):
+            code = asyncio.run(recover(settings, database_url, nats_url, args, summary))
+    print(msgspec.json.encode({**dataclasses.asdict(summary), "exit": code}).decode())
+    return code

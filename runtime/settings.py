@@ -38,6 +38,11 @@ class Settings(msgspec.Struct, kw_only=True):
     # kernel spreads connections over them; each has a core and a GIL of its own
     api_processes: int = 1
     public_url: str | None = None  # what the catalog advertises
+    # how every process logs (runtime/logs.py): "text" (the seed's context
+    # format) or "json" (one object a line); the level: debug, info, warning,
+    # error, or "" for warning (info with -v)
+    log_format: str = "text"
+    log_level: str = ""
     region: str = "RegionOne"
     hosts: list[str] = msgspec.field(default_factory=lambda: ["compute1", "compute2"])
     # storage hosts: each runs a storage worker; volumes go to the first (first-fit)

@@ -45,6 +45,7 @@ from commands.image_files import ImageFiles
 from commands.network_reports import NetworkReports
 from commands.services import CloudLimits, Commands
 from commands.volume_types import ensure_types
+from domain import log_context
 from domain.host import AllocationRatios, Capacity
 from domain.quota import QuotaDefaults
 from messaging.subjects import Subjects
@@ -218,7 +219,7 @@ class Api:
         ctx.consumer_parts = host_requests.consumer_parts
         server = uvicorn.Server(uvicorn.Config(
             create_app(ctx, api_role), host=settings.api_host,
-            port=settings.api_port, log_level="warning", lifespan="off",
+            port=settings.api_port, log_level="warning", log_config=None, lifespan="off",
             timeout_graceful_shutdown=GRACE_SECONDS,
         ))
         return cls(server, ctx, identity, commands is None, host_requests)
@@ -365,6 +366,12 @@ def failed(failures: dict[str, BaseException], database_url: str) -> StackFailed
         f"{name}: {_first_line(error)}" for name, error in failures.items()))
 
 
+async def as_part(name: str, work: Awaitable[None]) -> None:
+    """Run ``work`` with its log lines naming the part (domain/log_context.py)."""
+    log_context.bind(part=name)
+    await work
+
+
 async def serve(
     settings: Settings, database_url: str, nats_url: str, stop: asyncio.Event,
     on_ready: Callable[[], None] | None = None, *, parts: frozenset[str] = PARTS,
@@ -436,7 +443,7 @@ async def serve(
             create_metadata_app(MetadataContext(
                 views=_required(pool), shared_secret=credentials.metadata_secret(settings))),
             host=settings.metadata_host, port=settings.metadata_port, log_level="warning",
-            lifespan="off", timeout_graceful_shutdown=GRACE_SECONDS))
+            log_config=None, lifespan="off", timeout_graceful_shutdown=GRACE_SECONDS))
         started["metadata"] = _until(metadata, stop, "metadata service")
     if "api" in parts and settings.api_processes > 1:
         started["api-processes"] = api_processes(settings, database_url, nats_url,
@@ -450,7 +457,7 @@ async def serve(
                                 lambda before: overdue.overdue(bounded_url, before),
                                 deadline_seconds=settings.operation_deadline_seconds),
             deadlines.interval_for(settings.operation_deadline_seconds), stop)
-    tasks = {asyncio.ensure_future(part): name for name, part in started.items()}
+    tasks = {asyncio.ensure_future(as_part(name, part)): name for name, part in started.items()}
     try:
         while api is not None and not api.server.started:
             if any(t.done() for t in tasks):

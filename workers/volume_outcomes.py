@@ -6,6 +6,7 @@ does the work off the event loop, and publishes a ``StepOutcome`` on the
 host's volume-outcome subject (deduplicated by request, id and step) before
 the message may be acked: a transient fault raises ``TransientError`` (the
 message comes back later), a permanent one is reported with ``ok=False``.
+Each step is logged once reported, with its request id and log position.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Callable
 
 import msgspec
 
+from domain import log_context
 from domain import volume as model
 from domain.backup import BackupEvent
 from domain.clock import Clock, system_clock
@@ -52,13 +54,22 @@ async def take_step(
     message = msgspec.json.decode(delivery.data, type=EventMessage)
     request = message.event
     assert isinstance(request, Request)
+    with log_context.bound(request_id=request.request_id, position=message.position):
+        await _take(js, subjects, host, message, request, work, transient=transient,
+                    permanent=permanent, clock=clock)
+
+
+async def _take(
+    js: JetStream, subjects: Subjects, host: str, message: EventMessage, request: Request,
+    work: Work, *, transient: type[Exception], permanent: type[Exception], clock: Clock,
+) -> None:
     reason, done = "", None
     try:
         done = await asyncio.to_thread(work, message.aggregate_id, request)
     except transient as error:
         raise TransientError(str(error)) from error
     except permanent as error:
-        log.warning("%s: %s failed: %s", host, header.type, error)
+        log.warning("%s: %s failed: %s", host, message.type, error)
         reason = str(error)
     done = done or StepDone()
     outcome = StepOutcome(
@@ -68,3 +79,5 @@ async def take_step(
         checksum=done.checksum, stored_bytes=done.stored_bytes)
     await publish(js, subjects.volume_outcome(host), msgspec.json.encode(outcome),
                   msg_id=f"{request.request_id}:{message.aggregate_id}:{message.type}")
+    log.info("%s: %s of %s %s %s, outcome sent", host, message.type, request.aggregate,
+             message.aggregate_id, "failed" if reason else "done")

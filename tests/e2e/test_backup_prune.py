@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 from tests.e2e.test_identity_cli import NIMBUS, env_for
 from tests.e2e.test_volumes_api import booted, volumes_of, wait_for
@@ -33,10 +34,17 @@ async def test_prune_deletes_only_the_backups_older_than_the_retention(
 
     code, out = await nimbus(env, "backup", "prune")  # the default: 7 days
     assert (code, "0 backup(s) to delete" in out) == (0, True), out
+    assert "deleting backups: 0 backups in " in out  # the summary line, no terminal
+    code, out = await nimbus(env, "backup", "prune", "--json")
+    listed = json.loads(out)  # one object, nothing besides
+    assert (code, listed["retention_days"], listed["deleted"], listed["backups"]) == (
+        0, 7, 0, []), out
     assert (await http.get(f"{backups}/{backup}")).status_code == 200
 
-    code, out = await nimbus(env, "backup", "prune", "--days", "0")
-    assert (code, "1 backup(s) to delete" in out, backup in out) == (0, True, True), out
+    code, out = await nimbus(env, "backup", "prune", "--days", "0", "--json")
+    pruned = json.loads(out)
+    assert (code, pruned["deleted"], [b["id"] for b in pruned["backups"]]) == (
+        0, 1, [backup]), out
     await wait_for(http, f"{backups}/{backup}", "backup", None)
     archive = running_stack.settings.state_path / "backups" / "storage1" / \
         f"backup-{backup}.chunks.gz"

@@ -7,6 +7,7 @@ finishes; once the cloud is back, a run has nothing to do."""
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,10 @@ async def test_recover_brings_the_cloud_back_from_the_log_in_the_seeds_order(
     assert "0. views: gone; --apply rebuilds every one from the log" in dry.stdout
     assert "compute1 (compute): host did not answer" in dry.stdout
     assert log_head(database_url) == before and not views_exist(database_url)
+    counted = await recover(env, "--json")  # the same, as one object of counts
+    summary = json.loads(counted.stdout)
+    assert (counted.returncode, summary["exit"], summary["applied"], summary["views_position"],
+            summary["log_head"], summary["back"]) == (1, 1, False, None, before, False)
 
     # --apply rebuilds the views from the log; the hosts are still silent
     rebuilt = await recover(env, "--apply")
@@ -164,3 +169,6 @@ async def test_recover_brings_the_cloud_back_from_the_log_in_the_seeds_order(
         for host in ("compute1 (compute)", "storage1 (storage)", "network1 (network)"):
             assert f"   {host}: nothing to change" in noop.stdout  # every host answered
         assert log_head(database_url) == settled
+        summary = json.loads((await recover(env, "--json")).stdout)
+        assert (summary["exit"], summary["back"], summary["actions"], summary["restarts"]) == (
+            0, True, 0, 0)

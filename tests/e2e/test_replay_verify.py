@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -67,6 +68,9 @@ def test_verify_after_a_normal_run_finds_the_checksums_equal_and_keeps_the_live_
     assert lines[1:-1] and all(line.endswith("  equal") for line in lines[1:-1]), ran.stdout
     assert lines[-2].split()[:2] == ["all", "views"]
     assert lines[-1] == "the live views equal a rebuild from the log"
+    summary = ran.stderr.splitlines()[-1]  # no terminal: no bar, but the summary line
+    assert re.fullmatch(rf"replay \(verify\): {position:,} events in [0-9.]+ s"
+                        r" \([0-9,]+ events/s\)", summary), ran.stderr
     with psycopg.connect(cloud, autocommit=True) as conn:
         assert schema_oid(conn, "views") == live
         assert schema_oid(conn, rebuild.NEXT_SCHEMA) is None
@@ -95,8 +99,10 @@ def test_verify_as_json_gives_each_views_checksum_and_the_overall_ones(
 
     ran = nimbus_replay(cloud, tmp_path, "--verify", "--json")
     assert ran.returncode == 1, ran
+    assert ran.stderr == ""  # no progress, no summary line: the object says it all
     report = json.loads(ran.stdout)
     assert (report["position"], report["swapped"], report["equal"]) == (position, False, False)
+    assert report["events"] == position and report["seconds"] > 0
     assert report["checksum"] != report["live_checksum"]
     tables = {t["table"]: t for t in report["tables"]}
     assert [name for name, t in tables.items() if not t["equal"]] == ["instances"]

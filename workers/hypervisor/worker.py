@@ -15,6 +15,7 @@ guest's console output (what the guest wrote to its serial console; on
 libvirt's test driver, which has no console, the lines the adapter logged for
 that guest's lifecycle). The libvirt adapter is imported only by ``run``, so
 this module (and ``serve`` on any ``HypervisorHost``) loads without libvirt.
+Each request is logged once it is handled, with its request id and log position.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ from functools import partial
 import msgspec
 
 from domain import events as ev
+from domain import log_context, registry
 from domain import migration_events as mev
-from domain import registry
 from domain.base import UnknownEvent, unknown_event
 from domain.clock import Clock, system_clock
 from domain.registry import Role
@@ -179,6 +180,11 @@ class HypervisorWorker:
             log.debug("%s: ignoring %s on %s", self.host, envelope.type, delivery.subject)
             return
         message = msgspec.json.decode(delivery.data, type=EventMessage)
+        with log_context.bound(request_id=getattr(message.event, "request_id", ""),
+                               position=message.position):
+            await self._handle(message, envelope.type)
+
+    async def _handle(self, message: EventMessage, what: str) -> None:
         request = message.event
         if isinstance(request, mev.InstanceLiveMigrationRunRequested):  # the live copy
             act: Callable[[], Awaitable[str | None]] = partial(
@@ -197,14 +203,16 @@ class HypervisorWorker:
         except HostUnavailable as error:
             raise TransientError(str(error)) from error
         except GuestError as error:
-            log.warning("%s: %s failed: %s", self.host, envelope.type, error)
-            await self._report(message.aggregate_id, request.request_id, envelope.type,
+            log.warning("%s: %s failed: %s", self.host, what, error)
+            await self._report(message.aggregate_id, request.request_id, what,
                                reason=str(error))
             if self.reconciler is not None:  # the guest may not be what the log says
                 await self.reconciler.report(message.aggregate_id)
             return
-        await self._report(message.aggregate_id, request.request_id, envelope.type,
+        await self._report(message.aggregate_id, request.request_id, what,
                            image_file=image_file)
+        log.info("%s: %s of instance %s done, outcome sent", self.host, what,
+                 message.aggregate_id)
 
     async def inspect(self, _request: bytes) -> bytes:
         guests = await asyncio.to_thread(self._guests.guests)
