@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import compute, health, identity, image, network, stream, volume
+from api import compute, console, health, identity, image, network, stream, volume
 from api.body_limits import BodyLimits
 from api.context import Context
 from api.errors import error_response
@@ -90,13 +90,14 @@ RESOURCES: tuple[ModuleType, ...] = (*identity.RESOURCES, *compute.RESOURCES,
 
 def routes_for(role: Role) -> list[BaseRoute]:
     """The routes a process in ``role`` serves: logins and health in every one,
-    the command routes in a command process, the query routes in a query one."""
+    the command routes in a command process, the query routes (with the event
+    stream and the web console, which read the log and the views) in a query one."""
     routes: list[BaseRoute] = [*auth.routes, *health.routes]
     if role in ("all", "command"):
         routes += [r for module in RESOURCES for r in module.command_routes]
     if role in ("all", "query"):
         routes += [r for module in RESOURCES for r in module.query_routes]
-        routes += stream.routes
+        routes += [*stream.routes, *console.routes]
     return routes
 
 

@@ -175,7 +175,7 @@ def test_the_shared_api_modules_import_no_service_package() -> None:
 def test_every_api_resource_module_is_served_with_its_command_and_query_routes() -> None:
     """Each module of a service package exports its command and query routes,
     and the app serves exactly those for each role (logins and health in both)."""
-    from api import app, health, stream
+    from api import app, console, health, stream
     from api.identity import auth
 
     for service in API_SERVICES:
@@ -194,7 +194,8 @@ def test_every_api_resource_module_is_served_with_its_command_and_query_routes()
     assert app.routes_for("command") == [
         *both, *(r for m in app.RESOURCES for r in m.command_routes)]
     assert app.routes_for("query") == [
-        *both, *(r for m in app.RESOURCES for r in m.query_routes), *stream.routes]
+        *both, *(r for m in app.RESOURCES for r in m.query_routes), *stream.routes,
+        *console.routes]
 
 
 def test_nothing_but_the_composition_root_loads_libvirt() -> None:
