@@ -2,7 +2,8 @@
 
 An admin logs in at /console, a server is booted through the API, and the
 page shows it as an operator would follow it: its events arrive on the
-stream, its row in the servers table turns ACTIVE, its request traces from
+stream, its row in the servers table turns ACTIVE (and a volume's row in the
+volumes table turns available), its request traces from
 the command to the host's outcome and the views, and its aggregate steps
 through its states. The browser is driven from a thread (Selenium blocks)
 while the stack serves in the test's event loop.
@@ -79,8 +80,8 @@ class Console:
         rows = self.browser.find_elements(By.CSS_SELECTOR, "#events tbody tr")
         return {row.get_attribute("data-aggregate") or "" for row in rows}
 
-    def server_row_turns(self, server_id: str, status: str) -> WebElement:
-        return self._css(f'#servers tr[data-id="{server_id}"][data-status="{status}"]')
+    def row_turns(self, table: str, resource_id: str, status: str) -> WebElement:
+        return self._css(f'#{table} tr[data-id="{resource_id}"][data-status="{status}"]')
 
     def trace_request_of(self, aggregate_id: str, event_type: str) -> dict[str, list[str]]:
         """Clicks the request of that event's row; the event types the causal
@@ -146,7 +147,14 @@ async def test_the_console_follows_a_boot_from_its_request_to_its_states(
 
         await asyncio.to_thread(console.event_row, server_id, "InstanceCreateRequested")
         await asyncio.to_thread(console.event_row, server_id, "InstanceSpawned")
-        await asyncio.to_thread(console.server_row_turns, server_id, "ACTIVE")
+        await asyncio.to_thread(console.row_turns, "servers", server_id, "ACTIVE")
+
+        project_id = (await running_stack.http.get("/console/api/session")).json()["project_id"]
+        r = await running_stack.http.post(f"/volume/v3/{project_id}/volumes",
+                                          json={"volume": {"size": 1, "name": "console-data"}})
+        assert r.status_code == 202, r.text
+        await asyncio.to_thread(console.row_turns, "volumes", r.json()["volume"]["id"],
+                                "available")
 
         await asyncio.to_thread(console.filter_by, "aggregate", server_id)
         assert await asyncio.to_thread(console.shown_event_aggregates) == {server_id}
@@ -225,3 +233,4 @@ async def test_the_consoles_own_routes_answer_admins_only_and_name_what_is_wrong
     assert r.status_code == 200 and r.json()["steps"] == []
     r = await http.get("/console")
     assert r.status_code == 200 and "<h1>nimbus console</h1>" in r.text
+    assert "default-src 'self'" in r.headers["content-security-policy"]

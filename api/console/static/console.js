@@ -228,7 +228,7 @@ function eventRow(message) {
                                             title: "Trace this request",
                                             onclick: () => traceRequest(requestId) },
                                requestId) : ""),
-    el("td", { title: time(message.event.at) }, clock(message.event.at)));
+    el("td", { class: "when", title: time(message.event.at) }, clock(message.event.at)));
 }
 
 function refilter() {
