@@ -80,10 +80,22 @@ class AggregateStates(msgspec.Struct, frozen=True):
     states: list[State]
 
 
+SECRET_FIELDS = frozenset({"password_hash"})  # shown as HIDDEN, never in full
+HIDDEN = "(hidden)"
+
+
 def _builtins(value: object) -> Any:
-    """``value`` as JSON-ready builtins; a class (a pending operation's step)
-    as its name."""
-    return msgspec.to_builtins(value, enc_hook=_name_of)
+    """``value`` as JSON-ready builtins (``msgspec.to_builtins``); a class (a
+    pending operation's step) as its name, a secret field as HIDDEN."""
+    return _hide(msgspec.to_builtins(value, enc_hook=_name_of))
+
+
+def _hide(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: HIDDEN if k in SECRET_FIELDS else _hide(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_hide(v) for v in value]
+    return value
 
 
 def _name_of(value: object) -> object:

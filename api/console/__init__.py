@@ -63,7 +63,7 @@ async def session(request: Request) -> Response:
     who = claims(request)
     views = _views(request, "the console to be used")
     health = await views_health(views)
-    return _json({"user": who.user_name, "project": who.project_name,
+    return _json({"user": who.user_name, "user_id": who.user_id, "project": who.project_name,
                   "project_id": who.project_id, "head": health.head,
                   "views_position": health.position})
 

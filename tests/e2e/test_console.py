@@ -212,7 +212,7 @@ async def test_the_console_tells_a_non_admin_that_it_is_for_administrators(
         await asyncio.to_thread(console.browser.quit)
 
 
-async def test_the_consoles_own_routes_answer_admins_only_and_name_what_is_wrong(
+async def test_the_consoles_own_routes_answer_admins_only_name_what_is_wrong_and_hide_secrets(
         running_stack: RunningStack) -> None:
     http = running_stack.http
     await a_member(running_stack, "bob", "bob-project")
@@ -229,6 +229,10 @@ async def test_the_consoles_own_routes_answer_admins_only_and_name_what_is_wrong
     assert r.status_code == 400 and "UUID" in r.text
     r = await http.get(f"/console/api/aggregates/{uuid.uuid4()}/states")
     assert r.status_code == 404
+    admin = (await http.get("/console/api/session")).json()["user_id"]
+    r = await http.get(f"/console/api/aggregates/{admin}/states")
+    assert r.status_code == 200 and r.json()["states"][0]["type"] == "UserCreated"
+    assert {s["state"]["password_hash"] for s in r.json()["states"]} == {"(hidden)"}
     r = await http.get("/console/api/requests/req-never-made")
     assert r.status_code == 200 and r.json()["steps"] == []
     r = await http.get("/console")
