@@ -184,6 +184,36 @@ async def test_the_console_follows_a_boot_from_its_request_to_its_states(
         await asyncio.to_thread(console.browser.quit)
 
 
+READY_WITH_PARTS = {"status": "not ready", "parts": [
+    {"name": "instances", "kind": "view", "position": 40, "lag_events": 2, "lag_seconds": 0.5,
+     "stuck": False, "why": None},
+    {"name": "compute1", "kind": "host", "position": 12, "lag_events": 30, "lag_seconds": 61.0,
+     "stuck": True, "why": "no heartbeat for 61 s"},
+]}
+
+
+# the refreshes stopped, and any read of /readyz still on its way made old news
+STOP_AND_RENDER = """state.stream.abort(); clearInterval(state.lagTimer);
+clearTimeout(state.refreshTimer); reads.lag = (reads.lag || 0) + 1; renderLag(arguments[0]);"""
+
+
+async def test_the_lag_panel_names_each_part_that_readyz_lists(
+        running_stack: RunningStack, tmp_path: Path) -> None:
+    console = await open_console(running_stack, tmp_path / "chromium")
+    try:
+        await asyncio.to_thread(console.log_in, "admin", ADMIN_PASSWORD, "admin")
+        await asyncio.to_thread(console.is_following_the_stream)
+        before = await asyncio.to_thread(console.lag_rows)
+        assert before[0].startswith("views view")  # this /readyz has no parts: one row
+        # the page's own rendering of a /readyz body with parts
+        await asyncio.to_thread(console.browser.execute_script, STOP_AND_RENDER, READY_WITH_PARTS)
+        rows = await asyncio.to_thread(console.lag_rows)
+        assert rows == ["instances view 40 2 0.5 no",
+                        "compute1 host 12 30 61.0 yes: no heartbeat for 61 s"]
+    finally:
+        await asyncio.to_thread(console.browser.quit)
+
+
 async def a_member(stack: RunningStack, user: str, project: str) -> None:
     """``user`` holding the member role (not admin) on a new ``project``."""
     http = stack.http

@@ -248,9 +248,20 @@ async function refreshTables() {
   await Promise.allSettled([refreshServers(), refreshVolumes(), refreshHosts(), refreshLag()]);
 }
 
+// Reads overlap (a burst, the timer): an answer that comes after the answer
+// to a later read of the same table is old news, and is dropped.
+const reads = {};
+
+async function latest(table, read) {
+  const mine = (reads[table] = (reads[table] || 0) + 1);
+  const body = await read();
+  return mine === reads[table] ? body : null;
+}
+
 async function refreshServers() {
-  const { servers } = await json("/compute/v2.1/servers/detail?all_tenants=1");
-  fillBody($("servers"), servers.map((s) => el("tr", { dataset: { id: s.id, status: s.status } },
+  const body = await latest("servers", () => json("/compute/v2.1/servers/detail?all_tenants=1"));
+  if (!body) return;
+  fillBody($("servers"), body.servers.map((s) => el("tr", { dataset: { id: s.id, status: s.status } },
     el("td", {}, s.name), el("td", {}, el("button", { type: "button", class: "link",
                                                       onclick: () => loadStates(s.id) }, s.id)),
     el("td", { class: `status ${s.status.toLowerCase()}` }, s.status),
@@ -259,8 +270,9 @@ async function refreshServers() {
 
 async function refreshVolumes() {
   const path = `/volume/v3/${state.session.project_id}/volumes/detail?all_tenants=1`;
-  const { volumes } = await json(path);
-  fillBody($("volumes"), volumes.map((v) => el("tr", { dataset: { id: v.id, status: v.status } },
+  const body = await latest("volumes", () => json(path));
+  if (!body) return;
+  fillBody($("volumes"), body.volumes.map((v) => el("tr", { dataset: { id: v.id, status: v.status } },
     el("td", {}, v.name || ""), el("td", {}, el("button", { type: "button", class: "link",
                                                             onclick: () => loadStates(v.id) }, v.id)),
     el("td", { class: `status ${v.status}` }, v.status), el("td", {}, v.size),
@@ -268,18 +280,23 @@ async function refreshVolumes() {
 }
 
 async function refreshHosts() {
-  const { hypervisors } = await json("/compute/v2.1/os-hypervisors/detail");
-  fillBody($("hosts"), hypervisors.map((h) => el("tr", { dataset: { host: h.hypervisor_hostname } },
+  const body = await latest("hosts", () => json("/compute/v2.1/os-hypervisors/detail"));
+  if (!body) return;
+  fillBody($("hosts"), body.hypervisors.map((h) => el("tr", { dataset: { host: h.hypervisor_hostname } },
     el("td", {}, h.hypervisor_hostname), el("td", { class: `status ${h.state}` }, h.state),
     el("td", {}, h.status), el("td", {}, h.running_vms),
     el("td", {}, `${h.vcpus_used} / ${h.vcpus}`), el("td", {}, `${h.memory_mb_used} / ${h.memory_mb}`))));
 }
 
 // /readyz names each view and host with its lag ("parts"); an older server
-// gives only the views' position, the head, the lag and the stuck views.
+// gives only the views' position, the head, the lag and the stuck views. It
+// answers 503 with the same body when not ready.
 async function refreshLag() {
-  const response = await api("/readyz");
-  const body = await response.json();
+  const body = await latest("lag", async () => (await api("/readyz")).json());
+  if (body) renderLag(body);
+}
+
+function renderLag(body) {
   $("ready").textContent = `Status: ${body.status}`;
   const parts = Array.isArray(body.parts) ? body.parts : null;
   state.parts = parts;
