@@ -36,8 +36,8 @@ class Step(msgspec.Struct, frozen=True):
     """One event of a request, where it stands in the log and what it is.
     ``phase`` is ``command`` for the events the API's command wrote (up to
     and with the first one addressed to a host, and any more of the same
-    time: a command stamps all it writes with one time) and ``outcome`` for those
-    written after a host was asked (its reports, a deadline, or a step of the
+    time: a command stamps all it writes with one time) and ``outcome`` for
+    those written after a host was asked (its reports, a deadline, or a step of the
     request sent on to another host); ``to_host``: the event asks its
     ``host`` to act."""
 
@@ -78,6 +78,7 @@ class AggregateStates(msgspec.Struct, frozen=True):
     aggregate_id: str
     kind: str
     states: list[State]
+    truncated: bool  # it has more events than MAX_AGGREGATE_EVENTS: the first are shown
 
 
 SECRET_FIELDS = frozenset({"password_hash"})  # shown as HIDDEN, never in full
@@ -104,12 +105,9 @@ def _name_of(value: object) -> object:
     raise NotImplementedError(f"cannot show a {type(value).__name__}")
 
 
-def _acted_on() -> frozenset[type[Event]]:
-    return frozenset(cls for kind in KINDS.values() for role in Role
-                     for cls in kind.work.get(role, ()))
-
-
-_ADDRESSED = _acted_on()
+# every event that some host acts on: the ones a request sends to a host
+_ADDRESSED: frozenset[type[Event]] = frozenset(
+    cls for kind in KINDS.values() for role in Role for cls in kind.work.get(role, ()))
 
 
 async def _entries(views: Views, where: str, params: tuple[Any, ...]) -> list[LogEntry]:
@@ -177,16 +175,17 @@ async def aggregate_states(views: Views, aggregate_id: UUID) -> AggregateStates 
     own ``evolve`` as the write side folds it; None when it has no events."""
     entries = await _entries(
         views, "originator_id = %s ORDER BY originator_version LIMIT %s",
-        (aggregate_id, MAX_AGGREGATE_EVENTS))
+        (aggregate_id, MAX_AGGREGATE_EVENTS + 1))
     if not entries:
         return None
     kind = KINDS[entries[0].aggregate]
     state: Any = None
     states: list[State] = []
-    for entry in entries:
+    for entry in entries[:MAX_AGGREGATE_EVENTS]:
         event = entry.decode()
         state = kind.evolve(state, event, str(aggregate_id))
         states.append(State(version=entry.version, position=entry.position,
                             type=entry.event_type, at=event.at.isoformat(),
                             event=_builtins(event), state=_builtins(state)))
-    return AggregateStates(aggregate_id=str(aggregate_id), kind=kind.name, states=states)
+    return AggregateStates(aggregate_id=str(aggregate_id), kind=kind.name, states=states,
+                           truncated=len(entries) > MAX_AGGREGATE_EVENTS)

@@ -20,7 +20,8 @@ const state = {
   refreshTimer: null,
   lagTimer: null,
   parts: null,               // the last /readyz parts (or null)
-  steps: [], step: 0,
+  steps: [], step: 0,        // the stepper: the states, the one shown
+  kind: "", truncated: false, // the stepped aggregate's kind, whether it was cut
 };
 
 // ---- calls ----------------------------------------------------------------
@@ -396,6 +397,7 @@ async function loadStates(aggregateId) {
   }
   state.steps = found.states;
   state.kind = found.kind;
+  state.truncated = found.truncated;
   $("stepper").hidden = false;
   showStep(state.steps.length - 1);
   $("states-panel").scrollIntoView({ block: "nearest" });
@@ -407,7 +409,8 @@ function showStep(index) {
   const step = steps[state.step];
   $("step-label").textContent = `${state.kind} ${$("aggregate-id").value}: event ` +
     `${state.step + 1} of ${steps.length}, ${step.type} (version ${step.version}, ` +
-    `position ${step.position}, ${time(step.at)})`;
+    `position ${step.position}, ${time(step.at)})` +
+    (state.truncated ? `; only its first ${steps.length} events are shown` : "");
   $("step-label").dataset.version = step.version;
   $("step-label").dataset.type = step.type;
   $("step-state").textContent = JSON.stringify(step.state, null, 2);
