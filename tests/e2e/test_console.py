@@ -77,8 +77,13 @@ class Console:
         box.send_keys(value or Keys.BACKSPACE)
 
     def shown_event_aggregates(self) -> set[str]:
-        rows = self.browser.find_elements(By.CSS_SELECTOR, "#events tbody tr")
-        return {row.get_attribute("data-aggregate") or "" for row in rows}
+        return {row.get_attribute("data-aggregate") or "" for row in self._shown_rows()}
+
+    def shown_event_types(self) -> set[str]:
+        return {row.get_attribute("data-type") or "" for row in self._shown_rows()}
+
+    def _shown_rows(self) -> list[WebElement]:
+        return self.browser.find_elements(By.CSS_SELECTOR, "#events tbody tr")
 
     def row_turns(self, table: str, resource_id: str, status: str) -> WebElement:
         return self._css(f'#{table} tr[data-id="{resource_id}"][data-status="{status}"]')
@@ -149,7 +154,8 @@ async def test_the_console_follows_a_boot_from_its_request_to_its_states(
         await asyncio.to_thread(console.event_row, server_id, "InstanceSpawned")
         await asyncio.to_thread(console.row_turns, "servers", server_id, "ACTIVE")
 
-        project_id = (await running_stack.http.get("/console/api/session")).json()["project_id"]
+        shown = await running_stack.http.get(f"{SERVERS}/{server_id}")
+        project_id = shown.json()["server"]["tenant_id"]
         r = await running_stack.http.post(f"/volume/v3/{project_id}/volumes",
                                           json={"volume": {"size": 1, "name": "console-data"}})
         assert r.status_code == 202, r.text
@@ -160,6 +166,14 @@ async def test_the_console_follows_a_boot_from_its_request_to_its_states(
         assert await asyncio.to_thread(console.shown_event_aggregates) == {server_id}
         await asyncio.to_thread(console.filter_by, "aggregate", "")
         assert len(await asyncio.to_thread(console.shown_event_aggregates)) > 1
+        await asyncio.to_thread(console.filter_by, "type", "spawned")
+        assert await asyncio.to_thread(console.shown_event_types) == {"InstanceSpawned"}
+        await asyncio.to_thread(console.filter_by, "type", "")
+        await asyncio.to_thread(console.filter_by, "project", project_id)
+        assert server_id in await asyncio.to_thread(console.shown_event_aggregates)
+        await asyncio.to_thread(console.filter_by, "project", "no-such-project")
+        assert await asyncio.to_thread(console.shown_event_aggregates) == set()
+        await asyncio.to_thread(console.filter_by, "project", "")
 
         phases = await asyncio.to_thread(console.trace_request_of, server_id,
                                         "InstanceCreateRequested")
