@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
-from api import compute, health, identity, image, metrics, network, stream, volume
+from api import compute, console, health, identity, image, metrics, network, stream, volume
 from api.body_limits import BodyLimits
 from api.context import Context
 from api.errors import error_response
@@ -67,14 +67,15 @@ RESOURCES: tuple[ModuleType, ...] = (*identity.RESOURCES, *compute.RESOURCES,
 
 def routes_for(role: Role) -> list[BaseRoute]:
     """The routes a process in ``role`` serves: logins, health and metrics in
-    every one, the command routes in a command process, the query routes in a
-    query one."""
+    every one, the command routes in a command process, the query routes (with
+    the event stream and the web console, which read the log and the views) in
+    a query one."""
     routes: list[BaseRoute] = [*auth.routes, *health.routes, *metrics.routes]
     if role in ("all", "command"):
         routes += [r for module in RESOURCES for r in module.command_routes]
     if role in ("all", "query"):
         routes += [r for module in RESOURCES for r in module.query_routes]
-        routes += stream.routes
+        routes += [*stream.routes, *console.routes]
     return routes
 
 

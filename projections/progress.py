@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 import msgspec
+from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from messaging.nats import ConsumerState
@@ -85,14 +86,7 @@ async def log_progress(pool: AsyncConnectionPool[Any], stuck_after: float) -> Pr
     a part is stuck when it cannot apply an event or its oldest waiting
     event has waited longer than ``stuck_after`` seconds."""
     async with pool.connection() as conn:
-        cur = await conn.execute(
-            f"SELECT (SELECT COALESCE(MAX(notification_id), 0) FROM {EVENTS_TABLE}),"
-            f" (SELECT position FROM {V}.tracking WHERE projection = %s),"
-            " (SELECT position FROM public.relay_position WHERE relay = 'relay')",
-            (TRACKING,))
-        row = await cur.fetchone()
-        assert row is not None
-        head, views, relay = int(row[0]), int(row[1] or 0), int(row[2] or 0)
+        head, views, relay = await _positions(conn)
         cur = await conn.execute(faults.select(V))
         stuck = [faults.from_row(r) for r in await cur.fetchall()]
         waited: dict[int, float | None] = {}  # the oldest unapplied event's age, by position
@@ -119,6 +113,25 @@ async def log_progress(pool: AsyncConnectionPool[Any], stuck_after: float) -> Pr
     parts.append(Part(name="relay", kind="relay", position=relay, lag_events=head - relay,
                       lag_seconds=waited.get(relay, 0.0), stuck=is_stuck, why=why))
     return Progress(head=head, views=views, stuck=stuck, parts=parts)
+
+
+async def _positions(conn: AsyncConnection[Any]) -> tuple[int, int, int]:
+    """The log's head, the views' position and the relay's, in one round trip."""
+    cur = await conn.execute(
+        f"SELECT (SELECT COALESCE(MAX(notification_id), 0) FROM {EVENTS_TABLE}),"
+        f" (SELECT position FROM {V}.tracking WHERE projection = %s),"
+        " (SELECT position FROM public.relay_position WHERE relay = 'relay')",
+        (TRACKING,))
+    row = await cur.fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1] or 0), int(row[2] or 0)
+
+
+async def head_and_views(pool: AsyncConnectionPool[Any]) -> tuple[int, int]:
+    """The log's head and the position the views reflect."""
+    async with pool.connection() as conn:
+        head, views, _relay = await _positions(conn)
+    return head, views
 
 
 class Heartbeat(msgspec.Struct, frozen=True, kw_only=True):

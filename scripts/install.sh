@@ -13,13 +13,15 @@ cd "$(dirname "$0")/.."
 # its iSCSI driver (qemu-utils, qemu-block-extra) for qcow2 files and reading
 # a LUN's bytes back; the network host's (dnsmasq for DHCP, nftables for NAT
 # and security groups) and what its tests drive inside namespaces (busybox's
-# udhcpc as the DHCP client, ping, procps's sysctl).
+# udhcpc as the DHCP client, ping, procps's sysctl); and headless Chromium with
+# its WebDriver (chromium, chromium-driver) for the web console's browser test.
 PACKAGES=(
     gcc pkg-config libvirt-dev python3-dev
     python3.11 python3.11-dev python3.11-venv
     postgresql make iproute2
     tgt libiscsi-bin qemu-utils qemu-block-extra
     dnsmasq-base nftables busybox iputils-ping procps
+    chromium chromium-driver
 )
 
 missing=()

@@ -176,7 +176,7 @@ def test_every_api_resource_module_is_served_with_its_command_and_query_routes()
     """Each module of a service package exports its command and query routes,
     and the app serves exactly those for each role (logins, health and metrics
     in both)."""
-    from api import app, health, metrics, stream
+    from api import app, console, health, metrics, stream
     from api.identity import auth
 
     for service in API_SERVICES:
@@ -195,7 +195,8 @@ def test_every_api_resource_module_is_served_with_its_command_and_query_routes()
     assert app.routes_for("command") == [
         *both, *(r for m in app.RESOURCES for r in m.command_routes)]
     assert app.routes_for("query") == [
-        *both, *(r for m in app.RESOURCES for r in m.query_routes), *stream.routes]
+        *both, *(r for m in app.RESOURCES for r in m.query_routes), *stream.routes,
+        *console.routes]
 
 
 def test_nothing_but_the_composition_root_loads_libvirt() -> None:
