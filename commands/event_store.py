@@ -25,14 +25,17 @@ server reads a message. So here:
 * a store that does not answer in time is ``StoreUnavailable`` (503, retry),
   at once: the library's retry loops (ten tries, each waiting for a pool
   connection) would keep a request, and a stopping process, waiting minutes
-  for a database that is gone. Pooled connections are checked before use, so
-  a restarted server does not fail the first requests after it.
+  for a database that is gone. A pooled connection not lent for a while is
+  checked before it is lent again (``LendCheck``), so a restarted server does
+  not fail the first requests after it.
 """
 
 from __future__ import annotations
 
 import inspect
 import threading
+import time
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -48,11 +51,12 @@ from eventsourcing.postgres import (
     PostgresFactory,
 )
 from eventsourcing.utils import Environment, EnvType
-from psycopg import Connection
+from psycopg import AsyncConnection, Connection
 from psycopg import errors as pg_errors
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from domain.errors import DomainError
 
@@ -91,7 +95,6 @@ class SessionBounds:
             Factory.POSTGRES_LOCK_TIMEOUT: str(self.lock_timeout),
             Factory.POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT:
                 str(self.idle_in_transaction_timeout),
-            Factory.POSTGRES_PRE_PING: "y",
         }
         if self.connect_timeout:  # how long a pool lends waits; else the library's 30 s
             env[Factory.POSTGRES_CONNECT_TIMEOUT] = str(self.connect_timeout)
@@ -128,6 +131,43 @@ _ERRORS: list[tuple[type[psycopg.Error], type[persistence.PersistenceError]]] = 
 ]
 
 
+class LendCheck:
+    """A pool's check of a connection it is about to lend: a ping, only when
+    the connection has not been lent for ``idle_seconds``.
+
+    A connection lent a moment ago is alive, and a ping on every lend was one
+    more round trip per batch on the write side and per request on the query
+    side: about one statement in fourteen of a boot's. One not lent for longer
+    may have been ended by the server meanwhile (a restart, an idle cut-off):
+    it is pinged, and the pool replaces it if it is dead. A server restarted
+    within ``idle_seconds`` of a connection's last use fails that connection's
+    next query once (503, retry); the pool then discards it.
+    """
+
+    def __init__(self, idle_seconds: float = 1.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.idle_seconds = idle_seconds
+        self._clock = clock
+        self._lent: weakref.WeakKeyDictionary[object, float] = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()  # the write side's pool lends from many threads
+
+    def due(self, conn: object) -> bool:
+        """Whether ``conn`` needs a ping before this lend (and note the lend)."""
+        now = self._clock()
+        with self._lock:
+            last = self._lent.get(conn)
+            self._lent[conn] = now
+        return last is None or now - last >= self.idle_seconds
+
+    def __call__(self, conn: Connection[Any]) -> None:
+        if self.due(conn):
+            ConnectionPool.check_connection(conn)
+
+    async def lending(self, conn: AsyncConnection[Any]) -> None:
+        if self.due(conn):
+            await AsyncConnectionPool.check_connection(conn)
+
+
 class Datastore(PostgresDatastore):
     """eventsourcing's pool of sessions, where a thread may hold one
     connection for a while and have all its queries run on it."""
@@ -140,6 +180,8 @@ class Datastore(PostgresDatastore):
         datastore.__class__ = cls
         assert isinstance(datastore, Datastore)
         datastore._held = threading.local()
+        # the library's pool checks every lend (POSTGRES_PRE_PING) or none
+        datastore.pool._check = LendCheck()
         return datastore
 
     @contextmanager

@@ -39,7 +39,7 @@ from api.tokens import TokenSigner
 from commands import deadlines, host_reports, ingest
 from commands.application import NimbusApplication, Retries
 from commands.catalog import ensure_defaults
-from commands.event_store import SessionBounds, StoreUnavailable
+from commands.event_store import LendCheck, SessionBounds, StoreUnavailable
 from commands.identity import IdentityCommands
 from commands.image_files import ImageFiles
 from commands.network_reports import NetworkReports
@@ -398,7 +398,7 @@ async def serve(
     if ("api" in parts and api_role != "command") or "metadata" in parts:
         pool = AsyncConnectionPool(bounded_url, min_size=2, max_size=10, open=False,
                                    timeout=bounds.connect_timeout or 30.0,
-                                   check=AsyncConnectionPool.check_connection)
+                                   check=LendCheck().lending)
         await pool.open()
     api = (await Api.open(settings, commands, pool, database_url, bounds, nats_url,
                           api_role) if "api" in parts else None)
