@@ -23,7 +23,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from domain.errors import InvalidInput
 from migrations.runner import VIEWS_SCHEMA
-from projections.log import EVENTS_TABLE, LogEntry, read_after_async
+from projections.log import LogEntry, read_after_async
 from projections.projector import NAME as TRACKING
 
 V = VIEWS_SCHEMA
@@ -252,14 +252,6 @@ async def instance_project(pool: AsyncConnectionPool[Any], instance_id: UUID) ->
                                  (instance_id,))
         row = await cur.fetchone()
         return str(row[0]) if row else None
-
-
-async def log_head(pool: AsyncConnectionPool[Any]) -> int:
-    """The last position in the event log now."""
-    async with pool.connection() as conn:
-        cur = await conn.execute(f"SELECT COALESCE(MAX(notification_id), 0) FROM {EVENTS_TABLE}")
-        row = await cur.fetchone()
-        return int(row[0]) if row else 0
 
 
 async def events_after(pool: AsyncConnectionPool[Any], after: int, limit: int) -> list[LogEntry]:
