@@ -92,7 +92,6 @@ def create_app(ctx: Context, role: Role = "all") -> Starlette:
                        unbounded=streams_upload)
     app.add_middleware(Versioned, service=COMPUTE)
     app.add_middleware(Versioned, service=VOLUME)
-    app.add_middleware(metrics.HttpMetrics)  # sees the route the router matched
     app.add_middleware(RequestLog)
     app.add_middleware(NetworkingRoot)  # outermost: every other part sees /network
     return app

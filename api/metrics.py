@@ -12,7 +12,7 @@ Two sorts of series:
 
 * This process's own counters (prometheus_client's default registry): HTTP
   requests by route template, method and status, and their latency
-  (``HttpMetrics``, an ASGI middleware); writes accepted and rejected and
+  (``count_request``, from api/request_log.py); writes accepted and rejected and
   version conflicts (commands/write_counts.py); consumer redeliveries and
   naks (messaging/consumer.py). With ``api_processes`` > 1 every process
   has its own registry and the processes share one port, so a scrape reads
@@ -28,7 +28,6 @@ Two sorts of series:
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 
 from prometheus_client import (
@@ -44,7 +43,7 @@ from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from api import cloud_gauges
 from api.cloud_gauges import gauge
@@ -75,34 +74,14 @@ def route_template(route: BaseRoute | None) -> str:
     return route.path if isinstance(route, Route) else UNMATCHED
 
 
-class HttpMetrics:
-    """Counts each HTTP request and times it. The router records the route
-    it matched in the request's scope, which every middleware inside this one
-    passes on as it is, so this reads it once the response is sent."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500  # what an exception that escapes every handler becomes
-
-        async def send_noting_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_noting_status)
-        finally:
-            route = route_template(scope.get("route"))
-            method = scope["method"] if scope["method"] in METHODS else "other"
-            REQUESTS.labels(route, method, str(status)).inc()
-            LATENCY.labels(route, method).observe(time.perf_counter() - started)
+def count_request(scope: Scope, status: int, seconds: float) -> None:
+    """Count one answered request and its time, by the route it was served by:
+    api/request_log.py calls this once the answer is sent, by when the router
+    has recorded the route it matched in the request's scope."""
+    route = route_template(scope.get("route"))
+    method = scope["method"] if scope["method"] in METHODS else "other"
+    REQUESTS.labels(route, method, str(status)).inc()
+    LATENCY.labels(route, method).observe(seconds)
 
 
 def log_families(progress: Progress | None, parts: list[Part],

@@ -1,4 +1,5 @@
-"""Every answer names a request id, as OpenStack services do, and is logged once.
+"""Every answer names a request id, as OpenStack services do, and is logged
+and counted once (api/metrics.py).
 
 The middleware binds a log context for each request (domain/log_context.py)
 with a fresh id; a command without an Idempotency-Key takes that id
@@ -17,6 +18,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api import metrics
 from api.consistency import POSITION_HEADER
 from api.idempotency import new_request_id
 from domain import log_context
@@ -28,7 +30,9 @@ log = logging.getLogger("api.access")
 
 
 class RequestLog:
-    """Names the request id on every answer and logs one access line per request."""
+    """Names the request id on every answer, logs one access line per
+    request and counts it with its time (the metrics need the route the router
+    recorded in the scope: no middleware inside this one copies the scope)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -62,8 +66,10 @@ class RequestLog:
             try:
                 await self.app(scope, receive, send_with_id)
             finally:
+                seconds = time.perf_counter() - started
+                metrics.count_request(scope, status, seconds)
                 if log.isEnabledFor(logging.INFO):
-                    took = round((time.perf_counter() - started) * 1000, 1)
+                    took = round(seconds * 1000, 1)
                     method, path = scope.get("method", ""), scope.get("path", "")
                     log.info("%s %s %s %.1f ms", method, path, status, took,
                              extra={"method": method, "path": path, "status": status,

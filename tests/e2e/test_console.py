@@ -28,6 +28,7 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as shows
 from selenium.webdriver.support.wait import WebDriverWait
 
+from tests.e2e.test_identity_api import a_member
 from tests.support.browser import start_chromium
 from tests.support.stack import ADMIN_PASSWORD, RunningStack, auth_body
 
@@ -227,20 +228,6 @@ async def test_the_lag_panel_names_each_part_that_readyz_lists(
                         "compute1 host 12 30 61.0 yes: no heartbeat for 61 s"]
     finally:
         await asyncio.to_thread(console.browser.quit)
-
-
-async def a_member(stack: RunningStack, user: str, project: str) -> None:
-    """``user`` holding the member role (not admin) on a new ``project``."""
-    http = stack.http
-    r = await http.post("/identity/v3/projects", json={"project": {"name": project}})
-    assert r.status_code == 201, r.text
-    project_id = r.json()["project"]["id"]
-    r = await http.post("/identity/v3/users", json={"user": {
-        "name": user, "password": f"{user}-pw", "default_project_id": project_id}})
-    assert r.status_code == 201, r.text
-    user_id = r.json()["user"]["id"]
-    r = await http.put(f"/identity/v3/projects/{project_id}/users/{user_id}/roles/member")
-    assert r.status_code == 204, r.text
 
 
 async def test_the_console_tells_a_non_admin_that_it_is_for_administrators(
