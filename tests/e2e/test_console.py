@@ -126,8 +126,13 @@ class Console:
             following.click()
 
     def lag_rows(self) -> list[str]:
+        """The lag table's rows as text, read in one go: the table is drawn
+        anew on every refresh, so rows found one call earlier may be gone."""
         self._css("#lag tbody tr")
-        return [row.text for row in self.browser.find_elements(By.CSS_SELECTOR, "#lag tbody tr")]
+        rows: list[str] = self.browser.execute_script(
+            "return Array.from(document.querySelectorAll('#lag tbody tr'),"
+            " row => row.innerText.replace(/\\s+/g, ' ').trim())")
+        return rows
 
     def save_screenshot(self, path: Path) -> None:
         self.browser.execute_script("window.scrollTo(0, 0)")
