@@ -1,7 +1,8 @@
 """/metrics and /readyz follow the cloud: a server booted shows in the gauges,
 requests are counted by route template, a stack whose views do not move
 reports every view as behind, by name, with its lag growing as the log does,
-and a host whose worker is away is named with what waits for it."""
+a host whose worker is away is named with what waits for it, and a
+deployment can leave the per-server and per-volume series out."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from runtime.stack import PARTS
+from tests.e2e.test_hosts_api import member
+from tests.e2e.test_volumes_api import volumes_of, wait_for_volume
 from tests.support.polling import eventually
 from tests.support.stack import RunningStack, stack_running
 
@@ -177,3 +180,59 @@ async def test_a_host_whose_worker_is_away_is_named_with_what_waits_for_it(
         scraped = await scrape(running.settings.base_url)
         assert total(scraped, "nimbus_part_lag_events", kind="host", name=consumer) == 1
         assert total(scraped, "nimbus_part_stuck", kind="host", name=consumer) == 1
+
+
+async def a_volume(stack: RunningStack, project: str, name: str) -> str:
+    """A new volume of ``project``, once available."""
+    base = volumes_of(project)
+    headers = member(stack, project)
+    r = await stack.http.post(base, headers=headers, json={"volume": {"size": 1, "name": name}})
+    assert r.status_code == 202, r.text
+    volume_id: str = r.json()["volume"]["id"]
+    await wait_for_volume(stack.http, f"{base}/{volume_id}", "available", headers)
+    return volume_id
+
+
+async def test_a_created_volume_shows_in_the_volume_gauges(running_stack: RunningStack) -> None:
+    base = running_stack.settings.base_url
+    volume_id = await a_volume(running_stack, "p-gauged", "gauged")
+
+    async def shown() -> dict[str, dict[Labels, float]] | None:
+        now = await scrape(base)
+        return now if where(now.get("openstack_cinder_volume_status", {}), id=volume_id,
+                            status="available") else None
+    after = await eventually(shown, what="the volume's status series")
+
+    [(labels, value)] = where(after["openstack_cinder_volume_status"], id=volume_id).items()
+    assert value == 1  # available's index in openstack-exporter's table
+    assert (dict(labels)["name"], dict(labels)["tenant_id"], dict(labels)["size"]) == (
+        "gauged", "p-gauged", "1")
+    assert total(after, "openstack_cinder_volumes") >= 1
+    assert total(after, "openstack_cinder_volume_status_counter", status="available") >= 1
+
+
+async def test_without_resource_series_metrics_names_no_server_or_volume_but_counts_them(
+        database_url: str, nats_url: str, subject_prefix: str, tmp_path: Path) -> None:
+    async with stack_running(database_url, nats_url, subject_prefix, tmp_path,
+                             metrics_resource_series=False) as stack:
+        volume_id = await a_volume(stack, "p-unnamed", "unnamed")
+        r = await stack.http.post(S, json={"server": {
+            "name": "unnamed", "imageRef": "cirros-0.6.2-x86_64-disk", "flavorRef": "1"}})
+        assert r.status_code == 202, r.text
+        server_id = r.json()["server"]["id"]
+        await stack.wait_for_status(server_id, "ACTIVE")
+
+        async def counted() -> dict[str, dict[Labels, float]] | None:
+            now = await scrape(stack.settings.base_url)
+            both = (total(now, "openstack_nova_total_vms") == 1
+                    and total(now, "openstack_cinder_volumes") == 1)
+            return now if both else None
+        scraped = await eventually(counted, what="the server and the volume counted")
+
+        assert "openstack_nova_server_status" not in scraped
+        assert "openstack_cinder_volume_status" not in scraped
+        assert total(scraped, "nimbus_servers", status="ACTIVE") == 1
+        assert total(scraped, "openstack_cinder_volume_status_counter", status="available") == 1
+        async with httpx.AsyncClient(base_url=stack.settings.base_url, timeout=20) as anonymous:
+            text = (await anonymous.get("/metrics")).text
+        assert server_id not in text and volume_id not in text
