@@ -6,12 +6,22 @@ deployment can leave the per-server and per-volume series out."""
 
 from __future__ import annotations
 
+import asyncio
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from commands.application import Aggregate, Change
+from commands.quotas import SetQuotaLimits, quota_of
+from commands.services import Commands
+from domain import quota as quota_model
+from domain.quota import QuotaDefaults
+from messaging.consumer import ConsumerSpec, Delivery, TransientError, consume
+from messaging.nats import connect, publish
+from messaging.subjects import Subjects
 from runtime.stack import PARTS
 from tests.e2e.test_hosts_api import member
 from tests.e2e.test_volumes_api import volumes_of, wait_for_volume
@@ -236,3 +246,72 @@ async def test_without_resource_series_metrics_names_no_server_or_volume_but_cou
         async with httpx.AsyncClient(base_url=stack.settings.base_url, timeout=20) as anonymous:
             text = (await anonymous.get("/metrics")).text
         assert server_id not in text and volume_id not in text
+
+
+async def test_a_write_that_met_a_version_conflict_is_counted(
+        running_stack: RunningStack) -> None:
+    # Two writers on the stack's store, as two command processes would be: the
+    # second commits to the quota after the first loaded it, so the first meets
+    # a version conflict and decides again. The counter is this process's, and
+    # so the stack's /metrics (served here) shows it.
+    base = running_stack.settings.base_url
+    before = total(await scrape(base), "nimbus_command_conflicts_total")
+    decisions = 0
+
+    def raced() -> None:
+        mine, theirs = (Commands.open(running_stack.database_url, ["compute1"])
+                        for _ in range(2))
+
+        def claim(quota: Aggregate[quota_model.Quota], at: datetime) -> list[Change]:
+            nonlocal decisions
+            decisions += 1
+            if decisions == 1:  # the other writer gets there first, once
+                theirs.quotas.set_limits(SetQuotaLimits(
+                    request_id="r-theirs", project_id="p-raced", limits={"instances": 3}))
+            return [(quota, quota_model.claim(
+                quota.current, QuotaDefaults(), project_id="p-raced",
+                instance_ids=["mine"], vcpus=1, ram=512, at=at))]
+        try:
+            mine.app.execute("r-mine", lambda: quota_of(mine.app, "p-raced"), claim)
+        finally:
+            mine.close()
+            theirs.close()
+
+    await asyncio.to_thread(raced)
+    assert decisions == 2
+    assert total(await scrape(base), "nimbus_command_conflicts_total") == before + 1
+
+
+async def test_a_failed_delivery_is_counted_as_naked_and_then_redelivered(
+        running_stack: RunningStack) -> None:
+    base = running_stack.settings.base_url
+    subjects = Subjects(running_stack.settings.subject_prefix)
+    spec = ConsumerSpec(stream=subjects.events_stream, durable="metrics-h9",
+                        filter_subject=subjects.host_events("instance", "h9"), nak_delay=0.1)
+    attempts: list[int] = []
+
+    async def fails_once(delivery: Delivery) -> None:
+        attempts.append(delivery.attempt)
+        if delivery.attempt == 1:
+            raise TransientError("not yet")
+
+    nc = await connect(running_stack.nats_url)
+    stop = asyncio.Event()
+    js = nc.jetstream()
+    worker = asyncio.create_task(consume(js, spec, fails_once, lambda _s, _d: "k", stop))
+    try:
+        await publish(js, subjects.event("instance", "h9", "Work"), b"{}", msg_id="metrics-1")
+
+        async def handled() -> dict[str, dict[Labels, float]] | None:
+            now = await scrape(base)
+            done = total(now, "nimbus_consumer_redeliveries_total", consumer="metrics-h9") == 1
+            return now if done and attempts == [1, 2] else None
+        scraped = await eventually(handled, what="the message handled on its second delivery")
+    finally:
+        stop.set()
+        await asyncio.wait_for(worker, 5)
+        await nc.close()
+    assert total(scraped, "nimbus_consumer_naks_total", consumer="metrics-h9",
+                 reason="failed") == 1
+    assert total(scraped, "nimbus_consumer_naks_total", consumer="metrics-h9",
+                 reason="ordered") == 0
