@@ -103,3 +103,23 @@ async def test_a_backup_of_an_unknown_volume_is_one_line(
     assert one_error_line(ran) == "404 No volume with a name or ID of 'no-such-volume' exists."
     ran = await nimbus(env, "backup", "restore", "no-such-backup")
     assert one_error_line(ran) == "404 No backup with a name or ID of 'no-such-backup' exists."
+
+
+async def test_a_backup_that_the_storage_host_fails_ends_the_wait_with_exit_1(
+        running_stack: RunningStack, cli_home: Path) -> None:
+    http = running_stack.http
+    env = user_env(running_stack, cli_home)
+    project = (await http.get("/identity/v3/projects", params={"name": "admin"})
+               ).json()["projects"][0]["id"]
+    base = volumes_of(project)
+    volume_id = (await http.post(base, json={"volume": {"size": 1, "name": "lost"}})
+                 ).json()["volume"]["id"]
+    await wait_for_volume(http, f"{base}/{volume_id}", "available", {})
+    volume_file(running_stack, volume_id).unlink()  # the storage host cannot read it
+
+    ran = await nimbus(env, "backup", "create", volume_id, "--wait")
+    assert ran.code == 1, ran
+    assert fields(ran.stdout)["status"] == "error"
+    last = ran.stderr.splitlines()[-1]
+    assert last.startswith(f"nimbus: error: backup {fields(ran.stdout)['id']} is error: "), ran
+    assert "Traceback" not in ran.stderr
