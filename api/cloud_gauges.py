@@ -11,7 +11,8 @@ aggregates) are present and empty.
 
 Per-server and per-volume series are capped at the newest ``limit`` live
 ones (``openstack_nova_total_vms`` and the ``*_status_counter`` counts are
-of all of them), so a scrape stays bounded; each family is stamped by
+of all of them), so a scrape stays bounded; with ``metrics_resource_series``
+false the limit is 0 and those families carry no series at all; each family is stamped by
 ``nimbus_view_position``: the log position the views reflect.
 """
 

@@ -40,6 +40,7 @@ class ApiSettings:
     vlan_start: int = 100
     stuck_after_seconds: float = 60.0  # /readyz and /metrics (api/health.py)
     metrics_series_limit: int = 1000  # api/cloud_gauges.py
+    metrics_resource_series: bool = True  # false: no per-server or per-volume series
 
 
 @dataclass

@@ -137,8 +137,10 @@ async def metrics(request: Request) -> Response:
     if ctx.pool is not None:
         beats = {b.host: b.seconds_since_seen for b in await heartbeats(ctx.pool)}
         families += log_families(progress, parts, beats)
+        # without resource series no server or volume row is read: only their counts
+        series = ctx.settings.metrics_series_limit if ctx.settings.metrics_resource_series else 0
         families += cloud_gauges.families(
-            await cloud(ctx.pool, ctx.settings.metrics_series_limit),
+            await cloud(ctx.pool, series),
             await list_hosts(ctx.pool), ctx.settings.quota_defaults)
     else:
         families += log_families(progress, parts, {})

@@ -2,6 +2,8 @@
 
 It reads the log itself (not NATS), so an SSE client needs nothing but HTTP,
 and ``Last-Event-ID`` resumes exactly where a dropped connection stopped.
+Each event is shown as the web console shows it (``projections.shown``): a
+secret field such as a user's ``password_hash`` reads ``(hidden)``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from api import query_params
 from api.context import claims, context
 from domain.errors import Forbidden
 from projections import queries
+from projections.shown import shown
 
 BATCH = 500
 IDLE_SECONDS = 0.2
@@ -46,7 +49,7 @@ async def event_stream(request: Request) -> Response:
             entries = await queries.events_after(pool, position, BATCH)
             for entry in entries:
                 position = entry.position
-                data = _encoder.encode(entry.message()).decode()
+                data = _encoder.encode(shown(entry.message())).decode()
                 yield f"id: {position}\nevent: {entry.event_type}\ndata: {data}\n\n".encode()
             if len(entries) == BATCH:
                 continue

@@ -24,6 +24,7 @@ from domain.base import Event
 from domain.registry import KINDS, Role
 from projections.log import EVENTS_TABLE, LogEntry
 from projections.progress import head_and_views
+from projections.shown import shown
 from projections.views import Views
 
 _COLUMNS = "notification_id, originator_id, originator_version, topic, state"
@@ -79,30 +80,6 @@ class AggregateStates(msgspec.Struct, frozen=True):
     kind: str
     states: list[State]
     truncated: bool  # it has more events than MAX_AGGREGATE_EVENTS: the first are shown
-
-
-SECRET_FIELDS = frozenset({"password_hash"})  # shown as HIDDEN, never in full
-HIDDEN = "(hidden)"
-
-
-def _builtins(value: object) -> Any:
-    """``value`` as JSON-ready builtins (``msgspec.to_builtins``); a class (a
-    pending operation's step) as its name, a secret field as HIDDEN."""
-    return _hide(msgspec.to_builtins(value, enc_hook=_name_of))
-
-
-def _hide(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: HIDDEN if k in SECRET_FIELDS else _hide(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_hide(v) for v in value]
-    return value
-
-
-def _name_of(value: object) -> object:
-    if isinstance(value, type):
-        return value.__name__
-    raise NotImplementedError(f"cannot show a {type(value).__name__}")
 
 
 # every event that some host acts on: the ones a request sends to a host
@@ -164,7 +141,7 @@ async def request_trace(views: Views, request_id: str) -> RequestTrace:
             aggregate=entry.aggregate, version=entry.version, type=entry.event_type,
             at=event.at.isoformat(), phase=phase, host=host if isinstance(host, str) else None,
             to_host=addressed, carries_request=position in found,
-            applied=entry.position <= applied, event=_builtins(event)))
+            applied=entry.position <= applied, event=shown(event)))
     return RequestTrace(request_id=request_id, views_position=applied,
                         head=head, steps=steps,
                         truncated=len(entries) > MAX_REQUEST_EVENTS)
@@ -186,6 +163,6 @@ async def aggregate_states(views: Views, aggregate_id: UUID) -> AggregateStates 
         state = kind.evolve(state, event, str(aggregate_id))
         states.append(State(version=entry.version, position=entry.position,
                             type=entry.event_type, at=event.at.isoformat(),
-                            event=_builtins(event), state=_builtins(state)))
+                            event=shown(event), state=shown(state)))
     return AggregateStates(aggregate_id=str(aggregate_id), kind=kind.name, states=states,
                            truncated=len(entries) > MAX_AGGREGATE_EVENTS)

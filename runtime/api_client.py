@@ -1,8 +1,8 @@
 """A small synchronous client for nimbus's OpenStack-compatible API.
 
 The ``nimbus`` CLI talks to a running cloud the way any OpenStack user would:
-Keystone v3 password auth, then the compute and image endpoints from the
-token's catalog. Keeping that here (and not in the CLI module) keeps the CLI
+Keystone v3 password auth, then the compute, image and volume endpoints from
+the token's catalog. Keeping that here (and not in the CLI module) keeps the CLI
 about arguments and output, and gives operators' scripts a typed entry point.
 Every failure a user can cause or meet (bad credentials, refused transitions,
 a stopped cloud) becomes an ``ApiError`` with a one-line message.
@@ -14,7 +14,7 @@ import os
 import shlex
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +133,7 @@ class NimbusClient:
         self._token: str | None = None
         self._compute_url = ""
         self._image_url = ""
+        self._volume_url = ""
 
     def __enter__(self) -> NimbusClient:
         return self
@@ -158,7 +159,7 @@ class NimbusClient:
 
     def server_id(self, ref: str) -> str:
         """The id of the server named ``ref`` (an id is returned as it is)."""
-        if _is_uuid(ref):
+        if is_uuid(ref):
             return ref
         matches = [s["id"] for s in self.servers() if ref in (s.get("id"), s.get("name"))]
         if not matches:
@@ -213,6 +214,29 @@ class NimbusClient:
         self._authenticate()
         return list(self._call("GET", f"{self._image_url}/images")["images"])
 
+    # -- any service ------------------------------------------------------
+
+    def call(self, service: str, method: str, path: str, json: Any = None) -> Any:
+        """``method`` on ``path`` of the ``image`` (Glance v2) or ``volume``
+        (Cinder v3, in the token's project) endpoint; the decoded answer."""
+        return self._call(method, self._url(service, path), json=json)
+
+    def put_file(self, service: str, path: str, chunks: Iterable[bytes], size: int) -> None:
+        """Stream ``chunks`` (``size`` bytes in all) as the body of a PUT
+        (a Glance image's data), without holding them in memory."""
+        url = self._url(service, path)
+        headers = {"X-Auth-Token": self._token or "", "Content-Type": "application/octet-stream",
+                   "Content-Length": str(size)}
+        response = self._send("PUT", url, content=chunks, headers=headers)
+        if response.status_code >= 400:
+            raise ApiError(response.status_code, error_message(response))
+
+    def _url(self, service: str, path: str) -> str:
+        self._authenticate()
+        roots = {"compute": self._compute_url, "image": self._image_url,
+                 "volume": self._volume_url}
+        return f"{roots[service]}{path}"
+
     # -- plumbing ---------------------------------------------------------
 
     def _action(self, ref: str, action: str) -> None:
@@ -263,6 +287,9 @@ class NimbusClient:
         base = _service_root(c.auth_url)
         compute = _endpoint(catalog, "compute") or base + COMPUTE_PATH
         image = _endpoint(catalog, "image") or base + "/image"
+        project_id = response.json().get("token", {}).get("project", {}).get("id", "")
+        volume = _endpoint(catalog, "volumev3") or f"{base}/volume/v3/{project_id}"
+        self._volume_url = volume.rstrip("/")
         self._compute_url = compute.rstrip("/")
         self._image_url = image.rstrip("/")
         if not self._image_url.endswith("/v2"):
@@ -304,7 +331,7 @@ def _origin(url: str) -> str:
     return f"{parsed.scheme}://{parsed.netloc.decode()}"
 
 
-def _is_uuid(ref: str) -> bool:
+def is_uuid(ref: str) -> bool:
     try:
         uuid.UUID(ref)
     except ValueError:

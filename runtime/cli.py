@@ -2,7 +2,8 @@
 
 ``nimbus up`` runs everything in the foreground; ``nimbus run PART`` runs one
 part as its own process; ``db upgrade``, ``replay``, ``recover`` and
-``events tail`` are for operators; ``server``/``flavor``/``image`` wrap the API for users.
+``events tail`` are for operators; ``server``/``flavor``/``image``/``backup``
+wrap the API for users.
 Failures print one line, never a traceback.
 """
 
@@ -24,6 +25,7 @@ from runtime import (
     cli_backups,
     cli_hosts,
     cli_identity,
+    cli_images,
     cli_networks,
     cli_quotas,
     cli_recover,
@@ -235,6 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_events_tail)
 
     cli_servers.register(sub)
+    cli_images.register(sub)
     cli_hosts.register(sub)
     cli_identity.register(sub)
     cli_quotas.register(sub)

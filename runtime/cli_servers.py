@@ -1,10 +1,12 @@
-"""The ``nimbus server|flavor|image`` subcommands: a running cloud, from a shell.
+"""The ``nimbus server|flavor`` subcommands: a running cloud, from a shell.
 
 Operators want to boot, inspect, pause and delete servers without installing
 the ``openstack`` client. These commands go through the public API (with
 ``runtime.api_client``) exactly as any user would, print aligned tables (or
 ``--json``), and turn every API or connection failure into one line on
-stderr and exit code 1. ``runtime.cli`` adds them with ``register()``.
+stderr and exit code 1. ``runtime.cli`` adds them with ``register()``; the
+image and backup commands (runtime/cli_images.py, runtime/cli_backups.py)
+share ``with_client``, ``common_options`` and ``print_json``.
 """
 
 from __future__ import annotations
@@ -32,12 +34,12 @@ SHOW_ORDER = (
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``server``, ``flavor`` and ``image`` to the ``nimbus`` parser.
+    """Add ``server`` and ``flavor`` to the ``nimbus`` parser.
 
     Every leaf parser sets ``func``; the caller runs ``args.func(args)`` and
     exits with the int it returns.
     """
-    common = _common_options()
+    common = common_options()
     listing = argparse.ArgumentParser(add_help=False)
     listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
@@ -49,13 +51,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     boot.add_argument("--flavor", required=True, help="flavor id or name (m1.tiny)")
     boot.add_argument("--image", required=True, help="image id or name")
     _add_wait(boot, "until the server is ACTIVE or ERROR")
-    boot.set_defaults(func=_command(_boot))
+    boot.set_defaults(func=with_client(_boot))
 
     p = commands.add_parser("list", parents=[common, listing], help="list servers")
-    p.set_defaults(func=_command(_list_servers))
+    p.set_defaults(func=with_client(_list_servers))
     p = commands.add_parser("show", parents=[common, listing], help="show one server")
     p.add_argument("server", help="server id or name")
-    p.set_defaults(func=_command(_show_server))
+    p.set_defaults(func=with_client(_show_server))
     for action, target, help_text in (
         ("pause", "PAUSED", "pause a running server"),
         ("unpause", "ACTIVE", "unpause a paused server"),
@@ -64,20 +66,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         p = commands.add_parser(action, parents=[common], help=help_text)
         p.add_argument("server", help="server id or name")
         _add_wait(p, f"until the {action} has finished")
-        p.set_defaults(func=_command(_action), action=action, target=target)
+        p.set_defaults(func=with_client(_action), action=action, target=target)
 
     flavor = subparsers.add_parser("flavor", help="the flavors servers can be booted with")
     commands = flavor.add_subparsers(dest="flavor_command", metavar="COMMAND", required=True)
     p = commands.add_parser("list", parents=[common, listing], help="list flavors")
-    p.set_defaults(func=_command(_list_flavors))
-
-    image = subparsers.add_parser("image", help="the images servers can be booted from")
-    commands = image.add_subparsers(dest="image_command", metavar="COMMAND", required=True)
-    p = commands.add_parser("list", parents=[common, listing], help="list images")
-    p.set_defaults(func=_command(_list_images))
+    p.set_defaults(func=with_client(_list_flavors))
 
 
-def _common_options() -> argparse.ArgumentParser:
+def common_options() -> argparse.ArgumentParser:
     """Credentials; SUPPRESS keeps a value the main parser already set."""
     common = argparse.ArgumentParser(add_help=False)
     for name, variable in (
@@ -98,7 +95,7 @@ def _add_wait(parser: argparse.ArgumentParser, what: str) -> None:
     )
 
 
-def _command(body: Command) -> Callable[[argparse.Namespace], int]:
+def with_client(body: Command) -> Callable[[argparse.Namespace], int]:
     """Run ``body`` with a client; API and connection errors become one line."""
 
     def run(args: argparse.Namespace) -> int:
@@ -184,7 +181,7 @@ def _wait(
 def _list_servers(client: NimbusClient, args: argparse.Namespace) -> int:
     servers = client.servers()
     if args.json:
-        return _print_json(servers)
+        return print_json(servers)
     flavor_names = _flavor_names(client) if servers else {}
     rows = [
         (
@@ -202,7 +199,7 @@ def _list_servers(client: NimbusClient, args: argparse.Namespace) -> int:
 def _show_server(client: NimbusClient, args: argparse.Namespace) -> int:
     server = client.server(args.server)
     if args.json:
-        return _print_json(server)
+        return print_json(server)
     print(format_fields(_server_fields(server, _flavor_names(client))))
     return 0
 
@@ -210,26 +207,13 @@ def _show_server(client: NimbusClient, args: argparse.Namespace) -> int:
 def _list_flavors(client: NimbusClient, args: argparse.Namespace) -> int:
     flavors = client.flavors()
     if args.json:
-        return _print_json(flavors)
+        return print_json(flavors)
     rows = [
         (f.get("id"), f.get("name"), f.get("vcpus"), f.get("ram"), f.get("disk"),
          f.get("os-flavor-access:is_public"))
         for f in flavors
     ]
     print(format_table(("ID", "Name", "vCPUs", "RAM (MB)", "Disk (GB)", "Public"), rows))
-    return 0
-
-
-def _list_images(client: NimbusClient, args: argparse.Namespace) -> int:
-    images = client.images()
-    if args.json:
-        return _print_json(images)
-    rows = [
-        (i.get("id"), i.get("name"), i.get("status"), i.get("disk_format"), i.get("size"),
-         i.get("visibility"))
-        for i in images
-    ]
-    print(format_table(("ID", "Name", "Status", "Format", "Size", "Visibility"), rows))
     return 0
 
 
@@ -272,6 +256,6 @@ def _power_state(value: object) -> object:
     return POWER_STATES.get(value, value) if isinstance(value, int) else value
 
 
-def _print_json(value: object) -> int:
+def print_json(value: object) -> int:
     print(json.dumps(value, indent=2, sort_keys=True))
     return 0

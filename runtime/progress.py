@@ -1,11 +1,17 @@
 """How long operator work shows how far it is: a bar on a terminal, lines elsewhere.
 
-``nimbus replay``, the rebuild in ``nimbus recover`` and ``nimbus backup
-prune`` count their work through one ``Progress``: on a terminal (stderr a
-TTY) a ``rich`` bar with the rate and the time left; otherwise one plain
-line every few seconds, so that logs and tests read well; with ``--json``
-nothing while it runs (the command prints one JSON object at the end). Once
-done, one summary line (what, how many, how long, at what rate).
+``nimbus replay``, the rebuild in ``nimbus recover``, ``nimbus backup
+prune`` and ``nimbus image upload`` count their work through one
+``Progress``: on a terminal (stderr a TTY) a ``rich`` bar with the rate and
+the time left; otherwise one plain line every few seconds, so that logs and
+tests read well; with ``--json`` nothing while it runs (the command prints
+one JSON object at the end). Once done, one summary line (what, how many,
+how long, at what rate). Counted in ``bytes``, amounts read as KiB, MiB, ...
+
+Work that cannot be counted, only watched (a backup or a restore the storage
+host runs, seen by polling its status), shows through ``Waiting``: a spinner
+with the status and the time so far on a terminal, a line per new status
+elsewhere, and the same one summary line at the end.
 """
 
 from __future__ import annotations
@@ -21,6 +27,17 @@ if TYPE_CHECKING:  # rich is imported only when a bar is shown
     from rich.progress import TaskID
 
 LINE_SECONDS = 5.0  # between two plain lines
+BINARY_UNITS = ("bytes", "KiB", "MiB", "GiB", "TiB")
+
+
+def amount(n: float, unit: str) -> str:
+    """``n`` of ``unit`` as a person reads it: bytes in binary multiples."""
+    if unit != "bytes":
+        return f"{n:,.0f} {unit}"
+    scaled, step = float(n), 0
+    while scaled >= 1024 and step < len(BINARY_UNITS) - 1:
+        scaled, step = scaled / 1024, step + 1
+    return f"{n:,.0f} bytes" if step == 0 else f"{scaled:,.1f} {BINARY_UNITS[step]}"
 
 
 def _bar(what: str, total: int, unit: str, stream: TextIO) -> tuple[Bar, TaskID]:
@@ -39,9 +56,14 @@ def _bar(what: str, total: int, unit: str, stream: TextIO) -> tuple[Bar, TaskID]
 
     class Rate(ProgressColumn):
         def render(self, task: Task) -> Text:
-            return Text("" if task.speed is None else f"{task.speed:,.0f} {unit}/s")
+            return Text("" if task.speed is None else f"{amount(task.speed, unit)}/s")
 
-    bar = Bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), Rate(),
+    class Amounts(ProgressColumn):
+        def render(self, task: Task) -> Text:
+            return Text(f"{amount(task.completed, unit)} of {amount(task.total or 0, unit)}")
+
+    done = MofNCompleteColumn() if unit != "bytes" else Amounts()
+    bar = Bar(TextColumn("{task.description}"), BarColumn(), done, Rate(),
               TimeRemainingColumn(), console=Console(file=stream), transient=True)
     bar.start()
     return bar, bar.add_task(what, total=total or None)
@@ -108,13 +130,16 @@ class Progress:
         left = ""
         if self.total and self.done and self.done < self.total:
             left = f", about {(self.total - self.done) / self.rate:,.0f} s left"
-        return (f"{self.what}: {self.done:,} of {self.total:,} {self.unit}{share}, "
-                f"{self.rate:,.0f} {self.unit}/s{left}")
+        if self.unit != "bytes":
+            return (f"{self.what}: {self.done:,} of {self.total:,} {self.unit}{share}, "
+                    f"{self.rate:,.0f} {self.unit}/s{left}")
+        return (f"{self.what}: {amount(self.done, 'bytes')} of {amount(self.total, 'bytes')}"
+                f"{share}, {amount(self.rate, 'bytes')}/s{left}")
 
     def summary(self) -> str:
         """The one line once it is done."""
-        return (f"{self.what}: {self.done:,} {self.unit} in {self.seconds:.1f} s "
-                f"({self.rate:,.0f} {self.unit}/s)")
+        return (f"{self.what}: {amount(self.done, self.unit)} in {self.seconds:.1f} s "
+                f"({amount(self.rate, self.unit)}/s)")
 
     def finish(self) -> None:
         """Say the summary (unless quiet)."""
@@ -128,3 +153,68 @@ class Progress:
 
     def _say(self, line: str) -> None:
         print(line, file=self._stream, flush=True)
+
+
+class Waiting:
+    """Work watched by its status (``update(status)`` at each poll) until it ends.
+
+    On a terminal: a spinner with ``what``, the status and the time so far;
+    otherwise a line each time the status changes; ``quiet``: nothing."""
+
+    def __init__(self, what: str, *, quiet: bool = False, stream: TextIO | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.what = what
+        self.status = ""
+        self._quiet = quiet
+        self._stream = stream or sys.stderr
+        self._clock = clock
+        self._started = clock()
+        self._ended: float | None = None
+        self._spinner: Bar | None = None
+        self._task: TaskID | None = None
+
+    def __enter__(self) -> Waiting:
+        self._started = self._clock()
+        if not self._quiet and self._stream.isatty():
+            from rich.console import Console
+            from rich.progress import Progress as Bar
+            from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            self._spinner = Bar(SpinnerColumn(), TextColumn("{task.description}"),
+                                TimeElapsedColumn(), console=Console(file=self._stream),
+                                transient=True)
+            self._spinner.start()
+            self._task = self._spinner.add_task(self.what, total=None)
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self._ended = self._clock()
+        if self._spinner is not None:
+            self._spinner.stop()
+            self._spinner = None
+
+    def update(self, status: str) -> None:
+        """The work's status at this poll."""
+        changed, self.status = status != self.status, status
+        if self._spinner is not None and self._task is not None:
+            self._spinner.update(self._task, description=f"{self.what}: {status}")
+        elif changed and not self._quiet:
+            print(f"{self.what}: {status} after {self.seconds:.1f} s", file=self._stream,
+                  flush=True)
+
+    @property
+    def seconds(self) -> float:
+        ended = self._clock() if self._ended is None else self._ended
+        return max(ended - self._started, 0.0)
+
+    def summary(self) -> str:
+        return f"{self.what}: {self.status} in {self.seconds:.1f} s"
+
+    def finish(self) -> None:
+        """Say the summary (unless quiet)."""
+        if not self._quiet:
+            print(self.summary(), file=self._stream, flush=True)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"status": self.status, "seconds": round(self.seconds, 3)}

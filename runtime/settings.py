@@ -108,6 +108,9 @@ class Settings(msgspec.Struct, kw_only=True):
     # /metrics gives a series per live server and volume for at most this many
     # of each, the newest (api/cloud_gauges.py)
     metrics_series_limit: int = 1000
+    # false: /metrics leaves out those per-server and per-volume series (their
+    # ids and names), keeping the counts (docs/observability.md)
+    metrics_resource_series: bool = True
     # a hypervisor host reports its guests on start and this often; the control plane
     # records where they differ from the log (domain/instance_observations.py) ...
     reconcile_interval_seconds: float = 60.0

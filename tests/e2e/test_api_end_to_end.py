@@ -5,6 +5,8 @@ write nothing, and each compares the log head before and after itself."""
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import psycopg
 import pytest
@@ -167,6 +169,21 @@ def stream_frames(text: str) -> list[tuple[int, str]]:
         id_line, event_line = frame.splitlines()[:2]
         frames.append((int(id_line.removeprefix("id: ")), event_line.removeprefix("event: ")))
     return frames
+
+
+async def test_the_event_stream_shows_a_users_password_hash_as_hidden(
+    running_stack: RunningStack,
+) -> None:
+    http = running_stack.http
+    r = await http.post("/identity/v3/users", json={"user": {"name": "carol",
+                                                             "password": "carol-pw"}})
+    assert r.status_code == 201, r.text
+    r = await http.get("/events/stream", params={"follow": "false"})
+    datas = [json.loads(frame.splitlines()[2].removeprefix("data: "))
+             for frame in filter(None, r.text.split("\n\n"))]
+    users = {d["event"]["name"]: d["event"] for d in datas if d["type"] == "UserCreated"}
+    assert {"admin", "carol"} <= set(users)
+    assert {u["password_hash"] for u in users.values()} == {"(hidden)"}
 
 
 async def test_the_event_stream_sends_every_event_and_resumes_after_the_last_id(

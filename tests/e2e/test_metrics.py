@@ -1,17 +1,30 @@
 """/metrics and /readyz follow the cloud: a server booted shows in the gauges,
 requests are counted by route template, a stack whose views do not move
 reports every view as behind, by name, with its lag growing as the log does,
-and a host whose worker is away is named with what waits for it."""
+a host whose worker is away is named with what waits for it, and a
+deployment can leave the per-server and per-volume series out."""
 
 from __future__ import annotations
 
+import asyncio
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from commands.application import Aggregate, Change
+from commands.quotas import SetQuotaLimits, quota_of
+from commands.services import Commands
+from domain import quota as quota_model
+from domain.quota import QuotaDefaults
+from messaging.consumer import ConsumerSpec, Delivery, TransientError, consume
+from messaging.nats import connect, publish
+from messaging.subjects import Subjects
 from runtime.stack import PARTS
+from tests.e2e.test_hosts_api import member
+from tests.e2e.test_volumes_api import volumes_of, wait_for_volume
 from tests.support.polling import eventually
 from tests.support.stack import RunningStack, stack_running
 
@@ -177,3 +190,128 @@ async def test_a_host_whose_worker_is_away_is_named_with_what_waits_for_it(
         scraped = await scrape(running.settings.base_url)
         assert total(scraped, "nimbus_part_lag_events", kind="host", name=consumer) == 1
         assert total(scraped, "nimbus_part_stuck", kind="host", name=consumer) == 1
+
+
+async def a_volume(stack: RunningStack, project: str, name: str) -> str:
+    """A new volume of ``project``, once available."""
+    base = volumes_of(project)
+    headers = member(stack, project)
+    r = await stack.http.post(base, headers=headers, json={"volume": {"size": 1, "name": name}})
+    assert r.status_code == 202, r.text
+    volume_id: str = r.json()["volume"]["id"]
+    await wait_for_volume(stack.http, f"{base}/{volume_id}", "available", headers)
+    return volume_id
+
+
+async def test_a_created_volume_shows_in_the_volume_gauges(running_stack: RunningStack) -> None:
+    base = running_stack.settings.base_url
+    volume_id = await a_volume(running_stack, "p-gauged", "gauged")
+
+    async def shown() -> dict[str, dict[Labels, float]] | None:
+        now = await scrape(base)
+        return now if where(now.get("openstack_cinder_volume_status", {}), id=volume_id,
+                            status="available") else None
+    after = await eventually(shown, what="the volume's status series")
+
+    [(labels, value)] = where(after["openstack_cinder_volume_status"], id=volume_id).items()
+    assert value == 1  # available's index in openstack-exporter's table
+    assert (dict(labels)["name"], dict(labels)["tenant_id"], dict(labels)["size"]) == (
+        "gauged", "p-gauged", "1")
+    assert total(after, "openstack_cinder_volumes") >= 1
+    assert total(after, "openstack_cinder_volume_status_counter", status="available") >= 1
+
+
+async def test_without_resource_series_metrics_names_no_server_or_volume_but_counts_them(
+        database_url: str, nats_url: str, subject_prefix: str, tmp_path: Path) -> None:
+    async with stack_running(database_url, nats_url, subject_prefix, tmp_path,
+                             metrics_resource_series=False) as stack:
+        volume_id = await a_volume(stack, "p-unnamed", "unnamed")
+        r = await stack.http.post(S, json={"server": {
+            "name": "unnamed", "imageRef": "cirros-0.6.2-x86_64-disk", "flavorRef": "1"}})
+        assert r.status_code == 202, r.text
+        server_id = r.json()["server"]["id"]
+        await stack.wait_for_status(server_id, "ACTIVE")
+
+        async def counted() -> dict[str, dict[Labels, float]] | None:
+            now = await scrape(stack.settings.base_url)
+            both = (total(now, "openstack_nova_total_vms") == 1
+                    and total(now, "openstack_cinder_volumes") == 1)
+            return now if both else None
+        scraped = await eventually(counted, what="the server and the volume counted")
+
+        assert "openstack_nova_server_status" not in scraped
+        assert "openstack_cinder_volume_status" not in scraped
+        assert total(scraped, "nimbus_servers", status="ACTIVE") == 1
+        assert total(scraped, "openstack_cinder_volume_status_counter", status="available") == 1
+        async with httpx.AsyncClient(base_url=stack.settings.base_url, timeout=20) as anonymous:
+            text = (await anonymous.get("/metrics")).text
+        assert server_id not in text and volume_id not in text
+
+
+async def test_a_write_that_met_a_version_conflict_is_counted(
+        running_stack: RunningStack) -> None:
+    # Two writers on the stack's store, as two command processes would be: the
+    # second commits to the quota after the first loaded it, so the first meets
+    # a version conflict and decides again. The counter is this process's, and
+    # so the stack's /metrics (served here) shows it.
+    base = running_stack.settings.base_url
+    before = total(await scrape(base), "nimbus_command_conflicts_total")
+    decisions = 0
+
+    def raced() -> None:
+        mine, theirs = (Commands.open(running_stack.database_url, ["compute1"])
+                        for _ in range(2))
+
+        def claim(quota: Aggregate[quota_model.Quota], at: datetime) -> list[Change]:
+            nonlocal decisions
+            decisions += 1
+            if decisions == 1:  # the other writer gets there first, once
+                theirs.quotas.set_limits(SetQuotaLimits(
+                    request_id="r-theirs", project_id="p-raced", limits={"instances": 3}))
+            return [(quota, quota_model.claim(
+                quota.current, QuotaDefaults(), project_id="p-raced",
+                instance_ids=["mine"], vcpus=1, ram=512, at=at))]
+        try:
+            mine.app.execute("r-mine", lambda: quota_of(mine.app, "p-raced"), claim)
+        finally:
+            mine.close()
+            theirs.close()
+
+    await asyncio.to_thread(raced)
+    assert decisions == 2
+    assert total(await scrape(base), "nimbus_command_conflicts_total") == before + 1
+
+
+async def test_a_failed_delivery_is_counted_as_naked_and_then_redelivered(
+        running_stack: RunningStack) -> None:
+    base = running_stack.settings.base_url
+    subjects = Subjects(running_stack.settings.subject_prefix)
+    spec = ConsumerSpec(stream=subjects.events_stream, durable="metrics-h9",
+                        filter_subject=subjects.host_events("instance", "h9"), nak_delay=0.1)
+    attempts: list[int] = []
+
+    async def fails_once(delivery: Delivery) -> None:
+        attempts.append(delivery.attempt)
+        if delivery.attempt == 1:
+            raise TransientError("not yet")
+
+    nc = await connect(running_stack.nats_url)
+    stop = asyncio.Event()
+    js = nc.jetstream()
+    worker = asyncio.create_task(consume(js, spec, fails_once, lambda _s, _d: "k", stop))
+    try:
+        await publish(js, subjects.event("instance", "h9", "Work"), b"{}", msg_id="metrics-1")
+
+        async def handled() -> dict[str, dict[Labels, float]] | None:
+            now = await scrape(base)
+            done = total(now, "nimbus_consumer_redeliveries_total", consumer="metrics-h9") == 1
+            return now if done and attempts == [1, 2] else None
+        scraped = await eventually(handled, what="the message handled on its second delivery")
+    finally:
+        stop.set()
+        await asyncio.wait_for(worker, 5)
+        await nc.close()
+    assert total(scraped, "nimbus_consumer_naks_total", consumer="metrics-h9",
+                 reason="failed") == 1
+    assert total(scraped, "nimbus_consumer_naks_total", consumer="metrics-h9",
+                 reason="ordered") == 0

@@ -6,8 +6,10 @@ nothing new and reports nothing again."""
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import psycopg
+import pytest
 
 from commands import ingest
 from commands.messages import Caller
@@ -17,6 +19,7 @@ from domain import security_group as sg
 from messaging.nats import connect
 from messaging.subjects import Subjects
 from projections import relay
+from runtime.logs import ContextFilter
 from tests.support.polling import eventually
 from workers.network import worker
 from workers.network.plan import Applied, HostPlan, digest
@@ -50,7 +53,10 @@ class RecordingHost:
 
 
 async def test_a_bound_port_is_rendered_with_its_group_and_floating_ip_then_goes_active(
-        database_url: str, nats_url: str, subject_prefix: str) -> None:
+        database_url: str, nats_url: str, subject_prefix: str,
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="workers.network.worker")
+    caplog.handler.addFilter(ContextFilter())  # as runtime/logs.py puts it on every handler
     cloud = Commands.open(database_url, [])
     nets = cloud.networks
     subjects = Subjects(subject_prefix)
@@ -109,6 +115,12 @@ async def test_a_bound_port_is_rendered_with_its_group_and_floating_ip_then_goes
         assert [(f.floating_ip, f.fixed_ip) for f in last.floating] == [
             (fip.floating_ip_address, "10.0.0.2")]
         assert (last.public_cidr, last.public_gateway) == ("172.24.4.0/24", "172.24.4.1")
+        # one line per plan applied, with the plan's log position in its context
+        lines = [r for r in caplog.records if r.name == "workers.network.worker"
+                 and "network plan of log position" in r.getMessage()]
+        assert len(lines) == len(host.plans)
+        assert [getattr(r, "position", None) for r in lines] == [p.position for p in host.plans]
+        assert lines[-1].getMessage().endswith("1 networks, 1 ports, 1 floating IPs")
         # a worker started again folds the same log: same plan, nothing to report
         stop_again = asyncio.Event()
         again = RecordingHost()

@@ -8,8 +8,10 @@ and, once it has caught up and whenever they change, renders the whole plan
 (workers/network/planner.py) on its ``NetworkHost``. Rendering is level-based
 and skipped when the plan's digest is what the host already has, so a
 restarted worker, or one that crashed between rendering and reporting,
-converges once. After rendering it reports ``NetworkApplied`` with the ports
-served that are not ACTIVE yet; the ingester makes them ACTIVE.
+converges once. Each render logs one line (applied, or already in place)
+with the plan's log position in its context. After rendering it reports
+``NetworkApplied`` with the ports served that are not ACTIVE yet; the
+ingester makes them ACTIVE.
 
 Reading from the stream's start on every start is simple and exact; a very
 long log would want a snapshot of these states (what recovery will add).
@@ -33,7 +35,7 @@ from typing import Any
 
 import msgspec
 
-from domain import registry
+from domain import log_context, registry
 from domain.clock import Clock, system_clock
 from domain.port import SERVER_OWNER
 from messaging.nats import (
@@ -174,9 +176,15 @@ class NetworkWorker:
             await self._proxy
 
     async def _render(self, plan: HostPlan, stop: asyncio.Event) -> None:
-        """Apply ``plan``, report it, and serve its metadata proxy (``_rendering`` held)."""
-        applied = await asyncio.to_thread(self._network.apply, plan)
-        await self._report(plan, applied)
+        """Apply ``plan``, report it, and serve its metadata proxy (``_rendering``
+        held); one log line says what was applied, with the plan's log position."""
+        with log_context.bound(position=plan.position):
+            applied = await asyncio.to_thread(self._network.apply, plan)
+            log.info("%s: network plan of log position %d %s: %d networks, %d ports,"
+                     " %d floating IPs", self.host, plan.position,
+                     "applied" if applied.changed else "already in place",
+                     len(plan.networks), len(plan.ports), len(plan.floating))
+            await self._report(plan, applied)
         if self._proxy is None and plan.metadata:
             self._proxy_off = asyncio.Event()
             self._proxy = asyncio.ensure_future(self._serve_metadata(stop, self._proxy_off))
