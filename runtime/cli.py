@@ -172,6 +172,7 @@ def cmd_events_tail(args: argparse.Namespace) -> int:
     from messaging import nats as bus
     from messaging.subjects import Subjects
     from messaging.wire import EventMessage
+    from projections.shown import shown
 
     settings = load()
     decoder = msgspec.json.Decoder(EventMessage)
@@ -184,11 +185,11 @@ def cmd_events_tail(args: argparse.Namespace) -> int:
             await bus.ensure_streams(js, subjects)
             async for _subject, data in bus.follow(js, subjects.all_events(),
                                                   from_start=args.from_start, stop=stop):
-                if args.json:
-                    print(data.decode(), flush=True)
-                    continue
                 m = decoder.decode(data)
-                event = msgspec.structs.asdict(m.event)
+                if args.json:
+                    print(msgspec.json.encode(shown(m)).decode(), flush=True)
+                    continue
+                event = shown(m.event)
                 print(f"{m.position:>8}  {event.pop('at')}  {m.type:<26} {m.aggregate_id}  "
                       f"{msgspec.json.encode(event).decode()}", flush=True)
         finally:

@@ -20,6 +20,7 @@ import msgspec
 import pytest
 
 from messaging.wire import EventMessage
+from projections.shown import HIDDEN
 from tests.support.stack import ADMIN_PASSWORD, RunningStack, free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -255,3 +256,6 @@ async def test_events_tail_prints_the_event_messages_of_a_booted_server(
     assert positions == sorted(positions) and len(set(positions)) == len(positions)
     server_events = [(m.type, m.version) for m in seen if m.aggregate_id == server_id]
     assert server_events == [("InstanceCreateRequested", 1), ("InstanceSpawned", 2)]
+    hashes = {msgspec.structs.asdict(m.event)["password_hash"] for m in seen
+              if "password_hash" in m.event.__struct_fields__}
+    assert hashes == {HIDDEN}  # the admin's, made at start: never printed
