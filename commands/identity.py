@@ -22,9 +22,11 @@ from typing import TypeVar
 import msgspec
 
 from commands.application import Aggregate, Change, NimbusApplication, Written
+from commands.identity_groups import GroupCommands, RoleCommands
 from domain import identity as model
+from domain import identity_roles as roles
 from domain.errors import NotFound, Unauthorized
-from domain.registry import DOMAIN, PROJECT, TOKEN, USER, Kind
+from domain.registry import DOMAIN, GROUP, PROJECT, ROLE, TOKEN, USER, Kind
 
 S = TypeVar("S")
 
@@ -50,6 +52,8 @@ def _uuid(ref: str) -> uuid.UUID | None:
 class IdentityCommands:
     def __init__(self, app: NimbusApplication) -> None:
         self.app = app
+        self.roles = RoleCommands(self)
+        self.groups = GroupCommands(self)
 
     # ---- lookups on the write side --------------------------------------
 
@@ -85,6 +89,41 @@ class IdentityCommands:
     def user(self, ref: str) -> model.User:
         return model.live_user(self._aggregate(USER, ref).current, ref)
 
+    def role_key(self, ref: str) -> str:
+        """What a grant records of the role ``ref`` (a name or an id): a default
+        role's name, or a live custom role's id; NotFound otherwise."""
+        try:
+            return model.role_named(ref)
+        except NotFound:
+            by_id = _uuid(ref)
+            found = self.app.find(ROLE, by_id) if by_id is not None else None
+            if found is None:
+                found = self._named(ROLE, ref)
+            return roles.live_role(found.current, ref).id
+
+    def role_names(self, keys: list[str]) -> list[str]:
+        """The names a token shows of the roles granted as ``keys`` (a deleted
+        custom role is no role)."""
+        names: list[str] = []
+        for key in keys:
+            if key in model.ROLES:
+                names.append(key)
+                continue
+            by_id = _uuid(key)
+            found = self.app.find(ROLE, by_id) if by_id is not None else None
+            if found is not None and found.current is not None and not found.current.deleted:
+                names.append(found.current.name)
+        return names
+
+    def group_roles(self, user: model.User, scope: str) -> list[str]:
+        """What the user's groups hold on ``scope``."""
+        held: list[str] = []
+        for group_id in user.groups:
+            found = self.app.find(GROUP, uuid.UUID(group_id))
+            if found is not None and found.current is not None:
+                held.extend(found.current.roles_on(scope))
+        return held
+
     # ---- logins ----------------------------------------------------------
 
     def authenticate(self, *, user_ref: str, password: str, project_ref: str | None,
@@ -114,10 +153,11 @@ class IdentityCommands:
 
     def scope_system(self, *, user_id: str) -> Principal:
         user = self._aggregate(USER, user_id).current
-        roles = model.system_roles(user)
+        held = model.system_roles(
+            user, self.group_roles(user, model.SYSTEM) if user is not None else ())
         assert user is not None
         return Principal(user_id=user.id, user_name=user.name, project_id="",
-                         project_name="", roles=roles, system=True)
+                         project_name="", roles=self.role_names(held), system=True)
 
     def _login_domain(self, ref: str) -> str:
         """The id of an enabled domain to log in within; Unauthorized otherwise."""
@@ -138,10 +178,12 @@ class IdentityCommands:
         project = self._aggregate(PROJECT, project_ref, self._login_domain(project_domain)).current
         if project is not None:
             self._login_domain(project.domain_id)
-        roles = model.roles_on(user, project, project_ref)
+        from_groups = self.group_roles(user, project.id) if (
+            user is not None and project is not None) else []
+        held = model.roles_on(user, project, project_ref, from_groups)
         assert user is not None and project is not None
         return Principal(user_id=user.id, user_name=user.name, project_id=project.id,
-                         project_name=project.name, roles=roles)
+                         project_name=project.name, roles=self.role_names(held))
 
     def revoke_token(self, *, audit_id: str, user_id: str,
                      project_id: str) -> Written[model.RevokedToken]:
@@ -246,6 +288,16 @@ class IdentityCommands:
                 user.current, ref, request_id=request_id, at=at, email=email,
                 description=description, enabled=enabled))])
 
+    def change_own_password(self, *, request_id: str, ref: str, original: str,
+                            password: str) -> Written[model.User]:
+        """A user's own change (POST /users/{id}/password): the original must match."""
+        password_hash = _hash(password)
+        return self.app.execute(
+            request_id, lambda: self._aggregate(USER, ref),
+            lambda user, at: [(user, model.change_own_password(
+                user.current, ref, original=original, request_id=request_id,
+                password_hash=password_hash, at=at))])
+
     def change_password(self, *, request_id: str, ref: str,
                         password: str) -> Written[model.User]:
         password_hash = _hash(password)
@@ -262,33 +314,43 @@ class IdentityCommands:
 
     # ---- roles -----------------------------------------------------------
 
+    def grant_scope(self, project_ref: str | None, domain_ref: str | None = None) -> str:
+        """The scope key of a grant: on a project, a domain, or (neither) the system."""
+        if domain_ref is not None:
+            return model.domain_scope(self.domain(domain_ref).id)
+        if project_ref is not None:
+            return self.project(project_ref).id
+        return model.SYSTEM
+
     def grant(self, *, request_id: str, user_ref: str, project_ref: str | None,
-              role: str) -> Written[model.User]:
-        """Give ``user`` ``role`` on ``project`` (None: on the system); holding it
-        already writes nothing."""
-        role = model.role_named(role)
-        project = self.project(project_ref) if project_ref is not None else None
+              role: str, domain_ref: str | None = None) -> Written[model.User]:
+        """Give ``user`` ``role`` on ``project`` or ``domain`` (neither: on the
+        system); holding it already writes nothing."""
+        key = self.role_key(role)
+        scope = self.grant_scope(project_ref, domain_ref)
         return self.app.execute(
             request_id, lambda: self._aggregate(USER, user_ref),
             lambda user, at: [(user, model.grant(
-                model.live_user(user.current, user_ref), project, role, request_id=request_id,
+                model.live_user(user.current, user_ref), scope, key, request_id=request_id,
                 at=at))])
 
     def revoke_role(self, *, request_id: str, user_ref: str, project_ref: str | None,
-                    role: str) -> Written[model.User]:
-        """Take ``role`` on ``project`` (None: on the system) from ``user``."""
-        role = model.role_named(role)
+                    role: str, domain_ref: str | None = None) -> Written[model.User]:
+        """Take ``role`` on ``project`` or ``domain`` (neither: on the system) from ``user``."""
+        key = self.role_key(role)
 
         def decide(user: Aggregate[model.User], at: datetime) -> list[Change]:
             state = model.live_user(user.current, user_ref)
-            if project_ref is None:
-                return [(user, model.revoke(state, model.SYSTEM, role, request_id=request_id,
-                                            at=at))]
-            project = self._aggregate(PROJECT, project_ref).current
-            if project is None:
-                raise NotFound(f"Could not find project: {project_ref}.")
-            return [(user, model.revoke(state, project.id, role, request_id=request_id,
-                                        at=at))]
+            if domain_ref is not None:
+                scope = model.domain_scope(self.domain(domain_ref).id)
+            elif project_ref is None:
+                scope = model.SYSTEM
+            else:
+                project = self._aggregate(PROJECT, project_ref).current
+                if project is None:
+                    raise NotFound(f"Could not find project: {project_ref}.")
+                scope = project.id
+            return [(user, model.revoke(state, scope, key, request_id=request_id, at=at))]
 
         return self.app.execute(request_id, lambda: self._aggregate(USER, user_ref), decide)
 

@@ -16,6 +16,8 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from domain import identity as ev
+from domain import identity_groups as groups
+from domain import identity_roles as roles
 from projections.log import LogEntry
 from projections.statements import Statements
 
@@ -76,6 +78,7 @@ def apply(conn: psycopg.Connection[Any], items: list[tuple[LogEntry, ev.Identity
         elif isinstance(event, ev.UserDeleted):
             out.add("DELETE FROM users WHERE id = %s", (own_id,))
             out.add("DELETE FROM role_assignments WHERE user_id = %s", (own_id,))
+            out.add("DELETE FROM group_members WHERE user_id = %s", (own_id,))
             out.add(_REVOKE, (entry.position, None, own_id, None, event.at))
         elif isinstance(event, ev.RoleGranted):
             out.add("INSERT INTO role_assignments (user_id, project_id, role)"
@@ -86,7 +89,56 @@ def apply(conn: psycopg.Connection[Any], items: list[tuple[LogEntry, ev.Identity
                     " AND project_id = %s AND role = %s",
                     (own_id, event.project_id, event.role))
             out.add(_REVOKE, (entry.position, None, own_id, event.project_id, event.at))
+        elif isinstance(event, ev.UserAddedToGroup):
+            out.add("INSERT INTO group_members (group_id, user_id) VALUES (%s, %s)"
+                    " ON CONFLICT DO NOTHING", (event.group_id, own_id))
+        elif isinstance(event, ev.UserRemovedFromGroup):
+            out.add("DELETE FROM group_members WHERE group_id = %s AND user_id = %s",
+                    (event.group_id, own_id))
+            out.add(_REVOKE, (entry.position, None, own_id, None, event.at))
+        elif isinstance(event, roles.RoleEvent):
+            _role(out, own_id, event)
+        elif isinstance(event, groups.GroupEvent):
+            _group(out, entry, own_id, event)
         elif isinstance(event, ev.TokenRevoked):
             out.add(_REVOKE, (entry.position, event.audit_id, event.user_id,
                                   event.project_id, event.at))
     out.send(conn)
+
+
+def _role(out: Statements, own_id: str, event: roles.RoleEvent) -> None:
+    if isinstance(event, roles.RoleCreated):
+        out.add("INSERT INTO custom_roles (id, name, domain_id, description)"
+                " VALUES (%s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name,"
+                " domain_id = EXCLUDED.domain_id, description = EXCLUDED.description",
+                (own_id, event.name, event.domain_id, event.description))
+    elif isinstance(event, roles.RoleUpdated):
+        out.add("UPDATE custom_roles SET name = COALESCE(%s, name),"
+                " description = COALESCE(%s, description) WHERE id = %s",
+                (event.name, event.description, own_id))
+    elif isinstance(event, roles.RoleDeleted):  # Keystone deletes its grants with it
+        out.add("DELETE FROM custom_roles WHERE id = %s", (own_id,))
+        out.add("DELETE FROM role_assignments WHERE role = %s", (own_id,))
+        out.add("DELETE FROM group_assignments WHERE role = %s", (own_id,))
+
+
+def _group(out: Statements, entry: LogEntry, own_id: str, event: groups.GroupEvent) -> None:
+    if isinstance(event, groups.GroupCreated):
+        out.add("INSERT INTO groups (id, name, domain_id, description, created_at)"
+                " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET"
+                " name = EXCLUDED.name, description = EXCLUDED.description",
+                (own_id, event.name, event.domain_id, event.description, event.at))
+    elif isinstance(event, groups.GroupUpdated):
+        out.add("UPDATE groups SET name = COALESCE(%s, name),"
+                " description = COALESCE(%s, description) WHERE id = %s",
+                (event.name, event.description, own_id))
+    elif isinstance(event, groups.GroupDeleted):
+        out.add("DELETE FROM groups WHERE id = %s", (own_id,))
+        out.add("DELETE FROM group_members WHERE group_id = %s", (own_id,))
+        out.add("DELETE FROM group_assignments WHERE group_id = %s", (own_id,))
+    elif isinstance(event, groups.GroupRoleGranted):
+        out.add("INSERT INTO group_assignments (group_id, scope, role) VALUES (%s, %s, %s)"
+                " ON CONFLICT DO NOTHING", (own_id, event.scope, event.role))
+    elif isinstance(event, groups.GroupRoleRevoked):
+        out.add("DELETE FROM group_assignments WHERE group_id = %s AND scope = %s"
+                " AND role = %s", (own_id, event.scope, event.role))

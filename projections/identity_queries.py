@@ -165,3 +165,74 @@ class RevocationReader:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+class CustomRoleRow(msgspec.Struct, frozen=True):
+    id: str
+    name: str
+    domain_id: str | None
+    description: str | None
+
+
+async def list_custom_roles(pool: AsyncConnectionPool[Any], *, name: str | None = None,
+                            role_id: str | None = None,
+                            domain_id: str | None = None) -> list[CustomRoleRow]:
+    """Custom roles by name, id and domain (None domain: the global ones)."""
+    return await _fetch(
+        pool, CustomRoleRow,
+        f"SELECT id, name, domain_id, description FROM {V}.custom_roles"
+        " WHERE (%s::text IS NULL OR name = %s) AND (%s::text IS NULL OR id = %s)"
+        " AND (domain_id IS NOT DISTINCT FROM %s) ORDER BY name",
+        [name, name, role_id, role_id, domain_id])
+
+
+async def custom_roles_by_id(pool: AsyncConnectionPool[Any]) -> dict[str, CustomRoleRow]:
+    """Every custom role (of any domain) by its id."""
+    rows = await _fetch(pool, CustomRoleRow,
+                        f"SELECT id, name, domain_id, description FROM {V}.custom_roles", [])
+    return {r.id: r for r in rows}
+
+
+class GroupRow(msgspec.Struct, frozen=True):
+    id: str
+    name: str
+    domain_id: str
+    description: str
+
+
+async def list_groups(pool: AsyncConnectionPool[Any], *, name: str | None = None,
+                      group_id: str | None = None, domain_id: str | None = None,
+                      user_id: str | None = None) -> list[GroupRow]:
+    """Groups by name, id and domain; ``user_id``: only those the user is in."""
+    return await _fetch(
+        pool, GroupRow,
+        f"SELECT id, name, domain_id, description FROM {V}.groups g"
+        " WHERE (%s::text IS NULL OR name = %s) AND (%s::text IS NULL OR id = %s)"
+        " AND (%s::text IS NULL OR domain_id = %s)"
+        f" AND (%s::text IS NULL OR EXISTS (SELECT 1 FROM {V}.group_members m"
+        "   WHERE m.group_id = g.id AND m.user_id = %s)) ORDER BY name",
+        [name, name, group_id, group_id, domain_id, domain_id, user_id, user_id])
+
+
+async def group_member_ids(pool: AsyncConnectionPool[Any], group_id: str) -> list[str]:
+    async with pool.connection() as conn, conn.cursor() as cur:
+        await cur.execute(f"SELECT user_id FROM {V}.group_members WHERE group_id = %s"
+                          " ORDER BY user_id", [group_id])
+        return [row[0] for row in await cur.fetchall()]
+
+
+class GroupAssignmentRow(msgspec.Struct, frozen=True):
+    group_id: str
+    scope: str
+    role: str
+
+
+async def list_group_assignments(pool: AsyncConnectionPool[Any], *,
+                                 group_id: str | None = None, scope: str | None = None,
+                                 role: str | None = None) -> list[GroupAssignmentRow]:
+    return await _fetch(
+        pool, GroupAssignmentRow,
+        f"SELECT group_id, scope, role FROM {V}.group_assignments"
+        " WHERE (%s::text IS NULL OR group_id = %s) AND (%s::text IS NULL OR scope = %s)"
+        " AND (%s::text IS NULL OR role = %s) ORDER BY group_id, scope, role",
+        [group_id, group_id, scope, scope, role, role])

@@ -1,5 +1,6 @@
-"""Keystone v3: tokens, the domain, projects, users and roles, one module per resource."""
+"""Keystone v3: tokens, domains, projects, users, groups, roles and role assignments,
+one module per resource."""
 
-from api.identity import auth, domains, projects, roles, users
+from api.identity import auth, domains, groups, projects, roles, users
 
-RESOURCES = (auth, domains, projects, users, roles)
+RESOURCES = (auth, domains, projects, users, groups, roles)

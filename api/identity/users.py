@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute, Route
 from api.bodies import decode
 from api.consistency import caught_up
 from api.context import claims, context
+from api.errors import IdentityForbidden
 from api.fields import IdentityName, Password, Text255
 from api.identity.projects import project_shown
 from api.identity.requests import (
@@ -55,6 +56,15 @@ class _UserChange(msgspec.Struct):
 
 class _UserChangeBody(msgspec.Struct):
     user: _UserChange
+
+
+class _PasswordChange(msgspec.Struct):
+    password: Password
+    original_password: Password
+
+
+class _PasswordChangeBody(msgspec.Struct):
+    user: _PasswordChange
 
 
 def _user(request: Request, row: q.UserRow) -> dict[str, Any]:
@@ -138,6 +148,21 @@ async def update_user(request: Request) -> Response:
                          written)
 
 
+async def change_password(request: Request) -> Response:
+    """POST /users/{id}/password: a user's change of their own password, given
+    the original (Keystone's ``identity:change_password``: the user's own)."""
+    who = claims(request, unscoped=True)
+    ref = request.path_params["user_id"]
+    if ref != who.user_id:
+        raise IdentityForbidden("You are not authorized to perform the requested action: "
+                                "identity:change_password.")
+    change = decode(await request.body(), _PasswordChangeBody, service="keystone").user
+    written = await run_in_threadpool(
+        identity(request).change_own_password, request_id=await request_id(request), ref=ref,
+        original=change.original_password, password=change.password)
+    return with_position(Response(status_code=204), written)
+
+
 async def delete_user(request: Request) -> Response:
     require_identity_admin(claims(request), "delete_user")
     written = await run_in_threadpool(identity(request).delete_user,
@@ -151,6 +176,7 @@ command_routes: list[BaseRoute] = [
     Route(f"{P}/users", create_user, methods=["POST"]),
     Route(f"{P}/users/{{user_id}}", update_user, methods=["PATCH"]),
     Route(f"{P}/users/{{user_id}}", delete_user, methods=["DELETE"]),
+    Route(f"{P}/users/{{user_id}}/password", change_password, methods=["POST"]),
 ]
 query_routes: list[BaseRoute] = [
     Route(f"{P}/users", list_users, methods=["GET"]),

@@ -382,6 +382,37 @@ class Scenario:
         identity.revoke_role(request_id="golden-revoke-netadmin", user_ref="alice",
                              project_ref="golden", role="netadmin")
         self.clock.tick()
+        role = identity.roles.create(request_id="golden-role", name="auditor",
+                                     description="Reads the books").state
+        self.clock.tick()
+        identity.roles.update(request_id="golden-role-rename", ref=role.id, name="inspector")
+        self.clock.tick()
+        identity.grant(request_id="golden-grant-custom", user_ref="alice",
+                       project_ref="golden", role=role.id)
+        self.clock.tick()
+        group = identity.groups.create(request_id="golden-group", name="operators",
+                                       description="Those on call").state
+        self.clock.tick()
+        identity.groups.update(request_id="golden-group-describe", ref=group.id,
+                               description="Those on call this week")
+        self.clock.tick()
+        identity.groups.add_user(request_id="golden-group-alice", ref=group.id,
+                                 user_ref="alice")
+        for grant in ("member", role.id):
+            self.clock.tick()
+            identity.groups.grant(request_id=f"golden-group-grant-{grant}", ref=group.id,
+                                  role=grant, project_ref="golden")
+        self.clock.tick()
+        identity.groups.revoke(request_id="golden-group-revoke", ref=group.id, role="member",
+                               project_ref="golden")
+        self.clock.tick()
+        identity.groups.remove_user(request_id="golden-group-alice-leaves", ref=group.id,
+                                    user_ref="alice")
+        self.clock.tick()
+        identity.groups.delete(request_id="golden-group-delete", ref=group.id)
+        self.clock.tick()
+        identity.roles.delete(request_id="golden-role-delete", ref=role.id)
+        self.clock.tick()
         identity.create_user(request_id="golden-user-doomed", name="bob", password="bob's")
         self.clock.tick()
         identity.delete_user(request_id="golden-user-doomed-delete", ref="bob")

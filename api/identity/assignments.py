@@ -1,0 +1,100 @@
+"""Keystone's ``GET /role_assignments``: the grants to users and to groups,
+filtered by user, group, role and scope; ``?effective`` answers what users
+hold in effect (a group's grants as its members', and the roles the granted
+ones imply), as Keystone does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from api.consistency import caught_up
+from api.context import claims, context
+from api.identity.requests import listing, pool
+from api.policy import require_identity_admin
+from domain.identity import IMPLIES, ROLES, SYSTEM, domain_scope, granted_role_id, with_implied
+from projections import identity_queries as q
+
+
+def _scope_body(scope: str) -> dict[str, Any]:
+    if scope == SYSTEM:
+        return {"system": {"all": True}}
+    if scope.startswith("domain:"):
+        return {"domain": {"id": scope.removeprefix("domain:")}}
+    return {"project": {"id": scope}}
+
+
+def _scope_path(scope: str) -> str:
+    if scope == SYSTEM:
+        return "system"
+    if scope.startswith("domain:"):
+        return f"domains/{scope.removeprefix('domain:')}"
+    return f"projects/{scope}"
+
+
+class _Listing:
+    """The entries of one answer, with the role names known."""
+
+    def __init__(self, base: str, names: dict[str, str], effective: bool,
+                 role: str | None) -> None:
+        self.base, self.names, self.effective, self.role = base, names, effective, role
+        self.out: list[dict[str, Any]] = []
+
+    def add(self, who: str, who_id: str, scope: str, key: str,
+            membership: str | None = None, assignee: str | None = None) -> None:
+        """One grant (of a user or a group), and with ``effective`` its implied roles."""
+        granted = granted_role_id(key)
+        link = (f"{self.base}/identity/v3/{_scope_path(scope)}/{assignee or who}s/"
+                f"{who_id if assignee is None else membership}/roles/{granted}")
+        keys = with_implied([key]) if self.effective and key in IMPLIES else [key]
+        for implied in keys:
+            if self.role is not None and granted_role_id(implied) != self.role:
+                continue
+            name = implied if implied in ROLES else self.names.get(implied)
+            links: dict[str, str] = {"assignment": link}
+            if implied != key:
+                links["prior_role"] = f"{self.base}/identity/v3/roles/{granted}"
+            if assignee is not None:
+                links["membership"] = (f"{self.base}/identity/v3/groups/{membership}/"
+                                       f"users/{who_id}")
+            self.out.append({"role": {"id": granted_role_id(implied), "name": name},
+                             who: {"id": who_id}, "scope": _scope_body(scope),
+                             "links": links})
+
+
+async def role_assignments(request: Request) -> Response:
+    who = claims(request)
+    await caught_up(request)
+    params = request.query_params
+    user_id = params.get("user.id")
+    if not who.caller.is_admin and user_id != who.user_id:
+        require_identity_admin(who, "list_role_assignments")
+    group_id = params.get("group.id")
+    scope = params.get("scope.project.id")
+    if params.get("scope.domain.id"):
+        scope = domain_scope(params["scope.domain.id"])
+    elif "scope.system" in params:
+        scope = SYSTEM
+    effective = "effective" in params
+    views = pool(request)
+    names = {k: r.name for k, r in (await q.custom_roles_by_id(views)).items()}
+    found = _Listing(context(request).base_url, names, effective, params.get("role.id"))
+    if group_id is None:
+        for a in await q.list_assignments(views, user_id=user_id, project_id=scope):
+            found.add("user", a.user_id, a.project_id, a.role)
+    groups = await q.list_group_assignments(views, group_id=group_id, scope=scope)
+    if effective and user_id is not None:
+        mine = {g.id for g in await q.list_groups(views, user_id=user_id)}
+        groups = [g for g in groups if g.group_id in mine]
+    for g in groups:
+        if not effective:
+            if user_id is None:
+                found.add("group", g.group_id, g.scope, g.role)
+            continue
+        members = await q.group_member_ids(views, g.group_id)
+        for member in members if user_id is None else [user_id]:
+            found.add("user", member, g.scope, g.role, membership=g.group_id,
+                      assignee="group")
+    return listing(request, "role_assignments", found.out)

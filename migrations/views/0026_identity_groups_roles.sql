@@ -1,0 +1,32 @@
+-- Keystone's custom roles (RoleCreated/Updated/Deleted: the default roles
+-- are no rows), groups, who is in them, and what groups hold on which scope
+-- (a project id, 'domain:<id>' or 'system', as role_assignments.project_id).
+-- A grant's role is a default role's name or a custom role's id.
+CREATE TABLE custom_roles (
+    id text PRIMARY KEY,
+    name text NOT NULL,
+    domain_id text,
+    description text
+);
+
+CREATE TABLE groups (
+    id text PRIMARY KEY,
+    name text NOT NULL,
+    domain_id text NOT NULL,
+    description text NOT NULL,
+    created_at timestamptz NOT NULL
+);
+
+CREATE TABLE group_members (
+    group_id text NOT NULL,
+    user_id text NOT NULL,
+    PRIMARY KEY (group_id, user_id)
+);
+CREATE INDEX group_members_user_idx ON group_members (user_id);
+
+CREATE TABLE group_assignments (
+    group_id text NOT NULL,
+    scope text NOT NULL,
+    role text NOT NULL,
+    PRIMARY KEY (group_id, scope, role)
+);
