@@ -411,6 +411,9 @@ class Scenario:
         self.clock.tick()
         identity.groups.delete(request_id="golden-group-delete", ref=group.id)
         self.clock.tick()
+        identity.revoke_role(request_id="golden-revoke-custom", user_ref="alice",
+                             project_ref="golden", role=role.id)
+        self.clock.tick()
         identity.roles.delete(request_id="golden-role-delete", ref=role.id)
         self.clock.tick()
         identity.create_user(request_id="golden-user-doomed", name="bob", password="bob's")
