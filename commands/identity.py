@@ -22,6 +22,7 @@ from typing import TypeVar
 import msgspec
 
 from commands.application import Aggregate, Change, NimbusApplication, Written
+from commands.identity_catalog import CatalogCommands
 from commands.identity_groups import GroupCommands, RoleCommands
 from domain import identity as model
 from domain import identity_roles as roles
@@ -54,6 +55,7 @@ class IdentityCommands:
         self.app = app
         self.roles = RoleCommands(self)
         self.groups = GroupCommands(self)
+        self.catalog = CatalogCommands(app)
 
     # ---- lookups on the write side --------------------------------------
 

@@ -30,6 +30,7 @@ from domain import (
     host_aggregate,
     idempotency,
     identity,
+    identity_catalog,
     identity_groups,
     identity_roles,
     image,
@@ -103,6 +104,8 @@ PROJECT = _kind(identity.Project, identity.evolve_project, identity.AnyProjectEv
 USER = _kind(identity.User, identity.evolve_user, identity.AnyUserEvent)
 TOKEN = _kind(identity.RevokedToken, identity.evolve_token, identity.AnyTokenEvent)
 ROLE = _kind(identity_roles.CustomRole, identity_roles.evolve_role, identity_roles.AnyRoleEvent)
+CATALOG_ENTRY = _kind(identity_catalog.CatalogEntry, identity_catalog.evolve,
+                      identity_catalog.AnyCatalogEvent)
 GROUP = _kind(identity_groups.Group, identity_groups.evolve_group, identity_groups.AnyGroupEvent)
 QUOTA = _kind(quota.Quota, quota.evolve, quota.AnyQuotaEvent)
 HOST = _kind(host.Host, host.evolve, host.AnyHostEvent)
@@ -143,7 +146,7 @@ KINDS: dict[str, Kind[Any]] = {kind.name: kind for kind in (
     INSTANCE, DOMAIN, PROJECT, USER, TOKEN, FLAVOR, FLAVOR_NAME, IMAGE, KEYPAIR, QUOTA, HOST, FLEET,
     VOLUME, DISKS, SNAPSHOT, BACKUP, IDEMPOTENCY_KEY, NETWORK_FABRIC, NETWORK, PORT,
     FLOATING_IP, SECURITY_GROUP, ROUTER, VOLUME_TYPE, VOLUME_TYPE_NAME,
-    QOS_SPECS, QOS_SPECS_NAME, HOST_AGGREGATE, SERVER_GROUP, ROLE, GROUP)}
+    QOS_SPECS, QOS_SPECS_NAME, HOST_AGGREGATE, SERVER_GROUP, ROLE, GROUP, CATALOG_ENTRY)}
 
 # every stored event class, by class name (names are unique across kinds)
 EVENT_TYPES: dict[str, type[Event]] = {

@@ -16,6 +16,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from domain import identity as ev
+from domain import identity_catalog as catalog
 from domain import identity_groups as groups
 from domain import identity_roles as roles
 from projections.log import LogEntry
@@ -98,6 +99,13 @@ def apply(conn: psycopg.Connection[Any], items: list[tuple[LogEntry, ev.Identity
             out.add(_REVOKE, (entry.position, None, own_id, None, event.at))
         elif isinstance(event, roles.RoleEvent):
             _role(out, own_id, event)
+        elif isinstance(event, catalog.CatalogEntrySaved):
+            out.add("INSERT INTO catalog_entries (aggregate_id, kind, id, attributes)"
+                    " VALUES (%s, %s, %s, %s) ON CONFLICT (aggregate_id) DO UPDATE SET"
+                    " attributes = EXCLUDED.attributes",
+                    (own_id, event.kind, event.entry_id, Jsonb(event.attributes)))
+        elif isinstance(event, catalog.CatalogEntryDeleted):
+            out.add("DELETE FROM catalog_entries WHERE aggregate_id = %s", (own_id,))
         elif isinstance(event, groups.GroupEvent):
             _group(out, entry, own_id, event)
         elif isinstance(event, ev.TokenRevoked):

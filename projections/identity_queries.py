@@ -236,3 +236,18 @@ async def list_group_assignments(pool: AsyncConnectionPool[Any], *,
         " WHERE (%s::text IS NULL OR group_id = %s) AND (%s::text IS NULL OR scope = %s)"
         " AND (%s::text IS NULL OR role = %s) ORDER BY group_id, scope, role",
         [group_id, group_id, scope, scope, role, role])
+
+
+class CatalogEntryRow(msgspec.Struct, frozen=True):
+    kind: str
+    id: str
+    attributes: dict[str, Any]
+
+
+async def list_catalog_entries(pool: AsyncConnectionPool[Any], kind: str,
+                               entry_id: str | None = None) -> list[CatalogEntryRow]:
+    """The regions, services or endpoints an admin registered."""
+    return await _fetch(
+        pool, CatalogEntryRow,
+        f"SELECT kind, id, attributes FROM {V}.catalog_entries WHERE kind = %s"
+        " AND (%s::text IS NULL OR id = %s) ORDER BY id", [kind, entry_id, entry_id])

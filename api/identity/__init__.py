@@ -1,6 +1,7 @@
-"""Keystone v3: tokens, domains, projects, users, groups, roles and role assignments,
+"""Keystone v3: tokens, domains, projects, users, groups, roles, role assignments,
+regions, services and endpoints,
 one module per resource."""
 
-from api.identity import auth, domains, groups, projects, roles, users
+from api.identity import auth, catalog_entries, domains, groups, projects, roles, users
 
-RESOURCES = (auth, domains, projects, users, groups, roles)
+RESOURCES = (auth, domains, projects, users, groups, roles, catalog_entries)

@@ -102,8 +102,11 @@ async def user_projects(request: Request) -> Response:
     user_id = request.path_params.get("user_id", who.user_id)
     if user_id != who.user_id:
         require_identity_admin(who, "list_user_projects")
+    mine = {g.id for g in await q.list_groups(pool(request), user_id=user_id)}
     ids = sorted({a.project_id for a in await q.list_assignments(pool(request),
-                                                                  user_id=user_id)})
+                                                                  user_id=user_id)}
+                 | {a.scope for a in await q.list_group_assignments(pool(request))
+                    if a.group_id in mine})
     rows = await q.list_projects(pool(request), ids=ids)
     return listing(request, "projects", [project_shown(request, r) for r in rows])
 
@@ -150,10 +153,11 @@ async def update_user(request: Request) -> Response:
 
 async def change_password(request: Request) -> Response:
     """POST /users/{id}/password: a user's change of their own password, given
-    the original (Keystone's ``identity:change_password``: the user's own)."""
+    the original (Keystone's ``identity:change_password``: the user's own, or
+    an admin's)."""
     who = claims(request, unscoped=True)
     ref = request.path_params["user_id"]
-    if ref != who.user_id:
+    if ref != who.user_id and not who.caller.is_admin:
         raise IdentityForbidden("You are not authorized to perform the requested action: "
                                 "identity:change_password.")
     change = decode(await request.body(), _PasswordChangeBody, service="keystone").user

@@ -30,3 +30,13 @@ CREATE TABLE group_assignments (
     role text NOT NULL,
     PRIMARY KEY (group_id, scope, role)
 );
+
+-- The regions, services and endpoints an admin registered (CatalogEntrySaved/
+-- Deleted; what nimbus serves itself is published from its settings).
+CREATE TABLE catalog_entries (
+    aggregate_id text PRIMARY KEY,
+    kind text NOT NULL,
+    id text NOT NULL,
+    attributes jsonb NOT NULL,
+    UNIQUE (kind, id)
+);

@@ -382,13 +382,13 @@ class Scenario:
         identity.revoke_role(request_id="golden-revoke-netadmin", user_ref="alice",
                              project_ref="golden", role="netadmin")
         self.clock.tick()
-        role = identity.roles.create(request_id="golden-role", name="auditor",
+        custom = identity.roles.create(request_id="golden-role", name="auditor",
                                      description="Reads the books").state
         self.clock.tick()
-        identity.roles.update(request_id="golden-role-rename", ref=role.id, name="inspector")
+        identity.roles.update(request_id="golden-role-rename", ref=custom.id, name="inspector")
         self.clock.tick()
         identity.grant(request_id="golden-grant-custom", user_ref="alice",
-                       project_ref="golden", role=role.id)
+                       project_ref="golden", role=custom.id)
         self.clock.tick()
         group = identity.groups.create(request_id="golden-group", name="operators",
                                        description="Those on call").state
@@ -398,7 +398,7 @@ class Scenario:
         self.clock.tick()
         identity.groups.add_user(request_id="golden-group-alice", ref=group.id,
                                  user_ref="alice")
-        for grant in ("member", role.id):
+        for grant in ("member", custom.id):
             self.clock.tick()
             identity.groups.grant(request_id=f"golden-group-grant-{grant}", ref=group.id,
                                   role=grant, project_ref="golden")
@@ -412,9 +412,22 @@ class Scenario:
         identity.groups.delete(request_id="golden-group-delete", ref=group.id)
         self.clock.tick()
         identity.revoke_role(request_id="golden-revoke-custom", user_ref="alice",
-                             project_ref="golden", role=role.id)
+                             project_ref="golden", role=custom.id)
         self.clock.tick()
-        identity.roles.delete(request_id="golden-role-delete", ref=role.id)
+        identity.roles.delete(request_id="golden-role-delete", ref=custom.id)
+        self.clock.tick()
+        service = identity.catalog.create("service", request_id="golden-service", attributes={
+            "type": "golden-metering", "name": "ledger", "description": "Counts"}).state
+        self.clock.tick()
+        identity.catalog.update("service", request_id="golden-service-disable",
+                                entry_id=service.id, change={"enabled": False})
+        self.clock.tick()
+        identity.catalog.create("endpoint", request_id="golden-endpoint", attributes={
+            "service_id": service.id, "interface": "public", "url": "http://ledger.example",
+            "region_id": "golden-region"})  # registers the region too
+        self.clock.tick()
+        identity.catalog.delete("service", request_id="golden-service-delete",
+                                entry_id=service.id)
         self.clock.tick()
         identity.create_user(request_id="golden-user-doomed", name="bob", password="bob's")
         self.clock.tick()
