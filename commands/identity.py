@@ -104,17 +104,29 @@ class IdentityCommands:
             return roles.live_role(found.current, ref).id
 
     def role_names(self, keys: list[str]) -> list[str]:
-        """The names a token shows of the roles granted as ``keys`` (a deleted
-        custom role is no role)."""
+        """The names a token shows of the roles granted as ``keys`` and of
+        those they imply. A deleted custom role is no role; a domain's role
+        is not shown (Keystone's tokens carry only what it implies)."""
         names: list[str] = []
-        for key in keys:
+        seen: set[str] = set()
+        todo = list(keys)
+        while todo:
+            key = todo.pop(0)
+            if key in seen:
+                continue
+            seen.add(key)
             if key in model.ROLES:
                 names.append(key)
+                todo.extend(model.with_implied([key])[1:])
                 continue
             by_id = _uuid(key)
             found = self.app.find(ROLE, by_id) if by_id is not None else None
-            if found is not None and found.current is not None and not found.current.deleted:
-                names.append(found.current.name)
+            role = found.current if found is not None else None
+            if role is None or role.deleted:
+                continue
+            if role.domain_id is None:
+                names.append(role.name)
+            todo.extend(role.implies)
         return names
 
     def group_roles(self, user: model.User, scope: str) -> list[str]:

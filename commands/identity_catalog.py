@@ -35,23 +35,30 @@ class CatalogCommands:
         new_id = entry_id or uuid.uuid5(model.aggregate_id(kind, ""), request_id).hex
 
         def decide(entry: Aggregate[model.CatalogEntry], at: datetime) -> list[Change]:
-            changes: list[Change] = [(entry, model.create(
-                entry.current, kind, new_id, attributes, request_id=request_id, at=at))]
-            region = attributes.get("region_id")
-            if kind == model.ENDPOINT and isinstance(region, str) and region not in own_regions:
-                found = self._entry(model.REGION, region)
-                if found.current is None or found.current.deleted:
-                    changes.append((found, model.create(found.current, model.REGION, region,
-                                                        {}, request_id=request_id, at=at)))
-            return changes
+            return [(entry, model.create(entry.current, kind, new_id, attributes,
+                                         request_id=request_id, at=at)),
+                    *self._region_of(kind, attributes, own_regions, request_id, at)]
         return self.app.execute(request_id, lambda: self._entry(kind, new_id), decide)
 
-    def update(self, kind: str, *, request_id: str, entry_id: str,
-               change: model.Attributes) -> Written[model.CatalogEntry]:
+    def _region_of(self, kind: str, attributes: model.Attributes, own_regions: tuple[str, ...],
+                   request_id: str, at: datetime) -> list[Change]:
+        """The region an endpoint names, registered if nobody had."""
+        region = attributes.get("region_id")
+        if kind != model.ENDPOINT or not isinstance(region, str) or region in own_regions:
+            return []
+        found = self._entry(model.REGION, region)
+        if found.current is not None and not found.current.deleted:
+            return []
+        return [(found, model.create(found.current, model.REGION, region, {},
+                                     request_id=request_id, at=at))]
+
+    def update(self, kind: str, *, request_id: str, entry_id: str, change: model.Attributes,
+               own_regions: tuple[str, ...] = ()) -> Written[model.CatalogEntry]:
         return self.app.execute(
             request_id, lambda: self._entry(kind, entry_id),
             lambda entry, at: [(entry, model.update(
-                entry.current, kind, entry_id, change, request_id=request_id, at=at))])
+                entry.current, kind, entry_id, change, request_id=request_id, at=at)),
+                *self._region_of(kind, change, own_regions, request_id, at)])
 
     def delete(self, kind: str, *, request_id: str,
                entry_id: str) -> Written[model.CatalogEntry]:

@@ -16,6 +16,7 @@ from commands.application import Aggregate, Change, Written
 from domain import identity as model
 from domain import identity_groups as groups
 from domain import identity_roles as roles
+from domain.errors import Forbidden
 from domain.registry import GROUP, ROLE, USER
 
 if TYPE_CHECKING:
@@ -59,6 +60,32 @@ class RoleCommands:
             request_id, lambda: self._role(ref),
             lambda role, at: [(role, roles.delete_role(role.current, ref,
                                                        request_id=request_id, at=at))])
+
+    def _prior(self, ref: str) -> Aggregate[roles.CustomRole]:
+        """The role a rule is about: a custom one (the default roles imply
+        what Keystone's do, and that does not change)."""
+        if self.identity.role_key(ref) in model.ROLES:
+            raise Forbidden(f"The default role {ref} implies what it does; that cannot "
+                            "change.")
+        return self._role(ref)
+
+    def imply(self, *, request_id: str, prior: str,
+              implied: str) -> Written[roles.CustomRole]:
+        key = self.identity.role_key(implied)
+        domain_id = None if key in model.ROLES else self.get(key).domain_id
+        return self.app.execute(
+            request_id, lambda: self._prior(prior),
+            lambda role, at: [(role, roles.imply(role.current, prior, key, domain_id,
+                                                 request_id=request_id, at=at))])
+
+    def drop_implication(self, *, request_id: str, prior: str,
+                         implied: str) -> Written[roles.CustomRole]:
+        key = self.identity.role_key(implied)
+        return self.app.execute(
+            request_id, lambda: self._prior(prior),
+            lambda role, at: [(role, roles.drop_implication(
+                role.current, prior, key, model.granted_role_id(key), request_id=request_id,
+                at=at))])
 
 
 class GroupCommands:

@@ -16,7 +16,7 @@ from typing import ClassVar
 import msgspec
 
 from domain.base import Event, UnknownEvent, unknown_event
-from domain.errors import InvalidState, NotFound
+from domain.errors import Forbidden, InvalidState, NotFound
 from domain.identity import ROLE_ALIASES, ROLES, IdentityEvent
 
 
@@ -41,7 +41,18 @@ class RoleDeleted(RoleEvent, frozen=True, kw_only=True):
     """The role and every grant of it are gone."""
 
 
-AnyRoleEvent = RoleCreated | RoleUpdated | RoleDeleted
+class RoleImplied(RoleEvent, frozen=True, kw_only=True):
+    """Whoever holds this role holds ``implied`` too (a default role's name or
+    a custom role's id): Keystone's implied role rule."""
+
+    implied: str
+
+
+class RoleImplicationRemoved(RoleEvent, frozen=True, kw_only=True):
+    implied: str
+
+
+AnyRoleEvent = RoleCreated | RoleUpdated | RoleDeleted | RoleImplied | RoleImplicationRemoved
 
 
 class CustomRole(msgspec.Struct, frozen=True, kw_only=True):
@@ -49,6 +60,7 @@ class CustomRole(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     domain_id: str | None = None
     description: str | None = None
+    implies: tuple[str, ...] = ()
     deleted: bool = False
 
 
@@ -66,7 +78,13 @@ def evolve_role(state: CustomRole | None, event: Event, aggregate: str) -> Custo
                 description=state.description if event.description is None
                 else event.description)
         case RoleDeleted():
-            return msgspec.structs.replace(state, deleted=True)
+            return msgspec.structs.replace(state, deleted=True, implies=())
+        case RoleImplied():
+            return msgspec.structs.replace(
+                state, implies=tuple(dict.fromkeys((*state.implies, event.implied))))
+        case RoleImplicationRemoved():
+            return msgspec.structs.replace(
+                state, implies=tuple(r for r in state.implies if r != event.implied))
         case _:
             unknown_event(event, "role")
 
@@ -110,3 +128,28 @@ def delete_role(state: CustomRole | None, ref: str, *, request_id: str,
                 at: datetime) -> RoleDeleted:
     live_role(state, ref)
     return RoleDeleted(request_id=request_id, at=at)
+
+
+def imply(prior: CustomRole | None, prior_ref: str, implied: str,
+          implied_domain: str | None, *, request_id: str,
+          at: datetime) -> RoleImplied | None:
+    """A rule that ``prior`` implies ``implied`` (None: it does already). A
+    global role may not imply a domain's role, as in Keystone."""
+    role = live_role(prior, prior_ref)
+    if implied == role.id:
+        raise Forbidden(f"{prior_ref} cannot imply itself.")
+    if role.domain_id is None and implied_domain is not None:
+        raise Forbidden(f"Global role {role.id} cannot imply the domain-specific role "
+                        f"{implied}.")
+    if implied in role.implies:
+        return None
+    return RoleImplied(request_id=request_id, implied=implied, at=at)
+
+
+def drop_implication(prior: CustomRole | None, prior_ref: str, implied: str,
+                     implied_id: str, *, request_id: str,
+                     at: datetime) -> RoleImplicationRemoved:
+    role = live_role(prior, prior_ref)
+    if implied not in role.implies:
+        raise NotFound(f"{prior_ref} does not imply {implied_id}.")
+    return RoleImplicationRemoved(request_id=request_id, implied=implied, at=at)

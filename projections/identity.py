@@ -128,6 +128,14 @@ def _role(out: Statements, own_id: str, event: roles.RoleEvent) -> None:
         out.add("DELETE FROM custom_roles WHERE id = %s", (own_id,))
         out.add("DELETE FROM role_assignments WHERE role = %s", (own_id,))
         out.add("DELETE FROM group_assignments WHERE role = %s", (own_id,))
+        out.add("DELETE FROM role_implications WHERE prior = %s OR implied = %s",
+                (own_id, own_id))
+    elif isinstance(event, roles.RoleImplied):
+        out.add("INSERT INTO role_implications (prior, implied) VALUES (%s, %s)"
+                " ON CONFLICT DO NOTHING", (own_id, event.implied))
+    elif isinstance(event, roles.RoleImplicationRemoved):
+        out.add("DELETE FROM role_implications WHERE prior = %s AND implied = %s",
+                (own_id, event.implied))
 
 
 def _group(out: Statements, entry: LogEntry, own_id: str, event: groups.GroupEvent) -> None:

@@ -251,3 +251,14 @@ async def list_catalog_entries(pool: AsyncConnectionPool[Any], kind: str,
         pool, CatalogEntryRow,
         f"SELECT kind, id, attributes FROM {V}.catalog_entries WHERE kind = %s"
         " AND (%s::text IS NULL OR id = %s) ORDER BY id", [kind, entry_id, entry_id])
+
+
+async def role_implications(pool: AsyncConnectionPool[Any]) -> dict[str, list[str]]:
+    """The custom roles' implied role rules: what each prior role implies."""
+    async with pool.connection() as conn, conn.cursor() as cur:
+        await cur.execute(f"SELECT prior, implied FROM {V}.role_implications"
+                          " ORDER BY prior, implied")
+        rules: dict[str, list[str]] = {}
+        for prior, implied in await cur.fetchall():
+            rules.setdefault(prior, []).append(implied)
+        return rules

@@ -38,9 +38,27 @@ class _Listing:
     """The entries of one answer, with the role names known."""
 
     def __init__(self, base: str, names: dict[str, str], effective: bool,
-                 role: str | None) -> None:
+                 role: str | None, rules: dict[str, list[str]],
+                 domain_roles: set[str]) -> None:
         self.base, self.names, self.effective, self.role = base, names, effective, role
+        self.rules, self.domain_roles = rules, domain_roles
         self.out: list[dict[str, Any]] = []
+
+    def _implied(self, key: str) -> list[str]:
+        """``key`` and what it implies, each once; with ``effective``, without
+        a domain's roles (Keystone's tokens never carry those)."""
+        if not self.effective:
+            return [key]
+        found: list[str] = []
+        todo = [key]
+        while todo:
+            role = todo.pop(0)
+            if role in found:
+                continue
+            found.append(role)
+            todo.extend(with_implied([role])[1:] if role in IMPLIES
+                        else self.rules.get(role, []))
+        return [r for r in found if r not in self.domain_roles]
 
     def add(self, who: str, who_id: str, scope: str, key: str,
             membership: str | None = None, assignee: str | None = None) -> None:
@@ -48,8 +66,7 @@ class _Listing:
         granted = granted_role_id(key)
         link = (f"{self.base}/identity/v3/{_scope_path(scope)}/{assignee or who}s/"
                 f"{who_id if assignee is None else membership}/roles/{granted}")
-        keys = with_implied([key]) if self.effective and key in IMPLIES else [key]
-        for implied in keys:
+        for implied in self._implied(key):
             if self.role is not None and granted_role_id(implied) != self.role:
                 continue
             name = implied if implied in ROLES else self.names.get(implied)
@@ -79,8 +96,11 @@ async def role_assignments(request: Request) -> Response:
         scope = SYSTEM
     effective = "effective" in params
     views = pool(request)
-    names = {k: r.name for k, r in (await q.custom_roles_by_id(views)).items()}
-    found = _Listing(context(request).base_url, names, effective, params.get("role.id"))
+    custom = await q.custom_roles_by_id(views)
+    names = {k: r.name for k, r in custom.items()}
+    found = _Listing(context(request).base_url, names, effective, params.get("role.id"),
+                     await q.role_implications(views),
+                     {k for k, r in custom.items() if r.domain_id is not None})
     if group_id is None:
         for a in await q.list_assignments(views, user_id=user_id, project_id=scope):
             found.add("user", a.user_id, a.project_id, a.role)

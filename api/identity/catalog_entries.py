@@ -145,7 +145,7 @@ async def update_entry(request: Request) -> Response:
     given = await _given(request, kind)
     written = await run_in_threadpool(
         identity(request).catalog.update, kind, request_id=await request_id(request),
-        entry_id=ref, change=_attributes(kind, given))
+        entry_id=ref, change=_attributes(kind, given), own_regions=(ctx.region,))
     body = _body(ctx, kind, written.state.id, written.state.attributes)
     return with_position(JSONResponse({kind: body}), written)
 

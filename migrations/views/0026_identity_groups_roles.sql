@@ -40,3 +40,12 @@ CREATE TABLE catalog_entries (
     attributes jsonb NOT NULL,
     UNIQUE (kind, id)
 );
+
+-- Implied role rules between custom roles (RoleImplied/RoleImplicationRemoved;
+-- the default roles' own rules are domain.identity.IMPLIES). A role is a
+-- default role's name or a custom role's id.
+CREATE TABLE role_implications (
+    prior text NOT NULL,
+    implied text NOT NULL,
+    PRIMARY KEY (prior, implied)
+);

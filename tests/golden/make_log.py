@@ -387,6 +387,12 @@ class Scenario:
         self.clock.tick()
         identity.roles.update(request_id="golden-role-rename", ref=custom.id, name="inspector")
         self.clock.tick()
+        identity.roles.imply(request_id="golden-role-implies", prior=custom.id,
+                             implied="reader")
+        self.clock.tick()
+        identity.roles.drop_implication(request_id="golden-role-implies-not",
+                                        prior=custom.id, implied="reader")
+        self.clock.tick()
         identity.grant(request_id="golden-grant-custom", user_ref="alice",
                        project_ref="golden", role=custom.id)
         self.clock.tick()
