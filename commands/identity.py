@@ -129,6 +129,13 @@ class IdentityCommands:
             todo.extend(role.implies)
         return names
 
+    def _extra_roles(self, user: model.User, project: model.Project) -> list[str]:
+        """What a user holds on a project besides their own grants there: their
+        groups' grants, and the grants its domain passes on (OS-INHERIT)."""
+        inherited = model.inherited_scope(model.domain_scope(project.domain_id))
+        return [*user.roles_on(inherited), *self.group_roles(user, project.id),
+                *self.group_roles(user, inherited)]
+
     def group_roles(self, user: model.User, scope: str) -> list[str]:
         """What the user's groups hold on ``scope``."""
         held: list[str] = []
@@ -192,9 +199,9 @@ class IdentityCommands:
         project = self._aggregate(PROJECT, project_ref, self._login_domain(project_domain)).current
         if project is not None:
             self._login_domain(project.domain_id)
-        from_groups = self.group_roles(user, project.id) if (
+        extra = self._extra_roles(user, project) if (
             user is not None and project is not None) else []
-        held = model.roles_on(user, project, project_ref, from_groups)
+        held = model.roles_on(user, project, project_ref, extra)
         assert user is not None and project is not None
         return Principal(user_id=user.id, user_name=user.name, project_id=project.id,
                          project_name=project.name, roles=self.role_names(held))
@@ -328,20 +335,25 @@ class IdentityCommands:
 
     # ---- roles -----------------------------------------------------------
 
-    def grant_scope(self, project_ref: str | None, domain_ref: str | None = None) -> str:
-        """The scope key of a grant: on a project, a domain, or (neither) the system."""
+    def grant_scope(self, project_ref: str | None, domain_ref: str | None = None,
+                    inherited: bool = False) -> str:
+        """The scope key of a grant: on a project, a domain, or (neither) the
+        system; ``inherited``: the one the domain's or project's projects inherit."""
         if domain_ref is not None:
-            return model.domain_scope(self.domain(domain_ref).id)
-        if project_ref is not None:
-            return self.project(project_ref).id
-        return model.SYSTEM
+            scope = model.domain_scope(self.domain(domain_ref).id)
+        elif project_ref is not None:
+            scope = self.project(project_ref).id
+        else:
+            return model.SYSTEM
+        return model.inherited_scope(scope) if inherited else scope
 
     def grant(self, *, request_id: str, user_ref: str, project_ref: str | None,
-              role: str, domain_ref: str | None = None) -> Written[model.User]:
+              role: str, domain_ref: str | None = None,
+              inherited: bool = False) -> Written[model.User]:
         """Give ``user`` ``role`` on ``project`` or ``domain`` (neither: on the
         system); holding it already writes nothing."""
         key = self.role_key(role)
-        scope = self.grant_scope(project_ref, domain_ref)
+        scope = self.grant_scope(project_ref, domain_ref, inherited)
         return self.app.execute(
             request_id, lambda: self._aggregate(USER, user_ref),
             lambda user, at: [(user, model.grant(
@@ -349,14 +361,15 @@ class IdentityCommands:
                 at=at))])
 
     def revoke_role(self, *, request_id: str, user_ref: str, project_ref: str | None,
-                    role: str, domain_ref: str | None = None) -> Written[model.User]:
+                    role: str, domain_ref: str | None = None,
+                    inherited: bool = False) -> Written[model.User]:
         """Take ``role`` on ``project`` or ``domain`` (neither: on the system) from ``user``."""
         key = self.role_key(role)
 
         def decide(user: Aggregate[model.User], at: datetime) -> list[Change]:
             state = model.live_user(user.current, user_ref)
-            if domain_ref is not None:
-                scope = model.domain_scope(self.domain(domain_ref).id)
+            if domain_ref is not None or inherited:
+                scope = self.grant_scope(project_ref, domain_ref, inherited)
             elif project_ref is None:
                 scope = model.SYSTEM
             else:

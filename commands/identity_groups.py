@@ -151,10 +151,10 @@ class GroupCommands:
     # ---- grants ----------------------------------------------------------
 
     def grant(self, *, request_id: str, ref: str, role: str, project_ref: str | None,
-              domain_ref: str | None = None) -> Written[groups.Group]:
+              domain_ref: str | None = None, inherited: bool = False) -> Written[groups.Group]:
         """Give the group ``role`` on a project, a domain or (neither) the system."""
         key = self.identity.role_key(role)
-        scope = self.identity.grant_scope(project_ref, domain_ref)
+        scope = self.identity.grant_scope(project_ref, domain_ref, inherited)
         return self.app.execute(
             request_id, lambda: self._group(ref),
             lambda group, at: [(group, groups.grant(
@@ -162,9 +162,9 @@ class GroupCommands:
                 at=at))])
 
     def revoke(self, *, request_id: str, ref: str, role: str, project_ref: str | None,
-               domain_ref: str | None = None) -> Written[groups.Group]:
+               domain_ref: str | None = None, inherited: bool = False) -> Written[groups.Group]:
         key = self.identity.role_key(role)
-        scope = self.identity.grant_scope(project_ref, domain_ref)
+        scope = self.identity.grant_scope(project_ref, domain_ref, inherited)
 
         def decide(group: Aggregate[groups.Group], at: datetime) -> list[Change]:
             return [(group, groups.revoke(groups.live_group(group.current, ref), scope, key,

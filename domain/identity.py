@@ -36,6 +36,16 @@ def domain_scope(domain_id: str) -> str:
     """The scope key of a grant on a domain (no project id has this form)."""
     return f"domain:{domain_id}"
 
+
+INHERITED = "inherited:"
+
+
+def inherited_scope(scope: str) -> str:
+    """The scope key of a grant on a domain or project that its projects
+    inherit (Keystone's OS-INHERIT ``inherited_to_projects``), not the scope
+    itself."""
+    return INHERITED + scope
+
 # Today's Keystone's default roles, then the seed's project roles under their
 # Keystone names; the seed's "cloudadmin" is "admin".
 ROLES: tuple[str, ...] = ("admin", "manager", "member", "reader", "itsec", "sysadmin",

@@ -14,11 +14,24 @@ from api.consistency import caught_up
 from api.context import claims, context
 from api.identity.requests import listing, pool
 from api.policy import require_identity_admin
-from domain.identity import IMPLIES, ROLES, SYSTEM, domain_scope, granted_role_id, with_implied
+from domain.identity import (
+    IMPLIES,
+    INHERITED,
+    ROLES,
+    SYSTEM,
+    domain_scope,
+    granted_role_id,
+    inherited_scope,
+    with_implied,
+)
 from projections import identity_queries as q
+from projections.views import Views
 
 
 def _scope_body(scope: str) -> dict[str, Any]:
+    if scope.startswith(INHERITED):
+        return {**_scope_body(scope.removeprefix(INHERITED)),
+                "OS-INHERIT:inherited_to": "projects"}
     if scope == SYSTEM:
         return {"system": {"all": True}}
     if scope.startswith("domain:"):
@@ -27,6 +40,8 @@ def _scope_body(scope: str) -> dict[str, Any]:
 
 
 def _scope_path(scope: str) -> str:
+    if scope.startswith(INHERITED):
+        return "OS-INHERIT/" + _scope_path(scope.removeprefix(INHERITED))
     if scope == SYSTEM:
         return "system"
     if scope.startswith("domain:"):
@@ -61,11 +76,14 @@ class _Listing:
         return [r for r in found if r not in self.domain_roles]
 
     def add(self, who: str, who_id: str, scope: str, key: str,
-            membership: str | None = None, assignee: str | None = None) -> None:
-        """One grant (of a user or a group), and with ``effective`` its implied roles."""
+            membership: str | None = None, assignee: str | None = None,
+            shown: str | None = None) -> None:
+        """One grant (of a user or a group), and with ``effective`` its implied
+        roles; ``shown``: the scope to show it on (a project inheriting it)."""
         granted = granted_role_id(key)
         link = (f"{self.base}/identity/v3/{_scope_path(scope)}/{assignee or who}s/"
-                f"{who_id if assignee is None else membership}/roles/{granted}")
+                f"{who_id if assignee is None else membership}/roles/{granted}"
+                + ("/inherited_to_projects" if scope.startswith(INHERITED) else ""))
         for implied in self._implied(key):
             if self.role is not None and granted_role_id(implied) != self.role:
                 continue
@@ -77,7 +95,7 @@ class _Listing:
                 links["membership"] = (f"{self.base}/identity/v3/groups/{membership}/"
                                        f"users/{who_id}")
             self.out.append({"role": {"id": granted_role_id(implied), "name": name},
-                             who: {"id": who_id}, "scope": _scope_body(scope),
+                             who: {"id": who_id}, "scope": _scope_body(shown or scope),
                              "links": links})
 
 
@@ -101,9 +119,25 @@ async def role_assignments(request: Request) -> Response:
     found = _Listing(context(request).base_url, names, effective, params.get("role.id"),
                      await q.role_implications(views),
                      {k for k, r in custom.items() if r.domain_id is not None})
-    if group_id is None:
-        for a in await q.list_assignments(views, user_id=user_id, project_id=scope):
-            found.add("user", a.user_id, a.project_id, a.role)
+    scopes: list[str | None] = [scope]
+    if effective and scope is not None and not scope.startswith(("domain:", SYSTEM)):
+        project = await q.get_project(views, scope)  # and what its domain passes on
+        if project is not None:
+            scopes.append(inherited_scope(domain_scope(project.domain_id)))
+    for one in scopes:
+        shown = scope if one != scope else None
+        if group_id is None:
+            for a in await q.list_assignments(views, user_id=user_id, project_id=one):
+                if not (effective and a.project_id.startswith(INHERITED) and shown is None):
+                    found.add("user", a.user_id, a.project_id, a.role, shown=shown)
+        await _group_grants(found, views, one, shown, group_id=group_id, user_id=user_id,
+                            effective=effective)
+    return listing(request, "role_assignments", found.out)
+
+
+async def _group_grants(found: _Listing, views: Views, scope: str | None, shown: str | None,
+                        *, group_id: str | None, user_id: str | None,
+                        effective: bool) -> None:
     groups = await q.list_group_assignments(views, group_id=group_id, scope=scope)
     if effective and user_id is not None:
         mine = {g.id for g in await q.list_groups(views, user_id=user_id)}
@@ -113,8 +147,9 @@ async def role_assignments(request: Request) -> Response:
             if user_id is None:
                 found.add("group", g.group_id, g.scope, g.role)
             continue
+        if g.scope.startswith(INHERITED) and shown is None:
+            continue  # in effect on the projects that inherit it, not where it was made
         members = await q.group_member_ids(views, g.group_id)
         for member in members if user_id is None else [user_id]:
             found.add("user", member, g.scope, g.role, membership=g.group_id,
-                      assignee="group")
-    return listing(request, "role_assignments", found.out)
+                      assignee="group", shown=shown)

@@ -108,9 +108,15 @@ def _scope(request: Request) -> tuple[str | None, str | None]:
     return p.get("project_id"), p.get("domain_id")
 
 
+def _inherited(request: Request) -> bool:
+    """An OS-INHERIT route: the grant its domain's or project's projects inherit."""
+    return request.url.path.endswith("/inherited_to_projects")
+
+
 async def _scope_key(request: Request) -> str:
     project_ref, domain_ref = _scope(request)
-    return await run_in_threadpool(identity(request).grant_scope, project_ref, domain_ref)
+    return await run_in_threadpool(identity(request).grant_scope, project_ref, domain_ref,
+                                   _inherited(request))
 
 
 async def check_role(request: Request) -> Response:
@@ -163,11 +169,13 @@ async def grant_role(request: Request) -> Response:
     if "group_id" in p:
         written: Any = await run_in_threadpool(
             service.groups.grant, request_id=await request_id(request), ref=p["group_id"],
-            role=p["role_id"], project_ref=project_ref, domain_ref=domain_ref)
+            role=p["role_id"], project_ref=project_ref, domain_ref=domain_ref,
+            inherited=_inherited(request))
     else:
         written = await run_in_threadpool(
             service.grant, request_id=await request_id(request), user_ref=p["user_id"],
-            project_ref=project_ref, role=p["role_id"], domain_ref=domain_ref)
+            project_ref=project_ref, role=p["role_id"], domain_ref=domain_ref,
+            inherited=_inherited(request))
     return with_position(Response(status_code=204), written)
 
 
@@ -179,19 +187,24 @@ async def revoke_role(request: Request) -> Response:
     if "group_id" in p:
         written: Any = await run_in_threadpool(
             service.groups.revoke, request_id=await request_id(request), ref=p["group_id"],
-            role=p["role_id"], project_ref=project_ref, domain_ref=domain_ref)
+            role=p["role_id"], project_ref=project_ref, domain_ref=domain_ref,
+            inherited=_inherited(request))
     else:
         written = await run_in_threadpool(
             service.revoke_role, request_id=await request_id(request), user_ref=p["user_id"],
-            project_ref=project_ref, role=p["role_id"], domain_ref=domain_ref)
+            project_ref=project_ref, role=p["role_id"], domain_ref=domain_ref,
+            inherited=_inherited(request))
     return with_position(Response(status_code=204), written)
 
 
 P = "/identity/v3"
 _SCOPES = (f"{P}/projects/{{project_id}}", f"{P}/domains/{{domain_id}}", f"{P}/system")
 _WHO = ("users/{user_id}", "groups/{group_id}")
-GRANTS = [f"{s}/{w}/roles/{{role_id}}" for s in _SCOPES for w in _WHO]
-LISTS = [f"{s}/{w}/roles" for s in _SCOPES for w in _WHO]
+_INHERITING = (f"{P}/OS-INHERIT/domains/{{domain_id}}", f"{P}/OS-INHERIT/projects/{{project_id}}")
+GRANTS = [f"{s}/{w}/roles/{{role_id}}" for s in _SCOPES for w in _WHO] + [
+    f"{s}/{w}/roles/{{role_id}}/inherited_to_projects" for s in _INHERITING for w in _WHO]
+LISTS = [f"{s}/{w}/roles" for s in _SCOPES for w in _WHO] + [
+    f"{s}/{w}/roles/inherited_to_projects" for s in _INHERITING for w in _WHO]
 command_routes: list[BaseRoute] = [
     Route(f"{P}/roles", create_role, methods=["POST"]),
     Route(f"{P}/roles/{{role_id}}", update_role, methods=["PATCH"]),
