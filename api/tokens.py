@@ -76,5 +76,10 @@ class TokenSigner:
             return None
         return claims if claims.expires_at > self._clock().timestamp() else None
 
+    def key_for(self, purpose: str) -> bytes:
+        """A 32-byte key of this cloud's own for ``purpose`` (derived from the
+        token secret, so every API process holds the same one)."""
+        return hmac.new(self._secret, f"nimbus-key:{purpose}".encode(), hashlib.sha256).digest()
+
     def _sign(self, body: bytes) -> str:
         return hmac.new(self._secret, body, hashlib.sha256).hexdigest()

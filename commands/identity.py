@@ -23,6 +23,7 @@ import msgspec
 
 from commands.application import Aggregate, Change, NimbusApplication, Written
 from commands.identity_catalog import CatalogCommands
+from commands.identity_credentials import CredentialCommands
 from commands.identity_groups import GroupCommands, RoleCommands
 from domain import identity as model
 from domain import identity_roles as roles
@@ -56,6 +57,7 @@ class IdentityCommands:
         self.roles = RoleCommands(self)
         self.groups = GroupCommands(self)
         self.catalog = CatalogCommands(app)
+        self.credentials = CredentialCommands(app)
 
     # ---- lookups on the write side --------------------------------------
 

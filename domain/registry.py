@@ -31,6 +31,7 @@ from domain import (
     idempotency,
     identity,
     identity_catalog,
+    identity_credentials,
     identity_groups,
     identity_roles,
     image,
@@ -106,6 +107,8 @@ TOKEN = _kind(identity.RevokedToken, identity.evolve_token, identity.AnyTokenEve
 ROLE = _kind(identity_roles.CustomRole, identity_roles.evolve_role, identity_roles.AnyRoleEvent)
 CATALOG_ENTRY = _kind(identity_catalog.CatalogEntry, identity_catalog.evolve,
                       identity_catalog.AnyCatalogEvent)
+CREDENTIAL = _kind(identity_credentials.Credential, identity_credentials.evolve,
+                   identity_credentials.AnyCredentialEvent)
 GROUP = _kind(identity_groups.Group, identity_groups.evolve_group, identity_groups.AnyGroupEvent)
 QUOTA = _kind(quota.Quota, quota.evolve, quota.AnyQuotaEvent)
 HOST = _kind(host.Host, host.evolve, host.AnyHostEvent)
@@ -146,7 +149,8 @@ KINDS: dict[str, Kind[Any]] = {kind.name: kind for kind in (
     INSTANCE, DOMAIN, PROJECT, USER, TOKEN, FLAVOR, FLAVOR_NAME, IMAGE, KEYPAIR, QUOTA, HOST, FLEET,
     VOLUME, DISKS, SNAPSHOT, BACKUP, IDEMPOTENCY_KEY, NETWORK_FABRIC, NETWORK, PORT,
     FLOATING_IP, SECURITY_GROUP, ROUTER, VOLUME_TYPE, VOLUME_TYPE_NAME,
-    QOS_SPECS, QOS_SPECS_NAME, HOST_AGGREGATE, SERVER_GROUP, ROLE, GROUP, CATALOG_ENTRY)}
+    QOS_SPECS, QOS_SPECS_NAME, HOST_AGGREGATE, SERVER_GROUP, ROLE, GROUP, CATALOG_ENTRY,
+    CREDENTIAL)}
 
 # every stored event class, by class name (names are unique across kinds)
 EVENT_TYPES: dict[str, type[Event]] = {

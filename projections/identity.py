@@ -17,6 +17,7 @@ from psycopg.types.json import Jsonb
 
 from domain import identity as ev
 from domain import identity_catalog as catalog
+from domain import identity_credentials as credentials
 from domain import identity_groups as groups
 from domain import identity_roles as roles
 from projections.log import LogEntry
@@ -80,6 +81,7 @@ def apply(conn: psycopg.Connection[Any], items: list[tuple[LogEntry, ev.Identity
             out.add("DELETE FROM users WHERE id = %s", (own_id,))
             out.add("DELETE FROM role_assignments WHERE user_id = %s", (own_id,))
             out.add("DELETE FROM group_members WHERE user_id = %s", (own_id,))
+            out.add("DELETE FROM credentials WHERE user_id = %s", (own_id,))
             out.add(_REVOKE, (entry.position, None, own_id, None, event.at))
         elif isinstance(event, ev.RoleGranted):
             out.add("INSERT INTO role_assignments (user_id, project_id, role)"
@@ -106,6 +108,8 @@ def apply(conn: psycopg.Connection[Any], items: list[tuple[LogEntry, ev.Identity
                     (own_id, event.kind, event.entry_id, Jsonb(event.attributes)))
         elif isinstance(event, catalog.CatalogEntryDeleted):
             out.add("DELETE FROM catalog_entries WHERE aggregate_id = %s", (own_id,))
+        elif isinstance(event, credentials.CredentialEvent):
+            _credential(out, own_id, event)
         elif isinstance(event, groups.GroupEvent):
             _group(out, entry, own_id, event)
         elif isinstance(event, ev.TokenRevoked):
@@ -158,3 +162,23 @@ def _group(out: Statements, entry: LogEntry, own_id: str, event: groups.GroupEve
     elif isinstance(event, groups.GroupRoleRevoked):
         out.add("DELETE FROM group_assignments WHERE group_id = %s AND scope = %s"
                 " AND role = %s", (own_id, event.scope, event.role))
+
+
+def _credential(out: Statements, own_id: str, event: credentials.CredentialEvent) -> None:
+    """Rows keyed by the id clients see (the aggregate id derives from it)."""
+    if isinstance(event, credentials.CredentialCreated):
+        cred_id = credentials.credential_id(access=event.access, request_id=event.request_id)
+        out.add("INSERT INTO credentials (id, aggregate_id, user_id, project_id, type,"
+                " sealed_blob, access) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT (id) DO UPDATE SET user_id = EXCLUDED.user_id,"
+                " project_id = EXCLUDED.project_id, type = EXCLUDED.type,"
+                " sealed_blob = EXCLUDED.sealed_blob",
+                (cred_id, own_id, event.user_id, event.project_id, event.credential_type,
+                 event.sealed_blob, event.access))
+    elif isinstance(event, credentials.CredentialUpdated):
+        out.add("UPDATE credentials SET project_id = COALESCE(%s, project_id),"
+                " type = COALESCE(%s, type), sealed_blob = COALESCE(%s, sealed_blob)"
+                " WHERE aggregate_id = %s",
+                (event.project_id, event.credential_type, event.sealed_blob, own_id))
+    elif isinstance(event, credentials.CredentialDeleted):
+        out.add("DELETE FROM credentials WHERE aggregate_id = %s", (own_id,))

@@ -262,3 +262,23 @@ async def role_implications(pool: AsyncConnectionPool[Any]) -> dict[str, list[st
         for prior, implied in await cur.fetchall():
             rules.setdefault(prior, []).append(implied)
         return rules
+
+
+class CredentialRow(msgspec.Struct, frozen=True):
+    id: str
+    user_id: str
+    project_id: str | None
+    type: str
+    sealed_blob: str
+    access: str | None
+
+
+async def list_credentials(pool: AsyncConnectionPool[Any], *, user_id: str | None = None,
+                           cred_id: str | None = None, type: str | None = None,
+                           access: str | None = None) -> list[CredentialRow]:
+    return await _fetch(
+        pool, CredentialRow,
+        f"SELECT id, user_id, project_id, type, sealed_blob, access FROM {V}.credentials"
+        " WHERE (%s::text IS NULL OR user_id = %s) AND (%s::text IS NULL OR id = %s)"
+        " AND (%s::text IS NULL OR type = %s) AND (%s::text IS NULL OR access = %s)"
+        " ORDER BY id", [user_id, user_id, cred_id, cred_id, type, type, access, access])

@@ -104,7 +104,7 @@ PROJECTIONS: tuple[Projection, ...] = (
     Projection("instances", reads(registry.INSTANCE), instances.apply),
     Projection("identity", reads(registry.DOMAIN, registry.PROJECT, registry.USER,
                                       registry.TOKEN, registry.ROLE, registry.GROUP,
-                                      registry.CATALOG_ENTRY),
+                                      registry.CATALOG_ENTRY, registry.CREDENTIAL),
                identity.apply),
     Projection("flavors", reads(registry.FLAVOR), catalog.apply_flavors),
     Projection("images", reads(registry.IMAGE), catalog.apply_images),

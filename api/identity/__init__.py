@@ -1,10 +1,11 @@
-"""Keystone v3: tokens, domains, projects, users, groups, roles, implied roles, role assignments,
-regions, services and endpoints,
-one module per resource."""
+"""Keystone v3, one module per resource: tokens, domains, projects, users,
+groups, roles, implied roles, role assignments, regions, services and
+endpoints, credentials."""
 
 from api.identity import (
     auth,
     catalog_entries,
+    credentials,
     domains,
     groups,
     projects,
@@ -13,4 +14,5 @@ from api.identity import (
     users,
 )
 
-RESOURCES = (auth, domains, projects, users, groups, roles, role_inferences, catalog_entries)
+RESOURCES = (auth, domains, projects, users, groups, roles, role_inferences, catalog_entries,
+             credentials)

@@ -49,3 +49,16 @@ CREATE TABLE role_implications (
     implied text NOT NULL,
     PRIMARY KEY (prior, implied)
 );
+
+-- Users' credentials (CredentialCreated/Updated/Deleted); the blob only as
+-- the API sealed it. An EC2 credential has its access key.
+CREATE TABLE credentials (
+    id text PRIMARY KEY,
+    aggregate_id text NOT NULL UNIQUE,
+    user_id text NOT NULL,
+    project_id text,
+    type text NOT NULL,
+    sealed_blob text NOT NULL,
+    access text
+);
+CREATE INDEX credentials_user_idx ON credentials (user_id);

@@ -435,6 +435,16 @@ class Scenario:
         identity.catalog.delete("service", request_id="golden-service-delete",
                                 entry_id=service.id)
         self.clock.tick()
+        credential = identity.credentials.create(
+            request_id="golden-credential", user_id=user.id, project_id=project.id, type="ec2",
+            sealed_blob="v1:c2VhbGVkIGJ5IHRoZSBBUEk=", access="golden-access").state
+        self.clock.tick()
+        identity.credentials.update(request_id="golden-credential-update",
+                                    cred_id=credential.id, sealed_blob="v1:cmVzZWFsZWQ=")
+        self.clock.tick()
+        identity.credentials.delete(request_id="golden-credential-delete",
+                                    cred_id=credential.id)
+        self.clock.tick()
         identity.create_user(request_id="golden-user-doomed", name="bob", password="bob's")
         self.clock.tick()
         identity.delete_user(request_id="golden-user-doomed-delete", ref="bob")
