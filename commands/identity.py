@@ -22,6 +22,7 @@ from typing import TypeVar
 import msgspec
 
 from commands.application import Aggregate, Change, NimbusApplication, Written
+from commands.identity_app_credentials import AppCredentialCommands
 from commands.identity_catalog import CatalogCommands
 from commands.identity_credentials import CredentialCommands
 from commands.identity_groups import GroupCommands, RoleCommands
@@ -58,6 +59,7 @@ class IdentityCommands:
         self.groups = GroupCommands(self)
         self.catalog = CatalogCommands(app)
         self.credentials = CredentialCommands(app)
+        self.app_credentials = AppCredentialCommands(self)
 
     # ---- lookups on the write side --------------------------------------
 
@@ -105,11 +107,10 @@ class IdentityCommands:
                 found = self._named(ROLE, ref)
             return roles.live_role(found.current, ref).id
 
-    def role_names(self, keys: list[str]) -> list[str]:
-        """The names a token shows of the roles granted as ``keys`` and of
-        those they imply. A deleted custom role is no role; a domain's role
-        is not shown (Keystone's tokens carry only what it implies)."""
-        names: list[str] = []
+    def effective_roles(self, keys: list[str]) -> list[roles.CustomRole | str]:
+        """The roles granted as ``keys`` and those they imply, each once: a
+        default role by name, a live custom role as itself."""
+        found: list[roles.CustomRole | str] = []
         seen: set[str] = set()
         todo = list(keys)
         while todo:
@@ -118,18 +119,28 @@ class IdentityCommands:
                 continue
             seen.add(key)
             if key in model.ROLES:
-                names.append(key)
+                found.append(key)
                 todo.extend(model.with_implied([key])[1:])
                 continue
             by_id = _uuid(key)
-            found = self.app.find(ROLE, by_id) if by_id is not None else None
-            role = found.current if found is not None else None
-            if role is None or role.deleted:
-                continue
-            if role.domain_id is None:
-                names.append(role.name)
-            todo.extend(role.implies)
-        return names
+            aggregate = self.app.find(ROLE, by_id) if by_id is not None else None
+            role = aggregate.current if aggregate is not None else None
+            if role is not None and not role.deleted:
+                found.append(role)
+                todo.extend(role.implies)
+        return found
+
+    def role_names(self, keys: list[str]) -> list[str]:
+        """The names a token shows of the roles granted as ``keys`` and of
+        those they imply. A deleted custom role is no role; a domain's role
+        is not shown (Keystone's tokens carry only what it implies)."""
+        return [r if isinstance(r, str) else r.name for r in self.effective_roles(keys)
+                if isinstance(r, str) or r.domain_id is None]
+
+    def held_keys(self, user: model.User, project: model.Project) -> list[str]:
+        """What the user holds on the project in effect, as grants name roles."""
+        held = [*user.roles_on(project.id), *self._extra_roles(user, project)]
+        return [r if isinstance(r, str) else r.id for r in self.effective_roles(held)]
 
     def _extra_roles(self, user: model.User, project: model.Project) -> list[str]:
         """What a user holds on a project besides their own grants there: their

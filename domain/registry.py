@@ -30,6 +30,7 @@ from domain import (
     host_aggregate,
     idempotency,
     identity,
+    identity_app_credentials,
     identity_catalog,
     identity_credentials,
     identity_groups,
@@ -109,6 +110,8 @@ CATALOG_ENTRY = _kind(identity_catalog.CatalogEntry, identity_catalog.evolve,
                       identity_catalog.AnyCatalogEvent)
 CREDENTIAL = _kind(identity_credentials.Credential, identity_credentials.evolve,
                    identity_credentials.AnyCredentialEvent)
+APP_CREDENTIAL = _kind(identity_app_credentials.AppCredential, identity_app_credentials.evolve,
+                       identity_app_credentials.AnyAppCredentialEvent)
 GROUP = _kind(identity_groups.Group, identity_groups.evolve_group, identity_groups.AnyGroupEvent)
 QUOTA = _kind(quota.Quota, quota.evolve, quota.AnyQuotaEvent)
 HOST = _kind(host.Host, host.evolve, host.AnyHostEvent)
@@ -150,7 +153,7 @@ KINDS: dict[str, Kind[Any]] = {kind.name: kind for kind in (
     VOLUME, DISKS, SNAPSHOT, BACKUP, IDEMPOTENCY_KEY, NETWORK_FABRIC, NETWORK, PORT,
     FLOATING_IP, SECURITY_GROUP, ROUTER, VOLUME_TYPE, VOLUME_TYPE_NAME,
     QOS_SPECS, QOS_SPECS_NAME, HOST_AGGREGATE, SERVER_GROUP, ROLE, GROUP, CATALOG_ENTRY,
-    CREDENTIAL)}
+    CREDENTIAL, APP_CREDENTIAL)}
 
 # every stored event class, by class name (names are unique across kinds)
 EVENT_TYPES: dict[str, type[Event]] = {

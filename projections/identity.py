@@ -16,6 +16,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from domain import identity as ev
+from domain import identity_app_credentials as app_credentials
 from domain import identity_catalog as catalog
 from domain import identity_credentials as credentials
 from domain import identity_groups as groups
@@ -82,6 +83,7 @@ def apply(conn: psycopg.Connection[Any], items: list[tuple[LogEntry, ev.Identity
             out.add("DELETE FROM role_assignments WHERE user_id = %s", (own_id,))
             out.add("DELETE FROM group_members WHERE user_id = %s", (own_id,))
             out.add("DELETE FROM credentials WHERE user_id = %s", (own_id,))
+            out.add("DELETE FROM app_credentials WHERE user_id = %s", (own_id,))
             out.add(_REVOKE, (entry.position, None, own_id, None, event.at))
         elif isinstance(event, ev.RoleGranted):
             out.add("INSERT INTO role_assignments (user_id, project_id, role)"
@@ -110,6 +112,16 @@ def apply(conn: psycopg.Connection[Any], items: list[tuple[LogEntry, ev.Identity
             out.add("DELETE FROM catalog_entries WHERE aggregate_id = %s", (own_id,))
         elif isinstance(event, credentials.CredentialEvent):
             _credential(out, own_id, event)
+        elif isinstance(event, app_credentials.ApplicationCredentialCreated):
+            out.add("INSERT INTO app_credentials (id, user_id, project_id, name, description,"
+                    " roles, expires_at, unrestricted) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+                    " ON CONFLICT (id) DO UPDATE SET project_id = EXCLUDED.project_id,"
+                    " description = EXCLUDED.description, roles = EXCLUDED.roles,"
+                    " expires_at = EXCLUDED.expires_at, unrestricted = EXCLUDED.unrestricted",
+                    (own_id, event.user_id, event.project_id, event.name, event.description,
+                     Jsonb(event.roles), event.expires_at, event.unrestricted))
+        elif isinstance(event, app_credentials.ApplicationCredentialDeleted):
+            out.add("DELETE FROM app_credentials WHERE id = %s", (own_id,))
         elif isinstance(event, groups.GroupEvent):
             _group(out, entry, own_id, event)
         elif isinstance(event, ev.TokenRevoked):

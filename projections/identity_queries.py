@@ -282,3 +282,25 @@ async def list_credentials(pool: AsyncConnectionPool[Any], *, user_id: str | Non
         " WHERE (%s::text IS NULL OR user_id = %s) AND (%s::text IS NULL OR id = %s)"
         " AND (%s::text IS NULL OR type = %s) AND (%s::text IS NULL OR access = %s)"
         " ORDER BY id", [user_id, user_id, cred_id, cred_id, type, type, access, access])
+
+
+class AppCredentialRow(msgspec.Struct, frozen=True):
+    id: str
+    user_id: str
+    project_id: str
+    name: str
+    description: str | None
+    roles: list[str]
+    expires_at: str | None
+    unrestricted: bool
+
+
+async def list_app_credentials(pool: AsyncConnectionPool[Any], user_id: str, *,
+                               name: str | None = None,
+                               cred_id: str | None = None) -> list[AppCredentialRow]:
+    return await _fetch(
+        pool, AppCredentialRow,
+        f"SELECT id, user_id, project_id, name, description, roles, expires_at, unrestricted"
+        f" FROM {V}.app_credentials WHERE user_id = %s AND (%s::text IS NULL OR name = %s)"
+        " AND (%s::text IS NULL OR id = %s) ORDER BY name",
+        [user_id, name, name, cred_id, cred_id])

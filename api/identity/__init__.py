@@ -1,8 +1,9 @@
 """Keystone v3, one module per resource: tokens, domains, projects, users,
 groups, roles, implied roles, role assignments, regions, services and
-endpoints, credentials."""
+endpoints, credentials, application credentials."""
 
 from api.identity import (
+    app_credentials,
     auth,
     catalog_entries,
     credentials,
@@ -15,4 +16,4 @@ from api.identity import (
 )
 
 RESOURCES = (auth, domains, projects, users, groups, roles, role_inferences, catalog_entries,
-             credentials)
+             credentials, app_credentials)

@@ -60,10 +60,16 @@ class _Token(msgspec.Struct):
     id: Password  # a token is as long as a password may be
 
 
+class _AppCredential(msgspec.Struct):
+    secret: Password
+    id: Text255 | None = None
+
+
 class _Identity(msgspec.Struct):
     methods: list[Text255]
     password: _Password | None = None
     token: _Token | None = None
+    application_credential: _AppCredential | None = None
 
 
 class _System(msgspec.Struct):
@@ -203,8 +209,21 @@ async def issue_token(request: Request) -> Response:
             project_id=principal.project_id, project_name=principal.project_name,
             roles=principal.roles, methods=tuple(dict.fromkeys(("token", *held.methods))),
             expires_at=held.expires_at, system=principal.system)
+    elif ("application_credential" in identity.methods
+          and identity.application_credential is not None):
+        given = identity.application_credential
+        if not given.id:
+            raise InvalidInput("Invalid authentication request: an application credential "
+                               "needs its id.")
+        principal = await run_in_threadpool(ctx.identity.app_credentials.authenticate,
+                                             cred_id=given.id, secret=given.secret)
+        token, issued = ctx.signer.issue(
+            user_id=principal.user_id, user_name=principal.user_name,
+            project_id=principal.project_id, project_name=principal.project_name,
+            roles=principal.roles, methods=("application_credential",))
     else:
-        raise Unauthorized("Only password and token authentication are supported.")
+        raise Unauthorized("Only password, token and application credential authentication "
+                           "are supported.")
     return JSONResponse(token_body(ctx, issued), status_code=201,
                         headers={"X-Subject-Token": token})
 

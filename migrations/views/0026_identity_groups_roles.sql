@@ -62,3 +62,17 @@ CREATE TABLE credentials (
     access text
 );
 CREATE INDEX credentials_user_idx ON credentials (user_id);
+
+-- Application credentials (ApplicationCredentialCreated/Deleted), without
+-- their secrets' hashes.
+CREATE TABLE app_credentials (
+    id text PRIMARY KEY,
+    user_id text NOT NULL,
+    project_id text NOT NULL,
+    name text NOT NULL,
+    description text,
+    roles jsonb NOT NULL,
+    expires_at text,
+    unrestricted boolean NOT NULL
+);
+CREATE INDEX app_credentials_user_idx ON app_credentials (user_id);

@@ -445,6 +445,14 @@ class Scenario:
         identity.credentials.delete(request_id="golden-credential-delete",
                                     cred_id=credential.id)
         self.clock.tick()
+        app_credential, _ = identity.app_credentials.create(
+            request_id="golden-app-credential", user_id=user.id, project_id=project.id,
+            name="golden-ci", description="The pipeline's", roles=["member"],
+            secret="golden app secret", expires_at="2100-01-01T00:00:00", unrestricted=False)
+        self.clock.tick()
+        identity.app_credentials.delete(request_id="golden-app-credential-delete",
+                                        user_id=user.id, cred_id=app_credential.state.id)
+        self.clock.tick()
         identity.create_user(request_id="golden-user-doomed", name="bob", password="bob's")
         self.clock.tick()
         identity.delete_user(request_id="golden-user-doomed-delete", ref="bob")
