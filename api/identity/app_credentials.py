@@ -5,7 +5,6 @@ is in api/identity/auth.py."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -35,7 +34,7 @@ class _NewAppCredential(msgspec.Struct):
     name: IdentityName
     description: Text255 | None = None
     secret: Password | None = None
-    expires_at: Text255 | datetime | None = None
+    expires_at: Text255 | None = None
     roles: list[_RoleRef] | None = None
     unrestricted: bool = False
 
@@ -70,14 +69,12 @@ async def create_app_credential(request: Request) -> Response:
     who, user_id = _own(request, "create_application_credential")
     new = decode(await request.body(), _AppCredentialBody,
                  service="keystone").application_credential
-    expires = new.expires_at.isoformat() if isinstance(new.expires_at, datetime) \
-        else new.expires_at
     written, secret = await run_in_threadpool(
         identity(request).app_credentials.create, request_id=await request_id(request),
         user_id=user_id, project_id=who.project_id, name=new.name,
         description=new.description,
         roles=None if new.roles is None else [r.id or r.name or "" for r in new.roles],
-        secret=new.secret, expires_at=expires, unrestricted=new.unrestricted)
+        secret=new.secret, expires_at=new.expires_at, unrestricted=new.unrestricted)
     state = written.state
     body = await _body(request, q.AppCredentialRow(
         id=state.id, user_id=state.user_id, project_id=state.project_id, name=state.name,

@@ -153,3 +153,44 @@ async def test_credentials_are_answered_to_their_owner_and_stored_sealed(
     assert r.status_code == 204
     assert (await http.delete(f"{V3}/credentials/{cred['id']}")).status_code == 204
     assert (await http.get(f"{V3}/credentials/{cred['id']}")).status_code == 404
+
+
+async def test_an_application_credential_logs_in_with_its_roles_until_deleted(
+        running_stack: RunningStack) -> None:
+    http = running_stack.http
+    ids = await a_member(running_stack, "alice", "proj-a")
+    auditor = await _role(running_stack, "auditor")
+    grant = f"{V3}/projects/{ids['project_id']}/users/{ids['user_id']}/roles/{auditor}"
+    assert (await http.put(grant)).status_code == 204
+    alice = {"X-Auth-Token": await token_for(running_stack, "alice", "proj-a")}
+    creds = f"{V3}/users/{ids['user_id']}/application_credentials"
+    r = await http.post(creds, headers=alice, json={"application_credential": {
+        "name": "ci", "roles": [{"id": auditor}], "expires_at": "2100-01-01T00:00:00"}})
+    assert r.status_code == 201, r.text
+    made = r.json()["application_credential"]
+    assert (made["project_id"], [x["id"] for x in made["roles"]], made["expires_at"]) == (
+        ids["project_id"], [auditor], "2100-01-01T00:00:00")
+    shown = (await http.get(f"{creds}/{made['id']}", headers=alice)).json()
+    assert "secret" not in shown["application_credential"]
+    r = await http.post(creds, headers=alice, json={"application_credential": {
+        "name": "too-much", "roles": [{"name": "admin"}]}})
+    assert r.status_code == 400, "only roles the user holds there"
+
+    login = {"auth": {"identity": {"methods": ["application_credential"],
+                                   "application_credential": {"id": made["id"],
+                                                              "secret": made["secret"]}}}}
+    r = await http.post(T, json=login, headers={"X-Auth-Token": ""})
+    assert r.status_code == 201, r.text
+    token = r.json()["token"]
+    assert (token["project"]["id"], [x["name"] for x in token["roles"]], token["methods"]) == (
+        ids["project_id"], ["auditor"], ["application_credential"])
+    wrong = {"auth": {"identity": {"methods": ["application_credential"],
+                                   "application_credential": {"id": made["id"],
+                                                              "secret": "guess"}}}}
+    assert (await http.post(T, json=wrong)).status_code == 401
+
+    assert (await http.delete(grant)).status_code == 204
+    assert (await http.post(T, json=login)).status_code == 401, "the role is no longer held"
+    assert (await http.delete(f"{creds}/{made['id']}", headers=alice)).status_code == 204
+    listed = (await http.get(creds, headers=alice)).json()["application_credentials"]
+    assert listed == []
