@@ -43,6 +43,8 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
     project_name: str
     roles: list[str]
     system: bool = False
+    user_domain: tuple[str, str] = (model.DEFAULT_DOMAIN_ID, model.DEFAULT_DOMAIN_NAME)
+    project_domain: tuple[str, str] = (model.DEFAULT_DOMAIN_ID, model.DEFAULT_DOMAIN_NAME)
 
 
 def _uuid(ref: str) -> uuid.UUID | None:
@@ -174,7 +176,8 @@ class IdentityCommands:
             project_ref = user.default_project_id
         if project_ref is None:
             return Principal(user_id=user.id, user_name=user.name, project_id="",
-                             project_name="", roles=[])
+                             project_name="", roles=[], user_domain=self._named_domain(
+                                 user.domain_id))
         return self.scope(user_id=user.id, project_ref=project_ref,
                           project_domain=project_domain)
 
@@ -191,7 +194,8 @@ class IdentityCommands:
             user, self.group_roles(user, model.SYSTEM) if user is not None else ())
         assert user is not None
         return Principal(user_id=user.id, user_name=user.name, project_id="",
-                         project_name="", roles=self.role_names(held), system=True)
+                         project_name="", roles=self.role_names(held), system=True,
+                         user_domain=self._named_domain(user.domain_id))
 
     def _login_domain(self, ref: str) -> str:
         """The id of an enabled domain to log in within; Unauthorized otherwise."""
@@ -217,7 +221,16 @@ class IdentityCommands:
         held = model.roles_on(user, project, project_ref, extra)
         assert user is not None and project is not None
         return Principal(user_id=user.id, user_name=user.name, project_id=project.id,
-                         project_name=project.name, roles=self.role_names(held))
+                         project_name=project.name, roles=self.role_names(held),
+                         user_domain=self._named_domain(user.domain_id),
+                         project_domain=self._named_domain(project.domain_id))
+
+    def _named_domain(self, domain_id: str) -> tuple[str, str]:
+        """A domain's (id, name), as a token shows it."""
+        try:
+            return domain_id, self.domain(domain_id).name
+        except NotFound:
+            return domain_id, domain_id
 
     def revoke_token(self, *, audit_id: str, user_id: str,
                      project_id: str) -> Written[model.RevokedToken]:

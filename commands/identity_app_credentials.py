@@ -87,4 +87,6 @@ class AppCredentialCommands:
                                f"credential {cred.id}.")
         return Principal(user_id=principal.user_id, user_name=principal.user_name,
                          project_id=principal.project_id,
-                         project_name=principal.project_name, roles=names)
+                         project_name=principal.project_name, roles=names,
+                         user_domain=principal.user_domain,
+                         project_domain=principal.project_domain)
