@@ -100,6 +100,8 @@ async def test_a_domains_inherited_grant_is_held_on_each_of_its_projects(
     r = await http.post(T, json=login)
     assert r.status_code == 201, r.text
     assert {x["name"] for x in r.json()["token"]["roles"]} == {"member", "reader"}
+    assert r.json()["token"]["project"]["domain"] == {"id": domain, "name": "d1"}
+    assert r.json()["token"]["user"]["domain"] == {"id": "default", "name": "Default"}
     r = await http.get(f"{V3}/role_assignments", params={
         "user.id": user, "scope.project.id": project, "effective": ""})
     assert {(a["scope"]["project"]["id"], a["role"]["name"])
