@@ -68,8 +68,8 @@ def test_an_endpoint_needs_its_fields_typed_and_a_known_interface() -> None:
     good: catalog.Attributes = {"service_id": "s", "interface": "public", "url": "http://x"}
     saved = catalog.create(None, catalog.ENDPOINT, "e1", good, request_id="e", at=AT)
     assert saved.attributes == {**good, "enabled": True, "region_id": None}
-    for bad in ({**good, "enabled": "True"}, {**good, "interface": "sideways"},
-                {"service_id": "s", "interface": "public"}):
+    no_url: catalog.Attributes = {"service_id": "s", "interface": "public"}
+    for bad in ({**good, "enabled": "True"}, {**good, "interface": "sideways"}, no_url):
         with pytest.raises(InvalidInput):
             catalog.create(None, catalog.ENDPOINT, "e1", bad, request_id="e", at=AT)
     entry = catalog.evolve(None, saved, catalog.aggregate_id(catalog.ENDPOINT, "e1").hex)
