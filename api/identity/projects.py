@@ -77,6 +77,9 @@ async def list_projects(request: Request) -> Response:
     ids = await _own_project_ids(request, who)
     rows = await q.list_projects(pool(request), name=request.query_params.get("name"), ids=ids,
                                  domain_id=request.query_params.get("domain_id"))
+    enabled = request.query_params.get("enabled")
+    if enabled is not None:
+        rows = [r for r in rows if r.enabled == (enabled.lower() not in ("false", "0", "no"))]
     return listing(request, "projects", [project_shown(request, r) for r in rows])
 
 

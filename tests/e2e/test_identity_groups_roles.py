@@ -176,3 +176,32 @@ async def test_registered_services_endpoints_and_regions_are_stored_beside_nimbu
     r = await http.post(T, json=auth_body("admin", ADMIN_PASSWORD, "admin"))
     types = {e["type"] for e in r.json()["token"]["catalog"]}
     assert types == {"identity", "compute", "image", "volumev3", "network"}
+
+
+async def test_a_domain_grant_lists_the_domain_and_a_deleted_domain_takes_its_groups(
+        running_stack: RunningStack) -> None:
+    http = running_stack.http
+    ids = await a_member(running_stack, "alice", "proj-a")
+    r = await http.post(f"{V3}/domains", json={"domain": {"name": "d1"}})
+    domain = r.json()["domain"]["id"]
+    alice = {"X-Auth-Token": await token_for(running_stack, "alice", "proj-a")}
+    assert (await http.get(f"{V3}/auth/domains", headers=alice)).json()["domains"] == []
+    grant = f"{V3}/domains/{domain}/users/{ids['user_id']}/roles/reader"
+    assert (await http.put(grant)).status_code == 204
+    assert (await http.head(grant)).status_code == 204
+    listed = (await http.get(f"{V3}/auth/domains", headers=alice)).json()["domains"]
+    assert [d["id"] for d in listed] == [domain]
+    r = await http.get(f"{V3}/role_assignments", params={"scope.domain.id": domain})
+    assert [a["scope"] for a in r.json()["role_assignments"]] == [{"domain": {"id": domain}}]
+
+    r = await http.post(f"{V3}/projects", json={"project": {"name": "off", "enabled": False}})
+    assert r.status_code == 201
+    off = (await http.get(f"{V3}/projects", params={"enabled": "False"})).json()["projects"]
+    assert [p["name"] for p in off] == ["off"]
+
+    r = await http.post(f"{V3}/groups", json={"group": {"name": "g", "domain_id": domain}})
+    group = r.json()["group"]["id"]
+    assert (await http.patch(f"{V3}/domains/{domain}",
+                             json={"domain": {"enabled": False}})).status_code == 200
+    assert (await http.delete(f"{V3}/domains/{domain}")).status_code == 204
+    assert (await http.get(f"{V3}/groups/{group}")).status_code == 404
