@@ -1,13 +1,14 @@
 """Identity: the regions, services and endpoints an admin registers
-(Keystone's ``/v3/regions``, ``/v3/services``, ``/v3/endpoints``).
+(Keystone's ``/v3/regions``, ``/v3/services``, ``/v3/endpoints``), and the
+policy blobs Keystone stores for other services (``/v3/policies``).
 
 The services nimbus itself serves are published from its settings and are
 no aggregate (``api/identity/auth.py``'s catalog); what an admin adds is an
-aggregate of kind ``catalog_entry``, one per region, service or endpoint.
-Its events carry the entry's whole attribute set (each write replaces it),
-so two event types serve the three resources: a region's id is the one its
-creator chose (its aggregate id derives from it), a service's or endpoint's
-is derived from the request that made it.
+aggregate of kind ``catalog_entry``, one per region, service, endpoint or
+policy. Its events carry the entry's whole attribute set (each write
+replaces it), so two event types serve the four resources: a region's id is the one its
+creator chose (its aggregate id derives from it), a service's, endpoint's or
+policy's is derived from the request that made it.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from domain.base import Event, UnknownEvent, unknown_event
 from domain.errors import InvalidInput, InvalidState, NotFound
 from domain.identity import IdentityEvent
 
-REGION, SERVICE, ENDPOINT = "region", "service", "endpoint"
-KINDS = (REGION, SERVICE, ENDPOINT)
+REGION, SERVICE, ENDPOINT, POLICY = "region", "service", "endpoint", "policy"
+KINDS = (REGION, SERVICE, ENDPOINT, POLICY)
 INTERFACES = ("public", "internal", "admin")
 
 Value = str | bool | None
@@ -39,7 +40,7 @@ class CatalogEntrySaved(CatalogEvent, frozen=True, kw_only=True):
     """The region, service or endpoint ``entry_id`` now has ``attributes``
     (every create and update writes the whole set)."""
 
-    kind: str  # region | service | endpoint
+    kind: str  # region | service | endpoint | policy
     entry_id: str
     attributes: Attributes
 
@@ -83,12 +84,15 @@ _FIELDS: dict[str, dict[str, type | tuple[type, ...]]] = {
               "enabled": bool},
     ENDPOINT: {"service_id": str, "interface": str, "url": str, "region_id": (str, type(None)),
                "enabled": bool},
+    POLICY: {"blob": str, "type": str},
 }
-_REQUIRED = {REGION: (), SERVICE: ("type",), ENDPOINT: ("service_id", "interface", "url")}
+_REQUIRED = {REGION: (), SERVICE: ("type",), ENDPOINT: ("service_id", "interface", "url"),
+             POLICY: ("blob", "type")}
 _DEFAULTS: dict[str, Attributes] = {
     REGION: {"description": "", "parent_region_id": None},
     SERVICE: {"enabled": True},
     ENDPOINT: {"enabled": True, "region_id": None},
+    POLICY: {},
 }
 
 

@@ -1,5 +1,6 @@
-"""Keystone's regions, services and endpoints: list and show (queries, from
-the identity views) and an admin's create, update and delete (commands).
+"""Keystone's regions, services, endpoints and policies: list and show
+(queries, from the identity views) and an admin's create, update and delete
+(commands).
 
 What nimbus serves itself (its own region and the services of the token
 catalog, ``api/identity/auth.py``) is listed first and cannot be changed;
@@ -30,8 +31,10 @@ _KEYS = {
     model.REGION: ("description", "parent_region_id"),
     model.SERVICE: ("type", "name", "description", "enabled"),
     model.ENDPOINT: ("service_id", "interface", "url", "region_id", "enabled"),
+    model.POLICY: ("blob", "type"),
 }
-_PLURAL = {model.REGION: "regions", model.SERVICE: "services", model.ENDPOINT: "endpoints"}
+_PLURAL = {model.REGION: "regions", model.SERVICE: "services", model.ENDPOINT: "endpoints",
+           model.POLICY: "policies"}
 
 
 def _body(ctx: Context, kind: str, entry_id: str, attributes: dict[str, Any]) -> dict[str, Any]:
@@ -46,6 +49,8 @@ def _body(ctx: Context, kind: str, entry_id: str, attributes: dict[str, Any]) ->
 
 def _own(ctx: Context, kind: str) -> list[dict[str, Any]]:
     """What nimbus publishes itself, as Keystone lists it."""
+    if kind == model.POLICY:
+        return []
     if kind == model.REGION:
         return [_body(ctx, kind, ctx.region, {"description": "", "parent_region_id": None})]
     entries = catalog(ctx, "$(project_id)s")
@@ -79,7 +84,7 @@ async def _entries(request: Request, kind: str,
 
 
 _FILTERS = {model.REGION: ("parent_region_id",), model.SERVICE: ("type", "name"),
-            model.ENDPOINT: ("service_id", "interface", "region_id")}
+            model.ENDPOINT: ("service_id", "interface", "region_id"), model.POLICY: ("type",)}
 
 
 async def list_entries(request: Request) -> Response:

@@ -102,6 +102,7 @@ async def user_projects(request: Request) -> Response:
     user_id = request.path_params.get("user_id", who.user_id)
     if user_id != who.user_id:
         require_identity_admin(who, "list_user_projects")
+    await caught_up(request)
     mine = {g.id for g in await q.list_groups(pool(request), user_id=user_id)}
     ids = sorted({a.project_id for a in await q.list_assignments(pool(request),
                                                                   user_id=user_id)}

@@ -168,6 +168,15 @@ async def test_registered_services_endpoints_and_regions_are_stored_beside_nimbu
                              params={"service_id": service["id"]})).json()["endpoints"]
     assert [e["url"] for e in listed] == ["http://ledger.example"]
 
+    r = await http.post(f"{V3}/policies", json={"policy": {"blob": "{}", "type": "json"}})
+    assert r.status_code == 201, r.text
+    policy = r.json()["policy"]
+    r = await http.patch(f"{V3}/policies/{policy['id']}", json={"policy": {"type": "yaml"}})
+    assert (r.json()["policy"]["type"], r.json()["policy"]["blob"]) == ("yaml", "{}")
+    assert [p["id"] for p in (await http.get(f"{V3}/policies")).json()["policies"]] == [
+        policy["id"]]
+    assert (await http.delete(f"{V3}/policies/{policy['id']}")).status_code == 204
+
     compute = next(s for s in own if s["type"] == "compute")
     assert (await http.delete(f"{V3}/services/{compute['id']}")).status_code == 403
     assert (await http.delete(f"{V3}/endpoints/{endpoint['id']}")).status_code == 204
