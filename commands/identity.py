@@ -272,15 +272,23 @@ class IdentityCommands:
     # ---- projects --------------------------------------------------------
 
     def create_project(self, *, request_id: str, name: str, description: str = "",
-                       domain: str = model.DEFAULT_DOMAIN_ID,
-                       enabled: bool = True) -> Written[model.Project]:
+                       domain: str = model.DEFAULT_DOMAIN_ID, enabled: bool = True,
+                       tags: list[str] | None = None) -> Written[model.Project]:
+        """A new project (with ``tags``: and its tags, in the same commit)."""
         name = model.valid_name("project", name)
         domain_id = self._open_domain(domain)
-        return self.app.execute(
-            request_id, lambda: self._named(PROJECT, name, domain_id),
-            lambda project, at: [(project, model.create_project(
+
+        def decide(project: Aggregate[model.Project], at: datetime) -> list[Change]:
+            created = model.create_project(
                 project.current, request_id=request_id, name=name, description=description,
-                domain_id=domain_id, enabled=enabled, at=at))])
+                domain_id=domain_id, enabled=enabled, at=at)
+            if not tags:
+                return [(project, created)]
+            made = model.evolve_project(None, created, str(project.id))
+            return [(project, [created, model.set_project_tags(
+                made, name, tags, request_id=request_id, at=at)])]
+        return self.app.execute(request_id, lambda: self._named(PROJECT, name, domain_id),
+                                decide)
 
     def delete_project(self, *, request_id: str, ref: str) -> Written[model.Project]:
         return self.app.execute(

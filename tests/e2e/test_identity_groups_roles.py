@@ -203,8 +203,11 @@ async def test_a_domain_grant_lists_the_domain_and_a_deleted_domain_takes_its_gr
     r = await http.get(f"{V3}/role_assignments", params={"scope.domain.id": domain})
     assert [a["scope"] for a in r.json()["role_assignments"]] == [{"domain": {"id": domain}}]
 
-    r = await http.post(f"{V3}/projects", json={"project": {"name": "off", "enabled": False}})
-    assert r.status_code == 201
+    r = await http.post(f"{V3}/projects", json={"project": {"name": "off", "enabled": False,
+                                                            "tags": ["a", "c", "b"]}})
+    assert r.status_code == 201 and r.json()["project"]["tags"] == ["a", "c", "b"]
+    shown = (await http.get(f"{V3}/projects/{r.json()['project']['id']}")).json()
+    assert shown["project"]["tags"] == ["a", "c", "b"]
     off = (await http.get(f"{V3}/projects", params={"enabled": "False"})).json()["projects"]
     assert [p["name"] for p in off] == ["off"]
 
