@@ -29,6 +29,8 @@ class Claims(msgspec.Struct, frozen=True, kw_only=True):
     audit_id: str
     methods: tuple[str, ...] = ("password",)  # how its holder authenticated
     system: bool = False  # scoped to the system (the identity API's admin scope)
+    user_domain: tuple[str, str] = ("default", "Default")  # (id, name) of the user's domain
+    project_domain: tuple[str, str] = ("default", "Default")  # and of the project's
 
     @property
     def scoped(self) -> bool:
@@ -53,7 +55,9 @@ class TokenSigner:
 
     def issue(self, *, user_id: str, user_name: str, project_id: str, project_name: str,
               roles: list[str], methods: tuple[str, ...] = ("password",),
-              expires_at: float | None = None, system: bool = False) -> tuple[str, Claims]:
+              expires_at: float | None = None, system: bool = False,
+              user_domain: tuple[str, str] = ("default", "Default"),
+              project_domain: tuple[str, str] = ("default", "Default")) -> tuple[str, Claims]:
         """A new token; one made from another (``expires_at``) expires with it."""
         now = self._clock().timestamp()
         claims = Claims(
@@ -61,6 +65,7 @@ class TokenSigner:
             project_name=project_name, roles=roles, issued_at=now,
             expires_at=now + self.ttl if expires_at is None else expires_at,
             audit_id=uuid.uuid4().hex[:22], methods=methods, system=system,
+            user_domain=user_domain, project_domain=project_domain,
         )
         body = base64.urlsafe_b64encode(msgspec.json.encode(claims)).rstrip(b"=")
         return f"{body.decode()}.{self._sign(body)}", claims
@@ -75,6 +80,11 @@ class TokenSigner:
         except (msgspec.DecodeError, ValueError):
             return None
         return claims if claims.expires_at > self._clock().timestamp() else None
+
+    def key_for(self, purpose: str) -> bytes:
+        """A 32-byte key of this cloud's own for ``purpose`` (derived from the
+        token secret, so every API process holds the same one)."""
+        return hmac.new(self._secret, f"nimbus-key:{purpose}".encode(), hashlib.sha256).digest()
 
     def _sign(self, body: bytes) -> str:
         return hmac.new(self._secret, body, hashlib.sha256).hexdigest()

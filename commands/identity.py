@@ -22,9 +22,14 @@ from typing import TypeVar
 import msgspec
 
 from commands.application import Aggregate, Change, NimbusApplication, Written
+from commands.identity_app_credentials import AppCredentialCommands
+from commands.identity_catalog import CatalogCommands
+from commands.identity_credentials import CredentialCommands
+from commands.identity_groups import GroupCommands, RoleCommands
 from domain import identity as model
+from domain import identity_roles as roles
 from domain.errors import NotFound, Unauthorized
-from domain.registry import DOMAIN, PROJECT, TOKEN, USER, Kind
+from domain.registry import DOMAIN, GROUP, PROJECT, ROLE, TOKEN, USER, Kind
 
 S = TypeVar("S")
 
@@ -38,6 +43,8 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
     project_name: str
     roles: list[str]
     system: bool = False
+    user_domain: tuple[str, str] = (model.DEFAULT_DOMAIN_ID, model.DEFAULT_DOMAIN_NAME)
+    project_domain: tuple[str, str] = (model.DEFAULT_DOMAIN_ID, model.DEFAULT_DOMAIN_NAME)
 
 
 def _uuid(ref: str) -> uuid.UUID | None:
@@ -50,6 +57,11 @@ def _uuid(ref: str) -> uuid.UUID | None:
 class IdentityCommands:
     def __init__(self, app: NimbusApplication) -> None:
         self.app = app
+        self.roles = RoleCommands(self)
+        self.groups = GroupCommands(self)
+        self.catalog = CatalogCommands(app)
+        self.credentials = CredentialCommands(app)
+        self.app_credentials = AppCredentialCommands(self)
 
     # ---- lookups on the write side --------------------------------------
 
@@ -85,6 +97,69 @@ class IdentityCommands:
     def user(self, ref: str) -> model.User:
         return model.live_user(self._aggregate(USER, ref).current, ref)
 
+    def role_key(self, ref: str) -> str:
+        """What a grant records of the role ``ref`` (a name or an id): a default
+        role's name, or a live custom role's id; NotFound otherwise."""
+        try:
+            return model.role_named(ref)
+        except NotFound:
+            by_id = _uuid(ref)
+            found = self.app.find(ROLE, by_id) if by_id is not None else None
+            if found is None:
+                found = self._named(ROLE, ref)
+            return roles.live_role(found.current, ref).id
+
+    def effective_roles(self, keys: list[str]) -> list[roles.CustomRole | str]:
+        """The roles granted as ``keys`` and those they imply, each once: a
+        default role by name, a live custom role as itself."""
+        found: list[roles.CustomRole | str] = []
+        seen: set[str] = set()
+        todo = list(keys)
+        while todo:
+            key = todo.pop(0)
+            if key in seen:
+                continue
+            seen.add(key)
+            if key in model.ROLES:
+                found.append(key)
+                todo.extend(model.with_implied([key])[1:])
+                continue
+            by_id = _uuid(key)
+            aggregate = self.app.find(ROLE, by_id) if by_id is not None else None
+            role = aggregate.current if aggregate is not None else None
+            if role is not None and not role.deleted:
+                found.append(role)
+                todo.extend(role.implies)
+        return found
+
+    def role_names(self, keys: list[str]) -> list[str]:
+        """The names a token shows of the roles granted as ``keys`` and of
+        those they imply. A deleted custom role is no role; a domain's role
+        is not shown (Keystone's tokens carry only what it implies)."""
+        return [r if isinstance(r, str) else r.name for r in self.effective_roles(keys)
+                if isinstance(r, str) or r.domain_id is None]
+
+    def held_keys(self, user: model.User, project: model.Project) -> list[str]:
+        """What the user holds on the project in effect, as grants name roles."""
+        held = [*user.roles_on(project.id), *self._extra_roles(user, project)]
+        return [r if isinstance(r, str) else r.id for r in self.effective_roles(held)]
+
+    def _extra_roles(self, user: model.User, project: model.Project) -> list[str]:
+        """What a user holds on a project besides their own grants there: their
+        groups' grants, and the grants its domain passes on (OS-INHERIT)."""
+        inherited = model.inherited_scope(model.domain_scope(project.domain_id))
+        return [*user.roles_on(inherited), *self.group_roles(user, project.id),
+                *self.group_roles(user, inherited)]
+
+    def group_roles(self, user: model.User, scope: str) -> list[str]:
+        """What the user's groups hold on ``scope``."""
+        held: list[str] = []
+        for group_id in user.groups:
+            found = self.app.find(GROUP, uuid.UUID(group_id))
+            if found is not None and found.current is not None:
+                held.extend(found.current.roles_on(scope))
+        return held
+
     # ---- logins ----------------------------------------------------------
 
     def authenticate(self, *, user_ref: str, password: str, project_ref: str | None,
@@ -101,7 +176,8 @@ class IdentityCommands:
             project_ref = user.default_project_id
         if project_ref is None:
             return Principal(user_id=user.id, user_name=user.name, project_id="",
-                             project_name="", roles=[])
+                             project_name="", roles=[], user_domain=self._named_domain(
+                                 user.domain_id))
         return self.scope(user_id=user.id, project_ref=project_ref,
                           project_domain=project_domain)
 
@@ -114,10 +190,12 @@ class IdentityCommands:
 
     def scope_system(self, *, user_id: str) -> Principal:
         user = self._aggregate(USER, user_id).current
-        roles = model.system_roles(user)
+        held = model.system_roles(
+            user, self.group_roles(user, model.SYSTEM) if user is not None else ())
         assert user is not None
         return Principal(user_id=user.id, user_name=user.name, project_id="",
-                         project_name="", roles=roles, system=True)
+                         project_name="", roles=self.role_names(held), system=True,
+                         user_domain=self._named_domain(user.domain_id))
 
     def _login_domain(self, ref: str) -> str:
         """The id of an enabled domain to log in within; Unauthorized otherwise."""
@@ -138,10 +216,21 @@ class IdentityCommands:
         project = self._aggregate(PROJECT, project_ref, self._login_domain(project_domain)).current
         if project is not None:
             self._login_domain(project.domain_id)
-        roles = model.roles_on(user, project, project_ref)
+        extra = self._extra_roles(user, project) if (
+            user is not None and project is not None) else []
+        held = model.roles_on(user, project, project_ref, extra)
         assert user is not None and project is not None
         return Principal(user_id=user.id, user_name=user.name, project_id=project.id,
-                         project_name=project.name, roles=roles)
+                         project_name=project.name, roles=self.role_names(held),
+                         user_domain=self._named_domain(user.domain_id),
+                         project_domain=self._named_domain(project.domain_id))
+
+    def _named_domain(self, domain_id: str) -> tuple[str, str]:
+        """A domain's (id, name), as a token shows it."""
+        try:
+            return domain_id, self.domain(domain_id).name
+        except NotFound:
+            return domain_id, domain_id
 
     def revoke_token(self, *, audit_id: str, user_id: str,
                      project_id: str) -> Written[model.RevokedToken]:
@@ -183,15 +272,23 @@ class IdentityCommands:
     # ---- projects --------------------------------------------------------
 
     def create_project(self, *, request_id: str, name: str, description: str = "",
-                       domain: str = model.DEFAULT_DOMAIN_ID,
-                       enabled: bool = True) -> Written[model.Project]:
+                       domain: str = model.DEFAULT_DOMAIN_ID, enabled: bool = True,
+                       tags: list[str] | None = None) -> Written[model.Project]:
+        """A new project (with ``tags``: and its tags, in the same commit)."""
         name = model.valid_name("project", name)
         domain_id = self._open_domain(domain)
-        return self.app.execute(
-            request_id, lambda: self._named(PROJECT, name, domain_id),
-            lambda project, at: [(project, model.create_project(
+
+        def decide(project: Aggregate[model.Project], at: datetime) -> list[Change]:
+            created = model.create_project(
                 project.current, request_id=request_id, name=name, description=description,
-                domain_id=domain_id, enabled=enabled, at=at))])
+                domain_id=domain_id, enabled=enabled, at=at)
+            if not tags:
+                return [(project, created)]
+            made = model.evolve_project(None, created, str(project.id))
+            return [(project, [created, model.set_project_tags(
+                made, name, tags, request_id=request_id, at=at)])]
+        return self.app.execute(request_id, lambda: self._named(PROJECT, name, domain_id),
+                                decide)
 
     def delete_project(self, *, request_id: str, ref: str) -> Written[model.Project]:
         return self.app.execute(
@@ -246,6 +343,16 @@ class IdentityCommands:
                 user.current, ref, request_id=request_id, at=at, email=email,
                 description=description, enabled=enabled))])
 
+    def change_own_password(self, *, request_id: str, ref: str, original: str,
+                            password: str) -> Written[model.User]:
+        """A user's own change (POST /users/{id}/password): the original must match."""
+        password_hash = _hash(password)
+        return self.app.execute(
+            request_id, lambda: self._aggregate(USER, ref),
+            lambda user, at: [(user, model.change_own_password(
+                user.current, ref, original=original, request_id=request_id,
+                password_hash=password_hash, at=at))])
+
     def change_password(self, *, request_id: str, ref: str,
                         password: str) -> Written[model.User]:
         password_hash = _hash(password)
@@ -262,33 +369,49 @@ class IdentityCommands:
 
     # ---- roles -----------------------------------------------------------
 
+    def grant_scope(self, project_ref: str | None, domain_ref: str | None = None,
+                    inherited: bool = False) -> str:
+        """The scope key of a grant: on a project, a domain, or (neither) the
+        system; ``inherited``: the one the domain's or project's projects inherit."""
+        if domain_ref is not None:
+            scope = model.domain_scope(self.domain(domain_ref).id)
+        elif project_ref is not None:
+            scope = self.project(project_ref).id
+        else:
+            return model.SYSTEM
+        return model.inherited_scope(scope) if inherited else scope
+
     def grant(self, *, request_id: str, user_ref: str, project_ref: str | None,
-              role: str) -> Written[model.User]:
-        """Give ``user`` ``role`` on ``project`` (None: on the system); holding it
-        already writes nothing."""
-        role = model.role_named(role)
-        project = self.project(project_ref) if project_ref is not None else None
+              role: str, domain_ref: str | None = None,
+              inherited: bool = False) -> Written[model.User]:
+        """Give ``user`` ``role`` on ``project`` or ``domain`` (neither: on the
+        system); holding it already writes nothing."""
+        key = self.role_key(role)
+        scope = self.grant_scope(project_ref, domain_ref, inherited)
         return self.app.execute(
             request_id, lambda: self._aggregate(USER, user_ref),
             lambda user, at: [(user, model.grant(
-                model.live_user(user.current, user_ref), project, role, request_id=request_id,
+                model.live_user(user.current, user_ref), scope, key, request_id=request_id,
                 at=at))])
 
     def revoke_role(self, *, request_id: str, user_ref: str, project_ref: str | None,
-                    role: str) -> Written[model.User]:
-        """Take ``role`` on ``project`` (None: on the system) from ``user``."""
-        role = model.role_named(role)
+                    role: str, domain_ref: str | None = None,
+                    inherited: bool = False) -> Written[model.User]:
+        """Take ``role`` on ``project`` or ``domain`` (neither: on the system) from ``user``."""
+        key = self.role_key(role)
 
         def decide(user: Aggregate[model.User], at: datetime) -> list[Change]:
             state = model.live_user(user.current, user_ref)
-            if project_ref is None:
-                return [(user, model.revoke(state, model.SYSTEM, role, request_id=request_id,
-                                            at=at))]
-            project = self._aggregate(PROJECT, project_ref).current
-            if project is None:
-                raise NotFound(f"Could not find project: {project_ref}.")
-            return [(user, model.revoke(state, project.id, role, request_id=request_id,
-                                        at=at))]
+            if domain_ref is not None or inherited:
+                scope = self.grant_scope(project_ref, domain_ref, inherited)
+            elif project_ref is None:
+                scope = model.SYSTEM
+            else:
+                project = self._aggregate(PROJECT, project_ref).current
+                if project is None:
+                    raise NotFound(f"Could not find project: {project_ref}.")
+                scope = project.id
+            return [(user, model.revoke(state, scope, key, request_id=request_id, at=at))]
 
         return self.app.execute(request_id, lambda: self._aggregate(USER, user_ref), decide)
 

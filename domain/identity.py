@@ -31,6 +31,21 @@ DEFAULT_DOMAIN_NAME = "Default"
 # recorded as a grant on this scope, which no project id can equal
 SYSTEM = "system"
 
+
+def domain_scope(domain_id: str) -> str:
+    """The scope key of a grant on a domain (no project id has this form)."""
+    return f"domain:{domain_id}"
+
+
+INHERITED = "inherited:"
+
+
+def inherited_scope(scope: str) -> str:
+    """The scope key of a grant on a domain or project that its projects
+    inherit (Keystone's OS-INHERIT ``inherited_to_projects``), not the scope
+    itself."""
+    return INHERITED + scope
+
 # Today's Keystone's default roles, then the seed's project roles under their
 # Keystone names; the seed's "cloudadmin" is "admin".
 ROLES: tuple[str, ...] = ("admin", "manager", "member", "reader", "itsec", "sysadmin",
@@ -79,6 +94,12 @@ def keystone_id(kind: str, name: str) -> str:
 
 def role_id(role: str) -> str:
     return keystone_id("role", role)
+
+
+def granted_role_id(key: str) -> str:
+    """The id of the role a grant records as ``key`` (a default role's name, or
+    a custom role's id)."""
+    return role_id(key) if key in ROLES else key
 
 
 def role_named(name: str) -> str:
@@ -223,6 +244,14 @@ class RoleRevoked(UserEvent, frozen=True, kw_only=True):
     role: str
 
 
+class UserAddedToGroup(UserEvent, frozen=True, kw_only=True):
+    group_id: str
+
+
+class UserRemovedFromGroup(UserEvent, frozen=True, kw_only=True):
+    group_id: str
+
+
 class TokenEvent(IdentityEvent, frozen=True, kw_only=True):
     aggregate: ClassVar[str] = "token"
 
@@ -238,7 +267,7 @@ class TokenRevoked(TokenEvent, frozen=True, kw_only=True):
 AnyDomainEvent = DomainCreated | DomainUpdated | DomainDeleted
 AnyProjectEvent = ProjectCreated | ProjectDeleted | ProjectUpdated | ProjectTagsSet
 AnyUserEvent = (UserCreated | UserPasswordChanged | UserDeleted | RoleGranted | RoleRevoked
-                | UserUpdated)
+                | UserUpdated | UserAddedToGroup | UserRemovedFromGroup)
 AnyTokenEvent = TokenRevoked
 
 
@@ -273,6 +302,7 @@ class User(msgspec.Struct, frozen=True, kw_only=True):
     email: str | None = None
     description: str | None = None
     enabled: bool = True
+    groups: tuple[str, ...] = ()  # the ids of the groups the user is in
     deleted: bool = False
 
     def roles_on(self, project_id: str) -> list[str]:
@@ -337,7 +367,13 @@ def evolve_user(state: User | None, event: Event, aggregate: str) -> User:
         case UserPasswordChanged():
             return msgspec.structs.replace(state, password_hash=event.password_hash)
         case UserDeleted():
-            return msgspec.structs.replace(state, deleted=True, roles={})
+            return msgspec.structs.replace(state, deleted=True, roles={}, groups=())
+        case UserAddedToGroup():
+            return msgspec.structs.replace(
+                state, groups=tuple(dict.fromkeys((*state.groups, event.group_id))))
+        case UserRemovedFromGroup():
+            return msgspec.structs.replace(
+                state, groups=tuple(g for g in state.groups if g != event.group_id))
         case UserUpdated():
             return msgspec.structs.replace(
                 state, email=state.email if event.email is None else event.email,
@@ -516,6 +552,30 @@ def delete_user(state: User | None, ref: str, *, request_id: str, at: datetime) 
     return UserDeleted(request_id=request_id, at=at)
 
 
+def join_group(user: User, group_id: str, *, request_id: str,
+               at: datetime) -> UserAddedToGroup | None:
+    """None when the user is in the group already."""
+    if group_id in user.groups:
+        return None
+    return UserAddedToGroup(request_id=request_id, group_id=group_id, at=at)
+
+
+def leave_group(user: User, group_id: str, *, request_id: str,
+                at: datetime) -> UserRemovedFromGroup:
+    if group_id not in user.groups:
+        raise NotFound(f"User {user.id} is not a member of group {group_id}.")
+    return UserRemovedFromGroup(request_id=request_id, group_id=group_id, at=at)
+
+
+def change_own_password(state: User | None, ref: str, *, original: str, request_id: str,
+                        password_hash: str, at: datetime) -> UserPasswordChanged:
+    """A user's change of their own password: the original must match."""
+    user = live_user(state, ref)
+    if not password_matches(user.password_hash, original):
+        raise Unauthorized("The request you have made requires authentication.")
+    return UserPasswordChanged(request_id=request_id, password_hash=password_hash, at=at)
+
+
 def revoke_token(state: RevokedToken | None, *, request_id: str, audit_id: str, user_id: str,
                  project_id: str, at: datetime) -> TokenRevoked | None:
     """A logout: the token with ``audit_id`` is given up; None if it was before."""
@@ -525,22 +585,21 @@ def revoke_token(state: RevokedToken | None, *, request_id: str, audit_id: str, 
                         project_id=project_id, at=at)
 
 
-def grant(user: User, project: Project | None, role: str, *, request_id: str,
+def grant(user: User, scope: str, role: str, *, request_id: str,
           at: datetime) -> RoleGranted | None:
-    """The grant on a project (None: on the system) to record, or None when
-    the user already holds the role there."""
-    scope = SYSTEM if project is None else project.id
+    """The grant on a scope (a project's id, a ``domain_scope`` or ``SYSTEM``)
+    to record, or None when the user already holds the role there."""
     if role in user.roles_on(scope):
         return None
     return RoleGranted(request_id=request_id, project_id=scope, role=role, at=at)
 
 
-def system_roles(user: User | None) -> list[str]:
+def system_roles(user: User | None, group_roles: list[str] | tuple[str, ...] = ()) -> list[str]:
     """The roles a token of ``user`` scoped to the system carries; Unauthorized
     when the user holds none there."""
     if user is None or user.deleted:
         raise Unauthorized("The request you have made requires authentication.")
-    roles = user.roles_on(SYSTEM)
+    roles = list(dict.fromkeys([*user.roles_on(SYSTEM), *group_roles]))
     if not roles:
         raise Unauthorized(f"User {user.id} has no access to the system.")
     return with_implied(roles)
@@ -549,7 +608,7 @@ def system_roles(user: User | None) -> list[str]:
 def revoke(user: User, project_id: str, role: str, *, request_id: str,
            at: datetime) -> RoleRevoked:
     if role not in user.roles_on(project_id):
-        raise NotFound(f"Could not find role assignment with role: {role_id(role)}, "
+        raise NotFound(f"Could not find role assignment with role: {granted_role_id(role)}, "
                        f"user or group: {user.id}, project, domain, or system: {project_id}.")
     return RoleRevoked(request_id=request_id, project_id=project_id, role=role,
                        at=at)
@@ -570,7 +629,8 @@ def authenticated(user: User | None, password: str) -> User:
     return user
 
 
-def roles_on(user: User | None, project: Project | None, project_ref: str) -> list[str]:
+def roles_on(user: User | None, project: Project | None, project_ref: str,
+             group_roles: list[str] | tuple[str, ...] = ()) -> list[str]:
     """The roles a token of ``user`` scoped to ``project`` carries; Unauthorized when the
     user is gone, the project is unknown or the user holds no role on it."""
     if user is None or user.deleted:
@@ -579,7 +639,7 @@ def roles_on(user: User | None, project: Project | None, project_ref: str) -> li
         raise Unauthorized(f"Could not find project: {project_ref}.")
     if not project.enabled:
         raise Unauthorized(f"Project {project.id} is disabled.")
-    roles = user.roles_on(project.id)
+    roles = list(dict.fromkeys([*user.roles_on(project.id), *group_roles]))
     if not roles:
         raise Unauthorized(f"User {user.id} has no access to project {project.id}.")
     return with_implied(roles)

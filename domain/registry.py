@@ -30,6 +30,11 @@ from domain import (
     host_aggregate,
     idempotency,
     identity,
+    identity_app_credentials,
+    identity_catalog,
+    identity_credentials,
+    identity_groups,
+    identity_roles,
     image,
     instance,
     keypair,
@@ -100,6 +105,14 @@ DOMAIN = _kind(identity.Domain, identity.evolve_domain, identity.AnyDomainEvent)
 PROJECT = _kind(identity.Project, identity.evolve_project, identity.AnyProjectEvent)
 USER = _kind(identity.User, identity.evolve_user, identity.AnyUserEvent)
 TOKEN = _kind(identity.RevokedToken, identity.evolve_token, identity.AnyTokenEvent)
+ROLE = _kind(identity_roles.CustomRole, identity_roles.evolve_role, identity_roles.AnyRoleEvent)
+CATALOG_ENTRY = _kind(identity_catalog.CatalogEntry, identity_catalog.evolve,
+                      identity_catalog.AnyCatalogEvent)
+CREDENTIAL = _kind(identity_credentials.Credential, identity_credentials.evolve,
+                   identity_credentials.AnyCredentialEvent)
+APP_CREDENTIAL = _kind(identity_app_credentials.AppCredential, identity_app_credentials.evolve,
+                       identity_app_credentials.AnyAppCredentialEvent)
+GROUP = _kind(identity_groups.Group, identity_groups.evolve_group, identity_groups.AnyGroupEvent)
 QUOTA = _kind(quota.Quota, quota.evolve, quota.AnyQuotaEvent)
 HOST = _kind(host.Host, host.evolve, host.AnyHostEvent)
 FLEET = _kind(host.Fleet, host.evolve_fleet, host.AnyFleetEvent)
@@ -139,7 +152,8 @@ KINDS: dict[str, Kind[Any]] = {kind.name: kind for kind in (
     INSTANCE, DOMAIN, PROJECT, USER, TOKEN, FLAVOR, FLAVOR_NAME, IMAGE, KEYPAIR, QUOTA, HOST, FLEET,
     VOLUME, DISKS, SNAPSHOT, BACKUP, IDEMPOTENCY_KEY, NETWORK_FABRIC, NETWORK, PORT,
     FLOATING_IP, SECURITY_GROUP, ROUTER, VOLUME_TYPE, VOLUME_TYPE_NAME,
-    QOS_SPECS, QOS_SPECS_NAME, HOST_AGGREGATE, SERVER_GROUP)}
+    QOS_SPECS, QOS_SPECS_NAME, HOST_AGGREGATE, SERVER_GROUP, ROLE, GROUP, CATALOG_ENTRY,
+    CREDENTIAL, APP_CREDENTIAL)}
 
 # every stored event class, by class name (names are unique across kinds)
 EVENT_TYPES: dict[str, type[Event]] = {

@@ -165,3 +165,142 @@ class RevocationReader:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+class CustomRoleRow(msgspec.Struct, frozen=True):
+    id: str
+    name: str
+    domain_id: str | None
+    description: str | None
+
+
+async def list_custom_roles(pool: AsyncConnectionPool[Any], *, name: str | None = None,
+                            role_id: str | None = None,
+                            domain_id: str | None = None) -> list[CustomRoleRow]:
+    """Custom roles by name, id and domain (None domain: the global ones)."""
+    return await _fetch(
+        pool, CustomRoleRow,
+        f"SELECT id, name, domain_id, description FROM {V}.custom_roles"
+        " WHERE (%s::text IS NULL OR name = %s) AND (%s::text IS NULL OR id = %s)"
+        " AND (domain_id IS NOT DISTINCT FROM %s) ORDER BY name",
+        [name, name, role_id, role_id, domain_id])
+
+
+async def custom_roles_by_id(pool: AsyncConnectionPool[Any]) -> dict[str, CustomRoleRow]:
+    """Every custom role (of any domain) by its id."""
+    rows = await _fetch(pool, CustomRoleRow,
+                        f"SELECT id, name, domain_id, description FROM {V}.custom_roles", [])
+    return {r.id: r for r in rows}
+
+
+class GroupRow(msgspec.Struct, frozen=True):
+    id: str
+    name: str
+    domain_id: str
+    description: str
+
+
+async def list_groups(pool: AsyncConnectionPool[Any], *, name: str | None = None,
+                      group_id: str | None = None, domain_id: str | None = None,
+                      user_id: str | None = None) -> list[GroupRow]:
+    """Groups by name, id and domain; ``user_id``: only those the user is in."""
+    return await _fetch(
+        pool, GroupRow,
+        f"SELECT id, name, domain_id, description FROM {V}.groups g"
+        " WHERE (%s::text IS NULL OR name = %s) AND (%s::text IS NULL OR id = %s)"
+        " AND (%s::text IS NULL OR domain_id = %s)"
+        f" AND (%s::text IS NULL OR EXISTS (SELECT 1 FROM {V}.group_members m"
+        "   WHERE m.group_id = g.id AND m.user_id = %s)) ORDER BY name",
+        [name, name, group_id, group_id, domain_id, domain_id, user_id, user_id])
+
+
+async def group_member_ids(pool: AsyncConnectionPool[Any], group_id: str) -> list[str]:
+    async with pool.connection() as conn, conn.cursor() as cur:
+        await cur.execute(f"SELECT user_id FROM {V}.group_members WHERE group_id = %s"
+                          " ORDER BY user_id", [group_id])
+        return [row[0] for row in await cur.fetchall()]
+
+
+class GroupAssignmentRow(msgspec.Struct, frozen=True):
+    group_id: str
+    scope: str
+    role: str
+
+
+async def list_group_assignments(pool: AsyncConnectionPool[Any], *,
+                                 group_id: str | None = None, scope: str | None = None,
+                                 role: str | None = None) -> list[GroupAssignmentRow]:
+    return await _fetch(
+        pool, GroupAssignmentRow,
+        f"SELECT group_id, scope, role FROM {V}.group_assignments"
+        " WHERE (%s::text IS NULL OR group_id = %s) AND (%s::text IS NULL OR scope = %s)"
+        " AND (%s::text IS NULL OR role = %s) ORDER BY group_id, scope, role",
+        [group_id, group_id, scope, scope, role, role])
+
+
+class CatalogEntryRow(msgspec.Struct, frozen=True):
+    kind: str
+    id: str
+    attributes: dict[str, Any]
+
+
+async def list_catalog_entries(pool: AsyncConnectionPool[Any], kind: str,
+                               entry_id: str | None = None) -> list[CatalogEntryRow]:
+    """The regions, services or endpoints an admin registered."""
+    return await _fetch(
+        pool, CatalogEntryRow,
+        f"SELECT kind, id, attributes FROM {V}.catalog_entries WHERE kind = %s"
+        " AND (%s::text IS NULL OR id = %s) ORDER BY id", [kind, entry_id, entry_id])
+
+
+async def role_implications(pool: AsyncConnectionPool[Any]) -> dict[str, list[str]]:
+    """The custom roles' implied role rules: what each prior role implies."""
+    async with pool.connection() as conn, conn.cursor() as cur:
+        await cur.execute(f"SELECT prior, implied FROM {V}.role_implications"
+                          " ORDER BY prior, implied")
+        rules: dict[str, list[str]] = {}
+        for prior, implied in await cur.fetchall():
+            rules.setdefault(prior, []).append(implied)
+        return rules
+
+
+class CredentialRow(msgspec.Struct, frozen=True):
+    id: str
+    user_id: str
+    project_id: str | None
+    type: str
+    sealed_blob: str
+    access: str | None
+
+
+async def list_credentials(pool: AsyncConnectionPool[Any], *, user_id: str | None = None,
+                           cred_id: str | None = None, type: str | None = None,
+                           access: str | None = None) -> list[CredentialRow]:
+    return await _fetch(
+        pool, CredentialRow,
+        f"SELECT id, user_id, project_id, type, sealed_blob, access FROM {V}.credentials"
+        " WHERE (%s::text IS NULL OR user_id = %s) AND (%s::text IS NULL OR id = %s)"
+        " AND (%s::text IS NULL OR type = %s) AND (%s::text IS NULL OR access = %s)"
+        " ORDER BY id", [user_id, user_id, cred_id, cred_id, type, type, access, access])
+
+
+class AppCredentialRow(msgspec.Struct, frozen=True):
+    id: str
+    user_id: str
+    project_id: str
+    name: str
+    description: str | None
+    roles: list[str]
+    expires_at: str | None
+    unrestricted: bool
+
+
+async def list_app_credentials(pool: AsyncConnectionPool[Any], user_id: str, *,
+                               name: str | None = None,
+                               cred_id: str | None = None) -> list[AppCredentialRow]:
+    return await _fetch(
+        pool, AppCredentialRow,
+        f"SELECT id, user_id, project_id, name, description, roles, expires_at, unrestricted"
+        f" FROM {V}.app_credentials WHERE user_id = %s AND (%s::text IS NULL OR name = %s)"
+        " AND (%s::text IS NULL OR id = %s) ORDER BY name",
+        [user_id, name, name, cred_id, cred_id])

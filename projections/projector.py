@@ -102,7 +102,10 @@ def reads(*kinds: Kind[Any]) -> tuple[type[Event], ...]:
 
 PROJECTIONS: tuple[Projection, ...] = (
     Projection("instances", reads(registry.INSTANCE), instances.apply),
-    Projection("identity", reads(registry.DOMAIN, registry.PROJECT, registry.USER, registry.TOKEN),
+    Projection("identity", reads(registry.DOMAIN, registry.PROJECT, registry.USER,
+                                      registry.TOKEN, registry.ROLE, registry.GROUP,
+                                      registry.CATALOG_ENTRY, registry.CREDENTIAL,
+                                      registry.APP_CREDENTIAL),
                identity.apply),
     Projection("flavors", reads(registry.FLAVOR), catalog.apply_flavors),
     Projection("images", reads(registry.IMAGE), catalog.apply_images),

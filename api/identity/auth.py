@@ -60,10 +60,16 @@ class _Token(msgspec.Struct):
     id: Password  # a token is as long as a password may be
 
 
+class _AppCredential(msgspec.Struct):
+    secret: Password
+    id: Text255 | None = None
+
+
 class _Identity(msgspec.Struct):
     methods: list[Text255]
     password: _Password | None = None
     token: _Token | None = None
+    application_credential: _AppCredential | None = None
 
 
 class _System(msgspec.Struct):
@@ -116,7 +122,8 @@ def token_body(ctx: Context, c: Claims) -> dict[str, Any]:
     """Keystone's token body; an unscoped token has no project, roles or catalog."""
     token: dict[str, Any] = {
         "methods": list(c.methods),
-        "user": {"id": c.user_id, "name": c.user_name, "domain": DOMAIN,
+        "user": {"id": c.user_id, "name": c.user_name,
+                 "domain": {"id": c.user_domain[0], "name": c.user_domain[1]},
                  "password_expires_at": None},
         "is_domain": False,
         "issued_at": _iso(c.issued_at),
@@ -131,7 +138,8 @@ def token_body(ctx: Context, c: Claims) -> dict[str, Any]:
         })
     elif c.scoped:
         token.update({
-            "project": {"id": c.project_id, "name": c.project_name, "domain": DOMAIN},
+            "project": {"id": c.project_id, "name": c.project_name,
+                        "domain": {"id": c.project_domain[0], "name": c.project_domain[1]}},
             "roles": [{"id": role_id(r), "name": r} for r in c.roles],
             "catalog": catalog(ctx, c.project_id),
         })
@@ -183,7 +191,8 @@ async def issue_token(request: Request) -> Response:
         token, issued = ctx.signer.issue(
             user_id=principal.user_id, user_name=principal.user_name,
             project_id=principal.project_id, project_name=principal.project_name,
-            roles=principal.roles, system=principal.system)
+            roles=principal.roles, system=principal.system, user_domain=principal.user_domain,
+            project_domain=principal.project_domain)
     elif "token" in identity.methods and identity.token is not None:
         held = ctx.signer.verify(identity.token.id)
         if held is None or ctx.revocations.is_revoked(held):
@@ -202,9 +211,24 @@ async def issue_token(request: Request) -> Response:
             user_id=principal.user_id, user_name=principal.user_name,
             project_id=principal.project_id, project_name=principal.project_name,
             roles=principal.roles, methods=tuple(dict.fromkeys(("token", *held.methods))),
-            expires_at=held.expires_at, system=principal.system)
+            expires_at=held.expires_at, system=principal.system,
+            user_domain=principal.user_domain, project_domain=principal.project_domain)
+    elif ("application_credential" in identity.methods
+          and identity.application_credential is not None):
+        given = identity.application_credential
+        if not given.id:
+            raise InvalidInput("Invalid authentication request: an application credential "
+                               "needs its id.")
+        principal = await run_in_threadpool(ctx.identity.app_credentials.authenticate,
+                                             cred_id=given.id, secret=given.secret)
+        token, issued = ctx.signer.issue(
+            user_id=principal.user_id, user_name=principal.user_name,
+            project_id=principal.project_id, project_name=principal.project_name,
+            roles=principal.roles, methods=("application_credential",),
+            user_domain=principal.user_domain, project_domain=principal.project_domain)
     else:
-        raise Unauthorized("Only password and token authentication are supported.")
+        raise Unauthorized("Only password, token and application credential authentication "
+                           "are supported.")
     return JSONResponse(token_body(ctx, issued), status_code=201,
                         headers={"X-Subject-Token": token})
 

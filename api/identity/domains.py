@@ -4,7 +4,7 @@ The Default domain always exists and is no aggregate; an admin makes others
 (``DomainCreated``), describes, disables and deletes them. Projects and
 users are made in a domain and their names are unique within it. A domain
 keeps its name (its id derives from it); deleting one needs it disabled, and
-its projects and users are deleted first, one command each, so a delete cut
+its projects, users and groups are deleted first, one command each, so a delete cut
 short is finished by asking again. ``/auth/domains`` and ``/auth/catalog``
 answer for the caller's own token.
 """
@@ -110,7 +110,7 @@ async def update_domain(request: Request) -> Response:
 
 
 async def delete_domain(request: Request) -> Response:
-    """Its projects and users first (each its own command), then the domain."""
+    """Its projects, users and groups first (each its own command), then the domain."""
     require_identity_admin(claims(request), "delete_domain")
     domain_id = request.path_params["domain_id"]
     service = identity(request)
@@ -125,15 +125,26 @@ async def delete_domain(request: Request) -> Response:
     for user in await q.list_users(pool(request), domain_id=domain.id):
         await run_in_threadpool(service.delete_user, request_id=f"{rid}:{user.id}",
                                 ref=user.id)
+    for group in await q.list_groups(pool(request), domain_id=domain.id):
+        await run_in_threadpool(service.groups.delete, request_id=f"{rid}:{group.id}",
+                                ref=group.id)
     written = await run_in_threadpool(service.delete_domain, request_id=rid, ref=domain_id)
     return with_position(Response(status_code=204), written)
 
 
 async def auth_domains(request: Request) -> Response:
-    """The domains the token's user may scope to: none, as nobody holds a
-    role on a domain here (roles are held on projects)."""
-    claims(request, unscoped=True)
-    return listing(request, "domains", [])
+    """The domains where the token's user (or a group of theirs) holds a role.
+    (A token scoped to a domain is not issued here; roles on a domain are
+    inherited by its projects when granted so.)"""
+    who = claims(request, unscoped=True)
+    await caught_up(request)
+    views = pool(request)
+    mine = {g.id for g in await q.list_groups(views, user_id=who.user_id)}
+    scopes = {a.project_id for a in await q.list_assignments(views, user_id=who.user_id)} | {
+        a.scope for a in await q.list_group_assignments(views) if a.group_id in mine}
+    ids = {s.removeprefix("domain:") for s in scopes if s.startswith("domain:")}
+    return listing(request, "domains", [_shown(request, d) for d in [
+        DEFAULT, *await q.list_domains(views)] if d.id in ids])
 
 
 async def auth_catalog(request: Request) -> Response:

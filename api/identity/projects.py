@@ -38,6 +38,7 @@ class _NewProject(msgspec.Struct):
     description: Text255 = ""
     domain_id: Text255 = "default"
     enabled: bool = True
+    tags: list[str] = []
 
 
 class _ProjectBody(msgspec.Struct):
@@ -77,6 +78,9 @@ async def list_projects(request: Request) -> Response:
     ids = await _own_project_ids(request, who)
     rows = await q.list_projects(pool(request), name=request.query_params.get("name"), ids=ids,
                                  domain_id=request.query_params.get("domain_id"))
+    enabled = request.query_params.get("enabled")
+    if enabled is not None:
+        rows = [r for r in rows if r.enabled == (enabled.lower() not in ("false", "0", "no"))]
     return listing(request, "projects", [project_shown(request, r) for r in rows])
 
 
@@ -89,7 +93,7 @@ async def create_project(request: Request) -> Response:
     new = decode(await request.body(), _ProjectBody, service="keystone").project
     written = await run_in_threadpool(
         identity(request).create_project, request_id=await request_id(request), name=new.name,
-        description=new.description, domain=new.domain_id, enabled=new.enabled)
+        description=new.description, domain=new.domain_id, enabled=new.enabled, tags=new.tags)
     return with_position(JSONResponse({"project": project_shown(request, written.state)},
                                       status_code=201), written)
 

@@ -62,5 +62,41 @@ def role_body(base_url: str, name: str) -> dict[str, Any]:
             "links": {"self": f"{base_url}/identity/v3/roles/{rid}"}}
 
 
+class RoleLike(Protocol):
+    """A custom role as the write side or the roles view holds it."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def domain_id(self) -> str | None: ...
+    @property
+    def description(self) -> str | None: ...
+
+
+def custom_role_body(base_url: str, role: RoleLike) -> dict[str, Any]:
+    return {"id": role.id, "name": role.name, "domain_id": role.domain_id,
+            "description": role.description, "options": {},
+            "links": {"self": f"{base_url}/identity/v3/roles/{role.id}"}}
+
+
+class GroupLike(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def domain_id(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+
+
+def group_body(base_url: str, group: GroupLike) -> dict[str, Any]:
+    return {"id": group.id, "name": group.name, "domain_id": group.domain_id,
+            "description": group.description,
+            "links": {"self": f"{base_url}/identity/v3/groups/{group.id}"}}
+
+
 def all_roles(base_url: str) -> list[dict[str, Any]]:
     return [role_body(base_url, r) for r in ROLES]

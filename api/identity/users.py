@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute, Route
 from api.bodies import decode
 from api.consistency import caught_up
 from api.context import claims, context
+from api.errors import IdentityForbidden
 from api.fields import IdentityName, Password, Text255
 from api.identity.projects import project_shown
 from api.identity.requests import (
@@ -57,6 +58,15 @@ class _UserChangeBody(msgspec.Struct):
     user: _UserChange
 
 
+class _PasswordChange(msgspec.Struct):
+    password: Password
+    original_password: Password
+
+
+class _PasswordChangeBody(msgspec.Struct):
+    user: _PasswordChange
+
+
 def _user(request: Request, row: q.UserRow) -> dict[str, Any]:
     return user_body(context(request).base_url, row)
 
@@ -92,8 +102,12 @@ async def user_projects(request: Request) -> Response:
     user_id = request.path_params.get("user_id", who.user_id)
     if user_id != who.user_id:
         require_identity_admin(who, "list_user_projects")
+    await caught_up(request)
+    mine = {g.id for g in await q.list_groups(pool(request), user_id=user_id)}
     ids = sorted({a.project_id for a in await q.list_assignments(pool(request),
-                                                                  user_id=user_id)})
+                                                                  user_id=user_id)}
+                 | {a.scope for a in await q.list_group_assignments(pool(request))
+                    if a.group_id in mine})
     rows = await q.list_projects(pool(request), ids=ids)
     return listing(request, "projects", [project_shown(request, r) for r in rows])
 
@@ -138,6 +152,22 @@ async def update_user(request: Request) -> Response:
                          written)
 
 
+async def change_password(request: Request) -> Response:
+    """POST /users/{id}/password: a user's change of their own password, given
+    the original (Keystone's ``identity:change_password``: the user's own, or
+    an admin's)."""
+    who = claims(request, unscoped=True)
+    ref = request.path_params["user_id"]
+    if ref != who.user_id and not who.caller.is_admin:
+        raise IdentityForbidden("You are not authorized to perform the requested action: "
+                                "identity:change_password.")
+    change = decode(await request.body(), _PasswordChangeBody, service="keystone").user
+    written = await run_in_threadpool(
+        identity(request).change_own_password, request_id=await request_id(request), ref=ref,
+        original=change.original_password, password=change.password)
+    return with_position(Response(status_code=204), written)
+
+
 async def delete_user(request: Request) -> Response:
     require_identity_admin(claims(request), "delete_user")
     written = await run_in_threadpool(identity(request).delete_user,
@@ -151,6 +181,7 @@ command_routes: list[BaseRoute] = [
     Route(f"{P}/users", create_user, methods=["POST"]),
     Route(f"{P}/users/{{user_id}}", update_user, methods=["PATCH"]),
     Route(f"{P}/users/{{user_id}}", delete_user, methods=["DELETE"]),
+    Route(f"{P}/users/{{user_id}}/password", change_password, methods=["POST"]),
 ]
 query_routes: list[BaseRoute] = [
     Route(f"{P}/users", list_users, methods=["GET"]),

@@ -382,6 +382,77 @@ class Scenario:
         identity.revoke_role(request_id="golden-revoke-netadmin", user_ref="alice",
                              project_ref="golden", role="netadmin")
         self.clock.tick()
+        custom = identity.roles.create(request_id="golden-role", name="auditor",
+                                     description="Reads the books").state
+        self.clock.tick()
+        identity.roles.update(request_id="golden-role-rename", ref=custom.id, name="inspector")
+        self.clock.tick()
+        identity.roles.imply(request_id="golden-role-implies", prior=custom.id,
+                             implied="reader")
+        self.clock.tick()
+        identity.roles.drop_implication(request_id="golden-role-implies-not",
+                                        prior=custom.id, implied="reader")
+        self.clock.tick()
+        identity.grant(request_id="golden-grant-custom", user_ref="alice",
+                       project_ref="golden", role=custom.id)
+        self.clock.tick()
+        group = identity.groups.create(request_id="golden-group", name="operators",
+                                       description="Those on call").state
+        self.clock.tick()
+        identity.groups.update(request_id="golden-group-describe", ref=group.id,
+                               description="Those on call this week")
+        self.clock.tick()
+        identity.groups.add_user(request_id="golden-group-alice", ref=group.id,
+                                 user_ref="alice")
+        for grant in ("member", custom.id):
+            self.clock.tick()
+            identity.groups.grant(request_id=f"golden-group-grant-{grant}", ref=group.id,
+                                  role=grant, project_ref="golden")
+        self.clock.tick()
+        identity.groups.revoke(request_id="golden-group-revoke", ref=group.id, role="member",
+                               project_ref="golden")
+        self.clock.tick()
+        identity.groups.remove_user(request_id="golden-group-alice-leaves", ref=group.id,
+                                    user_ref="alice")
+        self.clock.tick()
+        identity.groups.delete(request_id="golden-group-delete", ref=group.id)
+        self.clock.tick()
+        identity.revoke_role(request_id="golden-revoke-custom", user_ref="alice",
+                             project_ref="golden", role=custom.id)
+        self.clock.tick()
+        identity.roles.delete(request_id="golden-role-delete", ref=custom.id)
+        self.clock.tick()
+        service = identity.catalog.create("service", request_id="golden-service", attributes={
+            "type": "golden-metering", "name": "ledger", "description": "Counts"}).state
+        self.clock.tick()
+        identity.catalog.update("service", request_id="golden-service-disable",
+                                entry_id=service.id, change={"enabled": False})
+        self.clock.tick()
+        identity.catalog.create("endpoint", request_id="golden-endpoint", attributes={
+            "service_id": service.id, "interface": "public", "url": "http://ledger.example",
+            "region_id": "golden-region"})  # registers the region too
+        self.clock.tick()
+        identity.catalog.delete("service", request_id="golden-service-delete",
+                                entry_id=service.id)
+        self.clock.tick()
+        credential = identity.credentials.create(
+            request_id="golden-credential", user_id=user.id, project_id=project.id, type="ec2",
+            sealed_blob="v1:c2VhbGVkIGJ5IHRoZSBBUEk=", access="golden-access").state
+        self.clock.tick()
+        identity.credentials.update(request_id="golden-credential-update",
+                                    cred_id=credential.id, sealed_blob="v1:cmVzZWFsZWQ=")
+        self.clock.tick()
+        identity.credentials.delete(request_id="golden-credential-delete",
+                                    cred_id=credential.id)
+        self.clock.tick()
+        app_credential, _ = identity.app_credentials.create(
+            request_id="golden-app-credential", user_id=user.id, project_id=project.id,
+            name="golden-ci", description="The pipeline's", roles=["member"],
+            secret="golden app secret", expires_at="2100-01-01T00:00:00", unrestricted=False)
+        self.clock.tick()
+        identity.app_credentials.delete(request_id="golden-app-credential-delete",
+                                        user_id=user.id, cred_id=app_credential.state.id)
+        self.clock.tick()
         identity.create_user(request_id="golden-user-doomed", name="bob", password="bob's")
         self.clock.tick()
         identity.delete_user(request_id="golden-user-doomed-delete", ref="bob")

@@ -26,6 +26,8 @@ from domain.copies import Status as CopyStatus
 from domain.flavor import FlavorState
 from domain.host import Host
 from domain.identity import Project, User
+from domain.identity_groups import Group
+from domain.identity_roles import CustomRole
 from domain.image import ImageState
 from domain.instance import Instance, PowerState, VmState
 from domain.qos_specs import QosSpecs
@@ -180,6 +182,12 @@ def test_each_aggregate_folds_on_the_write_side_to_where_the_golden_scenario_lef
     assert {n: p.deleted for n, p in named(states, Project).items()} == {
         "golden": False, "doomed": True}
     users = named(states, User)
+    roles = [r for r in states if isinstance(r, CustomRole)]
+    groups = [g for g in states if isinstance(g, Group)]
+    if roles:  # logs since custom roles and groups
+        assert [(r.name, r.deleted) for r in roles] == [("inspector", True)]
+        assert [(g.name, g.deleted, g.roles) for g in groups] == [("operators", True, {})]
+        assert users["alice"].groups == ()
     assert (users["alice"].roles, users["bob"].deleted) == (
         {alpha.project_id: ["member"]}, True)
     images = named(states, ImageState)

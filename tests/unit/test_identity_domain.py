@@ -53,7 +53,7 @@ def test_a_second_create_of_a_live_name_is_a_conflict() -> None:
 def test_a_deleted_user_name_can_be_used_again_with_no_roles_left() -> None:
     user = a_user()
     project = a_project()
-    granted = model.grant(user, project, "member", request_id="g", at=AT)
+    granted = model.grant(user, project.id, "member", request_id="g", at=AT)
     assert granted is not None
     user = model.evolve_user(user, granted, "")
     user = model.evolve_user(user, model.UserDeleted(request_id="d", at=AT), "")
@@ -65,10 +65,10 @@ def test_a_deleted_user_name_can_be_used_again_with_no_roles_left() -> None:
 
 def test_granting_a_held_role_records_nothing_and_revoking_an_unheld_one_is_not_found() -> None:
     user, project = a_user(), a_project()
-    event = model.grant(user, project, "member", request_id="g1", at=AT)
+    event = model.grant(user, project.id, "member", request_id="g1", at=AT)
     assert event is not None
     user = model.evolve_user(user, event, "")
-    assert model.grant(user, project, "member", request_id="g2", at=AT) is None
+    assert model.grant(user, project.id, "member", request_id="g2", at=AT) is None
     with pytest.raises(NotFound, match="Could not find role assignment"):
         model.revoke(user, project.id, "admin", request_id="r", at=AT)
     user = model.evolve_user(user, model.revoke(user, project.id, "member", request_id="r",
@@ -92,7 +92,7 @@ def test_a_login_needs_the_right_password_and_a_role_on_the_project() -> None:
         model.authorise(user, project, "s3cret", "web")
     with pytest.raises(Unauthorized):
         model.authorise(None, project, "s3cret", "web")
-    grant = model.grant(user, project, "member", request_id="g", at=AT)
+    grant = model.grant(user, project.id, "member", request_id="g", at=AT)
     assert grant is not None
     user = model.evolve_user(user, grant, "")
     assert model.authorise(user, project, "s3cret", "web") == ["member", "reader"]
