@@ -92,22 +92,25 @@ class InstanceCommands:
             hosts, claims = self.placement.place(ids, flavor, cmd.caller, at, only=only,
                                                  policy=policy)
             networks: dict[str, Aggregate[net_model.Network]] = {}  # each loaded once
-            for index, (instance_id, host, name) in enumerate(zip(ids, hosts, names,
-                                                                  strict=True)):
+            for index, (instance_id, host, name) in enumerate(zip(
+                    ids, hosts or [""] * count, names, strict=True)):
                 instance = first if index == 0 else Aggregate(instance_id, INSTANCE)
                 nics: list[ev.Nic] = []
-                for number, nic in enumerate(cmd.networks):
+                for number, nic in enumerate(cmd.networks if hosts else ()):
                     plugged, changes = self._plug(cmd, at, nic, networks, str(instance_id),
                                                   host, f"#{index}#nic{number}")
                     nics.append(plugged)
                     made += changes
-                made.append((instance, model.create(
+                created = model.create(
                     str(instance_id), request_id=cmd.request_id, at=at,
                     project_id=cmd.caller.project_id, user_id=cmd.caller.user_id, name=name,
                     flavor=flavor, image=image, host=host, key_name=cmd.key_name,
                     public_key=public_key, metadata=cmd.metadata, user_data=cmd.user_data,
                     availability_zone=zone, reservation_id=reservation, launch_index=index,
-                    description=cmd.description, nics=nics)))
+                    description=cmd.description, nics=nics)
+                # no host has room: in ERROR at once, with no ports (Nova's NoValidHost)
+                made.append((instance, [created, model.unplaced(created)] if not host
+                             else created))
             return [*made, *claims]
 
         return _accepted(self.app.execute(cmd.request_id, lambda: self._load(ids[0]), decide,
@@ -179,8 +182,13 @@ class InstanceCommands:
             detached = detach_for_server_delete(self.app, str(instance_id), cmd.request_id, at)
             unplugged = self.networks.unplug(instance.state.nics, request_id=cmd.request_id,
                                              at=at)
-            return [(instance, asked), *((aggregate, None) for aggregate in detached),
-                    *unplugged, *self._discard_snapshot(instance.state, cmd.request_id, at)]
+            # one no host holds goes at once, its quota with it
+            deleted = model.local_delete(instance.state, asked)
+            gone = [] if deleted is None else [deleted]
+            released = [] if deleted is None else self.placement.release(instance.state, at)
+            return [(instance, [asked, *gone]), *((aggregate, None) for aggregate in detached),
+                    *unplugged, *self._discard_snapshot(instance.state, cmd.request_id, at),
+                    *released]
 
         return _accepted(self.app.execute(cmd.request_id, lambda: self._load(instance_id),
                                           decide, touches=[instance_id]))

@@ -257,6 +257,27 @@ def create(
     )
 
 
+NO_VALID_HOST: Final = "No valid host was found. There are not enough hosts available."
+
+
+def unplaced(created: ev.InstanceCreateRequested) -> ev.InstanceOperationFailed:
+    """A boot that no host has room for: accepted, and ended at once in
+    ERROR with the scheduler's fault, as Nova's boot ends. ``created`` is
+    addressed to no host (``host=""``): the instance holds no host's
+    capacity, only its quota until it is deleted (``local_delete``)."""
+    assert not created.host, "an instance placed on a host is not unplaced"
+    return ev.InstanceOperationFailed(request_id=created.request_id, at=created.at,
+                                      reason=NO_VALID_HOST)
+
+
+def local_delete(state: Instance, asked: ev.InstanceRequested) -> ev.InstanceDeleted | None:
+    """Nova's local delete: an instance no host holds (its boot found none) is
+    deleted as soon as asked, since no host would answer; None otherwise."""
+    if isinstance(asked, ev.InstanceDeleteRequested) and not state.host:
+        return ev.InstanceDeleted(request_id=asked.request_id, at=asked.at)
+    return None
+
+
 def operation(kind: type[ev.InstanceRequested], *, hard: bool = False,
               force: bool = False) -> Operation:
     if kind is ev.InstanceRebootRequested and hard:
@@ -298,6 +319,8 @@ def refuse(state: Instance, op: Operation, is_admin: bool) -> None:
     if state.vm_state == VmState.DELETED:
         raise InvalidState(f"Instance {state.id} could not be found.")
     refuse_if_locked(state, is_admin)
+    if not state.host and op.requested is not ev.InstanceDeleteRequested:
+        raise InvalidState(f"Instance {state.id} is not ready")  # no host would act
     if state.task_state is not None and state.task_state not in op.interrupts:
         raise InvalidState(
             f"Cannot '{op.action}' instance {state.id} while it is in "

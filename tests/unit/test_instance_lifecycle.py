@@ -423,3 +423,40 @@ def test_bad_tags_too_many_tags_and_a_building_server_are_refused() -> None:
         changes.add_tag(full, "one-more", request_id="t", at=AT, user_id="u")
     with pytest.raises(InvalidState, match=r"Cannot 'update tags' .* vm_state building"):
         changes.set_tags(booted(spawned=False), ["a"], request_id="t", at=AT, user_id="u")
+
+
+def unplaced() -> model.Instance:
+    created = model.create("i-1", request_id="r-boot", at=AT, project_id="p", user_id="u",
+                           name="vm", flavor=FLAVORS["2"], image=IMAGE, host="")
+    state = model.evolve(None, created, "i-1")
+    return model.evolve(state, model.unplaced(created), "i-1")
+
+
+def test_a_boot_no_host_has_room_for_ends_at_once_in_error_with_novas_fault() -> None:
+    state = unplaced()
+    assert (state.vm_state, state.task_state, state.pending) == (VmState.ERROR, None, None)
+    assert state.fault == "No valid host was found. There are not enough hosts available."
+    assert state.host == "" and model.status(state.vm_state, state.task_state) == "ERROR"
+
+
+def test_an_instance_no_host_holds_refuses_host_operations_as_not_ready() -> None:
+    for kind in (ev.InstanceStopRequested, ev.InstanceRebootRequested):
+        with pytest.raises(InvalidState, match="Instance i-1 is not ready"):
+            model.request(unplaced(), kind, request_id="r", at=AT, user_id="u", hard=True)
+
+
+def test_an_instance_no_host_holds_is_deleted_as_soon_as_asked() -> None:
+    state = unplaced()
+    asked = model.request(state, ev.InstanceDeleteRequested, request_id="r-d", at=AT,
+                          user_id="u")
+    deleted = model.local_delete(state, asked)
+    assert deleted is not None
+    state = model.evolve(model.evolve(state, asked, "i-1"), deleted, "i-1")
+    assert (state.vm_state, state.deleted_at, state.pending) == (VmState.DELETED, AT, None)
+
+
+def test_an_instance_on_a_host_waits_for_its_host_to_delete_it() -> None:
+    state = booted()
+    asked = model.request(state, ev.InstanceDeleteRequested, request_id="r-d", at=AT,
+                          user_id="u")
+    assert model.local_delete(state, asked) is None
