@@ -36,6 +36,7 @@ from domain import host_aggregate as zone_model
 from domain import instance as model
 from domain import instance_boot as boot_rules
 from domain import instance_observations as observations
+from domain import migration as migration_rules
 from domain import network as net_model
 from domain import port as port_model
 from domain import server_image
@@ -173,6 +174,9 @@ class InstanceCommands:
         force = isinstance(cmd, DeleteInstance) and cmd.force
 
         def decide(instance: Aggregate[model.Instance], at: datetime) -> list[Change]:
+            confirmed = migration_rules.confirm_on_delete(
+                instance.state, request_id=cmd.request_id, user_id=cmd.caller.user_id, at=at) \
+                if kind is ev.InstanceDeleteRequested and instance.current is not None else None
             asked = model.request(_visible(instance, cmd.caller), kind,
                                   request_id=cmd.request_id, at=at, user_id=cmd.caller.user_id,
                                   is_admin=cmd.caller.is_admin, hard=hard, force=force)
@@ -186,7 +190,9 @@ class InstanceCommands:
             deleted = model.local_delete(instance.state, asked)
             gone = [] if deleted is None else [deleted]
             released = [] if deleted is None else self.placement.release(instance.state, at)
-            return [(instance, [asked, *gone]), *((aggregate, None) for aggregate in detached),
+            first = [] if confirmed is None else [confirmed]
+            return [(instance, [*first, asked, *gone]),
+                    *((aggregate, None) for aggregate in detached),
                     *unplugged, *self._discard_snapshot(instance.state, cmd.request_id, at),
                     *released]
 

@@ -71,12 +71,16 @@ class Placement:
 
     def release(self, instance: Instance, at: datetime) -> list[Change]:
         """What to commit with the deletion of ``instance``: its quota claim
-        and its host claim given back (those it holds)."""
+        and its host claims given back (those it holds: both hosts' while it
+        is being moved, as in VERIFY_RESIZE)."""
         quota = self.quota(instance.project_id)
         changes: list[Change] = [
             (quota, quota_model.release(quota.current, instance.id, at))]
-        if instance.host:
-            host = self.app.load_or_new(hosts_model.host_id(instance.host), HOST)
+        moving = instance.migration if instance.migration is not None \
+            and instance.migration.in_progress else None
+        held = {instance.host} | ({moving.source_host, moving.dest_host} if moving else set())
+        for name in sorted(h for h in held if h):
+            host = self.app.load_or_new(hosts_model.host_id(name), HOST)
             changes.append((host, hosts_model.release(host.current, instance.id, at)))
         return changes
 

@@ -120,8 +120,10 @@ OPERATIONS: dict[type[ev.InstanceRequested], Operation] = {op.requested: op for 
               "start", TaskState.POWERING_ON, frozenset({VmState.STOPPED}), *_ON, None),
     Operation(ev.InstanceRebootRequested, ev.InstanceRebooted,
               "reboot", TaskState.REBOOTING, frozenset({VmState.ACTIVE}), *_ON, VmState.ERROR),
+    # (a resized one: its resize is confirmed on the way, domain/migration.py)
     Operation(ev.InstanceDeleteRequested, ev.InstanceDeleted,
-              "delete", TaskState.DELETING, _ANY_LIVE, VmState.DELETED, PowerState.NOSTATE,
+              "delete", TaskState.DELETING, _ANY_LIVE | {VmState.RESIZED}, VmState.DELETED,
+              PowerState.NOSTATE,
               VmState.ERROR, interrupts=ALL_TASKS - {TaskState.DELETING}),
     Operation(ev.InstanceSnapshotRequested, ev.InstanceSnapshotted,
               "createImage", TaskState.IMAGE_SNAPSHOT,

@@ -460,3 +460,4 @@ def test_an_instance_on_a_host_waits_for_its_host_to_delete_it() -> None:
     asked = model.request(state, ev.InstanceDeleteRequested, request_id="r-d", at=AT,
                           user_id="u")
     assert model.local_delete(state, asked) is None
+
