@@ -20,6 +20,7 @@ from commands.catalog import CatalogLookups
 from commands.instances import _accepted, _parse_id, _visible
 from commands.messages import Accepted, InstanceCommand
 from commands.placement import Placement
+from commands.quotas import defaults_of
 from domain import host as hosts_model
 from domain import instance as model
 from domain import live_migration as live
@@ -125,7 +126,8 @@ class MigrationCommands:
             # (commands/migration_steps.py settles it then)
             quota = self.placement.quota(state.project_id)
             grown = quota_model.resize_claim(
-                quota.current, self.placement.quotas, project_id=state.project_id,
+                quota.current, defaults_of(self.app, self.placement.quotas),
+                project_id=state.project_id,
                 instance_id=state.id, cores=max(state.vcpus, new.vcpus),
                 ram=max(state.memory_mb, new.memory_mb), at=at)
             return [(instance, asked), (dest, claim), (quota, grown)]

@@ -18,7 +18,7 @@ from functools import partial
 
 from commands.application import Aggregate, Change, NimbusApplication
 from commands.messages import Caller
-from commands.quotas import quota_of
+from commands.quotas import defaults_of, quota_of
 from domain import host as hosts_model
 from domain import quota as quota_model
 from domain import server_group as group_model
@@ -55,7 +55,8 @@ class Placement:
         ids = [str(i) for i in instance_ids]
         quota = self.quota(caller.project_id)
         quota_claims = quota_model.claim(
-            quota.current, self.quotas, project_id=caller.project_id, instance_ids=ids,
+            quota.current, defaults_of(self.app, self.quotas),
+            project_id=caller.project_id, instance_ids=ids,
             vcpus=flavor.vcpus, ram=flavor.ram, at=at)
         hosts = [h for h in self.hosts() if only is None or h.state.host in only]
         try:
