@@ -26,6 +26,7 @@ from commands.messages import (
     InstanceCommand,
     NicRequest,
     RebootInstance,
+    RebuildInstance,
 )
 from commands.networks import NetworkCommands
 from commands.placement import Placement
@@ -195,6 +196,22 @@ class InstanceCommands:
                     *((aggregate, None) for aggregate in detached),
                     *unplugged, *self._discard_snapshot(instance.state, cmd.request_id, at),
                     *released]
+
+        return _accepted(self.app.execute(cmd.request_id, lambda: self._load(instance_id),
+                                          decide, touches=[instance_id]))
+
+    def rebuild(self, cmd: RebuildInstance) -> Accepted:
+        """Rebuild on the instance's host from an image the caller may boot."""
+        instance_id = _parse_id(cmd.instance_id)
+        image = self.catalog.image(cmd.image_ref, cmd.caller)
+        if cmd.metadata is not None:
+            check_metadata(cmd.metadata)
+
+        def decide(instance: Aggregate[model.Instance], at: datetime) -> list[Change]:
+            return [(instance, model.rebuild(
+                _visible(instance, cmd.caller), image, request_id=cmd.request_id, at=at,
+                user_id=cmd.caller.user_id, is_admin=cmd.caller.is_admin, name=cmd.name,
+                metadata=cmd.metadata))]
 
         return _accepted(self.app.execute(cmd.request_id, lambda: self._load(instance_id),
                                           decide, touches=[instance_id]))

@@ -90,6 +90,15 @@ class DeleteInstance(InstanceCommand, frozen=True, kw_only=True):
     force: bool = False  # forceDelete
 
 
+class RebuildInstance(InstanceCommand, frozen=True, kw_only=True):
+    """Rebuild from ``image_ref`` (a name or metadata given replace the server's)."""
+
+    requests = ev.InstanceRebuildRequested
+    image_ref: str
+    name: str | None = None
+    metadata: dict[str, str] | None = None
+
+
 class InstanceChange(InstanceCommand, frozen=True, kw_only=True):
     """A change that needs no host; answered with the instance as it is after."""
 
@@ -127,6 +136,12 @@ class AddInstanceTag(InstanceChange, frozen=True, kw_only=True):
 
 class DeleteInstanceTag(InstanceChange, frozen=True, kw_only=True):
     tag: str
+
+
+class ResetInstanceState(InstanceChange, frozen=True, kw_only=True):
+    """An admin's os-resetState: ``state`` active or error."""
+
+    state: str
 
 
 class Accepted(Written[Instance]):

@@ -56,13 +56,14 @@ class TaskState:
     RESIZE_REVERTING: Final = "resize_reverting"
     RESIZE_CONFIRMING: Final = "resize_confirming"
     MIGRATING: Final = "migrating"  # a live migration
+    REBUILDING: Final = "rebuilding"
 
 
 ALL_TASKS: Final = frozenset({
     TaskState.SPAWNING, TaskState.REBOOTING, TaskState.REBOOTING_HARD, TaskState.PAUSING,
     TaskState.UNPAUSING, TaskState.SUSPENDING, TaskState.RESUMING, TaskState.POWERING_OFF,
     TaskState.POWERING_ON, TaskState.DELETING, TaskState.IMAGE_SNAPSHOT,
-    TaskState.IMAGE_PENDING_UPLOAD, TaskState.IMAGE_UPLOADING,
+    TaskState.IMAGE_PENDING_UPLOAD, TaskState.IMAGE_UPLOADING, TaskState.REBUILDING,
 })
 
 
@@ -125,6 +126,10 @@ OPERATIONS: dict[type[ev.InstanceRequested], Operation] = {op.requested: op for 
               "delete", TaskState.DELETING, _ANY_LIVE | {VmState.RESIZED}, VmState.DELETED,
               PowerState.NOSTATE,
               VmState.ERROR, interrupts=ALL_TASKS - {TaskState.DELETING}),
+    # (from stopped too in Nova, which keeps it stopped: here only these)
+    Operation(ev.InstanceRebuildRequested, ev.InstanceRebuilt,
+              "rebuild", TaskState.REBUILDING, frozenset({VmState.ACTIVE, VmState.ERROR}),
+              *_ON, VmState.ERROR),
     Operation(ev.InstanceSnapshotRequested, ev.InstanceSnapshotted,
               "createImage", TaskState.IMAGE_SNAPSHOT,
               frozenset({VmState.ACTIVE, VmState.STOPPED, VmState.PAUSED, VmState.SUSPENDED}),
@@ -316,6 +321,20 @@ def request(
     return event
 
 
+def rebuild(state: Instance, image: Image, *, request_id: str, at: datetime, user_id: str,
+            is_admin: bool = False, name: str | None = None,
+            metadata: dict[str, str] | None = None) -> ev.InstanceRebuildRequested:
+    """Rebuild the instance from ``image`` on its host (Nova's rebuild: the
+    image is the instance's from the request on; a name or metadata given
+    replace its own)."""
+    refuse(state, OPERATIONS[ev.InstanceRebuildRequested], is_admin)
+    return ev.InstanceRebuildRequested(
+        request_id=request_id, at=at, host=state.host, user_id=user_id, image_ref=image.id,
+        name=state.name if name is None else name, vcpus=state.vcpus,
+        memory_mb=state.memory_mb, disk_gb=state.disk_gb, nics=list(state.nics),
+        metadata=None if metadata is None else dict(metadata))
+
+
 def refuse(state: Instance, op: Operation, is_admin: bool) -> None:
     """Refuse ``op`` on the instance as it is now, in Nova's words (None: it may start)."""
     if state.vm_state == VmState.DELETED:
@@ -404,14 +423,18 @@ def evolve(state: Instance | None, event: ev.InstanceEvent, instance_id: str) ->
     match event:
         case (ev.InstanceLocked() | ev.InstanceUnlocked() | ev.InstanceUpdated()
               | ev.InstanceMetadataUpdated() | ev.InstanceMetadataItemDeleted()
-              | ev.InstanceTagsSet()):
+              | ev.InstanceTagsSet() | ev.InstanceStateReset()):
             return _changed(state, event)
         case (ev.InstancePauseRequested() | ev.InstanceUnpauseRequested()
               | ev.InstanceDeleteRequested() | ev.InstanceRebootRequested()
               | ev.InstanceSuspendRequested() | ev.InstanceResumeRequested()
               | ev.InstanceStopRequested() | ev.InstanceStartRequested()
-              | ev.InstanceSnapshotRequested()):
+              | ev.InstanceSnapshotRequested() | ev.InstanceRebuildRequested()):
             image = event.image_id if isinstance(event, ev.InstanceSnapshotRequested) else None
+            if isinstance(event, ev.InstanceRebuildRequested):
+                state = msgspec.structs.replace(
+                    state, image_ref=event.image_ref, name=event.name,
+                    metadata=state.metadata if event.metadata is None else event.metadata)
             return msgspec.structs.replace(
                 state, task_state=operation_of(event).task_state,
                 pending=Pending(event.request_id, type(event), event.at),
@@ -431,7 +454,7 @@ def evolve(state: Instance | None, event: ev.InstanceEvent, instance_id: str) ->
         case (ev.InstanceOperationFailed() | ev.InstanceSpawned() | ev.InstancePaused()
               | ev.InstanceUnpaused() | ev.InstanceDeleted() | ev.InstanceRebooted()
               | ev.InstanceSuspended() | ev.InstanceResumed() | ev.InstanceStopped()
-              | ev.InstanceStarted() | ev.InstanceSnapshotted()):
+              | ev.InstanceStarted() | ev.InstanceSnapshotted() | ev.InstanceRebuilt()):
             return _ended(state, event)
         case (ev.InstanceObservedStopped() | ev.InstanceObservedMissing()
               | ev.InstanceObservedRunning() | ev.InstanceObservedPaused()):
@@ -530,6 +553,9 @@ def _changed(state: Instance, event: ev.AnyInstanceChange) -> Instance:
             return msgspec.structs.replace(state, metadata=kept, updated_at=at)
         case ev.InstanceTagsSet():
             return msgspec.structs.replace(state, tags=tuple(event.tags), updated_at=at)
+        case ev.InstanceStateReset():  # what is pending no longer is: its report changes nothing
+            return msgspec.structs.replace(state, vm_state=event.vm_state, task_state=None,
+                                           pending=None, updated_at=at, restore=None)
         case _:
             unknown_event(event, "change of an instance")
 
@@ -537,6 +563,7 @@ def _changed(state: Instance, event: ev.AnyInstanceChange) -> Instance:
 _STATUS: dict[str, dict[str | None, str]] = {
     VmState.BUILDING: {None: "BUILD"},
     VmState.ACTIVE: {None: "ACTIVE", TaskState.REBOOTING: "REBOOT",
+                     TaskState.REBUILDING: "REBUILD",
                      TaskState.REBOOTING_HARD: "HARD_REBOOT", TaskState.RESIZE_PREP: "RESIZE",
                      TaskState.RESIZE_MIGRATING: "RESIZE", TaskState.RESIZE_MIGRATED: "RESIZE",
                      TaskState.RESIZE_FINISH: "RESIZE", TaskState.MIGRATING: "MIGRATING"},
@@ -546,7 +573,8 @@ _STATUS: dict[str, dict[str | None, str]] = {
     VmState.RESIZED: {None: "VERIFY_RESIZE", TaskState.RESIZE_REVERTING: "REVERT_RESIZE"},
     VmState.PAUSED: {None: "PAUSED"},
     VmState.SUSPENDED: {None: "SUSPENDED"},
-    VmState.ERROR: {None: "ERROR", TaskState.MIGRATING: "MIGRATING"},
+    VmState.ERROR: {None: "ERROR", TaskState.MIGRATING: "MIGRATING",
+                    TaskState.REBUILDING: "REBUILD"},
     VmState.DELETED: {None: "DELETED"},
 }
 

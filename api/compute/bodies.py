@@ -149,6 +149,21 @@ class RebootBody(msgspec.Struct):
     type: Text255
 
 
+class RebuildBody(msgspec.Struct, forbid_unknown_fields=False):
+    """rebuild's argument: the image, and a new name or metadata if given
+    (its other fields, adminPass, diskConfig, accessIPv4/6, personality,
+    preserve_ephemeral, are taken and change nothing a test-driver host keeps)."""
+
+    imageRef: Text255
+    name: Name | None = None
+    metadata: Metadata | None = None
+    adminPass: Password | None = None
+
+
+class ResetStateBody(msgspec.Struct):
+    state: Text255
+
+
 class LockBody(msgspec.Struct):
     locked_reason: Text255 | None = None
 

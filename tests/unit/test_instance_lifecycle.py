@@ -461,3 +461,34 @@ def test_an_instance_on_a_host_waits_for_its_host_to_delete_it() -> None:
                           user_id="u")
     assert model.local_delete(state, asked) is None
 
+
+
+def test_a_rebuild_takes_the_new_image_at_once_and_ends_active_and_running() -> None:
+    image = next(i for i in IMAGES.values())
+    asked = model.rebuild(booted(), image, request_id="r-rb", at=AT, user_id="u",
+                          name="again")
+    state = model.evolve(booted(), asked, "i-1")
+    assert (state.task_state, state.name, state.image_ref) == (
+        TaskState.REBUILDING, "again", image.id)
+    assert model.status(state.vm_state, state.task_state) == "REBUILD"
+    state = finish(state, "r-rb")
+    assert (state.vm_state, state.task_state, state.power_state) == (
+        VmState.ACTIVE, None, PowerState.RUNNING)
+    stopped = finish(start(booted(), ev.InstanceStopRequested, "r-s"), "r-s")
+    with pytest.raises(InvalidState, match="vm_state stopped"):
+        model.rebuild(stopped, image, request_id="r-rb", at=AT, user_id="u")
+
+
+def test_an_admins_reset_of_the_state_ends_what_was_pending() -> None:
+    pausing = start(booted(), ev.InstancePauseRequested, "r-p")
+    reset = changes.reset_state(pausing, "error", request_id="r-x", at=AT, user_id="admin",
+                                is_admin=True)
+    state = model.evolve(pausing, reset, "i-1")
+    assert (state.vm_state, state.task_state, state.pending) == (VmState.ERROR, None, None)
+    assert model.complete(state, "r-p", ok=True, at=AT) is None  # the late report: nothing
+    with pytest.raises(InvalidInput):
+        changes.reset_state(state, "paused", request_id="r-y", at=AT, user_id="admin",
+                            is_admin=True)
+    with pytest.raises(Forbidden):
+        changes.reset_state(state, "active", request_id="r-z", at=AT, user_id="u",
+                            is_admin=False)

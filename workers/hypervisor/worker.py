@@ -125,6 +125,18 @@ def converge(guests: HypervisorHost, instance_id: str, request: ev.AnyInstanceRe
                 guests.undefine(instance_id)
         case ev.InstanceSnapshotRequested():  # any state but absent: the disk is there
             return guests.snapshot(instance_id, request.image_id)
+        case ev.InstanceRebuildRequested():  # the guest goes and comes again, from the image
+            if state in (GuestState.RUNNING, GuestState.PAUSED):
+                guests.destroy(instance_id)
+            elif state is GuestState.SUSPENDED:
+                guests.discard_saved(instance_id)
+            if state is not GuestState.ABSENT:
+                guests.undefine(instance_id)
+            guests.define(GuestSpec(
+                instance_id=instance_id, name=request.name, vcpus=request.vcpus,
+                memory_mb=request.memory_mb, disk_gb=request.disk_gb,
+                nics=[(n.mac, n.bridge, planner.device(n.port_id)) for n in request.nics]))
+            guests.start(instance_id)
         case _:
             unknown_event(request, "hypervisor host")
     return ""
