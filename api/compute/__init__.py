@@ -20,6 +20,7 @@ from api.compute import (
     quota_class_sets,
     quota_sets,
     server_actions,
+    server_diagnostics,
     server_groups,
     server_metadata,
     server_security_groups,
@@ -33,7 +34,7 @@ from api.compute import (
     volumes,
 )
 
-RESOURCES = (versions, servers, server_actions, server_metadata, server_tags,
+RESOURCES = (versions, servers, server_actions, server_diagnostics, server_metadata, server_tags,
              server_security_groups,
              instance_actions, volume_attachments, flavors, flavor_access, keypairs,
              quota_sets, quota_class_sets, limits, services, hypervisor_reports, hypervisors,

@@ -1,7 +1,8 @@
-"""rebuild and os-resetState over HTTP with the whole stack: a rebuild goes
+"""rebuild, os-resetState and diagnostics over HTTP with the whole stack: a rebuild goes
 through REBUILD to ACTIVE on its host (the guest defined again and running),
 with the name and metadata it was given; an admin's reset puts a server in
-error or active with no task, and a non-admin's is refused."""
+error or active with no task, and a non-admin's is refused; an admin reads
+a server's statistics from its host."""
 
 from __future__ import annotations
 
@@ -75,3 +76,16 @@ async def test_an_admin_resets_a_servers_state_and_others_may_not(
         return (await http.get(f"{S}/{server['id']}")).status_code == 404
 
     assert await eventually(gone)
+
+
+async def test_an_admin_reads_a_servers_diagnostics_from_its_host(
+        running_stack: RunningStack) -> None:
+    http = running_stack.http
+    server = await _active(running_stack, "diagnosed")
+    r = await http.get(f"{S}/{server['id']}/diagnostics")
+    assert r.status_code == 200, r.text
+    found = r.json()
+    assert found["memory"] == 512 * 1024 and "cpu0_time" in found  # m1.tiny: 512 MB, 1 vCPU
+    alice = member(running_stack, "p-alice")
+    assert (await http.get(f"{S}/{server['id']}/diagnostics", headers=alice)
+            ).status_code == 403

@@ -41,6 +41,8 @@ from messaging.subjects import Subjects
 from messaging.wire import (
     ConsoleReply,
     ConsoleRequest,
+    DiagnosticsReply,
+    DiagnosticsRequest,
     EventHeader,
     EventMessage,
     HostOutcome,
@@ -242,6 +244,12 @@ class HypervisorWorker:
         reply = ConsoleReply(found=output is not None, output=tail(output or "", asked.length))
         return msgspec.json.encode(reply)
 
+    async def diagnostics(self, request: bytes) -> bytes:
+        asked = msgspec.json.decode(request, type=DiagnosticsRequest)
+        found = await asyncio.to_thread(self._guests.diagnostics, asked.instance_id)
+        reply = DiagnosticsReply(found=found is not None, diagnostics=found or {})
+        return msgspec.json.encode(reply)
+
     async def _progress(self, instance_id: str, request_id: str,
                         progress: mev.Progress) -> None:
         """A live copy's progress: a report that ends no step."""
@@ -290,6 +298,7 @@ async def serve(
     )
     inspector = await serve_requests(nc, subjects.inspect(host), worker.inspect)
     console = await serve_requests(nc, subjects.console(host), worker.console)
+    diagnostics = await serve_requests(nc, subjects.diagnostics(host), worker.diagnostics)
     power = await serve_requests(nc, subjects.power_loss(host), worker.power_loss)
     disk_lister = await serve_requests(nc, subjects.disks(host), disks.disks)
     migration = await serve_requests(nc, subjects.migration(host), worker.live.control)
@@ -313,6 +322,7 @@ async def serve(
         await reconciling.unsubscribe()
         await inspector.unsubscribe()
         await console.unsubscribe()
+        await diagnostics.unsubscribe()
         await power.unsubscribe()
         await disk_lister.unsubscribe()
         await migration.unsubscribe()
