@@ -113,6 +113,7 @@ class InstanceRebuildRequested(InstanceRequested, frozen=True, kw_only=True):
     disk_gb: int
     nics: list[Nic] = []
     metadata: dict[str, str] | None = None  # None: kept as it is
+    start: bool = True  # False: it was stopped, and stays so
 
 
 class InstanceSnapshotTaken(InstanceEvent, frozen=True, kw_only=True):

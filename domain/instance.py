@@ -126,10 +126,10 @@ OPERATIONS: dict[type[ev.InstanceRequested], Operation] = {op.requested: op for 
               "delete", TaskState.DELETING, _ANY_LIVE | {VmState.RESIZED}, VmState.DELETED,
               PowerState.NOSTATE,
               VmState.ERROR, interrupts=ALL_TASKS - {TaskState.DELETING}),
-    # (from stopped too in Nova, which keeps it stopped: here only these)
+    # (a stopped one stays stopped, as in Nova: ``_ended``)
     Operation(ev.InstanceRebuildRequested, ev.InstanceRebuilt,
-              "rebuild", TaskState.REBUILDING, frozenset({VmState.ACTIVE, VmState.ERROR}),
-              *_ON, VmState.ERROR),
+              "rebuild", TaskState.REBUILDING,
+              frozenset({VmState.ACTIVE, VmState.STOPPED, VmState.ERROR}), *_ON, VmState.ERROR),
     Operation(ev.InstanceSnapshotRequested, ev.InstanceSnapshotted,
               "createImage", TaskState.IMAGE_SNAPSHOT,
               frozenset({VmState.ACTIVE, VmState.STOPPED, VmState.PAUSED, VmState.SUSPENDED}),
@@ -332,7 +332,8 @@ def rebuild(state: Instance, image: Image, *, request_id: str, at: datetime, use
         request_id=request_id, at=at, host=state.host, user_id=user_id, image_ref=image.id,
         name=state.name if name is None else name, vcpus=state.vcpus,
         memory_mb=state.memory_mb, disk_gb=state.disk_gb, nics=list(state.nics),
-        metadata=None if metadata is None else dict(metadata))
+        metadata=None if metadata is None else dict(metadata),
+        start=state.vm_state != VmState.STOPPED)
 
 
 def refuse(state: Instance, op: Operation, is_admin: bool) -> None:
@@ -515,7 +516,8 @@ def _ended(state: Instance, event: ev.InstanceOutcome) -> Instance:
             pending=None, fault=event.reason, fault_at=event.at,
             updated_at=event.at, restore=None, snapshot_image=None, snapshot_file=None,
         )
-    if op.keeps_state:
+    if op.keeps_state or (isinstance(event, ev.InstanceRebuilt)
+                          and state.vm_state == VmState.STOPPED):  # a stopped one stays so
         return msgspec.structs.replace(
             state, task_state=None, pending=None, updated_at=event.at,
             snapshot_image=None, snapshot_file=None)
@@ -567,7 +569,8 @@ _STATUS: dict[str, dict[str | None, str]] = {
                      TaskState.REBOOTING_HARD: "HARD_REBOOT", TaskState.RESIZE_PREP: "RESIZE",
                      TaskState.RESIZE_MIGRATING: "RESIZE", TaskState.RESIZE_MIGRATED: "RESIZE",
                      TaskState.RESIZE_FINISH: "RESIZE", TaskState.MIGRATING: "MIGRATING"},
-    VmState.STOPPED: {None: "SHUTOFF", TaskState.RESIZE_PREP: "RESIZE",
+    VmState.STOPPED: {None: "SHUTOFF", TaskState.REBUILDING: "REBUILD",
+                      TaskState.RESIZE_PREP: "RESIZE",
                       TaskState.RESIZE_MIGRATING: "RESIZE", TaskState.RESIZE_MIGRATED: "RESIZE",
                       TaskState.RESIZE_FINISH: "RESIZE"},
     VmState.RESIZED: {None: "VERIFY_RESIZE", TaskState.RESIZE_REVERTING: "REVERT_RESIZE"},

@@ -182,8 +182,9 @@ async def _rebuild(request: Request, who: Claims, value: Any,
                           image_ref=asked.imageRef, name=asked.name, metadata=asked.metadata)
     accepted = await run_in_threadpool(_instances(request).rebuild, cmd)
     assert accepted.state is not None
-    shown = shapes.server(context(request).base_url, shapes.from_state(accepted.state),
-                          admin=who.caller.is_admin, version=version)
+    shown = shapes.updated_server(shapes.server(
+        context(request).base_url, shapes.from_state(accepted.state),
+        admin=who.caller.is_admin, version=version), version)
     shown["adminPass"] = asked.adminPass or secrets.token_urlsafe(12)
     return accepted_answer(request, accepted, 202, {"server": shown})
 

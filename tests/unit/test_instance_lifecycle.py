@@ -475,8 +475,14 @@ def test_a_rebuild_takes_the_new_image_at_once_and_ends_active_and_running() -> 
     assert (state.vm_state, state.task_state, state.power_state) == (
         VmState.ACTIVE, None, PowerState.RUNNING)
     stopped = finish(start(booted(), ev.InstanceStopRequested, "r-s"), "r-s")
-    with pytest.raises(InvalidState, match="vm_state stopped"):
-        model.rebuild(stopped, image, request_id="r-rb", at=AT, user_id="u")
+    asked = model.rebuild(stopped, image, request_id="r-rb", at=AT, user_id="u")
+    assert not asked.start
+    state = finish(model.evolve(stopped, asked, "i-1"), "r-rb")
+    assert (state.vm_state, state.task_state, state.power_state) == (
+        VmState.STOPPED, None, PowerState.SHUTDOWN)
+    paused = finish(start(booted(), ev.InstancePauseRequested, "r-p"), "r-p")
+    with pytest.raises(InvalidState, match="vm_state paused"):
+        model.rebuild(paused, image, request_id="r-rb", at=AT, user_id="u")
 
 
 def test_an_admins_reset_of_the_state_ends_what_was_pending() -> None:

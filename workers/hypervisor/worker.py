@@ -138,7 +138,8 @@ def converge(guests: HypervisorHost, instance_id: str, request: ev.AnyInstanceRe
                 instance_id=instance_id, name=request.name, vcpus=request.vcpus,
                 memory_mb=request.memory_mb, disk_gb=request.disk_gb,
                 nics=[(n.mac, n.bridge, planner.device(n.port_id)) for n in request.nics]))
-            guests.start(instance_id)
+            if request.start:
+                guests.start(instance_id)
         case _:
             unknown_event(request, "hypervisor host")
     return ""
