@@ -139,7 +139,8 @@ def test_the_console_tells_the_guests_lifecycle_and_is_gone_with_the_guest(
     output = host.console(running)
     assert output is not None and len(output.splitlines()) >= 3
     assert "pause" in output.splitlines()[-1]
-    assert tail(output, 1) == output.splitlines(keepends=True)[-1]
+    assert tail(output, 2) == output.splitlines(keepends=True)[-1]  # (and the piece after it)
+    assert tail(output, 1) == "" and tail(output, -1) == output
     converge(host, running, request(ev.InstanceDeleteRequested))
     assert host.console(running) is None
 

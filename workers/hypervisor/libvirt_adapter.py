@@ -331,6 +331,7 @@ class LibvirtHost:
         self._keep(spec.instance_id)
         self._note(spec.instance_id, f"defined {domain_name(spec.instance_id)} "
                    f"({spec.vcpus} vCPU, {spec.memory_mb} MiB)")
+        self._note(spec.instance_id, f"root disk {disk.name} ({max(1, spec.disk_gb)} GiB)")
 
     def start(self, instance_id: str) -> None:
         restoring = self.state(instance_id) is GuestState.SUSPENDED

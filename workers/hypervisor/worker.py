@@ -68,13 +68,15 @@ HANDLED = registry.handled(Role.COMPUTE, registry.INSTANCE)
 
 
 def tail(text: str, length: int | None) -> str:
-    """The last ``length`` lines of ``text`` (all of it for None or -1)."""
+    """The last ``length`` pieces of ``text`` split at newlines (all of it for
+    None or -1), as Nova's compute manager tails a console log: the piece
+    after a final newline is one, so ``length`` 3 of a log that ends with a
+    newline is its last two lines."""
     if length is None or length < 0:
         return text
     if length == 0:
         return ""
-    lines = text.splitlines(keepends=True)
-    return "".join(lines[-length:])
+    return "\n".join(text.split("\n")[-length:])
 
 
 def converge(guests: HypervisorHost, instance_id: str, request: ev.AnyInstanceRequest) -> str:
