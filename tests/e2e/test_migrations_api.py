@@ -102,7 +102,7 @@ async def test_a_resize_changes_the_flavor_and_revert_brings_it_back_to_its_sour
     assert back["flavor"]["id"] == "1" and back["OS-EXT-SRV-ATTR:host"] == source
     assert await guest_states(stack, server["id"]) == {source: "running", dest: "absent"}
     (migration,) = await migrations_of(stack, server["id"])
-    assert (migration["status"], migration["new_instance_type_id"]) == ("reverted", "2")
+    assert (migration["status"], migration["new_instance_type_id"]) == ("reverted", 2)  # an int
     actions = (await stack.http.get(f"{C}/servers/{server['id']}/os-instance-actions")
                ).json()["instanceActions"]
     assert {"resize", "revertResize"} <= {a["action"] for a in actions}
