@@ -175,14 +175,15 @@ class InstanceCommands:
         force = isinstance(cmd, DeleteInstance) and cmd.force
 
         def decide(instance: Aggregate[model.Instance], at: datetime) -> list[Change]:
-            confirmed = migration_rules.confirm_on_delete(
-                instance.state, request_id=cmd.request_id, user_id=cmd.caller.user_id, at=at) \
-                if kind is ev.InstanceDeleteRequested and instance.current is not None else None
-            asked = model.request(_visible(instance, cmd.caller), kind,
-                                  request_id=cmd.request_id, at=at, user_id=cmd.caller.user_id,
-                                  is_admin=cmd.caller.is_admin, hard=hard, force=force)
+            state = _visible(instance, cmd.caller)
+            asked = model.request(state, kind, request_id=cmd.request_id, at=at,
+                                  user_id=cmd.caller.user_id, is_admin=cmd.caller.is_admin,
+                                  hard=hard, force=force)
             if kind is not ev.InstanceDeleteRequested:
                 return [(instance, asked)]
+            # in VERIFY_RESIZE: the resize is confirmed on the way, in this commit
+            confirmed = migration_rules.confirm_on_delete(
+                state, request_id=cmd.request_id, user_id=cmd.caller.user_id, at=at)
             # its volumes detach and its ports go in the same commit
             detached = detach_for_server_delete(self.app, str(instance_id), cmd.request_id, at)
             unplugged = self.networks.unplug(instance.state.nics, request_id=cmd.request_id,
