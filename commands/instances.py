@@ -109,7 +109,8 @@ class InstanceCommands:
                     flavor=flavor, image=image, host=host, key_name=cmd.key_name,
                     public_key=public_key, metadata=cmd.metadata, user_data=cmd.user_data,
                     availability_zone=zone, reservation_id=reservation, launch_index=index,
-                    description=cmd.description, nics=nics)
+                    description=cmd.description, nics=nics, access_ip_v4=cmd.access_ip_v4,
+                    access_ip_v6=cmd.access_ip_v6)
                 # no host has room: in ERROR at once, with no ports (Nova's NoValidHost)
                 made.append((instance, [created, model.unplaced(created)] if not host
                              else created))

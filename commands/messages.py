@@ -43,6 +43,8 @@ class BootInstance(msgspec.Struct, frozen=True, kw_only=True):
     description: str | None = None
     networks: list[NicRequest] = []
     server_group: str | None = None  # the scheduler hint "group": its policy places them
+    access_ip_v4: str = ""
+    access_ip_v6: str = ""
 
 
 class InstanceCommand(msgspec.Struct, frozen=True, kw_only=True):

@@ -58,6 +58,8 @@ class InstanceCreateRequested(InstanceRequested, frozen=True, kw_only=True):
     launch_index: int = 0
     description: str | None = None
     nics: list[Nic] = []
+    access_ip_v4: str = ""  # accessIPv4/accessIPv6: kept and shown, used by nothing
+    access_ip_v6: str = ""
 
 
 class InstancePauseRequested(InstanceRequested, frozen=True, kw_only=True):

@@ -228,6 +228,8 @@ class Instance(msgspec.Struct, frozen=True, kw_only=True):
     reservation_id: str = ""
     launch_index: int = 0
     description: str | None = None
+    access_ip_v4: str = ""
+    access_ip_v6: str = ""
     locked: bool = False
     locked_by_admin: bool = False
     locked_reason: str | None = None
@@ -251,6 +253,7 @@ def create(
     metadata: dict[str, str] | None = None, user_data: str | None = None,
     availability_zone: str = "nova", reservation_id: str = "", launch_index: int = 0,
     description: str | None = None, nics: list[ev.Nic] | None = None,
+    access_ip_v4: str = "", access_ip_v6: str = "",
 ) -> ev.InstanceCreateRequested:
     """Boot: the first event of every instance."""
     return ev.InstanceCreateRequested(
@@ -260,7 +263,7 @@ def create(
         key_name=key_name, public_key=public_key, metadata=dict(metadata or {}),
         user_data=user_data, availability_zone=availability_zone,
         reservation_id=reservation_id, launch_index=launch_index, description=description,
-        nics=list(nics or ()),
+        nics=list(nics or ()), access_ip_v4=access_ip_v4, access_ip_v6=access_ip_v6,
     )
 
 
@@ -410,6 +413,7 @@ def evolve(state: Instance | None, event: ev.InstanceEvent, instance_id: str) ->
             user_data=event.user_data, availability_zone=event.availability_zone,
             reservation_id=event.reservation_id, launch_index=event.launch_index,
             description=event.description, nics=tuple(event.nics),
+            access_ip_v4=event.access_ip_v4, access_ip_v6=event.access_ip_v6,
         )
     assert state is not None, "an instance starts with InstanceCreateRequested"
     if isinstance(event, mev.AnyMigrationEvent):

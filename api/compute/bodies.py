@@ -69,6 +69,8 @@ class ServerCreate(msgspec.Struct):
     block_device_mapping_v2: list[BlockDevice] = []
     security_groups: list[SecurityGroupRef] = []
     adminPass: Password | None = None  # answered back, as Nova does; no guest agent sets it
+    accessIPv4: Text255 = ""  # kept and shown, as Nova does; nothing uses them
+    accessIPv6: Text255 = ""
 
     def image(self) -> str:
         """The image to boot: imageRef, or the local image BDM OSC adds to it."""

@@ -602,7 +602,8 @@ class Scenario:
             caller, "golden-boot-alpha", "alpha-draft", flavor_ref="golden-private",
             key_name="golden-key", metadata={"role": "web", "drop": "me"},
             user_data=base64.b64encode(b"#!/bin/sh\necho golden\n").decode(),
-            description="the instance that does everything")
+            description="the instance that does everything", access_ip_v4="192.0.2.10",
+            access_ip_v6="2001:db8::10")
         self.host_outcome(alpha, "golden-boot-alpha", host)
         operations: list[type[InstanceCommand]] = [
             PauseInstance, UnpauseInstance, SuspendInstance, ResumeInstance, StopInstance,
