@@ -62,6 +62,8 @@ class Context:
     # when the host has no such guest; raises TimeoutError when the host does
     # not answer. Filled by the composition root, None when unwired.
     console: Callable[[str, str, int | None], Awaitable[str | None]] | None = None
+    # diagnostics(host, instance_id) -> the guest's statistics, or None
+    diagnostics: Callable[[str, str], Awaitable[dict[str, int] | None]] | None = None
     # migration_control(host, instance_id, action) -> whether the host runs that
     # copy: tells a live migration's source of force_complete or abort (raises
     # TimeoutError when the host does not answer). None when unwired.

@@ -1,7 +1,8 @@
 """What Nova's and Cinder's quota routes share: who may read a project's
 quotas, its limits and usage, and an admin's change of its limits.
 
-Limits are the configured defaults overridden per project (the quota view);
+Limits are the defaults (the configured ones as the default quota class
+changed them) overridden per project (the quota view);
 usage is the sum of the claims in the quota view. A project's members may
 read their own project's quotas; other projects' are admin-only (403).
 Values set are integers from -1 (unlimited) to 2**31-1 (a PostgreSQL
@@ -27,8 +28,9 @@ from api.policy import require_admin
 from api.tokens import Claims
 from commands.application import Written
 from commands.quotas import SetQuotaLimits
+from domain import quota as quota_model
 from domain.errors import InvalidInput
-from projections.quotas_queries import QuotaUsageView, quota_usage
+from projections.quotas_queries import QuotaUsageView, class_limits, quota_usage
 
 
 def readable(who: Claims, project_id: str, action: str) -> None:
@@ -36,10 +38,18 @@ def readable(who: Claims, project_id: str, action: str) -> None:
         require_admin(who, action)
 
 
+async def defaults_of(request: Request, class_name: str = quota_model.DEFAULT_CLASS,
+                      ) -> dict[str, int]:
+    """The limits of a quota class: the configured defaults as an admin changed them."""
+    pool = await caught_up(request)
+    changed = await class_limits(pool, quota_model.class_key(class_name))
+    return {**context(request).settings.quota_defaults.as_dict(), **changed}
+
+
 async def usage_of(request: Request, project_id: str) -> tuple[dict[str, int], QuotaUsageView]:
     pool = await caught_up(request)
     usage = await quota_usage(pool, project_id)
-    limits = {**context(request).settings.quota_defaults.as_dict(), **usage.overrides}
+    limits = {**await defaults_of(request), **usage.overrides}
     return limits, usage
 
 

@@ -12,6 +12,7 @@ from commands.application import Aggregate, Change, Written
 from commands.lookups import parse_id
 from commands.messages import Caller
 from commands.network_base import NetworkBase, new_id, scope_of
+from commands.quotas import defaults_of
 from domain import floating_ip as fip_model
 from domain import network as model
 from domain import port as port_model
@@ -75,7 +76,8 @@ class FloatingIpCommands(NetworkBase):
             fip_model.require_external(state.external, network_id)
             quota = self._quota(caller.project_id)
             claim = quota_model.claim_network(
-                quota.current, self.quota_defaults, project_id=caller.project_id,
+                quota.current, defaults_of(self.app, self.quota_defaults),
+                project_id=caller.project_id,
                 owner_id=str(fip_id), resource="floating_ips", at=at)
             allocated = model.allocate(state, owner=str(fip_id), request_id=request_id,
                                        at=at, ip=address)

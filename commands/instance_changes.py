@@ -1,4 +1,5 @@
-"""Which domain decision each no-host change command calls (lock, rename, metadata, tags)."""
+"""Which domain decision each no-host change command calls (lock, rename, metadata,
+tags, an admin's reset of the state)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from commands.messages import (
     DeleteInstanceTag,
     InstanceChange,
     LockInstance,
+    ResetInstanceState,
     SetInstanceMetadata,
     SetInstanceTags,
     UnlockInstance,
@@ -44,4 +46,7 @@ def decide(state: Instance, cmd: InstanceChange, at: datetime) -> ev.InstanceCha
         return changes.add_tag(state, cmd.tag, request_id=rid, at=at, user_id=uid)
     if isinstance(cmd, DeleteInstanceTag):
         return changes.delete_tag(state, cmd.tag, request_id=rid, at=at, user_id=uid)
+    if isinstance(cmd, ResetInstanceState):
+        return changes.reset_state(state, cmd.state, request_id=rid, at=at, user_id=uid,
+                                   is_admin=admin)
     raise TypeError(f"not a change: {type(cmd).__name__}")

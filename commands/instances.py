@@ -26,6 +26,7 @@ from commands.messages import (
     InstanceCommand,
     NicRequest,
     RebootInstance,
+    RebuildInstance,
 )
 from commands.networks import NetworkCommands
 from commands.placement import Placement
@@ -36,6 +37,7 @@ from domain import host_aggregate as zone_model
 from domain import instance as model
 from domain import instance_boot as boot_rules
 from domain import instance_observations as observations
+from domain import migration as migration_rules
 from domain import network as net_model
 from domain import port as port_model
 from domain import server_image
@@ -92,22 +94,26 @@ class InstanceCommands:
             hosts, claims = self.placement.place(ids, flavor, cmd.caller, at, only=only,
                                                  policy=policy)
             networks: dict[str, Aggregate[net_model.Network]] = {}  # each loaded once
-            for index, (instance_id, host, name) in enumerate(zip(ids, hosts, names,
-                                                                  strict=True)):
+            for index, (instance_id, host, name) in enumerate(zip(
+                    ids, hosts or [""] * count, names, strict=True)):
                 instance = first if index == 0 else Aggregate(instance_id, INSTANCE)
                 nics: list[ev.Nic] = []
-                for number, nic in enumerate(cmd.networks):
+                for number, nic in enumerate(cmd.networks if hosts else ()):
                     plugged, changes = self._plug(cmd, at, nic, networks, str(instance_id),
                                                   host, f"#{index}#nic{number}")
                     nics.append(plugged)
                     made += changes
-                made.append((instance, model.create(
+                created = model.create(
                     str(instance_id), request_id=cmd.request_id, at=at,
                     project_id=cmd.caller.project_id, user_id=cmd.caller.user_id, name=name,
                     flavor=flavor, image=image, host=host, key_name=cmd.key_name,
                     public_key=public_key, metadata=cmd.metadata, user_data=cmd.user_data,
                     availability_zone=zone, reservation_id=reservation, launch_index=index,
-                    description=cmd.description, nics=nics)))
+                    description=cmd.description, nics=nics, access_ip_v4=cmd.access_ip_v4,
+                    access_ip_v6=cmd.access_ip_v6)
+                # no host has room: in ERROR at once, with no ports (Nova's NoValidHost)
+                made.append((instance, [created, model.unplaced(created)] if not host
+                             else created))
             return [*made, *claims]
 
         return _accepted(self.app.execute(cmd.request_id, lambda: self._load(ids[0]), decide,
@@ -170,17 +176,44 @@ class InstanceCommands:
         force = isinstance(cmd, DeleteInstance) and cmd.force
 
         def decide(instance: Aggregate[model.Instance], at: datetime) -> list[Change]:
-            asked = model.request(_visible(instance, cmd.caller), kind,
-                                  request_id=cmd.request_id, at=at, user_id=cmd.caller.user_id,
-                                  is_admin=cmd.caller.is_admin, hard=hard, force=force)
+            state = _visible(instance, cmd.caller)
+            asked = model.request(state, kind, request_id=cmd.request_id, at=at,
+                                  user_id=cmd.caller.user_id, is_admin=cmd.caller.is_admin,
+                                  hard=hard, force=force)
             if kind is not ev.InstanceDeleteRequested:
                 return [(instance, asked)]
+            # in VERIFY_RESIZE: the resize is confirmed on the way, in this commit
+            confirmed = migration_rules.confirm_on_delete(
+                state, request_id=cmd.request_id, user_id=cmd.caller.user_id, at=at)
             # its volumes detach and its ports go in the same commit
             detached = detach_for_server_delete(self.app, str(instance_id), cmd.request_id, at)
             unplugged = self.networks.unplug(instance.state.nics, request_id=cmd.request_id,
                                              at=at)
-            return [(instance, asked), *((aggregate, None) for aggregate in detached),
-                    *unplugged, *self._discard_snapshot(instance.state, cmd.request_id, at)]
+            # one no host holds goes at once, its quota with it
+            deleted = model.local_delete(instance.state, asked)
+            gone = [] if deleted is None else [deleted]
+            released = [] if deleted is None else self.placement.release(instance.state, at)
+            first = [] if confirmed is None else [confirmed]
+            return [(instance, [*first, asked, *gone]),
+                    *((aggregate, None) for aggregate in detached),
+                    *unplugged, *self._discard_snapshot(instance.state, cmd.request_id, at),
+                    *released]
+
+        return _accepted(self.app.execute(cmd.request_id, lambda: self._load(instance_id),
+                                          decide, touches=[instance_id]))
+
+    def rebuild(self, cmd: RebuildInstance) -> Accepted:
+        """Rebuild on the instance's host from an image the caller may boot."""
+        instance_id = _parse_id(cmd.instance_id)
+        image = self.catalog.image(cmd.image_ref, cmd.caller)
+        if cmd.metadata is not None:
+            check_metadata(cmd.metadata)
+
+        def decide(instance: Aggregate[model.Instance], at: datetime) -> list[Change]:
+            return [(instance, model.rebuild(
+                _visible(instance, cmd.caller), image, request_id=cmd.request_id, at=at,
+                user_id=cmd.caller.user_id, is_admin=cmd.caller.is_admin, name=cmd.name,
+                metadata=cmd.metadata))]
 
         return _accepted(self.app.execute(cmd.request_id, lambda: self._load(instance_id),
                                           decide, touches=[instance_id]))

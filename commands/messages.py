@@ -43,6 +43,8 @@ class BootInstance(msgspec.Struct, frozen=True, kw_only=True):
     description: str | None = None
     networks: list[NicRequest] = []
     server_group: str | None = None  # the scheduler hint "group": its policy places them
+    access_ip_v4: str = ""
+    access_ip_v6: str = ""
 
 
 class InstanceCommand(msgspec.Struct, frozen=True, kw_only=True):
@@ -90,6 +92,15 @@ class DeleteInstance(InstanceCommand, frozen=True, kw_only=True):
     force: bool = False  # forceDelete
 
 
+class RebuildInstance(InstanceCommand, frozen=True, kw_only=True):
+    """Rebuild from ``image_ref`` (a name or metadata given replace the server's)."""
+
+    requests = ev.InstanceRebuildRequested
+    image_ref: str
+    name: str | None = None
+    metadata: dict[str, str] | None = None
+
+
 class InstanceChange(InstanceCommand, frozen=True, kw_only=True):
     """A change that needs no host; answered with the instance as it is after."""
 
@@ -127,6 +138,12 @@ class AddInstanceTag(InstanceChange, frozen=True, kw_only=True):
 
 class DeleteInstanceTag(InstanceChange, frozen=True, kw_only=True):
     tag: str
+
+
+class ResetInstanceState(InstanceChange, frozen=True, kw_only=True):
+    """An admin's os-resetState: ``state`` active or error."""
+
+    state: str
 
 
 class Accepted(Written[Instance]):

@@ -20,6 +20,7 @@ from commands.catalog import CatalogLookups
 from commands.instances import _accepted, _parse_id, _visible
 from commands.messages import Accepted, InstanceCommand
 from commands.placement import Placement
+from commands.quotas import defaults_of
 from domain import host as hosts_model
 from domain import instance as model
 from domain import live_migration as live
@@ -111,6 +112,15 @@ class MigrationCommands:
             if cmd.host is not None and cmd.host == state.host:
                 raise InvalidInput(f"Unable to migrate instance ({state.id}) to current host"
                                    f" ({state.host}).")
+            # the project's quota holds the larger flavor until the resize ends
+            # (commands/migration_steps.py settles it then); checked before any
+            # host is looked for, as Nova's API checks it (403 before a 400)
+            quota = self.placement.quota(state.project_id)
+            grown = quota_model.resize_claim(
+                quota.current, defaults_of(self.app, self.placement.quotas),
+                project_id=state.project_id,
+                instance_id=state.id, cores=max(state.vcpus, new.vcpus),
+                ram=max(state.memory_mb, new.memory_mb), at=at)
             extra = flavor.ephemeral if flavor is not None else self._ephemeral(state)
             dest = self._destination(state, cmd.host, new, extra)
             asked = rules.start(state, migration_id=migration_id_for(cmd.request_id),
@@ -121,13 +131,6 @@ class MigrationCommands:
                                       project_id=state.project_id, vcpus=new.vcpus,
                                       memory_mb=new.memory_mb, disk_gb=new.disk_gb + extra,
                                       at=at)
-            # the project's quota holds the larger flavor until the resize ends
-            # (commands/migration_steps.py settles it then)
-            quota = self.placement.quota(state.project_id)
-            grown = quota_model.resize_claim(
-                quota.current, self.placement.quotas, project_id=state.project_id,
-                instance_id=state.id, cores=max(state.vcpus, new.vcpus),
-                ram=max(state.memory_mb, new.memory_mb), at=at)
             return [(instance, asked), (dest, claim), (quota, grown)]
 
         return _accepted(self.app.execute(cmd.request_id, lambda: self._load(instance_id),

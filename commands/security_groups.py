@@ -10,6 +10,7 @@ from datetime import datetime
 from commands.application import Aggregate, Change, Written
 from commands.messages import Caller
 from commands.network_base import NetworkBase, new_id, scope_of
+from commands.quotas import defaults_of
 from domain import quota as quota_model
 from domain import security_group as sg_model
 from domain.errors import NotFound
@@ -32,7 +33,8 @@ class SecurityGroupCommands(NetworkBase):
                 at=at)
             quota = self._quota(caller.project_id)
             claim = quota_model.claim_network(
-                quota.current, self.quota_defaults, project_id=caller.project_id,
+                quota.current, defaults_of(self.app, self.quota_defaults),
+                project_id=caller.project_id,
                 owner_id=str(group_id), resource="security_groups", at=at)
             return [(group, created), (quota, claim)]
 

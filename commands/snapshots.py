@@ -16,7 +16,7 @@ import msgspec
 from commands.application import Aggregate, Change, NimbusApplication, Written, nothing
 from commands.lookups import parse_id, visible
 from commands.messages import Caller
-from commands.quotas import quota_of
+from commands.quotas import defaults_of, quota_of
 from domain import quota as quota_model
 from domain import snapshot as model
 from domain import volume as volume_model
@@ -81,7 +81,8 @@ class SnapshotCommands:
                 (volume, volume_model.snapshot_added(state, snapshot_id=str(snapshot_id),
                                                      request_id=cmd.request_id, at=at)),
                 (quota, quota_model.claim_snapshot(
-                    quota.current, self.quotas, project_id=state.project_id,
+                    quota.current, defaults_of(self.app, self.quotas),
+                    project_id=state.project_id,
                     snapshot_id=str(snapshot_id), gigabytes=state.size_gb, at=at))]
 
         return self.app.execute(cmd.request_id, lambda: self._load(snapshot_id), decide)

@@ -28,7 +28,7 @@ from commands.application import (
 from commands.backups import BackupCommands
 from commands.lookups import parse_id, visible
 from commands.messages import Caller
-from commands.quotas import quota_of
+from commands.quotas import defaults_of, quota_of
 from commands.snapshots import SnapshotCommands
 from commands.volume_types import VolumeTypeCommands
 from domain import quota as quota_model
@@ -138,7 +138,8 @@ class VolumeCommands:
                 backup_id=cmd.backup_id, metadata=cmd.metadata, at=at)
             quota = quota_of(self.app, cmd.caller.project_id)
             return [(volume, made), (quota, quota_model.claim_volume(
-                quota.current, self.quotas, project_id=cmd.caller.project_id,
+                quota.current, defaults_of(self.app, self.quotas),
+                project_id=cmd.caller.project_id,
                 volume_id=str(volume_id), gigabytes=made.size_gb, at=at))]
 
         return self.app.execute(cmd.request_id, lambda: self._load(volume_id), decide)

@@ -58,6 +58,8 @@ class InstanceCreateRequested(InstanceRequested, frozen=True, kw_only=True):
     launch_index: int = 0
     description: str | None = None
     nics: list[Nic] = []
+    access_ip_v4: str = ""  # accessIPv4/accessIPv6: kept and shown, used by nothing
+    access_ip_v6: str = ""
 
 
 class InstancePauseRequested(InstanceRequested, frozen=True, kw_only=True):
@@ -99,6 +101,21 @@ class InstanceSnapshotRequested(InstanceRequested, frozen=True, kw_only=True):
 
     image_id: str
     image_name: str = ""
+
+
+class InstanceRebuildRequested(InstanceRequested, frozen=True, kw_only=True):
+    """Rebuild: the host removes the guest and defines it again from
+    ``image_ref`` (the instance's image from here on), then starts it; what
+    it defines it with is here, as a boot's request carries it."""
+
+    image_ref: str
+    name: str
+    vcpus: int
+    memory_mb: int
+    disk_gb: int
+    nics: list[Nic] = []
+    metadata: dict[str, str] | None = None  # None: kept as it is
+    start: bool = True  # False: it was stopped, and stays so
 
 
 class InstanceSnapshotTaken(InstanceEvent, frozen=True, kw_only=True):
@@ -161,6 +178,13 @@ class InstanceTagsSet(InstanceChanged, frozen=True, kw_only=True):
     tags: list[str]
 
 
+class InstanceStateReset(InstanceChanged, frozen=True, kw_only=True):
+    """An admin's os-resetState: the vm_state is ``vm_state`` (active or
+    error) and no task is in progress, whatever the host said or will say."""
+
+    vm_state: str
+
+
 class InstanceOutcome(InstanceEvent, frozen=True, kw_only=True):
     """A host reported how an operation ended."""
 
@@ -221,6 +245,10 @@ class InstanceSnapshotted(InstanceOutcome, frozen=True, kw_only=True):
     image_id: str = ""
 
 
+class InstanceRebuilt(InstanceOutcome, frozen=True, kw_only=True):
+    """The host defined the guest again from the new image and started it."""
+
+
 class InstanceOperationFailed(InstanceOutcome, frozen=True, kw_only=True):
     """The host could not complete the pending operation."""
 
@@ -267,7 +295,7 @@ AnyInstanceObserved = (InstanceObservedStopped | InstanceObservedMissing
 
 # the changes that need no host
 AnyInstanceChange = (InstanceLocked | InstanceUnlocked | InstanceUpdated | InstanceMetadataUpdated
-                     | InstanceMetadataItemDeleted | InstanceTagsSet)
+                     | InstanceMetadataItemDeleted | InstanceTagsSet | InstanceStateReset)
 
 # what the instance's hypervisor host acts on
 AnyInstanceRequest = (
@@ -281,6 +309,7 @@ AnyInstanceRequest = (
     | InstanceStopRequested
     | InstanceStartRequested
     | InstanceSnapshotRequested
+    | InstanceRebuildRequested
 )
 
 AnyInstanceEvent = (
@@ -319,4 +348,7 @@ AnyInstanceEvent = (
     | InstanceSnapshotTaken
     | InstanceSnapshotUploading
     | InstanceSnapshotted
+    | InstanceRebuildRequested
+    | InstanceRebuilt
+    | InstanceStateReset
 )

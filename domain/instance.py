@@ -56,13 +56,14 @@ class TaskState:
     RESIZE_REVERTING: Final = "resize_reverting"
     RESIZE_CONFIRMING: Final = "resize_confirming"
     MIGRATING: Final = "migrating"  # a live migration
+    REBUILDING: Final = "rebuilding"
 
 
 ALL_TASKS: Final = frozenset({
     TaskState.SPAWNING, TaskState.REBOOTING, TaskState.REBOOTING_HARD, TaskState.PAUSING,
     TaskState.UNPAUSING, TaskState.SUSPENDING, TaskState.RESUMING, TaskState.POWERING_OFF,
     TaskState.POWERING_ON, TaskState.DELETING, TaskState.IMAGE_SNAPSHOT,
-    TaskState.IMAGE_PENDING_UPLOAD, TaskState.IMAGE_UPLOADING,
+    TaskState.IMAGE_PENDING_UPLOAD, TaskState.IMAGE_UPLOADING, TaskState.REBUILDING,
 })
 
 
@@ -120,9 +121,15 @@ OPERATIONS: dict[type[ev.InstanceRequested], Operation] = {op.requested: op for 
               "start", TaskState.POWERING_ON, frozenset({VmState.STOPPED}), *_ON, None),
     Operation(ev.InstanceRebootRequested, ev.InstanceRebooted,
               "reboot", TaskState.REBOOTING, frozenset({VmState.ACTIVE}), *_ON, VmState.ERROR),
+    # (a resized one: its resize is confirmed on the way, domain/migration.py)
     Operation(ev.InstanceDeleteRequested, ev.InstanceDeleted,
-              "delete", TaskState.DELETING, _ANY_LIVE, VmState.DELETED, PowerState.NOSTATE,
+              "delete", TaskState.DELETING, _ANY_LIVE | {VmState.RESIZED}, VmState.DELETED,
+              PowerState.NOSTATE,
               VmState.ERROR, interrupts=ALL_TASKS - {TaskState.DELETING}),
+    # (a stopped one stays stopped, as in Nova: ``_ended``)
+    Operation(ev.InstanceRebuildRequested, ev.InstanceRebuilt,
+              "rebuild", TaskState.REBUILDING,
+              frozenset({VmState.ACTIVE, VmState.STOPPED, VmState.ERROR}), *_ON, VmState.ERROR),
     Operation(ev.InstanceSnapshotRequested, ev.InstanceSnapshotted,
               "createImage", TaskState.IMAGE_SNAPSHOT,
               frozenset({VmState.ACTIVE, VmState.STOPPED, VmState.PAUSED, VmState.SUSPENDED}),
@@ -221,6 +228,8 @@ class Instance(msgspec.Struct, frozen=True, kw_only=True):
     reservation_id: str = ""
     launch_index: int = 0
     description: str | None = None
+    access_ip_v4: str = ""
+    access_ip_v6: str = ""
     locked: bool = False
     locked_by_admin: bool = False
     locked_reason: str | None = None
@@ -244,6 +253,7 @@ def create(
     metadata: dict[str, str] | None = None, user_data: str | None = None,
     availability_zone: str = "nova", reservation_id: str = "", launch_index: int = 0,
     description: str | None = None, nics: list[ev.Nic] | None = None,
+    access_ip_v4: str = "", access_ip_v6: str = "",
 ) -> ev.InstanceCreateRequested:
     """Boot: the first event of every instance."""
     return ev.InstanceCreateRequested(
@@ -253,8 +263,29 @@ def create(
         key_name=key_name, public_key=public_key, metadata=dict(metadata or {}),
         user_data=user_data, availability_zone=availability_zone,
         reservation_id=reservation_id, launch_index=launch_index, description=description,
-        nics=list(nics or ()),
+        nics=list(nics or ()), access_ip_v4=access_ip_v4, access_ip_v6=access_ip_v6,
     )
+
+
+NO_VALID_HOST: Final = "No valid host was found. There are not enough hosts available."
+
+
+def unplaced(created: ev.InstanceCreateRequested) -> ev.InstanceOperationFailed:
+    """A boot that no host has room for: accepted, and ended at once in
+    ERROR with the scheduler's fault, as Nova's boot ends. ``created`` is
+    addressed to no host (``host=""``): the instance holds no host's
+    capacity, only its quota until it is deleted (``local_delete``)."""
+    assert not created.host, "an instance placed on a host is not unplaced"
+    return ev.InstanceOperationFailed(request_id=created.request_id, at=created.at,
+                                      reason=NO_VALID_HOST)
+
+
+def local_delete(state: Instance, asked: ev.InstanceRequested) -> ev.InstanceDeleted | None:
+    """Nova's local delete: an instance no host holds (its boot found none) is
+    deleted as soon as asked, since no host would answer; None otherwise."""
+    if isinstance(asked, ev.InstanceDeleteRequested) and not state.host:
+        return ev.InstanceDeleted(request_id=asked.request_id, at=asked.at)
+    return None
 
 
 def operation(kind: type[ev.InstanceRequested], *, hard: bool = False,
@@ -293,11 +324,28 @@ def request(
     return event
 
 
+def rebuild(state: Instance, image: Image, *, request_id: str, at: datetime, user_id: str,
+            is_admin: bool = False, name: str | None = None,
+            metadata: dict[str, str] | None = None) -> ev.InstanceRebuildRequested:
+    """Rebuild the instance from ``image`` on its host (Nova's rebuild: the
+    image is the instance's from the request on; a name or metadata given
+    replace its own)."""
+    refuse(state, OPERATIONS[ev.InstanceRebuildRequested], is_admin)
+    return ev.InstanceRebuildRequested(
+        request_id=request_id, at=at, host=state.host, user_id=user_id, image_ref=image.id,
+        name=state.name if name is None else name, vcpus=state.vcpus,
+        memory_mb=state.memory_mb, disk_gb=state.disk_gb, nics=list(state.nics),
+        metadata=None if metadata is None else dict(metadata),
+        start=state.vm_state != VmState.STOPPED)
+
+
 def refuse(state: Instance, op: Operation, is_admin: bool) -> None:
     """Refuse ``op`` on the instance as it is now, in Nova's words (None: it may start)."""
     if state.vm_state == VmState.DELETED:
         raise InvalidState(f"Instance {state.id} could not be found.")
     refuse_if_locked(state, is_admin)
+    if not state.host and op.requested is not ev.InstanceDeleteRequested:
+        raise InvalidState(f"Instance {state.id} is not ready")  # no host would act
     if state.task_state is not None and state.task_state not in op.interrupts:
         raise InvalidState(
             f"Cannot '{op.action}' instance {state.id} while it is in "
@@ -365,6 +413,7 @@ def evolve(state: Instance | None, event: ev.InstanceEvent, instance_id: str) ->
             user_data=event.user_data, availability_zone=event.availability_zone,
             reservation_id=event.reservation_id, launch_index=event.launch_index,
             description=event.description, nics=tuple(event.nics),
+            access_ip_v4=event.access_ip_v4, access_ip_v6=event.access_ip_v6,
         )
     assert state is not None, "an instance starts with InstanceCreateRequested"
     if isinstance(event, mev.AnyMigrationEvent):
@@ -379,14 +428,18 @@ def evolve(state: Instance | None, event: ev.InstanceEvent, instance_id: str) ->
     match event:
         case (ev.InstanceLocked() | ev.InstanceUnlocked() | ev.InstanceUpdated()
               | ev.InstanceMetadataUpdated() | ev.InstanceMetadataItemDeleted()
-              | ev.InstanceTagsSet()):
+              | ev.InstanceTagsSet() | ev.InstanceStateReset()):
             return _changed(state, event)
         case (ev.InstancePauseRequested() | ev.InstanceUnpauseRequested()
               | ev.InstanceDeleteRequested() | ev.InstanceRebootRequested()
               | ev.InstanceSuspendRequested() | ev.InstanceResumeRequested()
               | ev.InstanceStopRequested() | ev.InstanceStartRequested()
-              | ev.InstanceSnapshotRequested()):
+              | ev.InstanceSnapshotRequested() | ev.InstanceRebuildRequested()):
             image = event.image_id if isinstance(event, ev.InstanceSnapshotRequested) else None
+            if isinstance(event, ev.InstanceRebuildRequested):
+                state = msgspec.structs.replace(
+                    state, image_ref=event.image_ref, name=event.name,
+                    metadata=state.metadata if event.metadata is None else event.metadata)
             return msgspec.structs.replace(
                 state, task_state=operation_of(event).task_state,
                 pending=Pending(event.request_id, type(event), event.at),
@@ -406,7 +459,7 @@ def evolve(state: Instance | None, event: ev.InstanceEvent, instance_id: str) ->
         case (ev.InstanceOperationFailed() | ev.InstanceSpawned() | ev.InstancePaused()
               | ev.InstanceUnpaused() | ev.InstanceDeleted() | ev.InstanceRebooted()
               | ev.InstanceSuspended() | ev.InstanceResumed() | ev.InstanceStopped()
-              | ev.InstanceStarted() | ev.InstanceSnapshotted()):
+              | ev.InstanceStarted() | ev.InstanceSnapshotted() | ev.InstanceRebuilt()):
             return _ended(state, event)
         case (ev.InstanceObservedStopped() | ev.InstanceObservedMissing()
               | ev.InstanceObservedRunning() | ev.InstanceObservedPaused()):
@@ -467,7 +520,8 @@ def _ended(state: Instance, event: ev.InstanceOutcome) -> Instance:
             pending=None, fault=event.reason, fault_at=event.at,
             updated_at=event.at, restore=None, snapshot_image=None, snapshot_file=None,
         )
-    if op.keeps_state:
+    if op.keeps_state or (isinstance(event, ev.InstanceRebuilt)
+                          and state.vm_state == VmState.STOPPED):  # a stopped one stays so
         return msgspec.structs.replace(
             state, task_state=None, pending=None, updated_at=event.at,
             snapshot_image=None, snapshot_file=None)
@@ -505,6 +559,9 @@ def _changed(state: Instance, event: ev.AnyInstanceChange) -> Instance:
             return msgspec.structs.replace(state, metadata=kept, updated_at=at)
         case ev.InstanceTagsSet():
             return msgspec.structs.replace(state, tags=tuple(event.tags), updated_at=at)
+        case ev.InstanceStateReset():  # what is pending no longer is: its report changes nothing
+            return msgspec.structs.replace(state, vm_state=event.vm_state, task_state=None,
+                                           pending=None, updated_at=at, restore=None)
         case _:
             unknown_event(event, "change of an instance")
 
@@ -512,16 +569,19 @@ def _changed(state: Instance, event: ev.AnyInstanceChange) -> Instance:
 _STATUS: dict[str, dict[str | None, str]] = {
     VmState.BUILDING: {None: "BUILD"},
     VmState.ACTIVE: {None: "ACTIVE", TaskState.REBOOTING: "REBOOT",
+                     TaskState.REBUILDING: "REBUILD",
                      TaskState.REBOOTING_HARD: "HARD_REBOOT", TaskState.RESIZE_PREP: "RESIZE",
                      TaskState.RESIZE_MIGRATING: "RESIZE", TaskState.RESIZE_MIGRATED: "RESIZE",
                      TaskState.RESIZE_FINISH: "RESIZE", TaskState.MIGRATING: "MIGRATING"},
-    VmState.STOPPED: {None: "SHUTOFF", TaskState.RESIZE_PREP: "RESIZE",
+    VmState.STOPPED: {None: "SHUTOFF", TaskState.REBUILDING: "REBUILD",
+                      TaskState.RESIZE_PREP: "RESIZE",
                       TaskState.RESIZE_MIGRATING: "RESIZE", TaskState.RESIZE_MIGRATED: "RESIZE",
                       TaskState.RESIZE_FINISH: "RESIZE"},
     VmState.RESIZED: {None: "VERIFY_RESIZE", TaskState.RESIZE_REVERTING: "REVERT_RESIZE"},
     VmState.PAUSED: {None: "PAUSED"},
     VmState.SUSPENDED: {None: "SUSPENDED"},
-    VmState.ERROR: {None: "ERROR", TaskState.MIGRATING: "MIGRATING"},
+    VmState.ERROR: {None: "ERROR", TaskState.MIGRATING: "MIGRATING",
+                    TaskState.REBUILDING: "REBUILD"},
     VmState.DELETED: {None: "DELETED"},
 }
 

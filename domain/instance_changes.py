@@ -1,4 +1,5 @@
-"""Changes to an instance that need no host: lock, unlock, rename, metadata, tags.
+"""Changes to an instance that need no host: lock, unlock, rename, metadata, tags,
+an admin's reset of its state.
 
 Each decision checks the instance and returns the event that records the
 change, or refuses in Nova's words. They are folded by ``domain.instance``.
@@ -136,3 +137,19 @@ def _may_change_tags(state: Instance, action: str) -> None:
     if state.vm_state not in _METADATA_STATES:
         raise InvalidState(f"Cannot '{action}' instance {state.id} while it is in "
                            f"vm_state {state.vm_state}")
+
+
+RESETTABLE: Final = {"active": VmState.ACTIVE, "error": VmState.ERROR}
+
+
+def reset_state(state: Instance, asked: str, *, request_id: str, at: datetime, user_id: str,
+                is_admin: bool) -> ev.InstanceStateReset:
+    """An admin's os-resetState: active or error, and no task (Nova's; 403 for others)."""
+    if not is_admin:
+        raise Forbidden("Policy doesn't allow os_compute_api:os-admin-actions:reset_state"
+                        " to be performed.")
+    if asked not in RESETTABLE:
+        raise InvalidInput(f"Invalid input for field/attribute state. Value: {asked}."
+                           f" {asked!r} is not one of ['active', 'error']")
+    return ev.InstanceStateReset(request_id=request_id, at=at, user_id=user_id,
+                                 vm_state=RESETTABLE[asked])

@@ -129,6 +129,22 @@ def revert(state: Instance, *, request_id: str, user_id: str, at: datetime,
         migration_id=migration.id)
 
 
+def confirm_on_delete(state: Instance, *, request_id: str, user_id: str,
+                      at: datetime) -> mev.InstanceResizeConfirmRequested | None:
+    """Deleting a server in VERIFY_RESIZE confirms its resize first, as Nova
+    does: the source host removes the old guest, asked in the delete's commit
+    (the delete that follows is what the instance then awaits, so the
+    source's report changes nothing; the deletion gives back both hosts'
+    claims). None when there is no resize to confirm."""
+    migration = state.migration
+    if (state.vm_state != VmState.RESIZED or migration is None
+            or migration.status != S.FINISHED or migration.source_host == state.host):
+        return None
+    return mev.InstanceResizeConfirmRequested(
+        request_id=mev.step_id(request_id, mev.StepKind.CONFIRM), at=at, host=migration.source_host,
+        user_id=user_id, migration_id=migration.id)
+
+
 class Consequence(msgspec.Struct, frozen=True, kw_only=True):
     """What follows an event of a move in the same commit: the next step's
     request (None: none) and the host whose claim is given back ("": none)."""

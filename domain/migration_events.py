@@ -311,6 +311,7 @@ class StepKind:
     RUN: Final = "run"
     CLEANUP: Final = "cleanup"
     RECOVER: Final = "recover"
+    CONFIRM: Final = "confirm"  # a delete's implicit confirmation (domain/migration.py)
 
 
 def step_id(request_id: str, step: str) -> str:

@@ -6,6 +6,11 @@ claims its instances hold. A boot records its claim on this aggregate in the
 same transaction as the instance, so two racing boots cannot both take the
 last of a limit: the second meets a version conflict and decides again.
 Messages are Nova's, word for word.
+
+Nova's quota classes (os-quota-class-sets) are quota aggregates too, keyed
+by ``class_key(name)`` in place of a project id, whose overrides are the
+class's limits; the ``default`` class's change the defaults every project
+without overrides of its own has (``with_class``).
 """
 
 from __future__ import annotations
@@ -61,6 +66,29 @@ RESOURCES: tuple[str, ...] = QuotaDefaults.__struct_fields__
 def quota_id(project_id: str) -> uuid.UUID:
     """The quota aggregate of a project (one per project, found by its id)."""
     return uuid.uuid5(NAMESPACE, project_id)
+
+
+DEFAULT_CLASS = "default"  # the one class Nova applies: the defaults
+
+
+def class_key(name: str) -> str:
+    """What stands for the project id in a quota class's events (no project
+    id has this form: Keystone's are hex)."""
+    return f"quota-class:{name}"
+
+
+def with_class(defaults: QuotaDefaults, state: Quota | None) -> QuotaDefaults:
+    """The configured defaults as a quota class (its state) changed them."""
+    return defaults if state is None or not state.overrides else msgspec.structs.replace(
+        defaults, **{k: v for k, v in state.overrides.items() if k in RESOURCES})
+
+
+def set_class_limits(name: str, *, request_id: str, limits: dict[str, int],
+                     at: datetime) -> QuotaLimitsSet:
+    """An admin's new limits for a quota class: each an integer >= -1 (no
+    usage to be above: a class is no project)."""
+    return set_limits(None, QuotaDefaults(), project_id=class_key(name),
+                      request_id=request_id, limits=limits, force=True, at=at)
 
 
 class QuotaEvent(Event, frozen=True, kw_only=True):

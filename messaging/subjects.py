@@ -103,6 +103,10 @@ class Subjects:
         """Where a hypervisor worker answers a ``ConsoleRequest``."""
         return f"{self.prefix}.hosts.{host}.console"
 
+    def diagnostics(self, host: str) -> str:
+        """Where a hypervisor worker answers a ``DiagnosticsRequest``."""
+        return f"{self.prefix}.hosts.{host}.diagnostics"
+
     def power_loss(self, host: str) -> str:
         """Where a host's worker (hypervisor, storage or network) takes a
         simulated power loss of its host."""

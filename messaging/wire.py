@@ -151,6 +151,17 @@ class ConsoleReply(msgspec.Struct, frozen=True, kw_only=True):
     output: str = ""
 
 
+class DiagnosticsRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """What the API asks a hypervisor worker for a guest's statistics."""
+
+    instance_id: str
+
+
+class DiagnosticsReply(msgspec.Struct, frozen=True, kw_only=True):
+    found: bool  # False: the host has no such guest
+    diagnostics: dict[str, int] = {}  # as Nova's libvirt driver names them (2.1)
+
+
 class ReconcileRequest(msgspec.Struct, frozen=True, kw_only=True):
     """What ``nimbus recover`` asks a host (``Subjects.reconcile``): bring it in
     line with the log, or with ``dry_run`` only say what that would take;

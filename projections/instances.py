@@ -32,7 +32,7 @@ _COLUMNS = (
     "pending", "pending_kind", "fault", "created_at", "updated_at", "launched_at",
     "deleted_at", "fault_at", "key_name", "public_key", "metadata", "user_data",
     "availability_zone", "reservation_id", "launch_index", "description", "locked",
-    "locked_by_admin", "locked_reason", "tags", "migration",
+    "locked_by_admin", "locked_reason", "tags", "migration", "access_ip_v4", "access_ip_v6",
 )
 _STATE_FIELDS = tuple(c for c in _COLUMNS if c not in ("version", "status"))
 

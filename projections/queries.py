@@ -66,6 +66,8 @@ class InstanceView(msgspec.Struct, frozen=True):
     locked: bool = False
     locked_by_admin: bool = False
     locked_reason: str | None = None
+    access_ip_v4: str = ""
+    access_ip_v6: str = ""
     tags: list[str] = []
 
 

@@ -34,3 +34,12 @@ async def quota_usage(pool: AsyncConnectionPool[Any], project_id: str) -> QuotaU
     assert row is not None
     in_use = dict(zip(COUNTED, (int(v) for v in row), strict=True))
     return QuotaUsageView(project_id=project_id, overrides=overrides, in_use=in_use)
+
+
+async def class_limits(pool: AsyncConnectionPool[Any], class_key: str) -> dict[str, int]:
+    """A quota class's limits an admin set (its key: domain/quota.py ``class_key``)."""
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            f"SELECT resource, hard_limit FROM {V}.quota_limits WHERE project_id = %s",
+            (class_key,))
+        return {str(r[0]): int(r[1]) for r in await cur.fetchall()}

@@ -1,6 +1,7 @@
 """Questions to one host's worker on NATS: core requests to ``<prefix>.hosts.<host>.*``.
 
-``Context.console`` asks ``console``, ``Context.consumer_parts`` asks JetStream
+``Context.console`` asks ``console``, ``Context.diagnostics`` asks
+``diagnostics``, ``Context.consumer_parts`` asks JetStream
 where the ingester's and the hosts' consumers stand; the operator's commands ask ``power-loss``,
 ``inspect`` and ``reconcile`` (``nimbus host power-loss``, ``nimbus recover``).
 
@@ -21,6 +22,8 @@ from messaging.subjects import Subjects
 from messaging.wire import (
     ConsoleReply,
     ConsoleRequest,
+    DiagnosticsReply,
+    DiagnosticsRequest,
     MigrationControl,
     MigrationControlled,
     ObservedGuest,
@@ -48,6 +51,13 @@ class HostRequests:
         reply = await self._ask(self.subjects.console(host), payload)
         answer = msgspec.json.decode(reply, type=ConsoleReply)
         return answer.output if answer.found else None
+
+    async def diagnostics(self, host: str, instance_id: str) -> dict[str, int] | None:
+        """The guest's statistics on ``host``, or None when it has no such guest."""
+        payload = msgspec.json.encode(DiagnosticsRequest(instance_id=instance_id))
+        reply = await self._ask(self.subjects.diagnostics(host), payload)
+        answer = msgspec.json.decode(reply, type=DiagnosticsReply)
+        return answer.diagnostics if answer.found else None
 
     async def migration_control(self, host: str, instance_id: str, action: str) -> bool:
         """Tell ``host`` of force_complete or abort (``action``) of the live copy

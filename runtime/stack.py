@@ -216,6 +216,7 @@ class Api:
         ctx = context(settings, commands, pool, identity, bounds.conninfo(database_url))
         host_requests = HostRequests(nats_url, settings.subject_prefix)
         ctx.console = host_requests.console
+        ctx.diagnostics = host_requests.diagnostics
         ctx.migration_control = host_requests.migration_control
         ctx.consumer_parts = host_requests.consumer_parts
         server = uvicorn.Server(uvicorn.Config(

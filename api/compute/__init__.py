@@ -17,8 +17,10 @@ from api.compute import (
     keypairs,
     limits,
     migrations,
+    quota_class_sets,
     quota_sets,
     server_actions,
+    server_diagnostics,
     server_groups,
     server_metadata,
     server_security_groups,
@@ -32,10 +34,11 @@ from api.compute import (
     volumes,
 )
 
-RESOURCES = (versions, servers, server_actions, server_metadata, server_tags,
+RESOURCES = (versions, servers, server_actions, server_diagnostics, server_metadata, server_tags,
              server_security_groups,
              instance_actions, volume_attachments, flavors, flavor_access, keypairs,
-             quota_sets, limits, services, hypervisor_reports, hypervisors, hosts, aggregates,
+             quota_sets, quota_class_sets, limits, services, hypervisor_reports, hypervisors,
+             hosts, aggregates,
              availability_zones, flavor_extra_specs, tenant_usage,
              instance_usage_audit_log, extensions, volumes, images,
              server_groups, snapshots, migrations)

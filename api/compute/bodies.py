@@ -69,6 +69,8 @@ class ServerCreate(msgspec.Struct):
     block_device_mapping_v2: list[BlockDevice] = []
     security_groups: list[SecurityGroupRef] = []
     adminPass: Password | None = None  # answered back, as Nova does; no guest agent sets it
+    accessIPv4: Text255 = ""  # kept and shown, as Nova does; nothing uses them
+    accessIPv6: Text255 = ""
 
     def image(self) -> str:
         """The image to boot: imageRef, or the local image BDM OSC adds to it."""
@@ -147,6 +149,21 @@ class TagsBody(msgspec.Struct):
 
 class RebootBody(msgspec.Struct):
     type: Text255
+
+
+class RebuildBody(msgspec.Struct, forbid_unknown_fields=False):
+    """rebuild's argument: the image, and a new name or metadata if given
+    (its other fields, adminPass, diskConfig, accessIPv4/6, personality,
+    preserve_ephemeral, are taken and change nothing a test-driver host keeps)."""
+
+    imageRef: Text255
+    name: Name | None = None
+    metadata: Metadata | None = None
+    adminPass: Password | None = None
+
+
+class ResetStateBody(msgspec.Struct):
+    state: Text255
 
 
 class LockBody(msgspec.Struct):

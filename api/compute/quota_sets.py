@@ -15,10 +15,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from api import idempotency, microversion
-from api.context import claims, context
+from api.context import claims
 from api.http import commands
 from api.policy import require_admin
-from api.quotas import changed_headers, readable, set_limits, usage_of
+from api.quotas import changed_headers, defaults_of, readable, set_limits, usage_of
 from commands.quotas import ResetQuotaLimits
 
 # The keys of a compute quota set at 2.1 (volumes and gigabytes are Cinder's).
@@ -56,7 +56,7 @@ async def detail(request: Request) -> Response:
 async def defaults(request: Request) -> Response:
     claims(request)
     project_id = request.path_params["project_id"]
-    values = context(request).settings.quota_defaults.as_dict()
+    values = await defaults_of(request)
     shown = {k: values[k] for k in NOVA_KEYS}
     return microversion.answer({"quota_set": {"id": project_id, **shown}}, request)
 

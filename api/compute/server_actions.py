@@ -14,6 +14,7 @@ changes every one of them in one transaction.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -24,11 +25,13 @@ from starlette.routing import BaseRoute, Route
 
 from api import idempotency, microversion
 from api.bodies import decode
-from api.compute import migrations
+from api.compute import migrations, shapes
 from api.compute.bodies import (
     ConsoleOutputBody,
     LockBody,
     RebootBody,
+    RebuildBody,
+    ResetStateBody,
     SecurityGroupRef,
     argument,
 )
@@ -46,6 +49,8 @@ from commands.messages import (
     LockInstance,
     PauseInstance,
     RebootInstance,
+    RebuildInstance,
+    ResetInstanceState,
     ResumeInstance,
     StartInstance,
     StopInstance,
@@ -97,6 +102,9 @@ def _command(request: Request, who: Claims, name: str, value: Any,
         return LockInstance(**common, reason=reason)
     if name == "unlock":
         return UnlockInstance(**common)
+    if name == "os-resetState":
+        return ResetInstanceState(**common, state=argument(value, ResetStateBody,
+                                                           "os-resetState").state)
     raise InvalidInput(f"There is no such action: {name}")
 
 
@@ -115,6 +123,8 @@ async def server_action(request: Request) -> Response:
         return await _create_image(request, who, value, version)
     if name in migrations.ACTIONS:  # moves of the server (api/compute/migrations.py)
         return await migrations.action(request, who, name, value)
+    if name == "rebuild":
+        return await _rebuild(request, who, value, version)
     if name == "trigger_crash_dump" and version >= (2, 17):
         await _trigger_crash_dump(request, who, value)
     cmd = _command(request, who, name, value, await idempotency.request_id(request, who))
@@ -157,6 +167,26 @@ async def _create_image(request: Request, who: Claims, value: Any,
     if version >= (2, 45):
         return JSONResponse({"image_id": image_id}, status_code=202, headers=headers)
     return Response(status_code=202, headers=headers)
+
+
+async def _rebuild(request: Request, who: Claims, value: Any,
+                   version: tuple[int, int]) -> Response:
+    """rebuild: 202 and the server as it is now (REBUILD, with its new image),
+    and an adminPass, as Nova answers."""
+    if not isinstance(value, dict):
+        raise InvalidInput("Invalid input for field/attribute rebuild. Value: "
+                           f"{value!r}. {value!r} is not of type 'object'")
+    asked = argument(value, RebuildBody, "rebuild")
+    cmd = RebuildInstance(request_id=await idempotency.request_id(request, who),
+                          caller=who.caller, instance_id=request.path_params["server_id"],
+                          image_ref=asked.imageRef, name=asked.name, metadata=asked.metadata)
+    accepted = await run_in_threadpool(_instances(request).rebuild, cmd)
+    assert accepted.state is not None
+    shown = shapes.updated_server(shapes.server(
+        context(request).base_url, shapes.from_state(accepted.state),
+        admin=who.caller.is_admin, version=version), version)
+    shown["adminPass"] = asked.adminPass or secrets.token_urlsafe(12)
+    return accepted_answer(request, accepted, 202, {"server": shown})
 
 
 CRASH_DUMP_FROM = (model.VmState.ACTIVE, model.VmState.PAUSED, model.VmState.ERROR)

@@ -10,6 +10,7 @@ never writes a view. Its answer carries the log position of the events.
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -223,6 +224,20 @@ def described(request: Request, description: object) -> None:
                            " are not allowed ('description' was unexpected)")
 
 
+def _access_ip(value: str, field: str, family: int) -> str:
+    """An access IP as Nova's schema takes it: empty, or an address of its family."""
+    if not value:
+        return ""
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        address = None
+    if address is None or address.version != family:
+        raise InvalidInput(f"Invalid input for field/attribute {field}. Value: {value}."
+                           f" '{value}' is not a 'ipv{family}'")
+    return str(address)
+
+
 async def create_server(request: Request) -> Response:
     who = claims(request)
     whole = decode(await request.body(), CreateServerBody)
@@ -238,7 +253,8 @@ async def create_server(request: Request) -> Response:
         max_count=count(body.max_count, "max_count"),
         description=None if isinstance(body.description, msgspec.UnsetType)
         else body.description,
-        networks=body.nics(),
+        networks=body.nics(), access_ip_v4=_access_ip(body.accessIPv4, "accessIPv4", 4),
+        access_ip_v6=_access_ip(body.accessIPv6, "accessIPv6", 6),
     )
     accepted = await run_in_threadpool(commands(request).instances.boot, cmd)
     if body.return_reservation_id:

@@ -74,8 +74,8 @@ def server(base: str, s: InstanceView, *, admin: bool, volumes: list[str] | None
         "created": iso(s.created_at),
         "updated": iso(s.updated_at),
         "addresses": addresses or {},
-        "accessIPv4": "",
-        "accessIPv6": "",
+        "accessIPv4": s.access_ip_v4,
+        "accessIPv6": s.access_ip_v6,
         "key_name": s.key_name,
         "config_drive": "",
         "progress": 0,
@@ -91,8 +91,8 @@ def server(base: str, s: InstanceView, *, admin: bool, volumes: list[str] | None
                                                    else groups)],
     }
     if admin:
-        body["OS-EXT-SRV-ATTR:host"] = s.host
-        body["OS-EXT-SRV-ATTR:hypervisor_hostname"] = s.host
+        body["OS-EXT-SRV-ATTR:host"] = s.host or None  # none: no host had room
+        body["OS-EXT-SRV-ATTR:hypervisor_hostname"] = s.host or None
         body["OS-EXT-SRV-ATTR:instance_name"] = f"instance-{ident}"
     # (a stopped instance's fault: its host lost the guest, or a start failed)
     if s.vm_state in (model.VmState.ERROR, model.VmState.DELETED, model.VmState.STOPPED) \

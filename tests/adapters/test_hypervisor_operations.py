@@ -139,9 +139,27 @@ def test_the_console_tells_the_guests_lifecycle_and_is_gone_with_the_guest(
     output = host.console(running)
     assert output is not None and len(output.splitlines()) >= 3
     assert "pause" in output.splitlines()[-1]
-    assert tail(output, 1) == output.splitlines(keepends=True)[-1]
+    assert tail(output, 2) == output.splitlines(keepends=True)[-1]  # (and the piece after it)
+    assert tail(output, 1) == "" and tail(output, -1) == output
     converge(host, running, request(ev.InstanceDeleteRequested))
     assert host.console(running) is None
+
+
+def test_a_rebuild_defines_the_guest_again_and_leaves_it_running(
+        host: HypervisorHost, running: str) -> None:
+    converge(host, running, request(ev.InstancePauseRequested))
+    converge(host, running, ev.InstanceRebuildRequested(
+        request_id="r-rb", at=AT, host="compute1", user_id="u", image_ref="img2",
+        name="vm", vcpus=1, memory_mb=128, disk_gb=1))
+    assert host.state(running) is GuestState.RUNNING
+
+
+def test_a_guests_diagnostics_give_its_memory_and_cpu_time_and_none_once_it_is_gone(
+        host: HypervisorHost, running: str) -> None:
+    found = host.diagnostics(running)
+    assert found is not None and found["memory"] == 128 * 1024 and "cpu0_time" in found
+    converge(host, running, request(ev.InstanceDeleteRequested))
+    assert host.diagnostics(running) is None
 
 
 def test_libvirt_guests_write_their_serial_console_to_a_file_under_the_workers_directory(

@@ -102,7 +102,7 @@ async def test_a_resize_changes_the_flavor_and_revert_brings_it_back_to_its_sour
     assert back["flavor"]["id"] == "1" and back["OS-EXT-SRV-ATTR:host"] == source
     assert await guest_states(stack, server["id"]) == {source: "running", dest: "absent"}
     (migration,) = await migrations_of(stack, server["id"])
-    assert (migration["status"], migration["new_instance_type_id"]) == ("reverted", "2")
+    assert (migration["status"], migration["new_instance_type_id"]) == ("reverted", 2)  # an int
     actions = (await stack.http.get(f"{C}/servers/{server['id']}/os-instance-actions")
                ).json()["instanceActions"]
     assert {"resize", "revertResize"} <= {a["action"] for a in actions}
@@ -188,3 +188,31 @@ async def test_a_resize_holds_the_larger_flavor_in_the_quota_until_it_ends(
     await stack.wait_for_status(sid, "VERIFY_RESIZE")
     assert (await action(stack, sid, {"confirmResize": None}, alice)).status_code == 204
     await ram_used(2048)
+
+
+async def test_deleting_a_server_in_verify_resize_confirms_it_and_frees_both_hosts(
+        running_stack: RunningStack) -> None:
+    stack = running_stack
+    await stack.hosts_once_reported()
+    before = await claims(stack)
+    server = await boot(stack, "moved-then-deleted")
+    source = server["OS-EXT-SRV-ATTR:host"]
+    dest = OTHER[source]
+    assert (await action(stack, server["id"], {"migrate": None})).status_code == 202
+    await stack.wait_for_status(server["id"], "VERIFY_RESIZE")
+    assert await guest_states(stack, server["id"]) == {source: "shutoff", dest: "running"}
+
+    assert (await stack.http.delete(f"{C}/servers/{server['id']}")).status_code == 204
+
+    async def gone() -> dict[str, str] | None:
+        missing = (await stack.http.get(f"{C}/servers/{server['id']}")).status_code == 404
+        guests = await guest_states(stack, server["id"])
+        return guests if missing and set(guests.values()) == {"absent"} else None
+
+    assert await eventually(gone) == {source: "absent", dest: "absent"}
+
+    async def freed() -> dict[str, int] | None:
+        now = await claims(stack)
+        return now if now == before else None
+
+    assert await eventually(freed) == before

@@ -49,13 +49,16 @@ async def test_affinity_shares_a_host_and_anti_affinity_never_does(
     apart = await _group(running_stack, "apart", "anti-affinity")
     (c, host_c), (d, host_d) = [await _host(running_stack, n, apart) for n in ("x1", "x2")]
     assert host_c != host_d
-    third = await _boot(running_stack, "x3", apart)
-    assert third.status_code == 409 and "No valid host" in third.text  # nothing written
+    third = await _boot(running_stack, "x3", apart)  # no third host: accepted, in ERROR
+    assert third.status_code == 202, third.text
+    e = third.json()["server"]["id"]
+    failed = await running_stack.wait_for_status(e, "ERROR")
+    assert failed["fault"]["code"] == 500 and "No valid host" in failed["fault"]["message"]
 
     shown = (await http.get(f"{G}/{together}")).json()["server_group"]
     assert shown["members"] == [a, b]
     listed = {g["id"]: g["members"] for g in (await http.get(G)).json()["server_groups"]}
-    assert listed[apart] == [c, d]
+    assert listed[apart] == [c, d, e]  # a member, as in Nova, until it is deleted
 
     assert (await http.delete(f"{C}/servers/{a}")).status_code == 204
 
@@ -93,7 +96,13 @@ async def test_one_boot_of_two_servers_follows_the_groups_policy_among_them(
         "server": {"name": "crowd", "flavorRef": "1", "min_count": 3,
                    "imageRef": "cirros-0.6.2-x86_64-disk"},
         "os:scheduler_hints": {"group": crowd}})
-    assert r.status_code == 409 and "No valid host" in r.text  # two hosts for three
+    assert r.status_code == 202, r.text  # two hosts for three: all three in ERROR
+    after = {"Nimbus-Log-Position": r.headers["Nimbus-Log-Position"]}
+    members = (await http.get(f"{G}/{crowd}", headers=after)).json()["server_group"]["members"]
+    assert len(members) == 3
+    for member in members:
+        failed = await running_stack.wait_for_status(member, "ERROR")
+        assert failed["OS-EXT-SRV-ATTR:host"] is None
 
 
 async def test_server_group_refusals_write_nothing(running_stack: RunningStack) -> None:

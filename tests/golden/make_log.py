@@ -54,6 +54,8 @@ from commands.messages import (
     NicRequest,
     PauseInstance,
     RebootInstance,
+    RebuildInstance,
+    ResetInstanceState,
     ResumeInstance,
     SetInstanceMetadata,
     SetInstanceTags,
@@ -71,7 +73,7 @@ from commands.migrations import (
     ResizeInstance,
     RevertResize,
 )
-from commands.quotas import ResetQuotaLimits, SetQuotaLimits
+from commands.quotas import ResetQuotaLimits, SetQuotaClassLimits, SetQuotaLimits
 from commands.server_images import CreateServerImage
 from commands.services import Commands
 from commands.snapshots import ChangeSnapshotMetadata, DeleteSnapshot, TakeSnapshot
@@ -642,6 +644,10 @@ class Scenario:
         self.clock.tick()
         quotas.reset(ResetQuotaLimits(request_id="golden-quota-reset-other",
                                       project_id="other"))
+        self.clock.tick()
+        quotas.set_class_limits(SetQuotaClassLimits(
+            request_id="golden-quota-class-default", class_name="default",
+            limits={"key_pairs": 200}))
 
     def boot(self, caller: Caller, request_id: str, name: str, flavor_ref: str = "1",
              **extra: Any) -> tuple[str, str]:
@@ -667,7 +673,8 @@ class Scenario:
             caller, "golden-boot-alpha", "alpha-draft", flavor_ref="golden-private",
             key_name="golden-key", metadata={"role": "web", "drop": "me"},
             user_data=base64.b64encode(b"#!/bin/sh\necho golden\n").decode(),
-            description="the instance that does everything")
+            description="the instance that does everything", access_ip_v4="192.0.2.10",
+            access_ip_v6="2001:db8::10")
         self.host_outcome(alpha, "golden-boot-alpha", host)
         operations: list[type[InstanceCommand]] = [
             PauseInstance, UnpauseInstance, SuspendInstance, ResumeInstance, StopInstance,
@@ -690,9 +697,17 @@ class Scenario:
         ):
             self.clock.tick()
             self.cloud.instances.change(change)
+        self.clock.tick()
+        self.cloud.instances.rebuild(RebuildInstance(
+            request_id="golden-rebuild-alpha", image_ref="cirros-0.6.2-x86_64-disk", **on))
+        self.host_outcome(alpha, "golden-rebuild-alpha", host)
         beta, host = self.boot(caller, "golden-boot-beta", "beta")
         self.host_outcome(beta, "golden-boot-beta", host, ok=False,
                           reason="the hypervisor refused the domain")
+        self.clock.tick()
+        self.cloud.instances.change(ResetInstanceState(
+            request_id="golden-reset-beta", caller=msgspec.structs.replace(caller, is_admin=True),
+            instance_id=beta, state="error"))
         return alpha
 
     def server_image(self, caller: Caller) -> None:

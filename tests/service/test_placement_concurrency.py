@@ -76,16 +76,22 @@ def test_racing_boots_on_one_small_host_never_over_commit_it(database_url: str) 
     small = open_cloud(database_url, ["tiny-host"],
                        Capacity(vcpus=4, memory_mb=2048, local_gb=100))
     try:
+        hosts: list[str] = [""] * 12
+
         def boot(n: int) -> None:
             caller = Caller(user_id="u", project_id=f"p{n}")  # quotas do not bind here
-            small.instances.boot(BootInstance(request_id=f"s{n}", caller=caller,
-                                              name=f"vm{n}", flavor_ref="1", image_ref=IMAGE))
+            accepted = small.instances.boot(BootInstance(
+                request_id=f"s{n}", caller=caller, name=f"vm{n}", flavor_ref="1",
+                image_ref=IMAGE))
+            state = small.instances.instance(accepted.instance_id, caller)
+            hosts[n] = state.host or state.vm_state
 
         outcomes = race(boot, 12)
+        assert set(outcomes) == {"accepted"}  # those no host has room for end in ERROR
+        assert sorted(set(hosts)) == ["error", "tiny-host"]
+        assert hosts.count("tiny-host") == 4  # 2048 MB / 512 MB per m1.tiny
         host = small.hosts.host("tiny-host")
-        assert host is not None
-        assert outcomes.count("accepted") == 4  # 2048 MB / 512 MB per m1.tiny
-        assert set(outcomes) == {"accepted", "NoValidHost"}
+        assert host is not None and len(host.claims) == 4
         used = host.used()
         assert used.memory_mb == 2048 and used.vcpus == 4
     finally:
@@ -115,3 +121,24 @@ def test_deleting_an_instance_frees_its_quota_and_its_host_capacity(
         claims = conn.execute("SELECT count(*) FROM views.quota_claims").fetchone()
         host_claims = conn.execute("SELECT count(*) FROM views.host_claims").fetchone()
     assert claims == (0,) and host_claims == (0,)
+
+
+def test_a_boot_no_host_has_room_for_holds_its_quota_until_deleted_and_no_host(
+        database_url: str) -> None:
+    full = open_cloud(database_url, ["tiny-host"],
+                      Capacity(vcpus=1, memory_mb=256, local_gb=1))
+    try:
+        caller = Caller(user_id="u", project_id="p-full")
+        accepted = full.instances.boot(BootInstance(request_id="b", caller=caller, name="vm",
+                                                    flavor_ref="1", image_ref=IMAGE))
+        instance = full.instances.instance(accepted.instance_id, caller)
+        assert (instance.vm_state, instance.host) == ("error", "")
+        assert instance.fault is not None and instance.fault.startswith("No valid host")
+        assert full.quotas.quota("p-full").in_use().instances == 1
+        host = full.hosts.host("tiny-host")
+        assert host is not None and host.claims == {}
+        full.instances.act(DeleteInstance(request_id="d", caller=caller,
+                                          instance_id=accepted.instance_id))  # no host: done
+        assert full.quotas.quota("p-full").in_use().instances == 0
+    finally:
+        full.close()

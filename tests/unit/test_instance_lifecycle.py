@@ -423,3 +423,78 @@ def test_bad_tags_too_many_tags_and_a_building_server_are_refused() -> None:
         changes.add_tag(full, "one-more", request_id="t", at=AT, user_id="u")
     with pytest.raises(InvalidState, match=r"Cannot 'update tags' .* vm_state building"):
         changes.set_tags(booted(spawned=False), ["a"], request_id="t", at=AT, user_id="u")
+
+
+def unplaced() -> model.Instance:
+    created = model.create("i-1", request_id="r-boot", at=AT, project_id="p", user_id="u",
+                           name="vm", flavor=FLAVORS["2"], image=IMAGE, host="")
+    state = model.evolve(None, created, "i-1")
+    return model.evolve(state, model.unplaced(created), "i-1")
+
+
+def test_a_boot_no_host_has_room_for_ends_at_once_in_error_with_novas_fault() -> None:
+    state = unplaced()
+    assert (state.vm_state, state.task_state, state.pending) == (VmState.ERROR, None, None)
+    assert state.fault == "No valid host was found. There are not enough hosts available."
+    assert state.host == "" and model.status(state.vm_state, state.task_state) == "ERROR"
+
+
+def test_an_instance_no_host_holds_refuses_host_operations_as_not_ready() -> None:
+    for kind in (ev.InstanceStopRequested, ev.InstanceRebootRequested):
+        with pytest.raises(InvalidState, match="Instance i-1 is not ready"):
+            model.request(unplaced(), kind, request_id="r", at=AT, user_id="u", hard=True)
+
+
+def test_an_instance_no_host_holds_is_deleted_as_soon_as_asked() -> None:
+    state = unplaced()
+    asked = model.request(state, ev.InstanceDeleteRequested, request_id="r-d", at=AT,
+                          user_id="u")
+    deleted = model.local_delete(state, asked)
+    assert deleted is not None
+    state = model.evolve(model.evolve(state, asked, "i-1"), deleted, "i-1")
+    assert (state.vm_state, state.deleted_at, state.pending) == (VmState.DELETED, AT, None)
+
+
+def test_an_instance_on_a_host_waits_for_its_host_to_delete_it() -> None:
+    state = booted()
+    asked = model.request(state, ev.InstanceDeleteRequested, request_id="r-d", at=AT,
+                          user_id="u")
+    assert model.local_delete(state, asked) is None
+
+
+
+def test_a_rebuild_takes_the_new_image_at_once_and_ends_active_and_running() -> None:
+    image = next(i for i in IMAGES.values())
+    asked = model.rebuild(booted(), image, request_id="r-rb", at=AT, user_id="u",
+                          name="again")
+    state = model.evolve(booted(), asked, "i-1")
+    assert (state.task_state, state.name, state.image_ref) == (
+        TaskState.REBUILDING, "again", image.id)
+    assert model.status(state.vm_state, state.task_state) == "REBUILD"
+    state = finish(state, "r-rb")
+    assert (state.vm_state, state.task_state, state.power_state) == (
+        VmState.ACTIVE, None, PowerState.RUNNING)
+    stopped = finish(start(booted(), ev.InstanceStopRequested, "r-s"), "r-s")
+    asked = model.rebuild(stopped, image, request_id="r-rb", at=AT, user_id="u")
+    assert not asked.start
+    state = finish(model.evolve(stopped, asked, "i-1"), "r-rb")
+    assert (state.vm_state, state.task_state, state.power_state) == (
+        VmState.STOPPED, None, PowerState.SHUTDOWN)
+    paused = finish(start(booted(), ev.InstancePauseRequested, "r-p"), "r-p")
+    with pytest.raises(InvalidState, match="vm_state paused"):
+        model.rebuild(paused, image, request_id="r-rb", at=AT, user_id="u")
+
+
+def test_an_admins_reset_of_the_state_ends_what_was_pending() -> None:
+    pausing = start(booted(), ev.InstancePauseRequested, "r-p")
+    reset = changes.reset_state(pausing, "error", request_id="r-x", at=AT, user_id="admin",
+                                is_admin=True)
+    state = model.evolve(pausing, reset, "i-1")
+    assert (state.vm_state, state.task_state, state.pending) == (VmState.ERROR, None, None)
+    assert model.complete(state, "r-p", ok=True, at=AT) is None  # the late report: nothing
+    with pytest.raises(InvalidInput):
+        changes.reset_state(state, "paused", request_id="r-y", at=AT, user_id="admin",
+                            is_admin=True)
+    with pytest.raises(Forbidden):
+        changes.reset_state(state, "active", request_id="r-z", at=AT, user_id="u",
+                            is_admin=False)

@@ -193,9 +193,20 @@ def test_a_delete_waits_for_the_move_to_end() -> None:
     with pytest.raises(InvalidState, match="task_state resize_prep"):
         model.request(resize(booted()), ev.InstanceDeleteRequested, request_id="r-d", at=AT,
                       user_id="u")
-    with pytest.raises(InvalidState, match="vm_state resized"):
-        model.request(verify_resize(), ev.InstanceDeleteRequested, request_id="r-d", at=AT,
-                      user_id="u")
+
+
+def test_a_delete_in_verify_resize_confirms_the_resize_on_the_way_as_nova_does() -> None:
+    resized = verify_resize()
+    confirmed = rules.confirm_on_delete(resized, request_id="r-d", user_id="u", at=AT)
+    assert confirmed is not None and confirmed.host == resized.migration.source_host  # type: ignore[union-attr]
+    asked = model.request(resized, ev.InstanceDeleteRequested, request_id="r-d", at=AT,
+                          user_id="u")
+    assert asked.host == resized.host != confirmed.host
+    state = model.evolve(model.evolve(resized, confirmed, resized.id), asked, resized.id)
+    assert (state.task_state, state.pending and state.pending.request_id) == (
+        TaskState.DELETING, "r-d")  # the source's report of the confirm changes nothing
+    assert model.complete(state, confirmed.request_id, ok=True, at=AT) is None
+    assert rules.confirm_on_delete(booted(), request_id="r-d", user_id="u", at=AT) is None
 
 
 def test_a_refused_shut_off_leaves_it_on_its_source_and_gives_back_the_destination() -> None:

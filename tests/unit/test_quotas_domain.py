@@ -153,3 +153,21 @@ def test_a_resize_claim_holds_the_larger_flavor_and_refuses_growth_over_the_limi
     assert resized(quota, DEFAULTS, 2048) is None
     settled = resized(quota, limited, 512, check=False)
     assert settled is not None and model.evolve(quota, settled, "").in_use().ram == 512
+
+
+def test_the_default_quota_class_changes_the_defaults_a_project_is_held_to() -> None:
+    changed = model.set_class_limits(model.DEFAULT_CLASS, request_id="r", at=AT,
+                                     limits={"instances": 1})
+    assert changed.project_id == model.class_key("default")
+    defaults = model.with_class(DEFAULTS, model.evolve(None, changed, "c"))
+    assert (defaults.instances, defaults.cores) == (1, DEFAULTS.cores)
+    with pytest.raises(model.QuotaExceeded, match="Quota exceeded for instances"):
+        model.claim(used(1, vcpus=1, ram=512), defaults, project_id="p",
+                    instance_ids=["i9"], vcpus=1, ram=512, at=AT)
+    assert model.with_class(DEFAULTS, None) is DEFAULTS
+
+
+def test_a_quota_class_limit_must_be_a_known_resource_of_at_least_minus_one() -> None:
+    for limits in ({"bogus": 1}, {"cores": -2}):
+        with pytest.raises(InvalidInput):
+            model.set_class_limits("default", request_id="r", at=AT, limits=limits)

@@ -84,6 +84,14 @@ class FakeHost:
         del self.specs[instance_id]
         del self.consoles[instance_id]
 
+    def diagnostics(self, instance_id: str) -> dict[str, int] | None:
+        self._reachable("diagnostics", instance_id)
+        spec = self.specs.get(instance_id)
+        if instance_id not in self.states or spec is None:
+            return None
+        return {"memory": spec.memory_mb * 1024,
+                **{f"cpu{n}_time": 0 for n in range(spec.vcpus)}}
+
     def state(self, instance_id: str) -> GuestState:
         self._reachable("state", instance_id)
         return self.states.get(instance_id, GuestState.ABSENT)

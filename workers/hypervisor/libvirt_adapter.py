@@ -331,6 +331,7 @@ class LibvirtHost:
         self._keep(spec.instance_id)
         self._note(spec.instance_id, f"defined {domain_name(spec.instance_id)} "
                    f"({spec.vcpus} vCPU, {spec.memory_mb} MiB)")
+        self._note(spec.instance_id, f"root disk {disk.name} ({max(1, spec.disk_gb)} GiB)")
 
     def start(self, instance_id: str) -> None:
         restoring = self.state(instance_id) is GuestState.SUSPENDED
@@ -428,6 +429,23 @@ class LibvirtHost:
             return path.read_text(errors="replace")
         except FileNotFoundError:
             return ""
+
+    def diagnostics(self, instance_id: str) -> dict[str, int] | None:
+        def stats(conn: libvirt.virConnect) -> dict[str, int] | None:
+            dom = _domain(conn, instance_id)
+            if dom is None:
+                return None
+            _state, max_kib, kib, vcpus, cpu_ns = dom.info()
+            found = {"memory": int(max_kib), "memory-actual": int(kib)}
+            try:  # each vCPU's time where the driver keeps it, else the whole
+                per_cpu = dom.vcpus()[0]
+                found.update({f"cpu{v[0]}_time": int(v[2]) for v in per_cpu})
+            except libvirt.libvirtError:
+                found.update({f"cpu{n}_time": int(cpu_ns) // max(vcpus, 1)
+                              for n in range(vcpus)})
+            return found
+
+        return self._call(stats)
 
     def state(self, instance_id: str) -> GuestState:
         def look(conn: libvirt.virConnect) -> GuestState:

@@ -41,6 +41,8 @@ from messaging.subjects import Subjects
 from messaging.wire import (
     ConsoleReply,
     ConsoleRequest,
+    DiagnosticsReply,
+    DiagnosticsRequest,
     EventHeader,
     EventMessage,
     HostOutcome,
@@ -66,13 +68,15 @@ HANDLED = registry.handled(Role.COMPUTE, registry.INSTANCE)
 
 
 def tail(text: str, length: int | None) -> str:
-    """The last ``length`` lines of ``text`` (all of it for None or -1)."""
+    """The last ``length`` pieces of ``text`` split at newlines (all of it for
+    None or -1), as Nova's compute manager tails a console log: the piece
+    after a final newline is one, so ``length`` 3 of a log that ends with a
+    newline is its last two lines."""
     if length is None or length < 0:
         return text
     if length == 0:
         return ""
-    lines = text.splitlines(keepends=True)
-    return "".join(lines[-length:])
+    return "\n".join(text.split("\n")[-length:])
 
 
 def converge(guests: HypervisorHost, instance_id: str, request: ev.AnyInstanceRequest) -> str:
@@ -125,6 +129,19 @@ def converge(guests: HypervisorHost, instance_id: str, request: ev.AnyInstanceRe
                 guests.undefine(instance_id)
         case ev.InstanceSnapshotRequested():  # any state but absent: the disk is there
             return guests.snapshot(instance_id, request.image_id)
+        case ev.InstanceRebuildRequested():  # the guest goes and comes again, from the image
+            if state in (GuestState.RUNNING, GuestState.PAUSED):
+                guests.destroy(instance_id)
+            elif state is GuestState.SUSPENDED:
+                guests.discard_saved(instance_id)
+            if state is not GuestState.ABSENT:
+                guests.undefine(instance_id)
+            guests.define(GuestSpec(
+                instance_id=instance_id, name=request.name, vcpus=request.vcpus,
+                memory_mb=request.memory_mb, disk_gb=request.disk_gb,
+                nics=[(n.mac, n.bridge, planner.device(n.port_id)) for n in request.nics]))
+            if request.start:
+                guests.start(instance_id)
         case _:
             unknown_event(request, "hypervisor host")
     return ""
@@ -230,6 +247,12 @@ class HypervisorWorker:
         reply = ConsoleReply(found=output is not None, output=tail(output or "", asked.length))
         return msgspec.json.encode(reply)
 
+    async def diagnostics(self, request: bytes) -> bytes:
+        asked = msgspec.json.decode(request, type=DiagnosticsRequest)
+        found = await asyncio.to_thread(self._guests.diagnostics, asked.instance_id)
+        reply = DiagnosticsReply(found=found is not None, diagnostics=found or {})
+        return msgspec.json.encode(reply)
+
     async def _progress(self, instance_id: str, request_id: str,
                         progress: mev.Progress) -> None:
         """A live copy's progress: a report that ends no step."""
@@ -278,6 +301,7 @@ async def serve(
     )
     inspector = await serve_requests(nc, subjects.inspect(host), worker.inspect)
     console = await serve_requests(nc, subjects.console(host), worker.console)
+    diagnostics = await serve_requests(nc, subjects.diagnostics(host), worker.diagnostics)
     power = await serve_requests(nc, subjects.power_loss(host), worker.power_loss)
     disk_lister = await serve_requests(nc, subjects.disks(host), disks.disks)
     migration = await serve_requests(nc, subjects.migration(host), worker.live.control)
@@ -301,6 +325,7 @@ async def serve(
         await reconciling.unsubscribe()
         await inspector.unsubscribe()
         await console.unsubscribe()
+        await diagnostics.unsubscribe()
         await power.unsubscribe()
         await disk_lister.unsubscribe()
         await migration.unsubscribe()
