@@ -28,7 +28,8 @@ async def show_quota(request: Request) -> Response:
     readable(who, project_id, "get_quota")
     limits, usage = await usage_of(request, project_id)
     if not request.url.path.endswith(("/details", "/details.json")):
-        return JSONResponse({"quota": {name: limits[ours] for name, ours in NEUTRON_QUOTAS.items()}})
+        return JSONResponse({"quota": {name: limits[ours]
+                                       for name, ours in NEUTRON_QUOTAS.items()}})
     body = {name: {"limit": limits[ours], "used": usage.in_use.get(ours, 0), "reserved": 0}
             for name, ours in NEUTRON_QUOTAS.items()}
     counted = await owned_counts(await caught_up(request), project_id)

@@ -9,7 +9,6 @@ the one `runserver` process (started with --noreload so there is only one).
 
 import os
 
-
 _RUN_DIR = os.environ.get("NIMBUS_HORIZON_RUN_DIR", "/tmp/nimbus-horizon/horizon")
 
 DEBUG = True

@@ -10,6 +10,7 @@ what it would have made say so. The last line is ``N passed, N failed``.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import tempfile
 import time
@@ -26,7 +27,7 @@ from selenium.webdriver.support.ui import Select
 from selenium.webdriver.support.wait import WebDriverWait
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.support.browser import start_chromium  # noqa: E402
+from tests.support.browser import start_chromium
 
 WAIT_SECONDS = 60.0  # a bound for a hung page, not a measurement
 SERVER = f"horizon-vm-{uuid.uuid4().hex[:6]}"
@@ -59,10 +60,8 @@ class Horizon:
         """Waits for Horizon's own requests (jQuery and Angular) to end."""
         script = ("return (!window.jQuery || jQuery.active === 0) && "
                   "!document.querySelector('.modal-backdrop.in .loading, #modal_wrapper .loader')")
-        try:
+        with contextlib.suppress(TimeoutException):
             self.wait.until(lambda b: b.execute_script(script))
-        except TimeoutException:
-            pass
 
     def css(self, selector: str) -> WebElement:
         try:
@@ -108,9 +107,11 @@ class Horizon:
 
     def wait_for_text(self, text: str, selector: str = "body") -> None:
         try:
-            self.wait.until(shows.text_to_be_present_in_element((By.CSS_SELECTOR, selector), text))
+            self.wait.until(
+                shows.text_to_be_present_in_element((By.CSS_SELECTOR, selector), text))
         except TimeoutException as error:
-            raise StepFailed(f"{text!r} never showed in {selector}{self.errors_suffix()}") from error
+            raise StepFailed(
+                f"{text!r} never showed in {selector}{self.errors_suffix()}") from error
 
     def row(self, table: str, name: str) -> WebElement:
         """The row of a Django table (data-display is the row's name)."""
@@ -119,12 +120,15 @@ class Horizon:
     def row_id(self, table: str, name: str) -> str:
         return (self.row(table, name).get_attribute("data-object-id") or "").strip()
 
+    def _rows(self, table: str, name: str) -> list[WebElement]:
+        return self.browser.find_elements(By.CSS_SELECTOR, f'#{table} tr[data-display="{name}"]')
+
     def row_status(self, table: str, name: str, status: str) -> None:
         """Reloads the table's page until the row's status cell reads ``status``."""
         deadline = time.monotonic() + WAIT_SECONDS
         seen = ""
         while time.monotonic() < deadline:
-            rows = self.browser.find_elements(By.CSS_SELECTOR, f'#{table} tr[data-display="{name}"]')
+            rows = self._rows(table, name)
             if rows:
                 seen = " ".join(rows[0].text.split())
                 if status.lower() in seen.lower():
@@ -137,7 +141,7 @@ class Horizon:
     def row_gone(self, table: str, name: str) -> None:
         deadline = time.monotonic() + WAIT_SECONDS
         while time.monotonic() < deadline:
-            if not self.browser.find_elements(By.CSS_SELECTOR, f'#{table} tr[data-display="{name}"]'):
+            if not self._rows(table, name):
                 return
             time.sleep(1)
             self.browser.refresh()
@@ -216,27 +220,28 @@ class Walk:
         h.open("/project/instances/")
         h.click("#instances__action_launch-ng")
         h.type_into('input[name="name"]', SERVER)
-        h.click('.wizard-nav li:nth-child(2) a, [ng-click*="viewModel.switchTo(step)"]:nth-child(2)')
+        self._wizard_step("Source")
         h.wait_for_text("cirros-0.6.2-x86_64-disk", ".modal-body")
         h.click('.modal-body transfer-table tr[ng-repeat-start] button.btn-default, '
                 '.modal-body .transfer-table button[ng-click*="allocate"]')
         self._wizard_step("Flavor")
         h.wait_for_text("m1.tiny", ".modal-body")
         buttons = h.browser.find_elements(
-            By.XPATH, "//div[contains(@class,'modal-body')]//tr[.//td[normalize-space()='m1.tiny']]"
-                      "//button")
+            By.XPATH, "//div[contains(@class,'modal-body')]"
+                      "//tr[.//td[normalize-space()='m1.tiny']]//button")
         if not buttons:
             raise StepFailed(f"m1.tiny has no allocate button{h.errors_suffix()}")
         h.browser.execute_script("arguments[0].click();", buttons[0])
         self._wizard_step("Networks")
         h.wait_for_text("private", ".modal-body")
         allocated = h.browser.find_elements(
-            By.XPATH, "//div[contains(@class,'modal-body')]//*[contains(@class,'transfer-allocated')]"
+            By.XPATH, "//div[contains(@class,'modal-body')]"
+                      "//*[contains(@class,'transfer-allocated')]"
                       "//td[contains(normalize-space(),'private')]")
         if not allocated:
             buttons = h.browser.find_elements(
-                By.XPATH, "//div[contains(@class,'modal-body')]//tr[.//td[contains(normalize-space(),"
-                          "'private')]]//button")
+                By.XPATH, "//div[contains(@class,'modal-body')]"
+                          "//tr[.//td[contains(normalize-space(),'private')]]//button")
             if buttons:
                 h.browser.execute_script("arguments[0].click();", buttons[0])
         h.click(".modal-footer button.finish")
@@ -247,9 +252,10 @@ class Walk:
         self.server_id = h.row_id("instances", SERVER)
 
     def _wizard_step(self, label: str) -> None:
+        named = f"a[contains(normalize-space(),'{label}')]"
         links = self.h.browser.find_elements(
-            By.XPATH, f"//div[contains(@class,'wizard-nav')]//a[contains(normalize-space(),'{label}')]"
-                      f" | //ul[contains(@class,'wizard-nav')]//a[contains(normalize-space(),'{label}')]"
+            By.XPATH, f"//div[contains(@class,'wizard-nav')]//{named}"
+                      f" | //ul[contains(@class,'wizard-nav')]//{named}"
                       f" | //*[contains(@class,'nav')]//a[normalize-space()='{label}']")
         if not links:
             raise StepFailed(f"no {label} step in the wizard")
@@ -305,7 +311,8 @@ class Walk:
         h = self.h
         h.open("/project/volumes/")
         h.row_action("volumes", "attachments", self.volume_id)
-        buttons = h.browser.find_elements(By.CSS_SELECTOR, '#modal_wrapper button[value*="__detach__"]')
+        buttons = h.browser.find_elements(
+            By.CSS_SELECTOR, '#modal_wrapper button[value*="__detach__"]')
         if not buttons:
             raise StepFailed(f"no Detach button in Manage Attachments{h.errors_suffix()}")
         h.browser.execute_script("arguments[0].click();", buttons[0])

@@ -60,3 +60,31 @@ async def test_a_volume_at_cinders_base_version_has_no_group(
     assert "group_id" not in shown and shown["consistencygroup_id"] is None
     (listed,) = (await http.get(f"{base}/detail", headers=alice)).json()["volumes"]
     assert "group_id" not in listed
+
+
+async def test_each_compute_host_is_a_resource_provider_with_its_capacity_and_use(
+        running_stack: RunningStack) -> None:
+    """Horizon's admin Hypervisors page reads placement's providers."""
+    http = running_stack.http
+    r = await http.post("/compute/v2.1/servers", json={"server": {
+        "name": "placed", "flavorRef": "1", "imageRef": "cirros-0.6.2-x86_64-disk"}})
+    assert r.status_code == 202, r.text
+    server = await running_stack.wait_for_status(r.json()["server"]["id"], "ACTIVE")
+    host = server["OS-EXT-SRV-ATTR:host"]
+    hypervisors = {h["hypervisor_hostname"]: h for h in (
+        await http.get("/compute/v2.1/os-hypervisors/detail")).json()["hypervisors"]}
+
+    providers = (await http.get("/placement/resource_providers")).json()["resource_providers"]
+    assert sorted(p["name"] for p in providers) == sorted(hypervisors)
+    assert all(p["parent_provider_uuid"] is None for p in providers)
+    placed = next(p for p in providers if p["name"] == host)
+    base = f"/placement/resource_providers/{placed['uuid']}"
+    inventories = (await http.get(f"{base}/inventories")).json()["inventories"]
+    assert inventories["VCPU"]["total"] == hypervisors[host]["vcpus"]
+    assert inventories["MEMORY_MB"]["total"] == hypervisors[host]["memory_mb"]
+    assert inventories["VCPU"]["allocation_ratio"] == 1.0
+    usages = (await http.get(f"{base}/usages")).json()["usages"]
+    assert (usages["VCPU"], usages["MEMORY_MB"]) == (1, 512)
+    assert (await http.get(f"{base}x/usages")).status_code == 404
+    member = member_token(running_stack, "p-horizon")
+    assert (await http.get("/placement/resource_providers", headers=member)).status_code == 403
