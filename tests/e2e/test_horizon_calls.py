@@ -2,7 +2,8 @@
 once answered wrongly, over HTTP on the whole stack (scripts/horizon.sh walks
 Horizon itself): Neutron's quota details on the overview, Cinder's transfer
 lists beside every volume list, and a volume without Cinder 3.13's group_id,
-which would send Horizon after the volume groups."""
+which would send Horizon after the volume groups, placement's providers on the
+admin Hypervisors page, and Glance's metadata definitions."""
 
 from __future__ import annotations
 
@@ -88,3 +89,14 @@ async def test_each_compute_host_is_a_resource_provider_with_its_capacity_and_us
     assert (await http.get(f"{base}x/usages")).status_code == 404
     member = member_token(running_stack, "p-horizon")
     assert (await http.get("/placement/resource_providers", headers=member)).status_code == 403
+
+
+async def test_the_metadata_definitions_catalog_lists_no_namespace(
+        running_stack: RunningStack) -> None:
+    http = running_stack.http
+    r = await http.get("/image/v2/metadefs/namespaces",
+                       params={"resource_type": "OS::Glance::Image"})
+    assert r.status_code == 200, r.text
+    assert r.json()["namespaces"] == []
+    assert (await http.get("/image/v2/metadefs/namespaces", headers={"X-Auth-Token": "nope"})
+            ).status_code == 401
