@@ -29,7 +29,7 @@ password=horizon-admin-pw
 if [[ ! -x $venv/bin/python ]] || ! "$venv/bin/python" -c 'import openstack_dashboard' 2>/dev/null; then
     echo "horizon.sh: installing horizon 27 into $venv"
     python3.11 -m venv "$venv"
-    "$venv/bin/pip" install -q 'horizon==27.*'
+    "$venv/bin/pip" install -q 'horizon==27.*' 2>&1 | { grep -v 'is ignored: it is neither' || true; }
 fi
 dashboard=$("$venv/bin/python" -c 'import os, openstack_dashboard as d; print(os.path.dirname(d.__file__))')
 cp scripts/horizon/local_settings.py "$dashboard/local/local_settings.py"

@@ -296,12 +296,17 @@ class Walk:
         h = self.h
         h.open("/project/volumes/")
         h.row_action("volumes", "attachments", self.volume_id)
-        select = Select(h.css("#id_instance"))
-        values = [o.get_attribute("value") for o in select.options]
-        wanted = [v for v in values if v and v.startswith(self.server_id)]
+        # Horizon's themed drop-down hides the real <select>: set it as its menu would
+        h.css("#modal_wrapper .modal-footer")
+        select = h.browser.find_element(By.CSS_SELECTOR, "#id_instance")
+        values = [o.get_attribute("value") or "" for o in Select(select).options]
+        wanted = [v for v in values if v.startswith(self.server_id)]
         if not wanted:
             raise StepFailed(f"the instance is not offered to attach to: {values}")
-        select.select_by_value(wanted[0])
+        h.browser.execute_script(
+            "arguments[0].value = arguments[1];"
+            "arguments[0].dispatchEvent(new Event('change', {bubbles: true}));",
+            select, wanted[0])
         h.submit_modal()
         h.open("/project/volumes/")
         h.row_status("volumes", VOLUME, "In-use")
