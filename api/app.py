@@ -16,7 +16,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
-from api import compute, console, health, identity, image, metrics, network, stream, volume
+from api import (
+    compute,
+    console,
+    health,
+    identity,
+    image,
+    metrics,
+    network,
+    placement,
+    stream,
+    volume,
+)
 from api.body_limits import BodyLimits
 from api.context import Context
 from api.errors import error_response
@@ -62,7 +73,8 @@ async def _too_deep(request: Request, exc: Exception) -> Response:
 
 # Every resource module, by service; each exports command_routes and query_routes.
 RESOURCES: tuple[ModuleType, ...] = (*identity.RESOURCES, *compute.RESOURCES,
-                                     *image.RESOURCES, *volume.RESOURCES, *network.RESOURCES)
+                                     *image.RESOURCES, *volume.RESOURCES, *network.RESOURCES,
+                                     *placement.RESOURCES)
 
 
 def routes_for(role: Role) -> list[BaseRoute]:

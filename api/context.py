@@ -8,7 +8,7 @@ request's log lines name its user and project (api/request_log.py).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from starlette.requests import Request
@@ -19,6 +19,7 @@ from commands.identity import IdentityCommands
 from commands.services import Commands
 from domain import log_context
 from domain.errors import Forbidden, Unauthorized
+from domain.host import AllocationRatios
 from domain.identity import READ_ONLY_ROLES
 from domain.quota import QuotaDefaults
 from projections.progress import Part
@@ -30,7 +31,8 @@ class ApiSettings:
     """The configuration the routes read, typed (runtime/stack.py fills it from
     the settings): where image files live, the default quota limits, how long
     a silent host stays "up", the storage hosts, and how networks are
-    carried (network_manager, vlan_start)."""
+    carried (network_manager, vlan_start), and how far hosts may be
+    over-committed (placement's inventories)."""
 
     image_dir: Path
     quota_defaults: QuotaDefaults
@@ -41,6 +43,7 @@ class ApiSettings:
     stuck_after_seconds: float = 60.0  # /readyz and /metrics (api/health.py)
     metrics_series_limit: int = 1000  # api/cloud_gauges.py
     metrics_resource_series: bool = True  # false: no per-server or per-volume series
+    allocation_ratios: AllocationRatios = field(default_factory=AllocationRatios)  # placement
 
 
 @dataclass

@@ -219,3 +219,18 @@ async def addresses_of(views: Views, server_ids: Sequence[UUID | str]
                 addresses.append({"version": 4, "addr": row["floating"][ip],
                                   "OS-EXT-IPS:type": "floating", **mac})
     return found
+
+
+async def owned_counts(views: Views, project_id: str) -> dict[str, int]:
+    """How many live networks, subnets, ports and routers ``project_id`` owns
+    (Neutron's quota details count them; nimbus keeps no limit on them)."""
+    query = (f"SELECT (SELECT count(*) FROM {V}.networks WHERE project_id = %s AND NOT deleted),"
+             f" (SELECT count(*) FROM {V}.subnets s JOIN {V}.networks n"
+             f"  ON n.id::text = s.network_id WHERE s.project_id = %s AND NOT n.deleted),"
+             f" (SELECT count(*) FROM {V}.ports WHERE project_id = %s AND NOT deleted),"
+             f" (SELECT count(*) FROM {V}.routers WHERE project_id = %s AND NOT deleted)")
+    async with views.connection() as conn, conn.cursor() as cur:
+        await cur.execute(query, [project_id] * 4)
+        row = await cur.fetchone()
+    networks, subnets, ports, routers = row if row else (0, 0, 0, 0)
+    return {"network": networks, "subnet": subnets, "port": ports, "router": routers}

@@ -98,8 +98,9 @@ def catalog(ctx: Context, project_id: str) -> list[dict[str, Any]]:
     """Every service on this one address, at the roots devstack publishes:
     unversioned for Keystone and Glance (their clients find the version, and
     glanceclient appends ``/v2`` itself), Nova's v2.1, Cinder's v3 with the
-    project in its URL and Neutron's ``/networking`` (api/network/networking_root.py),
-    as devstack registers those services' endpoints."""
+    project in its URL, Neutron's ``/networking`` (api/network/networking_root.py)
+    and placement's ``/placement`` (read only: api/placement), as devstack
+    registers those services' endpoints."""
     def entry(kind: str, name: str, path: str) -> dict[str, Any]:
         return {
             "id": keystone_id("service", kind), "type": kind, "name": name,
@@ -115,6 +116,7 @@ def catalog(ctx: Context, project_id: str) -> list[dict[str, Any]]:
         entry("image", "glance", "/image"),
         entry("volumev3", "cinderv3", f"/volume/v3/{project_id}"),
         entry("network", "neutron", "/networking"),
+        entry("placement", "placement", "/placement"),
     ]
 
 

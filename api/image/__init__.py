@@ -1,5 +1,5 @@
 """Glance v2: images, one module per resource."""
 
-from api.image import actions, images, info, members, patch, schemas, tags, versions
+from api.image import actions, images, info, members, metadefs, patch, schemas, tags, versions
 
-RESOURCES = (versions, schemas, info, images, patch, tags, actions, members)
+RESOURCES = (versions, schemas, info, metadefs, images, patch, tags, actions, members)

@@ -13,6 +13,7 @@ from api.volume import (
     quota_sets,
     services,
     snapshots,
+    transfers,
     types,
     unrouted,
     versions,
@@ -22,4 +23,4 @@ from api.volume import (
 
 RESOURCES = (versions, types, volumes, snapshots, backups, quota_sets, limits, hosts, services,
              pools, availability_zones, extensions, metadata,
-             qos_specs, volume_actions, unrouted)
+             qos_specs, volume_actions, transfers, unrouted)

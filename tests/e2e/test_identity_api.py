@@ -61,8 +61,10 @@ async def test_the_catalog_publishes_the_roots_devstack_publishes_and_each_answe
     urls = {e["type"]: e["endpoints"][0]["url"].removeprefix(running_stack.settings.base_url)
             for e in r.json()["token"]["catalog"]}
     assert urls == {"identity": "/identity", "compute": "/compute/v2.1", "image": "/image",
-                    "volumev3": f"/volume/v3/{project}", "network": "/networking"}
+                    "volumev3": f"/volume/v3/{project}", "network": "/networking",
+                    "placement": "/placement"}
     assert (await http.get("/identity")).status_code == 300
+    assert (await http.get("/placement")).json()["versions"][0]["id"] == "v1.0"
     assert (await http.get("/image")).status_code == 300
     assert (await http.get("/networking")).json()["versions"][0]["id"] == "v2.0"
     networks = await http.get("/networking/v2.0/networks")
