@@ -45,6 +45,11 @@ async def test_a_volume_made_through_the_proxy_is_the_volume_services(
     deleted = await http.delete(f"{V}/{ids[2]}")
     assert deleted.status_code == 202
 
+    async def gone() -> bool:  # the storage host's answer, before the next test counts events
+        return (await http.get(f"{V}/{ids[2]}")).status_code == 404
+
+    await eventually(gone, what="the deleted volume gone")
+
 
 @SHARED
 async def test_bad_sizes_and_unknown_volumes_are_refused(module_stack: RunningStack) -> None:
