@@ -27,7 +27,7 @@ from domain import image as model
 from domain.errors import InvalidState, NotFound
 from tests.e2e.test_flavors_api import member_token
 from tests.support.cloud import events_of
-from tests.support.polling import eventually
+from tests.support.polling import eventually, eventually_sync
 from tests.support.stack import ADMIN_PASSWORD, RunningStack, auth_body, free_port
 
 IMAGES = "/image/v2/images"
@@ -219,6 +219,9 @@ def test_an_upload_is_taken_over_only_once_its_receiving_process_is_gone(
             second.images.start_upload(image_id, OWNER, "r-up-2")
         assert second.images.recover_cut_uploads() == []
         first.upload_lease.close()  # as when the first process dies: its session ends
+        # the server ends the session (and its lock) once it sees the client gone
+        eventually_sync(lambda: not second.upload_lease.alive(first.upload_lease.owner),
+                        what="the first process's lease ended")
         started = second.images.start_upload(image_id, OWNER, "r-up-2").state
         assert (started.status, started.upload_request) == ("saving", "r-up-2")
         assert [e.event_type for e in events_of(database_url, image_id)][-2:] == [
