@@ -184,7 +184,7 @@ async def test_registered_services_endpoints_and_regions_are_stored_beside_nimbu
     assert (await http.get(f"{V3}/services/{service['id']}")).status_code == 404
     r = await http.post(T, json=auth_body("admin", ADMIN_PASSWORD, "admin"))
     types = {e["type"] for e in r.json()["token"]["catalog"]}
-    assert types == {"identity", "compute", "image", "volumev3", "network"}
+    assert types == {"identity", "compute", "image", "volumev3", "network", "placement"}
 
 
 async def test_a_domain_grant_lists_the_domain_and_a_deleted_domain_takes_its_groups(
