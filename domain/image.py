@@ -264,8 +264,11 @@ def create(state: ImageState | None, *, request_id: str, image_id: str, name: st
            container_format: str | None = None, min_disk: int = 0, min_ram: int = 0,
            protected: bool = False, tags: list[str] | None = None,
            properties: dict[str, str] | None = None, is_admin: bool,
-           at: datetime) -> ImageCreated:
-    """A new image with Glance's checks on its fields; its id must be free."""
+           creator: str | None = None, at: datetime) -> ImageCreated:
+    """A new image with Glance's checks on its fields; its id must be free.
+    Only an admin creates one for another project than ``creator``'s."""
+    if creator is not None and owner != creator and not is_admin:
+        raise Forbidden(f"You are not permitted to create images owned by '{owner}'.")
     if name is not None and len(name) > 255:
         raise InvalidInput("Invalid input for field/attribute name: longer than 255 characters")
     if visibility not in VISIBILITIES:
