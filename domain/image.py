@@ -99,6 +99,7 @@ class ImageUpdated(ImageEvent, frozen=True, kw_only=True):
     protected: bool
     tags: list[str]
     properties: dict[str, str]
+    owner: str | None = None  # None in a PATCH from before the owner could change
 
 
 class ImageTagAdded(ImageEvent, frozen=True, kw_only=True):
@@ -206,6 +207,7 @@ def evolve(state: ImageState | None, event: Event, aggregate_id: str) -> ImageSt
             return replace(state, status=ImageStatus.DELETED, updated_at=event.at, **ended)
         case ImageUpdated():
             return replace(state, updated_at=event.at, name=event.name,
+                           owner=event.owner or state.owner,
                            visibility=event.visibility, disk_format=event.disk_format,
                            container_format=event.container_format, min_disk=event.min_disk,
                            min_ram=event.min_ram, protected=event.protected,

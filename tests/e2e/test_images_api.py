@@ -89,6 +89,28 @@ async def test_an_admin_creates_an_image_for_another_project_and_a_member_cannot
     assert r.status_code == 201 and r.json()["owner"] == "proj-a"
 
 
+async def test_an_admin_gives_an_image_to_another_project_and_its_owner_cannot(
+        running_stack: RunningStack) -> None:
+    http = running_stack.http
+    member = member_token(running_stack, "proj-a")
+    r = await http.post(IMAGES, headers=member, json={"name": "kept"})
+    url = f"{IMAGES}/{r.json()['id']}"
+    patch = {"Content-Type": "application/openstack-images-v2.1-json-patch"}
+    head = log_head(running_stack)
+    r = await http.patch(url, headers={**member, **patch}, json=[
+        {"op": "replace", "path": "/owner", "value": "proj-b"}])
+    assert r.status_code == 403 and "owner" in r.text
+    assert log_head(running_stack) == head
+    r = await http.patch(url, headers=patch, json=[
+        {"op": "replace", "path": "/owner", "value": "proj-b"}])
+    assert r.status_code == 200 and r.json()["owner"] == "proj-b", r.text
+    position = {"Nimbus-Log-Position": r.headers["Nimbus-Log-Position"]}
+    theirs = member_token(running_stack, "proj-b")
+    shown = await http.get(url, headers={**theirs, **position})
+    assert shown.status_code == 200 and shown.json()["owner"] == "proj-b"
+    assert (await http.get(url, headers=member)).status_code == 404
+
+
 async def test_the_images_path_with_an_empty_id_is_not_found(
         running_stack: RunningStack) -> None:
     http = running_stack.http

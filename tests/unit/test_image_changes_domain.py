@@ -64,12 +64,20 @@ def test_a_patch_replaces_adds_and_removes_in_one_event_the_fold_applies() -> No
     assert after.tags == ("b", "a")
 
 
+def test_only_an_admin_gives_an_image_to_another_project() -> None:
+    with pytest.raises(Forbidden, match="owner"):
+        patch(queued(), op("replace", "/owner", "proj-b"))
+    event = image_patch.update(queued(), [op("replace", "/owner", "proj-b")], request_id="p",
+                               at=AT, project_id="proj-admin", is_admin=True)
+    assert event is not None and image.evolve(queued(), event, IMAGE_ID).owner == "proj-b"
+
+
 def test_a_patch_that_changes_nothing_writes_nothing() -> None:
     assert patch(queued(), op("replace", "/name", "img"), op("add", "/os_distro", "cirros")) \
         is None
 
 
-@pytest.mark.parametrize("path", ["/status", "/checksum", "/size", "/id", "/owner",
+@pytest.mark.parametrize("path", ["/status", "/checksum", "/size", "/id",
                                   "/created_at", "/file", "/self"])
 def test_a_read_only_attribute_is_refused_with_403(path: str) -> None:
     with pytest.raises(Forbidden, match="is read-only"):
