@@ -61,12 +61,14 @@ class ImageChangeCommands:
     def deactivate(self, image_id: str, caller: Caller, request_id: str) -> Written[ImageState]:
         return self._change(
             image_id, caller, request_id, lambda s, r, at: image_changes.deactivate(
-                s, request_id=r, at=at, is_admin=caller.is_admin))
+                s, request_id=r, at=at, project_id=caller.project_id,
+                is_admin=caller.is_admin))
 
     def reactivate(self, image_id: str, caller: Caller, request_id: str) -> Written[ImageState]:
         return self._change(
             image_id, caller, request_id, lambda s, r, at: image_changes.reactivate(
-                s, request_id=r, at=at, is_admin=caller.is_admin))
+                s, request_id=r, at=at, project_id=caller.project_id,
+                is_admin=caller.is_admin))
 
     def add_member(self, image_id: str, member_id: str, caller: Caller,
                    request_id: str) -> Written[ImageState]:

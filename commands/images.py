@@ -35,6 +35,7 @@ IMAGE_ID_NAMESPACE = uuid.UUID("e4b5c6d7-8a9b-4c0d-9e1f-2a3b4c5d6e7f")
 class NewImage(msgspec.Struct, frozen=True, kw_only=True):
     name: str | None = None
     id: str | None = None
+    owner: str | None = None  # None: the caller's project
     visibility: str = "private"
     disk_format: str | None = None
     container_format: str | None = None
@@ -64,7 +65,8 @@ class ImageCommands:
             request_id, lambda: self._new(image_id),
             lambda image, at: [(image, model.create(
                 image.current, request_id=request_id, image_id=str(image_id), name=new.name,
-                owner=caller.project_id, visibility=new.visibility,
+                owner=new.owner or caller.project_id, creator=caller.project_id,
+                visibility=new.visibility,
                 disk_format=new.disk_format, container_format=new.container_format,
                 min_disk=new.min_disk, min_ram=new.min_ram, protected=new.protected,
                 tags=new.tags, properties=new.properties, is_admin=caller.is_admin, at=at))])

@@ -99,6 +99,7 @@ class ImageUpdated(ImageEvent, frozen=True, kw_only=True):
     protected: bool
     tags: list[str]
     properties: dict[str, str]
+    owner: str | None = None  # None in a PATCH from before the owner could change
 
 
 class ImageTagAdded(ImageEvent, frozen=True, kw_only=True):
@@ -206,6 +207,7 @@ def evolve(state: ImageState | None, event: Event, aggregate_id: str) -> ImageSt
             return replace(state, status=ImageStatus.DELETED, updated_at=event.at, **ended)
         case ImageUpdated():
             return replace(state, updated_at=event.at, name=event.name,
+                           owner=event.owner or state.owner,
                            visibility=event.visibility, disk_format=event.disk_format,
                            container_format=event.container_format, min_disk=event.min_disk,
                            min_ram=event.min_ram, protected=event.protected,
@@ -264,8 +266,11 @@ def create(state: ImageState | None, *, request_id: str, image_id: str, name: st
            container_format: str | None = None, min_disk: int = 0, min_ram: int = 0,
            protected: bool = False, tags: list[str] | None = None,
            properties: dict[str, str] | None = None, is_admin: bool,
-           at: datetime) -> ImageCreated:
-    """A new image with Glance's checks on its fields; its id must be free."""
+           creator: str | None = None, at: datetime) -> ImageCreated:
+    """A new image with Glance's checks on its fields; its id must be free.
+    Only an admin creates one for another project than ``creator``'s."""
+    if creator is not None and owner != creator and not is_admin:
+        raise Forbidden(f"You are not permitted to create images owned by '{owner}'.")
     if name is not None and len(name) > 255:
         raise InvalidInput("Invalid input for field/attribute name: longer than 255 characters")
     if visibility not in VISIBILITIES:

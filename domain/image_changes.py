@@ -1,7 +1,8 @@
 """An image's tags and its deactivation, decided (Glance v2's rules).
 
 A tag added twice, or an image deactivated when it already is, writes
-nothing and answers as Glance does (204). Deactivation is an admin's: an
+nothing and answers as Glance does (204). Deactivation is its owner's or an
+admin's (Glance's default policy, project member or admin): an
 active image becomes ``deactivated`` (its bytes are then an admin's only,
 domain.image.downloadable) and is reactivated to ``active``; an image in
 any other status is refused with 403, Glance's answer.
@@ -47,9 +48,9 @@ def remove_tag(state: ImageState, tag: str, *, request_id: str, at: datetime, pr
     return ImageTagRemoved(at=at, request_id=request_id, tag=tag)
 
 
-def deactivate(state: ImageState, *, request_id: str, at: datetime,
+def deactivate(state: ImageState, *, request_id: str, at: datetime, project_id: str,
                is_admin: bool) -> ImageDeactivated | None:
-    if not is_admin:
+    if not owned(state, project_id, is_admin):
         raise Forbidden("You are not authorized to complete deactivate action.")
     if state.status == ImageStatus.DEACTIVATED:
         return None
@@ -58,9 +59,9 @@ def deactivate(state: ImageState, *, request_id: str, at: datetime,
     return ImageDeactivated(at=at, request_id=request_id)
 
 
-def reactivate(state: ImageState, *, request_id: str, at: datetime,
+def reactivate(state: ImageState, *, request_id: str, at: datetime, project_id: str,
                is_admin: bool) -> ImageReactivated | None:
-    if not is_admin:
+    if not owned(state, project_id, is_admin):
         raise Forbidden("You are not authorized to complete reactivate action.")
     if state.status == ImageStatus.ACTIVE:
         return None

@@ -6,7 +6,8 @@ one top-level attribute named by a JSON pointer (``/name``, ``/tags``,
 changeable attributes; any refusal refuses the whole patch, so nothing is
 half-applied. The result is one ``ImageUpdated`` holding what the attributes
 became, or None when the patch changes nothing. Glance's answers: 403 for a
-read-only or reserved attribute, for removing one of the image's own
+read-only or reserved attribute, for giving the image to another project
+(an admin's), for removing one of the image's own
 attributes and for a format change once the image has data; 409 for replacing
 or removing a property the image does not have; 400 for a malformed
 operation or a value its schema refuses; 413 past the property or tag quota.
@@ -34,11 +35,11 @@ from domain.image import (
 OPERATIONS = ("add", "remove", "replace")
 READ_ONLY = frozenset({"created_at", "updated_at", "status", "checksum", "os_hash_algo",
                        "os_hash_value", "size", "virtual_size", "direct_url", "self", "file",
-                       "schema", "id", "locations", "owner", "os_hidden", "stores"})
+                       "schema", "id", "locations", "os_hidden", "stores"})
 RESERVED = frozenset({"location", "deleted", "deleted_at", "is_public"})
 # the image's own attributes a patch may set; every other name is a custom property
 ATTRIBUTES = frozenset({"name", "visibility", "disk_format", "container_format", "min_disk",
-                        "min_ram", "protected", "tags"})
+                        "min_ram", "protected", "tags", "owner"})
 FORMATS = frozenset({"disk_format", "container_format"})
 PROPERTY_QUOTA = 128  # Glance's image_property_quota
 TAG_QUOTA = 128  # Glance's image_tag_quota
@@ -91,6 +92,10 @@ def _checked(name: str, value: Any) -> Any:
             raise schema_refusal(f"{value!r} is not one of {sorted(VISIBILITIES)} "
                                  "(at 'visibility')")
         return value
+    if name == "owner":
+        if not isinstance(value, str) or not 0 < len(value) <= 255:
+            raise schema_refusal(f"{value!r} is not a project id (at 'owner')")
+        return value
     if name in FORMATS:
         allowed = DISK_FORMATS if name == "disk_format" else CONTAINER_FORMATS
         if value is not None and value not in allowed:
@@ -140,7 +145,8 @@ def update(state: ImageState, operations: list[Operation], *, request_id: str, a
     attributes: dict[str, Any] = {
         "name": state.name, "visibility": state.visibility, "disk_format": state.disk_format,
         "container_format": state.container_format, "min_disk": state.min_disk,
-        "min_ram": state.min_ram, "protected": state.protected, "tags": list(state.tags)}
+        "min_ram": state.min_ram, "protected": state.protected, "tags": list(state.tags),
+        "owner": state.owner}
     properties = dict(state.properties)
     for operation in operations:
         if operation.op not in OPERATIONS:
@@ -163,6 +169,8 @@ def update(state: ImageState, operations: list[Operation], *, request_id: str, a
             if name == "visibility" and value == "public" and value != state.visibility \
                     and not is_admin:
                 raise Forbidden("You are not authorized to complete publicize_image action.")
+            if name == "owner" and value != state.owner and not is_admin:
+                raise Forbidden("You are not permitted to change this image's owner.")
             attributes[name] = value
         elif operation.op == "replace" and name not in properties:
             raise InvalidState(f"Property {name} does not exist.")
@@ -176,6 +184,7 @@ def update(state: ImageState, operations: list[Operation], *, request_id: str, a
                  and attributes["min_disk"] == state.min_disk
                  and attributes["min_ram"] == state.min_ram
                  and attributes["protected"] == state.protected
+                 and attributes["owner"] == state.owner
                  and tuple(attributes["tags"]) == state.tags and properties == state.properties)
     if unchanged:
         return None

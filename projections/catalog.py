@@ -103,10 +103,11 @@ def _image_change(out: Statements, key: UUID, e: im.ImageEvent) -> None:
     if isinstance(e, im.ImageUpdated):
         out.add("UPDATE images SET name = %s, visibility = %s, disk_format = %s,"
                 " container_format = %s, min_disk = %s, min_ram = %s, protected = %s,"
-                " tags = %s, properties = %s, updated_at = %s WHERE id = %s",
+                " tags = %s, properties = %s, owner = COALESCE(%s, owner), updated_at = %s"
+                " WHERE id = %s",
                 (e.name, e.visibility, e.disk_format, e.container_format, e.min_disk,
                  e.min_ram, e.protected, Jsonb(list(dict.fromkeys(e.tags))),
-                 Jsonb(e.properties), e.at, key))
+                 Jsonb(e.properties), e.owner, e.at, key))
     elif isinstance(e, im.ImageTagAdded):
         out.add("UPDATE images SET tags = CASE WHEN tags ? %s THEN tags ELSE tags || %s END,"
                 " updated_at = %s WHERE id = %s", (e.tag, Jsonb([e.tag]), e.at, key))

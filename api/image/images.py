@@ -39,7 +39,8 @@ class ImageBody(msgspec.Struct, kw_only=True):
 
     name: LooseName | None = None
     id: Text255 | None = None
-    visibility: Text255 = "private"
+    owner: Text255 | None = None  # another project's: an admin's to give
+    visibility: Text255 = "shared"  # Glance's default: members may be added, none yet
     disk_format: Text255 | None = None
     container_format: Text255 | None = None
     min_disk: Integer = 0
@@ -50,7 +51,7 @@ class ImageBody(msgspec.Struct, kw_only=True):
 
 READ_ONLY = frozenset({"status", "checksum", "size", "virtual_size", "created_at",
                        "updated_at", "file", "self", "schema", "direct_url", "locations",
-                       "os_hash_algo", "os_hash_value", "owner"})
+                       "os_hash_algo", "os_hash_value"})
 
 
 def _headers(request_id: str, position: int | None) -> dict[str, str]:
@@ -158,6 +159,11 @@ async def upload_image(request: Request) -> Response:
     return Response(status_code=204, headers=_headers(request_id, written.position))
 
 
+async def no_image(request: Request) -> Response:
+    """``/v2/images/`` names no image (an empty id): 404, as Glance answers."""
+    raise NotFound("The resource could not be found.")
+
+
 async def delete_image(request: Request) -> Response:
     who = claims(request)
     request_id = await idempotency.request_id(request, who)
@@ -175,12 +181,15 @@ def streams_upload(scope: Scope) -> bool:
     return UPLOAD.matches(scope)[0] is Match.FULL
 
 
+NO_IMAGE = Route("/image/v2/images/", no_image, methods=["GET", "HEAD", "PATCH", "DELETE"])
 command_routes: list[BaseRoute] = [
+    NO_IMAGE,
     Route("/image/v2/images", create_image, methods=["POST"]),
     UPLOAD,
     Route("/image/v2/images/{image_id}", delete_image, methods=["DELETE"]),
 ]
 query_routes: list[BaseRoute] = [
+    NO_IMAGE,
     Route("/image/v2/images", list_images, methods=["GET"]),
     Route("/image/v2/images/{image_id}", show_image, methods=["GET"]),
     Route("/image/v2/images/{image_id}/file", download_image, methods=["GET"]),

@@ -105,6 +105,22 @@ async def test_bad_patches_are_refused_as_glance_refuses_them_and_write_nothing(
     assert (await http.get(url)).json()["name"] == "fixed"
 
 
+async def test_a_patch_in_glances_older_v2_0_form_names_its_path_under_the_operation(
+        running_stack: RunningStack) -> None:
+    http = running_stack.http
+    url = f"{IMAGES}/{await image(running_stack, name='old', **RAW)}"
+    draft_10 = {"Content-Type": "application/openstack-images-v2.0-json-patch"}
+    r = await http.patch(url, headers=draft_10, json=[
+        {"replace": "/name", "value": "renewed"}, {"add": "/os_distro", "value": "tiny"}])
+    assert r.status_code == 200, r.text
+    assert (r.json()["name"], r.json()["os_distro"]) == ("renewed", "tiny")
+    head = log_head(running_stack)
+    r = await http.patch(url, headers=draft_10, json=[
+        {"add": "/a", "replace": "/name", "value": "x"}])
+    assert r.status_code == 400 and "exactly one member" in r.text
+    assert log_head(running_stack) == head
+
+
 async def test_a_protected_image_refuses_delete_until_unprotected(
         running_stack: RunningStack) -> None:
     http = running_stack.http
@@ -158,6 +174,20 @@ async def test_a_deactivated_image_refuses_its_bytes_to_all_but_admins(
     assert (await http.post(f"{url}/actions/explode")).status_code == 404
 
 
+async def test_its_owner_deactivates_and_reactivates_an_image(
+        running_stack: RunningStack) -> None:
+    http = running_stack.http
+    owner = member_token(running_stack, "proj-keeper")
+    url = f"{IMAGES}/{await image(running_stack, owner, data=b'mine', name='own', **RAW)}"
+    r = await http.post(f"{url}/actions/deactivate", headers=owner)
+    assert r.status_code == 204, r.text
+    assert (await http.get(url, headers={**owner, **at(r)})).json()["status"] == "deactivated"
+    assert (await http.get(f"{url}/file", headers=owner)).status_code == 403
+    r = await http.post(f"{url}/actions/reactivate", headers=owner)
+    assert r.status_code == 204, r.text
+    assert (await http.get(url, headers={**owner, **at(r)})).json()["status"] == "active"
+
+
 async def test_a_shared_image_is_seen_by_its_members_and_listed_once_accepted(
         running_stack: RunningStack) -> None:
     http = running_stack.http
@@ -197,9 +227,22 @@ async def test_a_shared_image_is_seen_by_its_members_and_listed_once_accepted(
     assert r.status_code == 204
     assert (await http.get(f"{IMAGES}/{image_id}", headers={**friend, **at(r)})).status_code \
         == 404
-    private = await image(running_stack, owner, name="alone")
+    private = await image(running_stack, owner, name="alone", visibility="private")
     r = await http.post(f"{IMAGES}/{private}/members", headers=owner, json={"member": "x"})
     assert r.status_code == 403 and "shared" in r.text
+
+
+async def test_an_image_created_without_a_visibility_is_shared_and_takes_members(
+        running_stack: RunningStack) -> None:
+    http = running_stack.http
+    owner, friend = (member_token(running_stack, p) for p in ("proj-plain", "proj-pal"))
+    image_id = await image(running_stack, owner, name="plain", **RAW)
+    shown = (await http.get(f"{IMAGES}/{image_id}", headers=owner)).json()
+    assert shown["visibility"] == "shared"
+    assert (await http.get(f"{IMAGES}/{image_id}", headers=friend)).status_code == 404
+    r = await http.post(f"{IMAGES}/{image_id}/members", headers=owner,
+                        json={"member": "proj-pal"})
+    assert r.status_code == 200 and r.json()["status"] == "pending", r.text
 
 
 async def test_lists_filter_sort_and_page_as_glance_does(running_stack: RunningStack) -> None:

@@ -35,7 +35,7 @@ async def test_an_image_is_created_uploaded_downloaded_and_deleted(
         "os_distro": "tiny"})
     assert r.status_code == 201, r.text
     image = r.json()
-    assert (image["status"], image["visibility"], image["owner"]) == ("queued", "private",
+    assert (image["status"], image["visibility"], image["owner"]) == ("queued", "shared",
                                                                      "proj-a")
     assert image["os_distro"] == "tiny"
     image_id = image["id"]
@@ -68,6 +68,54 @@ async def test_an_image_is_created_uploaded_downloaded_and_deleted(
     gone = await http.get(f"{IMAGES}/{image_id}", headers={**member, **position})
     assert gone.status_code == 404
     assert not (running_stack.settings.state_path / "images" / image_id).exists()
+
+
+async def test_an_admin_creates_an_image_for_another_project_and_a_member_cannot(
+        running_stack: RunningStack) -> None:
+    http = running_stack.http
+    r = await http.post(IMAGES, json={"name": "given", "owner": "proj-given"})
+    assert r.status_code == 201, r.text
+    assert r.json()["owner"] == "proj-given"
+    given = member_token(running_stack, "proj-given")
+    shown = await http.get(f"{IMAGES}/{r.json()['id']}", headers={
+        **given, "Nimbus-Log-Position": r.headers["Nimbus-Log-Position"]})
+    assert shown.status_code == 200 and shown.json()["owner"] == "proj-given"
+    member = member_token(running_stack, "proj-a")
+    head = log_head(running_stack)
+    r = await http.post(IMAGES, headers=member, json={"name": "x", "owner": "proj-given"})
+    assert r.status_code == 403 and "owned by 'proj-given'" in r.text
+    assert log_head(running_stack) == head
+    r = await http.post(IMAGES, headers=member, json={"name": "mine", "owner": "proj-a"})
+    assert r.status_code == 201 and r.json()["owner"] == "proj-a"
+
+
+async def test_an_admin_gives_an_image_to_another_project_and_its_owner_cannot(
+        running_stack: RunningStack) -> None:
+    http = running_stack.http
+    member = member_token(running_stack, "proj-a")
+    r = await http.post(IMAGES, headers=member, json={"name": "kept"})
+    url = f"{IMAGES}/{r.json()['id']}"
+    patch = {"Content-Type": "application/openstack-images-v2.1-json-patch"}
+    head = log_head(running_stack)
+    r = await http.patch(url, headers={**member, **patch}, json=[
+        {"op": "replace", "path": "/owner", "value": "proj-b"}])
+    assert r.status_code == 403 and "owner" in r.text
+    assert log_head(running_stack) == head
+    r = await http.patch(url, headers=patch, json=[
+        {"op": "replace", "path": "/owner", "value": "proj-b"}])
+    assert r.status_code == 200 and r.json()["owner"] == "proj-b", r.text
+    position = {"Nimbus-Log-Position": r.headers["Nimbus-Log-Position"]}
+    theirs = member_token(running_stack, "proj-b")
+    shown = await http.get(url, headers={**theirs, **position})
+    assert shown.status_code == 200 and shown.json()["owner"] == "proj-b"
+    assert (await http.get(url, headers=member)).status_code == 404
+
+
+async def test_the_images_path_with_an_empty_id_is_not_found(
+        running_stack: RunningStack) -> None:
+    http = running_stack.http
+    assert (await http.get(f"{IMAGES}/")).status_code == 404
+    assert (await http.delete(f"{IMAGES}/")).status_code == 404
 
 
 async def queued_image(running_stack: RunningStack, headers: dict[str, str]) -> str:

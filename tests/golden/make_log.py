@@ -540,8 +540,11 @@ class Scenario:
         self.clock.tick()
         changes.remove_member(image_id, "golden-doomed-member", caller,
                               "golden-image-member-remove")
+        changes.update(image_id, [  # in the same tick: the rows after keep their times
+            Operation(op="replace", path="/owner", value="golden-new-owner"),
+        ], ADMIN, "golden-image-give-away")
         self.clock.tick()
-        images.delete(image_id, caller, "golden-shared-image-delete")
+        images.delete(image_id, ADMIN, "golden-shared-image-delete")
 
     def keypairs(self, caller: Caller) -> None:
         keypairs = self.cloud.keypairs

@@ -64,12 +64,20 @@ def test_a_patch_replaces_adds_and_removes_in_one_event_the_fold_applies() -> No
     assert after.tags == ("b", "a")
 
 
+def test_only_an_admin_gives_an_image_to_another_project() -> None:
+    with pytest.raises(Forbidden, match="owner"):
+        patch(queued(), op("replace", "/owner", "proj-b"))
+    event = image_patch.update(queued(), [op("replace", "/owner", "proj-b")], request_id="p",
+                               at=AT, project_id="proj-admin", is_admin=True)
+    assert event is not None and image.evolve(queued(), event, IMAGE_ID).owner == "proj-b"
+
+
 def test_a_patch_that_changes_nothing_writes_nothing() -> None:
     assert patch(queued(), op("replace", "/name", "img"), op("add", "/os_distro", "cirros")) \
         is None
 
 
-@pytest.mark.parametrize("path", ["/status", "/checksum", "/size", "/id", "/owner",
+@pytest.mark.parametrize("path", ["/status", "/checksum", "/size", "/id",
                                   "/created_at", "/file", "/self"])
 def test_a_read_only_attribute_is_refused_with_403(path: str) -> None:
     with pytest.raises(Forbidden, match="is read-only"):
@@ -147,22 +155,34 @@ def test_tags_are_added_once_and_a_missing_one_cannot_be_removed() -> None:
 
 
 def test_an_admin_deactivates_an_active_image_and_reactivates_it() -> None:
+    admin: dict[str, Any] = {"project_id": "proj-admin", "is_admin": True}
     with pytest.raises(Forbidden, match="deactivate"):
-        image_changes.deactivate(active(), request_id="d", at=AT, is_admin=False)
+        image_changes.deactivate(active(), request_id="d", at=AT, project_id="proj-b",
+                                 is_admin=False)
     with pytest.raises(Forbidden, match="status 'queued'"):
-        image_changes.deactivate(queued(), request_id="d", at=AT, is_admin=True)
-    off = image_changes.deactivate(active(), request_id="d", at=AT, is_admin=True)
+        image_changes.deactivate(queued(), request_id="d", at=AT, **admin)
+    off = image_changes.deactivate(active(), request_id="d", at=AT, **admin)
     assert off is not None
     state = image.evolve(active(), off, IMAGE_ID)
     assert state.status == "deactivated"
-    assert image_changes.deactivate(state, request_id="d2", at=AT, is_admin=True) is None
+    assert image_changes.deactivate(state, request_id="d2", at=AT, **admin) is None
     with pytest.raises(Forbidden, match="deactivated"):
         image_changes.downloadable(state.status, is_admin=False)
     image_changes.downloadable(state.status, is_admin=True)
-    on = image_changes.reactivate(state, request_id="r", at=AT, is_admin=True)
+    on = image_changes.reactivate(state, request_id="r", at=AT, **admin)
     assert on is not None and image.evolve(state, on, IMAGE_ID).status == "active"
     with pytest.raises(Forbidden, match="status 'queued'"):
-        image_changes.reactivate(queued(), request_id="r", at=AT, is_admin=True)
+        image_changes.reactivate(queued(), request_id="r", at=AT, **admin)
+
+
+def test_its_owner_deactivates_and_reactivates_an_image() -> None:
+    off = image_changes.deactivate(active(), request_id="d", at=AT, project_id=OWNER,
+                                   is_admin=False)
+    assert off is not None
+    state = image.evolve(active(), off, IMAGE_ID)
+    on = image_changes.reactivate(state, request_id="r", at=AT, project_id=OWNER,
+                                  is_admin=False)
+    assert on is not None and image.evolve(state, on, IMAGE_ID).status == "active"
 
 
 def member_added(state: image.ImageState, member: str) -> image.ImageState:
