@@ -6,6 +6,7 @@ of a role to a user or a group on a project, a domain or the system
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -22,6 +23,7 @@ from api.identity.assignments import role_assignments
 from api.identity.requests import identity, listing, pool, request_id, with_position
 from api.identity.shapes import all_roles, custom_role_body, role_body
 from api.policy import require_identity_admin
+from commands.identity import IdentityCommands
 from domain.errors import NotFound
 from domain.identity import ROLES, granted_role_id, role_named
 from projections import identity_queries as q
@@ -161,39 +163,31 @@ async def role_bodies(request: Request, keys: list[str]) -> list[dict[str, Any]]
             for k in keys if k in ROLES or k in custom]
 
 
+Pick = Callable[[IdentityCommands], Callable[..., Any]]  # which of the service's methods
+
+
 async def grant_role(request: Request) -> Response:
     require_identity_admin(claims(request), "create_grant")
-    p = request.path_params
-    project_ref, domain_ref = _scope(request)
-    service = identity(request)
-    if "group_id" in p:
-        written: Any = await run_in_threadpool(
-            service.groups.grant, request_id=await request_id(request), ref=p["group_id"],
-            role=p["role_id"], project_ref=project_ref, domain_ref=domain_ref,
-            inherited=_inherited(request))
-    else:
-        written = await run_in_threadpool(
-            service.grant, request_id=await request_id(request), user_ref=p["user_id"],
-            project_ref=project_ref, role=p["role_id"], domain_ref=domain_ref,
-            inherited=_inherited(request))
-    return with_position(Response(status_code=204), written)
+    return await _change_grant(request, lambda s: s.groups.grant, lambda s: s.grant)
 
 
 async def revoke_role(request: Request) -> Response:
     require_identity_admin(claims(request), "revoke_grant")
+    return await _change_grant(request, lambda s: s.groups.revoke, lambda s: s.revoke_role)
+
+
+async def _change_grant(request: Request, for_group: Pick, for_user: Pick) -> Response:
+    """A grant given or taken back (the identity service's method that
+    ``for_group`` or ``for_user`` picks), on the route's project or domain."""
     p = request.path_params
     project_ref, domain_ref = _scope(request)
     service = identity(request)
+    scope = {"role": p["role_id"], "project_ref": project_ref, "domain_ref": domain_ref,
+             "inherited": _inherited(request), "request_id": await request_id(request)}
     if "group_id" in p:
-        written: Any = await run_in_threadpool(
-            service.groups.revoke, request_id=await request_id(request), ref=p["group_id"],
-            role=p["role_id"], project_ref=project_ref, domain_ref=domain_ref,
-            inherited=_inherited(request))
+        written: Any = await run_in_threadpool(for_group(service), ref=p["group_id"], **scope)
     else:
-        written = await run_in_threadpool(
-            service.revoke_role, request_id=await request_id(request), user_ref=p["user_id"],
-            project_ref=project_ref, role=p["role_id"], domain_ref=domain_ref,
-            inherited=_inherited(request))
+        written = await run_in_threadpool(for_user(service), user_ref=p["user_id"], **scope)
     return with_position(Response(status_code=204), written)
 
 
